@@ -1,0 +1,1 @@
+"""Bluetooth LE wearables: bytes in, samples out. Knows nothing about pacing."""

@@ -1,0 +1,419 @@
+"""pacer's configuration: one TOML file, loaded once into typed, frozen values.
+
+Every table and key is declared here with its default and allowed range (from
+pacing-rules.md); pydantic does the checking, so unknown keys, wrong types and
+out-of-range numbers are all reported together, one line per problem, as
+``file:table.key: message``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Iterable
+from datetime import time
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from pacer.errors import BadInput, ConfigError
+from pacer.timebase import parse_clock
+
+PASSWORD_ENV = "PACER_MQTT_PASSWORD"
+
+
+def _clock(value: Any) -> Any:
+    if isinstance(value, str):
+        return parse_clock(value)
+    return value
+
+
+Clock = Annotated[time, BeforeValidator(_clock)]
+"""A clock time, written "07:30" (or as a TOML local time, 07:30:00)."""
+
+
+def _tuple(value: Any) -> Any:
+    # TOML arrays arrive as lists; the frozen config keeps tuples.
+    return tuple(value) if isinstance(value, list) else value
+
+
+Items = BeforeValidator(_tuple)
+
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+WEEKDAYS: tuple[Weekday, ...] = (
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+)
+
+
+class _Table(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+# --- rule tables (pacing-rules.md) -------------------------------------------------
+
+
+class DayRules(_Table):
+    start: Clock = time(4, 0)
+    wake: Clock = time(7, 30)
+    sleep: Clock = time(21, 30)
+    min_known_hours: float = Field(10, ge=1, le=20)
+
+    @model_validator(mode="after")
+    def _order(self) -> DayRules:
+        # The waking window must lie inside one pacing day, in order.
+        def since_start(t: time) -> int:
+            return ((t.hour * 60 + t.minute) - (self.start.hour * 60 + self.start.minute)) % 1440
+
+        if not since_start(self.wake) < since_start(self.sleep):
+            raise ValueError("wake must come before sleep within the day that begins at day.start")
+        window_h = (since_start(self.sleep) - since_start(self.wake)) / 60
+        if self.min_known_hours > window_h:
+            raise ValueError(
+                f"min_known_hours ({self.min_known_hours}) is longer than the waking window "
+                f"({window_h:g} h), so no day could ever be valid"
+            )
+        return self
+
+
+class SittingRules(_Table):
+    limit_min: int = Field(40, ge=15, le=120)
+    gap_tolerance_min: int = Field(5, ge=0, le=30)
+    break_min: int = Field(2, ge=1, le=10)
+    break_steps: int = Field(60, ge=10, le=1000)
+    repeat_min: int = Field(15, ge=5, le=60)
+    max_repeats: int = Field(2, ge=0, le=10)
+    response_window_min: int = Field(15, ge=1, le=60)
+
+
+class WalkRules(_Table):
+    min_duration_min: int = Field(5, ge=1, le=60)
+    max_duration_min: int = Field(30, ge=5, le=120)
+    min_cadence: int = Field(60, ge=20, le=200)
+    per_day: int = Field(3, ge=0, le=6)
+    times: Annotated[tuple[Clock, ...], Items] = (time(10, 0), time(14, 0), time(17, 0))
+
+    @model_validator(mode="after")
+    def _consistent(self) -> WalkRules:
+        if len(self.times) != self.per_day:
+            raise ValueError(
+                f"times lists {len(self.times)} reminder time(s) but per_day is {self.per_day}; "
+                "give one time per walk"
+            )
+        if list(self.times) != sorted(set(self.times)):
+            raise ValueError("times must be in increasing order, without repeats")
+        if self.min_duration_min > self.max_duration_min:
+            raise ValueError("min_duration_min must not exceed max_duration_min")
+        return self
+
+
+class PlanRules(_Table):
+    baseline_days: int = Field(7, ge=3, le=28)
+    start_factor: float = Field(0.8, ge=0.3, le=1.0)
+    floor: float = Field(0.5, ge=0.1, le=1.0)
+    ceiling: float = Field(1.2, ge=1.0, le=2.0)
+    weekly_increment: float = Field(0.10, ge=0.0, le=0.20)
+    review_day: Weekday = "monday"
+
+
+class PacingRules(_Table):
+    ahead_margin: float = Field(0.5, ge=0.1, le=2.0)
+    ease_off_cooldown_min: int = Field(120, ge=15, le=720)
+    max_bout_min: int = Field(45, ge=10, le=240)
+    floor_check_time: Clock = time(16, 0)
+
+
+class BoomRules(_Table):
+    factor: float = Field(1.3, ge=1.05, le=3.0)
+
+
+class TrafficRules(_Table):
+    amber_reduction: float = Field(0.10, ge=0.0, le=0.5)
+
+
+class SettleRules(_Table):
+    hours: int = Field(72, ge=24, le=168)
+    quota_factor: float = Field(0.6, ge=0.2, le=1.0)
+
+
+class PromptRules(_Table):
+    max_per_hour: int = Field(4, ge=1, le=20)
+    min_gap_min: int = Field(5, ge=0, le=60)
+    max_delay_min: int = Field(15, ge=0, le=120)
+
+
+class Rules(_Table):
+    """Everything the pacing engine needs; the engine sees nothing else."""
+
+    day: DayRules = DayRules()
+    sitting: SittingRules = SittingRules()
+    walks: WalkRules = WalkRules()
+    plan: PlanRules = PlanRules()
+    pacing: PacingRules = PacingRules()
+    boom: BoomRules = BoomRules()
+    traffic: TrafficRules = TrafficRules()
+    settle: SettleRules = SettleRules()
+    prompts: PromptRules = PromptRules()
+
+
+RULE_TABLES = tuple(Rules.model_fields)
+
+
+# --- the shell's tables ----------------------------------------------------------
+
+_USER_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class UserConfig(_Table):
+    id: str = "me"
+    timezone: str = "UTC"
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        if not _USER_ID.match(v):
+            raise ValueError("use 1-64 letters, digits, '_' or '-' (it becomes an MQTT topic level)")
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"{v!r} is not an IANA time zone name; use one like 'Europe/London' "
+                "or 'Australia/Sydney'"
+            ) from None
+        return v
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+Placement = Literal["wrist", "thigh", "waist", "foot", "chest"]
+BleKind = Literal["infinitime", "rsc", "heart_rate", "witmotion", "polar", "pams"]
+
+
+class ReplayDevice(_Table):
+    """Feeds a minutes CSV to the running daemon as if live (demos, tests)."""
+
+    kind: Literal["replay"]
+    path: Path
+    speed: float = Field(1.0, gt=0, le=100_000)
+    name: str = "replay"
+
+
+class BleDevice(_Table):
+    kind: BleKind
+    address: str | None = None
+    name: str | None = None
+    placement: Placement
+
+    @model_validator(mode="after")
+    def _findable(self) -> BleDevice:
+        if not self.address and not self.name:
+            raise ValueError("give the device's address or its advertised name")
+        return self
+
+
+Device = Annotated[ReplayDevice | BleDevice, Field(discriminator="kind")]
+
+
+class MqttConfig(_Table):
+    url: str = "mqtt://127.0.0.1:1883"
+    username: str | None = None
+    password_file: Path | None = None
+    ca_file: Path | None = None
+    client_cert: Path | None = None
+    client_key: Path | None = None
+    topic_prefix: str = "pacer"
+    ha_discovery: bool = False
+    plan_editors: Annotated[tuple[str, ...], Items] = ()
+    protocol: Literal["5", "3.1.1"] = "5"
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        parts = urlsplit(v)
+        if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+            raise ValueError("use mqtt://host:port or mqtts://host:port")
+        try:
+            _ = parts.port
+        except ValueError:
+            raise ValueError("the port must be a number from 1 to 65535") from None
+        return v
+
+    @field_validator("topic_prefix")
+    @classmethod
+    def _prefix(cls, v: str) -> str:
+        if not v or any(c in v for c in "+#") or v.startswith("/") or v.endswith("/"):
+            raise ValueError("a topic prefix without '+', '#' or leading/trailing '/'")
+        return v
+
+    @model_validator(mode="after")
+    def _cert_pair(self) -> MqttConfig:
+        if (self.client_cert is None) != (self.client_key is None):
+            raise ValueError("client_cert and client_key go together")
+        return self
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).hostname or "127.0.0.1"
+
+    @property
+    def port(self) -> int:
+        parts = urlsplit(self.url)
+        return parts.port or (8883 if parts.scheme == "mqtts" else 1883)
+
+    @property
+    def tls(self) -> bool:
+        return urlsplit(self.url).scheme == "mqtts"
+
+    def password(self) -> SecretStr | None:
+        """From ``password_file`` (one line; a trailing newline is ignored) or the
+        environment. Read when connecting, never stored in the config object."""
+        if self.password_file is not None:
+            try:
+                text = self.password_file.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise BadInput(
+                    f"{self.password_file}: cannot read the MQTT password file ({exc.strerror})"
+                ) from None
+            return SecretStr(text.removesuffix("\n").removesuffix("\r"))
+        env = os.environ.get(PASSWORD_ENV)
+        return SecretStr(env) if env is not None else None
+
+
+class StorageConfig(_Table):
+    path: Path = Path("pacer.sqlite3")
+
+
+class Config(_Table):
+    user: UserConfig = UserConfig()
+    devices: Annotated[tuple[Device, ...], Items] = ()
+    mqtt: MqttConfig = MqttConfig()
+    storage: StorageConfig = StorageConfig()
+    day: DayRules = DayRules()
+    sitting: SittingRules = SittingRules()
+    walks: WalkRules = WalkRules()
+    plan: PlanRules = PlanRules()
+    pacing: PacingRules = PacingRules()
+    boom: BoomRules = BoomRules()
+    traffic: TrafficRules = TrafficRules()
+    settle: SettleRules = SettleRules()
+    prompts: PromptRules = PromptRules()
+
+    @property
+    def rules(self) -> Rules:
+        return Rules(**{name: getattr(self, name) for name in RULE_TABLES})
+
+
+# --- loading -----------------------------------------------------------------------
+
+_PATH_KEYS = {
+    "mqtt": ("password_file", "ca_file", "client_cert", "client_key"),
+    "storage": ("path",),
+}
+
+
+def _resolve_paths(raw: dict[str, Any], base: Path) -> None:
+    """Relative paths in a config file are relative to that file, not to
+    wherever the daemon happens to be started."""
+
+    def fix(v: Any) -> Any:
+        if isinstance(v, str) and v and not Path(v).is_absolute():
+            return str(base / v)
+        return v
+
+    for table, keys in _PATH_KEYS.items():
+        section = raw.get(table)
+        if isinstance(section, dict):
+            for key in keys:
+                if key in section:
+                    section[key] = fix(section[key])
+    devices = raw.get("devices")
+    if isinstance(devices, list):
+        for dev in devices:
+            if isinstance(dev, dict) and "path" in dev:
+                dev["path"] = fix(dev["path"])
+
+
+_DEVICE_KINDS = frozenset(("replay", *BleKind.__args__))
+
+
+def _where(loc: Iterable[int | str]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in _DEVICE_KINDS or part.startswith(("function-", "tagged-union")):
+            continue  # pydantic's union and validator labels mean nothing to a user
+        else:
+            out += f".{part}" if out else part
+    return out
+
+
+def format_errors(exc: ValidationError, source: str) -> list[str]:
+    problems = []
+    for err in exc.errors():
+        where = _where(err["loc"])
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (check the spelling; see config/pacer.example.toml)"
+        elif err["type"] == "union_tag_invalid":
+            msg = "unknown device kind; use one of replay, " + ", ".join(BleKind.__args__)
+        elif err["type"] == "union_tag_not_found":
+            msg = "a device needs a kind"
+        problems.append(f"{source}:{where}: {msg}" if where else f"{source}: {msg}")
+    return problems
+
+
+def parse_config(raw: dict[str, Any], source: str = "<config>") -> Config:
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(format_errors(exc, source)) from None
+
+
+def load_config(path: Path | str) -> Config:
+    """Read, check and freeze a config file; raises ``ConfigError`` listing
+    every problem found."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([f"{p}: no such file; start from config/pacer.example.toml"]) from None
+    except OSError as exc:
+        raise ConfigError([f"{p}: cannot read ({exc.strerror})"]) from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{p}: not valid TOML: {exc}"]) from None
+    _resolve_paths(raw, p.resolve().parent)
+    return parse_config(raw, str(p))
+
+
+def rule_keys() -> dict[str, type]:
+    """Every ``table.key`` a plan change may set, with its type."""
+    out: dict[str, type] = {}
+    for table in RULE_TABLES:
+        model = Rules.model_fields[table].annotation
+        assert isinstance(model, type)
+        assert issubclass(model, BaseModel)
+        for key, field in model.model_fields.items():
+            out[f"{table}.{key}"] = field.annotation  # type: ignore[assignment]
+    return out

@@ -1,0 +1,203 @@
+"""The values the pacing engine takes and returns: frozen, typed, I/O-free."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from pacer.timebase import Minute, iso
+
+
+class Posture(StrEnum):
+    SEDENTARY = "sedentary"
+    UPRIGHT = "upright"
+    STEPPING = "stepping"
+    UNKNOWN = "unknown"
+
+
+STEPPING_MIN_STEPS = 20
+"""Step-only devices: 20 steps/min is the lower edge of sporadic movement
+(Tudor-Locke 2018); 1..19 is upright, 0 is sedentary (inferred)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Epoch:
+    """One minute of activity, named by its start minute."""
+
+    start: Minute
+    steps: int
+    posture: Posture
+    inferred: bool = False  # sedentary guessed from zero steps (a wrist cannot tell sit from stand)
+
+    @classmethod
+    def from_steps(cls, start: Minute, steps: int) -> Epoch:
+        """Posture for a step-only device (pacing-rules.md section 1)."""
+        if steps >= STEPPING_MIN_STEPS:
+            return cls(start, steps, Posture.STEPPING)
+        if steps > 0:
+            return cls(start, steps, Posture.UPRIGHT)
+        return cls(start, 0, Posture.SEDENTARY, inferred=True)
+
+    @classmethod
+    def unknown(cls, start: Minute) -> Epoch:
+        return cls(start, 0, Posture.UNKNOWN)
+
+
+PromptKind = Literal[
+    "sitting_break",
+    "walk_reminder",
+    "pace_ease_off",
+    "ceiling_reached",
+    "long_bout_rest",
+    "floor_nudge",
+    "boom_followup",
+    "settle_plan",
+    "review_suggested",
+    "red_flag",
+    "plan_update",
+]
+PROMPT_KINDS: tuple[PromptKind, ...] = PromptKind.__args__
+NUDGES: frozenset[str] = frozenset(
+    ("sitting_break", "walk_reminder", "pace_ease_off", "ceiling_reached", "long_bout_rest",
+     "floor_nudge")
+)
+PLAN_MESSAGES: frozenset[str] = frozenset(
+    ("settle_plan", "review_suggested", "plan_update", "boom_followup")
+)
+# Same-minute order (pacing-rules.md section 11.4): red flag, plan messages, nudges.
+DELIVERY_ORDER: tuple[PromptKind, ...] = (
+    "red_flag", "settle_plan", "review_suggested", "plan_update", "boom_followup",
+    "sitting_break", "walk_reminder", "pace_ease_off", "ceiling_reached", "long_bout_rest",
+    "floor_nudge",
+)
+Level = Literal["info", "nudge", "warning", "urgent"]
+
+
+@dataclass(frozen=True, slots=True)
+class Prompt:
+    id: str
+    kind: PromptKind
+    level: Level
+    time: Minute
+    expires: Minute | None
+    title: str
+    text: str
+    actions: tuple[str, ...]
+    reason: Mapping[str, Any]
+
+    def payload(self, user: str, tz: ZoneInfo) -> dict[str, Any]:
+        """The wire shape (interfaces.md section 4)."""
+        return {
+            "v": 1,
+            "type": "prompt",
+            "id": self.id,
+            "user": user,
+            "kind": self.kind,
+            "level": self.level,
+            "time": iso(self.time, tz),
+            "expires": None if self.expires is None else iso(self.expires, tz),
+            "title": self.title,
+            "text": self.text,
+            "actions": list(self.actions),
+            "reason": dict(self.reason),
+        }
+
+
+OutcomeName = Literal["taken", "snoozed", "dismissed", "ignored"]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What followed a prompt (for sitting prompts: pacing-rules.md section 2)."""
+
+    prompt_id: str
+    kind: PromptKind
+    outcome: OutcomeName
+    time: Minute  # when the outcome was decided
+    latency_min: int | None = None  # prompt to the start of the break, for `taken`
+    self_reported: bool = False  # `taken` because the person said "done"
+
+
+@dataclass(frozen=True, slots=True)
+class Dropped:
+    """A prompt that was due but not sent, and why (logged, never silent)."""
+
+    kind: PromptKind
+    time: Minute
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """A daily or weekly summary in its wire shape (interfaces.md section 5)."""
+
+    period: Literal["day", "week"]
+    key: str  # the date (2026-11-23) or ISO week (2026-W48)
+    final: bool
+    time: Minute  # when it was made
+    body: Mapping[str, Any]
+
+
+Output = Prompt | Outcome | Dropped | Summary
+
+
+# --- commands (interfaces.md section 3 events, section 6 cmd topics) ----------------
+
+AckAction = Literal["done", "snooze", "dismiss"]
+SymptomLevel = Literal["green", "amber", "red"]
+RED_FLAGS: tuple[str, ...] = (
+    "bladder_bowel_change",
+    "saddle_numbness",
+    "progressive_leg_weakness",
+    "both_legs",
+    "fever_or_unwell",
+    "unexplained_weight_loss",
+    "severe_night_pain",
+    "significant_trauma",
+)
+SNOOZE_DEFAULT_MIN = 15
+SNOOZE_MAX_MIN = 120
+DND_MAX_MIN = 24 * 60
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    prompt: str  # a prompt id, or "last"
+    action: AckAction
+    minutes: int | None = None  # snooze length; default SNOOZE_DEFAULT_MIN
+
+
+@dataclass(frozen=True, slots=True)
+class Symptom:
+    level: SymptomLevel
+    red_flags: tuple[str, ...] = ()
+    pain: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Dnd:
+    minutes: int  # 0 ends do-not-disturb now
+
+
+@dataclass(frozen=True, slots=True)
+class PlanChange:
+    by: str
+    why: str
+    set: Mapping[str, Any] = field(default_factory=dict)
+    clear_alert: bool = False
+
+
+Command = Ack | Symptom | Dnd | PlanChange
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    ok: bool
+    error: str | None = None
+    outputs: tuple[Output, ...] = ()
+
+    def payload(self) -> dict[str, Any]:
+        return {"ok": True} if self.ok else {"ok": False, "error": self.error}

@@ -1,0 +1,108 @@
+"""Time as the engine sees it.
+
+The engine counts whole minutes since the Unix epoch (UTC) as plain ints: cheap
+to compare and add, and free of wall-clock arithmetic traps (adding 60 minutes to
+an aware datetime in Python is wall-clock arithmetic, wrong across DST). Local
+time is derived only where a rule speaks of it: the day, the waking window,
+clock times such as walk reminders, and everything printed or published.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+Minute = int
+"""Minutes since 1970-01-01T00:00Z; an epoch is named by its start minute."""
+
+
+def minute_of(moment: datetime) -> Minute:
+    """The minute containing an aware datetime."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"naive datetime {moment.isoformat()}: a UTC offset or time zone is required")
+    return int(moment.timestamp() // 60)
+
+
+def to_datetime(minute: Minute, tz: ZoneInfo) -> datetime:
+    return datetime.fromtimestamp(minute * 60, tz)
+
+
+def iso(minute: Minute, tz: ZoneInfo) -> str:
+    """ISO 8601 in local time with its UTC offset: 2026-03-30T09:40:00+01:00."""
+    return to_datetime(minute, tz).isoformat()
+
+
+def iso_seconds(seconds: float, tz: ZoneInfo) -> str:
+    return datetime.fromtimestamp(seconds, tz).isoformat(timespec="seconds")
+
+
+def parse_clock(text: str) -> time:
+    """'07:30' -> time(7, 30); raises ValueError with the accepted form."""
+    try:
+        hh, mm = text.split(":")
+        if len(hh) != 2 or len(mm) != 2:
+            raise ValueError
+        return time(int(hh), int(mm))
+    except ValueError:
+        raise ValueError(f"{text!r} is not a clock time; use HH:MM, for example 07:30") from None
+
+
+@dataclass(frozen=True, slots=True)
+class DayBounds:
+    """One local pacing day, as minutes: [start, end) is the whole day,
+    [wake, sleep) the waking window."""
+
+    day: date
+    start: Minute
+    wake: Minute
+    sleep: Minute
+    end: Minute
+
+    @property
+    def length_min(self) -> int:
+        return self.end - self.start
+
+    def at(self, clock: time, tz: ZoneInfo) -> Minute:
+        """The minute of a clock time on this day (times before the day start
+        belong to the next calendar date, as the day runs past midnight)."""
+        return local_minute(self.day, clock, tz, after=self.start)
+
+
+def local_minute(day: date, clock: time, tz: ZoneInfo, *, after: Minute | None = None) -> Minute:
+    """The minute at ``clock`` on ``day`` (or the next calendar date if that is
+    before ``after``). A clock time inside a DST gap maps to the instant the
+    offset before the gap gives, i.e. just after the gap."""
+    m = int(datetime.combine(day, clock, tzinfo=tz).timestamp() // 60)
+    if after is not None and m < after:
+        m = int(datetime.combine(day + timedelta(days=1), clock, tzinfo=tz).timestamp() // 60)
+    return m
+
+
+class DayCalendar:
+    """Maps minutes to pacing days for one time zone and day/wake/sleep times."""
+
+    def __init__(self, tz: ZoneInfo, start: time, wake: time, sleep: time) -> None:
+        self.tz = tz
+        self.start = start
+        self.wake = wake
+        self.sleep = sleep
+        self.bounds = functools.lru_cache(maxsize=64)(self._bounds)
+
+    def day_of(self, minute: Minute) -> date:
+        local = to_datetime(minute, self.tz)
+        d = local.date()
+        if local.time() < self.start:
+            d -= timedelta(days=1)
+        return d
+
+    def bounds_of(self, minute: Minute) -> DayBounds:
+        return self.bounds(self.day_of(minute))
+
+    def _bounds(self, day: date) -> DayBounds:
+        start = local_minute(day, self.start, self.tz)
+        end = local_minute(day + timedelta(days=1), self.start, self.tz)
+        wake = local_minute(day, self.wake, self.tz, after=start)
+        sleep = local_minute(day, self.sleep, self.tz, after=start)
+        return DayBounds(day=day, start=start, wake=wake, sleep=sleep, end=end)
