@@ -14,7 +14,7 @@ import tomllib
 from collections.abc import Iterable
 from datetime import time
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -32,7 +32,7 @@ from pydantic import (
 from pacer.errors import BadInput, ConfigError
 from pacer.timebase import parse_clock
 
-PASSWORD_ENV = "PACER_MQTT_PASSWORD"
+PASSWORD_ENV = "PACER_MQTT_PASSWORD"  # noqa: S105 - the variable's name, not a secret
 
 
 def _clock(value: Any) -> Any:
@@ -184,7 +184,9 @@ class UserConfig(_Table):
     @classmethod
     def _id(cls, v: str) -> str:
         if not _USER_ID.match(v):
-            raise ValueError("use 1-64 letters, digits, '_' or '-' (it becomes an MQTT topic level)")
+            raise ValueError(
+                "use 1-64 letters, digits, '_' or '-' (it becomes an MQTT topic level)"
+            )
         return v
 
     @field_validator("timezone")
@@ -352,7 +354,7 @@ def _resolve_paths(raw: dict[str, Any], base: Path) -> None:
                 dev["path"] = fix(dev["path"])
 
 
-_DEVICE_KINDS = frozenset(("replay", *BleKind.__args__))
+_DEVICE_KINDS = frozenset(("replay", *get_args(BleKind)))
 
 
 def _where(loc: Iterable[int | str]) -> str:
@@ -375,7 +377,7 @@ def format_errors(exc: ValidationError, source: str) -> list[str]:
         if err["type"] == "extra_forbidden":
             msg = "unknown key (check the spelling; see config/pacer.example.toml)"
         elif err["type"] == "union_tag_invalid":
-            msg = "unknown device kind; use one of replay, " + ", ".join(BleKind.__args__)
+            msg = "unknown device kind; use one of replay, " + ", ".join(get_args(BleKind))
         elif err["type"] == "union_tag_not_found":
             msg = "a device needs a kind"
         problems.append(f"{source}:{where}: {msg}" if where else f"{source}: {msg}")

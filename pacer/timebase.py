@@ -21,7 +21,9 @@ Minute = int
 def minute_of(moment: datetime) -> Minute:
     """The minute containing an aware datetime."""
     if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"naive datetime {moment.isoformat()}: a UTC offset or time zone is required")
+        raise ValueError(
+            f"naive datetime {moment.isoformat()}: a UTC offset or time zone is required"
+        )
     return int(moment.timestamp() // 60)
 
 
@@ -40,13 +42,12 @@ def iso_seconds(seconds: float, tz: ZoneInfo) -> str:
 
 def parse_clock(text: str) -> time:
     """'07:30' -> time(7, 30); raises ValueError with the accepted form."""
-    try:
-        hh, mm = text.split(":")
-        if len(hh) != 2 or len(mm) != 2:
-            raise ValueError
-        return time(int(hh), int(mm))
-    except ValueError:
-        raise ValueError(f"{text!r} is not a clock time; use HH:MM, for example 07:30") from None
+    parts = text.split(":")
+    if len(parts) == 2 and all(len(p) == 2 and p.isdigit() for p in parts):
+        hh, mm = int(parts[0]), int(parts[1])
+        if hh < 24 and mm < 60:
+            return time(hh, mm)
+    raise ValueError(f"{text!r} is not a clock time; use HH:MM, for example 07:30")
 
 
 @dataclass(frozen=True, slots=True)

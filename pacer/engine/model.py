@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo
 
 from pacer.timebase import Minute, iso
@@ -59,7 +59,7 @@ PromptKind = Literal[
     "red_flag",
     "plan_update",
 ]
-PROMPT_KINDS: tuple[PromptKind, ...] = PromptKind.__args__
+PROMPT_KINDS: tuple[PromptKind, ...] = get_args(PromptKind)
 NUDGES: frozenset[str] = frozenset(
     ("sitting_break", "walk_reminder", "pace_ease_off", "ceiling_reached", "long_bout_rest",
      "floor_nudge")

@@ -1,0 +1,80 @@
+"""When a prompt may be sent (pacing-rules.md section 8 and 11).
+
+``Gate.verdict`` answers for one prompt kind at one minute; the engine decides
+what a "not now" means for that kind (hold, delay, drop) and calls ``sent``
+after each delivery so the limits see it.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from enum import Enum
+
+from pacer.config import PromptRules
+from pacer.timebase import DayBounds, Minute
+
+
+class Verdict(Enum):
+    SEND = "send"
+    QUIET = "outside the waking window"
+    DND = "do not disturb"
+    SNOOZED = "snoozed"
+    LIMITED = "rate limit"
+
+
+@dataclass(slots=True)
+class GateState:
+    dnd_until: float | None = None  # unix seconds
+    snooze_until: dict[str, float] = field(default_factory=dict)  # by prompt kind
+    sent: deque[Minute] = field(default_factory=deque)  # times of counted prompts, last hour
+
+
+class Gate:
+    def __init__(self, state: GateState) -> None:
+        self.state = state
+
+    def verdict(self, kind: str, now: Minute, day: DayBounds, rules: PromptRules) -> Verdict:
+        if kind == "red_flag":
+            return Verdict.SEND  # any hour, never limited, never silenced
+        if not day.wake <= now < day.sleep:
+            return Verdict.QUIET
+        at = now * 60
+        st = self.state
+        if st.dnd_until is not None and at < st.dnd_until:
+            return Verdict.DND
+        until = st.snooze_until.get(kind)
+        if until is not None and at < until:
+            return Verdict.SNOOZED
+        if not self._within_limits(now, rules):
+            return Verdict.LIMITED
+        return Verdict.SEND
+
+    def _within_limits(self, now: Minute, rules: PromptRules) -> bool:
+        sent = self.state.sent
+        # The sliding hour is (now - 60, now]: prompts exactly 60 minutes apart
+        # do not share a window (section 11.2).
+        while sent and sent[0] <= now - 60:
+            sent.popleft()
+        if len(sent) >= rules.max_per_hour:
+            return False
+        return not (sent and now - sent[-1] < rules.min_gap_min)
+
+    def sent_prompt(self, kind: str, now: Minute) -> None:
+        if kind != "red_flag":  # red flags do not count toward the limits
+            self.state.sent.append(now)
+
+    def set_dnd(self, until: float | None) -> None:
+        self.state.dnd_until = until
+
+    def snooze(self, kind: str, until: float) -> None:
+        self.state.snooze_until[kind] = until
+
+    def expire(self, now: Minute) -> None:
+        """Forget snoozes and do-not-disturb that have ended."""
+        at = now * 60
+        st = self.state
+        if st.dnd_until is not None and st.dnd_until <= at:
+            st.dnd_until = None
+        for kind in [k for k, until in st.snooze_until.items() if until <= at]:
+            del st.snooze_until[kind]

@@ -1,0 +1,126 @@
+"""A day's running figures and the daily summary made from them
+(pacing-rules.md section 9, interfaces.md section 5)."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from typing import Any
+
+from pacer.engine.model import Epoch, Posture
+
+
+@dataclass(slots=True)
+class DayTally:
+    day: str  # ISO date of the pacing day
+    steps: int = 0  # whole day
+    known_min: int = 0  # the rest: waking window only
+    stepping_min: int = 0
+    upright_min: int = 0
+    sedentary_min: int = 0
+    sedentary_inferred: bool = False
+    bouts: list[int] = field(default_factory=list)  # closed bouts' window minutes
+    sit_to_stand: int = 0
+    walks: int = 0
+    walk_min: int = 0
+    prompts: dict[str, int] = field(default_factory=dict)
+    prompted: int = 0
+    taken: int = 0
+    natural: int = 0
+    ignored: int = 0
+    snoozed: int = 0
+    dismissed: int = 0
+    latencies: list[int] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+    symptoms: list[dict[str, Any]] = field(default_factory=list)
+    last_posture: str = Posture.UNKNOWN.value  # previous window epoch, for transitions
+
+    def count_epoch(self, epoch: Epoch, in_window: bool) -> None:
+        self.steps += epoch.steps
+        if not in_window:
+            self.last_posture = Posture.UNKNOWN.value
+            return
+        posture = epoch.posture
+        if posture is Posture.UNKNOWN:
+            self.last_posture = posture.value
+            return
+        self.known_min += 1
+        if posture is Posture.SEDENTARY:
+            self.sedentary_min += 1
+            if epoch.inferred:
+                self.sedentary_inferred = True
+        else:
+            if posture is Posture.STEPPING:
+                self.stepping_min += 1
+            else:
+                self.upright_min += 1
+            if self.last_posture == Posture.SEDENTARY.value:
+                self.sit_to_stand += 1
+        self.last_posture = posture.value
+
+    def count_prompt(self, kind: str) -> None:
+        self.prompts[kind] = self.prompts.get(kind, 0) + 1
+        if kind == "sitting_break":
+            self.prompted += 1
+
+    def count_outcome(self, outcome: str, latency: int | None) -> None:
+        if outcome == "taken":
+            self.taken += 1
+            if latency is not None:
+                self.latencies.append(latency)
+        elif outcome == "ignored":
+            self.ignored += 1
+        elif outcome == "snoozed":
+            self.snoozed += 1
+        elif outcome == "dismissed":
+            self.dismissed += 1
+
+    def body(
+        self,
+        *,
+        user: str,
+        timezone: str,
+        final: bool,
+        min_known_min: int,
+        open_bout_min: int,
+        plan: dict[str, Any],
+    ) -> dict[str, Any]:
+        """The daily summary; ``open_bout_min`` is the window minutes of a bout
+        still going, counted as if it ended now."""
+        bouts = [*self.bouts, open_bout_min] if open_bout_min else self.bouts
+        median = statistics.median(self.latencies) if self.latencies else None
+        return {
+            "v": 1,
+            "type": "summary",
+            "period": "day",
+            "user": user,
+            "date": self.day,
+            "final": final,
+            "timezone": timezone,
+            "valid": self.known_min >= min_known_min,
+            "known_min": self.known_min,
+            "steps": self.steps,
+            "stepping_min": self.stepping_min,
+            "upright_min": self.upright_min,
+            "sedentary_min": self.sedentary_min,
+            "sedentary_inferred": self.sedentary_inferred,
+            "sitting_bouts_30": sum(1 for b in bouts if b >= 30),
+            "sitting_bouts_60": sum(1 for b in bouts if b >= 60),
+            "longest_sitting_bout_min": max(bouts, default=0),
+            "sit_to_stand": self.sit_to_stand,
+            "walks": self.walks,
+            "walk_min": self.walk_min,
+            "prompts": dict(self.prompts),
+            "breaks": {
+                "prompted": self.prompted,
+                "taken": self.taken,
+                "natural": self.natural,
+                "ignored": self.ignored,
+                "snoozed": self.snoozed,
+                "dismissed": self.dismissed,
+                "median_response_min": median,
+            },
+            "plan": plan,
+            "flags": list(self.flags),
+            "symptoms": list(self.symptoms),
+        }
