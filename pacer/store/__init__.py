@@ -1,0 +1,5 @@
+"""Persistence: one SQLite file per daemon (see :mod:`pacer.store.sqlite`)."""
+
+from pacer.store.sqlite import OutboxMessage, Store
+
+__all__ = ["OutboxMessage", "Store"]
