@@ -253,6 +253,12 @@ class MqttConfig(_Table):
         parts = urlsplit(v)
         if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
             raise ValueError("use mqtt://host:port or mqtts://host:port")
+        if parts.username is not None or parts.password is not None:
+            # a password here would show in every repr and log line of the config
+            raise ValueError(
+                "no user name or password in the URL: use mqtt.username, and "
+                f"mqtt.password_file or {PASSWORD_ENV}"
+            )
         try:
             _ = parts.port
         except ValueError:
@@ -399,6 +405,8 @@ def load_config(path: Path | str) -> Config:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError([f"{p}: no such file; start from config/pacer.example.toml"]) from None
+    except UnicodeDecodeError:
+        raise ConfigError([f"{p}: not UTF-8 text; save the file as UTF-8"]) from None
     except OSError as exc:
         raise ConfigError([f"{p}: cannot read ({exc.strerror})"]) from None
     try:
