@@ -1,0 +1,494 @@
+"""Strict parsing of the commands a person or a physiotherapist sends.
+
+One parser serves the MQTT command topics (``cmd/ack``, ``cmd/symptom``,
+``cmd/dnd``, ``cmd/plan``) and the replay events file (interfaces.md sections 3,
+6 and 7.3). Parsing is strict on purpose: a command that is not exactly right is
+refused with a message for a person, never guessed at.
+
+- exact JSON types: ``"60"`` is not 60, ``true`` is not 1, ``1.0`` is not a
+  whole number; ``null`` is never a value (leave the key out instead);
+- unknown keys, unknown red-flag names and repeated JSON keys are refused;
+- numbers outside their range are refused, not clamped;
+- a payload must be a UTF-8 JSON object of 1 to 16384 bytes (checked before
+  the JSON is parsed).
+
+A plan change's ``set`` names rule settings as ``table.key``; each value is
+checked by the config model of its table, so the ranges live in one place
+(pacer/config.py). Checks that relate two settings of a table (``walks.times``
+against ``walks.per_day``, ``day.wake`` before ``day.sleep``) depend on the rules
+in force, so they are made by ``apply_settings`` when the change is applied.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import time
+from difflib import get_close_matches
+from functools import cache
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin
+
+from annotated_types import Ge, Gt, Le, Lt
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic.fields import FieldInfo
+
+from pacer.config import RULE_TABLES, Rules
+from pacer.engine.model import (
+    DND_MAX_MIN,
+    RED_FLAGS,
+    SNOOZE_MAX_MIN,
+    Ack,
+    AckAction,
+    Command,
+    Dnd,
+    PlanChange,
+    Symptom,
+    SymptomLevel,
+)
+from pacer.errors import CommandRejected
+
+MAX_PAYLOAD_BYTES = 16 * 1024
+"""Largest command payload accepted (interfaces.md section 7.3); larger ones
+are refused before any JSON parsing."""
+
+ID_MAX_LEN = 128
+"""Longest command id or prompt id accepted (ours are far shorter)."""
+
+CommandKind = Literal["ack", "symptom", "dnd", "plan"]
+COMMAND_KINDS: tuple[CommandKind, ...] = get_args(CommandKind)
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedCommand:
+    """A command, and the id its sender gave it for de-duplication (if any)."""
+
+    command: Command
+    cmd_id: str | None = None
+
+
+# --- JSON ---------------------------------------------------------------------------
+
+
+def _no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise CommandRejected(f"the key {show_value(key)} appears twice; give each key once")
+        out[key] = value
+    return out
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise CommandRejected(f"the number {text} is too large")
+    return value
+
+
+def _not_a_number(text: str) -> Any:
+    raise CommandRejected(f"{text} is not a JSON number; use a plain number")
+
+
+def decode_object(text: str | bytes, what: str = "the payload") -> dict[str, Any]:
+    """One JSON object from UTF-8 text, strictly: no repeated keys, no NaN or
+    Infinity. Raises ``CommandRejected`` saying what is wrong with ``what``."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError:
+            raise CommandRejected(f"{what} is not UTF-8 text") from None
+    if not text.strip():
+        raise CommandRejected(f"{what} is empty; send a JSON object")
+    try:
+        value = json.loads(
+            text,
+            object_pairs_hook=_no_repeats,
+            parse_float=_finite,
+            parse_constant=_not_a_number,
+        )
+    except json.JSONDecodeError as exc:
+        raise CommandRejected(
+            f"{what} is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+        ) from None
+    except RecursionError:
+        raise CommandRejected(f"{what} is nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer with thousands of digits
+        raise CommandRejected(f"{what} is not usable JSON ({exc})") from None
+    if not isinstance(value, dict):
+        raise CommandRejected(
+            f"{what} must be a JSON object ({{...}}), got {_json_kind(value)}"
+        )
+    return value
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "true/false"
+    if value is None:
+        return "null"
+    return "a number"
+
+
+def show_value(value: Any, limit: int = 60) -> str:
+    """A value as the sender wrote it (JSON), shortened if long."""
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# --- what a field accepts, in words --------------------------------------------------
+
+
+def _num(v: Any) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def describe(info: FieldInfo) -> str:
+    """What a field accepts, for a person: 'a whole number from 1 to 120'."""
+    if info.description:
+        return info.description
+    return _describe_type(info.annotation, info.metadata)
+
+
+def _describe_type(annotation: Any, metadata: list[Any]) -> str:
+    origin = get_origin(annotation)
+    if origin is Union or origin is UnionType:  # X | None: null is refused anyway
+        (annotation,) = (a for a in get_args(annotation) if a is not type(None))
+        return _describe_type(annotation, metadata)
+    if origin is Literal:
+        return "one of " + ", ".join(show_value(a) for a in get_args(annotation))
+    if origin is tuple or origin is list:
+        item, _ = _unwrap(get_args(annotation)[0])
+        if item is time:
+            return 'a list of clock times "HH:MM"'
+        return "a list, each " + _describe_type(item, [])
+    if annotation is bool:
+        return "true or false"
+    if annotation is time:
+        return 'a clock time "HH:MM"'
+    if annotation is str:
+        return "a string"
+    text = {int: "a whole number", float: "a number"}.get(annotation, str(annotation))
+    lower = next((m for m in metadata if isinstance(m, Ge | Gt)), None)
+    upper = next((m for m in metadata if isinstance(m, Le | Lt)), None)
+    if isinstance(lower, Ge) and isinstance(upper, Le):
+        return f"{text} from {_num(lower.ge)} to {_num(upper.le)}"
+    words = []
+    if lower is not None:
+        words.append(f"of at least {_num(lower.ge)}" if isinstance(lower, Ge) else (
+            f"above {_num(lower.gt)}"))
+    if upper is not None:
+        words.append(f"at most {_num(upper.le)}" if isinstance(upper, Le) else (
+            f"below {_num(upper.lt)}"))
+    return " ".join([text, " and ".join(words)]) if words else text
+
+
+def _unwrap(annotation: Any) -> tuple[Any, list[Any]]:
+    # Annotated[time, BeforeValidator(...)] -> (time, [BeforeValidator(...)])
+    meta = getattr(annotation, "__metadata__", None)
+    if meta is not None:
+        return annotation.__origin__, list(meta)
+    return annotation, []
+
+
+def _problems(exc: ValidationError, model: type[BaseModel], prefix: str = "") -> list[str]:
+    """pydantic's errors as sentences naming the key and what it accepts."""
+    fields = {(f.alias or name): f for name, f in model.model_fields.items()}
+    out = []
+    for err in exc.errors():
+        loc = err["loc"]
+        name = str(loc[0]) if loc else ""
+        info = fields.get(name)
+        if err["type"] == "extra_forbidden":
+            out.append(
+                f"unknown key {show_value(name)}; {prefix or 'this command'} takes "
+                + ", ".join(k for k in fields if k != "id")
+            )
+        elif err["type"] == "value_error" or info is None:
+            # our own validators write whole sentences
+            out.append(str(err["msg"]).removeprefix("Value error, "))
+        elif err["type"] == "missing":
+            out.append(f"{name} is required: {describe(info)}")
+        else:
+            out.append(f"{name} must be {describe(info)}, got {show_value(err['input'])}")
+    return out
+
+
+# --- command models ------------------------------------------------------------------
+
+
+class _Cmd(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+    id: str | None = Field(
+        None,
+        min_length=1,
+        max_length=ID_MAX_LEN,
+        description=f"a string of 1 to {ID_MAX_LEN} characters (the command's id)",
+    )
+
+
+class _AckIn(_Cmd):
+    prompt: str = Field(
+        min_length=1,
+        max_length=ID_MAX_LEN,
+        description='a prompt id, or "last" for the most recent prompt',
+    )
+    action: AckAction
+    minutes: int | None = Field(
+        None,
+        ge=1,
+        le=SNOOZE_MAX_MIN,
+        description=f"a whole number from 1 to {SNOOZE_MAX_MIN} (the snooze length)",
+    )
+
+    @model_validator(mode="after")
+    def _snooze_only(self) -> _AckIn:
+        if self.minutes is not None and self.action != "snooze":
+            raise ValueError(
+                f'minutes goes only with action "snooze" (it is the snooze length), '
+                f"not with {show_value(self.action)}"
+            )
+        return self
+
+
+_FLAG_LIST = ", ".join(RED_FLAGS)
+
+
+class _SymptomIn(_Cmd):
+    level: SymptomLevel
+    red_flags: list[str] = Field(
+        default_factory=list, description=f"a list of red-flag names ({_FLAG_LIST})"
+    )
+    pain: int | None = Field(None, ge=0, le=10)
+
+    @field_validator("red_flags")
+    @classmethod
+    def _known_flags(cls, flags: list[str]) -> list[str]:
+        unknown = [f for f in flags if f not in RED_FLAGS]
+        if unknown:
+            names = ", ".join(show_value(f) for f in unknown)
+            raise ValueError(f"unknown red flag {names}; the red flags are: {_FLAG_LIST}")
+        return list(dict.fromkeys(flags))  # a flag named twice counts once
+
+
+class _DndIn(_Cmd):
+    minutes: int = Field(
+        ge=0,
+        le=DND_MAX_MIN,
+        description=f"a whole number from 0 to {DND_MAX_MIN} (0 ends do-not-disturb now)",
+    )
+
+
+def _not_blank(value: str, what: str) -> str:
+    if not value.strip():
+        raise ValueError(f"{what} must not be empty")
+    return value
+
+
+class _PlanIn(_Cmd):
+    by: str = Field(description="a non-empty string naming who made the change")
+    why: str = Field(description="a non-empty string saying why")
+    settings: dict[str, Any] = Field(
+        default_factory=dict,
+        alias="set",
+        description='an object of settings, e.g. {"sitting.limit_min": 30}',
+    )
+    clear_alert: bool = False
+
+    @field_validator("by")
+    @classmethod
+    def _by(cls, v: str) -> str:
+        return _not_blank(v, "by (who made the change)")
+
+    @field_validator("why")
+    @classmethod
+    def _why(cls, v: str) -> str:
+        return _not_blank(v, "why (the reason for the change)")
+
+    @model_validator(mode="after")
+    def _does_something(self) -> _PlanIn:
+        if not self.settings and not self.clear_alert:
+            raise ValueError(
+                'a plan change needs "set" (an object of settings) or "clear_alert": true'
+            )
+        return self
+
+
+_MODELS: dict[str, tuple[type[_Cmd], str]] = {
+    "ack": (_AckIn, "an ack"),
+    "symptom": (_SymptomIn, "a symptom report"),
+    "dnd": (_DndIn, "a dnd command"),
+    "plan": (_PlanIn, "a plan change"),
+}
+
+
+# --- rule settings (plan.set) --------------------------------------------------------
+
+
+@cache
+def _table_models() -> dict[str, type[BaseModel]]:
+    out: dict[str, type[BaseModel]] = {}
+    for table in RULE_TABLES:
+        model = Rules.model_fields[table].annotation
+        assert isinstance(model, type)
+        assert issubclass(model, BaseModel)
+        out[table] = model
+    return out
+
+
+def _unknown_setting(name: str) -> str:
+    models = _table_models()
+    table, dot, key = name.partition(".")
+    msg = f"unknown setting {show_value(name)}"
+    if not dot or not key:
+        return f"{msg}; name a setting as table.key, e.g. sitting.limit_min"
+    if table not in models:
+        close = get_close_matches(table, list(models), n=1)
+        hint = f"did you mean [{close[0]}]? " if close else ""
+        return f"{msg}; {hint}the tables are: {', '.join(models)}"
+    keys = list(models[table].model_fields)
+    close = get_close_matches(key, keys, n=1)
+    hint = f"did you mean {table}.{close[0]}? " if close else ""
+    return f"{msg}; {hint}[{table}] has: {', '.join(keys)}"
+
+
+def _group(settings: Mapping[str, Any]) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    models = _table_models()
+    tables: dict[str, dict[str, Any]] = {}
+    problems: list[str] = []
+    for name, value in settings.items():
+        table, _, key = name.partition(".")
+        if table in models and key in models[table].model_fields:
+            tables.setdefault(table, {})[key] = value
+        else:
+            problems.append(_unknown_setting(name))
+    return tables, problems
+
+
+def check_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Check each setting's name and its value's type and range against the
+    config model of its table; return the settings as given.
+
+    Raises ``CommandRejected`` listing every bad setting."""
+    tables, problems = _group(settings)
+    models = _table_models()
+    for table, values in tables.items():
+        model = models[table]
+        try:
+            model.model_validate(values)
+        except ValidationError as exc:
+            seen = set()
+            for err in exc.errors():
+                key = str(err["loc"][0]) if err["loc"] else None
+                # errors without a key relate settings to each other; whether
+                # they hold depends on the rules in force (apply_settings)
+                if key in values and key not in seen:
+                    seen.add(key)
+                    accepts = describe(model.model_fields[key])
+                    got = show_value(values[key])
+                    problems.append(f"set: {table}.{key} must be {accepts}, got {got}")
+    if problems:
+        raise CommandRejected("; ".join(problems))
+    return dict(settings)
+
+
+def apply_settings(rules: Rules, settings: Mapping[str, Any]) -> Rules:
+    """The rules with ``settings`` (``table.key`` -> value) applied, each table
+    checked as a whole against the values in force, so a change that would make
+    a table inconsistent (three walk times for two walks) is refused.
+
+    Raises ``CommandRejected`` saying what is wrong; ``rules`` is unchanged."""
+    tables, problems = _group(settings)
+    if problems:
+        raise CommandRejected("; ".join(problems))
+    updated: dict[str, BaseModel] = {}
+    for table, values in tables.items():
+        current: BaseModel = getattr(rules, table)
+        try:
+            updated[table] = type(current).model_validate({**current.model_dump(), **values})
+        except ValidationError as exc:
+            for err in exc.errors():
+                where = ".".join([table, *(str(p) for p in err["loc"])])
+                msg = str(err["msg"]).removeprefix("Value error, ")
+                problems.append(f"set: {where}: {msg}")
+    if problems:
+        raise CommandRejected("; ".join(problems))
+    return rules.model_copy(update=updated)
+
+
+# --- the parser ----------------------------------------------------------------------
+
+
+def parse_command(kind: str, payload: bytes | str | Mapping[str, Any]) -> ParsedCommand:
+    """Parse one command of ``kind`` (``ack``, ``symptom``, ``dnd`` or ``plan``).
+
+    ``payload`` is the raw MQTT payload (bytes or text) or an already decoded
+    JSON object (a replay event without its ``time`` and ``type``). Raises
+    ``CommandRejected`` with a message for a person."""
+    if kind not in _MODELS:
+        raise CommandRejected(
+            f"unknown command {show_value(kind)}; the commands are: {', '.join(COMMAND_KINDS)}"
+        )
+    model, what = _MODELS[kind]
+    if isinstance(payload, bytes | str):
+        if isinstance(payload, str):
+            try:
+                payload = payload.encode("utf-8")
+            except UnicodeEncodeError:  # a lone surrogate
+                raise CommandRejected("the payload is not UTF-8 text") from None
+        if len(payload) > MAX_PAYLOAD_BYTES:
+            raise CommandRejected(
+                f"the payload is {len(payload)} bytes; at most {MAX_PAYLOAD_BYTES} (16 KiB) "
+                "are accepted"
+            )
+        data = decode_object(payload)
+    else:
+        if not all(isinstance(k, str) for k in payload):
+            raise CommandRejected("every key of a command must be a string")
+        data = dict(payload)
+
+    fields = {(f.alias or name): f for name, f in model.model_fields.items()}
+    nulls = [
+        f"{k} must be {describe(fields[k])}, got null (leave the key out instead)"
+        for k, v in data.items()
+        if v is None and k in fields
+    ]
+    if nulls:
+        raise CommandRejected("; ".join(nulls))
+    try:
+        parsed = model.model_validate(data)
+    except ValidationError as exc:
+        raise CommandRejected("; ".join(_problems(exc, model, what))) from None
+    return ParsedCommand(_to_command(parsed), parsed.id)
+
+
+def _to_command(parsed: _Cmd) -> Command:
+    if isinstance(parsed, _AckIn):
+        return Ack(prompt=parsed.prompt, action=parsed.action, minutes=parsed.minutes)
+    if isinstance(parsed, _SymptomIn):
+        return Symptom(level=parsed.level, red_flags=tuple(parsed.red_flags), pain=parsed.pain)
+    if isinstance(parsed, _DndIn):
+        return Dnd(minutes=parsed.minutes)
+    assert isinstance(parsed, _PlanIn)
+    return PlanChange(
+        by=parsed.by,
+        why=parsed.why,
+        set=check_settings(parsed.settings),
+        clear_alert=parsed.clear_alert,
+    )

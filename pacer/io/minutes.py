@@ -1,0 +1,187 @@
+"""The replay input: one minute of activity per CSV row (interfaces.md section 3).
+
+::
+
+    time,steps,posture
+    2026-11-23T09:00:00+11:00,0,sitting
+    2026-11-23T09:01:00+11:00,34,
+
+- The header is ``time,steps,posture``, in that order. A UTF-8 byte-order mark
+  is ignored, and so are spaces around any header name or value (spreadsheets
+  write ``time, steps, posture``); nothing else is tolerated.
+- ``time`` is ISO 8601 with a UTC offset (``+11:00`` or ``Z``), on a whole
+  minute. The offset fixes the instant; no time zone is needed.
+- ``steps`` is a whole number >= 0, written in ASCII digits.
+- ``posture`` is one of ``sitting lying standing walking running sedentary
+  upright stepping unknown``, or empty: then it is derived from the steps as for
+  a step-only device (``Epoch.from_steps``: 0 steps is sedentary, inferred). An
+  explicit ``unknown`` keeps the row's steps.
+- Rows are in strictly increasing time order, at most one per minute. Empty
+  lines are skipped; a minute with no row is unknown (``fill_gaps``).
+
+Every bad row raises ``InputFileError`` with its line number and what would be
+valid. Reading is streaming: a year of minutes (525,600 rows) never sits in
+memory.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
+
+from pacer.engine.model import Epoch, Posture
+from pacer.errors import InputFileError
+from pacer.timebase import Minute
+
+HEADER = ("time", "steps", "posture")
+
+POSTURES: dict[str, Posture] = {
+    # what posture-reporting devices say (pacing-rules.md section 1) ...
+    "sitting": Posture.SEDENTARY,
+    "lying": Posture.SEDENTARY,
+    "standing": Posture.UPRIGHT,
+    "walking": Posture.STEPPING,
+    "running": Posture.STEPPING,
+    # ... and the engine's own names
+    "sedentary": Posture.SEDENTARY,
+    "upright": Posture.UPRIGHT,
+    "stepping": Posture.STEPPING,
+    "unknown": Posture.UNKNOWN,
+}
+_POSTURE_NAMES = " ".join(POSTURES)
+_EXAMPLE_TIME = "2026-11-23T09:00:00+11:00"
+_BOM = "\ufeff"
+
+if TYPE_CHECKING:
+    from _csv import Reader as _CsvReader
+
+
+def _text_lines(f: BinaryIO, path: str) -> Iterator[str]:
+    """Lines decoded one by one, so a bad byte is reported on its own line."""
+    for number, raw in enumerate(f, start=1):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InputFileError(path, number, "not UTF-8 text") from None
+        yield line.removeprefix(_BOM) if number == 1 else line
+
+
+def parse_time(text: str) -> datetime:
+    """An aware datetime from ISO 8601 text with a UTC offset; ``ValueError``
+    (with a message naming the accepted form) otherwise."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(
+            f"time {text!r} is not an ISO 8601 date and time; write it like {_EXAMPLE_TIME}"
+        ) from None
+    if moment.utcoffset() is None:
+        raise ValueError(
+            f"time {text!r} has no UTC offset; add one, like {_EXAMPLE_TIME} "
+            "or 2026-11-23T09:00:00Z"
+        )
+    return moment
+
+
+def _minute(text: str) -> Minute:
+    moment = parse_time(text)
+    seconds = moment.timestamp()
+    if seconds % 60:
+        raise ValueError(f"time {text!r} is not on a whole minute; the seconds must be 00")
+    return int(seconds) // 60
+
+
+def _steps(text: str) -> int:
+    if not (text.isascii() and text.isdigit()):
+        raise ValueError(f"steps {text!r} is not a whole number of 0 or more, like 0 or 42")
+    return int(text)
+
+
+def _next_row(rows: _CsvReader, where: str) -> list[str] | None:
+    try:
+        return next(rows, None)
+    except csv.Error as exc:
+        raise InputFileError(where, rows.line_num, f"not a CSV row ({exc})") from None
+
+
+def read_minutes(path: Path) -> Iterator[Epoch]:
+    """The epochs of a minutes CSV, in time order, one per row (not gap-filled).
+
+    Lazy: the file is opened when the first epoch is taken, and each problem is
+    raised as ``InputFileError`` when its row is reached."""
+    where = str(path)
+    try:
+        f = path.open("rb")
+    except OSError as exc:
+        raise InputFileError(
+            where, None, f"cannot read the minutes file ({exc.strerror})"
+        ) from None
+    with f:
+        rows = csv.reader(_text_lines(f, where))
+        header = _next_row(rows, where)
+        if header is None:
+            raise InputFileError(
+                where, 1, "the file is empty; it needs the header time,steps,posture"
+            )
+        if tuple(h.strip() for h in header) != HEADER:
+            raise InputFileError(
+                where, 1, f"the header must be time,steps,posture, got {','.join(header)!r}"
+            )
+        previous: Minute | None = None
+        previous_at = ""
+        postures = POSTURES
+        while (row := _next_row(rows, where)) is not None:
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue  # an empty line
+            line = rows.line_num
+            if len(row) != 3:
+                raise InputFileError(
+                    where, line, f"expected 3 values (time,steps,posture), got {len(row)}"
+                )
+            t, s, p = row[0].strip(), row[1].strip(), row[2].strip()
+            try:
+                start = _minute(t)
+                steps = _steps(s)
+            except ValueError as exc:
+                raise InputFileError(where, line, str(exc)) from None
+            if previous is not None and start <= previous:
+                raise InputFileError(
+                    where,
+                    line,
+                    f"time {t!r} is not after the previous row's ({previous_at}); rows must "
+                    "be in increasing time order, one per minute",
+                )
+            if p:
+                posture = postures.get(p)
+                if posture is None:
+                    raise InputFileError(
+                        where,
+                        line,
+                        f"posture {p!r} is not one of {_POSTURE_NAMES}, or empty (derived "
+                        "from the steps)",
+                    )
+                yield Epoch(start, steps, posture)
+            else:
+                yield Epoch.from_steps(start, steps)
+            previous, previous_at = start, f"{t}, line {line}"
+
+
+def fill_gaps(epochs: Iterable[Epoch]) -> Iterator[Epoch]:
+    """The epochs with an unknown epoch for every minute between two that has
+    none. Nothing is added before the first or after the last.
+
+    The epochs must be in strictly increasing time order (``ValueError``)."""
+    previous: Minute | None = None
+    for epoch in epochs:
+        if previous is not None:
+            if epoch.start <= previous:
+                raise ValueError(
+                    f"epochs out of order: minute {epoch.start} after minute {previous}"
+                )
+            for minute in range(previous + 1, epoch.start):
+                yield Epoch.unknown(minute)
+        yield epoch
+        previous = epoch.start
