@@ -41,7 +41,7 @@ from pydantic import (
 )
 from pydantic.fields import FieldInfo
 
-from pacer.config import RULE_TABLES, Rules
+from pacer.config import RULE_TABLES, Rules, rule_keys
 from pacer.engine.model import (
     DND_MAX_MIN,
     RED_FLAGS,
@@ -208,7 +208,7 @@ def _unwrap(annotation: Any) -> tuple[Any, list[Any]]:
 
 def _problems(exc: ValidationError, model: type[BaseModel], prefix: str = "") -> list[str]:
     """pydantic's errors as sentences naming the key and what it accepts."""
-    fields = {(f.alias or name): f for name, f in model.model_fields.items()}
+    fields = _fields(model)
     out = []
     for err in exc.errors():
         loc = err["loc"]
@@ -343,13 +343,19 @@ _MODELS: dict[str, tuple[type[_Cmd], str]] = {
 
 @cache
 def _table_models() -> dict[str, type[BaseModel]]:
-    out: dict[str, type[BaseModel]] = {}
-    for table in RULE_TABLES:
-        model = Rules.model_fields[table].annotation
-        assert isinstance(model, type)
-        assert issubclass(model, BaseModel)
-        out[table] = model
-    return out
+    defaults = Rules()
+    return {table: type(getattr(defaults, table)) for table in RULE_TABLES}
+
+
+@cache
+def _rule_keys() -> frozenset[str]:
+    return frozenset(rule_keys())
+
+
+@cache
+def _fields(model: type[BaseModel]) -> dict[str, FieldInfo]:
+    """A model's fields by the name the sender writes (its alias, if any)."""
+    return {(f.alias or name): f for name, f in model.model_fields.items()}
 
 
 def _unknown_setting(name: str) -> str:
@@ -369,12 +375,11 @@ def _unknown_setting(name: str) -> str:
 
 
 def _group(settings: Mapping[str, Any]) -> tuple[dict[str, dict[str, Any]], list[str]]:
-    models = _table_models()
     tables: dict[str, dict[str, Any]] = {}
     problems: list[str] = []
     for name, value in settings.items():
-        table, _, key = name.partition(".")
-        if table in models and key in models[table].model_fields:
+        if name in _rule_keys():
+            table, _, key = name.partition(".")
             tables.setdefault(table, {})[key] = value
         else:
             problems.append(_unknown_setting(name))
@@ -463,7 +468,7 @@ def parse_command(kind: str, payload: bytes | str | Mapping[str, Any]) -> Parsed
             raise CommandRejected("every key of a command must be a string")
         data = dict(payload)
 
-    fields = {(f.alias or name): f for name, f in model.model_fields.items()}
+    fields = _fields(model)
     nulls = [
         f"{k} must be {describe(fields[k])}, got null (leave the key out instead)"
         for k, v in data.items()
