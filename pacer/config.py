@@ -24,6 +24,7 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
+    Strict,
     ValidationError,
     field_validator,
     model_validator,
@@ -51,6 +52,9 @@ def _tuple(value: Any) -> Any:
 
 
 Items = BeforeValidator(_tuple)
+
+FilePath = Annotated[Path, Strict(False)]
+"""A path, written as a TOML string (strict mode would want a Path object)."""
 
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 WEEKDAYS: tuple[Weekday, ...] = (
@@ -214,7 +218,7 @@ class ReplayDevice(_Table):
     """Feeds a minutes CSV to the running daemon as if live (demos, tests)."""
 
     kind: Literal["replay"]
-    path: Path
+    path: FilePath
     speed: float = Field(1.0, gt=0, le=100_000)
     name: str = "replay"
 
@@ -238,10 +242,10 @@ Device = Annotated[ReplayDevice | BleDevice, Field(discriminator="kind")]
 class MqttConfig(_Table):
     url: str = "mqtt://127.0.0.1:1883"
     username: str | None = None
-    password_file: Path | None = None
-    ca_file: Path | None = None
-    client_cert: Path | None = None
-    client_key: Path | None = None
+    password_file: FilePath | None = None
+    ca_file: FilePath | None = None
+    client_cert: FilePath | None = None
+    client_key: FilePath | None = None
     topic_prefix: str = "pacer"
     ha_discovery: bool = False
     plan_editors: Annotated[tuple[str, ...], Items] = ()
@@ -307,7 +311,7 @@ class MqttConfig(_Table):
 
 
 class StorageConfig(_Table):
-    path: Path = Path("pacer.sqlite3")
+    path: FilePath = Path("pacer.sqlite3")
 
 
 class Config(_Table):

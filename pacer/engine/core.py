@@ -157,7 +157,7 @@ class Engine:
         self._step(epoch, out)
         return out
 
-    def close_day(self) -> list[Output]:
+    def close_day(self) -> list[Summary]:
         """The current day's summary as final (the end of a replay)."""
         st = self.state
         if st.tally is None or st.next_minute is None:

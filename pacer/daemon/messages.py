@@ -1,0 +1,100 @@
+"""Engine outputs as MQTT messages (interfaces.md section 6)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from pacer.engine.model import Outcome, Output, Prompt, Summary
+from pacer.store import OutboxMessage
+from pacer.timebase import iso
+
+
+@dataclass(frozen=True, slots=True)
+class Topics:
+    prefix: str
+    user: str
+
+    def _t(self, leaf: str) -> str:
+        return f"{self.prefix}/{self.user}/{leaf}"
+
+    @property
+    def prompt(self) -> str:
+        return self._t("prompt")
+
+    @property
+    def status(self) -> str:
+        return self._t("status")
+
+    @property
+    def event(self) -> str:
+        return self._t("event")
+
+    @property
+    def state(self) -> str:
+        return self._t("state")
+
+    def summary(self, period: str) -> str:
+        return self._t(f"summary/{period}")
+
+
+def encode(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def outbox_for(
+    outputs: Iterable[Output],
+    *,
+    topics: Topics,
+    tz: Any,
+    real_deadline: Any,
+) -> list[OutboxMessage]:
+    """``real_deadline(clock_seconds) -> unix seconds`` turns a prompt's expiry
+    in the daemon's clock into the wall-clock time the outbox checks."""
+    messages = []
+    for out in outputs:
+        if isinstance(out, Prompt):
+            expires_at = None if out.expires is None else real_deadline(out.expires * 60)
+            messages.append(
+                OutboxMessage(
+                    topic=topics.prompt,
+                    payload=encode(out.payload(topics.user, tz)),
+                    qos=1,
+                    retain=False,
+                    expires_at=expires_at,
+                    msg_id=out.id,
+                )
+            )
+        elif isinstance(out, Summary):
+            messages.append(
+                OutboxMessage(
+                    topic=topics.summary(out.period),
+                    payload=encode(dict(out.body)),
+                    qos=1,
+                    retain=True,
+                    msg_id=f"{topics.user}-summary-{out.period}-{out.key}-{out.time}",
+                )
+            )
+        elif isinstance(out, Outcome):
+            body = {
+                "v": 1,
+                "type": "outcome",
+                "user": topics.user,
+                "prompt": out.prompt_id,
+                "kind": out.kind,
+                "outcome": out.outcome,
+                "time": iso(out.time, tz),
+                "latency_min": out.latency_min,
+                "self_reported": out.self_reported,
+            }
+            messages.append(
+                OutboxMessage(
+                    topic=topics.event,
+                    payload=encode(body),
+                    qos=1,
+                    msg_id=f"{out.prompt_id}-outcome",
+                )
+            )
+    return messages

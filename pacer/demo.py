@@ -1,0 +1,195 @@
+"""``pacer demo``: the real pipeline, no setup.
+
+A private broker on a free loopback port, the daemon (the same code as
+``pacer run``) fed a scripted desk day by a replay device at an accelerated
+clock, and an ordinary MQTT subscriber printing what a phone would receive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pacer.config import Config, parse_config
+from pacer.daemon.app import Daemon
+from pacer.mqtt.broker import PrivateBroker
+from pacer.mqtt.client import Incoming, MqttLink
+from pacer.store import Store
+
+log = logging.getLogger(__name__)
+
+DEMO_USER = "demo"
+DEMO_TZ = "Europe/London"
+DAY_START = (6, 30)
+
+# A desk worker's day, as (minutes, posture, steps per minute). Sitting stretches
+# long enough for prompts, breaks taken after some of them, a lunch walk, a long
+# meeting that reaches the repeat cap, an evening on the sofa.
+SCRIPT: tuple[tuple[int, str, int], ...] = (
+    (30, "standing", 12),   # 06:30 up and about
+    (50, "sitting", 0),     # 07:00 breakfast and news: prompt at 07:40
+    (8, "walking", 95),     # 07:50 walk to the station
+    (1, "standing", 6),
+    (29, "sitting", 0),     # 07:59 train
+    (12, "walking", 100),   # 08:28 walk to the office
+    (55, "sitting", 0),     # 08:40 desk: prompt at 09:20, repeat at 09:35
+    (3, "standing", 10),    # 09:35 stands up after the repeat
+    (36, "sitting", 0),     # 09:38 desk
+    (2, "walking", 70),     # 10:14 natural break: coffee
+    (76, "sitting", 0),     # 10:16 desk: prompt at 10:56, taken at 11:00
+    (4, "walking", 80),     # 11:32
+    (38, "sitting", 0),     # 11:36
+    (40, "walking", 105),   # 12:14 lunch walk
+    (6, "standing", 15),
+    (110, "sitting", 0),    # 13:00 meeting: 13:40, 13:55, 14:10, then silence
+    (10, "walking", 90),    # 14:50
+    (70, "sitting", 0),     # 15:00
+    (5, "standing", 12),    # 16:10
+    (60, "sitting", 0),     # 16:15
+    (15, "walking", 100),   # 17:15 walk home
+    (20, "standing", 14),   # 17:30 cooking
+    (30, "sitting", 0),     # 17:50 dinner
+    (10, "standing", 10),
+    (130, "sitting", 0),    # 18:30 sofa: 19:10, 19:25, 19:40
+    (8, "walking", 60),     # 20:40
+    (42, "sitting", 0),     # 20:48 until the end of the waking day
+    (40, "lying", 0),       # 21:30 quiet hours: no prompts
+)
+
+
+def script_rows(day: date, tz: ZoneInfo) -> Iterator[str]:
+    t = datetime(day.year, day.month, day.day, *DAY_START, tzinfo=tz)
+    for minutes, posture, steps in SCRIPT:
+        for _ in range(minutes):
+            yield f"{t.isoformat()},{steps},{posture}"
+            t += timedelta(minutes=1)
+
+
+def write_script(path: Path, day: date, tz: ZoneInfo) -> int:
+    rows = list(script_rows(day, tz))
+    path.write_text("time,steps,posture\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    return len(rows)
+
+
+def demo_config(workdir: Path, broker: PrivateBroker, speed: float) -> Config:
+    return parse_config(
+        {
+            "user": {"id": DEMO_USER, "timezone": DEMO_TZ},
+            "devices": [{"kind": "replay", "path": str(workdir / "day.csv"), "speed": speed}],
+            "mqtt": {"url": broker.url, "protocol": broker.protocol},
+            "storage": {"path": str(workdir / "pacer.sqlite3")},
+        },
+        source="demo",
+    )
+
+
+def _show(msg: Incoming, out: Any) -> dict[str, Any] | None:
+    try:
+        data = json.loads(msg.payload)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    if data.get("type") == "prompt":
+        clock = data["time"][11:16]
+        reason = ", ".join(f"{k}={v}" for k, v in data["reason"].items())
+        print(f"  {clock}  [{data['kind']}] {data['title']}  ({reason})", file=out)
+        print(f"         {data['text']}", file=out)
+    return data
+
+
+def _print_summary(s: dict[str, Any], out: Any) -> None:
+    b = s["breaks"]
+    print(f"\nSummary for {s['date']} ({s['timezone']}), as the physiotherapist sees it:",
+          file=out)
+    rows = [
+        ("steps", s["steps"]),
+        ("known minutes (waking day)", s["known_min"]),
+        ("sedentary / upright / stepping min",
+         f"{s['sedentary_min']} / {s['upright_min']} / {s['stepping_min']}"),
+        ("sitting bouts >= 30 / >= 60 min", f"{s['sitting_bouts_30']} / {s['sitting_bouts_60']}"),
+        ("longest sitting bout", f"{s['longest_sitting_bout_min']} min"),
+        ("sit-to-stand transitions", s["sit_to_stand"]),
+        ("sitting prompts", b["prompted"]),
+        ("  taken / ignored / snoozed", f"{b['taken']} / {b['ignored']} / {b['snoozed']}"),
+        ("  median response", f"{b['median_response_min']} min"),
+        ("natural breaks", b["natural"]),
+    ]
+    for label, value in rows:
+        print(f"  {label:<36} {value}", file=out)
+
+
+async def _demo(speed: float, hours: float, out: Any) -> int:
+    tz = ZoneInfo(DEMO_TZ)
+    today = datetime.now(tz).date()
+    with tempfile.TemporaryDirectory(prefix="pacer-demo-") as tmp, PrivateBroker() as broker:
+        workdir = Path(tmp)
+        write_script(workdir / "day.csv", today, tz)
+        config = demo_config(workdir, broker, speed)
+        print(f"pacer demo: private {broker.backend} broker at {broker.url}; "
+              f"a scripted desk day at {speed:g}x real time ({DEMO_TZ})", file=out)
+        print(f"Subscribed to {config.mqtt.topic_prefix}/{DEMO_USER}/# ; prompts as they "
+              "arrive:\n", file=out)
+
+        phone = MqttLink(config.mqtt, client_id="pacer-demo-phone",
+                         status_topic=f"{config.mqtt.topic_prefix}/{DEMO_USER}/phone")
+        await phone.start()
+        await phone.wait_connected(10)
+        await phone.subscribe(f"{config.mqtt.topic_prefix}/{DEMO_USER}/#")
+
+        with Store.open(config.storage.path) as store:
+            daemon = Daemon(config, store=store)
+            runner = asyncio.create_task(daemon.run(), name="daemon")
+            # Two clock minutes of grace: the day's summary is made at the end
+            # of the waking window, after the minute that ends it.
+            end_clock = datetime(today.year, today.month, today.day, *DAY_START,
+                                 tzinfo=tz).timestamp() + hours * 3600 + 120
+            summary = await _watch(phone, daemon, end_clock, out)
+            daemon.stop()
+            await runner
+        await phone.stop(publish_offline=False)
+        if summary is None:
+            so_far = daemon.engine.close_day()
+            if so_far:
+                summary = dict(so_far[0].body)
+                print("\n(the demo ended before the waking day did: figures so far)", file=out)
+        if summary is not None:
+            _print_summary(summary, out)
+    return 0
+
+
+async def _watch(
+    phone: MqttLink, daemon: Daemon, end_clock: float, out: Any
+) -> dict[str, Any] | None:
+    summary: dict[str, Any] | None = None
+    while daemon.clock.now() < end_clock:
+        try:
+            msg = await asyncio.wait_for(phone.messages.get(), timeout=0.2)
+        except TimeoutError:
+            continue
+        data = _show(msg, out)
+        if data and data.get("type") == "summary" and data.get("period") == "day":
+            summary = data
+            break
+    # Let the last messages of the run arrive.
+    deadline = time.monotonic() + 0.5
+    while time.monotonic() < deadline:
+        with contextlib.suppress(TimeoutError):
+            msg = await asyncio.wait_for(phone.messages.get(), timeout=0.1)
+            _show(msg, out)
+    return summary
+
+
+def run_demo(*, speed: float, hours: float) -> int:
+    logging.getLogger("pacer").setLevel(logging.WARNING)
+    return asyncio.run(_demo(speed, hours, sys.stdout))

@@ -1,0 +1,173 @@
+"""``pacer replay``: the engine over recorded minutes, deterministically.
+
+The same engine the daemon runs, driven by the file instead of a clock: every
+minute from the first row to the last (missing rows are unknown), with each
+event applied just before the first evaluation at or after its time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pacer.config import Config, load_config
+from pacer.engine.core import Engine
+from pacer.engine.model import Epoch, Output, Prompt, Summary
+from pacer.io.events import TimedCommand, read_events
+from pacer.io.minutes import fill_gaps, read_minutes
+from pacer.store import Store
+
+log = logging.getLogger(__name__)
+
+REPLAY_SOURCE = "replay"
+
+
+@dataclass(slots=True)
+class ReplayStats:
+    minutes: int = 0
+    prompts: int = 0
+    summaries: int = 0
+    events: int = 0
+    rejected: int = 0
+
+
+def published(outputs: Iterable[Output]) -> Iterator[Prompt | Summary]:
+    """What a replay prints: every prompt and every final summary (the
+    daemon also publishes the provisional one at the end of the waking day)."""
+    for out in outputs:
+        if isinstance(out, Prompt) or (isinstance(out, Summary) and out.final):
+            yield out
+
+
+def wire(out: Prompt | Summary, engine: Engine) -> dict[str, Any]:
+    if isinstance(out, Prompt):
+        return out.payload(engine.user, engine.tz)
+    return dict(out.body)
+
+
+def run(
+    engine: Engine,
+    epochs: Iterable[Epoch],
+    events: Sequence[TimedCommand],
+    emit: Callable[[Prompt | Summary], None],
+    *,
+    store: Store | None = None,
+    on_reject: Callable[[TimedCommand, str], None] | None = None,
+) -> ReplayStats:
+    stats = ReplayStats()
+    pending = list(events)
+    nxt = 0
+
+    def apply_until(at: float) -> None:
+        nonlocal nxt
+        while nxt < len(pending) and pending[nxt].at <= at:
+            ev = pending[nxt]
+            nxt += 1
+            stats.events += 1
+            reply = engine.command(ev.command, ev.at)
+            if not reply.ok:
+                stats.rejected += 1
+                if on_reject is not None:
+                    on_reject(ev, reply.error or "rejected")
+            for out in published(reply.outputs):
+                emit(out)
+            if store is not None:
+                store.commit_command(
+                    engine.user,
+                    at=ev.at,
+                    event_type=type(ev.command).__name__.lower(),
+                    event_payload={"line": ev.line, "ok": reply.ok, "error": reply.error},
+                    outputs=reply.outputs,
+                    state=engine.snapshot(),
+                    state_minute=engine.next_minute,
+                    outbox=(),
+                )
+
+    for epoch in epochs:
+        apply_until((epoch.start + 1) * 60)
+        outputs = engine.advance(epoch)
+        stats.minutes += 1
+        if store is not None:
+            store.commit_minute(
+                engine.user, epoch, REPLAY_SOURCE, outputs, engine.snapshot(), outbox=()
+            )
+        for out in published(outputs):
+            if isinstance(out, Prompt):
+                stats.prompts += 1
+            else:
+                stats.summaries += 1
+            emit(out)
+    apply_until(float("inf"))
+    closing = engine.close_day()
+    if store is not None and closing:
+        store.commit_command(
+            engine.user,
+            at=(engine.next_minute or 0) * 60,
+            event_type="replay_end",
+            event_payload={},
+            outputs=closing,
+            state=engine.snapshot(),
+            state_minute=engine.next_minute,
+            outbox=(),
+        )
+    for out in published(closing):
+        stats.summaries += 1
+        emit(out)
+    return stats
+
+
+def format_line(out: Prompt | Summary, engine: Engine) -> str:
+    """One human-readable line for the terminal."""
+    data = wire(out, engine)
+    if isinstance(out, Prompt):
+        reason = ", ".join(f"{k} {v}" for k, v in out.reason.items())
+        return f"{data['time']}  {out.kind:<16} {out.title} ({reason})"
+    b = data
+    brk = b["breaks"]
+    return (
+        f"{b['date']}  summary{'' if b['final'] else ' (so far)'}: "
+        f"{'valid' if b['valid'] else 'not valid'}, known {b['known_min']} min, "
+        f"steps {b['steps']}, sedentary {b['sedentary_min']} min"
+        f"{' (inferred)' if b['sedentary_inferred'] else ''}, "
+        f"bouts >=30 {b['sitting_bouts_30']} / >=60 {b['sitting_bouts_60']}, "
+        f"longest {b['longest_sitting_bout_min']} min; sitting prompts {brk['prompted']}: "
+        f"taken {brk['taken']}, ignored {brk['ignored']}, snoozed {brk['snoozed']}, "
+        f"natural breaks {brk['natural']}"
+    )
+
+
+def dumps(data: dict[str, Any]) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(", ", ": "))
+
+
+def replay_command(args: argparse.Namespace) -> int:
+    """``pacer replay``: parse, run, print."""
+    config = load_config(args.config) if args.config else Config()
+    events = read_events(args.events) if args.events else []
+    engine = Engine(config.rules, user=config.user.id, timezone=config.user.timezone)
+    as_json: bool = args.json
+
+    def emit(out: Prompt | Summary) -> None:
+        print(dumps(wire(out, engine)) if as_json else format_line(out, engine), flush=False)
+
+    def reject(ev: TimedCommand, why: str) -> None:
+        log.warning("%s:%d: event rejected: %s", args.events, ev.line, why)
+
+    epochs = fill_gaps(read_minutes(args.input))
+    store = Store.open(args.store) if args.store else None
+    try:
+        stats = run(engine, epochs, events, emit, store=store, on_reject=reject)
+    finally:
+        if store is not None:
+            store.close()
+        sys.stdout.flush()
+    log.info(
+        "replayed %d minutes and %d events (%d rejected): %d prompts, %d summaries",
+        stats.minutes, stats.events, stats.rejected, stats.prompts, stats.summaries,
+    )
+    return 0
