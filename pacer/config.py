@@ -16,7 +16,6 @@ from datetime import time
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
@@ -31,7 +30,7 @@ from pydantic import (
 )
 
 from pacer.errors import BadInput, ConfigError
-from pacer.timebase import parse_clock
+from pacer.timebase import parse_clock, system_zone_name, zone
 
 PASSWORD_ENV = "PACER_MQTT_PASSWORD"  # noqa: S105 - the variable's name, not a secret
 
@@ -182,7 +181,7 @@ _USER_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 class UserConfig(_Table):
     id: str = "me"
-    timezone: str = "UTC"
+    timezone: str | None = None  # None: the machine's own zone (a replay: its input's offset)
 
     @field_validator("id")
     @classmethod
@@ -195,19 +194,13 @@ class UserConfig(_Table):
 
     @field_validator("timezone")
     @classmethod
-    def _tz(cls, v: str) -> str:
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"{v!r} is not an IANA time zone name; use one like 'Europe/London' "
-                "or 'Australia/Sydney'"
-            ) from None
+    def _tz(cls, v: str | None) -> str | None:
+        if v is not None:
+            zone(v)  # raises ValueError with the accepted forms
         return v
 
-    @property
-    def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
+    def zone_name(self) -> str:
+        return self.timezone if self.timezone is not None else system_zone_name()
 
 
 Placement = Literal["wrist", "thigh", "waist", "foot", "chest"]

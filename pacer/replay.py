@@ -13,14 +13,16 @@ import logging
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pacer.config import Config, load_config
 from pacer.engine.core import Engine
 from pacer.engine.model import Epoch, Output, Prompt, Summary
 from pacer.io.events import TimedCommand, read_events
-from pacer.io.minutes import fill_gaps, read_minutes
+from pacer.io.minutes import fill_gaps, parse_time, read_minutes
 from pacer.store import Store
+from pacer.timebase import fixed_zone_name
 
 log = logging.getLogger(__name__)
 
@@ -145,11 +147,26 @@ def dumps(data: dict[str, Any]) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(", ", ": "))
 
 
+def input_zone_name(path: Path) -> str:
+    """Without a configured zone a replay keeps the input's own local time:
+    the UTC offset of its first row, as a fixed offset (set [user] timezone
+    to follow DST)."""
+    with path.open(encoding="utf-8-sig", errors="replace") as f:
+        f.readline()
+        first = f.readline().split(",", 1)[0].strip()
+    try:
+        offset = parse_time(first).utcoffset()
+    except ValueError:
+        offset = None  # read_minutes reports the bad row with its line number
+    return "UTC" if offset is None else fixed_zone_name(offset)
+
+
 def replay_command(args: argparse.Namespace) -> int:
     """``pacer replay``: parse, run, print."""
     config = load_config(args.config) if args.config else Config()
     events = read_events(args.events) if args.events else []
-    engine = Engine(config.rules, user=config.user.id, timezone=config.user.timezone)
+    tz_name = config.user.timezone or input_zone_name(args.input)
+    engine = Engine(config.rules, user=config.user.id, timezone=tz_name)
     as_json: bool = args.json
 
     def emit(out: Prompt | Summary) -> None:

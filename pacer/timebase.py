@@ -10,12 +10,56 @@ clock times such as walk reminders, and everything printed or published.
 from __future__ import annotations
 
 import functools
+import os
+import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 Minute = int
 """Minutes since 1970-01-01T00:00Z; an epoch is named by its start minute."""
+
+
+_FIXED = re.compile(r"^UTC([+-])(\d\d):(\d\d)$")
+
+
+def zone(name: str) -> tzinfo:
+    """An IANA zone ('Europe/London'), or a fixed offset written 'UTC+11:00'
+    (what a replay uses when its input's offsets are all it knows)."""
+    m = _FIXED.match(name)
+    if m:
+        sign = -1 if m.group(1) == "-" else 1
+        offset = timedelta(hours=int(m.group(2)), minutes=int(m.group(3)))
+        if offset >= timedelta(hours=24):
+            raise ValueError(f"{name!r}: an offset must be less than 24 hours")
+        return timezone(sign * offset)
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"{name!r} is not an IANA time zone name; use one like 'Europe/London' "
+            "or 'Australia/Sydney'"
+        ) from None
+
+
+def fixed_zone_name(offset: timedelta) -> str:
+    sign = "-" if offset < timedelta(0) else "+"
+    minutes = abs(int(offset.total_seconds())) // 60
+    return f"UTC{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def system_zone_name() -> str:
+    """This machine's IANA zone: $TZ, else /etc/localtime's target, else UTC."""
+    env = os.environ.get("TZ", "").lstrip(":")
+    if env:
+        return env
+    try:
+        target = Path("/etc/localtime").resolve(strict=True).as_posix()
+    except OSError:
+        return "UTC"
+    _, sep, name = target.partition("/zoneinfo/")
+    return name if sep and name else "UTC"
 
 
 def minute_of(moment: datetime) -> Minute:
@@ -27,16 +71,16 @@ def minute_of(moment: datetime) -> Minute:
     return int(moment.timestamp() // 60)
 
 
-def to_datetime(minute: Minute, tz: ZoneInfo) -> datetime:
+def to_datetime(minute: Minute, tz: tzinfo) -> datetime:
     return datetime.fromtimestamp(minute * 60, tz)
 
 
-def iso(minute: Minute, tz: ZoneInfo) -> str:
+def iso(minute: Minute, tz: tzinfo) -> str:
     """ISO 8601 in local time with its UTC offset: 2026-03-30T09:40:00+01:00."""
     return to_datetime(minute, tz).isoformat()
 
 
-def iso_seconds(seconds: float, tz: ZoneInfo) -> str:
+def iso_seconds(seconds: float, tz: tzinfo) -> str:
     return datetime.fromtimestamp(seconds, tz).isoformat(timespec="seconds")
 
 
@@ -65,13 +109,13 @@ class DayBounds:
     def length_min(self) -> int:
         return self.end - self.start
 
-    def at(self, clock: time, tz: ZoneInfo) -> Minute:
+    def at(self, clock: time, tz: tzinfo) -> Minute:
         """The minute of a clock time on this day (times before the day start
         belong to the next calendar date, as the day runs past midnight)."""
         return local_minute(self.day, clock, tz, after=self.start)
 
 
-def local_minute(day: date, clock: time, tz: ZoneInfo, *, after: Minute | None = None) -> Minute:
+def local_minute(day: date, clock: time, tz: tzinfo, *, after: Minute | None = None) -> Minute:
     """The minute at ``clock`` on ``day`` (or the next calendar date if that is
     before ``after``). A clock time inside a DST gap maps to the instant the
     offset before the gap gives, i.e. just after the gap."""
@@ -84,7 +128,7 @@ def local_minute(day: date, clock: time, tz: ZoneInfo, *, after: Minute | None =
 class DayCalendar:
     """Maps minutes to pacing days for one time zone and day/wake/sleep times."""
 
-    def __init__(self, tz: ZoneInfo, start: time, wake: time, sleep: time) -> None:
+    def __init__(self, tz: tzinfo, start: time, wake: time, sleep: time) -> None:
         self.tz = tz
         self.start = start
         self.wake = wake

@@ -63,7 +63,7 @@ class Daemon:
     # --- start-up ------------------------------------------------------------------
 
     def _restore_engine(self) -> Engine:
-        rules, user, tz = self.config.rules, self.user, self.config.user.timezone
+        rules, user, tz = self.config.rules, self.user, self.config.user.zone_name()
         saved = self.store.load_state(user)
         if saved is None:
             log.info("no saved state for %s: starting fresh", user)

@@ -13,7 +13,6 @@ from collections import deque
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from pacer.config import Rules
 from pacer.engine.delivery import Gate, GateState, Verdict
@@ -38,7 +37,15 @@ from pacer.engine.model import (
 from pacer.engine.sitting import Bout, BoutEnd, observe
 from pacer.engine.tally import DayTally
 from pacer.engine.texts import wording
-from pacer.timebase import DayBounds, DayCalendar, Minute, iso, iso_seconds, to_datetime
+from pacer.timebase import (
+    DayBounds,
+    DayCalendar,
+    Minute,
+    iso,
+    iso_seconds,
+    to_datetime,
+    zone,
+)
 
 STATE_VERSION = 1
 RECENT_PROMPTS = 64  # prompts an `ack` may name by id
@@ -116,7 +123,7 @@ class Engine:
         self.base_rules = rules
         self.user = user
         self.timezone = timezone
-        self.tz = ZoneInfo(timezone)
+        self.tz = zone(timezone)
         self.state = state if state is not None else EngineState()
         self.rules = apply_overrides(rules, self.state.overrides)
         self.calendar = DayCalendar(self.tz, rules.day.start, rules.day.wake, rules.day.sleep)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from enum import StrEnum
 from typing import Any, Literal, get_args
-from zoneinfo import ZoneInfo
 
 from pacer.timebase import Minute, iso
 
@@ -88,7 +88,7 @@ class Prompt:
     actions: tuple[str, ...]
     reason: Mapping[str, Any]
 
-    def payload(self, user: str, tz: ZoneInfo) -> dict[str, Any]:
+    def payload(self, user: str, tz: tzinfo) -> dict[str, Any]:
         """The wire shape (interfaces.md section 4)."""
         return {
             "v": 1,
