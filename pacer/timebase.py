@@ -136,9 +136,10 @@ class DayCalendar:
         self.bounds = functools.lru_cache(maxsize=64)(self._bounds)
 
     def day_of(self, minute: Minute) -> date:
-        local = to_datetime(minute, self.tz)
-        d = local.date()
-        if local.time() < self.start:
+        # Compare instants, not wall-clock times: a day.start inside a DST gap
+        # or a repeated hour is still one well-defined minute.
+        d = to_datetime(minute, self.tz).date()
+        if minute < self.bounds(d).start:
             d -= timedelta(days=1)
         return d
 

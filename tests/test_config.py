@@ -168,7 +168,7 @@ def test_bad_timezone(tmp_path: Path) -> None:
 
 def test_good_timezone(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, '[user]\nid = "alice"\ntimezone = "Australia/Sydney"\n'))
-    assert config.user.tz.key == "Australia/Sydney"
+    assert config.user.zone_name() == "Australia/Sydney"
 
 
 def test_bad_user_id(tmp_path: Path) -> None:

@@ -9,11 +9,13 @@ with each minute and carry on after a restart exactly where it was.
 
 from __future__ import annotations
 
+import copy
 from collections import deque
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
+from pacer.commands import apply_settings
 from pacer.config import Rules
 from pacer.engine.delivery import Gate, GateState, Verdict
 from pacer.engine.model import (
@@ -37,6 +39,7 @@ from pacer.engine.model import (
 from pacer.engine.sitting import Bout, BoutEnd, observe
 from pacer.engine.tally import DayTally
 from pacer.engine.texts import wording
+from pacer.errors import CommandRejected
 from pacer.timebase import (
     DayBounds,
     DayCalendar,
@@ -86,7 +89,8 @@ class EngineState:
         return data
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> EngineState:
+    def from_json(cls, snapshot: dict[str, Any]) -> EngineState:
+        data = copy.deepcopy(snapshot)  # the state must not share lists with its source
         if data.get("v") != STATE_VERSION:
             raise ValueError(f"engine state version {data.get('v')!r} is not {STATE_VERSION}")
         gate = data["gate"]
@@ -106,14 +110,6 @@ class EngineState:
         )
 
 
-def apply_overrides(rules: Rules, overrides: dict[str, Any]) -> Rules:
-    """Rules with plan changes (``table.key`` -> value, already validated) applied."""
-    tables: dict[str, Any] = {}
-    for dotted, value in overrides.items():
-        table, key = dotted.split(".", 1)
-        current = tables.get(table, getattr(rules, table))
-        tables[table] = current.model_copy(update={key: value})
-    return rules.model_copy(update=tables) if tables else rules
 
 
 class Engine:
@@ -125,7 +121,7 @@ class Engine:
         self.timezone = timezone
         self.tz = zone(timezone)
         self.state = state if state is not None else EngineState()
-        self.rules = apply_overrides(rules, self.state.overrides)
+        self.rules = apply_settings(rules, self.state.overrides) if self.state.overrides else rules
         self.calendar = DayCalendar(self.tz, rules.day.start, rules.day.wake, rules.day.sleep)
         self.gate = Gate(self.state.gate)
         self._day: DayBounds | None = None
@@ -266,6 +262,15 @@ class Engine:
         ):
             return
         verdict = self.gate.verdict("sitting_break", now, day, self.rules.prompts)
+        max_delay = self.rules.prompts.max_delay_min
+        if bout.held_since is not None and now - bout.held_since > max_delay and verdict in (
+            Verdict.SEND, Verdict.LIMITED
+        ):
+            out.append(Dropped("sitting_break", now, "held back by the rate limits for "
+                               f"more than {max_delay} min"))
+            bout.held_since = None
+            bout.next_due = now + rules.repeat_min
+            return
         if verdict is Verdict.SEND:
             pending = self.state.pending
             if pending is not None:
@@ -282,11 +287,6 @@ class Engine:
         elif verdict is Verdict.LIMITED:
             if bout.held_since is None:
                 bout.held_since = now
-            elif now - bout.held_since > self.rules.prompts.max_delay_min:
-                out.append(Dropped("sitting_break", now, "held back by the rate limits for "
-                                   f"more than {self.rules.prompts.max_delay_min} min"))
-                bout.held_since = None
-                bout.next_due = now + rules.repeat_min
         else:
             # Quiet hours, do-not-disturb and snooze hold the prompt; one
             # fires when they end if the bout is still going (section 11.5).
@@ -408,8 +408,13 @@ class Engine:
 
     def _plan(self, cmd: PlanChange) -> Reply:
         if cmd.set:
-            self.state.overrides.update(cmd.set)
-            self.rules = apply_overrides(self.base_rules, self.state.overrides)
+            merged = {**self.state.overrides, **cmd.set}
+            try:
+                rules = apply_settings(self.base_rules, merged)
+            except CommandRejected as exc:
+                return Reply(False, str(exc))
+            self.state.overrides = merged
+            self.rules = rules
         return Reply(True)
 
     # --- summaries ---------------------------------------------------------------------
