@@ -151,9 +151,12 @@ def input_zone_name(path: Path) -> str:
     """Without a configured zone a replay keeps the input's own local time:
     the UTC offset of its first row, as a fixed offset (set [user] timezone
     to follow DST)."""
-    with path.open(encoding="utf-8-sig", errors="replace") as f:
-        f.readline()
-        first = f.readline().split(",", 1)[0].strip()
+    try:
+        with path.open(encoding="utf-8-sig", errors="replace") as f:
+            f.readline()
+            first = f.readline().split(",", 1)[0].strip()
+    except OSError:
+        return "UTC"  # read_minutes reports the file itself
     try:
         offset = parse_time(first).utcoffset()
     except ValueError:

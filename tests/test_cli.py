@@ -1,0 +1,184 @@
+"""The ``pacer`` command line as a user runs it: subprocesses, real files."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SYDNEY = ZoneInfo("Australia/Sydney")
+
+
+def pacer(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pacer", *args],
+        capture_output=True, text=True, timeout=120, check=False, cwd=cwd,
+    )
+
+
+def minutes_csv(path: Path, segments: list[tuple[str, int, str, int]],
+                day: datetime | None = None) -> Path:
+    """segments: (local HH:MM start, minutes, posture, steps per minute)."""
+    day = day or datetime(2026, 11, 23, tzinfo=SYDNEY)
+    rows = ["time,steps,posture"]
+    for start, length, posture, steps in segments:
+        hh, mm = map(int, start.split(":"))
+        t = day.replace(hour=hh, minute=mm)
+        for i in range(length):
+            rows.append(f"{(t + timedelta(minutes=i)).isoformat()},{steps},{posture}")
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def json_lines(text: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def test_desk_day_gives_exactly_three_prompts(tmp_path: Path) -> None:
+    desk = minutes_csv(tmp_path / "desk.csv", [("09:00", 180, "sitting", 0)])
+    proc = pacer("replay", "--input", str(desk), "--json")
+    assert proc.returncode == 0, proc.stderr
+    lines = json_lines(proc.stdout)
+    prompts = [x for x in lines if x["type"] == "prompt"]
+    assert [p["time"] for p in prompts] == [
+        "2026-11-23T09:40:00+11:00", "2026-11-23T09:55:00+11:00", "2026-11-23T10:10:00+11:00",
+    ]
+    assert [p["reason"] for p in prompts] == [
+        {"bout_min": 40, "limit_min": 40, "repeat": 0},
+        {"bout_min": 55, "limit_min": 40, "repeat": 1},
+        {"bout_min": 70, "limit_min": 40, "repeat": 2},
+    ]
+    assert all(p["kind"] == "sitting_break" for p in prompts)
+    # Nothing after the prompts but the day's final summary.
+    assert lines[-1]["type"] == "summary"
+    assert lines[-1]["final"] is True
+    assert lines[-1]["longest_sitting_bout_min"] == 180
+    assert len(lines) == 4
+
+
+def test_text_output_and_the_same_result_twice(tmp_path: Path) -> None:
+    desk = minutes_csv(tmp_path / "desk.csv", [("09:00", 100, "sitting", 0)])
+    first = pacer("replay", "--input", str(desk))
+    second = pacer("replay", "--input", str(desk))
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == second.stdout
+    assert "2026-11-23T09:40:00+11:00  sitting_break" in first.stdout
+
+
+def test_replay_with_events_and_config(tmp_path: Path) -> None:
+    desk = minutes_csv(tmp_path / "desk.csv", [("09:00", 120, "sitting", 0)])
+    cfg = tmp_path / "pacer.toml"
+    cfg.write_text('[user]\nid = "alice"\ntimezone = "Australia/Sydney"\n'
+                   "[sitting]\nlimit_min = 30\n", encoding="utf-8")
+    events = tmp_path / "events.jsonl"
+    events.write_text(
+        '{"time": "2026-11-23T09:31:00+11:00", "type": "ack", "prompt": "last", '
+        '"action": "snooze", "minutes": 20}\n',
+        encoding="utf-8",
+    )
+    proc = pacer("replay", "--input", str(desk), "--events", str(events), "--config", str(cfg),
+                 "--json")
+    assert proc.returncode == 0, proc.stderr
+    lines = json_lines(proc.stdout)
+    times = [x["time"][11:16] for x in lines if x["type"] == "prompt"]  # type: ignore[index]
+    # First at 30 min, snoozed at 09:31 for 20 min: the catch-up at 09:51,
+    # then the last repeat 15 min later.
+    assert times == ["09:30", "09:51", "10:06"]
+    summary = lines[-1]
+    assert summary["user"] == "alice"
+    assert summary["breaks"]["snoozed"] == 1  # type: ignore[index]
+
+
+def test_store_writes_what_the_daemon_would(tmp_path: Path) -> None:
+    desk = minutes_csv(tmp_path / "desk.csv", [("09:00", 60, "sitting", 0),
+                                                ("10:00", 3, "walking", 90)])
+    db = tmp_path / "out.sqlite3"
+    proc = pacer("replay", "--input", str(desk), "--store", str(db))
+    assert proc.returncode == 0, proc.stderr
+    with sqlite3.connect(db) as conn:
+        (epochs,) = conn.execute("SELECT count(*) FROM epochs").fetchone()
+        (prompts,) = conn.execute("SELECT count(*) FROM prompts").fetchone()
+        outcomes = conn.execute("SELECT outcome FROM outcomes ORDER BY time").fetchall()
+        (summaries,) = conn.execute("SELECT count(*) FROM summaries").fetchone()
+        (outbox,) = conn.execute("SELECT count(*) FROM outbox").fetchone()
+    assert epochs == 63
+    assert prompts == 2  # 09:40 and 09:55
+    # 09:40 was superseded by the repeat; the walk at 10:00 came 5 min after 09:55.
+    assert outcomes == [("ignored",), ("taken",)]
+    assert summaries == 1
+    assert outbox == 0  # a replay sends nothing
+
+
+def test_without_store_nothing_is_written(tmp_path: Path) -> None:
+    desk = minutes_csv(tmp_path / "desk.csv", [("09:00", 50, "sitting", 0)])
+    before = set(tmp_path.iterdir())
+    proc = pacer("replay", "--input", str(desk), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert set(tmp_path.iterdir()) == before
+
+
+def test_bad_row_names_its_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "time,steps,posture\n"
+        "2026-11-23T09:00:00+11:00,0,sitting\n"
+        "2026-11-23T09:01:00+11:00,-4,sitting\n",
+        encoding="utf-8",
+    )
+    proc = pacer("replay", "--input", str(bad))
+    assert proc.returncode == 2
+    assert f"{bad}:3:" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_missing_input_file_is_bad_input(tmp_path: Path) -> None:
+    proc = pacer("replay", "--input", str(tmp_path / "nope.csv"))
+    assert proc.returncode == 2
+    assert "nope.csv" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("[sitting]\nlimt_min = 30\n", "sitting.limt_min"),
+        ("[sitting]\nlimit_min = 121\n", "sitting.limit_min"),
+        ("[prompts]\nmax_per_hour = \"4\"\n", "prompts.max_per_hour"),
+    ],
+)
+def test_check_config_names_the_key(tmp_path: Path, text: str, key: str) -> None:
+    cfg = tmp_path / "pacer.toml"
+    cfg.write_text(text, encoding="utf-8")
+    proc = pacer("check-config", str(cfg))
+    assert proc.returncode == 2
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith(f"{cfg}:{key}: ")
+
+
+def test_check_config_accepts_the_example() -> None:
+    proc = pacer("check-config", str(ROOT / "config" / "pacer.example.toml"))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().endswith(": ok")
+
+
+def test_help_explains_every_command() -> None:
+    proc = pacer("--help")
+    assert proc.returncode == 0
+    for command in ("run", "demo", "replay", "check-config"):
+        assert command in proc.stdout
+    replay = pacer("replay", "--help")
+    assert "--store" in replay.stdout
+    assert "time,steps,posture" in replay.stdout
+
+
+def test_bad_arguments_exit_2() -> None:
+    proc = pacer("demo", "--speed", "0")
+    assert proc.returncode == 2
+    assert "must be greater than 0" in proc.stderr
