@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -98,7 +99,7 @@ def daemon(tmp_path: Path, broker: PrivateBroker) -> Iterator[Daemon]:
         d.proc.wait(10)
 
 
-def prompts(messages: list[Received]) -> list[dict[str, object]]:
+def prompts(messages: list[Received]) -> list[dict[str, Any]]:
     return [json.loads(m.payload) for m in messages if m.topic.endswith("/prompt")]
 
 
@@ -159,7 +160,7 @@ def test_sigkill_gives_offline_and_restart_resumes_the_bout(
     # The bout survived the kill: it goes on counting from where it was, and
     # the prompt already sent is not sent again.
     assert [b["time"][11:16] for b in bodies] == ["09:40", "09:55", "10:10"]
-    assert [b["reason"]["bout_min"] for b in bodies] == [40, 55, 70]  # type: ignore[index]
+    assert [b["reason"]["bout_min"] for b in bodies] == [40, 55, 70]
     assert len({b["id"] for b in bodies}) == 3
     assert "resuming alice after" in daemon.log()
     assert daemon.terminate() == 0
