@@ -130,7 +130,21 @@ def format_line(out: Prompt | Summary, engine: Engine) -> str:
         reason = ", ".join(f"{k} {v}" for k, v in out.reason.items())
         return f"{data['time']}  {out.kind:<16} {out.title} ({reason})"
     b = data
+    if b["period"] == "week":
+        cv = b["cv_daily_steps_14d"]
+        adherence = b["adherence"]
+        return (
+            f"{b['week']}  week: {len(b['days'])} day(s), boom-bust cycles "
+            f"{b['boom_bust_cycles']}, CV of daily steps (14 d) "
+            f"{'n/a' if cv is None else f'{cv:.2f}'}, breaks taken after prompts "
+            f"{'n/a' if adherence is None else f'{adherence:.0%}'}, "
+            f"plan changes {len(b['plan_changes'])}"
+        )
     brk = b["breaks"]
+    plan = b["plan"]
+    quota = "no quota yet" if plan["quota"] is None else (
+        f"quota {plan['quota']} ({plan['floor']}-{plan['ceiling']})")
+    flags = f"; flags: {', '.join(b['flags'])}" if b["flags"] else ""
     return (
         f"{b['date']}  summary{'' if b['final'] else ' (so far)'}: "
         f"{'valid' if b['valid'] else 'not valid'}, known {b['known_min']} min, "
@@ -139,7 +153,7 @@ def format_line(out: Prompt | Summary, engine: Engine) -> str:
         f"bouts >=30 {b['sitting_bouts_30']} / >=60 {b['sitting_bouts_60']}, "
         f"longest {b['longest_sitting_bout_min']} min; sitting prompts {brk['prompted']}: "
         f"taken {brk['taken']}, ignored {brk['ignored']}, snoozed {brk['snoozed']}, "
-        f"natural breaks {brk['natural']}"
+        f"natural breaks {brk['natural']}; walks {b['walks']}; {plan['phase']}, {quota}{flags}"
     )
 
 

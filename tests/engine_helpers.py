@@ -27,7 +27,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pacer.config import Rules
+from pacer.config import Rules, WalkRules
 from pacer.engine.core import Engine
 from pacer.engine.model import (
     Command,
@@ -132,6 +132,16 @@ def to_local(minute: Minute, tz: ZoneInfo) -> datetime:
 
 def rules_with(**tables: Any) -> Rules:
     """``Rules`` with some tables replaced: ``rules_with(sitting=SittingRules(...))``."""
+    return sitting_rules(**tables)
+
+
+NO_WALKS = WalkRules(per_day=0, times=())
+
+
+def sitting_rules(**tables: Any) -> Rules:
+    """Rules without walk reminders (unless given), so the sitting rules are
+    seen on their own; nothing else fires before a baseline exists."""
+    tables.setdefault("walks", NO_WALKS)
     return Rules(**tables)
 
 
@@ -142,7 +152,7 @@ class Driver:
     ``restart()`` swaps in an engine restored from a JSON round trip of the
     current one's snapshot, as the daemon does after a restart."""
 
-    rules: Rules = field(default_factory=Rules)
+    rules: Rules = field(default_factory=sitting_rules)
     zone: str = SYDNEY
     user: str = USER
     commands: Sequence[TimedCommand] = ()
@@ -192,7 +202,7 @@ def run(
     """Everything the engine says over ``epochs`` (and the final summary of the
     last day); with ``restart_after=k`` the engine is snapshotted and restored
     after the k-th epoch."""
-    driver = Driver(rules=rules if rules is not None else Rules(), zone=zone,
+    driver = Driver(rules=rules if rules is not None else sitting_rules(), zone=zone,
                     commands=commands)
     items = list(epochs)
     if restart_after is None:
@@ -225,6 +235,15 @@ class Result:
 
     @property
     def summaries(self) -> list[Summary]:
+        """Daily summaries (the weekly ones are in ``weeks``)."""
+        return [s for s in self.all_summaries if s.period == "day"]
+
+    @property
+    def weeks(self) -> list[Summary]:
+        return [s for s in self.all_summaries if s.period == "week"]
+
+    @property
+    def all_summaries(self) -> list[Summary]:
         return [o for o in self.outputs if isinstance(o, Summary)]
 
     def final(self, key: str) -> dict[str, Any]:

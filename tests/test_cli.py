@@ -46,7 +46,7 @@ def test_desk_day_gives_exactly_three_prompts(tmp_path: Path) -> None:
     proc = pacer("replay", "--input", str(desk), "--json")
     assert proc.returncode == 0, proc.stderr
     lines = json_lines(proc.stdout)
-    prompts = [x for x in lines if x["type"] == "prompt"]
+    prompts = [x for x in lines if x["type"] == "prompt" and x["kind"] == "sitting_break"]
     assert [p["time"] for p in prompts] == [
         "2026-11-23T09:40:00+11:00", "2026-11-23T09:55:00+11:00", "2026-11-23T10:10:00+11:00",
     ]
@@ -55,12 +55,16 @@ def test_desk_day_gives_exactly_three_prompts(tmp_path: Path) -> None:
         {"bout_min": 55, "limit_min": 40, "repeat": 1},
         {"bout_min": 70, "limit_min": 40, "repeat": 2},
     ]
-    assert all(p["kind"] == "sitting_break" for p in prompts)
-    # Nothing after the prompts but the day's final summary.
-    assert lines[-1]["type"] == "summary"
-    assert lines[-1]["final"] is True
-    assert lines[-1]["longest_sitting_bout_min"] == 180
-    assert len(lines) == 4
+    # The only other prompt is the 10:00 walk reminder of the default plan.
+    others = [(x["kind"], x["time"]) for x in lines if x["type"] == "prompt"
+              and x["kind"] != "sitting_break"]
+    assert others == [("walk_reminder", "2026-11-23T10:00:00+11:00")]
+    # Then the day's final summary and the (partial) week's.
+    day, week = lines[-2], lines[-1]
+    assert (day["type"], day["period"], day["final"]) == ("summary", "day", True)
+    assert day["longest_sitting_bout_min"] == 180
+    assert (week["period"], week["week"]) == ("week", "2026-W48")
+    assert len(lines) == 6
 
 
 def test_text_output_and_the_same_result_twice(tmp_path: Path) -> None:
@@ -87,11 +91,12 @@ def test_replay_with_events_and_config(tmp_path: Path) -> None:
                  "--json")
     assert proc.returncode == 0, proc.stderr
     lines = json_lines(proc.stdout)
-    times = [x["time"][11:16] for x in lines if x["type"] == "prompt"]  # type: ignore[index]
+    times = [x["time"][11:16] for x in lines  # type: ignore[index]
+             if x["type"] == "prompt" and x["kind"] == "sitting_break"]
     # First at 30 min, snoozed at 09:31 for 20 min: the catch-up at 09:51,
     # then the last repeat 15 min later.
     assert times == ["09:30", "09:51", "10:06"]
-    summary = lines[-1]
+    summary = lines[-2]
     assert summary["user"] == "alice"
     assert summary["breaks"]["snoozed"] == 1  # type: ignore[index]
 
@@ -107,12 +112,14 @@ def test_store_writes_what_the_daemon_would(tmp_path: Path) -> None:
         (prompts,) = conn.execute("SELECT count(*) FROM prompts").fetchone()
         outcomes = conn.execute("SELECT outcome FROM outcomes ORDER BY time").fetchall()
         (summaries,) = conn.execute("SELECT count(*) FROM summaries").fetchone()
+        prompts_kinds = conn.execute("SELECT kind FROM prompts ORDER BY time").fetchall()
         (outbox,) = conn.execute("SELECT count(*) FROM outbox").fetchone()
     assert epochs == 63
-    assert prompts == 2  # 09:40 and 09:55
+    assert prompts == 3  # 09:40 and 09:55, and the 10:00 walk reminder
+    assert prompts_kinds == [("sitting_break",), ("sitting_break",), ("walk_reminder",)]
     # 09:40 was superseded by the repeat; the walk at 10:00 came 5 min after 09:55.
     assert outcomes == [("ignored",), ("taken",)]
-    assert summaries == 1
+    assert summaries == 2  # the day's and the week's
     assert outbox == 0  # a replay sends nothing
 
 

@@ -104,7 +104,8 @@ def prompts(messages: list[Received]) -> list[dict[str, Any]]:
 
 
 def is_prompt(m: Received) -> bool:
-    return m.topic == "pacer/alice/prompt"
+    """A sitting prompt (the desk day also gets the 10:00 walk reminder)."""
+    return m.topic == "pacer/alice/prompt" and json.loads(m.payload)["kind"] == "sitting_break"
 
 
 def wait_outbox_empty(db: Path, timeout: float = 10.0) -> None:

@@ -31,6 +31,7 @@ from engine_helpers import (
     Segment,
     TimedCommand,
     run,
+    sitting_rules,
     to_local,
 )
 from hypothesis import HealthCheck, Phase, find, given, settings
@@ -47,11 +48,13 @@ DESK = ("09:00", 180, SIT)  # 09:00-12:00 sitting, no steps
 
 
 def sitting(**rules: Any) -> Rules:
-    return Rules(sitting=SittingRules(**rules))
+    return sitting_rules(sitting=SittingRules(**rules))
 
 
-def limits(sitting_rules: dict[str, Any], **prompt_rules: Any) -> Rules:
-    return Rules(sitting=SittingRules(**sitting_rules), prompts=PromptRules(**prompt_rules))
+def limits(sitting_values: dict[str, Any], **prompt_rules: Any) -> Rules:
+    return sitting_rules(
+        sitting=SittingRules(**sitting_values), prompts=PromptRules(**prompt_rules)
+    )
 
 
 def at(clock: str, cmd: Command) -> TimedCommand:
@@ -417,11 +420,12 @@ def test_snooze_ending_before_the_new_bout_reaches_its_limit() -> None:
     assert r.prompt_clocks()[:2] == ["09:40", "10:27"]
 
 
-def test_short_snooze_holds_nothing_that_was_due() -> None:
-    # Interpretation: a snooze holds prompts that fall due during it; a 5-minute
-    # snooze ends before the next repeat is due, so the repeat comes as usual.
+def test_short_snooze_gets_its_prompt_when_it_ends() -> None:
+    # "If the bout is still going when the snooze ends, one sitting prompt fires
+    # at that minute (it counts toward the cap, and repeats continue from it)":
+    # also when the snooze ends before the next repeat would have been due.
     r = desk_day(DESK, commands=[at("09:41", Ack("last", "snooze", 5))])
-    assert r.prompt_clocks() == ["09:40", "09:55", "10:10"]
+    assert r.prompt_clocks() == ["09:40", "09:46", "10:01"]
 
 
 def test_ack_with_nothing_to_ack_is_refused() -> None:
@@ -768,7 +772,7 @@ def test_overnight_bout_is_counted_in_real_minutes(day: date, bout_min: int) -> 
     assert bout_mins(r) == [bout_min, bout_min + 15, bout_min + 30]
 
 
-ALL_DAY = Rules(day=DayRules(start=time(0, 0), wake=time(0, 5), sleep=time(23, 0)))
+ALL_DAY = sitting_rules(day=DayRules(start=time(0, 0), wake=time(0, 5), sleep=time(23, 0)))
 
 
 def test_bout_across_spring_forward_inside_the_window() -> None:
@@ -931,7 +935,7 @@ def test_restoring_twice_from_one_snapshot_gives_the_same_output() -> None:
     snap = driver.engine.snapshot()
 
     def continue_from(snapshot: dict[str, Any]) -> list[Output]:
-        engine = Engine.restore(Rules(), user="alice", timezone=SYDNEY, snapshot=snapshot)
+        engine = Engine.restore(sitting_rules(), user="alice", timezone=SYDNEY, snapshot=snapshot)
         out: list[Output] = []
         for e in epochs[200:]:
             out.extend(engine.advance(e))
@@ -954,7 +958,7 @@ def test_restart_near_a_dst_change_with_a_day_start_it_affects(
     wrong day; a restart there (no cached day) split the day and sent its final
     summary twice."""
     # day.start 01:30 is repeated on 2026-10-25 and skipped on 2026-03-29 in London.
-    rules = Rules(day=DayRules(start=time(1, 30)))
+    rules = sitting_rules(day=DayRules(start=time(1, 30)))
     d = Day(day, LONDON)
     epochs = [Epoch(m, 1, UP) for m in range(d.at("12:00"), d.at("12:00") + 24 * 60)]
     k = d.at(restart_clock, fold=fold) - epochs[0].start
@@ -979,7 +983,7 @@ SCENARIO_DAYS = [
 
 @st.composite
 def rule_sets(draw: st.DrawFn) -> Rules:
-    return Rules(
+    return sitting_rules(
         sitting=SittingRules(
             limit_min=draw(st.integers(15, 60)),
             gap_tolerance_min=draw(st.integers(0, 8)),
@@ -1111,7 +1115,7 @@ def test_property_default_rules_hold(
     scenario: tuple[str, list[Epoch], list[TimedCommand]],
 ) -> None:
     zone, epochs, timed = scenario
-    check_invariants(drive(zone, epochs, timed, Rules()), Rules(), epochs)
+    check_invariants(drive(zone, epochs, timed, sitting_rules()), sitting_rules(), epochs)
 
 
 @PROPERTY_SETTINGS

@@ -1,10 +1,10 @@
 """The pacing engine: minutes and commands in, prompts, outcomes and summaries out.
 
-It never reads a clock or touches I/O. The daemon and ``pacer replay`` both feed
-it every minute in order (``advance``) and the person's commands with the time
-they arrived (``command``); everything it decides is in what it returns. Its
-whole state is plain data (``snapshot``/``restore``), so the daemon can store it
-with each minute and carry on after a restart exactly where it was.
+It never reads a clock and never touches I/O. The daemon and ``pacer replay``
+both feed it every minute in order (``advance``) and the person's commands with
+the time they arrived (``command``); everything it decides is in what it
+returns. Its whole state is plain data (``snapshot``/``restore``), so the daemon
+can store it with each minute and carry on after a restart exactly where it was.
 """
 
 from __future__ import annotations
@@ -12,15 +12,19 @@ from __future__ import annotations
 import copy
 from collections import deque
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from pacer.commands import apply_settings
-from pacer.config import Rules
+from pacer.config import WEEKDAYS, Rules
+from pacer.engine import plan as pl
 from pacer.engine.delivery import Gate, GateState, Verdict
 from pacer.engine.model import (
+    DELIVERY_ORDER,
+    NUDGES,
     SNOOZE_DEFAULT_MIN,
     Ack,
+    Alert,
     Command,
     Dnd,
     Dropped,
@@ -36,9 +40,12 @@ from pacer.engine.model import (
     Summary,
     Symptom,
 )
+from pacer.engine.plan import DayRecord, PlanState
 from pacer.engine.sitting import Bout, BoutEnd, observe
 from pacer.engine.tally import DayTally
 from pacer.engine.texts import wording
+from pacer.engine.walks import StepRun, follow
+from pacer.engine.weekly import WeekBook, week_key
 from pacer.errors import CommandRejected
 from pacer.timebase import (
     DayBounds,
@@ -46,12 +53,28 @@ from pacer.timebase import (
     Minute,
     iso,
     iso_seconds,
+    parse_clock,
     to_datetime,
     zone,
 )
 
-STATE_VERSION = 1
+STATE_VERSION = 2
 RECENT_PROMPTS = 64  # prompts an `ack` may name by id
+ORDER = {kind: i for i, kind in enumerate(DELIVERY_ORDER)}
+DAY = 1440
+
+# How long each prompt stays worth showing (minutes); red flags never expire.
+EXPIRY_MIN: dict[str, int] = {
+    "walk_reminder": 60,
+    "pace_ease_off": 30,
+    "ceiling_reached": 120,
+    "long_bout_rest": 15,
+    "floor_nudge": 60,
+    "boom_followup": 12 * 60,
+    "review_suggested": DAY,
+    "plan_update": DAY,
+}
+DEFAULT_SETTLE_TIMES = ("10:00", "14:00", "17:00")
 
 
 @dataclass(slots=True)
@@ -72,14 +95,30 @@ class Recent:
 
 
 @dataclass(slots=True)
+class Queued:
+    """A prompt waiting for a minute it may be sent in. Plan messages carry
+    their reason; a nudge's reason is worked out when it goes out (its
+    numbers are those of that minute, and None means it no longer applies)."""
+
+    kind: PromptKind
+    due: Minute
+    reason: dict[str, Any] | None = None
+
+
+@dataclass(slots=True)
 class EngineState:
     next_minute: Minute | None = None
     seq: int = 0
     bout: Bout | None = None
     pending: Pending | None = None
+    run: StepRun | None = None
+    sit_catchup: Minute | None = None  # a snooze or do-not-disturb ends here
     gate: GateState = field(default_factory=GateState)
     recent: list[Recent] = field(default_factory=list)
+    queue: list[Queued] = field(default_factory=list)
     tally: DayTally | None = None
+    plan: PlanState = field(default_factory=PlanState)
+    week: WeekBook | None = None
     overrides: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -94,22 +133,31 @@ class EngineState:
         if data.get("v") != STATE_VERSION:
             raise ValueError(f"engine state version {data.get('v')!r} is not {STATE_VERSION}")
         gate = data["gate"]
+        plan = data["plan"]
+        plan["history"] = [DayRecord(**r) for r in plan["history"]]
+
+        def opt(kind: Any, value: Any) -> Any:
+            return kind(**value) if value else None
+
         return cls(
             next_minute=data["next_minute"],
             seq=data["seq"],
-            bout=Bout(**data["bout"]) if data["bout"] else None,
-            pending=Pending(**data["pending"]) if data["pending"] else None,
+            bout=opt(Bout, data["bout"]),
+            pending=opt(Pending, data["pending"]),
+            run=opt(StepRun, data["run"]),
+            sit_catchup=data["sit_catchup"],
             gate=GateState(
                 dnd_until=gate["dnd_until"],
                 snooze_until=dict(gate["snooze_until"]),
                 sent=deque(gate["sent"]),
             ),
             recent=[Recent(**r) for r in data["recent"]],
-            tally=DayTally(**data["tally"]) if data["tally"] else None,
+            queue=[Queued(**q) for q in data["queue"]],
+            tally=opt(DayTally, data["tally"]),
+            plan=PlanState(**plan),
+            week=opt(WeekBook, data["week"]),
             overrides=dict(data["overrides"]),
         )
-
-
 
 
 class Engine:
@@ -122,9 +170,15 @@ class Engine:
         self.tz = zone(timezone)
         self.state = state if state is not None else EngineState()
         self.rules = apply_settings(rules, self.state.overrides) if self.state.overrides else rules
-        self.calendar = DayCalendar(self.tz, rules.day.start, rules.day.wake, rules.day.sleep)
         self.gate = Gate(self.state.gate)
         self._day: DayBounds | None = None
+        self._schedule: dict[Minute, list[str]] = {}
+        self._new_calendar()
+
+    def _new_calendar(self) -> None:
+        day = self.rules.day
+        self.calendar = DayCalendar(self.tz, day.start, day.wake, day.sleep)
+        self._day = None
 
     # --- persistence ------------------------------------------------------------
 
@@ -161,11 +215,14 @@ class Engine:
         return out
 
     def close_day(self) -> list[Summary]:
-        """The current day's summary as final (the end of a replay)."""
+        """The current day's and week's summaries as final (the end of a replay)."""
         st = self.state
         if st.tally is None or st.next_minute is None:
             return []
-        return [self._summary(final=True, now=st.next_minute)]
+        day = self._summary(final=True, now=st.next_minute)
+        book = self._book()
+        book.add(dict(day.body))
+        return [day, self._week_summary(book, st.next_minute)]
 
     def _step(self, epoch: Epoch, out: list[Output]) -> None:
         st = self.state
@@ -174,22 +231,47 @@ class Engine:
         day = self._enter_day(t, out)
         tally = st.tally
         assert tally is not None
+        plan = st.plan
         in_window = day.wake <= t < day.sleep
+
+        if plan.settle_until is not None and t * 60 >= plan.settle_until:
+            self._end_settle(now)
         tally.count_epoch(epoch, in_window)
+        if in_window and epoch.steps:
+            slot = (t - day.wake) // pl.SLOT_MIN
+            if slot < len(tally.slot_steps):
+                tally.slot_steps[slot] += epoch.steps
+        if plan.settle_until is not None:
+            tally.settling = True
         self.gate.expire(now)
 
-        bout, end = observe(st.bout, epoch, self.rules.sitting)
+        bout, end = observe(st.bout, epoch, self._sitting_rules())
         if bout is not None and in_window and epoch.posture is Posture.SEDENTARY:
             bout.window_min += 1
         st.bout = bout
         if end is not None:
-            self._bout_ended(end, now, out)
+            self._bout_ended(end, now, day, out)
+            st.sit_catchup = None
         self._close_response_window(t, now, out)
-        self._sitting_prompt(epoch, now, day, out)
+
+        run, ended = follow(st.run, epoch, in_window)
+        st.run = run
+        if ended is not None:
+            self._run_ended(ended)
+
+        jobs = self._schedule.get(now)
+        if jobs:
+            for job in jobs:
+                self._job(job, now, day, out)
+        self._conditions(now, day)
+        self._deliver(epoch, now, day, out)
 
         st.next_minute = now
         if now == day.sleep:
+            tally.plan_at_sleep = self._plan_figures(now)
             out.append(self._summary(final=False, now=now))
+
+    # --- days ------------------------------------------------------------------------
 
     def _enter_day(self, t: Minute, out: list[Output]) -> DayBounds:
         day = self._day
@@ -200,20 +282,179 @@ class Engine:
         st = self.state
         key = day.day.isoformat()
         if st.tally is not None and st.tally.day != key:
-            # Day rollover: the bout in progress counts toward the day it sat in.
-            if st.bout is not None and st.bout.window_min:
-                st.tally.bouts.append(st.bout.window_min)
-                st.bout.window_min = 0
-            old = self.calendar.bounds(date.fromisoformat(st.tally.day))
-            out.append(self._summary(final=True, now=old.end))
+            self._finish_day(st.tally, out)
             st.tally = None
         if st.tally is None:
-            st.tally = DayTally(day=key)
+            slots = -(-(day.sleep - day.wake) // pl.SLOT_MIN)
+            st.tally = DayTally(day=key, slot_steps=[0] * slots)
+        st.tally.walks_planned = self._walk_plan(day.start * 60)[0]
+        self._schedule = self._day_schedule(day)
         return day
+
+    def _finish_day(self, tally: DayTally, out: list[Output]) -> None:
+        """Day rollover: the final summary, the day's record, the baseline."""
+        st = self.state
+        plan = st.plan
+        if st.bout is not None and st.bout.window_min:
+            tally.bouts.append(st.bout.window_min)  # the bout counts toward the day it sat in
+            st.bout.window_min = 0
+        old = self.calendar.bounds(date.fromisoformat(tally.day))
+        summary = self._summary(final=True, now=old.end)
+        out.append(summary)
+        body = summary.body
+        figures = body["plan"]
+        record = DayRecord(
+            day=tally.day,
+            steps=tally.steps,
+            valid=bool(body["valid"]),
+            quota=figures["quota"],
+            floor=figures["floor"],
+            ceiling=figures["ceiling"],
+            baseline=figures["phase"] == "baseline" or plan.quota is None,
+            boom="boom" in body["flags"],
+            bust="bust" in body["flags"],
+            red=tally.red,
+            amber=tally.amber,
+            settling=tally.settling,
+            prompted=tally.prompted,
+            taken=tally.taken,
+            walks=tally.walks,
+            walks_planned=tally.walks_planned,
+            profile=pl.cumulative_shares(tally.slot_steps),
+        )
+        pl.remember(plan, record)
+        book = self._book()
+        book.add(dict(body))
+        next_day = date.fromisoformat(tally.day) + timedelta(days=1)
+        if week_key(next_day) != book.week:
+            out.append(self._week_summary(book, old.end))
+            st.week = None
+        if plan.quota is None and record.valid and not record.settling:
+            plan.baseline_steps.append(record.steps)
+            if len(plan.baseline_steps) >= self.rules.plan.baseline_days:
+                self._complete_baseline(next_day)
+
+    def _complete_baseline(self, first_day: date) -> None:
+        plan = self.state.plan
+        rules = self.rules.plan
+        plan.baseline = pl.baseline_of(plan.baseline_steps)
+        plan.quota = round(plan.baseline * rules.start_factor)
+        plan.phase = "progressing"
+        plan.completed_on = first_day.isoformat()
+        why = (f"the baseline is complete: the median of {len(plan.baseline_steps)} days was "
+               f"{plan.baseline:,} steps, and the plan starts at "
+               f"{round(rules.start_factor * 100)}% of it")
+        wake = self.calendar.bounds(first_day).wake
+        self._plan_update(None, plan.quota, why, wake, by="pacer")
+
+    def _day_schedule(self, day: DayBounds) -> dict[Minute, list[str]]:
+        """Clock-time jobs of one day, keyed by the minute they run (their
+        evaluation time)."""
+        jobs: dict[Minute, list[str]] = {}
+
+        def add(minute: Minute, job: str) -> None:
+            jobs.setdefault(minute, []).append(job)
+
+        add(day.wake, "wake")
+        _, _, times = self._walk_plan(day.start * 60)
+        for i, clock in enumerate(times):
+            add(day.at(clock, self.tz), f"walk:{i + 1}")
+        add(day.at(self.rules.pacing.floor_check_time, self.tz), "floor")
+        return jobs
+
+    def _walk_plan(self, at: float) -> tuple[int, int, tuple[Any, ...]]:
+        """(walks per day, minutes per walk, reminder times) in force."""
+        plan = self.state.plan
+        walks = self.rules.walks
+        if plan.settling(at):
+            times = walks.times if len(walks.times) == pl.SETTLE_WALKS else tuple(
+                parse_clock(t) for t in DEFAULT_SETTLE_TIMES)
+            return pl.SETTLE_WALKS, pl.SETTLE_WALK_MIN, times
+        minutes = plan.walk_min if plan.walk_min is not None else walks.min_duration_min
+        return walks.per_day, minutes, walks.times
+
+    # --- clock-time jobs ---------------------------------------------------------------
+
+    def _job(self, job: str, now: Minute, day: DayBounds, out: list[Output]) -> None:
+        if job == "wake":
+            self._wake(now, day)
+        elif job == "floor":
+            tally = self.state.tally
+            assert tally is not None
+            if self.state.plan.quota is not None and not tally.ceiling_hit:
+                self._queue("floor_nudge", now)
+        else:
+            self._queue("walk_reminder", now, {"walks_due": int(job.split(":")[1])})
+
+    def _wake(self, now: Minute, day: DayBounds) -> None:
+        st = self.state
+        plan = st.plan
+        key = day.day.isoformat()
+        yesterday = (day.day - timedelta(days=1)).isoformat()
+        if plan.alert is not None:
+            previous_sleep = self.calendar.bounds(day.day - timedelta(days=1)).sleep
+            if plan.alert["raised"] < previous_sleep:  # not the morning after a night report
+                self._queue("red_flag", now, {"flags": list(plan.alert["flags"])})
+        if WEEKDAYS[day.day.weekday()] == self.rules.plan.review_day:
+            self._weekly_review(now, day)
+        if plan.amber_day == key and plan.quota is not None and not plan.settling(now * 60):
+            new = pl.quota_in_force(plan, self.rules, key, now * 60)
+            why = (f"you reported an amber day yesterday, so today's target is "
+                   f"{round(self.rules.traffic.amber_reduction * 100)}% lower")
+            self._plan_update(plan.quota, new, why, now, by="pacer",
+                              changes={"quota_today": new})
+        record = plan.history[-1] if plan.history and plan.history[-1].day == yesterday else None
+        if (
+            record is not None
+            and not record.baseline
+            and record.quota is not None
+            and record.steps >= record.quota * self.rules.boom.factor
+        ):
+            self._queue("boom_followup", now,
+                        {"yesterday_steps": record.steps, "quota": record.quota})
+
+    def _weekly_review(self, now: Minute, day: DayBounds) -> None:
+        plan = self.state.plan
+        if plan.quota is None or plan.completed_on is None or plan.baseline is None:
+            return
+        if (day.day - date.fromisoformat(plan.completed_on)).days < 7:
+            return  # the first review comes at least 7 days after the baseline
+        first = (day.day - timedelta(days=7)).isoformat()
+        week = [r for r in plan.history if first <= r.day < day.day.isoformat()]
+        review = pl.weekly_review(week, self.rules)
+        old = plan.quota
+        if review.progress and not plan.settling(now * 60):
+            plan.quota = old + round(plan.baseline * self.rules.plan.weekly_increment)
+            minutes = plan.walk_min if plan.walk_min is not None else (
+                self.rules.walks.min_duration_min)
+            plan.walk_min = min(minutes + 1, self.rules.walks.max_duration_min)
+            plan.phase = "progressing"
+        else:
+            plan.phase = "holding"
+        self._plan_update(old, plan.quota, review.why, now, by="pacer")
+
+    def _end_settle(self, now: Minute) -> None:
+        plan = self.state.plan
+        plan.settle_until = None
+        plan.settle_from = None
+        if plan.pre_red_quota is not None:
+            old = pl.quota_in_force(plan, self.rules, self._day_key(), (now - 1) * 60)
+            plan.quota = round(plan.pre_red_quota * pl.RESUME_FACTOR)
+            plan.pre_red_quota = None
+            why = ("the settle period is over; the plan resumes at "
+                   f"{round(pl.RESUME_FACTOR * 100)}% of the target before the flare-up")
+            self._plan_update(old, plan.quota, why, now, by="pacer")
+        self._schedule = self._day_schedule(self._current_day())
 
     # --- sitting (pacing-rules.md section 2) ----------------------------------------
 
-    def _bout_ended(self, end: BoutEnd, now: Minute, out: list[Output]) -> None:
+    def _sitting_rules(self) -> Any:
+        rules = self.rules.sitting
+        if self.state.plan.settle_until is not None and rules.limit_min > pl.SETTLE_SITTING_LIMIT:
+            return rules.model_copy(update={"limit_min": pl.SETTLE_SITTING_LIMIT})
+        return rules
+
+    def _bout_ended(self, end: BoutEnd, now: Minute, day: DayBounds, out: list[Output]) -> None:
         st = self.state
         tally = st.tally
         assert tally is not None
@@ -222,7 +463,7 @@ class Engine:
             tally.bouts.append(bout.window_min)
         if end.break_start is None:
             return  # an unknown gap: no break, a pending prompt waits for its window
-        if bout.prompts == 0:
+        if bout.prompts == 0 and day.wake <= end.break_start < day.sleep:
             tally.natural += 1
         pending = st.pending
         if pending is not None and pending.bout_start == bout.start:
@@ -249,30 +490,42 @@ class Engine:
             return  # a break that started in time may still complete
         self._decide(pending.prompt_id, "ignored", now, out)
 
-    def _sitting_prompt(self, epoch: Epoch, now: Minute, day: DayBounds, out: list[Output]) -> None:
-        bout = self.state.bout
-        rules = self.rules.sitting
-        # Decided on a sedentary epoch only (section 11.8).
+    def _sitting_due(self, epoch: Epoch, now: Minute) -> bool:
+        st = self.state
+        bout = st.bout
+        rules = self._sitting_rules()
+        catchup = st.sit_catchup is not None and now >= st.sit_catchup
         if (
             bout is None
-            or epoch.posture is not Posture.SEDENTARY
             or bout.sedentary_min < rules.limit_min
             or bout.prompts >= 1 + rules.max_repeats
-            or (bout.next_due is not None and now < bout.next_due)
         ):
-            return
-        verdict = self.gate.verdict("sitting_break", now, day, self.rules.prompts)
+            if catchup:
+                st.sit_catchup = None  # the hold ended with nothing to catch up (11.5)
+            return False
+        if epoch.posture is not Posture.SEDENTARY:
+            return False  # decided on a sedentary epoch only (11.8)
+        if bout.next_due is None or now >= bout.next_due:
+            return True
+        # A snooze or do-not-disturb that ends gets one prompt then (sections 2, 8).
+        return catchup
+
+    def _send_sitting(self, now: Minute, verdict: Verdict, out: list[Output]) -> None:
+        st = self.state
+        bout = st.bout
+        assert bout is not None
+        rules = self._sitting_rules()
         max_delay = self.rules.prompts.max_delay_min
-        if bout.held_since is not None and now - bout.held_since > max_delay and verdict in (
-            Verdict.SEND, Verdict.LIMITED
-        ):
-            out.append(Dropped("sitting_break", now, "held back by the rate limits for "
-                               f"more than {max_delay} min"))
-            bout.held_since = None
-            bout.next_due = now + rules.repeat_min
-            return
+        if verdict is Verdict.SEND or verdict is Verdict.LIMITED:
+            bout.held = None
+            if bout.held_since is not None and now - bout.held_since > max_delay:
+                out.append(Dropped("sitting_break", now, "held back by the rate limits for "
+                                   f"more than {max_delay} min"))
+                bout.held_since = None
+                bout.next_due = now + rules.repeat_min
+                return
         if verdict is Verdict.SEND:
-            pending = self.state.pending
+            pending = st.pending
             if pending is not None:
                 # A newer prompt supersedes one still undecided: the person did
                 # not take the earlier one.
@@ -280,17 +533,219 @@ class Engine:
             reason = {"bout_min": bout.sedentary_min, "limit_min": rules.limit_min,
                       "repeat": bout.prompts}
             prompt = self._emit("sitting_break", now, reason, now + rules.repeat_min, out)
-            self.state.pending = Pending(prompt.id, now, bout.start)
+            st.pending = Pending(prompt.id, now, bout.start)
             bout.prompts += 1
             bout.next_due = now + rules.repeat_min
             bout.held_since = None
+            st.sit_catchup = None
         elif verdict is Verdict.LIMITED:
             if bout.held_since is None:
                 bout.held_since = now
-        else:
-            # Quiet hours, do-not-disturb and snooze hold the prompt; one
-            # fires when they end if the bout is still going (section 11.5).
+        elif bout.held != verdict.value:
+            # Quiet hours, do-not-disturb and snooze hold the prompt; one fires
+            # when they end if the bout is still going (section 11.5).
+            bout.held = verdict.value
             bout.held_since = None
+            out.append(Dropped("sitting_break", now, f"held: {verdict.value}"))
+
+    # --- walks and long stepping bouts --------------------------------------------------
+
+    def _run_ended(self, run: StepRun) -> None:
+        tally = self.state.tally
+        assert tally is not None
+        _, minutes, _ = self._walk_plan((run.start + run.minutes) * 60)
+        if run.in_window and run.is_walk(minutes, self.rules.walks.min_cadence):
+            tally.walks += 1
+            tally.walk_min += run.minutes
+
+    # --- overactivity (section 5, heuristics) and other live conditions --------------
+
+    def _conditions(self, now: Minute, day: DayBounds) -> None:
+        st = self.state
+        tally = st.tally
+        assert tally is not None
+        plan = st.plan
+        run = st.run
+        if run is not None and not run.rest_prompted and (
+            run.minutes >= self.rules.pacing.max_bout_min
+        ):
+            run.rest_prompted = True
+            self._queue("long_bout_rest", now)
+        at = now * 60
+        quota = pl.quota_in_force(plan, self.rules, tally.day, at)
+        if quota is None or plan.quota is None:
+            return  # nothing that needs a quota during the baseline
+        _, ceiling = pl.band(quota, self.rules)
+        assert ceiling is not None
+        if tally.steps >= quota * self.rules.boom.factor:
+            tally.flag("boom")
+        if tally.steps >= ceiling:
+            tally.ceiling_hit = True
+            if not tally.ceiling_queued:
+                tally.ceiling_queued = True
+                self._queue("ceiling_reached", now)
+            return
+        if plan.settling(at) or not day.wake <= now < day.sleep:
+            return
+        cooldown = self.rules.pacing.ease_off_cooldown_min
+        if (tally.last_ease_off is None or now - tally.last_ease_off >= cooldown) and (
+            self._ease_off_reason(now, day) is not None
+        ):
+            tally.last_ease_off = now
+            self._queue("pace_ease_off", now)
+
+    def _expected(self, quota: int, now: Minute, day: DayBounds) -> int:
+        share = pl.expected_share(self.state.plan.profile, now - day.wake, day.sleep - day.wake)
+        return round(quota * share)
+
+    def _ease_off_reason(self, now: Minute, day: DayBounds) -> dict[str, Any] | None:
+        st = self.state
+        tally = st.tally
+        assert tally is not None
+        quota = pl.quota_in_force(st.plan, self.rules, tally.day, now * 60)
+        if quota is None or tally.ceiling_hit or st.plan.settling(now * 60):
+            return None
+        expected = self._expected(quota, now, day)
+        margin = 1 + self.rules.pacing.ahead_margin
+        if tally.steps >= expected * margin and tally.steps >= quota * pl.EASE_OFF_MIN_SHARE:
+            return {"steps": tally.steps, "expected": expected, "quota": quota}
+        return None
+
+    def _nudge_reason(self, q: Queued, now: Minute, day: DayBounds) -> dict[str, Any] | None:
+        """The reason a queued nudge goes out with, or None if it no longer applies."""
+        st = self.state
+        tally = st.tally
+        assert tally is not None
+        at = now * 60
+        if q.kind == "walk_reminder":
+            assert q.reason is not None
+            due = q.reason["walks_due"]
+            walking = st.run is not None and st.run.walking_now
+            if tally.walks >= due or walking or tally.ceiling_hit:
+                return None
+            return {"walks_done": tally.walks, "walks_due": due}
+        if q.kind == "pace_ease_off":
+            return self._ease_off_reason(now, day)
+        if q.kind == "long_bout_rest":
+            run = st.run
+            if run is None or not run.walking_now:
+                return None
+            return {"bout_min": run.minutes, "max_bout_min": self.rules.pacing.max_bout_min}
+        quota = pl.quota_in_force(st.plan, self.rules, tally.day, at)
+        floor, ceiling = pl.band(quota, self.rules)
+        if q.kind == "ceiling_reached":
+            if ceiling is None or tally.steps < ceiling:
+                return None
+            return {"steps": tally.steps, "ceiling": ceiling}
+        # floor_nudge
+        if floor is None or tally.steps >= floor or tally.ceiling_hit or st.plan.settling(at):
+            return None
+        return {"steps": tally.steps, "floor": floor}
+
+    # --- delivery (section 8) ---------------------------------------------------------
+
+    def _queue(self, kind: PromptKind, due: Minute, reason: dict[str, Any] | None = None) -> None:
+        queue = self.state.queue
+        if kind in NUDGES and any(q.kind == kind for q in queue):
+            return  # one of a kind waiting is enough
+        queue.append(Queued(kind, due, reason))
+
+    def _deliver(self, epoch: Epoch, now: Minute, day: DayBounds, out: list[Output]) -> None:
+        st = self.state
+        queue = st.queue
+        sitting = self._sitting_due(epoch, now)
+        if not queue and not sitting:
+            return
+        ready = sorted((q for q in queue if q.due <= now), key=lambda q: ORDER[q.kind])
+        if sitting:
+            # The sitting prompt is decided from the bout each minute, not queued.
+            ready.append(Queued("sitting_break", now))
+            ready.sort(key=lambda q: ORDER[q.kind])
+        prompts = self.rules.prompts
+        alert_open = st.plan.alert is not None
+        for q in ready:
+            if alert_open and q.kind != "red_flag":
+                self._suppress(q, now, out)
+                continue
+            verdict = self.gate.verdict(q.kind, now, day, prompts)
+            if q.kind == "sitting_break":
+                self._send_sitting(now, verdict, out)
+                continue
+            if q.kind in NUDGES:
+                self._deliver_nudge(q, verdict, now, day, out)
+            elif verdict is Verdict.SEND:
+                queue.remove(q)
+                self._emit(q.kind, now, self._plan_reason(q), self._expiry(q.kind, now), out)
+
+    def _deliver_nudge(
+        self, q: Queued, verdict: Verdict, now: Minute, day: DayBounds, out: list[Output]
+    ) -> None:
+        queue = self.state.queue
+        if verdict is Verdict.SEND:
+            queue.remove(q)
+            reason = self._nudge_reason(q, now, day)
+            if reason is None:
+                out.append(Dropped(q.kind, now, "no longer applies"))
+            else:
+                self._emit(q.kind, now, reason, self._expiry(q.kind, now), out)
+        elif verdict is Verdict.LIMITED:
+            if now - q.due > self.rules.prompts.max_delay_min:
+                queue.remove(q)
+                out.append(Dropped(q.kind, now, "held back by the rate limits for more than "
+                                   f"{self.rules.prompts.max_delay_min} min"))
+        else:
+            queue.remove(q)  # nudges due in quiet hours, do-not-disturb or a snooze
+            out.append(Dropped(q.kind, now, verdict.value))
+
+    def _suppress(self, q: Queued, now: Minute, out: list[Output]) -> None:
+        """A red-flag alert is open: only the red-flag advice goes out."""
+        st = self.state
+        if q.kind == "sitting_break":
+            bout = st.bout
+            if bout is not None and bout.held != "red-flag alert open":
+                bout.held = "red-flag alert open"
+                out.append(Dropped(q.kind, now, "red-flag alert open"))
+            return
+        st.queue.remove(q)
+        if q.kind not in NUDGES:
+            st.plan.plan_held = True  # replaced by one plan_update when cleared
+        out.append(Dropped(q.kind, now, "red-flag alert open"))
+
+    def _plan_reason(self, q: Queued) -> dict[str, Any]:
+        if q.kind == "settle_plan":
+            return self._settle_reason()
+        assert q.reason is not None
+        return q.reason
+
+    def _settle_reason(self) -> dict[str, Any]:
+        plan = self.state.plan
+        assert plan.settle_until is not None
+        quota = pl.quota_in_force(plan, self.rules, self._day_key(), plan.settle_until - 1)
+        return {
+            "until": iso_seconds(plan.settle_until, self.tz),
+            "quota": quota,
+            "sitting_limit_min": self._sitting_rules().limit_min,
+        }
+
+    def _expiry(self, kind: str, now: Minute) -> Minute | None:
+        if kind == "red_flag":
+            return None
+        if kind == "settle_plan":
+            until = self.state.plan.settle_until
+            return int(until // 60) if until is not None else now + DAY
+        return now + EXPIRY_MIN[kind]
+
+    def _plan_update(self, old: int | None, new: int | None, why: str, due: Minute, *,
+                     by: str | None = None, changes: dict[str, Any] | None = None) -> None:
+        self._queue("plan_update", due, {"old_quota": old, "new_quota": new, "why": why})
+        if by is not None:
+            self._record_change(due, by, why, changes or {"plan.quota": new})
+
+    def _record_change(self, minute: Minute, by: str, why: str, changes: dict[str, Any]) -> None:
+        plan = self.state.plan
+        plan.changes.append({"time": iso(minute, self.tz), "by": by, "why": why,
+                             "set": dict(changes)})
+        del plan.changes[:-50]
 
     # --- prompts and outcomes ------------------------------------------------------------
 
@@ -318,8 +773,8 @@ class Engine:
             reason=reason,
         )
         self.gate.sent_prompt(kind, now)
-        assert st.tally is not None
-        st.tally.count_prompt(kind)
+        if st.tally is not None:
+            st.tally.count_prompt(kind)
         st.recent.append(Recent(prompt.id, kind, now))
         del st.recent[:-RECENT_PROMPTS]
         out.append(prompt)
@@ -362,11 +817,19 @@ class Engine:
         if isinstance(cmd, Ack):
             return self._ack(cmd, at, now)
         if isinstance(cmd, Dnd):
-            self.gate.set_dnd(at + cmd.minutes * 60 if cmd.minutes else None)
+            was_on = self.state.gate.dnd_until is not None and at < self.state.gate.dnd_until
+            until = at + cmd.minutes * 60 if cmd.minutes else None
+            self.gate.set_dnd(until)
+            # Ending do-not-disturb early is an end like any other.
+            self._hold_sitting(until if until is not None else (at if was_on else None))
             return Reply(True)
         if isinstance(cmd, Symptom):
-            return self._symptom(cmd, at)
-        return self._plan(cmd)
+            return self._symptom(cmd, at, now)
+        return self._plan(cmd, now)
+
+    def _hold_sitting(self, until: float | None) -> None:
+        """A sitting prompt is due when a snooze or do-not-disturb ends."""
+        self.state.sit_catchup = None if until is None else -int(-until // 60)
 
     def _ack(self, cmd: Ack, at: float, now: Minute) -> Reply:
         st = self.state
@@ -378,9 +841,12 @@ class Engine:
                 f"no recent prompt has the id {cmd.prompt!r}")
             return Reply(False, f"cannot {cmd.action} that: {what}")
         out: list[Output] = []
+        current = st.pending is not None and st.pending.prompt_id == target.id
         if cmd.action == "snooze":
             minutes = cmd.minutes if cmd.minutes is not None else SNOOZE_DEFAULT_MIN
             self.gate.snooze(target.kind, at + minutes * 60)
+            if target.kind == "sitting_break":
+                self._hold_sitting(at + minutes * 60)
             self._decide(target.id, "snoozed", now, out)
         elif cmd.action == "dismiss":
             self._decide(target.id, "dismissed", now, out)
@@ -388,7 +854,7 @@ class Engine:
             latency = max(0, now - target.time)
             self._decide(target.id, "taken", now, out, latency=latency, self_reported=True)
             bout = st.bout
-            if target.kind == "sitting_break" and bout is not None and bout.prompts:
+            if target.kind == "sitting_break" and current and bout is not None:
                 # The person says they moved: trust them (a wrist cannot see
                 # standing still) and start counting afresh.
                 if bout.window_min and st.tally is not None:
@@ -396,33 +862,181 @@ class Engine:
                 st.bout = None
         return Reply(True, outputs=tuple(out))
 
-    def _symptom(self, cmd: Symptom, at: float) -> Reply:
-        assert self.state.tally is not None
+    def _symptom(self, cmd: Symptom, at: float, now: Minute) -> Reply:
+        st = self.state
+        tally = st.tally
+        assert tally is not None
+        plan = st.plan
         entry: dict[str, Any] = {"time": iso_seconds(at, self.tz), "level": cmd.level}
         if cmd.pain is not None:
             entry["pain"] = cmd.pain
         if cmd.red_flags:
             entry["red_flags"] = list(cmd.red_flags)
-        self.state.tally.symptoms.append(entry)
-        return Reply(True)
+        tally.symptoms.append(entry)
+        out: list[Output] = []
+        key = tally.day
+        if cmd.red_flags:
+            self._raise_red_flag(cmd.red_flags, at, now, out)
+        if cmd.level == "amber":
+            tally.amber = True
+            plan.amber_day = (date.fromisoformat(key) + timedelta(days=1)).isoformat()
+        elif cmd.level == "red":
+            tally.red = True
+            self._settle(at, now)
+            if key not in plan.red_days:
+                plan.red_days.append(key)
+                del plan.red_days[:-7]
+        if cmd.pain is not None:
+            plan.pain[key] = max(cmd.pain, plan.pain.get(key, 0))
+            for old in sorted(plan.pain)[:-7]:
+                del plan.pain[old]
+        self._check_review(key, now, out)
+        return Reply(True, outputs=tuple(out))
 
-    def _plan(self, cmd: PlanChange) -> Reply:
+    def _raise_red_flag(self, flags: tuple[str, ...], at: float, now: Minute,
+                        out: list[Output]) -> None:
+        st = self.state
+        plan = st.plan
+        known = list(plan.alert["flags"]) if plan.alert is not None else []
+        merged = known + [f for f in flags if f not in known]
+        plan.alert = {"raised": plan.alert["raised"] if plan.alert else now,
+                      "time": iso_seconds(at, self.tz), "flags": merged}
+        assert st.tally is not None
+        st.tally.flag("red_flag")
+        # At once, at any hour, never limited (section 7).
+        self._emit("red_flag", now, {"flags": list(flags)}, None, out)
+        out.append(Alert(now, self._alert_body()))
+
+    def _settle(self, at: float, now: Minute) -> None:
+        plan = self.state.plan
+        until = at + self.rules.settle.hours * 3600
+        if not plan.settling(at):
+            plan.pre_red_quota = plan.quota
+            plan.settle_from = at
+        plan.settle_until = max(until, plan.settle_until or 0.0)
+        assert self.state.tally is not None
+        self.state.tally.settling = True
+        self._queue("settle_plan", now)
+        self._schedule = self._day_schedule(self._current_day())
+        bout = self.state.bout
+        if bout is not None:
+            bout.next_due = None  # the shorter limit applies at once, to this bout too
+
+    def _check_review(self, key: str, now: Minute, out: list[Output]) -> None:
+        plan = self.state.plan
+        if plan.review is not None:
+            return
+        d = date.fromisoformat(key)
+        last3 = [(d - timedelta(days=i)).isoformat() for i in (2, 1, 0)]
+        red_days = 0
+        while (d - timedelta(days=red_days)).isoformat() in plan.red_days:
+            red_days += 1
+        pains = [plan.pain[k] for k in last3 if k in plan.pain]
+        rising = len(pains) == 3 and pains[0] < pains[1] < pains[2]
+        if red_days < 3 and not rising:
+            return
+        reason: dict[str, Any] = {"red_days": red_days}
+        if rising:
+            reason["pain"] = pains
+        plan.review = {"raised": now, "time": iso(now, self.tz), "reason": reason}
+        assert self.state.tally is not None
+        self.state.tally.flag("review_suggested")
+        self._queue("review_suggested", now, reason)
+        out.append(Alert(now, self._alert_body()))
+
+    def _alert_body(self) -> dict[str, Any] | None:
+        plan = self.state.plan
+        if plan.alert is not None:
+            return {"v": 1, "type": "alert", "user": self.user, "kind": "red_flag",
+                    "time": plan.alert["time"], "flags": list(plan.alert["flags"]),
+                    "review_suggested": plan.review is not None}
+        if plan.review is not None:
+            return {"v": 1, "type": "alert", "user": self.user, "kind": "review_suggested",
+                    "time": plan.review["time"], "reason": dict(plan.review["reason"])}
+        return None
+
+    def _plan(self, cmd: PlanChange, now: Minute) -> Reply:
+        st = self.state
+        plan = st.plan
+        out: list[Output] = []
+        if cmd.clear_alert and plan.alert is None and plan.review is None:
+            return Reply(False, "there is no open alert to clear")
         if cmd.set:
-            merged = {**self.state.overrides, **cmd.set}
+            merged = {**st.overrides, **cmd.set}
             try:
                 rules = apply_settings(self.base_rules, merged)
             except CommandRejected as exc:
                 return Reply(False, str(exc))
-            self.state.overrides = merged
+            st.overrides = merged
             self.rules = rules
-        return Reply(True)
+            self._new_calendar()
+            self._record_change(now, cmd.by, cmd.why, dict(cmd.set))
+            self._queue("plan_update", now, {"old_quota": plan.quota, "new_quota": plan.quota,
+                                             "why": f"{cmd.by} changed the plan: {cmd.why}"})
+        if cmd.clear_alert:
+            was_red = plan.alert is not None
+            plan.alert = None
+            plan.review = None
+            self._record_change(now, cmd.by, cmd.why, {"clear_alert": True})
+            out.append(Alert(now, None))
+            if was_red and plan.plan_held:
+                plan.plan_held = False
+                quota = pl.quota_in_force(plan, self.rules, self._day_key(), now * 60)
+                self._queue("plan_update", now, {
+                    "old_quota": quota, "new_quota": quota,
+                    "why": f"the alert was cleared by {cmd.by}; this is the plan in force"})
+        return Reply(True, outputs=tuple(out))
+
+    def clear_alert(self, *, by: str, why: str, at: float) -> Reply:
+        """``pacer alert clear`` on the daemon's own machine."""
+        return self.command(PlanChange(by=by, why=why, clear_alert=True), at)
 
     # --- summaries ---------------------------------------------------------------------
+
+    def _day_key(self) -> str:
+        tally = self.state.tally
+        assert tally is not None
+        return tally.day
+
+    def _current_day(self) -> DayBounds:
+        if self._day is None:
+            self._day = self.calendar.bounds(date.fromisoformat(self._day_key()))
+        return self._day
+
+    def _plan_figures(self, now: Minute) -> dict[str, Any]:
+        st = self.state
+        plan = st.plan
+        tally = st.tally
+        assert tally is not None
+        at = now * 60
+        quota = pl.quota_in_force(plan, self.rules, tally.day, at)
+        floor, ceiling = pl.band(quota, self.rules)
+        phase = "settling" if plan.settling(at) else plan.phase
+        achievement = round(tally.steps / quota, 2) if quota else None
+        return {"phase": phase, "quota": quota, "floor": floor, "ceiling": ceiling,
+                "achievement": achievement}
 
     def _summary(self, *, final: bool, now: Minute) -> Summary:
         st = self.state
         tally = st.tally
         assert tally is not None
+        figures = dict(tally.plan_at_sleep) if tally.plan_at_sleep else self._plan_figures(now)
+        if tally.plan_at_sleep and figures["quota"]:
+            figures["achievement"] = round(tally.steps / figures["quota"], 2)
+        flags = list(tally.flags)
+        if tally.settling and "settling" not in flags:
+            flags.append("settling")
+        plan = st.plan
+        prev = plan.history[-1] if plan.history else None
+        floor = figures["floor"]
+        if (
+            prev is not None
+            and prev.boom
+            and prev.day == (date.fromisoformat(tally.day) - timedelta(days=1)).isoformat()
+            and floor is not None
+            and tally.steps < floor
+        ):
+            flags.append("bust")
         open_bout = st.bout.window_min if st.bout is not None else 0
         body = tally.body(
             user=self.user,
@@ -430,8 +1044,22 @@ class Engine:
             final=final,
             min_known_min=round(self.rules.day.min_known_hours * 60),
             open_bout_min=open_bout,
-            plan={"phase": "baseline", "quota": None, "floor": None, "ceiling": None,
-                  "achievement": None},
+            plan=figures,
+            flags=flags,
         )
         return Summary("day", tally.day, final, now, body)
 
+    def _book(self) -> WeekBook:
+        st = self.state
+        key = week_key(date.fromisoformat(self._day_key()))
+        if st.week is None or st.week.week != key:
+            st.week = WeekBook(week=key)
+        return st.week
+
+    def _week_summary(self, book: WeekBook, now: Minute) -> Summary:
+        plan = self.state.plan
+        changes = [c for c in plan.changes if week_key(date.fromisoformat(c["time"][:10]))
+                   == book.week]
+        body = book.body(user=self.user, timezone=self.timezone, history=plan.history,
+                         changes=changes)
+        return Summary("week", book.week, True, now, body)

@@ -141,7 +141,16 @@ class Summary:
     body: Mapping[str, Any]
 
 
-Output = Prompt | Outcome | Dropped | Summary
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """The retained alert for the physiotherapist changed: ``body`` is the open
+    alert (red flag first, then review suggested), or None once none is open."""
+
+    time: Minute
+    body: Mapping[str, Any] | None
+
+
+Output = Prompt | Outcome | Dropped | Summary | Alert
 
 
 # --- commands (interfaces.md section 3 events, section 6 cmd topics) ----------------

@@ -26,6 +26,7 @@ class Bout:
     prompts: int = 0  # sitting prompts delivered in this bout
     next_due: Minute | None = None  # earliest time of the next sitting prompt
     held_since: Minute | None = None  # a due prompt held back by the rate limits since
+    held: str | None = None  # why a due prompt is held (quiet hours, DND, snooze), logged once
 
 
 @dataclass(frozen=True, slots=True)

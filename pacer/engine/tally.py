@@ -34,6 +34,19 @@ class DayTally:
     flags: list[str] = field(default_factory=list)
     symptoms: list[dict[str, Any]] = field(default_factory=list)
     last_posture: str = Posture.UNKNOWN.value  # previous window epoch, for transitions
+    slot_steps: list[int] = field(default_factory=list)  # window steps per profile slot
+    walks_planned: int = 0
+    red: bool = False
+    amber: bool = False
+    settling: bool = False
+    ceiling_hit: bool = False  # steps reached the ceiling (prompt delivered or not)
+    ceiling_queued: bool = False
+    last_ease_off: int | None = None  # minute of the last pace_ease_off attempt
+    plan_at_sleep: dict[str, Any] | None = None  # the plan in force at day.sleep
+
+    def flag(self, name: str) -> None:
+        if name not in self.flags:
+            self.flags.append(name)
 
     def count_epoch(self, epoch: Epoch, in_window: bool) -> None:
         self.steps += epoch.steps
@@ -84,11 +97,12 @@ class DayTally:
         min_known_min: int,
         open_bout_min: int,
         plan: dict[str, Any],
+        flags: list[str],
     ) -> dict[str, Any]:
         """The daily summary; ``open_bout_min`` is the window minutes of a bout
         still going, counted as if it ended now."""
         bouts = [*self.bouts, open_bout_min] if open_bout_min else self.bouts
-        median = statistics.median(self.latencies) if self.latencies else None
+        median = _minutes(statistics.median(self.latencies)) if self.latencies else None
         return {
             "v": 1,
             "type": "summary",
@@ -121,6 +135,11 @@ class DayTally:
                 "median_response_min": median,
             },
             "plan": plan,
-            "flags": list(self.flags),
+            "flags": flags,
             "symptoms": list(self.symptoms),
         }
+
+
+def _minutes(value: float) -> int | float:
+    """A whole number when it is one (the median of an even count may be .5)."""
+    return int(value) if value == int(value) else round(value, 1)

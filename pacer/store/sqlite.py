@@ -30,7 +30,7 @@ from types import TracebackType
 from typing import Any, Self, assert_never
 from zoneinfo import ZoneInfo
 
-from pacer.engine.model import Dropped, Epoch, Outcome, Output, Posture, Prompt, Summary
+from pacer.engine.model import Alert, Dropped, Epoch, Outcome, Output, Posture, Prompt, Summary
 from pacer.errors import StoreError
 from pacer.store.migrations import MIGRATIONS
 from pacer.timebase import Minute, iso
@@ -342,6 +342,8 @@ class Store:
                     self._put_summary(user, out)
                 case Dropped():
                     pass  # logged by the caller; nothing to keep
+                case Alert():
+                    pass  # the open alert lives in the engine state; it is sent retained
                 case _:
                     assert_never(out)
 
