@@ -1,7 +1,10 @@
-"""Replay a year of realistic minutes through the full engine.
+"""Replay a year of realistic minutes through the full pacing engine.
 
-Prints minutes per second and peak memory (tracemalloc of this process's
-Python allocations, and the process's peak resident set size). Run:
+Prints, for the engine alone (minutes already in memory) and for the whole
+``pacer replay`` path (CSV parsing included, output discarded): minutes per
+second (median of the runs) and peak memory (tracemalloc's peak of Python
+allocations during one run, and the process's peak RSS). Also how the rate
+changes with the length of the history (a quarter, half and whole year).
 
     .venv/bin/python bench/replay_year.py [--days 365] [--repeat 3]
 """
@@ -12,83 +15,119 @@ import argparse
 import random
 import resource
 import statistics
+import tempfile
 import time
 import tracemalloc
-from collections.abc import Iterator
-from datetime import datetime
-from zoneinfo import ZoneInfo
+from datetime import date
+from pathlib import Path
 
+from pacer import replay, simulate
 from pacer.config import Rules
 from pacer.engine.core import Engine
-from pacer.engine.model import Ack, Dnd, Epoch, Posture, Prompt, Symptom
-from pacer.timebase import minute_of
+from pacer.engine.model import Ack, Epoch, Prompt, Summary
+from pacer.io.events import TimedCommand
+from pacer.io.minutes import fill_gaps, read_minutes
+from pacer.timebase import iso, zone
 
 TZ = "Europe/London"
+START = date(2026, 1, 5)
 SEED = 20261202
 
 
-def year_of_minutes(days: int, seed: int) -> Iterator[Epoch]:
-    """Sleep at night, desk sitting in stretches of 20-90 min with short breaks,
-    two or three walks a day, some unknown gaps (watch off)."""
-    rng = random.Random(seed)
-    start = minute_of(datetime(2026, 1, 5, 4, 0, tzinfo=ZoneInfo(TZ)))
-    m = start
-    end = start + days * 1440
-    while m < end:
-        kind = rng.random()
-        if kind < 0.55:
-            length, posture, steps = rng.randint(20, 90), Posture.SEDENTARY, 0
-        elif kind < 0.75:
-            length, posture, steps = rng.randint(1, 6), Posture.UPRIGHT, 8
-        elif kind < 0.9:
-            length, posture, steps = rng.randint(5, 25), Posture.STEPPING, 95
-        elif kind < 0.97:
-            length, posture, steps = rng.randint(1, 30), Posture.UNKNOWN, 0
-        else:
-            length, posture, steps = rng.randint(300, 480), Posture.SEDENTARY, 0
-        for _ in range(min(length, end - m)):
-            yield Epoch(m, steps, posture)
-            m += 1
-
-
-def run_once(days: int) -> tuple[int, float, int]:
-    rng = random.Random(SEED + 1)
+def engine_run(epochs: list[Epoch], events: list[simulate.TimedEvent]) -> tuple[int, int]:
+    """The engine over in-memory minutes, with symptom events and acks."""
+    rng = random.Random(SEED)
     engine = Engine(Rules(), user="bench", timezone=TZ)
-    minutes = prompts = 0
-    t0 = time.perf_counter()
-    for epoch in year_of_minutes(days, SEED):
-        out = engine.advance(epoch)
-        minutes += 1
-        for o in out:
-            if isinstance(o, Prompt):
+    prompts = 0
+    nxt = 0
+    for epoch in epochs:
+        limit = (epoch.start + 1) * 60
+        while nxt < len(events) and events[nxt].at <= limit:
+            engine.command(events[nxt].command, events[nxt].at)
+            nxt += 1
+        for out in engine.advance(epoch):
+            if isinstance(out, Prompt):
                 prompts += 1
-                if rng.random() < 0.2:
-                    engine.command(Ack("last", "snooze", 15), (o.time + 1) * 60)
-        if minutes % 1440 == 600:
-            engine.command(Symptom(rng.choice(("green", "green", "amber"))), epoch.start * 60)
-        if minutes % 10080 == 700:
-            engine.command(Dnd(60), epoch.start * 60)
-    return minutes, time.perf_counter() - t0, prompts
+                if out.kind == "sitting_break" and rng.random() < 0.3:
+                    engine.command(Ack("last", "snooze", 15), (out.time + 1) * 60)
+    engine.close_day()
+    return len(epochs), prompts
+
+
+def write_csv(path: Path, epochs: list[Epoch]) -> None:
+    tz = zone(TZ)
+    with path.open("w", encoding="utf-8") as f:
+        f.write("time,steps,posture\n")
+        for e in epochs:
+            f.write(f"{iso(e.start, tz)},{e.steps},{e.posture.value}\n")
+
+
+def cli_run(csv: Path, events: list[simulate.TimedEvent]) -> int:
+    """What ``pacer replay --json`` does, printing to nowhere."""
+    engine = Engine(Rules(), user="bench", timezone=TZ)
+    timed = [TimedCommand(at=e.at, command=e.command, line=i + 1) for i, e in enumerate(events)]
+    sink: list[int] = []
+
+    def emit(out: Prompt | Summary) -> None:
+        sink.append(len(replay.dumps(replay.wire(out, engine))))
+
+    stats = replay.run(engine, fill_gaps(read_minutes(csv)), timed, emit)
+    return stats.minutes
+
+
+def rate(fn: object, repeat: int, *args: object) -> tuple[float, list[float], int]:
+    rates = []
+    n = 0
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        result = fn(*args)  # type: ignore[operator]
+        seconds = time.perf_counter() - t0
+        n = result[0] if isinstance(result, tuple) else result
+        rates.append(n / seconds)
+    return statistics.median(rates), rates, n
+
+
+def peak_mib(fn: object, *args: object) -> float:
+    tracemalloc.start()
+    fn(*args)  # type: ignore[operator]
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak / 2**20
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--days", type=int, default=365)
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
-    rates = []
-    for _ in range(args.repeat):
-        minutes, seconds, prompts = run_once(args.days)
-        rates.append(minutes / seconds)
-    tracemalloc.start()
-    run_once(args.days)
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(f"minutes replayed per run: {minutes} ({args.days} days), prompts: {prompts}")
-    print(f"minutes per second: median {statistics.median(rates):,.0f} "
-          f"(runs: {', '.join(f'{r:,.0f}' for r in rates)})")
-    print(f"peak traced Python memory: {peak / 2**20:.1f} MiB; peak RSS: {rss_kib / 1024:.1f} MiB")
+
+    epochs = list(simulate.minutes(START, args.days, TZ, SEED))
+    events = simulate.symptom_events(START, args.days, TZ, SEED)
+    _, prompts = engine_run(epochs, events)
+    print(f"input: {len(epochs):,} minutes ({args.days} days), {len(events)} symptom reports, "
+          f"{prompts:,} prompts")
+
+    med, runs, _ = rate(engine_run, args.repeat, epochs, events)
+    print(f"engine alone:        {med:>10,.0f} minutes/s  (runs: "
+          f"{', '.join(f'{r:,.0f}' for r in runs)})")
+    with tempfile.TemporaryDirectory() as tmp:
+        csv = Path(tmp) / "year.csv"
+        write_csv(csv, epochs)
+        med_cli, runs_cli, _ = rate(cli_run, args.repeat, csv, events)
+        print(f"replay path (CSV):   {med_cli:>10,.0f} minutes/s  (runs: "
+              f"{', '.join(f'{r:,.0f}' for r in runs_cli)})")
+        cli_peak = peak_mib(cli_run, csv, events)
+    for share in (4, 2):
+        part = epochs[: len(epochs) // share]
+        part_events = [e for e in events if e.at < (part[-1].start + 1) * 60]
+        m, _, _ = rate(engine_run, args.repeat, part, part_events)
+        print(f"engine, 1/{share} of the history: {m:>10,.0f} minutes/s")
+    del epochs
+    engine_peak = peak_mib(engine_run, list(simulate.minutes(START, args.days, TZ, SEED)),
+                           events)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak traced memory: engine run {engine_peak:.1f} MiB (the minutes were made "
+          f"before tracing), replay path {cli_peak:.1f} MiB; process peak RSS {rss:.0f} MiB")
 
 
 if __name__ == "__main__":

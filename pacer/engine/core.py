@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from pacer.commands import apply_settings
-from pacer.config import WEEKDAYS, Rules
+from pacer.config import WEEKDAYS, Rules, SittingRules
 from pacer.engine import plan as pl
 from pacer.engine.delivery import Gate, GateState, Verdict
 from pacer.engine.model import (
@@ -59,6 +59,7 @@ from pacer.timebase import (
 )
 
 STATE_VERSION = 2
+SEDENTARY = Posture.SEDENTARY  # enum member lookups cost on the per-minute path
 RECENT_PROMPTS = 64  # prompts an `ack` may name by id
 ORDER = {kind: i for i, kind in enumerate(DELIVERY_ORDER)}
 DAY = 1440
@@ -173,6 +174,10 @@ class Engine:
         self.gate = Gate(self.state.gate)
         self._day: DayBounds | None = None
         self._schedule: dict[Minute, list[str]] = {}
+        self._sit_cache: tuple[bool, Rules, SittingRules] | None = None
+        # Until this minute the live conditions cannot change unless steps
+        # arrive (an optimisation only: 0 means "check").
+        self._quiet_until: Minute = 0
         self._new_calendar()
 
     def _new_calendar(self) -> None:
@@ -243,10 +248,12 @@ class Engine:
                 tally.slot_steps[slot] += epoch.steps
         if plan.settle_until is not None:
             tally.settling = True
-        self.gate.expire(now)
+        gate = st.gate
+        if gate.dnd_until is not None or gate.snooze_until:
+            self.gate.expire(now)
 
         bout, end = observe(st.bout, epoch, self._sitting_rules())
-        if bout is not None and in_window and epoch.posture is Posture.SEDENTARY:
+        if bout is not None and in_window and epoch.posture is SEDENTARY:
             bout.window_min += 1
         st.bout = bout
         if end is not None:
@@ -263,7 +270,10 @@ class Engine:
         if jobs:
             for job in jobs:
                 self._job(job, now, day, out)
-        self._conditions(now, day)
+        if epoch.steps or now >= self._quiet_until:
+            self._conditions(now, day)
+        elif st.run is not None and not st.run.rest_prompted:
+            self._long_bout(now)
         self._deliver(epoch, now, day, out)
 
         st.next_minute = now
@@ -448,10 +458,16 @@ class Engine:
 
     # --- sitting (pacing-rules.md section 2) ----------------------------------------
 
-    def _sitting_rules(self) -> Any:
+    def _sitting_rules(self) -> SittingRules:
+        """The sitting rules in force: a settle period shortens the limit."""
+        settling = self.state.plan.settle_until is not None
+        cached = self._sit_cache
+        if cached is not None and cached[0] == settling and cached[1] is self.rules:
+            return cached[2]
         rules = self.rules.sitting
-        if self.state.plan.settle_until is not None and rules.limit_min > pl.SETTLE_SITTING_LIMIT:
-            return rules.model_copy(update={"limit_min": pl.SETTLE_SITTING_LIMIT})
+        if settling and rules.limit_min > pl.SETTLE_SITTING_LIMIT:
+            rules = rules.model_copy(update={"limit_min": pl.SETTLE_SITTING_LIMIT})
+        self._sit_cache = (settling, self.rules, rules)
         return rules
 
     def _bout_ended(self, end: BoutEnd, now: Minute, day: DayBounds, out: list[Output]) -> None:
@@ -503,7 +519,7 @@ class Engine:
             if catchup:
                 st.sit_catchup = None  # the hold ended with nothing to catch up (11.5)
             return False
-        if epoch.posture is not Posture.SEDENTARY:
+        if epoch.posture is not SEDENTARY:
             return False  # decided on a sedentary epoch only (11.8)
         if bout.next_due is None or now >= bout.next_due:
             return True
@@ -560,19 +576,26 @@ class Engine:
 
     # --- overactivity (section 5, heuristics) and other live conditions --------------
 
-    def _conditions(self, now: Minute, day: DayBounds) -> None:
-        st = self.state
-        tally = st.tally
-        assert tally is not None
-        plan = st.plan
-        run = st.run
+    def _long_bout(self, now: Minute) -> None:
+        run = self.state.run
         if run is not None and not run.rest_prompted and (
             run.minutes >= self.rules.pacing.max_bout_min
         ):
             run.rest_prompted = True
             self._queue("long_bout_rest", now)
+
+    def _conditions(self, now: Minute, day: DayBounds) -> None:
+        """Live conditions: a long stepping bout, and the quota-based ones.
+        Sets ``_quiet_until``: none of the latter can change before then
+        without new steps (expected-by-now only grows)."""
+        self._long_bout(now)
+        st = self.state
+        tally = st.tally
+        assert tally is not None
+        plan = st.plan
         at = now * 60
         quota = pl.quota_in_force(plan, self.rules, tally.day, at)
+        self._quiet_until = self._next_change(now, day)
         if quota is None or plan.quota is None:
             return  # nothing that needs a quota during the baseline
         _, ceiling = pl.band(quota, self.rules)
@@ -587,12 +610,28 @@ class Engine:
             return
         if plan.settling(at) or not day.wake <= now < day.sleep:
             return
+        if self._ease_off_reason(now, day) is None:
+            return
         cooldown = self.rules.pacing.ease_off_cooldown_min
-        if (tally.last_ease_off is None or now - tally.last_ease_off >= cooldown) and (
-            self._ease_off_reason(now, day) is not None
-        ):
+        if tally.last_ease_off is None or now - tally.last_ease_off >= cooldown:
             tally.last_ease_off = now
             self._queue("pace_ease_off", now)
+            self._quiet_until = now + cooldown
+        else:
+            self._quiet_until = tally.last_ease_off + cooldown
+
+    def _next_change(self, now: Minute, day: DayBounds) -> Minute:
+        """The next minute at which the quota or the window may change by
+        itself: wake, sleep, the end of the day or of a settle period."""
+        edges = [day.end]
+        if now < day.wake:
+            edges.append(day.wake)
+        elif now < day.sleep:
+            edges.append(day.sleep)
+        until = self.state.plan.settle_until
+        if until is not None:
+            edges.append(int(until // 60) + 1)
+        return min(edges)
 
     def _expected(self, quota: int, now: Minute, day: DayBounds) -> int:
         share = pl.expected_share(self.state.plan.profile, now - day.wake, day.sleep - day.wake)
@@ -738,6 +777,7 @@ class Engine:
     def _plan_update(self, old: int | None, new: int | None, why: str, due: Minute, *,
                      by: str | None = None, changes: dict[str, Any] | None = None) -> None:
         self._queue("plan_update", due, {"old_quota": old, "new_quota": new, "why": why})
+        self._quiet_until = 0  # the quota may have changed: check the live conditions
         if by is not None:
             self._record_change(due, by, why, changes or {"plan.quota": new})
 
@@ -914,6 +954,7 @@ class Engine:
             plan.pre_red_quota = plan.quota
             plan.settle_from = at
         plan.settle_until = max(until, plan.settle_until or 0.0)
+        self._quiet_until = 0
         assert self.state.tally is not None
         self.state.tally.settling = True
         self._queue("settle_plan", now)
@@ -969,6 +1010,7 @@ class Engine:
                 return Reply(False, str(exc))
             st.overrides = merged
             self.rules = rules
+            self._quiet_until = 0
             self._new_calendar()
             self._record_change(now, cmd.by, cmd.why, dict(cmd.set))
             self._queue("plan_update", now, {"old_quota": plan.quota, "new_quota": plan.quota,
