@@ -90,14 +90,18 @@ def run(
                     outbox=(),
                 )
 
+    count = len(pending)
     for epoch in epochs:
-        apply_until((epoch.start + 1) * 60)
+        if nxt < count and pending[nxt].at <= (epoch.start + 1) * 60:
+            apply_until((epoch.start + 1) * 60)
         outputs = engine.advance(epoch)
         stats.minutes += 1
         if store is not None:
             store.commit_minute(
                 engine.user, epoch, REPLAY_SOURCE, outputs, engine.snapshot(), outbox=()
             )
+        if not outputs:
+            continue
         for out in published(outputs):
             if isinstance(out, Prompt):
                 stats.prompts += 1

@@ -692,10 +692,11 @@ class Engine:
     def _deliver(self, epoch: Epoch, now: Minute, day: DayBounds, out: list[Output]) -> None:
         st = self.state
         queue = st.queue
-        sitting = self._sitting_due(epoch, now)
-        if not queue and not sitting:
+        sitting = st.bout is not None and self._sitting_due(epoch, now)
+        ready = [q for q in queue if q.due <= now] if queue else []
+        if not ready and not sitting:
             return
-        ready = sorted((q for q in queue if q.due <= now), key=lambda q: ORDER[q.kind])
+        ready.sort(key=lambda q: ORDER[q.kind])
         if sitting:
             # The sitting prompt is decided from the bout each minute, not queued.
             ready.append(Queued("sitting_break", now))

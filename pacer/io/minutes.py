@@ -27,6 +27,8 @@ memory.
 from __future__ import annotations
 
 import csv
+import functools
+import re
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -86,7 +88,23 @@ def parse_time(text: str) -> datetime:
     return moment
 
 
+# The common shape, 2026-11-23T09:00:00+11:00 (or ...:00Z): parsed without
+# datetime, from the minute of its date's midnight at its offset (cached).
+_COMMON = re.compile(r"(\d{4}-\d\d-\d\d)T([01]\d|2[0-3]):([0-5]\d)(?::00)?([+-]\d\d:\d\d|Z)")
+
+
+@functools.lru_cache(maxsize=4096)
+def _midnight(day: str, offset: str) -> Minute:
+    return int(datetime.fromisoformat(f"{day}T00:00:00{offset}").timestamp()) // 60
+
+
 def _minute(text: str) -> Minute:
+    m = _COMMON.fullmatch(text)
+    if m is not None:
+        try:
+            return _midnight(m.group(1), m.group(4)) + int(m.group(2)) * 60 + int(m.group(3))
+        except ValueError:
+            pass  # e.g. 2026-02-30: let the full parser say what is wrong
     moment = parse_time(text)
     seconds = moment.timestamp()
     if seconds % 60:
@@ -131,7 +149,7 @@ def read_minutes(path: Path) -> Iterator[Epoch]:
                 where, 1, f"the header must be time,steps,posture, got {','.join(header)!r}"
             )
         previous: Minute | None = None
-        previous_at = ""
+        previous_t, previous_line = "", 0
         postures = POSTURES
         while (row := _next_row(rows, where)) is not None:
             if not row or (len(row) == 1 and not row[0].strip()):
@@ -151,7 +169,8 @@ def read_minutes(path: Path) -> Iterator[Epoch]:
                 raise InputFileError(
                     where,
                     line,
-                    f"time {t!r} is not after the previous row's ({previous_at}); rows must "
+                    f"time {t!r} is not after the previous row's ({previous_t}, line "
+                    f"{previous_line}); rows must "
                     "be in increasing time order, one per minute",
                 )
             if p:
@@ -166,7 +185,7 @@ def read_minutes(path: Path) -> Iterator[Epoch]:
                 yield Epoch(start, steps, posture)
             else:
                 yield Epoch.from_steps(start, steps)
-            previous, previous_at = start, f"{t}, line {line}"
+            previous, previous_t, previous_line = start, t, line
 
 
 def fill_gaps(epochs: Iterable[Epoch]) -> Iterator[Epoch]:
