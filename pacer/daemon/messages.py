@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from pacer.engine.model import Outcome, Output, Prompt, Summary
+from pacer.engine.model import Alert, Outcome, Output, Prompt, Summary
 from pacer.store import OutboxMessage
 from pacer.timebase import iso
 
@@ -35,6 +35,10 @@ class Topics:
     @property
     def state(self) -> str:
         return self._t("state")
+
+    @property
+    def alert(self) -> str:
+        return self._t("alert")
 
     def summary(self, period: str) -> str:
         return self._t(f"summary/{period}")
@@ -75,6 +79,17 @@ def outbox_for(
                     qos=1,
                     retain=True,
                     msg_id=f"{topics.user}-summary-{out.period}-{out.key}-{out.time}",
+                )
+            )
+        elif isinstance(out, Alert):
+            # Retained for the physiotherapist; an empty retained message clears it.
+            messages.append(
+                OutboxMessage(
+                    topic=topics.alert,
+                    payload=b"" if out.body is None else encode(dict(out.body)),
+                    qos=1,
+                    retain=True,
+                    msg_id=f"{topics.user}-alert-{out.time}",
                 )
             )
         elif isinstance(out, Outcome):
