@@ -1,0 +1,925 @@
+"""The daily plan and the symptom rules: baseline, quota, weekly progression,
+amber days, the settle plan, review_suggested, red flags, boom and bust, the
+plan in the daily and weekly summaries, plan changes by the physiotherapist
+(pacing-rules.md sections 4 to 7, 9 and 11; interfaces.md sections 3 to 5).
+
+Every recording starts on Monday 2026-06-01 in London (day 0). Unless a test
+says otherwise the baseline days 0-6 have 5,000 steps each, so at the rollover
+after day 6 B = 5,000 and the first quota day is day 7 (a Monday) with
+Q = 4,000, floor 2,000, ceiling 4,800 and the boom mark at 5,200; the first
+weekly review is at day 14's day.wake, over days 7-13. A day's steps are
+spread evenly over its known minutes from 07:30 (all upright, so no sitting
+prompts unless a test adds a bout). Walk reminders are off unless a test turns
+them on.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from engine_helpers import SIT, STEP, UP, Result
+from plan_helpers import (
+    DaySpec,
+    at,
+    at_sleep,
+    day,
+    days_epochs,
+    flags_of,
+    invalid,
+    key,
+    kind,
+    plan_of,
+    plan_rules,
+    run_days,
+    stamp,
+    stamped,
+    week,
+    when,
+    write_events,
+    write_minutes,
+)
+
+from pacer.config import PromptRules, SittingRules, WalkRules
+from pacer.engine.model import Alert, Dnd, PlanChange, Prompt, Symptom
+
+B = 5000
+Q = 4000
+FLOOR, CEILING = 2000, 4800
+BOOM = 5200  # Q * 1.3
+SETTLE_Q = 3000  # B * 0.6
+STEADY = 3500  # inside every band in these tests: 2000-4800, settle 1500-3600, amber 1800-4320
+BASELINE = [B] * 7
+RED_FLAG = ("saddle_numbness",)
+BASELINE_WHY = "the baseline is complete"
+
+
+def plan_updates(r: Result) -> list[tuple[str, dict[str, Any]]]:
+    return stamped(r, "plan_update")
+
+
+def quota(r: Result, i: int) -> int | None:
+    value: int | None = plan_of(r, i)["quota"]
+    return value
+
+
+def alerts(r: Result) -> list[tuple[str, dict[str, Any] | None]]:
+    return [(stamp(o), None if o.body is None else dict(o.body))
+            for o in r.outputs if isinstance(o, Alert)]
+
+
+def dropped(r: Result) -> list[tuple[str, str, str]]:
+    return [(stamp(d), d.kind, d.why) for d in r.dropped]
+
+
+# --- 1. baseline (section 4, 11.11) ----------------------------------------------------
+
+
+@pytest.mark.parametrize("valid_days", [6, 7])
+def test_baseline_completes_on_the_seventh_valid_day(valid_days: int) -> None:
+    r = run_days([B] * valid_days, until=(7, "08:00"))
+    if valid_days == 6:
+        assert plan_updates(r) == []
+        assert plan_of(r, 7)["phase"] == "baseline"
+        assert quota(r, 7) is None
+    else:
+        [(time, reason)] = plan_updates(r)
+        assert time == when(7, "07:30")
+        assert reason["old_quota"] is None
+        assert reason["new_quota"] == Q
+        assert BASELINE_WHY in reason["why"]
+        assert plan_of(r, 7)["phase"] == "progressing"
+
+
+@pytest.mark.parametrize(("last_known_min", "complete"), [(599, False), (600, True)])
+def test_baseline_counts_valid_days_only(last_known_min: int, complete: bool) -> None:
+    # Six valid days and two invalid ones with huge totals, then the 7th valid
+    # day (or one known minute short of it).
+    specs: list[DaySpec | int] = [
+        3000, invalid(20000), 7000, 5000, invalid(20000), 4000, 6000, 5500,
+        DaySpec(4500, known_min=last_known_min),
+    ]
+    r = run_days(specs, until=(9, "08:00"))
+    assert [r.final(key(i))["valid"] for i in range(9)] == [
+        True, False, True, True, False, True, True, True, complete]
+    assert r.final(key(1))["known_min"] == 599
+    if complete:
+        # B = median(3000, 7000, 5000, 4000, 6000, 5500, 4500) = 5000
+        assert plan_updates(r) == [(when(9, "07:30"), {
+            "old_quota": None, "new_quota": Q,
+            "why": "the baseline is complete: the median of 7 days was 5,000 steps, and the "
+                   "plan starts at 80% of it"})]
+    else:
+        assert plan_updates(r) == []
+        assert plan_of(r, 9)["phase"] == "baseline"
+
+
+def test_first_quota_is_announced_at_wake_and_applies_that_day() -> None:
+    r = run_days([*BASELINE, STEADY])
+    [p] = kind(r, "plan_update")
+    assert stamp(p) == when(7, "07:30")
+    assert p.level == "info"
+    payload = p.payload("alice", day(7).tz)
+    assert payload["time"] == "2026-06-08T07:30:00+01:00"
+    assert "4,000" in payload["text"]
+    assert plan_of(r, 6) == {"phase": "baseline", "quota": None, "floor": None,
+                             "ceiling": None, "achievement": None}
+    assert plan_of(r, 7) == {"phase": "progressing", "quota": Q, "floor": FLOOR,
+                             "ceiling": CEILING, "achievement": 0.88}  # 3500 / 4000
+
+
+def test_nothing_that_needs_a_quota_fires_during_the_baseline() -> None:
+    # A very big day and a very small one in the baseline: no boom, no ceiling,
+    # no ease-off, no floor nudge, no boom_followup the morning after.
+    specs = [1000, 20000, B, B, B, B, 20000, STEADY]  # median still 5000
+    r = run_days(specs)
+    assert {p.kind for p in r.prompts} == {"plan_update"}
+    assert [flags_of(r, i) for i in range(8)] == [[]] * 8
+    assert plan_updates(r)[0][1]["new_quota"] == Q
+
+
+def test_baseline_leaves_out_every_day_touched_by_a_settle_period() -> None:
+    # Red in the last minute of day 1 (03:59:30 on the next date): the settle
+    # period runs to 03:59:30 on day 4's last minute, so days 1-4 are each partly
+    # inside it and do not count; day 5 is the first untouched day.
+    specs = [B, 20000, 20000, 20000, 20000, B, B, B, B, B, B, STEADY]
+    r = run_days(specs, commands=[at(1, "+1 03:59:30", Symptom("red"))])
+    assert [("settling" in flags_of(r, i)) for i in range(7)] == [
+        False, True, True, True, True, False, False]
+    # Sent at the next day.wake, the baseline quota is null.
+    assert stamped(r, "settle_plan") == [(when(2, "07:30"), {
+        "until": "2026-06-06T03:59:30+01:00", "quota": None, "sitting_limit_min": 30})]
+    assert plan_of(r, 2)["phase"] == "settling"
+    assert plan_of(r, 2)["quota"] is None
+    # Valid untouched days 0, 5-10: the 7th is day 10, so the quota comes at day 11.
+    assert plan_updates(r) == [(when(11, "07:30"), {
+        "old_quota": None, "new_quota": Q,
+        "why": "the baseline is complete: the median of 7 days was 5,000 steps, and the "
+               "plan starts at 80% of it"})]
+
+
+# --- 2. weekly progression (section 4, 11.12) ---------------------------------------
+
+
+def review(week_days: list[DaySpec | int], commands: Any = (), **kw: Any) -> Result:
+    """The baseline, the first quota week (days 7-13), up to 08:00 on day 14."""
+    return run_days([*BASELINE, *week_days], commands=commands, until=(14, "08:00"), **kw)
+
+
+def review_update(r: Result) -> dict[str, Any]:
+    found = [reason for time, reason in plan_updates(r) if time == when(14, "07:30")]
+    assert len(found) == 1, plan_updates(r)
+    return found[0]
+
+
+def assert_progressed(r: Result, old: int = Q) -> None:
+    reason = review_update(r)
+    assert (reason["old_quota"], reason["new_quota"]) == (old, old + 500)  # + B * 0.10
+    assert reason["why"].startswith("steady week")
+    assert plan_of(r, 14)["phase"] == "progressing"
+    assert quota(r, 14) == old + 500
+
+
+def assert_held(r: Result, old: int = Q) -> str:
+    reason = review_update(r)
+    assert (reason["old_quota"], reason["new_quota"]) == (old, old)
+    assert plan_of(r, 14)["phase"] == "holding"
+    assert quota(r, 14) == old
+    return str(reason["why"])
+
+
+def test_steady_week_progresses() -> None:
+    r = review([STEADY] * 7)
+    assert_progressed(r)
+    assert plan_of(r, 14) == {"phase": "progressing", "quota": 4500, "floor": 2250,
+                              "ceiling": 5400, "achievement": 0.0}
+    # No review before the first quota week is over.
+    assert [time for time, _ in plan_updates(r)] == [when(7, "07:30"), when(14, "07:30")]
+
+
+@pytest.mark.parametrize(("invalid_days", "progress"), [(2, True), (3, False)])
+def test_review_needs_five_valid_days(invalid_days: int, progress: bool) -> None:
+    # Invalid days still have in-band steps: only the valid-day count changes.
+    week_days = [invalid(STEADY)] * invalid_days + [STEADY] * (7 - invalid_days)
+    r = review(week_days)
+    if progress:
+        assert_progressed(r)
+    else:
+        assert "only 4 of 7 days had enough data (5 needed)" in assert_held(r)
+
+
+@pytest.mark.parametrize("red", [False, True])
+def test_one_red_day_holds_progression(red: bool) -> None:
+    commands = [at(8, "10:00", Symptom("red"))] if red else []
+    r = review([STEADY] * 7, commands)
+    if red:
+        # The settle period (days 8-11) is over; the review holds the resumed quota.
+        assert "1 red symptom day" in assert_held(r, old=3600)
+    else:
+        assert_progressed(r)
+
+
+@pytest.mark.parametrize(
+    ("amber_days", "progress"),
+    [
+        ([], True),
+        ([8], True),
+        ([8, 10], False),
+        ([6, 8], True),  # day 6 is before the review week
+        ([8, (14, "05:00")], True),  # the review day itself is not in the week
+    ],
+)
+def test_at_most_one_amber_day(amber_days: list[Any], progress: bool) -> None:
+    commands = []
+    for d in amber_days:
+        i, clock = d if isinstance(d, tuple) else (d, "12:00")
+        commands.append(at(i, clock, Symptom("amber")))
+    r = review([STEADY] * 7, commands)
+    if progress:
+        assert_progressed(r)
+    else:
+        assert "2 amber days (at most 1)" in assert_held(r)
+
+
+@pytest.mark.parametrize(
+    ("week_days", "progress"),
+    [
+        # Floor and ceiling are inside the band, one step beyond is not.
+        ([FLOOR, CEILING, FLOOR, CEILING, FLOOR - 1, CEILING + 1, FLOOR - 1], True),
+        ([FLOOR, CEILING, FLOOR, FLOOR - 1, CEILING + 1, FLOOR - 1, CEILING + 1], False),
+    ],
+)
+def test_four_days_within_the_band(week_days: list[DaySpec | int], progress: bool) -> None:
+    r = review(week_days)
+    if progress:
+        assert_progressed(r)
+    else:
+        assert "3 days within the daily band (4 needed)" in assert_held(r)
+
+
+def test_first_review_comes_at_least_seven_days_after_the_baseline() -> None:
+    # Baseline Tuesday-Monday (days 1-7): the first quota day is Tuesday, day 8.
+    # Monday day 14 is only 6 days later; the first review is on day 21.
+    specs: list[DaySpec | int] = [DaySpec(0, known_min=0), *BASELINE, *[STEADY] * 13]
+    r = run_days(specs, until=(21, "08:00"))
+    assert [(time, reason["old_quota"], reason["new_quota"])
+            for time, reason in plan_updates(r)] == [
+        (when(8, "07:30"), None, Q),
+        (when(21, "07:30"), Q, 4500),
+    ]
+
+
+@pytest.mark.parametrize(("max_min", "day21_walks"), [(6, 1), (30, 0)])
+def test_walk_duration_grows_with_progression_up_to_its_cap(
+    max_min: int, day21_walks: int
+) -> None:
+    walks = WalkRules(per_day=0, times=(), min_duration_min=5, max_duration_min=max_min)
+
+    def walk(minutes: int, steps: int) -> DaySpec:
+        return DaySpec(steps, segments=(("12:00", minutes, STEP, 100),))
+
+    specs: list[DaySpec | int] = [
+        *BASELINE,
+        walk(5, STEADY), *[STEADY] * 6,  # day 7: walks are 5 minutes
+        walk(5, 4000), walk(6, 4000), *[4000] * 5,  # after the 1st progression: 6
+        walk(6, 4500),  # after the 2nd: 7, or 6 with the cap at 6
+    ]
+    r = run_days(specs, rules=plan_rules(walks=walks))
+    assert [(reason["old_quota"], reason["new_quota"]) for _, reason in plan_updates(r)] == [
+        (None, 4000), (4000, 4500), (4500, 5000)]
+    assert [r.final(key(i))["walks"] for i in (7, 14, 15, 21)] == [1, 0, 1, day21_walks]
+
+
+# --- 3. amber (section 6) -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("clock", ["12:00", "21:45", "+1 03:59"])
+def test_amber_lowers_the_next_day_only(clock: str) -> None:
+    # Any time in day 8 (which runs to 04:00 the next date) reduces day 9.
+    r = run_days([*BASELINE, *[STEADY] * 4], commands=[at(8, clock, Symptom("amber"))])
+    assert plan_updates(r)[1:] == [(when(9, "07:30"), {
+        "old_quota": Q, "new_quota": 3600,
+        "why": "you reported an amber day yesterday, so today's target is 10% lower"})]
+    assert [quota(r, i) for i in (7, 8, 9, 10)] == [Q, Q, 3600, Q]
+    assert plan_of(r, 9) == {"phase": "progressing", "quota": 3600, "floor": 1800,
+                             "ceiling": 4320, "achievement": 0.97}
+    assert [s["level"] for s in r.final(key(8))["symptoms"]] == ["amber"]
+
+
+def test_amber_during_the_baseline_changes_no_quota() -> None:
+    r = run_days([*BASELINE, STEADY], commands=[at(3, "12:00", Symptom("amber"))])
+    assert [time for time, _ in plan_updates(r)] == [when(7, "07:30")]
+    assert quota(r, 4) is None
+    assert quota(r, 7) == Q
+
+
+def test_amber_on_the_last_baseline_day_lowers_the_first_quota_day() -> None:
+    r = run_days([*BASELINE, STEADY, STEADY], commands=[at(6, "12:00", Symptom("amber"))])
+    assert [(reason["old_quota"], reason["new_quota"]) for _, reason in plan_updates(r)] == [
+        (None, Q), (Q, 3600)]
+    assert {time for time, _ in plan_updates(r)} == {when(7, "07:30"), when(7, "07:35")}
+    assert [quota(r, 7), quota(r, 8)] == [3600, Q]
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "pacing-rules.md s6: amber -> 'the next day's quota (that day only) is Q * (1 - "
+    "traffic.amber_reduction)'. The engine keeps one amber_day, so an amber on day 9 "
+    "cancels the reduction of day 9 that day 8's amber announced at day 9's wake."))
+def test_ambers_on_consecutive_days_lower_both_next_days() -> None:
+    commands = [at(8, "12:00", Symptom("amber")), at(9, "12:00", Symptom("amber"))]
+    r = run_days([*BASELINE, *[STEADY] * 5], commands=commands)
+    assert [time for time, _ in plan_updates(r)[1:]] == [when(9, "07:30"), when(10, "07:30")]
+    assert [quota(r, i) for i in (8, 9, 10, 11)] == [Q, 3600, 3600, Q]
+
+
+# --- 4. red: the settle plan (section 6) ------------------------------------------------
+
+
+def test_settle_plan_numbers_and_the_resume_at_ninety_percent() -> None:
+    specs = [*BASELINE, *[STEADY] * 6]
+    r = run_days(specs, commands=[at(8, "10:30", Symptom("red"))])
+    [settle] = kind(r, "settle_plan")
+    assert (stamp(settle), settle.level) == (when(8, "10:30"), "warning")
+    assert dict(settle.reason) == {"until": "2026-06-12T10:30:00+01:00", "quota": SETTLE_Q,
+                                   "sitting_limit_min": 30}
+    for i in (8, 9, 10):
+        assert plan_of(r, i) == {"phase": "settling", "quota": SETTLE_Q, "floor": 1500,
+                                 "ceiling": 3600, "achievement": 1.17}
+        assert "settling" in flags_of(r, i)
+    # It ends on day 11 at 10:30: the rest of the day is on the resumed quota,
+    # round(4000 * 0.9); the day still carries the flag.
+    assert plan_of(r, 11) == {"phase": "progressing", "quota": 3600, "floor": 1800,
+                              "ceiling": 4320, "achievement": 0.97}
+    assert "settling" in flags_of(r, 11)
+    assert "settling" not in flags_of(r, 12)
+    [(time, reason)] = plan_updates(r)[1:]
+    assert time.startswith(key(11))
+    assert reason["new_quota"] == 3600
+    assert "settle period is over" in reason["why"]
+    assert quota(r, 12) == 3600
+    assert r.final(key(8))["symptoms"] == [{"time": "2026-06-09T10:30:00+01:00",
+                                            "level": "red"}]
+
+
+def test_settle_plan_has_three_walk_reminders_a_day() -> None:
+    # Walk reminders are off in the person's plan; the settle plan has three.
+    r = run_days([*BASELINE, *[STEADY] * 5], commands=[at(8, "10:30", Symptom("red"))])
+    assert [(time, reason["walks_due"]) for time, reason in stamped(r, "walk_reminder")] == [
+        (when(8, "14:00"), 2), (when(8, "17:00"), 3),
+        (when(9, "10:00"), 1), (when(9, "14:00"), 2), (when(9, "17:00"), 3),
+        (when(10, "10:00"), 1), (when(10, "14:00"), 2), (when(10, "17:00"), 3),
+        (when(11, "10:00"), 1),  # the settle period ends at 10:30
+    ]
+
+
+@pytest.mark.parametrize(("minutes", "settling", "walks"),
+                         [(5, False, 0), (7, False, 0), (8, False, 1), (4, True, 0),
+                          (5, True, 1)])
+def test_settle_walks_are_five_minutes(minutes: int, settling: bool, walks: int) -> None:
+    # The person's walks are 8 minutes; while settling a 5-minute walk counts.
+    spec = DaySpec(B, segments=(("12:00", minutes, STEP, 100),))
+    rules = plan_rules(walks=WalkRules(min_duration_min=8))
+    commands = [at(0, "09:00", Symptom("red"))] if settling else []
+    r = run_days([spec], commands=commands, rules=rules)
+    assert r.final(key(0))["walks"] == walks
+
+
+@pytest.mark.parametrize("settling", [False, True])
+def test_no_ease_off_or_floor_nudge_while_settling(settling: bool) -> None:
+    # Day 8 front-loaded (2,400 steps by 08:30), day 9 quiet (500 steps).
+    ahead = DaySpec(2400, segments=(("07:30", 60, UP, 40),))
+    commands = [at(8, "07:00", Symptom("red"))] if settling else []
+    r = run_days([*BASELINE, STEADY, ahead, 500], commands=commands)
+    nudges = {p.kind for p in r.prompts if p.kind in ("pace_ease_off", "floor_nudge")}
+    if settling:
+        assert nudges == set()
+    else:
+        assert nudges == {"pace_ease_off", "floor_nudge"}
+        [(time, reason)] = stamped(r, "floor_nudge")
+        assert time == when(9, "16:00")
+        assert reason["floor"] == FLOOR
+
+
+@pytest.mark.parametrize(("limit", "in_force"), [(25, 25), (30, 30), (31, 30), (40, 30)])
+def test_settle_sitting_limit_is_at_most_thirty(limit: int, in_force: int) -> None:
+    # Baseline day 0, sitting from 09:00; red at 09:05.
+    spec = DaySpec(B, segments=(("09:00", 120, SIT),))
+    rules = plan_rules(sitting=SittingRules(limit_min=limit))
+    r = run_days([spec], commands=[at(0, "09:05", Symptom("red"))], rules=rules)
+    assert stamped(r, "settle_plan")[0][1]["sitting_limit_min"] == in_force
+    first = kind(r, "sitting_break")[0]
+    assert stamp(first) == when(0, f"09:{in_force:02d}")
+    assert dict(first.reason) == {"bout_min": in_force, "limit_min": in_force, "repeat": 0}
+
+
+def test_settle_sitting_limit_applies_to_the_running_bout() -> None:
+    # The bout is at 35 minutes when the red report comes: its prompt is due at once.
+    spec = DaySpec(B, segments=(("09:00", 120, SIT),))
+    rules = plan_rules(prompts=PromptRules(min_gap_min=0))
+    r = run_days([spec], commands=[at(0, "09:35:30", Symptom("red"))], rules=rules)
+    assert [(stamp(p), p.kind) for p in r.prompts[:2]] == [
+        (when(0, "09:36"), "settle_plan"), (when(0, "09:36"), "sitting_break")]
+    assert dict(r.prompts[1].reason) == {"bout_min": 36, "limit_min": 30, "repeat": 0}
+
+
+def test_settle_plan_waits_for_do_not_disturb_and_is_not_dropped() -> None:
+    commands = [at(0, "09:30", Dnd(60)), at(0, "10:00", Symptom("red"))]
+    r = run_days([B], commands=commands)
+    assert [time for time, _ in stamped(r, "settle_plan")] == [when(0, "10:30")]
+    assert [d for d in r.dropped if d.kind == "settle_plan"] == []
+
+
+def test_red_after_day_sleep_keeps_that_day_summary_on_its_quota() -> None:
+    # Section 11.14: a day's summary shows the quota in force at day.sleep.
+    r = run_days([*BASELINE, STEADY, STEADY, STEADY],
+                 commands=[at(8, "22:00", Symptom("red"))])
+    assert at_sleep(r, 8)["plan"]["quota"] == Q
+    assert plan_of(r, 8)["phase"] == "progressing"
+    assert quota(r, 8) == Q
+    assert "settling" in flags_of(r, 8)
+    assert [time for time, _ in stamped(r, "settle_plan")] == [when(9, "07:30")]
+    assert plan_of(r, 9)["phase"] == "settling"
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "pacing-rules.md s6 'After it, resume at the pre-red quota times 0.9' and s11.14 'A "
+    "day's summary shows the quota in force at day.sleep'. A settle period ending in "
+    "(21:29, 21:30] leaves the day.sleep summary with the pre-red quota (4000, phase "
+    "progressing): the engine checks the end against the epoch's start, not the "
+    "evaluation time, and resumes a minute later."))
+def test_settle_ending_at_day_sleep_shows_the_resumed_quota() -> None:
+    r = run_days([*BASELINE, *[STEADY] * 5], commands=[at(8, "21:29:30", Symptom("red"))])
+    assert at_sleep(r, 11)["plan"]["quota"] == 3600
+    assert quota(r, 11) == 3600
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "pacing-rules.md s6: the settle plan lasts settle.hours 'from the report's time'; s1: "
+    "what is decided on epoch 10:29 happens at 10:30. A settle period ending at 10:30:00 "
+    "is still in force at the 10:30 evaluation; its end is announced at 10:31."))
+def test_settle_end_is_announced_when_it_ends() -> None:
+    r = run_days([*BASELINE, *[STEADY] * 5], commands=[at(8, "10:30", Symptom("red"))])
+    assert [time for time, _ in plan_updates(r)[1:]] == [when(11, "10:30")]
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "pacing-rules.md s6 'After it, resume at the pre-red quota times 0.9'; interfaces.md "
+    "s4 plan_update {old_quota, new_quota}. The quota in force until then was the settle "
+    "quota (3000, as the summaries and the settle_plan said), but the update names the "
+    "pre-red 4000 as old: 'changes from 4,000 to 3,600' reads as a cut, not a step up."))
+def test_settle_end_update_starts_from_the_settle_quota() -> None:
+    r = run_days([*BASELINE, *[STEADY] * 5], commands=[at(8, "10:30", Symptom("red"))])
+    [(_, reason)] = plan_updates(r)[1:]
+    assert (reason["old_quota"], reason["new_quota"]) == (SETTLE_Q, 3600)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "pacing-rules.md s9, weekly: 'every plan change with who and why'. The settle plan "
+    "(quota, sitting limit, walks) is not recorded in plan_changes; only its end is."))
+def test_settle_plan_is_a_recorded_plan_change() -> None:
+    r = run_days([*BASELINE, *[STEADY] * 7], commands=[at(8, "10:30", Symptom("red"))])
+    changes = week(r, "2026-W24")["plan_changes"]
+    assert any(c["time"] == "2026-06-09T10:30:00+01:00" for c in changes), changes
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "pacing-rules.md s1: 'Day = local calendar day starting at day.start'. A command in "
+    "the first minute of a day (04:00:00-04:01:00) is applied before that minute is "
+    "evaluated and is booked to the previous day."))
+def test_report_in_the_first_minute_of_a_day_belongs_to_that_day() -> None:
+    r = run_days([B, B], commands=[at(1, "04:00:30", Symptom("amber", pain=3))])
+    assert r.final(key(0))["symptoms"] == []
+    assert [s["time"] for s in r.final(key(1))["symptoms"]] == ["2026-06-02T04:00:30+01:00"]
+
+
+# --- 5. review_suggested (sections 6, 11.16) -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("red_days", "review_on"),
+    [([0, 1], None), ([0, 1, 2], 2), ([0, 2, 3], None), ([0, 1, 2, 3], 2)],
+)
+def test_review_suggested_after_three_consecutive_red_days(
+    red_days: list[int], review_on: int | None
+) -> None:
+    commands = [at(i, "10:00", Symptom("red")) for i in red_days]
+    r = run_days([B] * 4, commands=commands)
+    found = stamped(r, "review_suggested")
+    if review_on is None:
+        assert found == []
+        assert alerts(r) == []
+        return
+    # After that day's settle_plan, at the next minute the limits allow.
+    assert found == [(when(review_on, "10:05"), {"red_days": 3})]
+    [(time, body)] = alerts(r)
+    assert time == when(review_on, "10:00")
+    assert body is not None
+    assert (body["kind"], body["reason"]) == ("review_suggested", {"red_days": 3})
+    assert "review_suggested" in flags_of(r, review_on)
+    assert kind(r, "review_suggested")[0].level == "warning"
+
+
+@pytest.mark.parametrize(
+    ("pains", "review_on"),
+    [
+        ([3, 4, 5], 2),
+        ([3, 4], None),  # two days only
+        ([3, 4, 4], None),  # not strictly rising
+        ([3, 5, 4], None),
+        ([3, 4, None, 5, 6], None),  # not consecutive days
+        ([2, 3, 4, 5], 2),  # once while the alert is open
+    ],
+)
+def test_review_suggested_when_pain_rises_three_days_in_a_row(
+    pains: list[int | None], review_on: int | None
+) -> None:
+    commands = [at(i, "12:00", Symptom("green", pain=p))
+                for i, p in enumerate(pains) if p is not None]
+    r = run_days([B] * len(pains), commands=commands)
+    found = stamped(r, "review_suggested")
+    if review_on is None:
+        assert found == []
+        return
+    rising = [p for p in pains if p is not None][:3]
+    assert found == [(when(review_on, "12:00"), {"red_days": 0, "pain": rising})]
+    assert [(t, b["kind"] if b else None) for t, b in alerts(r)] == [
+        (when(review_on, "12:00"), "review_suggested")]
+
+
+def test_review_alert_is_cleared_by_a_plan_editor() -> None:
+    commands = [at(i, "12:00", Symptom("green", pain=p)) for i, p in enumerate([3, 4, 5])]
+    commands.append(at(3, "09:00", PlanChange("physio", "seen on Thursday", clear_alert=True)))
+    commands.append(at(3, "09:05", PlanChange("physio", "again", clear_alert=True)))
+    r = run_days([B] * 4, commands=commands)
+    assert [(t, b is None) for t, b in alerts(r)] == [(when(2, "12:00"), False),
+                                                       (when(3, "09:00"), True)]
+    assert [reply.ok for reply in r.replies] == [True, True, True, True, False]
+    assert r.replies[-1].error == "there is no open alert to clear"
+
+
+# --- 6. red flags (sections 7, 11.15) ------------------------------------------------
+
+
+def test_red_flag_at_any_hour_even_during_do_not_disturb() -> None:
+    commands = [at(0, "+1 02:30", Dnd(240)),
+                at(0, "+1 03:00", Symptom("green", red_flags=RED_FLAG))]
+    r = run_days([B, B], commands=commands)
+    reply = r.replies[1]
+    assert reply.ok
+    [prompt] = [o for o in reply.outputs if isinstance(o, Prompt)]
+    payload = prompt.payload("alice", day(0).tz)
+    assert payload["kind"] == "red_flag"
+    assert payload["level"] == "urgent"
+    assert payload["time"] == "2026-06-02T03:00:00+01:00"
+    assert payload["expires"] is None
+    assert payload["reason"] == {"flags": ["saddle_numbness"]}
+    assert "urgent" in payload["text"]
+    [(time, body)] = alerts(r)
+    assert time == when(1, "03:00")
+    assert body is not None
+    assert (body["kind"], body["flags"]) == ("red_flag", ["saddle_numbness"])
+    assert "red_flag" in flags_of(r, 0)  # 03:00 is still day 0
+
+
+def test_red_flag_is_never_rate_limited_and_does_not_count() -> None:
+    # One prompt an hour at most, five minutes between prompts.
+    spec = DaySpec(B, segments=(("09:00", 180, SIT),))
+    rules = plan_rules(prompts=PromptRules(max_per_hour=1))
+    flag = Symptom("green", red_flags=RED_FLAG)
+    clear = PlanChange("physio", "called, not urgent", clear_alert=True)
+    commands = [at(0, "09:37", flag), at(0, "09:38", clear), at(0, "09:50", flag)]
+    r = run_days([spec], commands=commands, rules=rules)
+    assert [(stamp(p), p.kind) for p in r.prompts][:3] == [
+        (when(0, "09:37"), "red_flag"),
+        (when(0, "09:40"), "sitting_break"),  # neither the gap nor the hour counts the flag
+        (when(0, "09:50"), "red_flag"),  # the hour's one prompt is spent: sent anyway
+    ]
+
+
+def test_red_flag_suppresses_every_other_prompt() -> None:
+    # Baseline day with walk reminders on and a long bout; a red report with a red flag.
+    spec = DaySpec(B, segments=(("09:00", 180, SIT),))
+    commands = [at(0, "09:10", Symptom("red", red_flags=RED_FLAG))]
+    r = run_days([spec], commands=commands, rules=plan_rules(walks=WalkRules()))
+    assert [p.kind for p in r.prompts] == ["red_flag"]
+    assert (when(0, "09:10"), "settle_plan", "red-flag alert open") in dropped(r)
+    assert (when(0, "09:30"), "sitting_break", "red-flag alert open") in dropped(r)
+    assert (when(0, "10:00"), "walk_reminder", "red-flag alert open") in dropped(r)
+    assert r.final(key(0))["prompts"] == {"red_flag": 1}
+
+
+def test_clearing_the_red_flag_sends_one_plan_update_with_the_plan_in_force() -> None:
+    flag = Symptom("green", red_flags=RED_FLAG)
+    commands = [
+        at(6, "22:00", flag),  # after day.sleep: no repeat at day 7's wake
+        at(7, "10:00", Symptom("amber")),  # day 8's quota is 3600
+        at(8, "12:00", PlanChange("physio", "seen: no concern", clear_alert=True)),
+    ]
+    r = run_days([*BASELINE, STEADY, STEADY, STEADY], commands=commands)
+    assert [(stamp(p), p.kind) for p in r.prompts] == [
+        (when(6, "22:00"), "red_flag"),
+        (when(8, "07:30"), "red_flag"),
+        (when(8, "12:00"), "plan_update"),
+    ]
+    # The first quota (day 7) and the amber reduction (day 8) were held back...
+    assert [(t, k) for t, k, why in dropped(r) if why == "red-flag alert open"
+            and k == "plan_update"] == [(when(7, "07:30"), "plan_update"),
+                                        (when(8, "07:30"), "plan_update")]
+    # ... and are replaced by one plan_update stating the plan in force.
+    assert dict(kind(r, "plan_update")[0].reason) == {
+        "old_quota": 3600, "new_quota": 3600,
+        "why": "the alert was cleared by physio; this is the plan in force"}
+    assert [(t, b is None) for t, b in alerts(r)] == [(when(6, "22:00"), False),
+                                                       (when(8, "12:00"), True)]
+    # The plan itself went on meanwhile.
+    assert [quota(r, 7), quota(r, 8), quota(r, 9)] == [Q, 3600, Q]
+
+
+@pytest.mark.parametrize(
+    ("clock", "repeats"),
+    [
+        ("12:00", [1, 2]),
+        ("21:29", [1, 2]),  # before day.sleep: repeated the next morning
+        ("21:30", [2]),  # during the night: not at the wake right after
+        ("+1 03:00", [2]),
+        ("+1 07:29", [2]),  # day 1, before its wake: from the day after
+    ],
+)
+def test_red_flag_is_repeated_once_each_day_at_wake(clock: str, repeats: list[int]) -> None:
+    flag = Symptom("green", red_flags=RED_FLAG)
+    clear = PlanChange("physio", "reviewed", clear_alert=True)
+    r = run_days([B] * 4, commands=[at(0, clock, flag), at(2, "12:00", clear)])
+    times = [stamp(p) for p in kind(r, "red_flag")]
+    assert times == [stamp(day(0).at(clock)), *[when(i, "07:30") for i in repeats]]
+
+
+def test_red_flag_repeat_names_every_flag_reported() -> None:
+    commands = [at(0, "10:00", Symptom("green", red_flags=("saddle_numbness",))),
+                at(0, "11:00", Symptom("amber", red_flags=("both_legs",)))]
+    r = run_days([B, B], commands=commands)
+    assert [dict(p.reason) for p in kind(r, "red_flag")] == [
+        {"flags": ["saddle_numbness"]}, {"flags": ["both_legs"]},
+        {"flags": ["saddle_numbness", "both_legs"]},
+    ]
+    last = alerts(r)[-1][1]
+    assert last is not None
+    assert last["flags"] == ["saddle_numbness", "both_legs"]
+
+
+def test_clearing_with_no_alert_open_is_an_error() -> None:
+    r = run_days([B], commands=[at(0, "10:00", PlanChange("physio", "tidy", clear_alert=True))])
+    [reply] = r.replies
+    assert not reply.ok
+    assert reply.error == "there is no open alert to clear"
+    assert alerts(r) == []
+    assert plan_updates(r) == []
+
+
+# --- 7. boom and bust (section 5) --------------------------------------------------------
+
+
+@pytest.mark.parametrize(("steps", "boom"), [(BOOM - 1, False), (BOOM, True)])
+def test_boom_day_and_the_followup_next_morning(steps: int, boom: bool) -> None:
+    r = run_days([*BASELINE, steps, STEADY])
+    assert ("boom" in flags_of(r, 7)) is boom
+    assert ("boom" in at_sleep(r, 7)["flags"]) is boom  # as soon as the steps reach it
+    if boom:
+        [p] = kind(r, "boom_followup")
+        assert (stamp(p), p.level) == (when(8, "07:30"), "info")
+        assert dict(p.reason) == {"yesterday_steps": BOOM, "quota": Q}
+    else:
+        assert kind(r, "boom_followup") == []
+
+
+@pytest.mark.parametrize(
+    ("yesterday", "steps", "bust"),
+    [(BOOM, FLOOR - 1, True), (BOOM, FLOOR, False), (BOOM - 1, FLOOR - 1, False)],
+)
+def test_bust_is_a_day_under_its_floor_right_after_a_boom_day(
+    yesterday: int, steps: int, bust: bool
+) -> None:
+    r = run_days([*BASELINE, yesterday, steps])
+    assert ("bust" in flags_of(r, 8)) is bust
+    assert week(r, "2026-W24")["boom_bust_cycles"] == (1 if bust else 0)
+
+
+# --- 8. the plan in summaries (section 9, 11.14) ---------------------------------------
+
+
+def test_summary_shows_the_quota_in_force_at_day_sleep() -> None:
+    # Amber on day 7: day 8's quota at day.sleep is the reduced one, in both summaries.
+    r = run_days([*BASELINE, STEADY, 2700], commands=[at(7, "12:00", Symptom("amber"))])
+    expected = {"phase": "progressing", "quota": 3600, "floor": 1800, "ceiling": 4320,
+                "achievement": 0.75}
+    assert at_sleep(r, 8)["plan"] == expected
+    assert plan_of(r, 8) == expected
+
+
+def test_weekly_summary_shape() -> None:
+    # Days 7-9: a 45-minute bout, prompted at 09:40 and broken at 09:45 (taken);
+    # days 10-13: a 60-minute bout, prompted at 09:40 and broken at 10:00 (ignored).
+    rules = plan_rules(sitting=SittingRules(max_repeats=0))
+    taken = DaySpec(STEADY, segments=(("09:00", 45, SIT),))
+    ignored = DaySpec(STEADY, segments=(("09:00", 60, SIT),))
+    physio = PlanChange("physio", "steady progress", set={"plan.weekly_increment": 0.15})
+    r = run_days([*BASELINE, *[taken] * 3, *[ignored] * 4, STEADY],
+                 commands=[at(9, "18:00", physio)], rules=rules)
+    [summary] = [s for s in r.weeks if s.key == "2026-W24"]
+    assert stamp(summary.time) == when(14, "04:00")  # at the rollover into Monday
+    body = dict(summary.body)
+    assert set(body) == {"v", "type", "period", "user", "week", "timezone", "days",
+                         "boom_bust_cycles", "cv_daily_steps_14d", "adherence", "plan_changes"}
+    assert (body["v"], body["type"], body["period"], body["week"]) == (
+        1, "summary", "week", "2026-W24")
+    assert (body["user"], body["timezone"]) == ("alice", "Europe/London")
+    assert [d["date"] for d in body["days"]] == [key(i) for i in range(7, 14)]
+    assert body["days"][0] == r.final(key(7))
+    assert body["boom_bust_cycles"] == 0
+    # 14 valid days: seven of 5000, seven of 3500.
+    assert body["cv_daily_steps_14d"] == round(750 / 4250, 3)
+    assert [d["breaks"]["prompted"] for d in body["days"]] == [1] * 7
+    assert body["adherence"] == round(3 / 7, 2)
+    assert body["plan_changes"] == [
+        {"time": "2026-06-08T07:30:00+01:00", "by": "pacer",
+         "why": "the baseline is complete: the median of 7 days was 5,000 steps, and the "
+                "plan starts at 80% of it",
+         "set": {"plan.quota": Q}},
+        {"time": "2026-06-10T18:00:00+01:00", "by": "physio", "why": "steady progress",
+         "set": {"plan.weekly_increment": 0.15}},
+    ]
+    json.dumps(body)
+    # The first week: baseline only.
+    first = week(r, "2026-W23")
+    assert [d["date"] for d in first["days"]] == [key(i) for i in range(7)]
+    assert first["adherence"] is None
+    assert first["cv_daily_steps_14d"] == 0.0
+
+
+CV_DAYS: list[DaySpec | int] = [
+    *BASELINE, *[STEADY] * 7, 4000, 4000, invalid(50000), 4000, 4000, 4000, 4000]
+CV_LAST14 = [4000] * 6 + [STEADY] * 7 + [B]  # days 20-6 without day 16 (not valid)
+
+
+def test_weekly_cv_uses_the_last_fourteen_valid_days() -> None:
+    r = run_days(CV_DAYS, until=(21, "04:01"))  # W25's summary at the rollover into day 21
+    expected = round(statistics.pstdev(CV_LAST14) / statistics.fmean(CV_LAST14), 3)
+    assert expected == 0.106
+    assert week(r, "2026-W25")["cv_daily_steps_14d"] == expected
+    assert week(r, "2026-W24")["cv_daily_steps_14d"] == round(750 / 4250, 3)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "pacing-rules.md s9: a replay prints the final summary of every day it covers, the "
+    "last included; weekly: 'coefficient of variation of daily steps over 14 days'. The "
+    "week summary made by close_day lists day 20 in its rows but leaves its steps out of "
+    "the CV (0.13 here, 0.106 at a rollover), so a replay and the daemon disagree."))
+def test_weekly_cv_at_the_end_of_a_replay_counts_the_last_day() -> None:
+    r = run_days(CV_DAYS)
+    assert [d["date"] for d in week(r, "2026-W25")["days"]][-1] == key(20)
+    assert week(r, "2026-W25")["cv_daily_steps_14d"] == 0.106
+
+
+def test_boom_bust_cycles_count_the_bust_days_of_the_week() -> None:
+    r = run_days([*BASELINE, BOOM, 1000, STEADY, 5300, FLOOR - 1, BOOM, STEADY])
+    assert [("bust" in flags_of(r, i)) for i in range(7, 14)] == [
+        False, True, False, False, True, False, False]
+    assert week(r, "2026-W24")["boom_bust_cycles"] == 2
+
+
+# --- 9. plan changes by the physiotherapist (sections 4, 9) ---------------------------
+
+
+@pytest.mark.parametrize("limit", [15, 30])
+def test_physio_sitting_limit_applies_at_once(limit: int) -> None:
+    spec = DaySpec(B, segments=(("09:00", 120, SIT),))
+    change = PlanChange("physio", "shorter sitting", set={"sitting.limit_min": limit})
+    r = run_days([spec], commands=[at(0, "09:05", change)])
+    assert r.replies[0].ok
+    assert plan_updates(r) == [(when(0, "09:05"), {
+        "old_quota": None, "new_quota": None, "why": "physio changed the plan: shorter sitting"})]
+    first = kind(r, "sitting_break")[0]
+    assert stamp(first) == when(0, f"09:{limit:02d}")
+    assert dict(first.reason) == {"bout_min": limit, "limit_min": limit, "repeat": 0}
+    assert week(r, "2026-W23")["plan_changes"] == [
+        {"time": "2026-06-01T09:05:00+01:00", "by": "physio", "why": "shorter sitting",
+         "set": {"sitting.limit_min": limit}}]
+
+
+def test_physio_change_after_the_baseline_keeps_the_quota() -> None:
+    change = PlanChange("physio", "fewer prompts", set={"prompts.max_per_hour": 3})
+    r = run_days([*BASELINE, STEADY], commands=[at(7, "12:00", change)])
+    assert plan_updates(r)[1:] == [(when(7, "12:00"), {
+        "old_quota": Q, "new_quota": Q, "why": "physio changed the plan: fewer prompts"})]
+
+
+@pytest.mark.parametrize(
+    ("settings", "named"),
+    [
+        ({"sitting.limit_min": 14}, "sitting.limit_min"),
+        ({"sitting.limit_min": 121}, "sitting.limit_min"),
+        ({"sitting.limt_min": 30}, "sitting.limt_min"),
+        ({"plan.weekly_increment": 0.25}, "plan.weekly_increment"),
+    ],
+)
+def test_bad_plan_change_is_refused_and_changes_nothing(
+    settings: dict[str, Any], named: str
+) -> None:
+    spec = DaySpec(B, segments=(("09:00", 120, SIT),))
+    r = run_days([spec], commands=[at(0, "09:05", PlanChange("physio", "oops", set=settings))])
+    [reply] = r.replies
+    assert not reply.ok
+    assert named in (reply.error or "")
+    assert plan_updates(r) == []
+    assert stamp(kind(r, "sitting_break")[0]) == when(0, "09:40")
+    assert week(r, "2026-W23")["plan_changes"] == []
+
+
+# --- 10. `pacer replay --json` over three weeks ---------------------------------------
+
+
+CONFIG = """\
+[user]
+id = "alice"
+timezone = "Europe/London"
+
+[walks]
+per_day = 0
+times = []
+"""
+
+
+def test_replay_three_weeks_with_an_amber_and_a_red_day(tmp_path: Path) -> None:
+    desk = DaySpec(4000, segments=(("09:00", 60, SIT),))
+    specs: list[DaySpec | int] = [*BASELINE, *[STEADY] * 7, 4000, 4000, 4000, desk,
+                                  4000, 4000, 4000]
+    minutes = write_minutes(tmp_path / "minutes.csv", days_epochs(specs))
+    events = write_events(tmp_path / "events.jsonl", [
+        (9, "12:00", {"type": "symptom", "level": "amber", "pain": 4}),
+        (16, "10:30", {"type": "symptom", "level": "red", "pain": 6}),
+    ])
+    config = tmp_path / "pacer.toml"
+    config.write_text(CONFIG, encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pacer", "replay", "--input", str(minutes), "--events",
+         str(events), "--config", str(config), "--json"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    prompts = [x for x in lines if x["type"] == "prompt"]
+    assert [p["time"] for p in prompts] == sorted(p["time"] for p in prompts)  # one offset
+    plan = [(p["kind"], p["time"][:16], p["reason"]) for p in prompts
+            if p["kind"] in ("plan_update", "settle_plan")]
+    resume_why = ("the settle period is over; the plan resumes at 90% of the target before "
+                  "the flare-up")
+    assert [(k, t, r.get("new_quota")) for k, t, r in plan] == [
+        ("plan_update", "2026-06-08T07:30", 4000),  # baseline complete
+        ("plan_update", "2026-06-11T07:30", 3600),  # amber on day 9
+        ("plan_update", "2026-06-15T07:30", 4500),  # review: one amber, progress
+        ("settle_plan", "2026-06-17T10:30", None),
+        ("plan_update", plan[4][1], 4050),  # resume at round(4500 * 0.9)
+    ]
+    assert [r["old_quota"] for _, _, r in plan[:3]] == [None, 4000, 4000]
+    assert plan[3][2] == {"until": "2026-06-20T10:30:00+01:00", "quota": 3000,
+                          "sitting_limit_min": 30}
+    assert plan[4][1].startswith("2026-06-20T10:3")
+    assert plan[4][2]["why"] == resume_why
+    # The settle sitting limit on day 17: first prompt at 30 minutes.
+    sitting = [p for p in prompts if p["kind"] == "sitting_break"]
+    assert [p["time"][11:16] for p in sitting] == ["09:30", "09:45", "10:00"]
+    assert {p["time"][:10] for p in sitting} == {"2026-06-18"}
+    assert sitting[0]["reason"] == {"bout_min": 30, "limit_min": 30, "repeat": 0}
+    # Walk reminders come only from the settle plan (days 16-19).
+    walk_days = sorted({p["time"][:10] for p in prompts if p["kind"] == "walk_reminder"})
+    assert walk_days == ["2026-06-17", "2026-06-18", "2026-06-19", "2026-06-20"]
+
+    days = [x for x in lines if x["type"] == "summary" and x["period"] == "day"]
+    assert [d["date"] for d in days] == [key(i) for i in range(21)]
+    assert all(d["final"] and d["valid"] for d in days)
+    assert [d["plan"]["quota"] for d in days] == [
+        *[None] * 7, 4000, 4000, 4000, 3600, 4000, 4000, 4000,
+        4500, 4500, 3000, 3000, 3000, 4050, 4050]
+    assert [d["plan"]["phase"] for d in days[14:]] == [
+        "progressing", "progressing", "settling", "settling", "settling", "progressing",
+        "progressing"]
+    assert [i for i, d in enumerate(days) if "settling" in d["flags"]] == [16, 17, 18, 19]
+    assert [s["level"] for s in days[9]["symptoms"]] == ["amber"]
+    assert days[16]["symptoms"] == [{"time": "2026-06-17T10:30:00+01:00", "level": "red",
+                                     "pain": 6}]
+
+    weeks = [x for x in lines if x["type"] == "summary" and x["period"] == "week"]
+    assert [w["week"] for w in weeks] == ["2026-W23", "2026-W24", "2026-W25"]
+    assert all(len(w["days"]) == 7 for w in weeks)
+    assert [c["set"] for c in weeks[1]["plan_changes"]] == [
+        {"plan.quota": 4000}, {"quota_today": 3600}]
+    assert [c["set"] for c in weeks[2]["plan_changes"]] == [
+        {"plan.quota": 4500}, {"plan.quota": 4050}]
+    # Three prompts on day 17; the break at 10:00 takes the last one.
+    assert [days[17]["breaks"][k] for k in ("prompted", "taken", "ignored")] == [3, 1, 2]
+    assert weeks[2]["adherence"] == 0.33
+    assert weeks[2]["boom_bust_cycles"] == 0
