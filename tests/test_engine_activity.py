@@ -1,0 +1,1295 @@
+"""Walks, walk reminders, the overactivity heuristics (pace_ease_off,
+ceiling_reached, long_bout_rest, floor_nudge, boom_followup), red flags, and
+how these rules play with each other and with the delivery rules
+(pacing-rules.md sections 3, 4, 5, 7, 8, 10 and 11; interfaces.md section 4).
+
+The test day is Wednesday 2026-06-10 in London (+01:00); see
+``activity_helpers``: a quota of 8,400 steps makes the linear expectation
+E(t) = 10 steps per minute since 07:30; floor 4,200, ceiling 10,080, boom
+10,920, and pace_ease_off needs at least 2,520 (0.3 * quota). Most tests set
+the quota directly in the plan state; those marked "honest" reach it through
+seven valid baseline days.
+
+An epoch is named by its start and evaluated at its end: steps of epoch 09:29
+are counted at 09:30, and a prompt decided then is stamped 09:30.
+
+Tests marked xfail show the behaviour the spec asks for where the engine
+does something else; each names the sentence it rests on.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from datetime import date, time, timedelta
+from typing import Any
+
+import pytest
+from activity_helpers import (
+    BASELINE,
+    BASELINE_DAY,
+    BASELINE_DAYS,
+    CEILING,
+    DAY,
+    EASE_MIN,
+    FLOOR,
+    KEY,
+    QUOTA,
+    DayShape,
+    after_baseline,
+    after_days,
+    at,
+    clocks,
+    day_run,
+    drops,
+    give_quota,
+    kinds,
+    of_kind,
+    quota_driver,
+)
+from engine_helpers import (
+    LONDON,
+    NO_WALKS,
+    SIT,
+    STEP,
+    UNK,
+    UP,
+    Day,
+    Driver,
+    Result,
+    Segment,
+    TimedCommand,
+    to_local,
+)
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pacer.config import PacingRules, PromptRules, Rules, WalkRules
+from pacer.engine.model import (
+    PROMPT_KINDS,
+    RED_FLAGS,
+    Ack,
+    Alert,
+    Command,
+    Dnd,
+    Epoch,
+    PlanChange,
+    Posture,
+    Prompt,
+    Symptom,
+)
+
+NEXT = Day(DAY.date + timedelta(days=1), LONDON)
+NEXT_KEY = NEXT.date.isoformat()
+QUIET = Rules(walks=NO_WALKS)  # no walk reminders: the rule under test on its own
+RED_FLAG = Symptom("red", ("saddle_numbness",))
+FLAG_ONLY = Symptom("green", ("both_legs",))  # a red flag without a settle plan
+CLEAR = PlanChange(by="physio", why="seen in clinic", clear_alert=True)
+
+REASON_KEYS: dict[str, set[str]] = {  # interfaces.md section 4
+    "sitting_break": {"bout_min", "limit_min", "repeat"},
+    "walk_reminder": {"walks_done", "walks_due"},
+    "pace_ease_off": {"steps", "expected", "quota"},
+    "ceiling_reached": {"steps", "ceiling"},
+    "long_bout_rest": {"bout_min", "max_bout_min"},
+    "floor_nudge": {"steps", "floor"},
+    "boom_followup": {"yesterday_steps", "quota"},
+    "settle_plan": {"until", "quota", "sitting_limit_min"},
+    "review_suggested": {"red_days"},
+    "red_flag": {"flags"},
+    "plan_update": {"old_quota", "new_quota", "why"},
+}
+LEVELS = {"info", "nudge", "warning", "urgent"}
+
+
+def quiet_day(*segments: Any, **kw: Any) -> Result:
+    kw.setdefault("rules", QUIET)
+    return day_run(*segments, **kw)
+
+
+def walks(r: Result, key: str = KEY) -> tuple[int, int]:
+    body = r.final(key)
+    return body["walks"], body["walk_min"]
+
+
+def reasons(r: Result, kind: str) -> list[dict[str, Any]]:
+    return [dict(p.reason) for p in of_kind(r, kind)]
+
+
+# --- 1. what a walk is (section 3) ----------------------------------------------------
+
+
+@pytest.mark.parametrize(("minutes", "expected"), [(4, (0, 0)), (5, (1, 5)), (6, (1, 6))])
+def test_walk_needs_the_plans_duration(minutes: int, expected: tuple[int, int]) -> None:
+    r = quiet_day(("09:00", minutes, STEP, 80), ("", 5, UP))
+    assert walks(r) == expected
+
+
+@pytest.mark.parametrize(
+    ("cadences", "walk"),
+    [
+        ([60] * 5, True),  # exactly min_cadence
+        ([59] * 5, False),
+        ([20, 100, 60, 60, 60], True),  # the mean counts, not each minute
+        ([20, 100, 60, 60, 59], False),  # mean 59.8
+        ([130, 20, 20, 20, 20, 20, 20, 20, 20, 20], False),  # mean 31
+    ],
+)
+def test_walk_needs_the_mean_cadence(cadences: list[int], walk: bool) -> None:
+    segments: list[Segment] = [("09:00", 1, STEP, cadences[0])]
+    segments += [("", 1, STEP, c) for c in cadences[1:]]
+    r = quiet_day(*segments, ("", 5, UP))
+    assert walks(r) == ((1, len(cadences)) if walk else (0, 0))
+
+
+@pytest.mark.parametrize("gap", [UP, SIT, UNK, None])
+def test_one_non_stepping_minute_is_tolerated_and_not_counted(gap: Posture | None) -> None:
+    # 3 stepping minutes, one other (or a minute not fed at all), 2 stepping.
+    second = ("09:04", 2, STEP, 80)
+    if gap is None:
+        r = quiet_day(("09:00", 3, STEP, 80), second, ("", 5, UP))
+    else:
+        r = quiet_day(("09:00", 3, STEP, 80), ("", 1, gap), second, ("", 5, UP))
+    assert walks(r) == (1, 5)
+
+
+def test_the_tolerated_minutes_steps_do_not_lift_the_cadence() -> None:
+    r = quiet_day(("09:00", 3, STEP, 59), ("", 1, UP, 120), ("", 2, STEP, 59), ("", 5, UP))
+    assert walks(r) == (0, 0)
+
+
+@pytest.mark.parametrize(
+    "gap",
+    [(UP, UP), (UNK, UNK), (SIT, UP), (UP, UNK), (None, None)],
+)
+def test_two_non_stepping_minutes_end_the_run(gap: tuple[Posture | None, ...]) -> None:
+    first, second = ("09:00", 3, STEP, 80), ("09:05", 3, STEP, 80)
+    middle = [("", 1, g) for g in gap if g is not None]
+    r = quiet_day(first, *middle, second, ("", 5, UP))
+    assert walks(r) == (0, 0)  # two runs of 3 minutes
+
+
+def test_two_walks_separated_by_a_two_minute_pause() -> None:
+    r = quiet_day(("09:00", 5, STEP, 80), ("", 2, UP), ("", 7, STEP, 80), ("", 5, UP))
+    assert walks(r) == (2, 12)
+
+
+def test_several_single_pauses_in_one_walk() -> None:
+    r = quiet_day(
+        ("09:00", 2, STEP, 80), ("", 1, UP), ("", 2, STEP, 80), ("", 1, UNK),
+        ("", 2, STEP, 80), ("", 1, SIT), ("", 2, STEP, 80), ("", 5, UP),
+    )
+    assert walks(r) == (1, 8)
+
+
+@pytest.mark.parametrize(("start", "counted"), [("07:29", False), ("07:30", True)])
+def test_a_walk_counts_when_it_starts_inside_the_waking_window(
+    start: str, counted: bool
+) -> None:
+    r = quiet_day((start, 20, STEP, 80), ("", 5, UP))
+    assert walks(r) == ((1, 20) if counted else (0, 0))
+
+
+def test_walk_duration_follows_the_plan() -> None:
+    rules = Rules(walks=WalkRules(per_day=0, times=(), min_duration_min=8))
+    for minutes, expected in [(7, (0, 0)), (8, (1, 8))]:
+        assert walks(quiet_day(("09:00", minutes, STEP, 80), ("", 5, UP), rules=rules)) == (
+            expected
+        )
+    # The plan's own walk length (after progression) wins over the config minimum.
+    for minutes, expected in [(6, (0, 0)), (7, (1, 7))]:
+        driver = quota_driver(rules=QUIET)
+        driver.engine.state.plan.walk_min = 7
+        driver.feed(DAY.epochs(("09:00", minutes, STEP, 80), ("", 5, UP)))
+        assert walks(driver.finish()) == expected
+
+
+def test_a_walk_is_counted_when_it_ends() -> None:
+    driver = quota_driver(rules=QUIET)
+    driver.feed(DAY.epochs(("09:00", 10, STEP, 80), ("", 1, UP)))
+    engine = driver.engine
+    assert engine.state.tally is not None
+    assert engine.state.tally.walks == 0  # 09:11: one pause minute, the run goes on
+    driver.feed(DAY.epochs(("09:11", 1, UP)))
+    assert engine.state.tally.walks == 1  # 09:12: the second one ends it
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "section 1: 'Minute figures (known, stepping, upright, sedentary), bouts, transitions "
+    "and walks count the waking window only'; a walk running past day.sleep counts its "
+    "minutes after 21:30 in walk_min, more than the day's stepping minutes"))
+def test_walk_minutes_after_sleep_are_not_counted() -> None:
+    body = quiet_day(("21:20", 30, STEP, 80), ("", 5, UP)).final(KEY)
+    assert body["stepping_min"] == 10
+    assert body["walk_min"] <= body["stepping_min"]
+
+
+# --- 2. walk reminders (section 3) ----------------------------------------------------
+
+
+def test_three_reminders_on_a_day_without_walks() -> None:
+    r = day_run(("07:30", 14 * 60, UP))
+    assert clocks(r, "walk_reminder") == ["10:00", "14:00", "17:00"]
+    assert reasons(r, "walk_reminder") == [
+        {"walks_done": 0, "walks_due": 1},
+        {"walks_done": 0, "walks_due": 2},
+        {"walks_done": 0, "walks_due": 3},
+    ]
+    payload = of_kind(r, "walk_reminder")[0].payload("alice", DAY.tz)
+    assert payload["time"] == "2026-06-10T10:00:00+01:00"
+    assert payload["expires"] == "2026-06-10T11:00:00+01:00"
+    assert payload["level"] == "nudge"
+    assert "walk" in payload["text"]
+
+
+@pytest.mark.parametrize(
+    ("done", "expected"),
+    [
+        (0, [("10:00", 0, 1), ("14:00", 0, 2), ("17:00", 0, 3)]),
+        (1, [("14:00", 1, 2), ("17:00", 1, 3)]),
+        (2, [("17:00", 2, 3)]),
+        (3, []),
+        (4, []),
+    ],
+)
+def test_a_reminder_fires_only_while_walks_lag_the_reminders_passed(
+    done: int, expected: list[tuple[str, int, int]]
+) -> None:
+    morning: list[Segment] = [("07:30", 1, UP)]
+    for _ in range(done):
+        morning += [("", 6, STEP, 80), ("", 2, UP)]
+    r = day_run(*morning, ("", 60, UP), ("09:30", 12 * 60, UP), quota=None)
+    got = [(c, p.reason["walks_done"], p.reason["walks_due"])
+           for c, p in zip(clocks(r), r.prompts, strict=True)]
+    assert got == expected
+    assert walks(r)[0] == done
+
+
+@pytest.mark.parametrize(
+    ("walk_start", "walk_min", "sent"),
+    [
+        ("09:48", 5, False),  # 09:48-09:52, ended (second minute off) at 09:54
+        ("09:52", 5, False),  # 09:52-09:56, ended at 09:58
+        ("09:53", 5, False),  # 09:53-09:57, ended by epoch 09:59: counted before 10:00's
+        ("09:53", 4, True),  # too short to be a walk
+        ("10:00", 5, True),  # after the reminder
+    ],
+)
+def test_a_walk_just_before_the_reminder(walk_start: str, walk_min: int, sent: bool) -> None:
+    r = day_run(("09:00", 1, UP), (walk_start, walk_min, STEP, 80), ("", 60, UP), quota=None)
+    assert clocks(r, "walk_reminder") == (["10:00"] if sent else [])
+
+
+def test_reminder_skipped_while_walking_and_not_sent_later() -> None:
+    r = day_run(("09:30", 1, UP), ("09:55", 10, STEP, 80), ("", 5 * 60, UP))
+    assert "10:00" not in clocks(r)
+    assert drops(r, "walk_reminder") == [("10:00", "walk_reminder", "no longer applies")]
+    # The walk was counted when it ended; at 14:00 one of two is done.
+    assert reasons(r, "walk_reminder") == [{"walks_done": 1, "walks_due": 2}]
+
+
+def test_reminder_skipped_when_walking_even_if_not_yet_a_walk() -> None:
+    # Stepping in the minute before 10:00 is "walking right now"; the run turns
+    # out to be 2 minutes only, and the 10:00 reminder is not sent later.
+    r = day_run(("09:30", 1, UP), ("09:58", 2, STEP, 80), ("", 3 * 60, UP))
+    assert "10:00" not in clocks(r)
+    assert walks(r) == (0, 0)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "section 3: 'if fewer walks are done than reminder times passed so far ... publish "
+    "walk_reminder ... Skip it if the person is walking right now'; a walk whose "
+    "tolerated one-minute pause falls on the minute before the reminder is neither "
+    "'done' nor 'walking', so the person is told there were no walks yet"))
+@pytest.mark.parametrize("after", ["walk resumes", "walk is over"])
+def test_reminder_not_sent_in_the_tolerated_pause_of_a_walk(after: str) -> None:
+    rest = ("", 5, STEP, 80) if after == "walk resumes" else ("", 5, UP)
+    r = day_run(("09:30", 1, UP), ("09:50", 9, STEP, 80), ("", 1, UP), rest, ("", 60, UP))
+    assert walks(r)[0] == 1
+    assert "10:00" not in clocks(r, "walk_reminder")
+
+
+def test_reminder_skipped_after_the_ceiling() -> None:
+    r = day_run(("09:00", 1, UP, CEILING), ("", 12 * 60, UP))
+    assert kinds(r) == ["ceiling_reached"]
+    assert drops(r, "walk_reminder") == [
+        (c, "walk_reminder", "no longer applies") for c in ("10:00", "14:00", "17:00")
+    ]
+
+
+def test_reminders_fire_during_the_baseline() -> None:
+    r = day_run(("07:30", 14 * 60, UP, 5), quota=None)
+    assert clocks(r) == ["10:00", "14:00", "17:00"]
+    assert r.final(KEY)["plan"]["phase"] == "baseline"
+
+
+def test_reminders_fire_on_every_honest_baseline_day() -> None:
+    _, sent = after_baseline()
+    assert sent == ["walk_reminder"] * (3 * BASELINE_DAYS)
+
+
+def test_reminder_times_and_count_follow_the_config() -> None:
+    rules = Rules(walks=WalkRules(per_day=2, times=(time(8, 15), time(20, 45))))
+    r = day_run(("07:30", 14 * 60, UP), rules=rules)
+    assert clocks(r, "walk_reminder") == ["08:15", "20:45"]
+    assert reasons(r, "walk_reminder")[1] == {"walks_done": 0, "walks_due": 2}
+
+
+def test_reminder_in_do_not_disturb_is_dropped_not_delayed() -> None:
+    r = day_run(("07:30", 14 * 60, UP), commands=[at("09:50", Dnd(30))], quota=None)
+    assert clocks(r) == ["14:00", "17:00"]
+    assert drops(r, "walk_reminder") == [("10:00", "walk_reminder", "do not disturb")]
+
+
+def test_snoozed_reminder_kind_drops_the_next_one() -> None:
+    r = day_run(("07:30", 14 * 60, UP), quota=None,
+                commands=[at("10:01", Ack("last", "snooze", 120))])
+    assert clocks(r) == ["10:00", "14:00", "17:00"]  # 14:00 is after the snooze
+    r = day_run(("07:30", 14 * 60, UP), quota=None, commands=[
+        at("10:01", Ack("last", "snooze", 120)), at("14:00:30", Ack("last", "snooze", 4 * 60))])
+    assert clocks(r) == ["10:00", "14:00"]
+    assert drops(r, "walk_reminder") == [("17:00", "walk_reminder", "snoozed")]
+
+
+def test_reminder_held_by_the_limits_is_not_sent_once_the_walk_is_done() -> None:
+    # min_gap 15: the 10:00 reminder waits behind the 10:00 sitting prompt; the
+    # person walks 10:01-10:07, counted at 10:10, before the reminder may go.
+    rules = Rules(prompts=PromptRules(min_gap_min=15))
+    r = day_run(("09:20", 40, SIT), ("", 1, UP), ("", 7, STEP, 80), ("", 60, UP), rules=rules)
+    assert clocks(r) == ["10:00"]
+    assert kinds(r) == ["sitting_break"]
+    assert drops(r, "walk_reminder") == [("10:15", "walk_reminder", "no longer applies")]
+
+
+# --- 3. pace_ease_off (section 5) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("clock", "steps", "expected"),
+    [
+        # 09:30: E = 1,200, 1.5 E = 1,800: the 0.3 * quota guard (2,520) decides.
+        ("09:29", EASE_MIN - 1, None),
+        ("09:29", EASE_MIN, {"steps": 2520, "expected": 1200, "quota": QUOTA}),
+        # 11:30: E = 2,400, 1.5 E = 3,600 decides.
+        ("11:29", 3599, None),
+        ("11:29", 3600, {"steps": 3600, "expected": 2400, "quota": QUOTA}),
+        # 10:18: both at once (15 * 168 = 2,520).
+        ("10:17", EASE_MIN, {"steps": 2520, "expected": 1680, "quota": QUOTA}),
+    ],
+)
+def test_ease_off_edges(clock: str, steps: int, expected: dict[str, int] | None) -> None:
+    r = quiet_day((clock, 1, UP, steps), ("", 30, UP))
+    if expected is None:
+        assert kinds(r) == []
+    else:
+        assert reasons(r, "pace_ease_off") == [expected]
+        hh, mm = clock.split(":")
+        assert clocks(r) == [f"{hh}:{int(mm) + 1:02d}"]
+
+
+def test_ease_off_prompt() -> None:
+    [p] = quiet_day(("09:29", 1, UP, 3000), ("", 30, UP)).prompts
+    payload = p.payload("alice", DAY.tz)
+    assert payload["kind"] == "pace_ease_off"
+    assert payload["expires"] == "2026-06-10T10:00:00+01:00"
+    assert "3,000" in payload["text"]
+    assert "8,400" in payload["text"]
+
+
+@pytest.mark.parametrize(("second", "expected"), [("11:28", ["09:30", "11:30"]),
+                                                  ("11:29", ["09:30", "11:30"]),
+                                                  ("11:30", ["09:30", "11:31"])])
+def test_ease_off_cooldown_is_120_minutes(second: str, expected: list[str]) -> None:
+    # Ahead at 09:30; ahead again from the minute after `second` on, but not
+    # before 11:30, 120 minutes after the first (at 11:29 it is 119).
+    r = quiet_day(("09:29", 1, UP, 3000), ("09:30", 1, UP), (second, 1, UP, 3000),
+                  ("", 30, UP))
+    assert clocks(r) == expected
+
+
+def test_ease_off_every_120_minutes_while_ahead_until_the_ceiling() -> None:
+    # 30 steps a minute from 07:30 is 3 E(t): ahead all the time, and past the
+    # 2,520 guard from 08:54 (84 minutes); the ceiling (10,080) comes at 13:06.
+    r = quiet_day(("07:30", 14 * 60, UP, 30))
+    assert clocks(r, "pace_ease_off") == ["08:54", "10:54", "12:54"]
+    assert clocks(r, "ceiling_reached") == ["13:06"]
+    assert r.dropped == []
+
+
+def test_ease_off_cooldown_counts_from_the_attempt() -> None:
+    # The 09:30 attempt falls in do-not-disturb and is dropped; the next one may
+    # only come 120 minutes after that attempt, although the person is still
+    # ahead at 10:30 (3,000 >= 1.5 * 1,800); at 11:30 4,000 >= 3,600.
+    r = quiet_day(("09:29", 1, UP, 3000), ("", 90, UP), ("", 1, UP, 1000), ("", 60, UP),
+                  commands=[at("09:20", Dnd(20))])
+    assert drops(r, "pace_ease_off") == [("09:30", "pace_ease_off", "do not disturb")]
+    assert clocks(r) == ["11:30"]
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "section 5: pace_ease_off 'At most once per pacing.ease_off_cooldown_min (default "
+    "120)'; the cooldown runs from the attempt, so one held back by the rate limits for "
+    "10 minutes is followed by the next 110 minutes later"))
+def test_ease_off_cooldown_counts_between_prompts_sent() -> None:
+    # Default rules: sitting prompts 09:40, 09:55, 10:10 and the 10:00 walk
+    # reminder fill the hour; ahead at 10:30, sent at 10:40 when 09:40 leaves it.
+    r = day_run(("09:00", 89, SIT), ("", 1, UP, 3000), ("", 119, UP), ("", 1, UP, 2000),
+                ("", 60, UP))
+    sent = [p.time for p in of_kind(r, "pace_ease_off")]
+    assert clocks(r, "pace_ease_off")[0] == "10:40"
+    assert len(sent) == 2
+    assert sent[1] - sent[0] >= 120
+
+
+def test_ease_off_held_by_the_limits_goes_out_with_its_minutes_numbers() -> None:
+    rules = Rules(walks=NO_WALKS, prompts=PromptRules(min_gap_min=10))
+    r = quiet_day(("09:00", 40, SIT), ("", 1, UP, 3000), ("", 30, UP), rules=rules)
+    # Ahead at 09:41, one minute after the sitting prompt: sent at 09:50.
+    assert clocks(r) == ["09:40", "09:50"]
+    assert reasons(r, "pace_ease_off") == [{"steps": 3000, "expected": 1400, "quota": QUOTA}]
+
+
+@pytest.mark.parametrize(
+    ("gap", "sent", "dropped"),
+    [
+        (5, ["10:25", "10:30"], []),  # 2,700 >= 1.5 * 1,800: still ahead at 10:30
+        (10, ["10:25"], [("10:35", "pace_ease_off", "no longer applies")]),  # 1.5 * 1,850
+    ],
+)
+def test_ease_off_held_by_the_gap_is_sent_only_while_still_ahead(
+    gap: int, sent: list[str], dropped: list[tuple[str, str, str]]
+) -> None:
+    # Sitting prompt at 10:25; 2,700 steps in the next minute: ahead at 10:26
+    # (>= 1.5 * 1,760), held by min_gap after the sitting prompt.
+    rules = Rules(walks=NO_WALKS, prompts=PromptRules(min_gap_min=gap))
+    r = quiet_day(("09:45", 40, SIT), ("", 1, UP, 2700), ("", 30, UP), rules=rules)
+    assert clocks(r) == sent
+    assert drops(r) == dropped
+    if len(sent) == 2:
+        assert reasons(r, "pace_ease_off") == [
+            {"steps": 2700, "expected": 1800, "quota": QUOTA}]  # the numbers of 10:30
+
+
+def test_ease_off_for_steps_before_wake_waits_for_wake() -> None:
+    r = quiet_day(("05:00", 1, UP, 3000), ("", 4 * 60, UP))
+    assert clocks(r) == ["07:30"]
+    assert reasons(r, "pace_ease_off") == [{"steps": 3000, "expected": 0, "quota": QUOTA}]
+    assert r.dropped == []
+
+
+def test_no_ease_off_after_sleep() -> None:
+    r = quiet_day(("21:30", 1, UP, 9000), ("", 60, UP))
+    assert kinds(r) == []
+    assert r.dropped == []
+
+
+def test_no_ease_off_after_the_ceiling() -> None:
+    r = quiet_day(("09:29", 1, UP, 3000), ("", 60, UP), ("", 1, UP, 7080), ("", 5 * 60, UP))
+    assert kinds(r) == ["pace_ease_off", "ceiling_reached"]
+    assert clocks(r) == ["09:30", "10:31"]
+
+
+def test_ease_off_uses_the_persons_profile_after_14_valid_days() -> None:
+    # 14 days with all 10,500 steps between 07:30 and 09:15: by 07:45 the
+    # person's own median day has done 1/7 of its steps, so E = 1,200, not the
+    # linear 150 (honest: seven baseline days, then seven with the quota).
+    morning: DayShape = (("07:30", 105, UP, 100), ("", 495, UP, 0))
+    driver, _ = after_days((morning,) * 14, rules=QUIET)
+    assert driver.engine.state.plan.quota == QUOTA
+    driver.feed(DAY.epochs(("07:44", 1, UP, 3000), ("", 30, UP)))
+    r = driver.finish()
+    assert reasons(r, "pace_ease_off") == [{"steps": 3000, "expected": 1200, "quota": QUOTA}]
+
+
+def test_linear_expectation_before_14_valid_days() -> None:
+    driver, _ = after_baseline(rules=QUIET)
+    driver.feed(DAY.epochs(("07:44", 1, UP, 3000), ("", 30, UP)))
+    r = driver.finish()
+    assert reasons(r, "pace_ease_off") == [{"steps": 3000, "expected": 150, "quota": QUOTA}]
+
+
+# --- 4. ceiling_reached (section 5, 11.13) ---------------------------------------------
+
+
+@pytest.mark.parametrize(("steps", "sent"), [(CEILING - 1, False), (CEILING, True)])
+def test_ceiling_edge(steps: int, sent: bool) -> None:
+    # Steps of epoch 12:00 count at 12:01 (pace_ease_off fires then too, at
+    # 10,079: only the ceiling prompt is looked at here).
+    r = quiet_day(("12:00", 1, UP, steps), ("", 30, UP))
+    assert reasons(r, "ceiling_reached") == (
+        [{"steps": CEILING, "ceiling": CEILING}] if sent else [])
+
+
+def test_ceiling_prompt_says_to_bank_the_rest() -> None:
+    [p] = quiet_day(("12:00", 1, UP, 12000), ("", 30, UP)).prompts
+    assert p.kind == "ceiling_reached"
+    assert clocks_of(p) == "12:01"
+    assert "bank the rest for tomorrow" in p.text.lower()
+    assert "10,080" in p.text
+    assert p.expires == p.time + 120
+
+
+def clocks_of(p: Prompt) -> str:
+    return to_local(p.time, DAY.tz).strftime("%H:%M")
+
+
+def test_ceiling_once_a_day() -> None:
+    r = quiet_day(("12:00", 1, UP, CEILING), ("", 60, UP, 100), ("", 1, UP, 5000),
+                  ("", 6 * 60, STEP, 100))
+    assert kinds(r).count("ceiling_reached") == 1
+
+
+def test_ceiling_silences_activity_prompts_but_not_rest_or_sitting() -> None:
+    r = day_run(
+        ("09:00", 1, UP, CEILING),  # ceiling at 09:01
+        ("11:00", 50, STEP, 80),  # a long walk: the rest prompt still comes
+        ("12:00", 60, SIT),  # sitting: breaks are about posture, they still come
+        ("", 4 * 60 + 30, UP),  # 16:00 floor check, 17:00 walk reminder
+    )
+    assert kinds(r) == ["ceiling_reached", "long_bout_rest", "sitting_break", "sitting_break"]
+    assert clocks(r) == ["09:01", "11:45", "12:40", "12:55"]
+    assert "pace_ease_off" not in r.final(KEY)["prompts"]
+
+
+def test_ceiling_reached_in_do_not_disturb_is_dropped_and_still_silences() -> None:
+    # Section 11.13: reached means steps >= ceiling, delivered or not.
+    r = day_run(("09:00", 1, UP, CEILING), ("", 12 * 60, UP), commands=[at("08:55", Dnd(30))])
+    assert kinds(r) == []
+    assert drops(r)[0] == ("09:01", "ceiling_reached", "do not disturb")
+    assert [d[1] for d in drops(r)[1:]] == ["walk_reminder"] * 3
+
+
+def test_ceiling_reached_before_wake_is_not_sent_at_wake() -> None:
+    r = day_run(("06:00", 1, UP, CEILING), ("", 12 * 60, UP))
+    assert kinds(r) == []
+    assert drops(r)[0] == ("06:01", "ceiling_reached", "outside the waking window")
+
+
+@pytest.mark.parametrize(
+    ("crossing", "expected"),
+    [
+        # Sitting prompts 09:40, 09:55, 10:10 and the walk reminder at 10:00
+        # fill the hour until 10:40.
+        ("10:24", "10:40"),  # due 10:25: held 15 minutes, then sent
+        ("10:13", None),  # due 10:14: still held at 10:30, dropped
+    ],
+)
+def test_ceiling_held_by_the_hourly_limit(crossing: str, expected: str | None) -> None:
+    minutes = DAY.at(crossing) - DAY.at("09:00")
+    r = day_run(("09:00", minutes, SIT), (crossing, 1, UP, CEILING), ("", 8 * 60, UP, 10))
+    assert clocks(r)[:4] == ["09:40", "09:55", "10:00", "10:10"]
+    if expected is None:
+        assert "ceiling_reached" not in kinds(r)  # never re-sent that day
+        assert drops(r, "ceiling_reached") == [
+            ("10:30", "ceiling_reached", "held back by the rate limits for more than 15 min")]
+    else:
+        [p] = of_kind(r, "ceiling_reached")
+        assert clocks_of(p) == expected
+        assert dict(p.reason) == {"steps": CEILING + 15 * 10, "ceiling": CEILING}  # 11.7
+    # Nothing that asks for more activity after it, delivered or not.
+    assert [k for k in kinds(r)[4:] if k != "ceiling_reached"] == []
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "section 8: a held prompt 'is sent at the first minute the limits allow ... within "
+    "prompts.max_delay_min (default 15); after that it is dropped'; a nudge whose limit "
+    "frees exactly 16 minutes after it was due is still sent"))
+def test_ceiling_held_16_minutes_is_dropped() -> None:
+    minutes = DAY.at("10:23") - DAY.at("09:00")
+    r = day_run(("09:00", minutes, SIT), ("10:23", 1, UP, CEILING), ("", 60, UP, 10))
+    # Due 10:24; the hour frees at 10:40, 16 minutes later.
+    assert "ceiling_reached" not in kinds(r)
+
+
+def test_ceiling_during_a_settle_period_uses_the_settle_quota() -> None:
+    # Settle quota = baseline 10,500 * 0.6 = 6,300, ceiling 7,560.
+    r = quiet_day(("09:00", 1, UP), ("12:00", 1, UP, 7560), ("", 30, UP),
+                  commands=[at("09:00", Symptom("red"))])
+    assert kinds(r) == ["settle_plan", "walk_reminder", "ceiling_reached"]
+    assert reasons(r, "ceiling_reached") == [{"steps": 7560, "ceiling": 7560}]
+
+
+# --- 5. long_bout_rest (section 5, 11.9) ------------------------------------------------
+
+
+@pytest.mark.parametrize(("minutes", "expected"), [(44, []), (45, ["09:45"]), (46, ["09:45"])])
+def test_long_bout_rest_at_max_bout(minutes: int, expected: list[str]) -> None:
+    r = quiet_day(("09:00", minutes, STEP, 30), ("", 10, UP))
+    assert clocks(r) == expected
+    assert reasons(r, "long_bout_rest") == [{"bout_min": 45, "max_bout_min": 45}] * len(expected)
+
+
+def test_long_bout_rest_prompt() -> None:
+    [p] = quiet_day(("09:00", 50, STEP, 100), ("", 10, UP), quota=None).prompts
+    assert p.kind == "long_bout_rest"
+    assert p.expires == p.time + 15
+    assert "45 minutes" in p.text
+
+
+def test_long_bout_tolerates_one_pause_which_does_not_count() -> None:
+    r = quiet_day(("09:00", 20, STEP, 30), ("", 1, UP), ("", 30, STEP, 30), ("", 10, UP))
+    assert clocks(r) == ["09:46"]
+    assert reasons(r, "long_bout_rest") == [{"bout_min": 45, "max_bout_min": 45}]
+
+
+def test_two_minute_rest_starts_a_new_bout() -> None:
+    r = quiet_day(("09:00", 30, STEP, 30), ("", 2, UP), ("", 30, STEP, 30), ("", 10, UP))
+    assert kinds(r) == []
+
+
+def test_long_bout_rest_once_per_bout_and_again_for_the_next() -> None:
+    r = quiet_day(("09:00", 3 * 60, STEP, 30), ("", 2, UP), ("", 50, STEP, 30), ("", 10, UP),
+                  quota=None)
+    assert clocks(r) == ["09:45", "12:47"]
+
+
+def test_long_bout_rest_needs_no_quota() -> None:
+    r = quiet_day(("09:00", 50, STEP, 30), ("", 10, UP), quota=None)
+    assert clocks(r) == ["09:45"]
+
+
+@pytest.mark.parametrize(
+    ("after", "sent", "dropped"),
+    [
+        ("keeps walking", [("09:42", "pace_ease_off"), ("09:47", "long_bout_rest")], []),
+        ("stops", [("09:42", "pace_ease_off")],
+         [("09:47", "long_bout_rest", "no longer applies")]),
+    ],
+)
+def test_long_bout_rest_held_by_the_gap(
+    after: str, sent: list[tuple[str, str]], dropped: list[tuple[str, str, str]]
+) -> None:
+    # A walk at 60 steps a minute from 09:00 is ahead of plan at 09:42 (2,520
+    # steps); it reaches 45 minutes at 09:45, held by the 5-minute gap until
+    # 09:47. By then the bout has gone on, or ended with two standing minutes.
+    rest = ("", 10, STEP, 60) if after == "keeps walking" else ("", 10, UP)
+    r = quiet_day(("09:00", 45, STEP, 60), rest, ("", 10, UP))
+    assert list(zip(clocks(r), kinds(r), strict=True)) == sent
+    assert drops(r) == dropped
+    if after == "keeps walking":
+        assert reasons(r, "long_bout_rest") == [{"bout_min": 47, "max_bout_min": 45}]
+
+
+def test_long_bout_rest_in_do_not_disturb_is_not_repeated_for_that_bout() -> None:
+    r = quiet_day(("08:45", 2 * 60, STEP, 30), ("", 10, UP), quota=None,
+                  commands=[at("09:20", Dnd(15))])
+    assert drops(r) == [("09:30", "long_bout_rest", "do not disturb")]
+    assert kinds(r) == []
+
+
+# --- 6. floor_nudge (section 5) -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("steps_1558", "steps_1559", "sent"),
+    [
+        (FLOOR - 1, 0, True),
+        (FLOOR - 1, 1, False),  # epoch 15:59 counts at 16:00
+        (FLOOR, 0, False),
+        (0, 0, True),
+    ],
+)
+def test_floor_nudge_at_1600(steps_1558: int, steps_1559: int, sent: bool) -> None:
+    r = quiet_day(("15:58", 1, UP, steps_1558), ("", 1, UP, steps_1559), ("", 3 * 60, UP))
+    if sent:
+        assert clocks(r) == ["16:00"]
+        assert reasons(r, "floor_nudge") == [{"steps": steps_1558, "floor": FLOOR}]
+    else:
+        assert kinds(r) == []
+
+
+def test_floor_nudge_prompt() -> None:
+    [p] = quiet_day(("07:30", 14 * 60, UP, 1)).prompts
+    assert p.kind == "floor_nudge"
+    assert p.reason == {"steps": 510, "floor": FLOOR}
+    assert "4,200" in p.text
+    assert p.expires == p.time + 60
+
+
+def test_floor_nudge_once_a_day_at_its_time_only() -> None:
+    r = quiet_day(("07:30", 14 * 60, UP), ("+1 07:30", 14 * 60, UP))
+    assert [(to_local(p.time, DAY.tz).isoformat()) for p in r.prompts] == [
+        "2026-06-10T16:00:00+01:00", "2026-06-11T16:00:00+01:00"]
+
+
+def test_floor_check_time_follows_the_config() -> None:
+    rules = Rules(walks=NO_WALKS, pacing=PacingRules(floor_check_time=time(12, 30)))
+    r = quiet_day(("07:30", 14 * 60, UP), rules=rules)
+    assert clocks(r) == ["12:30"]
+
+
+def test_no_floor_nudge_in_the_baseline() -> None:
+    r = quiet_day(("07:30", 14 * 60, UP), quota=None)
+    assert kinds(r) == []
+
+
+def test_no_floor_nudge_after_the_ceiling() -> None:
+    # Only a quota raised during the day can put the steps under the floor once
+    # the ceiling was reached; no command does that, so the state is changed.
+    driver = quota_driver(rules=QUIET)
+    driver.feed(DAY.epochs(("09:00", 1, UP, CEILING), ("", 3 * 60, UP)))
+    driver.engine.state.plan.quota = 30000  # floor 15,000, ceiling 36,000
+    driver.feed(DAY.epochs(("12:01", 5 * 60, UP)))
+    r = driver.finish()
+    assert kinds(r) == ["ceiling_reached"]
+    assert r.final(KEY)["plan"]["floor"] == 15000
+    assert drops(r) == []  # not even tried: the day is done
+
+
+def test_floor_nudge_in_do_not_disturb_is_dropped() -> None:
+    r = quiet_day(("07:30", 14 * 60, UP), commands=[at("15:30", Dnd(60))])
+    assert kinds(r) == []
+    assert drops(r) == [("16:00", "floor_nudge", "do not disturb")]
+
+
+# --- 7. boom and bust (section 5) -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("steps", "boom"), [(10919, False), (10920, True)])
+def test_boom_day_and_next_morning_followup(steps: int, boom: bool) -> None:
+    r = quiet_day(("12:00", 1, UP, steps), ("", 60, UP), ("+1 07:00", 60, UP))
+    assert ("boom" in r.final(KEY)["flags"]) is boom
+    followups = of_kind(r, "boom_followup")
+    if boom:
+        [p] = followups
+        assert to_local(p.time, DAY.tz).isoformat() == "2026-06-11T07:30:00+01:00"
+        assert dict(p.reason) == {"yesterday_steps": steps, "quota": QUOTA}
+    else:
+        assert followups == []
+
+
+def test_boom_flag_is_set_as_soon_as_the_threshold_is_reached() -> None:
+    r = quiet_day(("12:00", 1, UP, 10920), ("21:00", 40, UP))
+    sleep = next(s for s in r.summaries if not s.final)
+    assert "boom" in sleep.body["flags"]
+
+
+def test_bust_after_a_boom() -> None:
+    r = quiet_day(("12:00", 1, UP, 11000), ("", 60, UP), ("+1 07:30", 14 * 60, UP, 4))
+    assert "bust" in r.final(NEXT_KEY)["flags"]  # 3,360 < floor 4,200
+
+
+def test_baseline_days_are_never_boom_days() -> None:
+    big: DayShape = (("07:30", 600, UP, 60),)  # 36,000 steps on the last baseline day
+    driver, _ = after_days((BASELINE_DAY,) * (BASELINE_DAYS - 1) + (big,), rules=QUIET)
+    driver.feed(DAY.epochs(("07:00", 60, UP)))
+    r = driver.finish()
+    assert kinds(r) == ["plan_update"]
+    assert r.prompts[0].reason["new_quota"] == QUOTA  # the median is unmoved
+    assert driver.engine.state.plan.history[-2].boom is False
+
+
+# --- 8. the quota the honest way, and the baseline against everything (section 4) -------
+
+
+def test_honest_baseline_gives_the_quota_and_its_prompts() -> None:
+    driver, sent = after_baseline()
+    assert set(sent) == {"walk_reminder"}  # nothing that needs a quota in the baseline
+    driver.feed(DAY.epochs(
+        ("07:00", 60, UP),
+        ("09:29", 1, UP, 2600),  # ahead at 09:30
+        ("", 9 * 60 - 1, UP),
+        ("18:29", 1, UP, CEILING - 2600),  # the ceiling at 18:30
+        ("", 60, UP),
+    ))
+    r = driver.finish()
+    assert [(c, k) for c, k in zip(clocks(r), kinds(r), strict=True)] == [
+        ("07:30", "plan_update"),
+        ("09:30", "pace_ease_off"),
+        ("10:00", "walk_reminder"),
+        ("14:00", "walk_reminder"),
+        ("16:00", "floor_nudge"),
+        ("17:00", "walk_reminder"),
+        ("18:30", "ceiling_reached"),
+    ]
+    assert r.prompts[0].reason == {
+        "old_quota": None, "new_quota": QUOTA, "why": r.prompts[0].reason["why"]}
+    assert "baseline is complete" in r.prompts[0].reason["why"]
+    assert reasons(r, "floor_nudge") == [{"steps": 2600, "floor": FLOOR}]
+    assert reasons(r, "ceiling_reached") == [{"steps": CEILING, "ceiling": CEILING}]
+    plan = r.final(KEY)["plan"]
+    assert (plan["phase"], plan["quota"], plan["floor"], plan["ceiling"]) == (
+        "progressing", QUOTA, FLOOR, CEILING)
+    assert driver.engine.state.plan.baseline == BASELINE
+
+
+def test_six_valid_days_are_not_a_baseline() -> None:
+    driver, _ = after_days((BASELINE_DAY,) * (BASELINE_DAYS - 1), rules=QUIET)
+    driver.feed(DAY.epochs(("05:00", 1, UP, 20000), ("", 14 * 60, UP)))
+    r = driver.finish()
+    assert kinds(r) == []
+    assert r.final(KEY)["plan"]["phase"] == "baseline"
+
+
+def test_an_invalid_day_does_not_count_toward_the_baseline() -> None:
+    short: DayShape = (("07:30", 599, UP, 20),)  # one minute short of 10 hours
+    driver, _ = after_days((BASELINE_DAY,) * 6 + (short,), rules=QUIET)
+    driver.feed(DAY.epochs(("07:00", 60, UP)))
+    assert kinds(driver.finish()) == []  # no plan_update: still in the baseline
+
+
+def test_baseline_against_everything() -> None:
+    # A big day in the baseline: 20,000 steps before wake, a long walk through
+    # the 10:00 reminder, a long sit, nothing in the afternoon.
+    r = day_run(
+        ("05:00", 1, UP, 20000),
+        ("09:30", 60, STEP, 100),
+        ("", 2, UP),
+        ("11:00", 60, SIT),
+        ("", 8 * 60, UP),
+        quota=None,
+    )
+    assert [(c, k) for c, k in zip(clocks(r), kinds(r), strict=True)] == [
+        ("10:15", "long_bout_rest"),
+        ("11:40", "sitting_break"),
+        ("11:55", "sitting_break"),
+        ("14:00", "walk_reminder"),
+        ("17:00", "walk_reminder"),
+    ]
+    assert reasons(r, "walk_reminder")[0] == {"walks_done": 1, "walks_due": 2}
+    body = r.final(KEY)
+    assert body["plan"] == {"phase": "baseline", "quota": None, "floor": None,
+                            "ceiling": None, "achievement": None}
+    assert "boom" not in body["flags"]
+
+
+# --- 9. settling against the overactivity rules (sections 5, 6) --------------------------
+
+
+def test_settle_stops_ease_off_and_floor_nudge() -> None:
+    ahead = (("09:00", 1, UP), ("09:29", 1, UP, 3000), ("", 8 * 60, UP))
+    assert kinds(quiet_day(*ahead)) == ["pace_ease_off", "floor_nudge"]
+    r = quiet_day(*ahead, commands=[at("09:00", Symptom("red"))])
+    # Settle walks: three reminders (section 6), but no ease-off, no floor nudge.
+    assert kinds(r) == ["settle_plan"] + ["walk_reminder"] * 3
+    assert drops(r, "floor_nudge") == [("16:00", "floor_nudge", "no longer applies")]
+    assert r.final(KEY)["plan"]["phase"] == "settling"
+
+
+def test_ease_off_held_when_a_red_day_starts_is_dropped() -> None:
+    r = quiet_day(("09:00", 40, SIT), ("", 1, UP, 2600), ("", 30, UP),
+                  commands=[at("09:42", Symptom("red"))])
+    # Ahead at 09:41 but held by the gap after the 09:40 sitting prompt; the
+    # settle plan goes first at 09:45 and the ease-off no longer applies.
+    assert clocks(r)[:2] == ["09:40", "09:45"]
+    assert kinds(r)[:2] == ["sitting_break", "settle_plan"]
+    assert drops(r, "pace_ease_off") == [("09:50", "pace_ease_off", "no longer applies")]
+
+
+def test_settle_in_the_baseline_has_no_quota() -> None:
+    r = quiet_day(("09:00", 1, UP), ("09:29", 1, UP, 30000), ("", 60, UP), quota=None,
+                  commands=[at("09:00", Symptom("red"))])
+    assert kinds(r) == ["settle_plan", "walk_reminder"]
+    assert r.prompts[0].reason["quota"] is None
+
+
+# --- 10. red flags (section 7) ---------------------------------------------------------------
+
+
+def red_flags(r: Result) -> list[str]:
+    return [to_local(p.time, DAY.tz).isoformat() for p in of_kind(r, "red_flag")]
+
+
+@pytest.mark.parametrize("clock", ["03:00", "14:00"])
+def test_red_flag_goes_through_do_not_disturb_at_any_hour(clock: str) -> None:
+    start = "02:00" if clock == "03:00" else "13:00"
+    r = day_run((start, 3 * 60, SIT), commands=[
+        at(start, Dnd(6 * 60)), at(f"{clock}:20", RED_FLAG)])
+    [p] = of_kind(r, "red_flag")
+    payload = p.payload("alice", DAY.tz)
+    assert payload["time"] == f"2026-06-10T{clock}:00+01:00"
+    assert payload["level"] == "urgent"
+    assert payload["expires"] is None
+    assert payload["reason"] == {"flags": ["saddle_numbness"]}
+    alerts = [o for o in r.outputs if isinstance(o, Alert)]
+    assert alerts[0].body is not None
+    assert alerts[0].body["flags"] == ["saddle_numbness"]
+    assert kinds(r) == ["red_flag"]  # everything else is suspended
+
+
+def test_red_flag_reply_carries_the_prompt_at_once() -> None:
+    driver = quota_driver(rules=QUIET)
+    driver.feed(DAY.epochs(("09:00", 10, UP)))
+    reply = driver.engine.command(RED_FLAG, at=DAY.seconds("09:10:30"))
+    assert reply.ok
+    [p] = [o for o in reply.outputs if isinstance(o, Prompt)]
+    assert (p.kind, clocks_of(p)) == ("red_flag", "09:10")
+
+
+def test_red_flag_suspends_every_other_prompt_until_cleared() -> None:
+    r = day_run(
+        ("09:00", 1, UP, CEILING),  # no ceiling prompt: suspended (and once a day)
+        ("", 3 * 60, SIT),  # no sitting prompts while the alert is open
+        ("12:01", 60, STEP, 100),  # long bout: suspended
+        ("13:01", 60, SIT),  # sitting again: the alert is cleared at 13:30
+        ("", 4 * 60, UP),
+        commands=[at("08:30", FLAG_ONLY), at("13:30", CLEAR)],
+    )
+    assert [(c, k) for c, k in zip(clocks(r), kinds(r), strict=True)] == [
+        ("08:30", "red_flag"),
+        ("13:41", "sitting_break"),  # from 13:30 on, the bout (40 minutes at 13:41)
+        ("13:56", "sitting_break"),
+    ]
+    suspended = {d[1] for d in drops(r) if d[2] == "red-flag alert open"}
+    assert suspended == {"ceiling_reached", "sitting_break", "walk_reminder",
+                         "long_bout_rest"}
+    # 14:00 walk reminder: the ceiling was reached at 09:01 (11.13).
+    # (Held by the gap after the 13:56 sitting prompt, then dropped.)
+    assert ("14:01", "walk_reminder", "no longer applies") in drops(r)
+    assert [o.body for o in r.outputs if isinstance(o, Alert)][-1] is None
+
+
+def test_red_flag_is_not_counted_by_the_limits() -> None:
+    plain = day_run(("09:00", 3 * 60, SIT))
+    r = day_run(("09:00", 3 * 60, SIT), commands=[at("09:38", FLAG_ONLY), at("09:39", CLEAR)])
+    # 09:38 red flag, then the desk day unchanged: 09:40 is 2 minutes after
+    # it, and 09:40-10:10 are 4 more in the sliding hour.
+    assert clocks(r) == ["09:38", *clocks(plain)]
+    assert clocks(plain) == ["09:40", "09:55", "10:00", "10:10"]
+
+
+def test_red_flags_are_never_limited() -> None:
+    r = day_run(("09:00", 30, UP), commands=[
+        at(f"09:0{i}", Symptom("green", (flag,))) for i, flag in enumerate(RED_FLAGS[:5])])
+    assert red_flags(r) == [f"2026-06-10T09:0{i}:00+01:00" for i in range(5)]
+    assert [list(p.reason["flags"]) for p in r.prompts] == [[f] for f in RED_FLAGS[:5]]
+
+
+def test_red_flag_in_the_baseline() -> None:
+    r = day_run(("09:00", 60, SIT), quota=None, commands=[at("09:05", RED_FLAG)])
+    assert kinds(r) == ["red_flag"]
+
+
+def test_red_flag_repeated_at_wake_each_day_while_open() -> None:
+    r = day_run(("13:00", 60, UP), ("+1 07:00", 60, UP), ("+2 07:00", 60, UP),
+                commands=[at("14:00", RED_FLAG), at("+1 07:00", Dnd(120))])
+    assert red_flags(r) == [
+        "2026-06-10T14:00:00+01:00",
+        "2026-06-11T07:30:00+01:00",  # through do-not-disturb
+        "2026-06-12T07:30:00+01:00",
+    ]
+
+
+def test_red_flag_before_wake_is_repeated_from_the_next_day() -> None:
+    # Section 11.15: raised at 05:00 (before wake), not repeated at 07:30 that day.
+    r = day_run(("04:30", 4 * 60, UP), ("+1 07:00", 60, UP), commands=[at("05:00", RED_FLAG)])
+    assert red_flags(r) == ["2026-06-10T05:00:00+01:00", "2026-06-11T07:30:00+01:00"]
+
+
+def test_red_flag_in_the_small_hours_is_not_repeated_that_morning() -> None:
+    r = day_run(("02:00", 6 * 60, UP), ("+1 07:00", 60, UP), commands=[at("03:00", RED_FLAG)])
+    assert red_flags(r) == ["2026-06-10T03:00:00+01:00", "2026-06-11T07:30:00+01:00"]
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "section 7: 'while it is open, the red_flag advice is repeated once at day.wake each "
+    "day' and 11.15 only exempts 'A red_flag raised before day.wake ... the same day'; "
+    "one raised at 22:00 is not repeated the next morning"))
+def test_red_flag_in_the_evening_is_repeated_the_next_morning() -> None:
+    r = day_run(("21:00", 2 * 60, UP), ("+1 07:00", 60, UP), commands=[at("22:00", RED_FLAG)])
+    assert red_flags(r) == ["2026-06-10T22:00:00+01:00", "2026-06-11T07:30:00+01:00"]
+
+
+def test_no_repeat_once_cleared() -> None:
+    r = day_run(("13:00", 60, UP), ("+1 07:00", 60, UP),
+                commands=[at("14:00", RED_FLAG), at("20:00", CLEAR)])
+    assert red_flags(r) == ["2026-06-10T14:00:00+01:00"]
+
+
+def test_plan_message_held_by_the_alert_is_replaced_on_clearing() -> None:
+    # A red report with a red flag: the settle plan is held while the alert is
+    # open, then one plan_update states the plan in force (11.15).
+    r = quiet_day(("09:00", 3 * 60, UP), commands=[at("09:00", RED_FLAG), at("10:00", CLEAR)])
+    assert kinds(r) == ["red_flag", "plan_update", "walk_reminder"]
+    assert drops(r)[0] == ("09:01", "settle_plan", "red-flag alert open")
+    update = r.prompts[1].reason
+    assert update["old_quota"] == update["new_quota"] == 6300  # the settle quota
+    assert "cleared" in update["why"]
+
+
+# --- 11. delivery: same-minute order, limits (sections 8, 11.4) -------------------------
+
+
+def test_same_minute_order_then_the_limits() -> None:
+    # At 10:00: a sitting prompt (bout from 09:20), the walk reminder, ahead of
+    # plan (2,529 steps) and under the floor (floor check moved to 10:00).
+    rules = Rules(pacing=PacingRules(floor_check_time=time(10, 0)))
+    r = day_run(("06:00", 1, UP, 2470), ("09:20", 39, SIT), ("", 1, SIT, 59),
+                ("", 60, UP), rules=rules)
+    assert [(c, k) for c, k in zip(clocks(r), kinds(r), strict=True)] == [
+        ("10:00", "sitting_break"),
+        ("10:05", "walk_reminder"),
+        ("10:10", "pace_ease_off"),
+        ("10:15", "floor_nudge"),
+    ]
+    assert r.dropped == []
+
+
+def test_held_nudges_go_out_in_order_and_the_rest_are_dropped() -> None:
+    # Same as above with four to a hour taken by earlier prompts: only what the
+    # limits allow within 15 minutes goes out.
+    rules = Rules(pacing=PacingRules(floor_check_time=time(10, 0)),
+                  prompts=PromptRules(max_per_hour=2))
+    r = day_run(("06:00", 1, UP, 2470), ("09:20", 39, SIT), ("", 1, SIT, 59),
+                ("", 60, UP), rules=rules)
+    assert kinds(r) == ["sitting_break", "walk_reminder"]
+    assert drops(r) == [
+        ("10:16", "pace_ease_off", "held back by the rate limits for more than 15 min"),
+        ("10:16", "floor_nudge", "held back by the rate limits for more than 15 min"),
+    ]
+
+
+def test_plan_messages_go_before_nudges() -> None:
+    driver, _ = after_baseline(rules=Rules(walks=WalkRules(
+        per_day=1, times=(time(7, 30),))))
+    driver.feed(DAY.epochs(("05:00", 1, UP, 3000), ("", 4 * 60, UP)))
+    r = driver.finish()
+    # plan_update, walk_reminder and pace_ease_off all due at 07:30.
+    assert [(c, k) for c, k in zip(clocks(r), kinds(r), strict=True)] == [
+        ("07:30", "plan_update"), ("07:35", "walk_reminder"), ("07:40", "pace_ease_off")]
+
+
+# --- 12. what every prompt says (sections 5, 7, 8; interfaces.md section 4) --------------
+
+
+@functools.cache
+def one_of_each_kind() -> dict[str, Prompt]:
+    found: dict[str, Prompt] = {}
+
+    def collect(r: Result) -> None:
+        for p in r.prompts:
+            found.setdefault(p.kind, p)
+
+    # Sitting, then ahead of plan, a long walk to the ceiling and a boom day,
+    # walk reminders; the boom follow-up the next morning.
+    collect(day_run(("09:00", 60, SIT), ("", 1, UP, 3000), ("", 90, STEP, 100),
+                    ("", 6 * 60, UP), ("+1 07:00", 60, UP)))
+    collect(quiet_day(("07:30", 14 * 60, UP)))  # floor_nudge
+    collect(quiet_day(("09:00", 60, UP), commands=[at("09:10", Symptom("red", (), 5))]))
+    three_reds = [at(f"+{i} 09:10", Symptom("red")) for i in range(3)]
+    collect(quiet_day(("09:00", 60, UP), ("+1 09:00", 60, UP), ("+2 09:00", 60, UP),
+                      commands=three_reds))  # review_suggested
+    collect(quiet_day(("09:00", 60, UP), commands=[at("09:10", RED_FLAG)]))
+    driver, _ = after_baseline(rules=QUIET)
+    driver.feed(DAY.epochs(("07:00", 60, UP)))
+    collect(driver.finish())  # plan_update
+    return found
+
+
+def test_every_kind_is_produced() -> None:
+    assert set(one_of_each_kind()) == set(PROMPT_KINDS)
+
+
+@pytest.mark.parametrize("kind", PROMPT_KINDS)
+def test_every_prompt_says_what_and_why(kind: str) -> None:
+    p = one_of_each_kind()[kind]
+    payload = p.payload("alice", DAY.tz)
+    assert payload["kind"] == kind
+    assert payload["level"] in LEVELS
+    assert payload["title"].strip()
+    assert len(payload["text"]) > 40
+    assert payload["actions"]
+    assert set(payload["reason"]) == REASON_KEYS[kind]
+    if kind == "red_flag":
+        assert payload["expires"] is None
+        assert payload["level"] == "urgent"
+    else:
+        assert p.expires is not None
+        assert p.expires > p.time
+        assert payload["level"] != "urgent"
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "pace_ease_off",
+        "ceiling_reached",
+        "long_bout_rest",
+        pytest.param("boom_followup", marks=pytest.mark.xfail(strict=True, reason=(
+            "section 5: 'Overactivity has no validated accelerometer threshold; these rules "
+            "are [heur] and must be labelled so'; the boom follow-up (the 1.3 x quota "
+            "heuristic) does not say it is a guide"))),
+        pytest.param("floor_nudge", marks=pytest.mark.xfail(strict=True, reason=(
+            "section 5 (floor_nudge is one of 'these rules', which 'are [heur] and must be "
+            "labelled so'; the README says their texts say they are a pacing guide): the "
+            "floor nudge text does not"))),
+    ],
+)
+def test_section_5_texts_say_they_are_a_guide(kind: str) -> None:
+    text = one_of_each_kind()[kind].text.lower()
+    assert "guide" in text or "heuristic" in text
+    assert "not a medical limit" in text or "heuristic" in text
+
+
+def test_red_flag_text_says_seek_urgent_help_and_no_diagnosis() -> None:
+    p = one_of_each_kind()["red_flag"]
+    assert "urgent" in p.title.lower()
+    text = p.text.lower()
+    assert "urgent medical" in text
+    assert "emergency" in text
+    assert "cannot diagnose" in text or "does not diagnose" in text
+    assert "saddle numbness" in text  # what was reported
+
+
+def test_texts_say_why_they_fired() -> None:
+    found = one_of_each_kind()
+    for kind in ("pace_ease_off", "ceiling_reached", "floor_nudge", "boom_followup"):
+        p = found[kind]
+        numbers = [v for v in p.reason.values() if isinstance(v, int) and v >= 1000]
+        assert numbers
+        for n in numbers:
+            assert f"{n:,}" in p.text, (kind, n)
+
+
+# --- 13. properties over random days -----------------------------------------------------
+
+NON_RED_LIMIT = PromptRules()
+SCENARIO_DATES = [DAY.date, date(2026, 3, 28), date(2026, 10, 24)]  # the next nights: DST
+
+segment = st.one_of(
+    st.tuples(st.just(SIT), st.integers(1, 150), st.sampled_from([0, 0, 10, 59])),
+    st.tuples(st.just(SIT), st.integers(200, 600), st.just(0)),  # a night, a long film
+    st.tuples(st.just(UP), st.integers(1, 40), st.integers(0, 150)),
+    st.tuples(st.just(UP), st.integers(1, 2), st.integers(500, 4000)),  # a burst
+    st.tuples(st.just(STEP), st.integers(1, 70), st.integers(20, 130)),  # walks, long bouts
+    st.tuples(st.just(UNK), st.integers(1, 10), st.just(0)),
+    st.tuples(st.none(), st.integers(1, 120), st.just(0)),  # minutes not fed at all
+    st.tuples(st.none(), st.integers(300, 900), st.just(0)),  # a night without the device
+)
+flags = st.sampled_from([(), (), (), (), (), (), ("both_legs",), ("fever_or_unwell",
+                                                                    "saddle_numbness")])
+command: st.SearchStrategy[Command] = st.one_of(
+    st.builds(Symptom, st.sampled_from(["green", "amber", "red"]), flags,
+              st.none() | st.integers(0, 10)),
+    st.builds(Ack, st.just("last"), st.sampled_from(["done", "snooze", "dismiss"]),
+              st.none() | st.integers(1, 120)),
+    st.integers(0, 240).map(Dnd),
+    st.just(CLEAR),
+)
+
+
+@st.composite
+def scenarios(draw: st.DrawFn) -> tuple[int | None, list[Epoch], list[TimedCommand]]:
+    quota = draw(st.sampled_from([None, 2000, 5000, QUOTA]))
+    day = Day(draw(st.sampled_from(SCENARIO_DATES)), LONDON)
+    start = day.at("04:00") + draw(st.integers(0, 20 * 60))
+    epochs: list[Epoch] = []
+    m = start
+    for posture, minutes, steps in draw(st.lists(segment, min_size=10, max_size=100)):
+        if posture is not None:
+            epochs.extend(Epoch.unknown(x) if posture is UNK else Epoch(x, steps, posture)
+                          for x in range(m, m + minutes))
+        m += minutes
+    if not epochs:
+        epochs.append(Epoch(m, 0, SIT))
+    end = epochs[-1].start + 1
+    timed = draw(st.lists(
+        st.tuples(st.integers(start * 60, end * 60 + 59).map(float), command), max_size=10))
+    return quota, epochs, timed
+
+
+def drive(quota: int | None, epochs: list[Epoch], timed: list[TimedCommand],
+          restart_after: int | None = None) -> Result:
+    driver = Driver(rules=Rules(), zone=LONDON, commands=timed)
+    if quota is not None:
+        give_quota(driver.engine, quota)
+    if restart_after is None:
+        driver.feed(epochs)
+    else:
+        driver.feed(epochs[:restart_after])
+        driver.restart()
+        driver.feed(epochs[restart_after:])
+    return driver.finish()
+
+
+def check(r: Result, quota: int | None) -> None:
+    prompts = r.prompts
+    assert len({p.id for p in prompts}) == len(prompts)
+    others = [p for p in prompts if p.kind != "red_flag"]
+    times = [p.time for p in others]
+    assert times == sorted(times)
+    for p in prompts:
+        assert p.level in LEVELS
+        assert p.title
+        assert p.text
+        assert p.actions
+        assert set(p.reason) >= REASON_KEYS[p.kind]
+        assert (p.expires is None) == (p.kind == "red_flag")
+    for p in others:
+        local = to_local(p.time, r.tz).time()
+        assert time(7, 30) <= local < time(21, 30), f"{p.kind} at {local}"
+        in_hour = [t for t in times if p.time - 60 < t <= p.time]
+        assert len(in_hour) <= NON_RED_LIMIT.max_per_hour
+    for a, b in itertools.pairwise(times):
+        assert b - a >= NON_RED_LIMIT.min_gap_min
+    if quota is None:  # a few days: always inside the baseline
+        assert not {p.kind for p in prompts} & {
+            "pace_ease_off", "ceiling_reached", "floor_nudge", "boom_followup"}
+    # Once a day: one ceiling and one floor nudge per pacing day at most.
+    for kind in ("ceiling_reached", "floor_nudge"):
+        days = [to_local(p.time, r.tz).date() for p in prompts if p.kind == kind]
+        assert len(days) == len(set(days))
+    # While a red-flag alert is open, only red_flag prompts go out.
+    open_alert = False
+    for o in r.outputs:
+        if isinstance(o, Alert):
+            open_alert = o.body is not None and o.body["kind"] == "red_flag"
+        elif isinstance(o, Prompt) and o.kind != "red_flag":
+            assert not open_alert, f"{o.kind} while a red-flag alert is open"
+    # Every outcome names a prompt sent before it, and decides it once.
+    sent = {p.id: p.time for p in prompts}
+    decided = [o.prompt_id for o in r.outcomes]
+    assert len(decided) == len(set(decided))
+    for o in r.outcomes:
+        assert o.time >= sent[o.prompt_id]
+
+
+PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@PROPERTY
+@given(scenarios())
+def test_property_delivery_rules_hold_for_every_kind(
+    scenario: tuple[int | None, list[Epoch], list[TimedCommand]],
+) -> None:
+    quota, epochs, timed = scenario
+    check(drive(quota, epochs, timed), quota)
+
+
+@PROPERTY
+@given(scenarios())
+def test_property_running_twice_gives_the_same_output(
+    scenario: tuple[int | None, list[Epoch], list[TimedCommand]],
+) -> None:
+    quota, epochs, timed = scenario
+    assert drive(quota, epochs, timed).outputs == drive(quota, epochs, timed).outputs
+
+
+@PROPERTY
+@given(scenarios(), st.data())
+def test_property_snapshot_and_restore_anywhere_gives_the_same_output(
+    scenario: tuple[int | None, list[Epoch], list[TimedCommand]], data: st.DataObject
+) -> None:
+    quota, epochs, timed = scenario
+    k = data.draw(st.integers(0, len(epochs)), label="restart after")
+    assert drive(quota, epochs, timed, k).outputs == drive(quota, epochs, timed).outputs
+
+
+def test_generated_scenarios_reach_the_activity_prompts() -> None:
+    # Guard against vacuous properties: fixed seeds of the generator do produce
+    # every nudge kind, red flags and rate-limit drops.
+    seen: set[str] = set()
+    why: set[str] = set()
+
+    @settings(max_examples=150, database=None, deadline=None, derandomize=True,
+              suppress_health_check=list(HealthCheck))
+    @given(scenarios())
+    def collect(scenario: tuple[int | None, list[Epoch], list[TimedCommand]]) -> None:
+        r = drive(*scenario)
+        seen.update(kinds(r))
+        why.update(d.why.split(" for ")[0] for d in r.dropped)
+
+    collect()
+    assert {"sitting_break", "walk_reminder", "pace_ease_off", "ceiling_reached",
+            "long_bout_rest", "floor_nudge", "red_flag"} <= seen
+    assert "held back by the rate limits" in why
