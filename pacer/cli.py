@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pacer import __version__
+from pacer.engine.model import RED_FLAGS
 from pacer.errors import BadInput, ConfigError, PacerError
 
 log = logging.getLogger("pacer")
@@ -96,6 +97,55 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--json", action="store_true",
                         help="print one JSON object per line, exactly as published over MQTT")
 
+    config_help = "config file (default: %(default)s)"
+    default_config = Path("/etc/pacer/pacer.toml")
+
+    symptom = sub.add_parser(
+        "symptom",
+        help="report how your back is: green, amber or red (with any red flags)",
+        description=(
+            "Send a traffic-light symptom report to the daemon over MQTT, as a phone would. "
+            "green: mild, settles quickly. amber: moderate, settles within 24 h. red: sharp "
+            "or severe, escalating, or lingering. A red flag (--flag) sends urgent advice at once."
+        ),
+    )
+    symptom.add_argument("level", choices=["green", "amber", "red"])
+    symptom.add_argument("--flag", action="append", default=[], metavar="NAME",
+                         choices=list(RED_FLAGS), help="a red flag: " + ", ".join(RED_FLAGS))
+    symptom.add_argument("--pain", type=int, metavar="0-10", help="pain now, 0 to 10")
+    symptom.add_argument("--config", type=Path, default=default_config, help=config_help)
+
+    ack = sub.add_parser(
+        "ack",
+        help="answer a prompt: done, snooze or dismiss",
+        description="Answer a prompt over MQTT, as a phone would.",
+    )
+    ack.add_argument("prompt", metavar="PROMPT_ID", help="the prompt's id, or 'last'")
+    ack.add_argument("action", choices=["done", "snooze", "dismiss"])
+    ack.add_argument("--minutes", type=int, help="snooze length (1-120, default 15)")
+    ack.add_argument("--config", type=Path, default=default_config, help=config_help)
+
+    dnd = sub.add_parser(
+        "dnd",
+        help="do not disturb for N minutes (0 ends it); red flags still come",
+        description="Silence prompts for a while (meetings, driving); red flags still come.",
+    )
+    dnd.add_argument("minutes", type=int)
+    dnd.add_argument("--config", type=Path, default=default_config, help=config_help)
+
+    alert = sub.add_parser(
+        "alert",
+        help="on the daemon's own machine: clear an open red-flag alert",
+        description=(
+            "Clear the open red-flag (or review-suggested) alert, recorded like a plan "
+            "change. Run it on the daemon's machine: it goes through the daemon's store."
+        ),
+    )
+    alert.add_argument("action", choices=["clear"])
+    alert.add_argument("--why", default="cleared on the daemon's machine",
+                       help="why it is cleared (kept in the plan history)")
+    alert.add_argument("--config", type=Path, default=default_config, help=config_help)
+
     check = sub.add_parser(
         "check-config",
         help="validate a config file",
@@ -144,8 +194,32 @@ def _dispatch(args: argparse.Namespace) -> int:
         from pacer.daemon.app import run_daemon
 
         return run_daemon(args.config)
+    if args.command in ("symptom", "ack", "dnd"):
+        from pacer.remote import command_main
+
+        return command_main(args.config, args.command, _command_payload(args))
+    if args.command == "alert":
+        from pacer.remote import clear_alert_main
+
+        return clear_alert_main(args.config, args.why)
     if args.command == "demo":
         from pacer.demo import run_demo
 
         return run_demo(speed=args.speed, hours=args.hours)
     raise AssertionError(args.command)  # argparse guarantees one of the above
+
+
+def _command_payload(args: argparse.Namespace) -> dict[str, object]:
+    if args.command == "symptom":
+        body: dict[str, object] = {"level": args.level}
+        if args.flag:
+            body["red_flags"] = list(args.flag)
+        if args.pain is not None:
+            body["pain"] = args.pain
+        return body
+    if args.command == "ack":
+        body = {"prompt": args.prompt, "action": args.action}
+        if args.minutes is not None:
+            body["minutes"] = args.minutes
+        return body
+    return {"minutes": args.minutes}

@@ -374,10 +374,28 @@ def _unknown_setting(name: str) -> str:
     return f"{msg}; {hint}[{table}] has: {', '.join(keys)}"
 
 
+PLAN_VALUES: dict[str, tuple[int, int]] = {"plan.quota": (100, 100_000)}
+"""Plan values a physiotherapist may set that are not config keys: the daily
+step quota itself (whole steps, in this range)."""
+
+
+def _check_plan_values(settings: Mapping[str, Any]) -> list[str]:
+    problems = []
+    for name, (low, high) in PLAN_VALUES.items():
+        if name in settings:
+            value = settings[name]
+            if type(value) is not int or not low <= value <= high:
+                problems.append(f"set: {name} must be a whole number from {low} to {high}, "
+                                f"got {show_value(value)}")
+    return problems
+
+
 def _group(settings: Mapping[str, Any]) -> tuple[dict[str, dict[str, Any]], list[str]]:
     tables: dict[str, dict[str, Any]] = {}
     problems: list[str] = []
     for name, value in settings.items():
+        if name in PLAN_VALUES:
+            continue  # not a rule: checked by _check_plan_values, applied by the engine
         if name in _rule_keys():
             table, _, key = name.partition(".")
             tables.setdefault(table, {})[key] = value
@@ -392,6 +410,7 @@ def check_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
 
     Raises ``CommandRejected`` listing every bad setting."""
     tables, problems = _group(settings)
+    problems += _check_plan_values(settings)
     models = _table_models()
     for table, values in tables.items():
         model = models[table]

@@ -17,21 +17,26 @@ import signal
 import socket
 import time
 from pathlib import Path
+from typing import Any
 
 from pacer.config import Config, ReplayDevice, load_config
 from pacer.daemon.clock import Clock
-from pacer.daemon.messages import Topics, outbox_for
+from pacer.daemon.inbox import audit_event, read_command
+from pacer.daemon.messages import Topics, encode, outbox_for
 from pacer.daemon.sources import ReplayFeed
 from pacer.engine.core import Engine
-from pacer.engine.model import Dropped, Epoch, Output, Prompt
-from pacer.errors import BadInput, PacerError
-from pacer.mqtt.client import MqttLink, NotConnected, PayloadTooLarge
-from pacer.store import Store
-from pacer.timebase import iso
+from pacer.engine.model import Dropped, Epoch, Output, PlanChange, Prompt
+from pacer.errors import BadInput, BrokerUnavailable, CommandRejected, PacerError
+from pacer.mqtt.client import Incoming, MqttLink, NotConnected, PayloadTooLarge
+from pacer.mqtt.discovery import BIRTH_TOPIC, discovery_messages
+from pacer.store import OutboxMessage, Store
+from pacer.timebase import iso, iso_seconds
 
 log = logging.getLogger(__name__)
 
 PUBLISH_TIMEOUT_S = 10.0
+STATE_EVERY_S = 30.0  # the retained state at most this often (real seconds)
+REPLY_TIMEOUT_S = 10.0
 
 
 def client_id(config: Config) -> str:
@@ -56,9 +61,15 @@ class Daemon:
             client_id=client_id(config),
             status_topic=self.topics.status,
             on_connected=self._on_connected,
+            manual_ack=True,  # a command is acknowledged once it is stored
         )
         self._wake_publisher = asyncio.Event()
         self._stopping = asyncio.Event()
+        self._subscribed = False
+        self._state_sent: dict[str, Any] | None = None
+        self._state_at = -STATE_EVERY_S
+        self.rejected = 0  # commands refused (counted, and each logged)
+        self._replies: set[asyncio.Future[None]] = set()
 
     # --- start-up ------------------------------------------------------------------
 
@@ -102,6 +113,9 @@ class Daemon:
             async with asyncio.TaskGroup() as tasks:
                 tasks.create_task(self._minutes(), name="minutes")
                 tasks.create_task(self._publisher(), name="publisher")
+                tasks.create_task(self._commands(), name="commands")
+                tasks.create_task(self._state(), name="state")
+                tasks.create_task(self._local_requests(), name="local requests")
                 tasks.create_task(self._stop_when_asked(), name="stop")
         except* _Stop:
             pass
@@ -150,7 +164,164 @@ class Daemon:
                          iso(out.time, self.engine.tz), out.why)
 
     async def _on_connected(self, session_present: bool) -> None:
+        # The broker keeps our subscriptions in the session (clean_start is
+        # false); the link renews them itself if the broker lost it.
+        if not self._subscribed:
+            try:
+                await self.link.subscribe(f"{self.topics.prefix}/{self.user}/cmd/+")
+                if self.config.mqtt.ha_discovery:
+                    await self.link.subscribe(BIRTH_TOPIC)
+                self._subscribed = True
+            except BrokerUnavailable as exc:
+                log.error("%s; commands will not arrive until the next connection", exc)
+        if self.config.mqtt.ha_discovery:
+            await self._announce_discovery()
+        self._state_sent = None  # send the state again on every connection
         self._wake_publisher.set()
+
+    async def _announce_discovery(self) -> None:
+        node = self.config.mqtt.username or self.user
+        for topic, payload in discovery_messages(user=self.user, node=node,
+                                                 prefix=self.topics.prefix):
+            with contextlib.suppress(NotConnected):
+                await self.link.publish(topic, payload, qos=1, retain=True)
+
+    # --- commands in ------------------------------------------------------------------
+
+    async def _commands(self) -> None:
+        while True:
+            msg = await self.link.messages.get()
+            try:
+                if msg.topic == BIRTH_TOPIC:
+                    if msg.payload == b"online" and self.config.mqtt.ha_discovery:
+                        await self._announce_discovery()
+                else:
+                    self._command(msg)
+            except Exception:
+                # A command that breaks the daemon must not come back for ever:
+                # it is logged with its traceback, answered and acknowledged.
+                log.exception("command on %s failed", msg.topic)
+                self._reply(msg, {"ok": False, "error": "pacer could not process this "
+                                  "command; the problem has been logged"})
+            finally:
+                self.link.ack(msg)
+
+    def _command(self, msg: Incoming) -> None:
+        at = self.clock.now()
+        try:
+            parsed = read_command(msg.topic, msg.payload,
+                                  plan_editors=self.config.mqtt.plan_editors)
+        except CommandRejected as exc:
+            self.rejected += 1
+            log.warning("command on %s refused (%d so far): %s", msg.topic, self.rejected, exc)
+            self._reply(msg, {"ok": False, "error": str(exc)})
+            return
+        cmd_id = parsed.cmd_id
+        if cmd_id is not None:
+            done = self.store.command_reply(self.user, cmd_id)
+            if done is not None:
+                log.info("command %s was already applied; sending its reply again", cmd_id)
+                self._reply(msg, done)
+                return
+        reply = self.engine.command(parsed.command, at)
+        payload = reply.payload()
+        if not reply.ok:
+            self.rejected += 1
+            log.warning("command on %s not applied (%d refused so far): %s", msg.topic,
+                        self.rejected, reply.error)
+        tz = self.engine.tz
+        outbox = outbox_for(reply.outputs, topics=self.topics, tz=tz,
+                            real_deadline=self.clock.real_deadline)
+        audit = audit_event(parsed.command, user=self.user, time=iso_seconds(at, tz),
+                            cmd_id=cmd_id)
+        if reply.ok:
+            outbox.append(OutboxMessage(self.topics.event, encode(audit), qos=1,
+                                        msg_id=f"{self.user}-cmd-{cmd_id or at}"))
+        self.store.commit_command(
+            self.user, at, audit["type"], audit, reply.outputs,
+            self.engine.snapshot() if reply.ok else None,
+            self.engine.next_minute if reply.ok else None,
+            outbox, cmd_id=cmd_id, reply=payload if cmd_id is not None else None,
+        )
+        self._log_outputs(list(reply.outputs))
+        self._reply(msg, payload)
+        self._wake_publisher.set()
+
+    def _reply(self, msg: Incoming, payload: dict[str, Any]) -> None:
+        """Answer on the MQTT 5 response topic if the command named one, else on
+        <prefix>/<user>/reply; always with the command's correlation data."""
+        topic = msg.response_topic or f"{self.topics.prefix}/{self.user}/reply"
+        task = asyncio.ensure_future(self._send_reply(topic, encode(payload),
+                                                      msg.correlation_data))
+        self._replies.add(task)
+        task.add_done_callback(self._replies.discard)
+
+    async def _send_reply(self, topic: str, payload: bytes, correlation: bytes | None) -> None:
+        try:
+            result = await asyncio.wait_for(
+                self.link.publish(topic, payload, qos=1, correlation_data=correlation),
+                REPLY_TIMEOUT_S,
+            )
+        except (PacerError, TimeoutError) as exc:
+            log.warning("reply on %s not sent: %s", topic, exc or "no acknowledgement")
+            return
+        if not result.ok:
+            log.warning("the broker refused the reply on %s: %s", topic, result.reason)
+
+    async def _local_requests(self) -> None:
+        """``pacer alert clear`` on this machine leaves a request in the store."""
+        while True:
+            await asyncio.sleep(1.0)
+            for seq, kind, payload in self.store.requests_open(self.user):
+                if kind != "clear_alert":
+                    self.store.request_done(seq, {"ok": False, "error": f"unknown {kind!r}"})
+                    continue
+                at = self.clock.now()
+                cmd = PlanChange(by=str(payload["by"]), why=str(payload["why"]),
+                                 clear_alert=True)
+                reply = self.engine.command(cmd, at)
+                outbox = outbox_for(reply.outputs, topics=self.topics, tz=self.engine.tz,
+                                    real_deadline=self.clock.real_deadline)
+                audit = audit_event(cmd, user=self.user, time=iso_seconds(at, self.engine.tz),
+                                    cmd_id=None)
+                self.store.commit_command(
+                    self.user, at, audit["type"], audit, reply.outputs,
+                    self.engine.snapshot() if reply.ok else None,
+                    self.engine.next_minute if reply.ok else None, outbox,
+                )
+                self.store.request_done(seq, reply.payload())
+                log.info("local request to clear the alert: %s",
+                         "done" if reply.ok else reply.error)
+                self._wake_publisher.set()
+
+    # --- retained state ------------------------------------------------------------------
+
+    async def _state(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            if not self.link.connected:
+                continue
+            state = self.engine.status()
+            state["devices"] = self._devices()
+            changed = {k: v for k, v in state.items() if k != "time"}
+            if changed == self._state_sent:
+                continue
+            if time.monotonic() - self._state_at < STATE_EVERY_S and self._state_sent:
+                continue
+            with contextlib.suppress(NotConnected, TimeoutError):
+                await asyncio.wait_for(
+                    self.link.publish(self.topics.state, encode(state), qos=1, retain=True),
+                    PUBLISH_TIMEOUT_S,
+                )
+                self._state_sent = changed
+                self._state_at = time.monotonic()
+
+    def _devices(self) -> list[dict[str, Any]]:
+        return [
+            {"name": d.name, "kind": d.kind, "connected": self.feed is not None,
+             "battery": None}
+            for d in self.config.devices if isinstance(d, ReplayDevice)
+        ]
 
     async def _publisher(self) -> None:
         while True:

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from pacer.commands import apply_settings
+from pacer.commands import PLAN_VALUES, apply_settings
 from pacer.config import WEEKDAYS, Rules, SittingRules
 from pacer.engine import plan as pl
 from pacer.engine.delivery import Gate, GateState, Verdict
@@ -121,6 +121,7 @@ class EngineState:
     plan: PlanState = field(default_factory=PlanState)
     week: WeekBook | None = None
     overrides: dict[str, Any] = field(default_factory=dict)
+    posture: str = Posture.UNKNOWN.value  # of the last epoch, for the state topic
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -158,6 +159,7 @@ class EngineState:
             plan=PlanState(**plan),
             week=opt(WeekBook, data["week"]),
             overrides=dict(data["overrides"]),
+            posture=data["posture"],
         )
 
 
@@ -227,7 +229,8 @@ class Engine:
         day = self._summary(final=True, now=st.next_minute)
         book = self._book()
         book.add(dict(day.body))
-        return [day, self._week_summary(book, st.next_minute)]
+        today = self._record(st.tally, day)
+        return [day, self._week_summary(book, st.next_minute, today=today)]
 
     def _step(self, epoch: Epoch, out: list[Output]) -> None:
         st = self.state
@@ -239,15 +242,16 @@ class Engine:
         plan = st.plan
         in_window = day.wake <= t < day.sleep
 
-        if plan.settle_until is not None and t * 60 >= plan.settle_until:
-            self._end_settle(now)
+        if plan.settle_until is not None:
+            if t * 60 < plan.settle_until:
+                tally.settling = True  # this minute lay inside the settle period
+            if now * 60 >= plan.settle_until:
+                self._end_settle(now)  # decided when the minute it ends in is over
         tally.count_epoch(epoch, in_window)
         if in_window and epoch.steps:
             slot = (t - day.wake) // pl.SLOT_MIN
             if slot < len(tally.slot_steps):
                 tally.slot_steps[slot] += epoch.steps
-        if plan.settle_until is not None:
-            tally.settling = True
         gate = st.gate
         if gate.dnd_until is not None or gate.snooze_until:
             self.gate.expire(now)
@@ -277,6 +281,7 @@ class Engine:
         self._deliver(epoch, now, day, out)
 
         st.next_minute = now
+        st.posture = epoch.posture.value
         if now == day.sleep:
             tally.plan_at_sleep = self._plan_figures(now)
             out.append(self._summary(final=False, now=now))
@@ -311,16 +316,30 @@ class Engine:
         old = self.calendar.bounds(date.fromisoformat(tally.day))
         summary = self._summary(final=True, now=old.end)
         out.append(summary)
+        record = self._record(tally, summary)
+        pl.remember(plan, record)
+        book = self._book()
+        book.add(dict(summary.body))
+        next_day = date.fromisoformat(tally.day) + timedelta(days=1)
+        if week_key(next_day) != book.week:
+            out.append(self._week_summary(book, old.end))
+            st.week = None
+        if plan.quota is None and record.valid and not record.settling:
+            plan.baseline_steps.append(record.steps)
+            if len(plan.baseline_steps) >= self.rules.plan.baseline_days:
+                self._complete_baseline(next_day)
+
+    def _record(self, tally: DayTally, summary: Summary) -> DayRecord:
         body = summary.body
         figures = body["plan"]
-        record = DayRecord(
+        return DayRecord(
             day=tally.day,
             steps=tally.steps,
             valid=bool(body["valid"]),
             quota=figures["quota"],
             floor=figures["floor"],
             ceiling=figures["ceiling"],
-            baseline=figures["phase"] == "baseline" or plan.quota is None,
+            baseline=figures["phase"] == "baseline" or self.state.plan.quota is None,
             boom="boom" in body["flags"],
             bust="bust" in body["flags"],
             red=tally.red,
@@ -332,17 +351,6 @@ class Engine:
             walks_planned=tally.walks_planned,
             profile=pl.cumulative_shares(tally.slot_steps),
         )
-        pl.remember(plan, record)
-        book = self._book()
-        book.add(dict(body))
-        next_day = date.fromisoformat(tally.day) + timedelta(days=1)
-        if week_key(next_day) != book.week:
-            out.append(self._week_summary(book, old.end))
-            st.week = None
-        if plan.quota is None and record.valid and not record.settling:
-            plan.baseline_steps.append(record.steps)
-            if len(plan.baseline_steps) >= self.rules.plan.baseline_days:
-                self._complete_baseline(next_day)
 
     def _complete_baseline(self, first_day: date) -> None:
         plan = self.state.plan
@@ -391,7 +399,9 @@ class Engine:
         elif job == "floor":
             tally = self.state.tally
             assert tally is not None
-            if self.state.plan.quota is not None and not tally.ceiling_hit:
+            quota = pl.quota_in_force(self.state.plan, self.rules, tally.day, now * 60)
+            floor, _ = pl.band(quota, self.rules)
+            if floor is not None and tally.steps < floor and not tally.ceiling_hit:
                 self._queue("floor_nudge", now)
         else:
             self._queue("walk_reminder", now, {"walks_due": int(job.split(":")[1])})
@@ -407,7 +417,7 @@ class Engine:
                 self._queue("red_flag", now, {"flags": list(plan.alert["flags"])})
         if WEEKDAYS[day.day.weekday()] == self.rules.plan.review_day:
             self._weekly_review(now, day)
-        if plan.amber_day == key and plan.quota is not None and not plan.settling(now * 60):
+        if key in plan.amber_days and plan.quota is not None and not plan.settling(now * 60):
             new = pl.quota_in_force(plan, self.rules, key, now * 60)
             why = (f"you reported an amber day yesterday, so today's target is "
                    f"{round(self.rules.traffic.amber_reduction * 100)}% lower")
@@ -432,8 +442,10 @@ class Engine:
         first = (day.day - timedelta(days=7)).isoformat()
         week = [r for r in plan.history if first <= r.day < day.day.isoformat()]
         review = pl.weekly_review(week, self.rules)
+        if plan.settling(now * 60):
+            review = pl.Review(False, "holding while the settle period lasts")
         old = plan.quota
-        if review.progress and not plan.settling(now * 60):
+        if review.progress:
             plan.quota = old + round(plan.baseline * self.rules.plan.weekly_increment)
             minutes = plan.walk_min if plan.walk_min is not None else (
                 self.rules.walks.min_duration_min)
@@ -445,10 +457,11 @@ class Engine:
 
     def _end_settle(self, now: Minute) -> None:
         plan = self.state.plan
+        assert plan.settle_until is not None
+        old = pl.quota_in_force(plan, self.rules, self._day_key(), plan.settle_until - 1)
         plan.settle_until = None
         plan.settle_from = None
         if plan.pre_red_quota is not None:
-            old = pl.quota_in_force(plan, self.rules, self._day_key(), (now - 1) * 60)
             plan.quota = round(plan.pre_red_quota * pl.RESUME_FACTOR)
             plan.pre_red_quota = None
             why = ("the settle period is over; the plan resumes at "
@@ -853,8 +866,19 @@ class Engine:
     def command(self, cmd: Command, at: float) -> Reply:
         """Apply a command received at ``at`` (unix seconds)."""
         now = int(at // 60)
+        rolled: list[Output] = []
         if self.state.tally is None:
-            self._enter_day(now, [])
+            self._enter_day(now, rolled)
+        elif now == self.state.next_minute:
+            # The command lies in the minute the engine is about to take: if that
+            # minute begins a new day, the command belongs to the new day.
+            self._enter_day(now, rolled)
+        reply = self._command(cmd, at, now)
+        if rolled:
+            return Reply(reply.ok, reply.error, (*rolled, *reply.outputs))
+        return reply
+
+    def _command(self, cmd: Command, at: float, now: Minute) -> Reply:
         if isinstance(cmd, Ack):
             return self._ack(cmd, at, now)
         if isinstance(cmd, Dnd):
@@ -920,7 +944,10 @@ class Engine:
             self._raise_red_flag(cmd.red_flags, at, now, out)
         if cmd.level == "amber":
             tally.amber = True
-            plan.amber_day = (date.fromisoformat(key) + timedelta(days=1)).isoformat()
+            tomorrow = (date.fromisoformat(key) + timedelta(days=1)).isoformat()
+            if tomorrow not in plan.amber_days:
+                plan.amber_days.append(tomorrow)
+                del plan.amber_days[:-7]
         elif cmd.level == "red":
             tally.red = True
             self._settle(at, now)
@@ -959,6 +986,12 @@ class Engine:
         assert self.state.tally is not None
         self.state.tally.settling = True
         self._queue("settle_plan", now)
+        settle_quota = pl.quota_in_force(plan, self.rules, self._day_key(), at)
+        self._record_change(now, "pacer", "a red symptom report: settle plan until "
+                            f"{iso_seconds(plan.settle_until, self.tz)}",
+                            {"quota": settle_quota,
+                             "sitting.limit_min": min(self.rules.sitting.limit_min,
+                                                      pl.SETTLE_SITTING_LIMIT)})
         self._schedule = self._day_schedule(self._current_day())
         bout = self.state.bout
         if bout is not None:
@@ -1004,17 +1037,26 @@ class Engine:
         if cmd.clear_alert and plan.alert is None and plan.review is None:
             return Reply(False, "there is no open alert to clear")
         if cmd.set:
-            merged = {**st.overrides, **cmd.set}
+            rule_values = {k: v for k, v in cmd.set.items() if k not in PLAN_VALUES}
+            merged = {**st.overrides, **rule_values}
             try:
                 rules = apply_settings(self.base_rules, merged)
             except CommandRejected as exc:
                 return Reply(False, str(exc))
+            quota = cmd.set.get("plan.quota")
+            if quota is not None and plan.baseline is None:
+                return Reply(False, "the quota cannot be set before the baseline is complete "
+                             f"({len(plan.baseline_steps)} of "
+                             f"{self.rules.plan.baseline_days} valid days so far)")
+            old = plan.quota
+            if quota is not None:
+                plan.quota = int(quota)
             st.overrides = merged
             self.rules = rules
             self._quiet_until = 0
             self._new_calendar()
             self._record_change(now, cmd.by, cmd.why, dict(cmd.set))
-            self._queue("plan_update", now, {"old_quota": plan.quota, "new_quota": plan.quota,
+            self._queue("plan_update", now, {"old_quota": old, "new_quota": plan.quota,
                                              "why": f"{cmd.by} changed the plan: {cmd.why}"})
         if cmd.clear_alert:
             was_red = plan.alert is not None
@@ -1029,6 +1071,30 @@ class Engine:
                     "old_quota": quota, "new_quota": quota,
                     "why": f"the alert was cleared by {cmd.by}; this is the plan in force"})
         return Reply(True, outputs=tuple(out))
+
+    def status(self) -> dict[str, Any]:
+        """What the state topic shows: today so far and the plan in force."""
+        st = self.state
+        now = st.next_minute
+        if st.tally is None or now is None:
+            return {"v": 1, "type": "state", "user": self.user, "time": None,
+                    "steps_today": 0, "sitting_min": 0, "posture": "unknown", "plan": None,
+                    "walks": 0, "alert": False, "dnd_until": None}
+        dnd = st.gate.dnd_until
+        return {
+            "v": 1,
+            "type": "state",
+            "user": self.user,
+            "time": iso(now, self.tz),
+            "steps_today": st.tally.steps,
+            "sitting_min": st.bout.sedentary_min if st.bout is not None else 0,
+            "sedentary_min_today": st.tally.sedentary_min,
+            "posture": st.posture,
+            "plan": self._plan_figures(now),
+            "walks": st.tally.walks,
+            "alert": st.plan.alert is not None,
+            "dnd_until": iso_seconds(dnd, self.tz) if dnd is not None and dnd > now * 60 else None,
+        }
 
     def clear_alert(self, *, by: str, why: str, at: float) -> Reply:
         """``pacer alert clear`` on the daemon's own machine."""
@@ -1067,6 +1133,8 @@ class Engine:
         if tally.plan_at_sleep and figures["quota"]:
             figures["achievement"] = round(tally.steps / figures["quota"], 2)
         flags = list(tally.flags)
+        if st.plan.alert is not None and "red_flag" not in flags:
+            flags.append("red_flag")  # open all day
         if tally.settling and "settling" not in flags:
             flags.append("settling")
         plan = st.plan
@@ -1099,10 +1167,13 @@ class Engine:
             st.week = WeekBook(week=key)
         return st.week
 
-    def _week_summary(self, book: WeekBook, now: Minute) -> Summary:
+    def _week_summary(self, book: WeekBook, now: Minute, *,
+                      today: DayRecord | None = None) -> Summary:
+        """``today``: a day not finished yet (the end of a replay) counts too."""
         plan = self.state.plan
         changes = [c for c in plan.changes if week_key(date.fromisoformat(c["time"][:10]))
                    == book.week]
-        body = book.body(user=self.user, timezone=self.timezone, history=plan.history,
+        history = [*plan.history, today] if today is not None else plan.history
+        body = book.body(user=self.user, timezone=self.timezone, history=history,
                          changes=changes)
         return Summary("week", book.week, True, now, body)

@@ -54,7 +54,7 @@ class PlanState:
     quota: int | None = None  # Q
     completed_on: str | None = None  # first day with a quota
     walk_min: int | None = None  # planned walk length; None: walks.min_duration_min
-    amber_day: str | None = None  # the day whose quota is reduced
+    amber_days: list[str] = field(default_factory=list)  # days whose quota is reduced
     settle_from: float | None = None  # unix seconds
     settle_until: float | None = None
     pre_red_quota: int | None = None
@@ -78,7 +78,7 @@ def quota_in_force(plan: PlanState, rules: Rules, day: str, at: float) -> int | 
         return round(plan.baseline * rules.settle.quota_factor)
     if plan.quota is None:
         return None
-    if plan.amber_day == day:
+    if day in plan.amber_days:
         return round(plan.quota * (1 - rules.traffic.amber_reduction))
     return plan.quota
 

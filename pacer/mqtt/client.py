@@ -567,6 +567,7 @@ class MqttLink:
         user_properties: Sequence[tuple[str, str]] = (),
         correlation_data: bytes | None = None,
         content_type: str | None = None,
+        response_topic: str | None = None,
     ) -> PublishResult:
         """Publish and wait for the broker's acknowledgement.
 
@@ -576,7 +577,7 @@ class MqttLink:
         unsend the message: paho may still deliver it."""
         self._require_connected()
         props = self._publish_properties(expiry_s, user_properties, correlation_data,
-                                         content_type)
+                                         content_type, response_topic)
         self._check_size(topic, payload, qos, props)
         return await self._submit(topic, payload, qos, retain, props)
 
@@ -588,7 +589,7 @@ class MqttLink:
 
     def _publish_properties(self, expiry_s: float | None, user_properties: Sequence[
             tuple[str, str]], correlation_data: bytes | None,
-            content_type: str | None) -> Properties | None:
+            content_type: str | None, response_topic: str | None = None) -> Properties | None:
         if not self._v5:
             return None
         props = _new_properties(PacketTypes.PUBLISH)
@@ -600,6 +601,8 @@ class MqttLink:
             props.CorrelationData = correlation_data
         if content_type is not None:
             props.ContentType = content_type
+        if response_topic is not None:
+            props.ResponseTopic = response_topic
         return props
 
     def _check_size(self, topic: str, payload: bytes, qos: int, props: Properties | None) -> None:

@@ -113,5 +113,20 @@ CREATE TABLE events (
 CREATE INDEX events_by_user ON events (user, seq);
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1,)
+_V2 = """
+-- Requests made on the daemon's own machine (`pacer alert clear`): the command
+-- line writes a row, the running daemon applies it and writes the result.
+CREATE TABLE local_requests (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    user       TEXT NOT NULL,
+    kind       TEXT NOT NULL,
+    payload    TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    done_at    REAL,
+    result     TEXT
+);
+CREATE INDEX local_requests_open ON local_requests (user, done_at);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2)
 """Schema scripts in order; the schema version after script ``i`` is ``i + 1``."""

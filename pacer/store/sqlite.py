@@ -294,6 +294,36 @@ class Store:
         )
         return _loads(rows[0][0]) if rows else None
 
+    def request_add(self, user: str, kind: str, payload: Mapping[str, Any]) -> int:
+        """A request for the running daemon (``pacer alert clear``)."""
+        with self._write("a local request"):
+            cur = self._conn.execute(
+                "INSERT INTO local_requests (user, kind, payload, created_at) VALUES (?, ?, ?, ?)",
+                (user, kind, json.dumps(payload), self._clock()),
+            )
+        assert cur.lastrowid is not None
+        return cur.lastrowid
+
+    def requests_open(self, user: str) -> list[tuple[int, str, dict[str, Any]]]:
+        rows = self._read(
+            "SELECT seq, kind, payload FROM local_requests WHERE user = ? AND done_at IS NULL"
+            " ORDER BY seq", (user,))
+        return [(seq, kind, json.loads(payload)) for seq, kind, payload in rows]
+
+    def request_done(self, seq: int, result: Mapping[str, Any]) -> None:
+        with self._write("a local request's result"):
+            self._conn.execute(
+                "UPDATE local_requests SET done_at = ?, result = ? WHERE seq = ?",
+                (self._clock(), json.dumps(result), seq),
+            )
+
+    def request_result(self, seq: int) -> dict[str, Any] | None:
+        rows = self._read("SELECT result FROM local_requests WHERE seq = ?", (seq,))
+        if not rows or rows[0][0] is None:
+            return None
+        result: dict[str, Any] = json.loads(rows[0][0])
+        return result
+
     def events(self, user: str) -> list[tuple[float, str, dict[str, Any]]]:
         """The audit trail as (time in Unix seconds, type, payload), oldest first."""
         rows = self._read(

@@ -1,0 +1,89 @@
+"""``pacer symptom``, ``pacer ack``, ``pacer dnd``: the commands a phone sends,
+from the command line, over MQTT as the config's user; and ``pacer alert
+clear`` on the daemon's own machine, through its store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import json
+import logging
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from pacer.commands import parse_command
+from pacer.config import Config, load_config
+from pacer.errors import BadInput, PacerError
+from pacer.mqtt.client import MqttLink
+from pacer.store import Store
+
+log = logging.getLogger(__name__)
+
+REPLY_WAIT_S = 10.0
+LOCAL_WAIT_S = 5.0
+
+
+async def send(config: Config, kind: str, payload: dict[str, Any],
+               wait: float = REPLY_WAIT_S) -> dict[str, Any]:
+    """Publish one command and wait for the daemon's reply."""
+    parse_command(kind, payload)  # the same strict check the daemon makes
+    prefix, user = config.mqtt.topic_prefix, config.user.id
+    token = uuid.uuid4().hex[:12]
+    reply_topic = f"{prefix}/{user}/reply/cli-{token}"
+    link = MqttLink(config.mqtt, client_id=f"pacer-cli-{user}-{token}",
+                    status_topic=f"{prefix}/{user}/cli/{token}", session_expiry_s=0)
+    await link.start()
+    try:
+        await link.wait_connected(REPLY_WAIT_S)
+        v5 = config.mqtt.protocol == "5"
+        await link.subscribe(reply_topic if v5 else f"{prefix}/{user}/reply")
+        body = json.dumps(payload).encode()
+        await link.publish(f"{prefix}/{user}/cmd/{kind}", body, qos=1,
+                           response_topic=reply_topic if v5 else None,
+                           correlation_data=token.encode() if v5 else None)
+        deadline = time.monotonic() + wait
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                msg = await asyncio.wait_for(link.messages.get(), left)
+            except TimeoutError:
+                break
+            if not v5 or msg.correlation_data == token.encode():
+                answer: dict[str, Any] = json.loads(msg.payload)
+                return answer
+        raise PacerError(
+            f"no reply from the pacer daemon within {wait:g} s; is `pacer run` running for "
+            f"user {user!r} on the broker at {config.mqtt.host}:{config.mqtt.port}?"
+        )
+    finally:
+        await link.stop(publish_offline=False)
+
+
+def command_main(config_path: Path, kind: str, payload: dict[str, Any]) -> int:
+    config = load_config(config_path)
+    reply = asyncio.run(send(config, kind, payload))
+    if reply.get("ok"):
+        print("ok")
+        return 0
+    raise BadInput(f"the daemon refused the {kind}: {reply.get('error')}")
+
+
+def clear_alert_main(config_path: Path, why: str) -> int:
+    """Ask the running daemon to clear the open alert, and wait briefly for it."""
+    config = load_config(config_path)
+    by = f"local:{getpass.getuser()}"
+    with Store.open(config.storage.path) as store:
+        seq = store.request_add(config.user.id, "clear_alert", {"by": by, "why": why})
+        deadline = time.monotonic() + LOCAL_WAIT_S
+        while time.monotonic() < deadline:
+            result = store.request_result(seq)
+            if result is not None:
+                if result.get("ok"):
+                    print("alert cleared")
+                    return 0
+                raise BadInput(f"not cleared: {result.get('error')}")
+            time.sleep(0.2)
+    print("the request is stored; the daemon clears the alert as soon as it runs")
+    return 0
