@@ -1,0 +1,25 @@
+"""Pure decoders, one module per wearable protocol.
+
+Each module has ``decode(characteristic_uuid, payload) -> list[Reading]``: a
+function of the bytes alone, raising only ``devices.errors.DecodeError``. The
+connection code picks the module by the configured device kind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from devices.drivers import battery, heart_rate, infinitime, rsc
+from devices.readings import Reading
+
+Decoder = Callable[[str, bytes | bytearray], list[Reading]]
+
+DECODERS: dict[str, Decoder] = {
+    "infinitime": infinitime.decode,
+    "rsc": rsc.decode,
+    "heart_rate": heart_rate.decode,
+}
+"""Decoder by configured device kind (``pacer.config.BleKind``); kinds not listed
+here (witmotion, polar, pams) have no driver yet."""
+
+__all__ = ["DECODERS", "Decoder", "battery", "heart_rate", "infinitime", "rsc"]

@@ -1,0 +1,32 @@
+"""The one exception type of the devices package.
+
+Every decoder raises ``DecodeError`` for bytes it cannot make sense of, and
+nothing else: a wearable that sends garbage must never take the connection (or
+the daemon) down with an ``IndexError`` or a ``struct.error``. The connection
+code counts and logs these and carries on.
+"""
+
+from __future__ import annotations
+
+from pacer.errors import PacerError
+
+
+class DecodeError(PacerError):
+    """A notification or read value does not match its characteristic's layout.
+
+    ``characteristic`` is the characteristic's UUID (lowercase, 128-bit form),
+    ``payload`` the bytes received and ``problem`` what was wrong with them; the
+    message names all three so one log line is enough to diagnose a device.
+    """
+
+    def __init__(self, characteristic: str, payload: bytes, problem: str) -> None:
+        self.characteristic = characteristic
+        self.payload = bytes(payload)
+        self.problem = problem
+        shown = self.payload[:32].hex(" ")
+        if len(self.payload) > 32:
+            shown += " ..."
+        super().__init__(
+            f"characteristic {characteristic or '(no UUID)'}: {problem} "
+            f"(got {len(self.payload)} byte(s): {shown or 'none'})"
+        )
