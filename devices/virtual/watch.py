@@ -1,0 +1,157 @@
+"""A virtual PineTime running InfiniTime, scriptable from Python.
+
+GATT as on the real watch (ble-protocols.md §1): the motion service with step
+count (read, notify) and raw motion (read, notify), Heart Rate (0x2A37 read,
+notify), Battery Level (read, notify) and the Alert Notification service's New
+Alert (write only), which records what was written and decodes it the way the
+firmware does. Advertises its name and the Heart Rate service.
+
+The script: ``walk(n)`` counts steps (and notifies, as the firmware does on
+every change), ``midnight()`` is the watch's daily reset (notifies 0, as
+InfiniTime >= 1.16 does), ``reboot()`` drops the link and restarts the counter
+from 0 (it is not persisted), and the ``VirtualPeripheral`` methods drop the
+link, take the watch out of reach and send garbage. ``steps_per_day`` is what
+the watch counted on each of its days, the truth the tests compare against.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from bumble.gatt import Characteristic, Service
+from bumble.link import LocalLink
+
+from devices import uuids
+from devices.drivers.infinitime import Alert, decode_new_alert
+from devices.virtual.peripheral import (
+    NOTIFY,
+    READ,
+    READABLE,
+    WRITE,
+    WRITEABLE,
+    VirtualPeripheral,
+    advertising_data,
+    gatt_uuid,
+    readable,
+    write_only,
+)
+
+
+class VirtualWatch(VirtualPeripheral):
+    """An InfiniTime-like watch on a bumble link."""
+
+    def __init__(self, link: LocalLink, *, address: str, name: str = "InfiniTime") -> None:
+        self.steps = 0
+        """The step counter as the watch shows it (steps today since the last reset)."""
+        self.days: list[int] = []
+        self.walked_today = 0
+        self.bpm = 0
+        self.battery = 80
+        self.motion = (0, 0, 1024)
+        self.alerts: list[bytes] = []
+        self.reboots = 0
+        services = [
+            Service(
+                gatt_uuid(uuids.MOTION_SERVICE),
+                [
+                    Characteristic(
+                        gatt_uuid(uuids.STEP_COUNT), READ | NOTIFY, READABLE,
+                        readable(lambda: struct.pack("<I", self.steps), self),
+                    ),
+                    Characteristic(
+                        gatt_uuid(uuids.RAW_MOTION), READ | NOTIFY, READABLE,
+                        readable(lambda: struct.pack("<hhh", *self.motion), self),
+                    ),
+                ],
+            ),
+            Service(
+                gatt_uuid(uuids.HEART_RATE_SERVICE),
+                [
+                    Characteristic(
+                        gatt_uuid(uuids.HEART_RATE_MEASUREMENT),
+                        READ | NOTIFY,
+                        READABLE,
+                        readable(lambda: bytes((0, self.bpm)), self),
+                    )
+                ],
+            ),
+            Service(
+                gatt_uuid(uuids.BATTERY_SERVICE),
+                [
+                    Characteristic(
+                        gatt_uuid(uuids.BATTERY_LEVEL), READ | NOTIFY, READABLE,
+                        readable(lambda: bytes((self.battery,)), self),
+                    )
+                ],
+            ),
+            Service(
+                gatt_uuid(uuids.ALERT_NOTIFICATION_SERVICE),
+                [
+                    Characteristic(
+                        gatt_uuid(uuids.NEW_ALERT),
+                        WRITE,
+                        WRITEABLE,
+                        write_only(self.alerts.append),
+                    )
+                ],
+            ),
+        ]
+        super().__init__(
+            link,
+            name=name,
+            address=address,
+            services=services,
+            advertisement=advertising_data(name, uuids16=[0x180D]),
+        )
+
+    @property
+    def steps_per_day(self) -> list[int]:
+        """Steps walked on each watch day so far, the current day last."""
+        return [*self.days, self.walked_today]
+
+    @property
+    def shown_alerts(self) -> list[Alert]:
+        """The New Alerts written, as the watch displays them (ignored packets left out)."""
+        return [a for a in map(decode_new_alert, self.alerts) if a is not None]
+
+    async def walk(self, steps: int, *, per_notification: int = 10) -> None:
+        """Count ``steps``, notifying the new count every ``per_notification`` steps."""
+        left = steps
+        while left > 0:
+            chunk = min(per_notification, left)
+            left -= chunk
+            self.steps += chunk
+            self.walked_today += chunk
+            await self.notify(uuids.STEP_COUNT, struct.pack("<I", self.steps))
+
+    async def set_steps(self, total: int) -> None:
+        """Set the counter to ``total`` (counting the difference as walked today)."""
+        self.walked_today += max(total - self.steps, 0)
+        self.steps = total
+        await self.notify(uuids.STEP_COUNT, struct.pack("<I", self.steps))
+
+    async def midnight(self) -> None:
+        """The watch's local midnight: a new day, the counter back to 0 (and notified)."""
+        self.days.append(self.walked_today)
+        self.walked_today = 0
+        self.steps = 0
+        await self.notify(uuids.STEP_COUNT, struct.pack("<I", 0))
+
+    async def reboot(self) -> None:
+        """Restart the firmware: the link drops and the counter starts again from 0."""
+        self.reboots += 1
+        await self.drop_link()
+        self.steps = 0
+
+    async def set_heart_rate(self, bpm: int) -> None:
+        self.bpm = bpm
+        await self.notify(uuids.HEART_RATE_MEASUREMENT, bytes((0, bpm)))
+
+    async def set_battery(self, percent: int) -> None:
+        self.battery = percent
+        await self.notify(uuids.BATTERY_LEVEL, bytes((percent,)))
+
+    async def move(self, x: float, y: float, z: float) -> None:
+        """Report an acceleration in g (sent as binary milli-g, 1 g = 1024)."""
+        self.motion = (round(x * 1024), round(y * 1024), round(z * 1024))
+        await self.notify(uuids.RAW_MOTION, struct.pack("<hhh", *self.motion))
