@@ -137,11 +137,17 @@ class VirtualWatch(VirtualPeripheral):
         self.steps = 0
         await self.notify(uuids.STEP_COUNT, struct.pack("<I", 0))
 
-    async def reboot(self) -> None:
-        """Restart the firmware: the link drops and the counter starts again from 0."""
+    async def reboot(self, *, back: bool = True) -> None:
+        """Restart the firmware: the link drops and the counter starts again from 0.
+
+        With ``back=False`` the watch stays unreachable (still counting steps)
+        until ``come_back()``, so a script can walk while it is "booting".
+        """
         self.reboots += 1
-        await self.drop_link()
+        await self.go_away()
         self.steps = 0
+        if back:
+            await self.come_back()
 
     async def set_heart_rate(self, bpm: int) -> None:
         self.bpm = bpm

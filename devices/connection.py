@@ -1,0 +1,294 @@
+"""One wearable's connection: find it, connect, subscribe, read, and reconnect for ever.
+
+``DeviceLink.run`` is the loop of one device task. Each round scans for the
+device (by address, or by advertised name when no address is configured),
+connects, subscribes to the kind's characteristics, reads the current values
+(a step count and a battery level only arrive as notifications when they
+change, so after a reconnect they must be read), then waits until the link is
+lost or the manager stops. Any failure (device absent, link lost, no adapter,
+no BlueZ) is logged with the device's identity and retried after a capped,
+jittered exponential backoff; none ends the loop.
+
+Log levels are chosen for a device that may be away for hours: the first
+failure of a streak is a WARNING, then every 10th attempt an INFO line saying
+how long it has been, the rest DEBUG.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from bleak import BleakClient, BleakScanner
+from bleak.backends.characteristic import BleakGATTCharacteristic
+from bleak.backends.client import BaseBleakClient
+from bleak.backends.device import BLEDevice
+from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
+from bleak.exc import BleakError
+
+from devices import uuids
+from devices.backoff import backoff_delay
+from devices.drivers.infinitime import encode_new_alert
+from devices.errors import DecodeError
+from devices.failures import DeviceAbsentError, describe
+from devices.profiles import Profile, Translator
+from devices.samples import Link, Sample
+
+logger = logging.getLogger(__name__)
+
+LOG_EVERY_ATTEMPTS = 10
+DECODE_ERRORS_LOGGED = 10
+"""Decode errors logged one by one per device before only every 100th is."""
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """How long to scan and connect, and how to back off between attempts."""
+
+    scan_s: float = 10.0
+    connect_s: float = 20.0
+    backoff_base_s: float = 1.0
+    backoff_cap_s: float = 60.0
+    write_s: float = 10.0
+
+
+@dataclass(slots=True)
+class DeviceStatus:
+    """What the manager knows about one device right now (a snapshot when returned)."""
+
+    label: str
+    kind: str
+    connected: bool = False
+    connects: int = 0
+    """Successful connections so far."""
+    failures: int = 0
+    """Failed attempts in the current streak (0 while connected)."""
+    decode_errors: int = 0
+    last_error: str | None = None
+    down_since: float | None = None
+    """When the device was last seen connected (or the manager started), while it is not."""
+
+
+class _MissingCharacteristicError(BleakError):
+    pass
+
+
+class DeviceLink:
+    """The connection loop of one configured device."""
+
+    def __init__(
+        self,
+        *,
+        label: str,
+        kind: str,
+        address: str | None,
+        name: str | None,
+        profile: Profile,
+        translator: Translator,
+        emit: Callable[[Sample], None],
+        clock: Callable[[], float],
+        backend: type[BaseBleakClient] | None,
+        scanner_backend: type[BaseBleakScanner] | None,
+        timing: Timing,
+        rng: random.Random,
+        motion: bool = True,
+    ) -> None:
+        self.label = label
+        self.who = f"{kind} {label}"
+        self.address = address
+        self.name = name
+        self.profile = profile
+        self.translator = translator
+        self.emit = emit
+        self.clock = clock
+        self.backend = backend
+        self.scanner_backend = scanner_backend
+        self.timing = timing
+        self.rng = rng
+        self.notify_uuids = tuple(
+            u for u in profile.notify if motion or u != uuids.RAW_MOTION
+        )
+        self.status = DeviceStatus(label=label, kind=kind, down_since=clock())
+        self.client: BleakClient | None = None
+
+    # --- the loop ------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Connect and reconnect until ``stop`` is set."""
+        while not stop.is_set():
+            try:
+                await self._session(stop)
+                self.status.failures = 0
+            except Exception as error:  # every failure is logged and retried, never fatal
+                self._failed(error)
+            if stop.is_set():
+                break
+            delay = backoff_delay(
+                self.status.failures,
+                self.rng,
+                base_s=self.timing.backoff_base_s,
+                cap_s=self.timing.backoff_cap_s,
+            )
+            logger.debug("%s: next attempt in %.1f s", self.who, delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+
+    def _failed(self, error: BaseException) -> None:
+        self.status.failures += 1
+        failure = describe(error)
+        self.status.last_error = failure.message
+        n = self.status.failures
+        down_min = (self.clock() - (self.status.down_since or self.clock())) / 60
+        if n == 1:
+            level = logging.WARNING
+        elif n % LOG_EVERY_ATTEMPTS == 0:
+            level = logging.INFO
+        else:
+            level = logging.DEBUG
+        if level < logging.WARNING:
+            logger.log(
+                level, "%s: still unavailable after %d attempts (%.0f min): %s; retrying",
+                self.who, n, down_min, failure.message,
+            )
+        else:
+            logger.log(level, "%s: %s; will keep retrying", self.who, failure.message)
+        if failure.kind == "unexpected":
+            logger.debug("%s: details of the unexpected error", self.who, exc_info=error)
+
+    async def _find(self) -> BLEDevice | None:
+        address = self.address.lower() if self.address else None
+
+        def wanted(device: BLEDevice, adv: AdvertisementData) -> bool:
+            if address is not None:
+                return device.address.lower() == address
+            return self.name is not None and self.name in (adv.local_name, device.name)
+
+        if self.scanner_backend is None:  # bleak's own choice for this platform
+            return await BleakScanner.find_device_by_filter(wanted, timeout=self.timing.scan_s)
+        return await BleakScanner.find_device_by_filter(
+            wanted, timeout=self.timing.scan_s, backend=self.scanner_backend
+        )
+
+    async def _session(self, stop: asyncio.Event) -> None:
+        device = await self._find()
+        if device is None:
+            what = f"address {self.address}" if self.address else f"name {self.name!r}"
+            raise DeviceAbsentError(f"not found by {what} within a {self.timing.scan_s:g} s scan")
+        lost = asyncio.Event()
+        client = BleakClient(
+            device,
+            disconnected_callback=lambda _client: lost.set(),
+            backend=self.backend,
+            timeout=self.timing.connect_s,
+        )
+        await client.connect()
+        reason = "link lost"
+        self.client = client
+        self.status.connected = True
+        self.status.connects += 1
+        self.status.failures = 0
+        self.status.last_error = None
+        self.status.down_since = None
+        logger.info("%s: connected (%s)", self.who, device.name or device.address)
+        self.emit(Link(at=self.clock(), device=self.label, connected=True, reason="connected"))
+        try:
+            await self._subscribe(client)
+            await self._read_current(client)
+            await _first(lost.wait(), stop.wait())
+            if not lost.is_set():
+                reason = "stopped"
+        except BaseException as error:
+            reason = "stopped" if isinstance(error, asyncio.CancelledError) else (
+                f"link lost during setup: {describe(error).message}"
+            )
+            raise
+        finally:
+            self.client = None
+            self.status.connected = False
+            self.status.down_since = self.clock()
+            self.translator.link_lost()
+            if client.is_connected:
+                with contextlib.suppress(BleakError, OSError, TimeoutError):
+                    await asyncio.wait_for(client.disconnect(), self.timing.connect_s)
+            self.emit(Link(at=self.clock(), device=self.label, connected=False, reason=reason))
+            log = logger.info if reason == "stopped" else logger.warning
+            log("%s: disconnected (%s)", self.who, reason)
+
+    async def _subscribe(self, client: BleakClient) -> None:
+        for uuid in self.notify_uuids:
+            char = client.services.get_characteristic(uuid)
+            if char is None:
+                if uuid in self.profile.required:
+                    raise _MissingCharacteristicError(
+                        f"the device has no characteristic {uuid}: is it really a "
+                        f"{self.profile.kind} device?"
+                    )
+                logger.debug("%s: no characteristic %s, skipped", self.who, uuid)
+                continue
+            await client.start_notify(char, self._on_notification)
+
+    async def _read_current(self, client: BleakClient) -> None:
+        for uuid in self.profile.read_after_connect:
+            char = client.services.get_characteristic(uuid)
+            if char is None or "read" not in char.properties:
+                continue
+            self.handle(uuid, await client.read_gatt_char(char))
+
+    # --- data ----------------------------------------------------------------------
+
+    def _on_notification(self, char: BleakGATTCharacteristic, data: bytearray) -> None:
+        self.handle(char.uuid, data)
+
+    def handle(self, uuid: str, data: bytes | bytearray) -> None:
+        """Decode one value, feed the trackers and queue the samples; bad bytes are counted."""
+        at = self.clock()
+        try:
+            readings = self.profile.decode(uuid, data)
+        except DecodeError as error:
+            self.status.decode_errors += 1
+            n = self.status.decode_errors
+            if n <= DECODE_ERRORS_LOGGED or n % 100 == 0:
+                logger.warning("%s: ignored a bad value (%d so far): %s", self.who, n, error)
+            return
+        for reading in readings:
+            for sample in self.translator.samples(reading, at):
+                self.emit(sample)
+
+    async def notify_watch(self, title: str, text: str) -> bool:
+        """Show a New Alert on this watch; False (logged) when not connected or it failed."""
+        client = self.client
+        if client is None or not client.is_connected:
+            logger.info("%s: not connected, prompt %r not shown on the watch", self.who, title)
+            return False
+        char = client.services.get_characteristic(uuids.NEW_ALERT)
+        if char is None:
+            logger.warning("%s: no New Alert characteristic, prompt not shown", self.who)
+            return False
+        try:
+            await asyncio.wait_for(
+                client.write_gatt_char(char, encode_new_alert(title, text), response=True),
+                self.timing.write_s,
+            )
+        except (BleakError, OSError, TimeoutError) as error:
+            logger.warning(
+                "%s: could not show prompt %r: %s", self.who, title, describe(error).message
+            )
+            return False
+        logger.debug("%s: prompt %r shown", self.who, title)
+        return True
+
+
+async def _first(*waits: Coroutine[Any, Any, Any]) -> None:
+    """Wait until the first of the given coroutines finishes; cancel the others."""
+    tasks = [asyncio.ensure_future(w) for w in waits]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,216 @@
+"""The connection manager: every configured wearable, one asyncio task each, samples out.
+
+    manager = DeviceManager(config.devices, clock=time.time, zone=zone)
+    async with manager:
+        while True:
+            sample = await manager.queue.get()
+            ...
+        await manager.notify_watch("Time to move", "You have sat for 40 min")
+
+One task per device (``pacer-ble:<label>``), each under a small supervisor
+that restarts it should it ever die of a bug (it logs and retries every
+expected failure itself). Samples go to one bounded ``SampleQueue`` that drops
+motion first when the consumer falls behind. Nothing here reads a clock: the
+injected ``clock`` stamps every sample and drives the trackers, so the daemon
+and tests decide what time it is. ``backend``/``scanner_backend`` are bleak
+backend classes (None = the platform's own, BlueZ on Linux); tests and the
+demo pass the bumble ones from ``devices.virtual``.
+
+Device labels are the configured address, or the name when no address is
+given; they must be unique. Kinds without a driver yet (witmotion, polar, pams)
+are logged and skipped, not fatal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime, tzinfo
+from types import TracebackType
+
+from bleak.backends.client import BaseBleakClient
+from bleak.backends.scanner import BaseBleakScanner
+
+from devices.backoff import backoff_delay
+from devices.connection import DeviceLink, DeviceStatus, Timing
+from devices.counter import CounterState
+from devices.profiles import PROFILES, Translator
+from devices.rsc import CadenceState
+from devices.sample_queue import SampleQueue
+from devices.samples import Sample
+from pacer.config import BleDevice
+
+logger = logging.getLogger(__name__)
+
+STOP_TIMEOUT_S = 10.0
+
+
+def device_label(device: BleDevice) -> str:
+    """The stable label samples carry: the configured address, else the name."""
+    label = device.address or device.name
+    if not label:
+        raise ValueError("a device needs an address or a name")
+    return label
+
+
+def _local_zone() -> tzinfo:
+    zone = datetime.now().astimezone().tzinfo
+    assert zone is not None
+    return zone
+
+
+class DeviceManager:
+    """Connects to every configured wearable and keeps them connected."""
+
+    def __init__(
+        self,
+        devices: Sequence[BleDevice],
+        *,
+        clock: Callable[[], float] = time.time,
+        zone: tzinfo | None = None,
+        backend: type[BaseBleakClient] | None = None,
+        scanner_backend: type[BaseBleakScanner] | None = None,
+        queue_size: int = 10_000,
+        motion: bool = True,
+        calibration: Mapping[str, float] | None = None,
+        counter_states: Mapping[str, CounterState] | None = None,
+        cadence_states: Mapping[str, CadenceState] | None = None,
+        timing: Timing | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        """
+        ``zone`` is the watches' time zone (their midnight resets the step counter;
+        default: this machine's). ``motion`` subscribes to InfiniTime's raw
+        acceleration. ``calibration`` maps a foot pod's label to its steps per
+        reported cadence unit. ``counter_states`` / ``cadence_states`` restore the
+        trackers from ``counter_state()`` / ``cadence_state()`` after a restart.
+        """
+        self.clock = clock
+        self.queue = SampleQueue(queue_size)
+        self.timing = timing or Timing()
+        self._rng = rng or random.Random()
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.links: dict[str, DeviceLink] = {}
+        self.unsupported: list[str] = []
+        zone = zone or _local_zone()
+        calibration = calibration or {}
+        counter_states = counter_states or {}
+        cadence_states = cadence_states or {}
+        for device in devices:
+            label = device_label(device)
+            profile = PROFILES.get(device.kind)
+            if profile is None:
+                logger.error(
+                    "%s %s: no driver for this kind yet; the device is ignored", device.kind, label
+                )
+                self.unsupported.append(label)
+                continue
+            if label in self.links:
+                raise ValueError(f"two devices share the label {label!r}; give each an address")
+            translator = Translator(
+                label,
+                device.kind,
+                zone=zone,
+                calibration=calibration.get(label, 1.0),
+                counter_state=counter_states.get(label),
+                cadence_state=cadence_states.get(label),
+            )
+            self.links[label] = DeviceLink(
+                label=label,
+                kind=device.kind,
+                address=device.address,
+                name=device.name,
+                profile=profile,
+                translator=translator,
+                emit=self.queue.put_nowait,
+                clock=clock,
+                backend=backend,
+                scanner_backend=scanner_backend,
+                timing=self.timing,
+                rng=self._rng,
+                motion=motion,
+            )
+
+    # --- life cycle ------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start one task per device (in the running loop)."""
+        if self._tasks:
+            raise RuntimeError("the device manager is already running")
+        self._stop.clear()
+        for label, link in self.links.items():
+            self._tasks.append(
+                asyncio.create_task(self._supervise(link), name=f"pacer-ble:{label}")
+            )
+
+    async def stop(self) -> None:
+        """Disconnect every device and end the tasks."""
+        self._stop.set()
+        tasks, self._tasks = self._tasks, []
+        if not tasks:
+            return
+        _, pending = await asyncio.wait(tasks, timeout=STOP_TIMEOUT_S)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def __aenter__(self) -> DeviceManager:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    async def _supervise(self, link: DeviceLink) -> None:
+        restarts = 0
+        while not self._stop.is_set():
+            try:
+                await link.run(self._stop)
+            except Exception:
+                # A bug, not a Bluetooth failure (those are handled in run()).
+                logger.exception("%s: connection task failed; restarting it", link.who)
+                delay = backoff_delay(restarts, self._rng, cap_s=self.timing.backoff_cap_s)
+                restarts += 1
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), delay)
+            else:
+                return
+
+    # --- what the daemon asks -------------------------------------------------------
+
+    async def get(self) -> Sample:
+        """The next sample (same as ``queue.get()``)."""
+        return await self.queue.get()
+
+    async def notify_watch(self, title: str, text: str) -> bool:
+        """Show a prompt on every connected InfiniTime watch; True if at least one showed it."""
+        watches = [link for link in self.links.values() if link.profile.kind == "infinitime"]
+        if not watches:
+            return False
+        results = await asyncio.gather(*(w.notify_watch(title, text) for w in watches))
+        return any(results)
+
+    def status(self) -> dict[str, DeviceStatus]:
+        """A snapshot of every device's connection state and error counts."""
+        return {label: replace(link.status) for label, link in self.links.items()}
+
+    def counter_state(self, label: str) -> CounterState | None:
+        """The step counter state of an InfiniTime watch, for the daemon to store."""
+        counter = self.links[label].translator.counter
+        return None if counter is None else counter.state
+
+    def cadence_state(self, label: str) -> CadenceState | None:
+        """The cadence integration state of a foot pod, for the daemon to store."""
+        cadence = self.links[label].translator.cadence
+        return None if cadence is None else cadence.state

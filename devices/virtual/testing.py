@@ -1,0 +1,74 @@
+"""Helpers for tests and the demo that drive the connection manager against virtual devices."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime, tzinfo
+
+from devices.sample_queue import SampleQueue
+from devices.samples import Link, Sample, StepDelta
+
+
+class ManualClock:
+    """A clock the test sets; pass the instance itself as the manager's ``clock``."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def set_local(self, text: str, zone: tzinfo) -> None:
+        """Set the time from a local ISO time such as ``"2026-11-23 23:59:50"``."""
+        self.now = datetime.fromisoformat(text).replace(tzinfo=zone).timestamp()
+
+
+async def until(predicate: Callable[[], bool], what: str, timeout_s: float = 5.0) -> None:
+    """Wait (polling the loop every few ms) until ``predicate()`` holds; fail naming ``what``."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+        await asyncio.sleep(0.002)
+
+
+class Collector:
+    """Drains a sample queue into ``samples`` in a background task."""
+
+    def __init__(self) -> None:
+        self.samples: list[Sample] = []
+
+    def steps(self, device: str | None = None) -> int:
+        return sum(
+            s.steps
+            for s in self.samples
+            if isinstance(s, StepDelta) and (device is None or s.device == device)
+        )
+
+    def links(self, device: str | None = None) -> list[Link]:
+        return [
+            s
+            for s in self.samples
+            if isinstance(s, Link) and (device is None or s.device == device)
+        ]
+
+    def of(self, kind: type[Sample]) -> list[Sample]:
+        return [s for s in self.samples if isinstance(s, kind)]
+
+    @contextlib.asynccontextmanager
+    async def draining(self, queue: SampleQueue) -> AsyncIterator[Collector]:
+        async def drain() -> None:
+            while True:
+                self.samples.append(await queue.get())
+
+        task = asyncio.create_task(drain(), name="sample-collector")
+        try:
+            yield self
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            while not queue.empty():
+                self.samples.append(queue.get_nowait())
