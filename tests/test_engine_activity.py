@@ -182,12 +182,16 @@ def test_several_single_pauses_in_one_walk() -> None:
     assert walks(r) == (1, 8)
 
 
-@pytest.mark.parametrize(("start", "counted"), [("07:29", False), ("07:30", True)])
-def test_a_walk_counts_when_it_starts_inside_the_waking_window(
-    start: str, counted: bool
+@pytest.mark.parametrize(("start", "expected"), [
+    ("07:05", (0, 0)),  # over before the waking window opens
+    ("07:29", (1, 19)),  # counts, with its minutes inside the window
+    ("07:30", (1, 20)),
+])
+def test_a_walk_counts_with_its_minutes_inside_the_waking_window(
+    start: str, expected: tuple[int, int]
 ) -> None:
     r = quiet_day((start, 20, STEP, 80), ("", 5, UP))
-    assert walks(r) == ((1, 20) if counted else (0, 0))
+    assert walks(r) == expected
 
 
 def test_walk_duration_follows_the_plan() -> None:
@@ -214,10 +218,6 @@ def test_a_walk_is_counted_when_it_ends() -> None:
     assert engine.state.tally.walks == 1  # 09:12: the second one ends it
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "section 1: 'Minute figures (known, stepping, upright, sedentary), bouts, transitions "
-    "and walks count the waking window only'; a walk running past day.sleep counts its "
-    "minutes after 21:30 in walk_min, more than the day's stepping minutes"))
 def test_walk_minutes_after_sleep_are_not_counted() -> None:
     body = quiet_day(("21:20", 30, STEP, 80), ("", 5, UP)).final(KEY)
     assert body["stepping_min"] == 10
@@ -296,11 +296,6 @@ def test_reminder_skipped_when_walking_even_if_not_yet_a_walk() -> None:
     assert walks(r) == (0, 0)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "section 3: 'if fewer walks are done than reminder times passed so far ... publish "
-    "walk_reminder ... Skip it if the person is walking right now'; a walk whose "
-    "tolerated one-minute pause falls on the minute before the reminder is neither "
-    "'done' nor 'walking', so the person is told there were no walks yet"))
 @pytest.mark.parametrize("after", ["walk resumes", "walk is over"])
 def test_reminder_not_sent_in_the_tolerated_pause_of_a_walk(after: str) -> None:
     rest = ("", 5, STEP, 80) if after == "walk resumes" else ("", 5, UP)
@@ -426,10 +421,6 @@ def test_ease_off_cooldown_counts_from_the_attempt() -> None:
     assert clocks(r) == ["11:30"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "section 5: pace_ease_off 'At most once per pacing.ease_off_cooldown_min (default "
-    "120)'; the cooldown runs from the attempt, so one held back by the rate limits for "
-    "10 minutes is followed by the next 110 minutes later"))
 def test_ease_off_cooldown_counts_between_prompts_sent() -> None:
     # Default rules: sitting prompts 09:40, 09:55, 10:10 and the 10:00 walk
     # reminder fill the hour; ahead at 10:30, sent at 10:40 when 09:40 leaves it.
@@ -590,10 +581,6 @@ def test_ceiling_held_by_the_hourly_limit(crossing: str, expected: str | None) -
     assert [k for k in kinds(r)[4:] if k != "ceiling_reached"] == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "section 8: a held prompt 'is sent at the first minute the limits allow ... within "
-    "prompts.max_delay_min (default 15); after that it is dropped'; a nudge whose limit "
-    "frees exactly 16 minutes after it was due is still sent"))
 def test_ceiling_held_16_minutes_is_dropped() -> None:
     minutes = DAY.at("10:23") - DAY.at("09:00")
     r = day_run(("09:00", minutes, SIT), ("10:23", 1, UP, CEILING), ("", 60, UP, 10))
@@ -981,10 +968,6 @@ def test_red_flag_in_the_small_hours_is_not_repeated_that_morning() -> None:
     assert red_flags(r) == ["2026-06-10T03:00:00+01:00", "2026-06-11T07:30:00+01:00"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "section 7: 'while it is open, the red_flag advice is repeated once at day.wake each "
-    "day' and 11.15 only exempts 'A red_flag raised before day.wake ... the same day'; "
-    "one raised at 22:00 is not repeated the next morning"))
 def test_red_flag_in_the_evening_is_repeated_the_next_morning() -> None:
     r = day_run(("21:00", 2 * 60, UP), ("+1 07:00", 60, UP), commands=[at("22:00", RED_FLAG)])
     assert red_flags(r) == ["2026-06-10T22:00:00+01:00", "2026-06-11T07:30:00+01:00"]
@@ -1105,14 +1088,8 @@ def test_every_prompt_says_what_and_why(kind: str) -> None:
         "pace_ease_off",
         "ceiling_reached",
         "long_bout_rest",
-        pytest.param("boom_followup", marks=pytest.mark.xfail(strict=True, reason=(
-            "section 5: 'Overactivity has no validated accelerometer threshold; these rules "
-            "are [heur] and must be labelled so'; the boom follow-up (the 1.3 x quota "
-            "heuristic) does not say it is a guide"))),
-        pytest.param("floor_nudge", marks=pytest.mark.xfail(strict=True, reason=(
-            "section 5 (floor_nudge is one of 'these rules', which 'are [heur] and must be "
-            "labelled so'; the README says their texts say they are a pacing guide): the "
-            "floor nudge text does not"))),
+        pytest.param("boom_followup"),
+        pytest.param("floor_nudge"),
     ],
 )
 def test_section_5_texts_say_they_are_a_guide(kind: str) -> None:

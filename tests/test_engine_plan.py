@@ -590,13 +590,14 @@ def test_red_flag_suppresses_every_other_prompt() -> None:
 def test_clearing_the_red_flag_sends_one_plan_update_with_the_plan_in_force() -> None:
     flag = Symptom("green", red_flags=RED_FLAG)
     commands = [
-        at(6, "22:00", flag),  # after day.sleep: no repeat at day 7's wake
+        at(6, "22:00", flag),  # on day 6's date: repeated at day 7's wake
         at(7, "10:00", Symptom("amber")),  # day 8's quota is 3600
         at(8, "12:00", PlanChange("physio", "seen: no concern", clear_alert=True)),
     ]
     r = run_days([*BASELINE, STEADY, STEADY, STEADY], commands=commands)
     assert [(stamp(p), p.kind) for p in r.prompts] == [
         (when(6, "22:00"), "red_flag"),
+        (when(7, "07:30"), "red_flag"),
         (when(8, "07:30"), "red_flag"),
         (when(8, "12:00"), "plan_update"),
     ]
@@ -619,7 +620,9 @@ def test_clearing_the_red_flag_sends_one_plan_update_with_the_plan_in_force() ->
     [
         ("12:00", [1, 2]),
         ("21:29", [1, 2]),  # before day.sleep: repeated the next morning
-        ("21:30", [2]),  # during the night: not at the wake right after
+        # 11.15: only a flag raised before day.wake on the same date is not
+        # repeated at that wake; one raised in the evening is, the next morning.
+        ("21:30", [1, 2]),
         ("+1 03:00", [2]),
         ("+1 07:29", [2]),  # day 1, before its wake: from the day after
     ],

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 from collections import deque
 from dataclasses import asdict, dataclass, field
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from typing import Any
 
 from pacer.commands import PLAN_VALUES, apply_settings
@@ -53,12 +53,13 @@ from pacer.timebase import (
     Minute,
     iso,
     iso_seconds,
+    local_minute,
     parse_clock,
     to_datetime,
     zone,
 )
 
-STATE_VERSION = 2
+STATE_VERSION = 3
 SEDENTARY = Posture.SEDENTARY  # enum member lookups cost on the per-minute path
 RECENT_PROMPTS = 64  # prompts an `ack` may name by id
 ORDER = {kind: i for i, kind in enumerate(DELIVERY_ORDER)}
@@ -411,10 +412,12 @@ class Engine:
         plan = st.plan
         key = day.day.isoformat()
         yesterday = (day.day - timedelta(days=1)).isoformat()
-        if plan.alert is not None:
-            previous_sleep = self.calendar.bounds(day.day - timedelta(days=1)).sleep
-            if plan.alert["raised"] < previous_sleep:  # not the morning after a night report
-                self._queue("red_flag", now, {"flags": list(plan.alert["flags"])})
+        # An open red flag is repeated once each morning, but not on the morning
+        # of the date it was raised on, before wake (section 11.15).
+        if plan.alert is not None and plan.alert["raised"] < local_minute(
+            day.day, time(0, 0), self.tz
+        ):
+            self._queue("red_flag", now, {"flags": list(plan.alert["flags"])})
         if WEEKDAYS[day.day.weekday()] == self.rules.plan.review_day:
             self._weekly_review(now, day)
         if key in plan.amber_days and plan.quota is not None and not plan.settling(now * 60):
@@ -583,9 +586,9 @@ class Engine:
         tally = self.state.tally
         assert tally is not None
         _, minutes, _ = self._walk_plan((run.start + run.minutes) * 60)
-        if run.in_window and run.is_walk(minutes, self.rules.walks.min_cadence):
+        if run.window_min and run.is_walk(minutes, self.rules.walks.min_cadence):
             tally.walks += 1
-            tally.walk_min += run.minutes
+            tally.walk_min += run.window_min
 
     # --- overactivity (section 5, heuristics) and other live conditions --------------
 
@@ -625,13 +628,19 @@ class Engine:
             return
         if self._ease_off_reason(now, day) is None:
             return
+        # At most once per cooldown, counted from the last one sent; one that
+        # could not be sent (do-not-disturb, limits) is not retried before the
+        # cooldown has passed either.
         cooldown = self.rules.pacing.ease_off_cooldown_min
-        if tally.last_ease_off is None or now - tally.last_ease_off >= cooldown:
-            tally.last_ease_off = now
+        last = tally.last_ease_off
+        not_before = max(last + cooldown if last is not None else now,
+                         tally.ease_off_retry or now)
+        if now < not_before:
+            self._quiet_until = not_before
+        elif not any(q.kind == "pace_ease_off" for q in st.queue):
+            tally.ease_off_retry = now + cooldown
             self._queue("pace_ease_off", now)
-            self._quiet_until = now + cooldown
-        else:
-            self._quiet_until = tally.last_ease_off + cooldown
+            self._quiet_until = min(self._quiet_until, tally.ease_off_retry)
 
     def _next_change(self, now: Minute, day: DayBounds) -> Minute:
         """The next minute at which the quota or the window may change by
@@ -672,10 +681,17 @@ class Engine:
         if q.kind == "walk_reminder":
             assert q.reason is not None
             due = q.reason["walks_due"]
-            walking = st.run is not None and st.run.walking_now
-            if tally.walks >= due or walking or tally.ceiling_hit:
+            # A run in progress, paused for its one tolerated minute or not, is
+            # walking right now; one already long enough counts as done.
+            run = st.run
+            done = tally.walks
+            if run is not None:
+                _, minutes, _ = self._walk_plan(at)
+                if run.is_walk(minutes, self.rules.walks.min_cadence):
+                    done += 1
+            if done >= due or run is not None or tally.ceiling_hit:
                 return None
-            return {"walks_done": tally.walks, "walks_due": due}
+            return {"walks_done": done, "walks_due": due}
         if q.kind == "pace_ease_off":
             return self._ease_off_reason(now, day)
         if q.kind == "long_bout_rest":
@@ -734,6 +750,12 @@ class Engine:
         self, q: Queued, verdict: Verdict, now: Minute, day: DayBounds, out: list[Output]
     ) -> None:
         queue = self.state.queue
+        max_delay = self.rules.prompts.max_delay_min
+        if verdict in (Verdict.SEND, Verdict.LIMITED) and now - q.due > max_delay:
+            queue.remove(q)
+            out.append(Dropped(q.kind, now, "held back by the rate limits for more than "
+                               f"{max_delay} min"))
+            return
         if verdict is Verdict.SEND:
             queue.remove(q)
             reason = self._nudge_reason(q, now, day)
@@ -741,12 +763,7 @@ class Engine:
                 out.append(Dropped(q.kind, now, "no longer applies"))
             else:
                 self._emit(q.kind, now, reason, self._expiry(q.kind, now), out)
-        elif verdict is Verdict.LIMITED:
-            if now - q.due > self.rules.prompts.max_delay_min:
-                queue.remove(q)
-                out.append(Dropped(q.kind, now, "held back by the rate limits for more than "
-                                   f"{self.rules.prompts.max_delay_min} min"))
-        else:
+        elif verdict is not Verdict.LIMITED:
             queue.remove(q)  # nudges due in quiet hours, do-not-disturb or a snooze
             out.append(Dropped(q.kind, now, verdict.value))
 
@@ -829,6 +846,8 @@ class Engine:
         self.gate.sent_prompt(kind, now)
         if st.tally is not None:
             st.tally.count_prompt(kind)
+            if kind == "pace_ease_off":
+                st.tally.last_ease_off = now
         st.recent.append(Recent(prompt.id, kind, now))
         del st.recent[:-RECENT_PROMPTS]
         out.append(prompt)

@@ -41,7 +41,8 @@ class DayTally:
     settling: bool = False
     ceiling_hit: bool = False  # steps reached the ceiling (prompt delivered or not)
     ceiling_queued: bool = False
-    last_ease_off: int | None = None  # minute of the last pace_ease_off attempt
+    last_ease_off: int | None = None  # minute the last pace_ease_off was sent
+    ease_off_retry: int | None = None  # not before this minute after one was queued
     plan_at_sleep: dict[str, Any] | None = None  # the plan in force at day.sleep
 
     def flag(self, name: str) -> None:

@@ -92,7 +92,8 @@ def _floor_nudge(r: R) -> Wording:
     text = (
         f"Today has been quiet so far ({_steps(r['steps'])} steps; the plan's lower mark is "
         f"{_steps(r['floor'])}). If you feel up to it, one short, easy walk would keep the "
-        "plan steady. If today is a bad day, that is fine too."
+        "plan steady. If today is a bad day, that is fine too. (A pacing guide, not a "
+        "medical limit.)"
     )
     return Wording("nudge", "A little movement, if you can", text, NUDGE_ACTIONS)
 
@@ -101,7 +102,7 @@ def _boom_followup(r: R) -> Wording:
     text = (
         f"Yesterday was a big day ({_steps(r['yesterday_steps'])} steps against a plan of "
         f"{_steps(r['quota'])}). Keep today to plan, even if you feel good: that is how "
-        "the boom-bust cycle is broken."
+        "the boom-bust cycle is broken. (A pacing guide, not a medical limit.)"
     )
     return Wording("info", "Yesterday was big: keep today to plan", text, INFO_ACTIONS)
 

@@ -17,14 +17,15 @@ from pacer.timebase import Minute
 @dataclass(slots=True)
 class StepRun:
     start: Minute
-    in_window: bool  # started inside the waking window: a walk of that day
     minutes: int = 0  # stepping minutes
+    window_min: int = 0  # of those, inside the waking window (summaries count these)
     steps: int = 0  # steps in those minutes
     gap: bool = False  # the last minute was the tolerated non-stepping one
     rest_prompted: bool = False  # long_bout_rest already due for this run
 
     @property
     def walking_now(self) -> bool:
+        """Moving this minute (not in the one tolerated pause)."""
         return not self.gap
 
     def is_walk(self, min_minutes: int, min_cadence: int) -> bool:
@@ -36,8 +37,10 @@ def follow(run: StepRun | None, epoch: Epoch, in_window: bool) -> tuple[StepRun 
     """Returns the run in progress and the run that just ended, if any."""
     if epoch.posture is Posture.STEPPING:
         if run is None:
-            run = StepRun(start=epoch.start, in_window=in_window)
+            run = StepRun(start=epoch.start)
         run.minutes += 1
+        if in_window:
+            run.window_min += 1
         run.steps += epoch.steps
         run.gap = False
         return run, None
