@@ -187,37 +187,43 @@ class DeviceLink:
             timeout=self.timing.connect_s,
         )
         await client.connect()
+        ready = False
         reason = "link lost"
-        self.client = client
-        self.status.connected = True
-        self.status.connects += 1
-        self.status.failures = 0
-        self.status.last_error = None
-        self.status.down_since = None
-        logger.info("%s: connected (%s)", self.who, device.name or device.address)
-        self.emit(Link(at=self.clock(), device=self.label, connected=True, reason="connected"))
         try:
             await self._subscribe(client)
+            self.client = client
+            ready = True
+            logger.info("%s: connected (%s)", self.who, device.name or device.address)
+            self.emit(Link(at=self.clock(), device=self.label, connected=True, reason="connected"))
+            # Read only now: a value read before the Link sample would look older than it.
             await self._read_current(client)
+            # "connected" in the status means subscribed and up to date.
+            self.status.connected = True
+            self.status.connects += 1
+            self.status.failures = 0
+            self.status.last_error = None
+            self.status.down_since = None
             await _first(lost.wait(), stop.wait())
             if not lost.is_set():
                 reason = "stopped"
         except BaseException as error:
-            reason = "stopped" if isinstance(error, asyncio.CancelledError) else (
-                f"link lost during setup: {describe(error).message}"
-            )
+            if isinstance(error, asyncio.CancelledError):
+                reason = "stopped"
+            else:
+                reason = f"link lost during setup: {describe(error).message}"
             raise
         finally:
             self.client = None
-            self.status.connected = False
-            self.status.down_since = self.clock()
             self.translator.link_lost()
             if client.is_connected:
                 with contextlib.suppress(BleakError, OSError, TimeoutError):
                     await asyncio.wait_for(client.disconnect(), self.timing.connect_s)
-            self.emit(Link(at=self.clock(), device=self.label, connected=False, reason=reason))
-            log = logger.info if reason == "stopped" else logger.warning
-            log("%s: disconnected (%s)", self.who, reason)
+            if ready:
+                self.status.connected = False
+                self.status.down_since = self.clock()
+                self.emit(Link(at=self.clock(), device=self.label, connected=False, reason=reason))
+                log = logger.info if reason == "stopped" else logger.warning
+                log("%s: disconnected (%s)", self.who, reason)
 
     async def _subscribe(self, client: BleakClient) -> None:
         for uuid in self.notify_uuids:
