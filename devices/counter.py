@@ -136,6 +136,7 @@ class StepCounter:
 
     ``zone`` is the watch's time zone (the one its clock is set to; the
     daemon's configured zone). ``state`` restores what ``state`` gave before.
+    ``who`` prefixes the log lines (default: the device label).
     """
 
     def __init__(
@@ -145,8 +146,10 @@ class StepCounter:
         zone: tzinfo,
         tolerance_s: float = DEFAULT_TOLERANCE_S,
         state: CounterState | None = None,
+        who: str | None = None,
     ) -> None:
         self.device = device
+        self.who = who or device
         self.zone = zone
         self.tolerance_s = tolerance_s
         self.state = state if state is not None else CounterState()
@@ -160,11 +163,11 @@ class StepCounter:
             logger.warning(
                 "%s: step counter dropped from %s to %d away from midnight: "
                 "the watch restarted; counting %d steps from zero",
-                self.device, before, total, total,
+                self.who, before, total, total,
             )
         elif result.event is CounterEvent.MIDNIGHT_RESET:
             logger.info(
-                "%s: step counter reset for the new day (%s -> %d)", self.device, before, total
+                "%s: step counter reset for the new day (%s -> %d)", self.who, before, total
             )
         if result.steps <= 0:
             return None

@@ -87,7 +87,9 @@ class Translator:
     ) -> None:
         self.label = label
         self.counter = (
-            StepCounter(label, zone=zone, state=counter_state) if kind == "infinitime" else None
+            StepCounter(label, zone=zone, state=counter_state, who=f"{kind} {label}")
+            if kind == "infinitime"
+            else None
         )
         self.cadence = (
             CadenceSteps(label, calibration=calibration, state=cadence_state)

@@ -68,6 +68,7 @@ def test_watch_samples_from_reads_and_notifications() -> None:
         m = manager_for(world, [watch_config(watch.address)], clock)
         label = watch.address
         async with Collector().draining(m.queue) as got, m:
+            await until(lambda: connected(m), "connected, subscribed and read")
             await until(lambda: got.steps() == 120, "the step count read after connecting")
             clock.now += 60
             await watch.walk(30)
