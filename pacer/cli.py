@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pacer import __version__
+from pacer.daemon.systemd import log_format
 from pacer.engine.model import RED_FLAGS
 from pacer.errors import BadInput, ConfigError, PacerError
 
@@ -158,11 +159,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    logging.basicConfig(level=args.log_level, format=log_format(), stream=sys.stderr)
+    # APScheduler says INFO for every run of every job: once a minute is noise.
+    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLevelName(
+        args.log_level)))
     try:
         return _dispatch(args)
     except ConfigError as exc:

@@ -305,6 +305,9 @@ class MqttConfig(_Table):
 
 class StorageConfig(_Table):
     path: FilePath = Path("pacer.sqlite3")
+    # Raw device samples are kept this many days; minutes, prompts and
+    # summaries are kept for good.
+    raw_retention_days: int = Field(14, ge=1, le=3650)
 
 
 class Config(_Table):

@@ -1,11 +1,20 @@
 """``pacer run``: the thin shell around the engine.
 
-One asyncio loop. Two long-lived tasks under one supervisor: the minute loop
-(source -> engine -> store, one transaction per minute holding the epoch, what
-the engine decided, its new state and the messages to send) and the publisher
-(store outbox -> MQTT, a row deleted only once the broker acknowledged it).
+One asyncio loop; long-lived tasks under one supervisor (a task group): the
+publisher (store outbox -> MQTT, a row deleted only once the broker has
+acknowledged it), the command inbox, the retained state, local requests. The
+wall-clock jobs run on APScheduler: the minute job (source -> engine -> store,
+one transaction per minute holding the epoch, what the engine decided, its new
+state and the messages to send), data retention and the systemd watchdog. A
+job that fails ends the daemon with the error, rather than being logged and
+retried for ever.
+
 A kill at any moment therefore loses nothing and repeats nothing: on restart
-the engine resumes from the stored state and the outbox is sent on.
+the engine resumes from the stored state and the outbox is sent on. The rules'
+own clock times (walk reminders, the floor check, the morning jobs, summaries,
+the weekly review) are decided by the engine on the minute they fall in, so a
+replay and the daemon agree, DST days included, and a restart never runs one
+twice: the stored state says which minutes are done.
 """
 
 from __future__ import annotations
@@ -16,14 +25,22 @@ import logging
 import signal
 import socket
 import time
+from datetime import UTC
 from pathlib import Path
 from typing import Any
+
+from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 
 from pacer.config import Config, ReplayDevice, load_config
 from pacer.daemon.clock import Clock
 from pacer.daemon.inbox import audit_event, read_command
 from pacer.daemon.messages import Topics, encode, outbox_for
 from pacer.daemon.sources import ReplayFeed
+from pacer.daemon.systemd import Notifier
 from pacer.engine.core import Engine
 from pacer.engine.model import Dropped, Epoch, Output, PlanChange, Prompt
 from pacer.errors import BadInput, BrokerUnavailable, CommandRejected, PacerError
@@ -35,6 +52,7 @@ from pacer.timebase import iso, iso_seconds
 log = logging.getLogger(__name__)
 
 PUBLISH_TIMEOUT_S = 10.0
+MIN_TICK_S = 0.01  # the minute job's period at very high replay speeds
 STATE_EVERY_S = 30.0  # the retained state at most this often (real seconds)
 REPLY_TIMEOUT_S = 10.0
 
@@ -56,6 +74,8 @@ class Daemon:
         self.topics = Topics(config.mqtt.topic_prefix, self.user)
         self.engine = self._restore_engine()
         self.feed, self.clock = self._source()
+        # The first minute to take when nothing is stored yet: the clock's own.
+        self._first_minute = int(self.clock.now() // 60)
         self.link = MqttLink(
             config.mqtt,
             client_id=client_id(config),
@@ -65,6 +85,8 @@ class Daemon:
         )
         self._wake_publisher = asyncio.Event()
         self._stopping = asyncio.Event()
+        self._job_error: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.notifier = Notifier()
         self._subscribed = False
         self._state_sent: dict[str, Any] | None = None
         self._state_at = -STATE_EVERY_S
@@ -109,9 +131,12 @@ class Daemon:
 
     async def run(self) -> None:
         await self.link.start()
+        scheduler = self._scheduler()
+        scheduler.start()
+        self.notifier.ready(f"pacing {self.user}")
         try:
             async with asyncio.TaskGroup() as tasks:
-                tasks.create_task(self._minutes(), name="minutes")
+                tasks.create_task(self._job_failures(), name="jobs")
                 tasks.create_task(self._publisher(), name="publisher")
                 tasks.create_task(self._commands(), name="commands")
                 tasks.create_task(self._state(), name="state")
@@ -120,6 +145,8 @@ class Daemon:
         except* _Stop:
             pass
         finally:
+            self.notifier.stopping()
+            scheduler.shutdown(wait=False)
             await self._flush(timeout=3.0)
             await self.link.stop()
 
@@ -131,28 +158,74 @@ class Daemon:
         log.info("stopping")
         raise _Stop
 
-    async def _minutes(self) -> None:
+    # --- wall-clock jobs (APScheduler) ------------------------------------------------
+
+    def _scheduler(self) -> AsyncIOScheduler:
+        scheduler = AsyncIOScheduler(timezone=UTC)
+        # After a suspend or a downtime a missed run is run once (coalesced),
+        # and it catches up every minute since: the engine counts them unknown.
+        once = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
+        if self.clock.speed == 1.0:
+            # A second into each minute, so the last samples of the minute are in.
+            tick: BaseTrigger = CronTrigger(second=1, timezone=UTC)
+        else:
+            tick = IntervalTrigger(seconds=max(MIN_TICK_S, 60 / self.clock.speed))
+        scheduler.add_job(self._tick, tick, id="minutes", **once)
+        day_start = self.config.day.start
+        scheduler.add_job(
+            self._retention,
+            CronTrigger(hour=day_start.hour, minute=(day_start.minute + 30) % 60,
+                        timezone=self.engine.tz),
+            id="retention", **once,
+        )
+        if self.notifier.watchdog_s:
+            scheduler.add_job(self.notifier.watchdog,
+                              IntervalTrigger(seconds=self.notifier.watchdog_s / 2),
+                              id="watchdog", **once)
+        scheduler.add_listener(self._job_event, EVENT_JOB_ERROR)
+        return scheduler
+
+    def _job_event(self, event: JobExecutionEvent) -> None:
+        if not self._job_error.done():
+            self._job_error.set_exception(
+                PacerError(f"the {event.job_id} job failed: {event.exception}")
+                if not isinstance(event.exception, PacerError) else event.exception
+            )
+
+    async def _job_failures(self) -> None:
+        await self._job_error
+
+    async def _tick(self) -> None:
+        """Take every minute that is over by the daemon's clock."""
         minute = self.engine.next_minute
         if minute is None:
-            minute = int(self.clock.now() // 60)
-        while True:
-            await self.clock.sleep_until((minute + 1) * 60)
-            epoch = self.feed.epoch(minute) if self.feed else _unknown(minute)
-            outputs = self.engine.advance(epoch)
-            outbox = outbox_for(
-                outputs,
-                topics=self.topics,
-                tz=self.engine.tz,
-                real_deadline=self.clock.real_deadline,
-            )
-            self.store.commit_minute(
-                self.user, epoch, "replay" if self.feed else "none", outputs,
-                self.engine.snapshot(), outbox,
-            )
-            self._log_outputs(outputs)
-            if outbox:
-                self._wake_publisher.set()
-            minute = epoch.start + 1
+            minute = self._first_minute
+        while (minute + 1) * 60 <= self.clock.now():
+            self._take(minute)
+            minute += 1
+
+    def _retention(self) -> None:
+        days = self.config.storage.raw_retention_days
+        removed = self.store.prune_samples(self.user, time.time() - days * 86400)
+        if removed:
+            log.info("retention: removed %d raw samples older than %d days", removed, days)
+
+    def _take(self, minute: int) -> None:
+        epoch = self.feed.epoch(minute) if self.feed else _unknown(minute)
+        outputs = self.engine.advance(epoch)
+        outbox = outbox_for(
+            outputs,
+            topics=self.topics,
+            tz=self.engine.tz,
+            real_deadline=self.clock.real_deadline,
+        )
+        self.store.commit_minute(
+            self.user, epoch, "replay" if self.feed else "none", outputs,
+            self.engine.snapshot(), outbox,
+        )
+        self._log_outputs(outputs)
+        if outbox:
+            self._wake_publisher.set()
 
     def _log_outputs(self, outputs: list[Output]) -> None:
         for out in outputs:

@@ -128,5 +128,19 @@ CREATE TABLE local_requests (
 CREATE INDEX local_requests_open ON local_requests (user, done_at);
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+_V3 = """
+-- Raw samples from the wearables (step deltas, heart rate, battery, link
+-- changes), kept raw_retention_days for troubleshooting and re-analysis.
+CREATE TABLE samples (
+    seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+    user    TEXT NOT NULL,
+    device  TEXT NOT NULL,
+    at      REAL NOT NULL,
+    kind    TEXT NOT NULL,
+    payload TEXT NOT NULL
+);
+CREATE INDEX samples_by_time ON samples (user, at);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
 """Schema scripts in order; the schema version after script ``i`` is ``i + 1``."""

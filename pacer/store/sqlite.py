@@ -294,6 +294,22 @@ class Store:
         )
         return _loads(rows[0][0]) if rows else None
 
+    def add_samples(self, user: str, rows: Sequence[tuple[str, float, str, Mapping[str, Any]]]
+                    ) -> None:
+        """Raw device samples: (device, unix seconds, kind, fields)."""
+        with self._write("raw samples"):
+            self._conn.executemany(
+                "INSERT INTO samples (user, device, at, kind, payload) VALUES (?, ?, ?, ?, ?)",
+                [(user, device, at, kind, json.dumps(fields)) for device, at, kind, fields in rows],
+            )
+
+    def prune_samples(self, user: str, before: float) -> int:
+        """Delete raw samples older than ``before``; returns how many."""
+        with self._write("the pruning of raw samples"):
+            cur = self._conn.execute("DELETE FROM samples WHERE user = ? AND at < ?",
+                                     (user, before))
+        return cur.rowcount
+
     def request_add(self, user: str, kind: str, payload: Mapping[str, Any]) -> int:
         """A request for the running daemon (``pacer alert clear``)."""
         with self._write("a local request"):

@@ -1,0 +1,62 @@
+"""systemd integration: readiness, watchdog and status notifications
+(sd_notify(3)), and log lines that journald shows well.
+
+The notify protocol is one datagram to the socket named in $NOTIFY_SOCKET; a
+few lines of our own rather than a dependency. Outside systemd every call is a
+no-op.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import sys
+
+log = logging.getLogger(__name__)
+
+
+class Notifier:
+    def __init__(self, environ: dict[str, str] | None = None) -> None:
+        env = os.environ if environ is None else environ
+        self._address = env.get("NOTIFY_SOCKET") or None
+        usec = env.get("WATCHDOG_USEC", "")
+        pid = env.get("WATCHDOG_PID", "")
+        own = not pid or pid == str(os.getpid())
+        self.watchdog_s: float | None = int(usec) / 1e6 if usec.isdigit() and own else None
+
+    @property
+    def enabled(self) -> bool:
+        return self._address is not None
+
+    def _send(self, message: str) -> None:
+        if self._address is None:
+            return
+        address = self._address
+        if address.startswith("@"):  # an abstract socket
+            address = "\0" + address[1:]
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+                sock.connect(address)
+                sock.sendall(message.encode())
+        except OSError as exc:
+            log.warning("cannot notify systemd at %s: %s", self._address, exc)
+
+    def ready(self, status: str) -> None:
+        self._send(f"READY=1\nSTATUS={status}")
+
+    def status(self, status: str) -> None:
+        self._send(f"STATUS={status}")
+
+    def watchdog(self) -> None:
+        self._send("WATCHDOG=1")
+
+    def stopping(self) -> None:
+        self._send("STOPPING=1")
+
+
+def log_format() -> str:
+    """journald stamps every line itself: under it, leave the time out."""
+    if os.environ.get("JOURNAL_STREAM") and not sys.stderr.isatty():
+        return "%(levelname)s %(name)s: %(message)s"
+    return "%(asctime)s %(levelname)s %(name)s: %(message)s"
