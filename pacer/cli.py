@@ -134,6 +134,13 @@ def build_parser() -> argparse.ArgumentParser:
     dnd.add_argument("minutes", type=int)
     dnd.add_argument("--config", type=Path, default=default_config, help=config_help)
 
+    status = sub.add_parser(
+        "status",
+        help="what the daemon is doing: wearables, broker, last prompt, today's figures",
+        description="Show the daemon's state from its store (run it on the daemon's machine).",
+    )
+    status.add_argument("--config", type=Path, default=default_config, help=config_help)
+
     alert = sub.add_parser(
         "alert",
         help="on the daemon's own machine: clear an open red-flag alert",
@@ -198,6 +205,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from pacer.remote import command_main
 
         return command_main(args.config, args.command, _command_payload(args))
+    if args.command == "status":
+        from pacer.status import status_main
+
+        return status_main(args.config)
     if args.command == "alert":
         from pacer.remote import clear_alert_main
 

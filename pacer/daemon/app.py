@@ -22,10 +22,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import socket
 import time
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from pacer import __version__
 from pacer.config import Config, ReplayDevice, load_config
 from pacer.daemon.clock import Clock
 from pacer.daemon.inbox import audit_event, read_command
@@ -52,6 +54,7 @@ from pacer.timebase import iso, iso_seconds
 log = logging.getLogger(__name__)
 
 PUBLISH_TIMEOUT_S = 10.0
+HEARTBEAT_S = 10.0
 MIN_TICK_S = 0.01  # the minute job's period at very high replay speeds
 STATE_EVERY_S = 30.0  # the retained state at most this often (real seconds)
 REPLY_TIMEOUT_S = 10.0
@@ -161,6 +164,8 @@ class Daemon:
     # --- wall-clock jobs (APScheduler) ------------------------------------------------
 
     def _scheduler(self) -> AsyncIOScheduler:
+        # Every job is a coroutine: APScheduler runs plain functions in a thread
+        # pool, and the store, the engine and the link belong to this loop.
         scheduler = AsyncIOScheduler(timezone=UTC)
         # After a suspend or a downtime a missed run is run once (coalesced),
         # and it catches up every minute since: the engine counts them unknown.
@@ -171,6 +176,8 @@ class Daemon:
         else:
             tick = IntervalTrigger(seconds=max(MIN_TICK_S, 60 / self.clock.speed))
         scheduler.add_job(self._tick, tick, id="minutes", **once)
+        scheduler.add_job(self._beat, IntervalTrigger(seconds=HEARTBEAT_S), id="heartbeat",
+                          next_run_time=datetime.now(UTC), **once)
         day_start = self.config.day.start
         scheduler.add_job(
             self._retention,
@@ -179,11 +186,14 @@ class Daemon:
             id="retention", **once,
         )
         if self.notifier.watchdog_s:
-            scheduler.add_job(self.notifier.watchdog,
+            scheduler.add_job(self._watchdog,
                               IntervalTrigger(seconds=self.notifier.watchdog_s / 2),
                               id="watchdog", **once)
         scheduler.add_listener(self._job_event, EVENT_JOB_ERROR)
         return scheduler
+
+    async def _watchdog(self) -> None:
+        self.notifier.watchdog()
 
     def _job_event(self, event: JobExecutionEvent) -> None:
         if not self._job_error.done():
@@ -204,7 +214,20 @@ class Daemon:
             self._take(minute)
             minute += 1
 
-    def _retention(self) -> None:
+    async def _beat(self) -> None:
+        """What ``pacer status`` shows about the running daemon."""
+        self.store.beat(self.user, time.time(), {
+            "pid": os.getpid(),
+            "version": __version__,
+            "clock": iso_seconds(self.clock.now(), self.engine.tz),
+            "speed": self.clock.speed,
+            "broker": {"url": f"{self.config.mqtt.host}:{self.config.mqtt.port}",
+                       "connected": self.link.connected},
+            "devices": self._devices(),
+            "commands_refused": self.rejected,
+        })
+
+    async def _retention(self) -> None:
         days = self.config.storage.raw_retention_days
         removed = self.store.prune_samples(self.user, time.time() - days * 86400)
         if removed:

@@ -142,5 +142,14 @@ CREATE TABLE samples (
 CREATE INDEX samples_by_time ON samples (user, at);
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
+_V4 = """
+-- The running daemon's heartbeat (broker, wearables), for `pacer status`.
+CREATE TABLE heartbeat (
+    user    TEXT PRIMARY KEY,
+    at      REAL NOT NULL,
+    payload TEXT NOT NULL
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
 """Schema scripts in order; the schema version after script ``i`` is ``i + 1``."""

@@ -310,6 +310,25 @@ class Store:
                                      (user, before))
         return cur.rowcount
 
+    def beat(self, user: str, at: float, payload: Mapping[str, Any]) -> None:
+        with self._write("the daemon's heartbeat"):
+            self._conn.execute(
+                "INSERT OR REPLACE INTO heartbeat (user, at, payload) VALUES (?, ?, ?)",
+                (user, at, json.dumps(payload)),
+            )
+
+    def heartbeat(self, user: str) -> tuple[float, dict[str, Any]] | None:
+        rows = self._read("SELECT at, payload FROM heartbeat WHERE user = ?", (user,))
+        if not rows:
+            return None
+        return rows[0][0], json.loads(rows[0][1])
+
+    def outbox_count(self) -> int:
+        return int(self._read("SELECT count(*) FROM outbox", ())[0][0])
+
+    def users(self) -> list[str]:
+        return [u for (u,) in self._read("SELECT user FROM engine_state ORDER BY user", ())]
+
     def request_add(self, user: str, kind: str, payload: Mapping[str, Any]) -> int:
         """A request for the running daemon (``pacer alert clear``)."""
         with self._write("a local request"):
