@@ -122,7 +122,7 @@ class DeviceLink:
         """Connect and reconnect until ``stop`` is set."""
         while not stop.is_set():
             try:
-                await self._session(stop)
+                await self._stoppable_session(stop)
                 self.status.failures = 0
             except Exception as error:  # every failure is logged and retried, never fatal
                 self._failed(error)
@@ -137,6 +137,28 @@ class DeviceLink:
             logger.debug("%s: next attempt in %.1f s", self.who, delay)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), delay)
+
+    async def _stoppable_session(self, stop: asyncio.Event) -> None:
+        """``_session``, abandoned at once if ``stop`` comes while scanning or connecting.
+
+        A scan can take ``timing.scan_s`` (10 s by default); stopping the daemon
+        should not wait for it. Once connected, the session sees ``stop`` itself
+        and disconnects cleanly.
+        """
+        session = asyncio.create_task(self._session(stop), name=f"pacer-ble-session:{self.label}")
+        stopping = asyncio.create_task(stop.wait())
+        try:
+            await asyncio.wait({session, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if not session.done() and self.client is None:
+                session.cancel()
+            await asyncio.wait({session})  # a connected session disconnects cleanly first
+        finally:
+            stopping.cancel()
+            if not session.done():  # we are being cancelled ourselves: take the session along
+                session.cancel()
+                await asyncio.gather(session, return_exceptions=True)
+        if not session.cancelled():
+            session.result()  # re-raise what ended the session, for run() to log
 
     def _failed(self, error: BaseException) -> None:
         self.status.failures += 1

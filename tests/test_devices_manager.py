@@ -463,3 +463,25 @@ def test_heart_rate_strap_kind() -> None:
         assert got.steps() == 0
 
     run_in_world(scenario, watches=1)
+
+
+def test_stop_does_not_wait_for_a_long_scan() -> None:
+    async def scenario(world: VirtualWorld) -> float:
+        watch = world.watches[0]
+        await watch.go_away()
+        timing = Timing(scan_s=30.0, connect_s=1.0)
+        m = DeviceManager(
+            [watch_config(watch.address)],
+            zone=ZONE,
+            backend=world.backend,
+            scanner_backend=world.scanner_backend,
+            timing=timing,
+        )
+        await m.start()
+        await until(lambda: world.central.device.is_scanning, "the 30 s scan to start")
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await m.stop()
+        return loop.time() - started
+
+    assert run_in_world(scenario, watches=1) < 0.5
