@@ -8,7 +8,6 @@ D-Bus socket (``FileNotFoundError``), BlueZ not running (a D-Bus
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 from bleak.exc import (
@@ -57,7 +56,7 @@ def describe(error: BaseException) -> Failure:
             return Failure("no_adapter", f"{detail}; {NO_ADAPTER_ADVICE}")
         case BleakDeviceNotFoundError():
             return Failure("connect_failed", f"seen, but the connection failed ({detail})")
-        case asyncio.TimeoutError():
+        case TimeoutError():
             return Failure("timeout", "timed out")
         case DecodeError():
             return Failure("decode", detail)
