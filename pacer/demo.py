@@ -1,8 +1,11 @@
 """``pacer demo``: the real pipeline, no setup.
 
-A private broker on a free loopback port, the daemon (the same code as
-``pacer run``) fed a scripted desk day by a replay device at an accelerated
-clock, and an ordinary MQTT subscriber printing what a phone would receive.
+A private broker on a free loopback port; a virtual InfiniTime watch on a
+virtual Bluetooth link (bumble), walking a scripted desk day; the daemon (the
+same code as ``pacer run``) connected to it through ordinary bleak code at an
+accelerated clock; and an ordinary MQTT subscriber printing what a phone would
+receive. Prompts also buzz the virtual watch. Without the virtual-device
+extra the demo falls back to a replay device (the same day from a file).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 from pacer.config import Config, parse_config
 from pacer.daemon.app import Daemon
+from pacer.daemon.clock import Clock
 from pacer.mqtt.broker import PrivateBroker
 from pacer.mqtt.client import Incoming, MqttLink
 from pacer.store import Store
@@ -81,16 +85,35 @@ def write_script(path: Path, day: date, tz: ZoneInfo) -> int:
     return len(rows)
 
 
-def demo_config(workdir: Path, broker: PrivateBroker, speed: float) -> Config:
+def demo_config(workdir: Path, broker: PrivateBroker, device: dict[str, Any]) -> Config:
     return parse_config(
         {
             "user": {"id": DEMO_USER, "timezone": DEMO_TZ},
-            "devices": [{"kind": "replay", "path": str(workdir / "day.csv"), "speed": speed}],
+            "devices": [device],
             "mqtt": {"url": broker.url, "protocol": broker.protocol},
             "storage": {"path": str(workdir / "pacer.sqlite3")},
         },
         source="demo",
     )
+
+
+def _virtual_available() -> bool:
+    try:
+        import bumble  # noqa: F401, PLC0415
+    except ImportError:
+        return False
+    return True
+
+
+async def _walk_the_day(watch: Any, clock: Clock, day: date, tz: ZoneInfo) -> None:
+    """The watch counts the script's steps, in the middle of each minute."""
+    t = datetime(day.year, day.month, day.day, *DAY_START, tzinfo=tz).timestamp()
+    for minutes, _posture, steps in SCRIPT:
+        for _ in range(minutes):
+            await clock.sleep_until(t + 30)
+            if steps:
+                await watch.walk(steps, per_notification=max(steps, 1))
+            t += 60
 
 
 def _show(msg: Incoming, out: Any) -> dict[str, Any] | None:
@@ -134,30 +157,35 @@ async def _demo(speed: float, hours: float, out: Any) -> int:
     today = datetime.now(tz).date()
     with tempfile.TemporaryDirectory(prefix="pacer-demo-") as tmp, PrivateBroker() as broker:
         workdir = Path(tmp)
-        write_script(workdir / "day.csv", today, tz)
-        config = demo_config(workdir, broker, speed)
-        print(f"pacer demo: private {broker.backend} broker at {broker.url}; "
-              f"a scripted desk day at {speed:g}x real time ({DEMO_TZ})", file=out)
-        print(f"Subscribed to {config.mqtt.topic_prefix}/{DEMO_USER}/# ; prompts as they "
-              "arrive:\n", file=out)
+        if _virtual_available():
+            from devices.virtual import virtual_world  # noqa: PLC0415
 
-        phone = MqttLink(config.mqtt, client_id="pacer-demo-phone",
-                         status_topic=f"{config.mqtt.topic_prefix}/{DEMO_USER}/phone")
-        await phone.start()
-        await phone.wait_connected(10)
-        await phone.subscribe(f"{config.mqtt.topic_prefix}/{DEMO_USER}/#")
-
-        with Store.open(config.storage.path) as store:
-            daemon = Daemon(config, store=store)
-            runner = asyncio.create_task(daemon.run(), name="daemon")
-            # Two clock minutes of grace: the day's summary is made at the end
-            # of the waking window, after the minute that ends it.
-            end_clock = datetime(today.year, today.month, today.day, *DAY_START,
-                                 tzinfo=tz).timestamp() + hours * 3600 + 120
-            summary = await _watch(phone, daemon, end_clock, out)
-            daemon.stop()
-            await runner
-        await phone.stop(publish_offline=False)
+            async with virtual_world(watches=1) as world:
+                watch = world.watches[0]
+                device = {"kind": "infinitime", "address": watch.address,
+                          "placement": "wrist"}
+                config = demo_config(workdir, broker, device)
+                print(f"pacer demo: private {broker.backend} broker at {broker.url}; a virtual "
+                      f"InfiniTime watch ({watch.address}) on a virtual Bluetooth link walks a "
+                      f"scripted desk day at {speed:g}x real time ({DEMO_TZ})", file=out)
+                start = datetime(today.year, today.month, today.day, *DAY_START, tzinfo=tz)
+                # The daemon's clock starts a few minutes early, to find and connect
+                # to the watch before the day begins.
+                clock = Clock(speed=speed, origin=start.timestamp() - 5 * 60)
+                summary, daemon = await _run(config, out, hours, today, tz, clock=clock,
+                                             world=world, walker=lambda: _walk_the_day(
+                                                 watch, clock, today, tz))
+                buzzed = len(watch.shown_alerts)
+            print(f"\nThe watch buzzed {buzzed} time(s) with the prompts' titles.", file=out)
+        else:
+            write_script(workdir / "day.csv", today, tz)
+            replay = {"kind": "replay", "path": str(workdir / "day.csv"), "speed": speed}
+            config = demo_config(workdir, broker, replay)
+            print(f"pacer demo: private {broker.backend} broker at {broker.url}; a scripted "
+                  f"desk day from a replay device at {speed:g}x real time ({DEMO_TZ}); "
+                  "install the 'virtual' extra to run it on a virtual watch over "
+                  "Bluetooth", file=out)
+            summary, daemon = await _run(config, out, hours, today, tz)
         if summary is None:
             so_far = daemon.engine.close_day()
             if so_far:
@@ -166,6 +194,47 @@ async def _demo(speed: float, hours: float, out: Any) -> int:
         if summary is not None:
             _print_summary(summary, out)
     return 0
+
+
+async def _run(
+    config: Config,
+    out: Any,
+    hours: float,
+    today: date,
+    tz: ZoneInfo,
+    *,
+    clock: Clock | None = None,
+    world: Any = None,
+    walker: Any = None,
+) -> tuple[dict[str, Any] | None, Daemon]:
+    print(f"Subscribed to {config.mqtt.topic_prefix}/{DEMO_USER}/# ; prompts as they "
+          "arrive:\n", file=out)
+    phone = MqttLink(config.mqtt, client_id="pacer-demo-phone",
+                     status_topic=f"{config.mqtt.topic_prefix}/{DEMO_USER}/phone")
+    await phone.start()
+    await phone.wait_connected(10)
+    await phone.subscribe(f"{config.mqtt.topic_prefix}/{DEMO_USER}/#")
+    with Store.open(config.storage.path) as store:
+        daemon = Daemon(
+            config, store=store, clock=clock,
+            ble_backend=world.backend if world else None,
+            ble_scanner_backend=world.scanner_backend if world else None,
+        )
+        runner = asyncio.create_task(daemon.run(), name="daemon")
+        walking = asyncio.create_task(walker(), name="walker") if walker else None
+        # Two clock minutes of grace: the day's summary is made at the end of
+        # the waking window, after the minute that ends it.
+        end_clock = datetime(today.year, today.month, today.day, *DAY_START,
+                             tzinfo=tz).timestamp() + hours * 3600 + 120
+        summary = await _watch(phone, daemon, end_clock, out)
+        if walking is not None:
+            walking.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await walking
+        daemon.stop()
+        await runner
+    await phone.stop(publish_offline=False)
+    return summary, daemon
 
 
 async def _watch(
@@ -191,5 +260,6 @@ async def _watch(
 
 
 def run_demo(*, speed: float, hours: float) -> int:
-    logging.getLogger("pacer").setLevel(logging.WARNING)
+    for name in ("pacer", "devices"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     return asyncio.run(_demo(speed, hours, sys.stdout))

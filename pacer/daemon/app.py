@@ -37,7 +37,8 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from pacer import __version__
-from pacer.config import Config, ReplayDevice, load_config
+from pacer.config import BleDevice, Config, ReplayDevice, load_config
+from pacer.daemon.ble import BleSource
 from pacer.daemon.clock import Clock
 from pacer.daemon.inbox import audit_event, read_command
 from pacer.daemon.messages import Topics, encode, outbox_for
@@ -70,13 +71,35 @@ class _Stop(Exception):  # noqa: N818
 
 
 class Daemon:
-    def __init__(self, config: Config, *, store: Store) -> None:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        store: Store,
+        clock: Clock | None = None,
+        ble_backend: Any = None,
+        ble_scanner_backend: Any = None,
+    ) -> None:
+        """``clock``, ``ble_backend`` and ``ble_scanner_backend`` let the demo and
+        the tests run BLE wearables on virtual devices at an accelerated clock;
+        by default the clock is real time and bleak uses the platform's stack."""
         self.config = config
         self.store = store
         self.user = config.user.id
         self.topics = Topics(config.mqtt.topic_prefix, self.user)
-        self.engine = self._restore_engine()
+        saved = self.store.load_state(self.user)
+        self.engine = self._restore_engine(saved)
+        self.ble: BleSource | None = None
         self.feed, self.clock = self._source()
+        if clock is not None:
+            self.clock = clock
+        ble = [d for d in config.devices if isinstance(d, BleDevice)]
+        if ble:
+            self.ble = BleSource(
+                ble, clock=self.clock.now, zone=self.engine.tz,
+                saved=saved[1].get("devices") if saved else None,
+                backend=ble_backend, scanner_backend=ble_scanner_backend,
+            )
         # The first minute to take when nothing is stored yet: the clock's own.
         self._first_minute = int(self.clock.now() // 60)
         self.link = MqttLink(
@@ -98,9 +121,8 @@ class Daemon:
 
     # --- start-up ------------------------------------------------------------------
 
-    def _restore_engine(self) -> Engine:
+    def _restore_engine(self, saved: tuple[int, dict[str, Any]] | None) -> Engine:
         rules, user, tz = self.config.rules, self.user, self.config.user.zone_name()
-        saved = self.store.load_state(user)
         if saved is None:
             log.info("no saved state for %s: starting fresh", user)
             return Engine(rules, user=user, timezone=tz)
@@ -113,14 +135,11 @@ class Daemon:
         replays = [d for d in self.config.devices if isinstance(d, ReplayDevice)]
         if len(replays) > 1:
             raise BadInput("only one replay device can feed the daemon at a time")
+        if replays and len(replays) != len(self.config.devices):
+            raise BadInput("a replay device replaces the wearables: configure one or the other")
         if not replays:
-            others = [d.kind for d in self.config.devices]
-            if others:
-                raise BadInput(
-                    f"device kinds {', '.join(others)} are not supported by this version yet; "
-                    "use a replay device"
-                )
-            log.warning("no devices configured: every minute will be unknown")
+            if not self.config.devices:
+                log.warning("no devices configured: every minute will be unknown")
             return None, Clock()
         dev = replays[0]
         feed = ReplayFeed(dev.path, resume_at=self.engine.next_minute)
@@ -134,12 +153,16 @@ class Daemon:
 
     async def run(self) -> None:
         await self.link.start()
+        if self.ble is not None:
+            await self.ble.start()
         scheduler = self._scheduler()
         scheduler.start()
         self.notifier.ready(f"pacing {self.user}")
         try:
             async with asyncio.TaskGroup() as tasks:
                 tasks.create_task(self._job_failures(), name="jobs")
+                if self.ble is not None:
+                    tasks.create_task(self.ble.pump(), name="wearables")
                 tasks.create_task(self._publisher(), name="publisher")
                 tasks.create_task(self._commands(), name="commands")
                 tasks.create_task(self._state(), name="state")
@@ -150,6 +173,8 @@ class Daemon:
         finally:
             self.notifier.stopping()
             scheduler.shutdown(wait=False)
+            if self.ble is not None:
+                await self.ble.stop()
             await self._flush(timeout=3.0)
             await self.link.stop()
 
@@ -234,7 +259,12 @@ class Daemon:
             log.info("retention: removed %d raw samples older than %d days", removed, days)
 
     def _take(self, minute: int) -> None:
-        epoch = self.feed.epoch(minute) if self.feed else _unknown(minute)
+        if self.feed is not None:
+            epoch = self.feed.epoch(minute)
+        elif self.ble is not None:
+            epoch = self.ble.epoch(minute)
+        else:
+            epoch = Epoch.unknown(minute)
         outputs = self.engine.advance(epoch)
         outbox = outbox_for(
             outputs,
@@ -242,10 +272,20 @@ class Daemon:
             tz=self.engine.tz,
             real_deadline=self.clock.real_deadline,
         )
-        self.store.commit_minute(
-            self.user, epoch, "replay" if self.feed else "none", outputs,
-            self.engine.snapshot(), outbox,
-        )
+        state = self.engine.snapshot()
+        source = "replay" if self.feed else "ble" if self.ble else "none"
+        if self.ble is not None:
+            # The trackers' state goes with the minute: a restart neither loses
+            # nor repeats a step (ble.py).
+            state["devices"] = self.ble.state()
+        self.store.commit_minute(self.user, epoch, source, outputs, state, outbox)
+        if self.ble is not None:
+            raw = self.ble.take_raw()
+            if raw:
+                self.store.add_samples(self.user, raw)
+            for out in outputs:
+                if isinstance(out, Prompt):
+                    self.ble.notify(out.title, out.text)
         self._log_outputs(outputs)
         if outbox:
             self._wake_publisher.set()
@@ -413,6 +453,8 @@ class Daemon:
                 self._state_at = time.monotonic()
 
     def _devices(self) -> list[dict[str, Any]]:
+        if self.ble is not None:
+            return self.ble.devices()
         return [
             {"name": d.name, "kind": d.kind, "connected": self.feed is not None,
              "battery": None}
@@ -463,10 +505,6 @@ class Daemon:
             return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._send_pending(), timeout)
-
-
-def _unknown(minute: int) -> Epoch:
-    return Epoch.unknown(minute)
 
 
 async def _main(config: Config) -> None:

@@ -1,0 +1,207 @@
+"""BLE wearables as the daemon's source of minutes.
+
+``devices.DeviceManager`` turns notifications into samples; ``MinuteBook``
+(pure) turns samples into the epoch of each minute once it is over. Steps are
+counted by the minute they arrive in (a watch that was out of reach hands over
+what it counted at reconnect, in that minute); when several wearables count
+steps, a minute takes the largest count, so a watch and a foot pod do not add
+up the same steps. A minute in which no wearable was connected is unknown.
+
+Exactly once across a kill: before a minute is stored the queue of samples is
+drained into the book, and the trackers' state and the book's uncounted steps
+are stored with the minute, so a restart neither loses nor repeats a step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import tzinfo
+from typing import Any
+
+from pacer.config import BleDevice
+from pacer.engine.model import Epoch
+from pacer.timebase import Minute
+
+log = logging.getLogger(__name__)
+
+KEEP_MIN = 180  # minutes of per-device steps kept in the book at most
+
+
+@dataclass(slots=True)
+class DeviceSeen:
+    kind: str
+    up_since: float | None = None  # connected since (None: not connected)
+    down_at: float | None = None  # the last disconnection
+    last_data: float | None = None
+    battery: int | None = None
+    heart_rate: int | None = None
+
+
+@dataclass(slots=True)
+class MinuteBook:
+    """Samples by minute, until the daemon takes each minute."""
+
+    steps: dict[str, dict[Minute, int]] = field(default_factory=dict)
+    seen: dict[str, DeviceSeen] = field(default_factory=dict)
+    open_minute: Minute | None = None  # the next minute the daemon will take
+
+    def note(self, device: str, kind: str, at: float, sample: str, fields: dict[str, Any]
+             ) -> None:
+        seen = self.seen.setdefault(device, DeviceSeen(kind))
+        if sample == "Link":
+            if fields["connected"]:
+                seen.up_since = at
+            else:
+                seen.up_since = None
+                seen.down_at = at
+            return
+        seen.last_data = at
+        if sample == "StepDelta":
+            minute = int(at // 60)
+            if self.open_minute is not None and minute < self.open_minute:
+                minute = self.open_minute  # late: the minute it belonged to is stored
+            per = self.steps.setdefault(device, {})
+            per[minute] = per.get(minute, 0) + int(fields["steps"])
+        elif sample == "Battery":
+            seen.battery = int(fields["percent"])
+        elif sample == "HeartRate":
+            seen.heart_rate = int(fields["bpm"])
+
+    def known(self, minute: Minute) -> bool:
+        start, end = minute * 60, (minute + 1) * 60
+        for seen in self.seen.values():
+            if seen.up_since is not None and seen.up_since < end:
+                return True
+            if seen.down_at is not None and seen.down_at > start:
+                return True
+            if seen.last_data is not None and start <= seen.last_data < end:
+                return True
+        return False
+
+    def take(self, minute: Minute) -> Epoch:
+        steps = 0
+        for per in self.steps.values():
+            steps = max(steps, per.pop(minute, 0))
+            for old in [m for m in per if m < minute - KEEP_MIN]:
+                del per[old]
+        self.open_minute = minute + 1
+        if not self.known(minute):
+            return Epoch.unknown(minute)
+        return Epoch.from_steps(minute, steps)
+
+    def pending(self) -> dict[str, dict[str, int]]:
+        return {d: {str(m): s for m, s in per.items() if s} for d, per in self.steps.items()}
+
+    def restore_pending(self, pending: dict[str, dict[str, int]]) -> None:
+        for device, per in pending.items():
+            book = self.steps.setdefault(device, {})
+            for minute, steps in per.items():
+                book[int(minute)] = book.get(int(minute), 0) + int(steps)
+
+
+class BleSource:
+    """The configured wearables, connected and kept connected."""
+
+    def __init__(
+        self,
+        devices: Sequence[BleDevice],
+        *,
+        clock: Callable[[], float],
+        zone: tzinfo,
+        saved: dict[str, Any] | None = None,
+        backend: Any = None,
+        scanner_backend: Any = None,
+    ) -> None:
+        # Imported here: bleak (and D-Bus) load only when wearables are configured.
+        from devices.counter import CounterState  # noqa: PLC0415
+        from devices.manager import DeviceManager, device_label  # noqa: PLC0415
+        from devices.rsc import CadenceState  # noqa: PLC0415
+
+        saved = saved or {}
+        self.manager = DeviceManager(
+            devices,
+            clock=clock,
+            zone=zone,
+            backend=backend,
+            scanner_backend=scanner_backend,
+            motion=False,  # wrist motion is not used by the rules yet
+            counter_states={k: CounterState.from_dict(v)
+                            for k, v in saved.get("counters", {}).items()},
+            cadence_states={k: CadenceState.from_dict(v)
+                            for k, v in saved.get("cadence", {}).items()},
+        )
+        self.labels = {device_label(d): d for d in devices}
+        self.book = MinuteBook()
+        self.book.restore_pending(saved.get("pending", {}))
+        self._raw: list[tuple[str, float, str, dict[str, Any]]] = []
+        self._notes: set[asyncio.Task[bool]] = set()
+
+    async def start(self) -> None:
+        await self.manager.start()
+
+    async def stop(self) -> None:
+        await self.manager.stop()
+
+    async def pump(self) -> None:
+        while True:
+            self._add(await self.manager.get())
+
+    def _add(self, sample: Any) -> None:
+        kind = type(sample).__name__
+        fields = {k: v for k, v in asdict(sample).items() if k not in ("at", "device")}
+        device = self.labels.get(sample.device)
+        self.book.note(sample.device, device.kind if device else "?", sample.at, kind, fields)
+        if kind != "Motion":
+            self._raw.append((sample.device, sample.at, kind, fields))
+
+    def drain(self) -> None:
+        queue = self.manager.queue
+        while not queue.empty():
+            self._add(queue.get_nowait())
+
+    def epoch(self, minute: Minute) -> Epoch:
+        self.drain()
+        return self.book.take(minute)
+
+    def state(self) -> dict[str, Any]:
+        """Stored with each minute (after ``epoch``), restored after a restart."""
+        counters, cadence = {}, {}
+        for label in self.manager.links:
+            c = self.manager.counter_state(label)
+            if c is not None:
+                counters[label] = c.to_dict()
+            r = self.manager.cadence_state(label)
+            if r is not None:
+                cadence[label] = r.to_dict()
+        return {"counters": counters, "cadence": cadence, "pending": self.book.pending()}
+
+    def take_raw(self) -> list[tuple[str, float, str, dict[str, Any]]]:
+        raw, self._raw = self._raw, []
+        return raw
+
+    def devices(self) -> list[dict[str, Any]]:
+        status = self.manager.status()
+        out = []
+        for label, dev in self.labels.items():
+            st = status.get(label)
+            seen = self.book.seen.get(label)
+            out.append({
+                "name": label,
+                "kind": dev.kind,
+                "connected": bool(st and st.connected),
+                "battery": seen.battery if seen else None,
+                "heart_rate": seen.heart_rate if seen else None,
+                "last_data": seen.last_data if seen else None,
+                "failures": st.failures if st else 0,
+            })
+        return out
+
+    def notify(self, title: str, text: str) -> None:
+        """Buzz the watch with a prompt (fire and forget: a prompt is sent over
+        MQTT whatever the watch does)."""
+        task = asyncio.ensure_future(self.manager.notify_watch(title, text))
+        self._notes.add(task)
+        task.add_done_callback(self._notes.discard)
