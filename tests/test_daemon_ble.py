@@ -18,13 +18,13 @@ import pytest
 
 pytest.importorskip("bumble", reason="the virtual wearables need the 'virtual' extra")
 
-from devices.virtual import VirtualWatch, VirtualWorld, virtual_world  # noqa: E402
-from pacer.config import Config, parse_config  # noqa: E402
-from pacer.daemon.app import Daemon  # noqa: E402
-from pacer.daemon.clock import Clock  # noqa: E402
-from pacer.mqtt.broker import PrivateBroker  # noqa: E402
-from pacer.mqtt.testing import Collector  # noqa: E402
-from pacer.store import Store  # noqa: E402
+from devices.virtual import VirtualWatch, VirtualWorld, virtual_world
+from pacer.config import Config, parse_config
+from pacer.daemon.app import Daemon
+from pacer.daemon.clock import Clock
+from pacer.mqtt.broker import PrivateBroker
+from pacer.mqtt.testing import Collector
+from pacer.store import Store
 
 TZ = ZoneInfo("Europe/London")
 START = datetime(2026, 6, 10, 8, 55, tzinfo=TZ)  # a Wednesday
