@@ -134,6 +134,18 @@ def build_parser() -> argparse.ArgumentParser:
     dnd.add_argument("minutes", type=int)
     dnd.add_argument("--config", type=Path, default=default_config, help=config_help)
 
+    scan = sub.add_parser(
+        "scan",
+        help="list nearby supported wearables: kind, address, name, signal strength",
+        description=(
+            "Scan for Bluetooth LE wearables pacer can read (InfiniTime watches, running "
+            "speed and cadence foot pods, heart-rate straps) and print what to put in "
+            "[[devices]]. Needs a Bluetooth adapter (BlueZ on Linux)."
+        ),
+    )
+    scan.add_argument("--seconds", type=_positive_float, default=10.0,
+                      help="how long to listen (default: %(default)s)")
+
     status = sub.add_parser(
         "status",
         help="what the daemon is doing: wearables, broker, last prompt, today's figures",
@@ -205,6 +217,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from pacer.remote import command_main
 
         return command_main(args.config, args.command, _command_payload(args))
+    if args.command == "scan":
+        from pacer.scan import scan_main
+
+        return scan_main(args.seconds)
     if args.command == "status":
         from pacer.status import status_main
 

@@ -221,6 +221,10 @@ class BleDevice(_Table):
     address: str | None = None
     name: str | None = None
     placement: Placement
+    # Foot pods: steps per unit of the cadence they report (a pod that counts
+    # strides, one foot, reports half the steps: 2.0). Check it against a
+    # counted walk of a few hundred steps.
+    calibration: float = Field(1.0, ge=0.2, le=5.0)
 
     @model_validator(mode="after")
     def _findable(self) -> BleDevice:

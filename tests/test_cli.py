@@ -189,3 +189,13 @@ def test_bad_arguments_exit_2() -> None:
     proc = pacer("demo", "--speed", "0")
     assert proc.returncode == 2
     assert "must be greater than 0" in proc.stderr
+
+
+def test_scan_without_bluetooth_says_why() -> None:
+    proc = pacer("scan", "--seconds", "1")
+    # This machine has no Bluetooth stack: a clear line and exit 1, no traceback.
+    if proc.returncode == 0:
+        pytest.skip("this machine has a Bluetooth stack")
+    assert proc.returncode == 1
+    assert "cannot scan for Bluetooth devices" in proc.stderr
+    assert "Traceback" not in proc.stderr

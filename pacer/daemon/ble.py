@@ -128,6 +128,7 @@ class BleSource:
             backend=backend,
             scanner_backend=scanner_backend,
             motion=False,  # wrist motion is not used by the rules yet
+            calibration={device_label(d): d.calibration for d in devices},
             counter_states={k: CounterState.from_dict(v)
                             for k, v in saved.get("counters", {}).items()},
             cadence_states={k: CadenceState.from_dict(v)
