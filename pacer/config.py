@@ -28,7 +28,9 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.fields import FieldInfo
 
+from pacer.describe import describe, show_value
 from pacer.errors import BadInput, ConfigError
 from pacer.timebase import parse_clock, system_zone_name, zone
 
@@ -379,6 +381,27 @@ def _where(loc: Iterable[int | str]) -> str:
     return out
 
 
+# pydantic error types after which the message says what the key accepts
+_SAYS_WHAT = ("_type", "_parsing", "greater_than", "greater_than_equal", "less_than",
+              "less_than_equal", "literal_error")
+
+
+def _field(loc: Iterable[int | str]) -> FieldInfo | None:
+    """The declaration of the key an error is about (None inside lists)."""
+    model: type[BaseModel] = Config
+    info: FieldInfo | None = None
+    for part in loc:
+        if not isinstance(part, str) or info is not None:
+            return None
+        info = model.model_fields.get(part)
+        if info is None:
+            return None
+        annotation = info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            model, info = annotation, None
+    return info
+
+
 def format_errors(exc: ValidationError, source: str) -> list[str]:
     problems = []
     for err in exc.errors():
@@ -390,6 +413,8 @@ def format_errors(exc: ValidationError, source: str) -> list[str]:
             msg = "unknown device kind; use one of replay, " + ", ".join(get_args(BleKind))
         elif err["type"] == "union_tag_not_found":
             msg = "a device needs a kind"
+        elif err["type"].endswith(_SAYS_WHAT) and (info := _field(err["loc"])) is not None:
+            msg = f"must be {describe(info)}, got {show_value(err['input'])}"
         problems.append(f"{source}:{where}: {msg}" if where else f"{source}: {msg}")
     return problems
 
