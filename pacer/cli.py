@@ -11,6 +11,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 
 from pacer import __version__
@@ -33,6 +34,14 @@ def _positive_float(text: str) -> float:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"{text!r} must be greater than 0")
     return value
+
+
+def _report_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date; use YYYY-MM-DD, for example 2026-03-09") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -100,6 +109,32 @@ def build_parser() -> argparse.ArgumentParser:
 
     config_help = "config file (default: %(default)s)"
     default_config = Path("/etc/pacer/pacer.toml")
+
+    report = sub.add_parser(
+        "report",
+        help="the physiotherapist's report from stored data: html, csv or fhir",
+        description=(
+            "Make the physiotherapist's report for the days --from to --to (both "
+            "included) from the store: one self-contained HTML page, a CSV with one row "
+            "per day, or a FHIR R4 Bundle of daily Observations. With --store alone the "
+            "store's only user is reported (or --user) with the default day rules."
+        ),
+    )
+    source = report.add_mutually_exclusive_group()
+    source.add_argument("--config", type=Path, default=default_config,
+                        help="config file: its [storage] path and [user] id (default: "
+                             "%(default)s)")
+    source.add_argument("--store", type=Path, metavar="PATH",
+                        help="the SQLite store to read, instead of the config's")
+    report.add_argument("--user", metavar="ID", help="the user to report on (default: the "
+                        "config's [user] id, or the store's only user)")
+    report.add_argument("--from", dest="date_from", required=True, metavar="DATE",
+                        type=_report_date, help="first day, YYYY-MM-DD")
+    report.add_argument("--to", dest="date_to", required=True, metavar="DATE",
+                        type=_report_date, help="last day, YYYY-MM-DD (included)")
+    report.add_argument("--format", required=True, choices=["html", "csv", "fhir"])
+    report.add_argument("--out", type=Path, required=True, metavar="PATH",
+                        help="the file to write ('-' for standard output)")
 
     symptom = sub.add_parser(
         "symptom",
@@ -209,6 +244,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from pacer.replay import replay_command
 
         return replay_command(args)
+    if args.command == "report":
+        from pacer.report.command import report_command
+
+        return report_command(args)
     if args.command == "run":
         from pacer.daemon.app import run_daemon
 

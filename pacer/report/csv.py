@@ -1,0 +1,73 @@
+"""``pacer report --format csv``: one row per day of the range (interfaces.md
+section 7.7), with the daily summary's field names as columns and nested
+fields as ``table.key``.
+
+Cells: numbers as stored; ``true``/``false``; an empty cell for null (no quota
+yet, no response time) and, on a day with no stored summary, for everything
+but ``date``, ``user``, ``timezone`` and ``valid`` (no data is not zero).
+``flags`` holds the day's flags joined by ``;``; ``symptoms`` the day's reports
+as a JSON array, lossless. The README lists every column.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from pacer.engine.model import PROMPT_KINDS
+from pacer.report.data import Day, ReportData
+
+BREAKS = ("prompted", "taken", "natural", "ignored", "snoozed", "dismissed",
+          "median_response_min")
+PLAN = ("phase", "quota", "floor", "ceiling", "achievement")
+
+COLUMNS: tuple[str, ...] = (
+    "date", "user", "timezone", "final", "valid", "known_min", "steps", "stepping_min",
+    "upright_min", "sedentary_min", "sedentary_inferred", "sitting_bouts_30",
+    "sitting_bouts_60", "longest_sitting_bout_min", "sit_to_stand", "walks", "walk_min",
+    *(f"prompts.{k}" for k in PROMPT_KINDS),
+    *(f"breaks.{k}" for k in BREAKS),
+    *(f"plan.{k}" for k in PLAN),
+    "flags", "symptoms",
+)
+"""Every field of the daily summary except the constant ``v``, ``type`` and
+``period``, in the summary's order."""
+
+
+def cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def row(day: Day, user: str, timezone: str) -> dict[str, str]:
+    if day.body is None:
+        out = dict.fromkeys(COLUMNS, "")
+        out.update(date=day.day.isoformat(), user=user, timezone=timezone, valid="false")
+        return out
+    values: dict[str, str] = {}
+    for name in COLUMNS:
+        if name.startswith("prompts."):
+            # The summary lists only the kinds sent that day: the others are 0.
+            values[name] = cell(day.body["prompts"].get(name.partition(".")[2], 0))
+        elif name == "flags":
+            values[name] = ";".join(day.body["flags"])
+        elif name == "symptoms":
+            values[name] = json.dumps(day.body["symptoms"], ensure_ascii=False,
+                                      separators=(",", ":"))
+        else:
+            values[name] = cell(day.get(name))
+    return values
+
+
+def render(data: ReportData) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for day in data.days:
+        writer.writerow(row(day, data.user, data.timezone))
+    return buf.getvalue()

@@ -1,0 +1,150 @@
+"""``pacer report --format fhir``: a FHIR R4 Bundle (type ``collection``) of
+daily Observations, as plain JSON (no FHIR library at run time; the tests
+validate the output with fhir.resources).
+
+Per day with a stored summary, four Observations, each with ``effectivePeriod``
+(the pacing day, ``day.start`` to the next ``day.start``, local time with its
+offset), ``subject`` an identifier of the pacer user, ``status`` ``final``
+(``preliminary`` for a summary not yet final) and ``category`` ``activity``:
+
+- daily steps: LOINC 41950-7, UCUM ``/d``;
+- sedentary time: LOINC 87705-0 (a trial-use LOINC term), UCUM ``min/d``, over
+  the waking window, as sedentary behaviour is defined for waking hours; a
+  ``method`` says when sitting was inferred from a step-only device;
+- sitting bouts: local code ``sitting-bouts-30`` (UCUM ``{bouts}/d``), with
+  components for bouts of 60 minutes or more and the longest bout (``min``);
+- sitting prompts: local code ``sitting-prompts`` (``{prompts}/d``), with
+  components taken, natural breaks, ignored, snoozed, dismissed and the median
+  response time.
+
+Local codes are in the code system ``CODE_SYSTEM``. A day with no wearable
+data at all has no value for steps, sedentary time or bouts but a
+``dataAbsentReason``; a day that is not valid (too few hours of data) keeps its
+values and says so in a ``note``.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pacer.report.data import Day, ReportData
+from pacer.timebase import to_datetime
+
+LOINC = "http://loinc.org"
+UCUM = "http://unitsofmeasure.org"
+CODE_SYSTEM = "http://pacer.invalid/fhir/CodeSystem/daily-activity"
+USER_SYSTEM = "http://pacer.invalid/fhir/NamingSystem/user-id"
+CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+ABSENT = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
+# uuid5 namespace: the same day of the same user always gets the same ids,
+# so a re-export replaces rather than duplicates in a receiving system.
+_NAMESPACE = uuid.UUID("6f7e0f52-7f7a-4c1e-9d0b-0c3a3e6d1a01")
+
+
+def quantity(value: float | int, unit: str, code: str) -> dict[str, Any]:
+    return {"value": value, "unit": unit, "system": UCUM, "code": code}
+
+
+def concept(system: str, code: str, display: str) -> dict[str, Any]:
+    return {"coding": [{"system": system, "code": code, "display": display}], "text": display}
+
+
+def render(data: ReportData, *, now: datetime | None = None) -> str:
+    return json.dumps(bundle(data, now=now), indent=2, ensure_ascii=False) + "\n"
+
+
+def bundle(data: ReportData, *, now: datetime | None = None) -> dict[str, Any]:
+    entries = []
+    for day in data.days:
+        for obs in observations(day, data):
+            entries.append({"fullUrl": f"urn:uuid:{obs['id']}", "resource": obs})
+    stamp = (now or data.made).isoformat(timespec="seconds")
+    return {
+        "resourceType": "Bundle",
+        "id": str(uuid.uuid5(_NAMESPACE, f"{data.user}/{data.first}/{data.last}")),
+        "meta": {"lastUpdated": stamp},
+        "type": "collection",
+        "timestamp": stamp,
+        "entry": entries,
+    }
+
+
+def observations(day: Day, data: ReportData) -> list[dict[str, Any]]:
+    body = day.body
+    if body is None:
+        return []  # nothing was measured: no Observation rather than a made-up zero
+    no_data = body["known_min"] == 0
+    breaks = body["breaks"]
+    steps = _obs(day, data, "steps",
+                 concept(LOINC, "41950-7", "Number of steps in 24 hour Measured"))
+    sed = _obs(day, data, "sedentary", concept(LOINC, "87705-0", "Sedentary activity 24 hour"))
+    bouts = _obs(day, data, "bouts", concept(CODE_SYSTEM, "sitting-bouts-30",
+                                            "Sitting bouts of 30 minutes or more"))
+    prompts = _obs(day, data, "prompts", concept(CODE_SYSTEM, "sitting-prompts",
+                                                "Sitting prompts sent"))
+    if no_data:
+        for obs in (steps, sed, bouts):
+            obs["dataAbsentReason"] = concept(ABSENT, "unknown", "Unknown")
+            obs["dataAbsentReason"]["text"] = "no wearable data that day"
+    else:
+        steps["valueQuantity"] = quantity(body["steps"], "steps/day", "/d")
+        sed["valueQuantity"] = quantity(body["sedentary_min"], "min/day", "min/d")
+        bouts["valueQuantity"] = quantity(body["sitting_bouts_30"], "bouts/day", "{bouts}/d")
+        bouts["component"] = [
+            _component("sitting-bouts-60", "Sitting bouts of 60 minutes or more",
+                       quantity(body["sitting_bouts_60"], "bouts/day", "{bouts}/d")),
+            _component("longest-sitting-bout", "Longest sitting bout",
+                       quantity(body["longest_sitting_bout_min"], "min", "min")),
+        ]
+    if body["sedentary_inferred"]:
+        sed["method"] = concept(CODE_SYSTEM, "inferred-from-steps",
+                                "Sitting inferred from zero steps (step-only device)")
+    prompts["valueQuantity"] = quantity(breaks["prompted"], "prompts/day", "{prompts}/d")
+    prompts["component"] = [
+        _component(f"breaks-{name}", label, quantity(breaks[name], "breaks/day", "{breaks}/d"))
+        for name, label in (
+            ("taken", "Break taken within the response window after a prompt"),
+            ("natural", "Break without a prompt (natural break)"),
+            ("ignored", "Prompt ignored"),
+            ("snoozed", "Prompt snoozed"),
+            ("dismissed", "Prompt dismissed"),
+        )
+    ]
+    median = breaks["median_response_min"]
+    if median is not None:
+        prompts["component"].append(_component(
+            "median-response", "Median time from prompt to break",
+            quantity(median, "min", "min")))
+    out = [steps, sed, bouts, prompts]
+    if not body["valid"] and not no_data:
+        hours = data.day_rules.min_known_hours
+        text = (f"Not a valid day: {body['known_min']} minutes of wearable data in the "
+                f"waking window, {hours:g} hours needed.")
+        for obs in out:
+            obs["note"] = [{"text": text}]
+    return out
+
+
+def _obs(day: Day, data: ReportData, what: str, code: dict[str, Any]) -> dict[str, Any]:
+    assert day.body is not None
+    tz = data.tz
+    return {
+        "resourceType": "Observation",
+        "id": str(uuid.uuid5(_NAMESPACE, f"{data.user}/{day.day.isoformat()}/{what}")),
+        "status": "final" if day.body["final"] else "preliminary",
+        "category": [concept(CATEGORY, "activity", "Activity")],
+        "code": code,
+        "subject": {"identifier": {"system": USER_SYSTEM, "value": data.user},
+                    "display": data.user},
+        "effectivePeriod": {
+            "start": to_datetime(day.bounds.start, tz).isoformat(),
+            "end": to_datetime(day.bounds.end, tz).isoformat(),
+        },
+    }
+
+
+def _component(code: str, display: str, value: dict[str, Any]) -> dict[str, Any]:
+    return {"code": concept(CODE_SYSTEM, code, display), "valueQuantity": value}

@@ -1,0 +1,206 @@
+"""What needs the physiotherapist's attention first, and the period's key
+figures, worked out from the stored summaries (no new rules: every item points
+to a flag or a figure the engine stored)."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pacer.report.data import Day, PlanChange, ReportData
+
+LOW_ADHERENCE = 0.5
+"""A report heuristic, not a clinical threshold: fewer than half of the sitting
+prompts followed by a break in time is worth a conversation."""
+
+Severity = Literal["urgent", "review", "note"]
+
+
+@dataclass(frozen=True, slots=True)
+class Attention:
+    """One line of the header: what, how urgent, and the days it is about."""
+
+    severity: Severity
+    title: str
+    detail: str
+    days: tuple[date, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class KeyFigures:
+    days: int
+    valid_days: int
+    median_steps: float | None  # over valid days
+    within_band: int  # valid days with a quota and floor <= steps <= ceiling
+    quota_days: int  # valid days with a quota
+    prompted: int
+    taken: int
+    natural: int
+    adherence: float | None  # taken / prompted over the period, as the weekly summary
+    mean_sedentary_min: float | None  # over valid days
+    bouts_60: int
+    walks: int
+    inferred_days: int
+    plan: Mapping[str, Any] | None  # the last day's plan
+
+
+def adherence(days: Sequence[Day]) -> float | None:
+    """Sitting prompts followed by a break in time, over sitting prompts sent
+    (the weekly summary's definition), or None with no prompt."""
+    prompted = sum(d.get("breaks.prompted") or 0 for d in days)
+    taken = sum(d.get("breaks.taken") or 0 for d in days)
+    return taken / prompted if prompted else None
+
+
+def key_figures(data: ReportData) -> KeyFigures:
+    days = data.days
+    valid = [d for d in days if d.valid]
+    quota = [d for d in valid if d.get("plan.quota") is not None]
+    with_body = [d for d in days if d.body is not None]
+    return KeyFigures(
+        days=len(days),
+        valid_days=len(valid),
+        median_steps=statistics.median(d.get("steps") for d in valid) if valid else None,
+        within_band=sum(1 for d in quota if in_band(d)),
+        quota_days=len(quota),
+        prompted=sum(d.get("breaks.prompted") for d in with_body),
+        taken=sum(d.get("breaks.taken") for d in with_body),
+        natural=sum(d.get("breaks.natural") for d in with_body),
+        adherence=adherence(days),
+        mean_sedentary_min=(statistics.fmean(d.get("sedentary_min") for d in valid)
+                            if valid else None),
+        bouts_60=sum(d.get("sitting_bouts_60") for d in with_body),
+        walks=sum(d.get("walks") for d in with_body),
+        inferred_days=sum(1 for d in with_body if d.get("sedentary_inferred")),
+        plan=with_body[-1].body["plan"] if with_body and with_body[-1].body else None,
+    )
+
+
+def in_band(day: Day) -> bool:
+    floor, ceiling, steps = day.get("plan.floor"), day.get("plan.ceiling"), day.get("steps")
+    return floor is not None and ceiling is not None and floor <= steps <= ceiling
+
+
+def attention(data: ReportData) -> list[Attention]:
+    """The header's items, most urgent first; empty when nothing stands out."""
+    items: list[Attention] = []
+    items += _red_flags(data)
+    items += _reviews(data)
+    items += _boom_bust(data.days)
+    items += _low_adherence(data)
+    items += _missing(data)
+    return items
+
+
+def _red_flags(data: ReportData) -> list[Attention]:
+    out = []
+    for day in data.days:
+        if "red_flag" not in day.flags or day.body is None:
+            continue
+        reports = [s for s in day.body["symptoms"] if s.get("red_flags")]
+        named = sorted({f for s in reports for f in s["red_flags"]})
+        when = datetime.fromisoformat(str(reports[0]["time"])) if reports else None
+        what = ", ".join(red_flag_name(f) for f in named) or "a red flag"
+        cleared = _cleared_after(data.changes, when)
+        if cleared is not None:
+            after = (f"Cleared by {cleared.by} on {cleared.time:%a %d %b %H:%M}: "
+                     f"{cleared.why}")
+        else:
+            after = "The alert was still open at the end of the period."
+        at = f" at {when:%H:%M}" if when is not None else ""
+        out.append(Attention(
+            "urgent", f"Red flag reported {day.day:%a %d %b}{at}: {what}",
+            f"pacer gave urgent advice to seek care and paused every other prompt. {after}",
+            (day.day,)))
+    return out
+
+
+def _cleared_after(changes: Sequence[PlanChange], when: datetime | None) -> PlanChange | None:
+    for change in changes:
+        if change.set.get("clear_alert") and (when is None or change.time >= when):
+            return change
+    return None
+
+
+def _reviews(data: ReportData) -> list[Attention]:
+    days = [d.day for d in data.days if "review_suggested" in d.flags]
+    if not days:
+        return []
+    texts = [n.text for n in data.notes if n.kind == "review_suggested"]
+    why = texts[0] if texts else "Red days, or pain rising day after day."
+    listed = ", ".join(f"{d:%a %d %b}" for d in days)
+    return [Attention("review", f"Review suggested ({listed})", why, tuple(days))]
+
+
+def _boom_bust(days: Sequence[Day]) -> list[Attention]:
+    busts = [d.day for d in days if "bust" in d.flags]
+    booms = [d.day for d in days if "boom" in d.flags]
+    if not busts:
+        if len(booms) >= 3:
+            return [Attention("note", f"{len(booms)} boom days, no bust day after them",
+                              "Days well over the quota: " + _dates(booms), tuple(booms))]
+        return []
+    n = len(busts)
+    return [Attention(
+        "review", f"{n} boom-bust cycle{'s' if n != 1 else ''}",
+        "A day under its floor right after a boom day: " + ", ".join(
+            f"{d:%a %d %b}" for d in busts) + f". Boom days in the period: {len(booms)}.",
+        tuple(busts))]
+
+
+def _low_adherence(data: ReportData) -> list[Attention]:
+    rate = adherence(data.days)
+    if rate is None or rate >= LOW_ADHERENCE:
+        return []
+    weeks = ", ".join(
+        f"{w['week']} {w['adherence']:.0%}" for w in data.weeks
+        if w.get("adherence") is not None
+    )
+    return [Attention(
+        "review", f"Low adherence to movement breaks: {rate:.0%}",
+        f"Fewer than {LOW_ADHERENCE:.0%} of sitting prompts were followed by a break "
+        f"within the response window. By week: {weeks}.")]
+
+
+def _missing(data: ReportData) -> list[Attention]:
+    hours = data.day_rules.min_known_hours
+    missing = [d for d in data.days if not d.valid]
+    if not missing:
+        return []
+    parts = []
+    for d in missing:
+        if d.body is None:
+            parts.append(f"{d.day:%a %d %b} (nothing stored)")
+        elif d.body["known_min"] == 0:
+            parts.append(f"{d.day:%a %d %b} (no wearable data)")
+        else:
+            parts.append(f"{d.day:%a %d %b} ({d.body['known_min'] / 60:.1f} h of data)")
+    n = len(missing)
+    return [Attention(
+        "note", f"{n} day{'s' if n != 1 else ''} without valid data",
+        f"A valid day needs {hours:g} h of wearable data in the waking window; these "
+        "are left out of baselines and trends: " + ", ".join(parts) + ".",
+        tuple(d.day for d in missing))]
+
+
+def _dates(days: Sequence[date]) -> str:
+    return ", ".join(f"{d:%a %d %b}" for d in days)
+
+
+RED_FLAG_NAMES = {
+    "bladder_bowel_change": "bladder or bowel change",
+    "saddle_numbness": "saddle numbness",
+    "progressive_leg_weakness": "progressive leg weakness",
+    "both_legs": "symptoms in both legs",
+    "fever_or_unwell": "fever or feeling unwell",
+    "unexplained_weight_loss": "unexplained weight loss",
+    "severe_night_pain": "severe night pain",
+    "significant_trauma": "significant trauma",
+}
+
+
+def red_flag_name(flag: str) -> str:
+    return RED_FLAG_NAMES.get(flag, flag.replace("_", " "))
