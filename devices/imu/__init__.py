@@ -1,0 +1,23 @@
+"""Raw tri-axial acceleration to per-second posture and steps, in numpy.
+
+Pure array code, no I/O. The pieces, in pipeline order:
+
+| module | what |
+|---|---|
+| `bins.py` | samples (n, 3) in g at ``rate`` Hz -> 10 Hz bin means, one second at a time |
+| `spectrum.py` | cadence and periodicity of a 4-s window (rotation invariant) |
+| `reference.py` | the mount orientation, learnt from walking (upright axis, thigh's forward axis) |
+| `classify.py` | per-second raw labels per placement (thigh Acti4, waist APE, wrist ENMO) |
+| `smooth.py` | minimum-bout smoothing of the labels (Acti4 bout lengths), streaming |
+| `pipeline.py` | `Pipeline` (streaming, any chunk sizes) and `process` (batch): the same results |
+
+Labels are the ``LABELS`` names: sitting, lying, standing, walking, running,
+sedentary (wrist only: still, sit versus stand unknown), unknown.
+"""
+
+from __future__ import annotations
+
+from devices.imu.labels import LABELS, Label
+from devices.imu.pipeline import PLACEMENTS, Pipeline, Placement, Seconds, process
+
+__all__ = ["LABELS", "PLACEMENTS", "Label", "Pipeline", "Placement", "Seconds", "process"]

@@ -1,0 +1,186 @@
+"""The whole IMU pipeline: samples in, per-second labels and steps out.
+
+``Pipeline`` is streaming: ``push`` chunks of samples of any size as they
+arrive, in order, then ``flush`` once at the end. ``process`` is the batch
+form (one push of everything, then the flush); both give exactly the same
+seconds whatever the chunking. A second's label is final ``smooth.LOOK``
+seconds after it (the bout filters look ahead), so a stream runs that far
+behind its input.
+
+Per second ``k`` (samples ``ceil(k * rate)`` to ``ceil((k + 1) * rate) - 1``):
+
+1. bins: 10 means per second (``bins.Binner``);
+2. features over the 2-s window of seconds ``k - 1`` and ``k`` (Acti4's 2-s
+   windows with a 1-s hop): gravity direction, covariance, moving
+   (``sqrt(trace cov) > 0.1 g``), and over the 4-s window ``k - 3 .. k`` the
+   cadence and whether the motion is periodic (``spectrum.cadence``);
+3. the mount reference from walking so far (``reference.Reference``);
+4. the placement's rules (``classify``), steps = cadence while walking or
+   running, as whole steps by carrying the fractions on;
+5. minimum bouts (``smooth.Smoother``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, get_args
+
+import numpy as np
+from numpy.typing import NDArray
+
+from devices.imu import classify, smooth
+from devices.imu.bins import Binner
+from devices.imu.labels import Label
+from devices.imu.reference import Reference
+from devices.imu.spectrum import WINDOW_S, cadence
+
+Placement = Literal["thigh", "waist", "wrist"]
+PLACEMENTS: tuple[Placement, ...] = get_args(Placement)
+Float = NDArray[np.float64]
+HISTORY = WINDOW_S - 1  # earlier seconds a second's windows need
+
+
+@dataclass(frozen=True, slots=True)
+class Seconds:
+    """Consecutive seconds of output.
+
+    Attributes
+    ----------
+    start : int
+        Index of the first second (second 0 starts at the first sample).
+    labels : ndarray of int8, shape (n,)
+        ``Label`` codes.
+    steps : ndarray of int64, shape (n,)
+        Whole steps in each second.
+    """
+
+    start: int
+    labels: NDArray[np.int8]
+    steps: NDArray[np.int64]
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @staticmethod
+    def join(parts: list[Seconds]) -> Seconds:
+        """Consecutive parts as one (empty parts allowed)."""
+        start = parts[0].start if parts else 0
+        if not parts:
+            return Seconds(0, np.zeros(0, np.int8), np.zeros(0, np.int64))
+        return Seconds(start, np.concatenate([p.labels for p in parts]),
+                       np.concatenate([p.steps for p in parts]))
+
+
+@dataclass(slots=True)
+class Pipeline:
+    """Streaming samples -> seconds for one sensor.
+
+    Parameters
+    ----------
+    rate : float
+        Sampling rate, Hz (>= 1; whole below 10 Hz).
+    placement : {"thigh", "waist", "wrist"}
+    """
+
+    rate: float
+    placement: Placement
+    _binner: Binner = field(init=False)
+    _hist: Float | None = None  # (HISTORY, bins, 3) bins of the seconds before
+    _hist_enmo: Float | None = None  # (HISTORY, bins)
+    _reference: Reference = field(default_factory=Reference)
+    _smoother: smooth.Smoother = field(default_factory=smooth.Smoother)
+    _step_carry: float = 0.0
+    _emitted: int = 0
+
+    def __post_init__(self) -> None:
+        if self.placement not in PLACEMENTS:
+            raise ValueError(f"placement must be one of {', '.join(PLACEMENTS)}")
+        self._binner = Binner(self.rate, wrist=self.placement == "wrist")
+
+    def push(self, xyz: Float) -> Seconds:
+        """Add samples, shape (n, 3) in g; return the seconds now final."""
+        means, enmo = self._binner.push(xyz)
+        return self._seconds(means, enmo, final=False)
+
+    def flush(self) -> Seconds:
+        """The end of the data: every remaining second."""
+        means, enmo = self._binner.flush()
+        return self._seconds(means, enmo, final=True)
+
+    def _seconds(self, means: Float, enmo: Float | None, *, final: bool) -> Seconds:
+        labels, steps = self._classify(means, enmo)
+        out_labels, out_steps = self._smoother.push(labels, steps, final=final)
+        out = Seconds(self._emitted, out_labels, out_steps)
+        self._emitted += len(out_labels)
+        return out
+
+    def _classify(self, means: Float, enmo: Float | None
+                  ) -> tuple[NDArray[np.int8], NDArray[np.int64]]:
+        s, b = means.shape[0], self._binner.bins
+        if s == 0:
+            return np.zeros(0, np.int8), np.zeros(0, np.int64)
+        if self._hist is None:
+            self._hist = np.repeat(means[:1], HISTORY, axis=0)
+            if enmo is not None:
+                self._hist_enmo = np.repeat(enmo[:1], HISTORY, axis=0)
+        arr = np.concatenate([self._hist, means])
+        self._hist = arr[-HISTORY:]
+        # 2-s windows from per-second sums (the same numbers in any chunking).
+        s1 = arr.sum(axis=1)  # (HISTORY + s, 3)
+        s2 = np.einsum("sbi,sbj->sij", arr, arr)  # (HISTORY + s, 3, 3)
+        n2 = 2.0 * b
+        g = (s1[HISTORY - 1: -1] + s1[HISTORY:]) / n2
+        second = (s2[HISTORY - 1: -1] + s2[HISTORY:]) / n2
+        cov = second - g[:, :, None] * g[:, None, :]
+        direction = g / np.maximum(np.linalg.norm(g, axis=1, keepdims=True), 1e-12)
+        moving = np.sqrt(np.trace(cov, axis1=1, axis2=2)) > classify.MOVE_G
+        steps_per_s = np.zeros(s)
+        periodic = np.zeros(s, dtype=bool)
+        idx = np.flatnonzero(moving)
+        if len(idx):
+            four = np.concatenate([arr[idx + k] for k in range(WINDOW_S)], axis=1)
+            stride = self.placement == "thigh"
+            signal = four if stride else np.linalg.norm(four, axis=2)
+            steps_per_s[idx], periodic[idx] = cadence(signal, b, stride=stride)
+        win_enmo = None
+        if enmo is not None:
+            assert self._hist_enmo is not None
+            e = np.concatenate([self._hist_enmo, enmo])
+            self._hist_enmo = e[-HISTORY:]
+            win_enmo = np.concatenate([e[HISTORY - 1: -1], e[HISTORY:]], axis=1).mean(axis=1)
+        f = classify.Features(direction, cov, moving, periodic, win_enmo)
+        if self.placement == "wrist":
+            labels = classify.wrist(f)
+        else:
+            up, forward, ready = self._reference.update(direction, cov, moving & periodic)
+            if self.placement == "thigh":
+                labels = classify.thigh(f, up, forward, ready)
+            else:
+                labels = classify.waist(f, up, ready)
+        gait = (labels == Label.WALKING) | (labels == Label.RUNNING)
+        rate = np.where(gait, steps_per_s, 0.0)
+        cum = np.cumsum(np.concatenate([[self._step_carry], rate]))
+        whole = np.floor(cum)
+        steps = (whole[1:] - whole[:-1]).astype(np.int64)
+        self._step_carry = float(cum[-1])
+        return labels, steps
+
+
+def process(xyz: Float, rate: float, placement: Placement) -> Seconds:
+    """Batch: every second of a recording.
+
+    Parameters
+    ----------
+    xyz : ndarray, shape (n, 3)
+        Acceleration in g, in the sensor's own axes, at ``rate`` Hz.
+    rate : float
+        Sampling rate, Hz.
+    placement : {"thigh", "waist", "wrist"}
+
+    Returns
+    -------
+    Seconds
+        One label and step count per second, from second 0.
+    """
+    pipe = Pipeline(rate, placement)
+    return Seconds.join([pipe.push(xyz), pipe.flush()])

@@ -1,0 +1,76 @@
+"""The mount orientation, learnt from walking (the APE and Acti4 idea).
+
+While a person walks, the mean gravity direction seen by a thigh or waist
+sensor is the "upright" direction of that placement, whatever way round the
+sensor was strapped on; and the thigh swings in the sagittal plane, so the
+main axis of its motion perpendicular to upright is forward-backward. The
+reference at each second is the running sum over every walking second so far
+(that second included): causal, so a stream and a batch agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+Float = NDArray[np.float64]
+
+MIN_WALK_S = 10
+"""Walking seconds needed before the reference is trusted."""
+
+
+def _running(carry: Float, values: Float) -> Float:
+    """Cumulative sums along axis 0 continuing ``carry`` (same float order in any cut)."""
+    return np.cumsum(np.concatenate([carry[None], values]), axis=0)[1:]
+
+
+@dataclass(slots=True)
+class Reference:
+    """Running sums over walking seconds; ``update`` gives the reference per second."""
+
+    _up: Float = field(default_factory=lambda: np.zeros(3))
+    _scatter: Float = field(default_factory=lambda: np.zeros((3, 3)))
+    _count: float = 0.0
+
+    def update(self, direction: Float, cov: Float, walking: NDArray[np.bool_]
+               ) -> tuple[Float, Float, NDArray[np.bool_]]:
+        """References for a run of seconds.
+
+        Parameters
+        ----------
+        direction : ndarray, shape (s, 3)
+            Unit gravity direction of each second (2-s mean).
+        cov : ndarray, shape (s, 3, 3)
+            Covariance (g^2) of each second's 2-s window of bins.
+        walking : ndarray of bool, shape (s,)
+            Seconds that count as walking for the reference.
+
+        Returns
+        -------
+        up : ndarray, shape (s, 3)
+            Unit upright direction.
+        forward : ndarray, shape (s, 3)
+            Unit forward-backward direction (perpendicular to ``up``; sign arbitrary).
+        ready : ndarray of bool, shape (s,)
+            At least ``MIN_WALK_S`` walking seconds so far.
+        """
+        w = walking.astype(np.float64)
+        up_sum = _running(self._up, direction * w[:, None])
+        scat = _running(self._scatter, cov * w[:, None, None])
+        count = _running(np.array(self._count), w)
+        if len(w):
+            self._up, self._scatter, self._count = up_sum[-1], scat[-1], float(count[-1])
+        norm = np.linalg.norm(up_sum, axis=1, keepdims=True)
+        up = up_sum / np.maximum(norm, 1e-12)
+        ready = (count >= MIN_WALK_S) & (norm[:, 0] > 1e-9)
+        forward = np.zeros_like(up)
+        if ready.any():
+            # Project the motion scatter off the upright axis; its main axis is forward.
+            u = up[ready]
+            proj = np.eye(3)[None] - u[:, :, None] * u[:, None, :]
+            s = proj @ scat[ready] @ proj
+            _, vecs = np.linalg.eigh(s)
+            forward[ready] = vecs[:, :, -1]
+        return up, forward, ready

@@ -1,0 +1,136 @@
+"""devices.imu: postures and steps on synthetic labelled signals, mount invariance, and
+streaming equal to batch over random chunkings."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from devices.imu import Label, Pipeline, Seconds, process
+from devices.imu.bins import Binner, bins_per_second
+from devices.imu.smooth import smooth_block
+from devices.imu.synth import Segment, random_rotation, synthesise
+
+DAY = [
+    Segment("walking", 60, 110),
+    Segment("sitting", 120),
+    Segment("standing", 60),
+    Segment("walking", 60, 100),
+    Segment("lying", 60),
+    Segment("running", 30, 160),
+    Segment("standing", 30),
+]
+EXPECTED_STEPS = 110 + 100 + 80
+
+
+def agreement(out: Seconds, truth: np.ndarray, *, wrist: bool = False) -> float:
+    n = min(len(out), len(truth))
+    got, want = out.labels[:n].copy(), truth[:n].copy()
+    if wrist:  # a wrist only says still or walking
+        still = np.isin(want, [Label.SITTING, Label.LYING, Label.STANDING])
+        want[still] = Label.SEDENTARY
+        want[want == Label.RUNNING] = Label.WALKING
+        got[got == Label.RUNNING] = Label.WALKING
+    return float((got == want).mean())
+
+
+@pytest.mark.parametrize("placement", ["thigh", "waist"])
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_postures_whatever_the_mount(placement: str, seed: int) -> None:
+    rotation = None if seed == 0 else random_rotation(np.random.default_rng(seed))
+    xyz, truth = synthesise(DAY, 50, placement, rotation=rotation, seed=seed)
+    out = process(xyz, 50, placement)  # type: ignore[arg-type]
+    assert len(out) == len(truth)
+    assert agreement(out, truth) > 0.95
+    assert abs(int(out.steps.sum()) - EXPECTED_STEPS) <= 0.05 * EXPECTED_STEPS
+
+
+def test_upside_down_gives_the_same_postures() -> None:
+    xyz, _ = synthesise(DAY, 50, "thigh", seed=5)
+    flipped = xyz * np.array([-1.0, -1.0, 1.0])  # turned 180 degrees about z
+    a, b = process(xyz, 50, "thigh"), process(flipped, 50, "thigh")
+    assert (a.labels == b.labels).mean() > 0.99
+
+
+def test_wrist_never_claims_sitting_or_standing() -> None:
+    xyz, truth = synthesise(DAY, 50, "wrist", seed=1)
+    out = process(xyz, 50, "wrist")
+    assert not np.isin(out.labels, [Label.SITTING, Label.STANDING, Label.LYING]).any()
+    assert agreement(out, truth, wrist=True) > 0.95
+    assert int(out.steps.sum()) > 0.9 * (110 + 100)
+
+
+def test_unknown_until_walking_teaches_the_mount() -> None:
+    xyz, _ = synthesise([Segment("sitting", 60), Segment("walking", 60, 110),
+                         Segment("sitting", 60)], 50, "thigh")
+    out = process(xyz, 50, "thigh")
+    assert (out.labels[:50] == Label.UNKNOWN).all()
+    assert (out.labels[140:] == Label.SITTING).all()
+
+
+def test_rates() -> None:
+    assert bins_per_second(50) == 10
+    assert bins_per_second(12.5) == 10
+    assert bins_per_second(5) == 5
+    for bad in (0.5, 7.5, float("nan")):
+        with pytest.raises(ValueError, match="rate"):
+            bins_per_second(bad)
+    with pytest.raises(ValueError, match="placement"):
+        Pipeline(50, "ankle")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("rate", [10, 12.5, 52, 100])
+def test_other_rates_classify(rate: float) -> None:
+    xyz, truth = synthesise(DAY, rate, "thigh", seed=2)
+    out = process(xyz, rate, "thigh")
+    assert agreement(out, truth) > 0.9
+
+
+def test_binner_seconds_cover_every_sample_once() -> None:
+    b = Binner(12.5)
+    means, _ = b.push(np.ones((25, 3)))
+    assert means.shape == (2, 10, 3)
+    means, _ = b.push(np.ones((7, 3)))  # second 2 has samples 25..37
+    assert means.shape == (0, 10, 3)
+    means, _ = b.flush()  # 7 of its 13 samples: kept, completed with the last one
+    assert means.shape == (1, 10, 3)
+    short = Binner(12.5)
+    short.push(np.ones((31, 3)))
+    assert short.flush()[0].shape == (0, 10, 3)  # 6 of 13: dropped
+
+
+def test_smoother_fills_short_gaps_and_drops_blips() -> None:
+    s, w = Label.SITTING, Label.WALKING
+    labels = np.array([s] * 10 + [w] + [s] * 10 + [w] * 5, dtype=np.int8)
+    out = smooth_block(labels)
+    assert (out[:21] == s).all()
+    assert (out[21:] == w).all()
+
+
+# --- streaming equals batch ------------------------------------------------------
+
+_MIXED = [Segment("standing", 8), Segment("walking", 25, 105), Segment("sitting", 30),
+          Segment("walking", 12, 120), Segment("lying", 15), Segment("running", 10, 170)]
+_SIGNALS = {p: synthesise(_MIXED, 25, p, rotation=random_rotation(np.random.default_rng(7)),
+                          seed=3)[0] for p in ("thigh", "waist", "wrist")}
+_BATCH = {p: process(x, 25, p) for p, x in _SIGNALS.items()}  # type: ignore[arg-type]
+
+
+@settings(max_examples=60, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(placement=st.sampled_from(["thigh", "waist", "wrist"]),
+       cuts=st.lists(st.integers(min_value=0, max_value=2500), max_size=40))
+def test_streaming_equals_batch_for_any_chunking(placement: str, cuts: list[int]) -> None:
+    xyz = _SIGNALS[placement]
+    pipe = Pipeline(25, placement)  # type: ignore[arg-type]
+    parts = [pipe.push(chunk) for chunk in np.split(xyz, sorted(set(cuts)))]
+    parts.append(pipe.flush())
+    out = Seconds.join(parts)
+    batch = _BATCH[placement]
+    assert out.start == 0
+    np.testing.assert_array_equal(out.labels, batch.labels)
+    np.testing.assert_array_equal(out.steps, batch.steps)
+    starts = [p.start for p in parts]
+    assert starts == sorted(starts)
