@@ -107,6 +107,27 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--json", action="store_true",
                         help="print one JSON object per line, exactly as published over MQTT")
 
+    epochs = sub.add_parser(
+        "epochs",
+        help="raw acceleration to minutes (time,steps,posture), offline",
+        description=(
+            "Turn a raw acceleration CSV (header t,x,y,z; t in seconds from --start, x y z "
+            "in g in the sensor's own axes, evenly sampled at --rate) into the replay's "
+            "minutes CSV time,steps,posture on stdout: posture and steps per second from "
+            "the thigh (Acti4 inclination), waist (APE) or wrist (sedentary or walking "
+            "only) method, the mount orientation learnt from walking."
+        ),
+    )
+    epochs.add_argument("--input", type=Path, required=True, metavar="RAW.csv",
+                        help="raw file: t,x,y,z")
+    epochs.add_argument("--rate", type=_positive_float, required=True, metavar="HZ",
+                        help="sampling rate in Hz")
+    epochs.add_argument("--placement", required=True, choices=["thigh", "waist", "wrist"])
+    epochs.add_argument("--start", metavar="TIME",
+                        help="ISO 8601 time of t = 0 (default: midnight today, local)")
+    epochs.add_argument("--resolution", choices=["minute", "second"], default="minute",
+                        help="one row per minute (default) or per second")
+
     config_help = "config file (default: %(default)s)"
     default_config = Path("/etc/pacer/pacer.toml")
 
@@ -248,6 +269,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from pacer.report.command import report_command
 
         return report_command(args)
+    if args.command == "epochs":
+        from pacer.epochs import epochs_command
+
+        return epochs_command(args)
     if args.command == "run":
         from pacer.daemon.app import run_daemon
 

@@ -1,0 +1,190 @@
+"""``pacer epochs``: raw acceleration to the replay's minutes (interfaces.md §1, §3).
+
+Input: a CSV with the header ``t,x,y,z``; ``t`` in seconds from ``--start``
+(default: midnight today, local time), ``x y z`` in g in the sensor's own
+axes, sampled evenly at ``--rate`` Hz (a row more than one second off that
+timeline is an error: split the file at a gap). Output on stdout: the replay
+input ``time,steps,posture``, one row per minute with data (the majority
+posture of its seconds, steps summed), or with ``--resolution second`` one
+row per second (not a replay input: its times are not on whole minutes).
+
+A wrist cannot tell sitting from standing: its minutes say ``walking`` or
+``running`` when they were, else nothing (the replay then derives the posture
+from the steps and marks sedentary time as inferred); its seconds say
+``sedentary`` (still), ``walking``, ``running`` or ``unknown``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import sys
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TextIO
+
+import numpy as np
+
+from devices.imu import LABELS, Pipeline, Placement, Seconds
+from devices.imu.labels import Label, majority
+from pacer.errors import BadInput, InputFileError
+
+HEADER = ("t", "x", "y", "z")
+CHUNK_ROWS = 65_536
+GAP_TOLERANCE_S = 1.0
+_WRIST_SAID = frozenset((Label.WALKING, Label.RUNNING))
+
+
+def parse_start(text: str | None) -> datetime:
+    """``--start`` as an aware datetime; naive times are local; default midnight today."""
+    if text is None:
+        now = datetime.now().astimezone()
+        return now.replace(hour=0, minute=0, second=0, microsecond=0)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise BadInput(
+            f"--start {text!r} is not an ISO 8601 date and time; write it like "
+            "2026-11-23T09:00:00+11:00 (or without the offset for local time)") from None
+    return moment if moment.tzinfo is not None else moment.astimezone()
+
+
+def _rows(path: Path, rate: float) -> Iterator[tuple[float, np.ndarray]]:
+    """(first t, samples (n, 3)) chunks of the file, checked row by row."""
+    where = str(path)
+    try:
+        f = path.open(encoding="utf-8", newline="")
+    except OSError as exc:
+        raise InputFileError(where, None, f"cannot read the raw file ({exc.strerror})") from None
+    with f:
+        reader = csv.reader(f)
+        try:
+            header = next(reader, None)
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise InputFileError(where, 1, f"not CSV text ({exc})") from None
+        if header is None or tuple(h.strip().lstrip("\ufeff") for h in header) != HEADER:
+            raise InputFileError(where, 1, "the header must be t,x,y,z")
+        t0: float | None = None
+        index = 0
+        buf: list[list[float]] = []
+        while True:
+            try:
+                row = next(reader, None)
+            except (csv.Error, UnicodeDecodeError) as exc:
+                raise InputFileError(where, reader.line_num, f"not a CSV row ({exc})") from None
+            if row is None:
+                break
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue
+            line = reader.line_num
+            if len(row) != 4:
+                raise InputFileError(where, line, f"expected 4 values (t,x,y,z), got {len(row)}")
+            try:
+                values = [float(v) for v in row]
+            except ValueError:
+                raise InputFileError(
+                    where, line, f"not numbers: {','.join(row)!r}; t in s, x y z in g") from None
+            if not all(math.isfinite(v) for v in values):
+                raise InputFileError(where, line, "values must be finite numbers")
+            t = values[0]
+            if t0 is None:
+                t0 = t
+            expected = t0 + index / rate
+            if abs(t - expected) > GAP_TOLERANCE_S:
+                raise InputFileError(
+                    where, line,
+                    f"t = {t:g} s is not on the --rate {rate:g} Hz timeline (expected about "
+                    f"{expected:g} s): samples must be evenly spaced, in order, without gaps")
+            buf.append(values[1:])
+            index += 1
+            if len(buf) >= CHUNK_ROWS:
+                yield t0, np.asarray(buf, dtype=np.float64)
+                buf = []
+        if t0 is None:
+            raise InputFileError(where, 2, "no samples after the header")
+        yield t0, np.asarray(buf, dtype=np.float64).reshape(-1, 3)
+
+
+def _stamp(start: datetime, seconds: float) -> datetime:
+    moment = start + timedelta(seconds=seconds)
+    return moment.astimezone(start.tzinfo)
+
+
+class _Writer:
+    """Seconds in, CSV rows out (minutes are written once complete)."""
+
+    def __init__(self, out: TextIO, start: datetime, t0: float, placement: Placement,
+                 per_second: bool) -> None:
+        self.out, self.start, self.t0 = out, start, t0
+        self.wrist = placement == "wrist"
+        self.per_second = per_second
+        self.base = start.timestamp() + t0  # unix time of second 0
+        self.minute: int | None = None
+        self.labels: list[np.ndarray] = []
+        self.steps = 0
+        out.write("time,steps,posture\n")
+
+    def add(self, seconds: Seconds) -> None:
+        if len(seconds) == 0:
+            return
+        times = self.base + seconds.start + np.arange(len(seconds))
+        if self.per_second:
+            for t, lab, n in zip(times, seconds.labels, seconds.steps, strict=True):
+                when = _stamp(self.start, float(t) - self.start.timestamp())
+                spec = "seconds" if float(t).is_integer() else "milliseconds"
+                self.out.write(f"{when.isoformat(timespec=spec)},{int(n)},{LABELS[lab]}\n")
+            return
+        minutes = np.floor(times / 60).astype(np.int64)
+        cuts = np.flatnonzero(np.diff(minutes)) + 1
+        for part_l, part_s, part_m in zip(np.split(seconds.labels, cuts),
+                                          np.split(seconds.steps, cuts),
+                                          np.split(minutes, cuts), strict=True):
+            m = int(part_m[0])
+            if self.minute is not None and m != self.minute:
+                self.close_minute()
+            self.minute = m
+            self.labels.append(part_l)
+            self.steps += int(part_s.sum())
+
+    def close_minute(self) -> None:
+        if self.minute is None:
+            return
+        label = majority(np.concatenate(self.labels))
+        name = LABELS[label]
+        if self.wrist and label not in _WRIST_SAID:
+            name = ""  # no sit versus stand from a wrist: derived from the steps, inferred
+        when = _stamp(self.start, self.minute * 60 - self.start.timestamp())
+        self.out.write(f"{when.isoformat(timespec='seconds')},{self.steps},{name}\n")
+        self.minute, self.labels, self.steps = None, [], 0
+
+
+def epochs(path: Path, rate: float, placement: Placement, start: datetime, *,
+           per_second: bool, out: TextIO) -> int:
+    """Run the pipeline over a raw file and write the epochs CSV; the number of rows in."""
+    try:
+        pipe = Pipeline(rate, placement)
+    except ValueError as exc:
+        raise BadInput(f"--rate: {exc}") from None
+    writer: _Writer | None = None
+    n = 0
+    for t0, chunk in _rows(path, rate):
+        if writer is None:
+            writer = _Writer(out, start, t0, placement, per_second)
+        writer.add(pipe.push(chunk))
+        n += len(chunk)
+    assert writer is not None
+    writer.add(pipe.flush())
+    if not per_second:
+        writer.close_minute()
+    return n
+
+
+def epochs_command(args: argparse.Namespace) -> int:
+    """``pacer epochs``: parse the options, write CSV to stdout."""
+    start = parse_start(args.start)
+    epochs(args.input, args.rate, args.placement, start,
+           per_second=args.resolution == "second", out=sys.stdout)
+    sys.stdout.flush()
+    return 0
