@@ -260,7 +260,8 @@ def test_html_says_first_what_needs_attention(reports: dict[str, Path]) -> None:
     red_flag_day = FIRST + timedelta(days=history.RED_FLAG_DAY)
     assert f"Red flag reported {red_flag_day:%a %d %b} at 11:20: severe night pain" in header
     assert "Cleared by physio.jones" in header
-    assert "Review suggested" in header
+    assert "Review suggested on Mon 30 Mar" in header
+    assert "Pain reported rising three days running: 1 \u2192 2 \u2192 4" in header
     assert "1 boom-bust cycle" in header
     assert "Low adherence to movement breaks" in header
     no_data = FIRST + timedelta(days=history.NO_DATA_DAY)

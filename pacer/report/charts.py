@@ -28,7 +28,7 @@ import matplotlib
 matplotlib.use("Agg")  # no display, no GUI toolkit: a report runs on a headless Pi
 
 import numpy as np
-from matplotlib import ticker
+from matplotlib import patheffects, ticker
 from matplotlib.axes import Axes
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
@@ -37,6 +37,9 @@ from matplotlib.patches import Patch, Rectangle
 from matplotlib.typing import RcKeyType
 
 from pacer.report.data import Day, PlanChange
+
+MIN_KNOWN_IN_HOUR = 30
+"""Minutes of an hour that must be recorded for its cell to show a colour."""
 
 # Okabe-Ito, chosen per role for lightness as much as hue.
 BLUE = "#0072B2"
@@ -255,7 +258,8 @@ def hours_chart(days: Sequence[Day], layout: Layout, *, start_hour: int, wake: f
         ax = fig.subplots()
         sed = np.array([[c.sedentary for c in d.hours[first:last]] for d in days], dtype=float)
         known = np.array([[c.known for c in d.hours[first:last]] for d in days], dtype=float)
-        grid = np.ma.masked_where(known == 0, np.minimum(sed, 60))
+        # An hour mostly unrecorded would look like an hour of moving: hatch it instead.
+        grid = np.ma.masked_where(known < MIN_KNOWN_IN_HOUR, np.minimum(sed, 60))
         # Lightness runs one way (light: moving, dark: sitting), so grey prints keep it.
         cmap = ListedColormap(matplotlib.colormaps["Blues"](np.linspace(0.04, 1.0, 256)))
         cmap.set_bad((0, 0, 0, 0))  # no data: the hatched background shows through
@@ -275,9 +279,11 @@ def hours_chart(days: Sequence[Day], layout: Layout, *, start_hour: int, wake: f
         rows = list(range(0, n, step))
         ax.set_yticks(rows, [_row_label(days[i], layout) for i in rows], fontsize=10)
         ax.tick_params(axis="y", length=0)
+        # A dark dashed line with a white halo shows on light and dark cells alike.
+        halo = [patheffects.withStroke(linewidth=4, foreground="white")]
         for at in (wake, sleep):
-            ax.axvline((at - start_hour) % 24 - first - 0.5, color=VERMILION, lw=1.8,
-                       ls=(0, (4, 2)))
+            ax.axvline((at - start_hour) % 24 - first - 0.5, color=INK, lw=1.8,
+                       ls=(0, (4, 2)), path_effects=halo)
         for spine in ax.spines.values():
             spine.set_visible(False)
         bar = fig.colorbar(image, ax=ax, orientation="horizontal", location="top",
@@ -286,8 +292,9 @@ def hours_chart(days: Sequence[Day], layout: Layout, *, start_hour: int, wake: f
         bar.set_label("minutes of the hour spent sitting", fontsize=11)
         bar.set_ticks([0, 15, 30, 45, 60])
         fig.legend(handles=[
-            Patch(facecolor="white", edgecolor=GREY, hatch="////", label="no data"),
-            Line2D([], [], color=VERMILION, lw=1.8, ls=(0, (4, 2)), label="wake, sleep"),
+            Patch(facecolor="white", edgecolor=GREY, hatch="////",
+                  label="under half the hour recorded"),
+            Line2D([], [], color=INK, lw=1.8, ls=(0, (4, 2)), label="wake, sleep"),
         ], loc="outside lower center", ncol=2, frameon=False)
         return to_svg(fig, f"hours-{layout.name}")
 

@@ -126,13 +126,29 @@ def _cleared_after(changes: Sequence[PlanChange], when: datetime | None) -> Plan
 
 
 def _reviews(data: ReportData) -> list[Attention]:
-    days = [d.day for d in data.days if "review_suggested" in d.flags]
-    if not days:
-        return []
-    texts = [n.text for n in data.notes if n.kind == "review_suggested"]
-    why = texts[0] if texts else "Red days, or pain rising day after day."
-    listed = ", ".join(f"{d:%a %d %b}" for d in days)
-    return [Attention("review", f"Review suggested ({listed})", why, tuple(days))]
+    """Review suggested, with the reason in the physiotherapist's terms: the
+    three red days, or the pain scores that rose three days running."""
+    out = []
+    days = data.days
+    for i, day in enumerate(days):
+        if "review_suggested" not in day.flags:
+            continue
+        run = days[max(0, i - 2): i + 1]
+        levels = [[s["level"] for s in (d.body or {}).get("symptoms", ())] for d in run]
+        pains = [max((s["pain"] for s in (d.body or {}).get("symptoms", ()) if "pain" in s),
+                     default=None) for d in run]
+        span = f"{run[0].day:%a %d} to {run[-1].day:%a %d %b}"
+        if len(run) == 3 and all("red" in lv for lv in levels):
+            why = f"Red symptom reports three days running ({span})."
+        elif len(run) == 3 and all(p is not None for p in pains):
+            scores = " \u2192 ".join(str(p) for p in pains)
+            why = f"Pain reported rising three days running: {scores} ({span})."
+        else:
+            why = "Red days, or pain rising day after day."
+        out.append(Attention(
+            "review", f"Review suggested on {day.day:%a %d %b}",
+            why + " pacer told the person their physiotherapist would be told.", (day.day,)))
+    return out
 
 
 def _boom_bust(days: Sequence[Day]) -> list[Attention]:

@@ -108,7 +108,8 @@ def _charts(data: ReportData, step: Callable[[str], None]) -> list[Chart]:
         lambda lay: charts.sitting_chart(days, lay))
     add("hours", "When the sitting happens: hour by day",
         "Each row is a day, each column a clock hour; the darker, the more of that hour "
-        "was spent sitting. Hatched: no data. Days marked * are from a step-only device.",
+        "was spent sitting, from the minute-by-minute record. Hatched: less than half of "
+        "the hour was recorded. Days marked * are from a step-only device.",
         "Heat map of sitting minutes per clock hour for each day.",
         lambda lay: charts.hours_chart(days, lay, start_hour=rules.start.hour,
                                        wake=rules.wake.hour + rules.wake.minute / 60,
