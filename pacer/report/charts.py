@@ -112,8 +112,9 @@ def _day_axis(ax: Axes, days: Sequence[Day], layout: Layout) -> None:
     """Days as 0..n-1; week starts marked, labels thinned to stay legible."""
     n = len(days)
     ax.set_xlim(-0.6, n - 0.4)
-    ax.set_xticks(range(n), minor=True)
-    ax.tick_params(axis="x", which="minor", length=2)
+    if n <= 120:
+        ax.set_xticks(range(n), minor=True)
+        ax.tick_params(axis="x", which="minor", length=2)
     most = 8 if layout is WIDE else 4  # labels that fit across without touching
     if n <= (14 if layout is WIDE else 5):
         ticks = list(range(n))
@@ -129,8 +130,10 @@ def _day_axis(ax: Axes, days: Sequence[Day], layout: Layout) -> None:
 
 
 def _week_lines(ax: Axes, days: Sequence[Day]) -> None:
+    """A faint line before each Monday; before each month in a long report."""
+    long_report = len(days) > 120
     for i, d in enumerate(days):
-        if d.day.weekday() == 0 and i:
+        if i and (d.day.day == 1 if long_report else d.day.weekday() == 0):
             ax.axvline(i - 0.5, color=LIGHT, lw=0.8, zorder=0)
 
 
@@ -150,10 +153,22 @@ def _ordered(ax: Axes, order: Sequence[str]) -> list[object]:
 
 
 def _no_data(ax: Axes, days: Sequence[Day], y: float) -> None:
+    """Mark days without data: one label per day in a short report; in a long
+    one a shaded stretch per run of such days, so labels never pile up."""
+    runs: list[list[int]] = []
     for i, d in enumerate(days):
         if d.body is None or d.body["known_min"] == 0:
-            ax.text(i, y, "no data", rotation=90, ha="center", va="bottom", fontsize=9,
-                    color="#555555")
+            if runs and runs[-1][-1] == i - 1:
+                runs[-1].append(i)
+            else:
+                runs.append([i])
+    long_report = len(days) > 60
+    for run in runs:
+        if len(run) > 1 or long_report:
+            ax.axvspan(run[0] - 0.5, run[-1] + 0.5, color="#f2f2f2", lw=0, zorder=0)
+        if not long_report or len(run) >= len(days) / 12:
+            ax.text((run[0] + run[-1]) / 2, y, "no data", ha="center", va="bottom",
+                    rotation=90 if len(run) < 4 else 0, fontsize=9, color="#555555")
 
 
 def _values(days: Sequence[Day], name: str) -> list[float]:
@@ -254,7 +269,8 @@ def hours_chart(days: Sequence[Day], layout: Layout, *, start_hour: int, wake: f
         first = math.floor((wake - start_hour) % 24)
         last = math.ceil((sleep - start_hour) % 24)  # columns first..last-1
         cols = last - first
-        fig = Figure(figsize=(layout.width_in, 2.0 + 0.27 * n), layout="constrained")
+        row_in = 0.27 if n <= 60 else 0.1  # a long report: thinner rows, labels weekly
+        fig = Figure(figsize=(layout.width_in, 2.0 + row_in * n), layout="constrained")
         ax = fig.subplots()
         sed = np.array([[c.sedentary for c in d.hours[first:last]] for d in days], dtype=float)
         known = np.array([[c.known for c in d.hours[first:last]] for d in days], dtype=float)

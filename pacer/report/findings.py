@@ -186,20 +186,47 @@ def _missing(data: ReportData) -> list[Attention]:
     missing = [d for d in data.days if not d.valid]
     if not missing:
         return []
-    parts = []
-    for d in missing:
-        if d.body is None:
-            parts.append(f"{d.day:%a %d %b} (nothing stored)")
-        elif d.body["known_min"] == 0:
-            parts.append(f"{d.day:%a %d %b} (no wearable data)")
-        else:
-            parts.append(f"{d.day:%a %d %b} ({d.body['known_min'] / 60:.1f} h of data)")
+    parts = [_stretch(run) for run in _runs(missing)]
+    if len(parts) > MAX_LISTED:
+        parts = [*parts[:MAX_LISTED], f"and {len(parts) - MAX_LISTED} more"]
     n = len(missing)
     return [Attention(
         "note", f"{n} day{'s' if n != 1 else ''} without valid data",
         f"A valid day needs {hours:g} h of wearable data in the waking window; these "
         "are left out of baselines and trends: " + ", ".join(parts) + ".",
         tuple(d.day for d in missing))]
+
+
+MAX_LISTED = 12
+
+
+def _why(day: Day) -> str:
+    if day.body is None:
+        return "nothing stored"
+    if day.body["known_min"] == 0:
+        return "no wearable data"
+    return f"{day.body['known_min'] / 60:.1f} h of data"
+
+
+def _runs(days: Sequence[Day]) -> list[list[Day]]:
+    """Consecutive days missing for the same kind of reason, together (days
+    with some data each keep their own hours)."""
+    runs: list[list[Day]] = []
+    for d in days:
+        last = runs[-1][-1] if runs else None
+        partial = d.body is not None and d.body["known_min"] > 0
+        if (last is not None and not partial and (last.day - d.day).days == -1
+                and _why(last) == _why(d)):
+            runs[-1].append(d)
+        else:
+            runs.append([d])
+    return runs
+
+
+def _stretch(run: Sequence[Day]) -> str:
+    if len(run) == 1:
+        return f"{run[0].day:%a %d %b} ({_why(run[0])})"
+    return f"{run[0].day:%a %d %b} to {run[-1].day:%a %d %b} ({_why(run[0])}, {len(run)} days)"
 
 
 def _dates(days: Sequence[date]) -> str:
