@@ -181,3 +181,15 @@ def test_progress_draws_only_on_a_terminal() -> None:
     with Progress(4, "report", stream=quiet) as p:
         p.step("x")
     assert quiet.getvalue() == ""
+
+
+def test_html_for_days_around_the_data(store: Path, tmp_path: Path) -> None:
+    out = tmp_path / "around.html"
+    proc = pacer("report", "--store", str(store), "--from", "2026-11-20", "--to", "2026-11-24",
+                 "--format", "html", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    page = out.read_text(encoding="utf-8")
+    assert "5 days without valid data" in page
+    assert "Fri 20 Nov to Sun 22 Nov (nothing stored, 3 days)" in page
+    assert "Mon 23 Nov (2.0 h of data), Tue 24 Nov (nothing stored)." in page
+    assert page.count("nothing stored for this day") == 4
