@@ -142,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     source = report.add_mutually_exclusive_group()
-    source.add_argument("--config", type=Path, default=default_config,
+    source.add_argument("--config", type=Path, default=default_config, metavar="PATH",
                         help="config file: its [storage] path and [user] id (default: "
                              "%(default)s)")
     source.add_argument("--store", type=Path, metavar="PATH",
