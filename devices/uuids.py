@@ -40,3 +40,21 @@ NEW_ALERT = sig(0x2A46)
 RSC_SERVICE = sig(0x1814)
 RSC_MEASUREMENT = sig(0x2A53)
 RSC_FEATURE = sig(0x2A54)
+
+# WitMotion BWT901BLE5.0 / WT901BLECL (ble-protocols.md §5.1). The base is
+# WitMotion's own ("...9a34fb", not the SIG "...9b34fb"): copied exactly.
+WITMOTION_SERVICE = "0000ffe5-0000-1000-8000-00805f9a34fb"
+WITMOTION_NOTIFY = "0000ffe4-0000-1000-8000-00805f9a34fb"
+WITMOTION_WRITE = "0000ffe9-0000-1000-8000-00805f9a34fb"
+
+# Polar Measurement Data (ble-protocols.md §4.1; the code's spelling, with the final 8).
+PMD_SERVICE = "fb005c80-02e7-f387-1cad-8acd2d8df0c8"
+PMD_CONTROL_POINT = "fb005c81-02e7-f387-1cad-8acd2d8df0c8"
+PMD_DATA = "fb005c82-02e7-f387-1cad-8acd2d8df0c8"
+
+# SIG Physical Activity Monitor Service (ble-protocols.md §2.1).
+PAMS_SERVICE = sig(0x183E)
+PAMS_FEATURES = sig(0x2B3B)
+PAMS_GENERAL_ACTIVITY_INSTANTANEOUS = sig(0x2B3C)
+PAMS_STEP_COUNTER_SUMMARY = sig(0x2B40)
+PAMS_CONTROL_POINT = sig(0x2B43)
