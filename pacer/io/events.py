@@ -19,7 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from pacer.commands import COMMAND_KINDS, decode_object, parse_command, show_value
+from pacer.commands import COMMAND_KINDS, decode_object, parse_command
+from pacer.describe import show_value
 from pacer.engine.model import Command
 from pacer.errors import CommandRejected, InputFileError
 from pacer.io.minutes import parse_time
