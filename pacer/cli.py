@@ -222,6 +222,28 @@ def build_parser() -> argparse.ArgumentParser:
                        help="why it is cleared (kept in the plan history)")
     alert.add_argument("--config", type=Path, default=default_config, help=config_help)
 
+    clinic = sub.add_parser(
+        "clinic",
+        help="the clinic side: collect many patients' messages, serve the physio's view",
+        description=(
+            "collect: store every patient's summaries, alerts and events from MQTT "
+            "(shared subscriptions; run several for load sharing). serve: the "
+            "physiotherapist's web app and JSON API. add-user: set a sign-in password."
+        ),
+    )
+    clinic_sub = clinic.add_subparsers(dest="clinic_command", required=True, metavar="WHAT")
+    for name, text in (("collect", "store patients' messages until SIGTERM"),
+                       ("serve", "serve the physiotherapist's web app until SIGTERM")):
+        one = clinic_sub.add_parser(name, help=text, description=text)
+        one.add_argument("--config", type=Path, required=True, metavar="CLINIC.toml",
+                         help="clinic config (see config/clinic.example.toml)")
+    add_user = clinic_sub.add_parser(
+        "add-user", help="set a web sign-in password (asked twice, or one line on stdin)",
+        description="Set NAME's password for the clinic web app, stored as an argon2 hash.")
+    add_user.add_argument("name")
+    add_user.add_argument("--config", type=Path, required=True, metavar="CLINIC.toml",
+                          help="clinic config: its [web] users_file")
+
     check = sub.add_parser(
         "check-config",
         help="validate a config file",
@@ -293,6 +315,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from pacer.remote import clear_alert_main
 
         return clear_alert_main(args.config, args.why)
+    if args.command == "clinic":
+        from pacer.clinic.command import clinic_main
+
+        return clinic_main(args)
     if args.command == "demo":
         from pacer.demo import run_demo
 

@@ -1,0 +1,222 @@
+"""The clinic's database: SQLite by default, PostgreSQL (psycopg 3) by URL.
+
+One schema, one SQL dialect (``?`` placeholders, rewritten for psycopg; ``ON
+CONFLICT`` upserts, which both have). Every write of the collector is one
+transaction per batch of messages; the collector acknowledges the batch to
+the broker only after ``store`` has returned, i.e. after the commit.
+
+Connections are opened per call (SQLite) or per call from a small pool of
+one (PostgreSQL, guarded by a lock): the clinic's load is a few messages per
+patient per day, and the web app reads from threads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from pacer.clinic.records import Record
+
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS patients (
+        user_id TEXT PRIMARY KEY, status TEXT, status_at DOUBLE PRECISION,
+        first_seen DOUBLE PRECISION NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS summaries (
+        user_id TEXT NOT NULL, period TEXT NOT NULL, key TEXT NOT NULL,
+        final INTEGER NOT NULL, body TEXT NOT NULL, received_at DOUBLE PRECISION NOT NULL,
+        versions INTEGER NOT NULL DEFAULT 1,
+        PRIMARY KEY (user_id, period, key))""",
+    """CREATE TABLE IF NOT EXISTS events (
+        user_id TEXT NOT NULL, time TEXT NOT NULL, type TEXT NOT NULL, digest TEXT NOT NULL,
+        body TEXT NOT NULL, received_at DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (user_id, time, type, digest))""",
+    """CREATE TABLE IF NOT EXISTS alerts (
+        user_id TEXT NOT NULL, time TEXT NOT NULL, kind TEXT NOT NULL, digest TEXT NOT NULL,
+        body TEXT NOT NULL, received_at DOUBLE PRECISION NOT NULL,
+        cleared_at DOUBLE PRECISION,
+        PRIMARY KEY (user_id, time, kind, digest))""",
+    """CREATE TABLE IF NOT EXISTS plan_requests (
+        id TEXT PRIMARY KEY, user_id TEXT NOT NULL, by_name TEXT NOT NULL,
+        sent_at DOUBLE PRECISION NOT NULL, payload TEXT NOT NULL, reply TEXT,
+        replied_at DOUBLE PRECISION)""",
+)
+
+_PATIENT = ("INSERT INTO patients (user_id, first_seen) VALUES (?, ?) "
+            "ON CONFLICT (user_id) DO NOTHING")
+# A partial summary never replaces a final one; otherwise the latest wins.
+_SUMMARY = (
+    "INSERT INTO summaries (user_id, period, key, final, body, received_at) "
+    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (user_id, period, key) DO UPDATE SET "
+    "final = excluded.final, body = excluded.body, received_at = excluded.received_at, "
+    "versions = summaries.versions + 1 "
+    "WHERE summaries.body <> excluded.body AND excluded.final >= summaries.final")
+_EVENT = ("INSERT INTO events (user_id, time, type, digest, body, received_at) "
+          "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")
+_ALERT = ("INSERT INTO alerts (user_id, time, kind, digest, body, received_at) "
+          "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")
+_CLEAR = ("UPDATE alerts SET cleared_at = ? WHERE user_id = ? AND cleared_at IS NULL "
+          "AND received_at <= ?")
+_STATUS = "UPDATE patients SET status = ?, status_at = ? WHERE user_id = ?"
+
+
+class _Cursor(Protocol):
+    rowcount: int
+
+    def fetchall(self) -> list[Any]: ...
+
+
+class _Conn(Protocol):
+    def execute(self, sql: str, params: Sequence[Any] = ...) -> Any: ...
+    def commit(self) -> None: ...
+    def rollback(self) -> None: ...
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """How a batch went: rows new or changed, and messages already stored."""
+
+    new: int
+    duplicates: int
+
+
+class Database:
+    """The clinic's tables behind one small API; see the module docstring."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.postgres = url.startswith(("postgresql://", "postgres://"))
+        self._lock = threading.Lock()
+        self._pg: Any = None
+        if not self.postgres:
+            self.path = Path(url.removeprefix("sqlite:///").removeprefix("sqlite://"))
+        with self.transaction() as conn:
+            for sql in SCHEMA:
+                conn.execute(sql)
+
+    def __repr__(self) -> str:  # never the URL: it may carry a password
+        return f"Database({'postgresql' if self.postgres else 'sqlite'})"
+
+    # --- connections -----------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[_Conn]:
+        """One transaction: committed on success, rolled back on an exception."""
+        if self.postgres:
+            with self._lock:
+                conn = self._pg_conn()
+                try:
+                    yield _PgAdapter(conn)
+                    conn.commit()
+                except BaseException:
+                    conn.rollback()
+                    raise
+            return
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        finally:
+            conn.close()
+
+    def _pg_conn(self) -> Any:
+        import psycopg  # noqa: PLC0415 - only a PostgreSQL clinic needs it
+
+        if self._pg is None or self._pg.closed:
+            self._pg = psycopg.connect(self.url, connect_timeout=10)
+        return self._pg
+
+    def close(self) -> None:
+        if self._pg is not None:
+            self._pg.close()
+            self._pg = None
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self.transaction() as conn:
+            rows: list[tuple[Any, ...]] = conn.execute(sql, params).fetchall()
+            return rows
+
+    # --- the collector's writes --------------------------------------------------------
+
+    def store(self, records: Sequence[Record], received_at: float | None = None) -> Stored:
+        """Store a batch in one transaction; each message at most once."""
+        now = time.time() if received_at is None else received_at
+        new = dup = 0
+        with self.transaction() as conn:
+            for rec in records:
+                conn.execute(_PATIENT, (rec.user, now))
+                cur = self._write(conn, rec, now)
+                if cur.rowcount > 0:
+                    new += 1
+                else:
+                    dup += 1
+        return Stored(new, dup)
+
+    @staticmethod
+    def _write(conn: _Conn, rec: Record, now: float) -> _Cursor:
+        cur: _Cursor
+        if rec.kind == "summary":
+            period, key = rec.key
+            cur = conn.execute(_SUMMARY, (rec.user, period, key, int(rec.final), rec.body, now))
+        elif rec.kind == "event":
+            cur = conn.execute(_EVENT, (rec.user, *rec.key, rec.body, now))
+        elif rec.kind == "alert":
+            cur = conn.execute(_ALERT, (rec.user, *rec.key, rec.body, now))
+        elif rec.kind == "alert_clear":
+            cur = conn.execute(_CLEAR, (now, rec.user, now))
+        else:
+            cur = conn.execute(_STATUS, (rec.body, now, rec.user))
+        return cur
+
+    # --- plan requests (the web app) ------------------------------------------------
+
+    def add_plan_request(self, req_id: str, user: str, by: str, payload: str) -> None:
+        with self.transaction() as conn:
+            conn.execute("INSERT INTO plan_requests (id, user_id, by_name, sent_at, payload) "
+                         "VALUES (?, ?, ?, ?, ?)", (req_id, user, by, time.time(), payload))
+
+    def set_plan_reply(self, req_id: str, reply: str) -> bool:
+        with self.transaction() as conn:
+            cur = conn.execute("UPDATE plan_requests SET reply = ?, replied_at = ? "
+                               "WHERE id = ? AND reply IS NULL", (reply, time.time(), req_id))
+            return bool(cur.rowcount)
+
+    # --- counts (tests, benchmark) -------------------------------------------------------
+
+    def counts(self) -> dict[str, int]:
+        out = {}
+        for table in ("patients", "summaries", "events", "alerts", "plan_requests"):
+            out[table] = int(self.query(f"SELECT count(*) FROM {table}")[0][0])  # noqa: S608
+        return out
+
+
+class _PgAdapter:
+    """psycopg's connection with SQLite's ``?`` placeholders."""
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self._conn.execute(sql.replace("?", "%s"), params)
+
+    def commit(self) -> None:
+        self._conn.commit()
+
+    def rollback(self) -> None:
+        self._conn.rollback()
+
+    def close(self) -> None:
+        self._conn.close()

@@ -1,0 +1,118 @@
+"""Plan changes from the web app: the ``cmd/plan`` command published as the
+physiotherapist's MQTT user, and the patient daemon's reply.
+
+Each request has an id, sent as the command's ``id`` (the daemon applies a
+repeated id once) and as MQTT 5 correlation data; the response topic is
+``<prefix>/<patient>/reply/clinic-<instance>``, under the patient's tree as
+the broker's ACL requires (the daemon may write only its own tree). The web
+app subscribes to ``<prefix>/+/reply/clinic-<instance>`` on a persistent
+session, so a reply that comes after the page stopped waiting (the daemon was
+offline) is still stored with its request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from pacer.clinic.config import ClinicConfig
+from pacer.clinic.db import Database
+from pacer.errors import PacerError
+from pacer.mqtt.client import Incoming, MqttLink
+
+log = logging.getLogger(__name__)
+
+PATIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class PlanSender:
+    """The web app's MQTT link; ``start()`` in the app's lifespan."""
+
+    def __init__(self, config: ClinicConfig, db: Database) -> None:
+        self.config = config
+        self.db = db
+        mqtt = config.mqtt
+        who = mqtt.username or "clinic"
+        self.prefix = mqtt.topic_prefix
+        self.instance = f"clinic-{config.web.instance}"
+        self.link = MqttLink(mqtt, client_id=f"{who}-{self.instance}",
+                             status_topic=f"{self.prefix}/{who}/clinic/{self.instance}/status",
+                             logger=log, on_connected=self._on_connected, manual_ack=True)
+        self._waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._reader: asyncio.Future[None] | None = None
+
+    async def _on_connected(self, _session_present: bool) -> None:
+        await self.link.subscribe(f"{self.prefix}/+/reply/{self.instance}", qos=1)
+
+    async def start(self) -> None:
+        await self.link.start()
+        self._reader = asyncio.ensure_future(self._replies())
+
+    async def stop(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+        await self.link.stop()
+
+    @property
+    def connected(self) -> bool:
+        return self.link.connected
+
+    async def _replies(self) -> None:
+        while True:
+            msg = await self.link.messages.get()
+            try:
+                await self._reply(msg)
+            finally:
+                self.link.ack(msg)
+
+    async def _reply(self, msg: Incoming) -> None:
+        req_id = (msg.correlation_data or b"").decode("utf-8", "replace")
+        try:
+            body = json.loads(msg.payload)
+        except ValueError:
+            body = None
+        if not req_id or not isinstance(body, dict):
+            log.warning("unusable reply on %s", msg.topic)
+            return
+        await asyncio.to_thread(self.db.set_plan_reply, req_id, json.dumps(body))
+        fut = self._waiting.pop(req_id, None)
+        if fut is not None and not fut.done():
+            fut.set_result(body)
+
+    async def send(self, patient: str, by: str, why: str, settings: Mapping[str, Any],
+                   clear_alert: bool) -> tuple[str, dict[str, Any] | None]:
+        """Publish the plan change; wait up to ``reply_timeout_s`` for the reply.
+
+        Returns the request id and the reply (None: none yet). Raises
+        ``PacerError`` when the broker is not reachable or refuses it."""
+        if not PATIENT_ID.match(patient):
+            raise PacerError("not a patient id")
+        req_id = f"clinic-{uuid.uuid4().hex}"
+        command: dict[str, Any] = {"id": req_id, "by": by, "why": why}
+        if settings:
+            command["set"] = dict(settings)
+        if clear_alert:
+            command["clear_alert"] = True
+        payload = json.dumps(command, separators=(",", ":"))
+        await asyncio.to_thread(self.db.add_plan_request, req_id, patient, by, payload)
+        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._waiting[req_id] = fut
+        try:
+            result = await self.link.publish(
+                f"{self.prefix}/{patient}/cmd/plan", payload.encode(), qos=1,
+                response_topic=f"{self.prefix}/{patient}/reply/{self.instance}",
+                correlation_data=req_id.encode(), content_type="application/json")
+            if not result.ok:
+                raise PacerError(f"the broker refused the plan change: {result.reason}")
+            try:
+                reply = await asyncio.wait_for(fut, self.config.web.reply_timeout_s)
+            except TimeoutError:
+                return req_id, None
+            return req_id, reply
+        finally:
+            self._waiting.pop(req_id, None)

@@ -1,0 +1,156 @@
+"""Simulated patients' messages, and a fast publisher, for the clinic's tests,
+its demo data and ``bench/clinic_collect.py``.
+
+Payloads have the shapes of interfaces.md section 5 (daily and weekly
+summaries), the alert body of the engine and the daemon's outcome events.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from paho.mqtt import client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+
+Message = tuple[str, bytes, bool]  # topic, payload, retain
+
+TZ = "Australia/Sydney"
+
+
+def day_summary(user: str, day: date, *, final: bool = True, steps: int = 5120,
+                quota: int | None = 4000, flags: Sequence[str] = (), valid: bool = True,
+                taken: int = 3, prompted: int = 5) -> dict[str, Any]:
+    """A daily summary as the daemon publishes it."""
+    plan: dict[str, Any] = {"phase": "baseline", "quota": None, "floor": None,
+                            "ceiling": None, "achievement": None}
+    if quota is not None:
+        plan = {"phase": "progressing", "quota": quota, "floor": quota // 2,
+                "ceiling": int(quota * 1.2), "achievement": round(steps / quota, 2)}
+    return {
+        "v": 1, "type": "summary", "period": "day", "user": user, "date": day.isoformat(),
+        "final": final, "timezone": TZ, "valid": valid, "known_min": 840 if valid else 200,
+        "steps": steps, "stepping_min": steps // 80, "upright_min": 240,
+        "sedentary_min": 539, "sedentary_inferred": False, "sitting_bouts_30": 4,
+        "sitting_bouts_60": 1, "longest_sitting_bout_min": 75, "sit_to_stand": 38,
+        "walks": 2, "walk_min": 14, "prompts": {"sitting_break": prompted, "walk_reminder": 1},
+        "breaks": {"prompted": prompted, "taken": taken, "natural": 20,
+                   "ignored": prompted - taken, "snoozed": 0, "dismissed": 0,
+                   "median_response_min": 4},
+        "plan": plan, "flags": list(flags), "symptoms": [],
+    }
+
+
+def week_summary(user: str, days: Sequence[dict[str, Any]], *, boom_bust: int = 0,
+                 adherence: float | None = 0.6) -> dict[str, Any]:
+    first = date.fromisoformat(days[0]["date"])
+    year, week, _ = first.isocalendar()
+    return {"v": 1, "type": "summary", "period": "week", "user": user,
+            "week": f"{year}-W{week:02d}", "final": True, "days": list(days),
+            "boom_bust_cycles": boom_bust, "cv_daily_steps_14d": 0.2,
+            "adherence": adherence, "plan_changes": []}
+
+
+def outcome_event(user: str, at: datetime, n: int, outcome: str = "taken") -> dict[str, Any]:
+    return {"v": 1, "type": "outcome", "user": user, "prompt": f"{user}-p{n}",
+            "kind": "sitting_break", "outcome": outcome, "time": at.isoformat(),
+            "latency_min": 3 if outcome == "taken" else None, "self_reported": False}
+
+
+def red_flag_alert(user: str, at: datetime) -> dict[str, Any]:
+    return {"v": 1, "type": "alert", "user": user, "kind": "red_flag",
+            "time": at.isoformat(), "flags": ["saddle_numbness"], "review_suggested": False}
+
+
+def encode(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def patient_day(user: str, day: date, *, events: int = 8, seed: int = 0) -> list[Message]:
+    """One simulated day of one patient: prompt outcomes through the day, the
+    partial summary at sleep and the final one at rollover."""
+    rnd = random.Random(f"{user}-{day}-{seed}")
+    tz = ZoneInfo(TZ)
+    out: list[Message] = []
+    start = datetime(day.year, day.month, day.day, 9, 0, tzinfo=tz)
+    for n in range(events):
+        at = start + timedelta(minutes=40 * n + rnd.randrange(20))
+        outcome = rnd.choice(("taken", "taken", "ignored", "snoozed"))
+        out.append((f"pacer/{user}/event", encode(outcome_event(user, at, n, outcome)), False))
+    steps = rnd.randrange(1500, 9000)
+    for final in (False, True):
+        out.append((f"pacer/{user}/summary/day",
+                    encode(day_summary(user, day, final=final, steps=steps)), True))
+    return out
+
+
+def publish_all(host: str, port: int, messages: Iterable[Message], *, clients: int = 4,
+                inflight: int = 100, timeout: float = 300.0,
+                username: str | None = None, password: str | None = None) -> int:
+    """Publish every message at QoS 1 from ``clients`` paho clients at once, as
+    fast as the broker acknowledges them; returns how many were acknowledged."""
+    items = list(messages)
+    shards = [items[i::clients] for i in range(clients)]
+    done = [0] * clients
+    errors: list[BaseException] = []
+
+    def run(i: int) -> None:
+        try:
+            done[i] = _publish_shard(host, port, shards[i], inflight=inflight,
+                                     timeout=timeout, username=username, password=password)
+        except BaseException as exc:  # reported below, from the caller's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return sum(done)
+
+
+def _publish_shard(host: str, port: int, shard: list[Message], *, inflight: int,
+                   timeout: float, username: str | None, password: str | None) -> int:
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"sim-{uuid.uuid4().hex[:10]}",
+                         protocol=MQTTProtocolVersion.MQTTv5)
+    if username:
+        client.username_pw_set(username, password)
+    client.max_inflight_messages_set(inflight)
+    acked = threading.Semaphore(0)
+    window = threading.Semaphore(inflight)
+    connected = threading.Event()
+
+    def on_publish(*_a: Any) -> None:
+        window.release()
+        acked.release()
+
+    client.on_publish = on_publish
+    client.on_connect = lambda *_a: connected.set()
+    client.connect(host, port, keepalive=30)
+    client.loop_start()
+    try:
+        if not connected.wait(10):
+            raise RuntimeError("simulated publisher: no CONNACK")
+        for topic, payload, retain in shard:
+            window.acquire()
+            client.publish(topic, payload, qos=1, retain=retain)
+        for _ in shard:
+            if not acked.acquire(timeout=timeout):
+                raise RuntimeError("simulated publisher: acknowledgements stopped")
+        return len(shard)
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
+def users(n: int) -> Iterator[str]:
+    for i in range(n):
+        yield f"p{i:05d}"

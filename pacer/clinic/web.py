@@ -1,0 +1,230 @@
+"""The physiotherapist's web app (Starlette, Jinja2 with autoescaping).
+
+Pages: ``/signin``, ``/`` (the patient list, by what needs attention),
+``/patients/<id>`` (the patient's weeks with charts, recent events, the plan
+form and the replies to earlier changes); ``POST /patients/<id>/plan``
+publishes the plan change (``plan.PlanSender``). JSON: ``/api/patients`` and
+``/api/patients/<id>``. Everything needs a signed-in user.
+
+Sessions are a signed cookie (Starlette's ``SessionMiddleware``: itsdangerous,
+HttpOnly, SameSite=Lax, Secure with ``[web] https_only``), keyed by
+``[web] secret_file``. Every form carries the session's CSRF token. No page
+runs a script; the Content-Security-Policy says so. TLS is the reverse
+proxy's job (config/clinic-proxy.Caddyfile, config/clinic-proxy.nginx.conf).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from pacer.clinic import auth
+from pacer.clinic.charts import week_chart
+from pacer.clinic.config import ClinicConfig
+from pacer.clinic.db import Database
+from pacer.clinic.plan import PATIENT_ID, PlanSender
+from pacer.clinic.views import ATTENTION, patient_list, patient_view
+from pacer.errors import PacerError
+
+log = logging.getLogger(__name__)
+
+SESSION_MAX_AGE_S = 8 * 3600
+# The settings the form offers, with the range the daemon accepts (it checks again).
+FORM_SETTINGS = (
+    ("plan.quota", "daily step quota", 100, 100_000),
+    ("sitting.limit_min", "sitting limit, minutes", 15, 120),
+    ("walks.min_duration_min", "walk length, minutes", 1, 60),
+)
+HEADERS = {
+    "Content-Security-Policy": ("default-src 'none'; style-src 'unsafe-inline'; "
+                                "img-src 'self' data:; form-action 'self'; "
+                                "frame-ancestors 'none'; base-uri 'none'"),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+        autoescape=True, undefined=jinja2.ChainableUndefined)
+    env.filters["when"] = lambda t: datetime.fromtimestamp(float(t)).strftime("%d %b %H:%M")
+    env.filters["pct"] = lambda v: "–" if v is None else f"{round(100 * float(v))} %"
+    env.filters["num"] = lambda v: "–" if v is None else f"{int(v):,}".replace(",", " ")
+    return env
+
+
+class ClinicApp:
+    """The app's state: config, database, MQTT sender, templates."""
+
+    def __init__(self, config: ClinicConfig, db: Database | None = None,
+                 sender: PlanSender | None = None) -> None:
+        self.config = config
+        self.db = db or Database(config.database)
+        self.sender = sender or PlanSender(config, self.db)
+        self.env = _environment()
+
+    def render(self, request: Request, name: str, status: int = 200,
+               **context: Any) -> HTMLResponse:
+        session = request.session
+        html = self.env.get_template(name).render(
+            user=session.get("user"), csrf=auth.csrf_token(session), **context)
+        return HTMLResponse(html, status_code=status, headers=HEADERS)
+
+    # --- sign-in -----------------------------------------------------------------------
+
+    async def signin_page(self, request: Request) -> Response:
+        return self.render(request, "signin.html.j2", error=None)
+
+    async def signin(self, request: Request) -> Response:
+        form = await request.form()
+        if not auth.csrf_ok(request.session, form.get("csrf")):
+            return self.render(request, "signin.html.j2", 400,
+                               error="The form had expired; please sign in again.")
+        name, password = str(form.get("name", "")), str(form.get("password", ""))
+        ok = await asyncio.to_thread(auth.verify, self.config.web.users_file, name, password)
+        if not ok:
+            log.warning("failed sign-in for %r", name[:64])
+            return self.render(request, "signin.html.j2", 401,
+                               error="That name and password do not match.")
+        request.session.clear()
+        request.session["user"] = name
+        log.info("%s signed in", name)
+        return RedirectResponse("/", 303)
+
+    async def signout(self, request: Request) -> Response:
+        form = await request.form()
+        if auth.csrf_ok(request.session, form.get("csrf")):
+            request.session.clear()
+        return RedirectResponse("/signin", 303)
+
+    # --- pages ---------------------------------------------------------------------------
+
+    async def patients(self, request: Request) -> Response:
+        rows = await asyncio.to_thread(patient_list, self.db, self.config.clinic)
+        return self.render(request, "patients.html.j2", rows=rows, attention=ATTENTION)
+
+    async def patient(self, request: Request) -> Response:
+        pid = request.path_params["patient"]
+        view = await asyncio.to_thread(patient_view, self.db, self.config.clinic, pid) \
+            if PATIENT_ID.match(pid) else None
+        if view is None:
+            return self.render(request, "missing.html.j2", 404, patient=pid)
+        charts = {w.week: Markup(await asyncio.to_thread(week_chart, w.week, w.days))  # noqa: S704 - our own SVG
+                  for w in view.weeks}
+        return self.render(request, "patient.html.j2", view=view, charts=charts,
+                           settings=FORM_SETTINGS, connected=self.sender.connected,
+                           shown=request.query_params.get("request"),
+                           error=request.query_params.get("error"))
+
+    async def plan(self, request: Request) -> Response:
+        pid = request.path_params["patient"]
+        if not PATIENT_ID.match(pid):
+            return self.render(request, "missing.html.j2", 404, patient=pid)
+        form = await request.form()
+        if not auth.csrf_ok(request.session, form.get("csrf")):
+            return RedirectResponse(f"/patients/{pid}?error=expired", 303)
+        why = str(form.get("why", "")).strip()
+        settings: dict[str, int] = {}
+        for key, _label, _lo, _hi in FORM_SETTINGS:
+            text = str(form.get(key, "")).strip()
+            if not text:
+                continue
+            if not text.isdigit():
+                return RedirectResponse(f"/patients/{pid}?error=number", 303)
+            settings[key] = int(text)
+        clear = form.get("clear_alert") == "yes"
+        if not why or not (settings or clear):
+            return RedirectResponse(f"/patients/{pid}?error=empty", 303)
+        try:
+            req_id, _reply = await self.sender.send(pid, str(request.session["user"]), why,
+                                                    settings, clear)
+        except PacerError as exc:
+            log.warning("plan change for %s not sent: %s", pid, exc)
+            return RedirectResponse(f"/patients/{pid}?error=broker", 303)
+        return RedirectResponse(f"/patients/{pid}?request={req_id}#plan", 303)
+
+    # --- JSON ---------------------------------------------------------------------------
+
+    async def api_patients(self, request: Request) -> Response:
+        rows = await asyncio.to_thread(patient_list, self.db, self.config.clinic)
+        return JSONResponse({"patients": [r.as_json() for r in rows]}, headers=HEADERS)
+
+    async def api_patient(self, request: Request) -> Response:
+        pid = request.path_params["patient"]
+        view = await asyncio.to_thread(patient_view, self.db, self.config.clinic, pid) \
+            if PATIENT_ID.match(pid) else None
+        if view is None:
+            return JSONResponse({"error": "no such patient"}, 404, headers=HEADERS)
+        return JSONResponse(view.as_json(), headers=HEADERS)
+
+
+def _signed_in(handler: Handler, api: bool = False) -> Handler:
+    async def guarded(request: Request) -> Response:
+        if not isinstance(request.session.get("user"), str):
+            if api:
+                return JSONResponse({"error": "sign in first"}, 401, headers=HEADERS)
+            return RedirectResponse("/signin", 303)
+        return await handler(request)
+    return guarded
+
+
+def create_app(config: ClinicConfig, *, db: Database | None = None,
+               sender: PlanSender | None = None, connect: bool = True) -> Starlette:
+    """The ASGI app; ``connect`` False leaves MQTT alone (tests of pages only)."""
+    clinic = ClinicApp(config, db, sender)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        if connect:
+            await clinic.sender.start()
+        try:
+            yield
+        finally:
+            if connect:
+                await clinic.sender.stop()
+
+    routes = [
+        Route("/signin", clinic.signin_page, methods=["GET"]),
+        Route("/signin", clinic.signin, methods=["POST"]),
+        Route("/signout", clinic.signout, methods=["POST"]),
+        Route("/", _signed_in(clinic.patients)),
+        Route("/patients/{patient}", _signed_in(clinic.patient)),
+        Route("/patients/{patient}/plan", _signed_in(clinic.plan), methods=["POST"]),
+        Route("/api/patients", _signed_in(clinic.api_patients, api=True)),
+        Route("/api/patients/{patient}", _signed_in(clinic.api_patient, api=True)),
+    ]
+    secret = auth.load_secret(config.web.secret_file)
+    middleware = [Middleware(SessionMiddleware, secret_key=secret,
+                             session_cookie="pacer_clinic", max_age=SESSION_MAX_AGE_S,
+                             same_site="lax", https_only=config.web.https_only)]
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    app.state.clinic = clinic
+    return app
+
+
+def serve(config: ClinicConfig) -> int:
+    """``pacer clinic serve``: uvicorn on ``[web] host:port`` until SIGTERM."""
+    import uvicorn  # noqa: PLC0415 - only the server needs it
+
+    app = create_app(config)
+    uvicorn.run(app, host=config.web.host, port=config.web.port, log_level="info",
+                proxy_headers=True, forwarded_allow_ips="127.0.0.1")
+    return 0
