@@ -244,6 +244,28 @@ def build_parser() -> argparse.ArgumentParser:
     add_user.add_argument("--config", type=Path, required=True, metavar="CLINIC.toml",
                           help="clinic config: its [web] users_file")
 
+    app = sub.add_parser(
+        "app",
+        help="serve the phone app: prompts, check-ins and today's picture",
+        description=(
+            "Serve the companion web app the person opens on their phone and adds to the "
+            "home screen. The app connects to the broker itself, over MQTT on WebSockets "
+            "(mosquitto's websockets listener); nothing passes through this server. "
+            "Build the app first: cd pacer/app/web && npm ci && npm run build."
+        ),
+    )
+    app.add_argument("--config", type=Path,
+                     help="config file: the user id and the rule values the app shows "
+                          "(default: /etc/pacer/pacer.toml if it exists)")
+    app.add_argument("--host", default="127.0.0.1",
+                     help="address to listen on (default: %(default)s)")
+    app.add_argument("--port", type=int, default=8080, help="port (default: %(default)s)")
+    app.add_argument("--broker-url", metavar="URL",
+                     help="the broker's WebSockets address the app suggests, e.g. "
+                          "wss://pi.example:8884 (default: the page's host, port 8884)")
+    app.add_argument("--certfile", type=Path, help="TLS certificate (PEM), to serve https")
+    app.add_argument("--keyfile", type=Path, help="TLS private key (PEM) for --certfile")
+
     check = sub.add_parser(
         "check-config",
         help="validate a config file",
@@ -319,6 +341,12 @@ def _dispatch(args: argparse.Namespace) -> int:
         from pacer.clinic.command import clinic_main
 
         return clinic_main(args)
+    if args.command == "app":
+        from pacer.app.command import app_main
+
+        return app_main(config_path=args.config, host=args.host, port=args.port,
+                        broker_url=args.broker_url, certfile=args.certfile,
+                        keyfile=args.keyfile)
     if args.command == "demo":
         from pacer.demo import run_demo
 
