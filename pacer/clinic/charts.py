@@ -11,10 +11,8 @@ column, and days without a summary say "no data".
 from __future__ import annotations
 
 import importlib
-import io
 import logging
 import math
-import re
 from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
@@ -24,6 +22,8 @@ import matplotlib
 matplotlib.use("Agg")
 
 from matplotlib.figure import Figure
+
+from pacer.report.charts import to_svg
 
 log = logging.getLogger(__name__)
 
@@ -39,17 +39,6 @@ def week_dates(week: str) -> list[date]:
     return [monday + timedelta(days=i) for i in range(7)]
 
 
-def _svg(fig: Figure, name: str) -> str:
-    buf = io.StringIO()
-    with matplotlib.rc_context({"svg.hashsalt": name}):
-        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
-    svg = buf.getvalue()
-    svg = svg[svg.index("<svg"):]
-    svg = re.sub(r'^<svg([^>]*?) width="[^"]*" height="[^"]*"', r"<svg\1", svg, count=1)
-    svg = svg.replace("<svg", '<svg class="chart" role="img" aria-hidden="true"', 1)
-    svg = re.sub(r'id="([^"]+)"', rf'id="{name}-\1"', svg)
-    svg = re.sub(r'(xlink:href|href)="#([^"]+)"', rf'\1="#{name}-\2"', svg)
-    return re.sub(r"url\(#([^)]+)\)", rf"url(#{name}-\1)", svg)
 
 
 def _plan(body: Mapping[str, Any] | None, key: str) -> float:
@@ -94,7 +83,7 @@ def own_week_chart(week: str, days: Sequence[Mapping[str, Any]]) -> str:
         bottom.set_ylabel("prompts")
         bottom.legend(loc="upper left", ncol=2, frameon=False, fontsize=8)
         bottom.set_xticks(x, [f"{d:%a}\n{d.day} {d:%b}" for d in dates])
-        return _svg(fig, f"week-{week}")
+        return to_svg(fig, f"week-{week}")
 
 
 def _report_chart(week: str, days: Sequence[Mapping[str, Any]]) -> str | None:
