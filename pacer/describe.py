@@ -18,6 +18,8 @@ def show_value(value: Any, limit: int = 60) -> str:
         text = json.dumps(value, ensure_ascii=False)
     except (TypeError, ValueError):
         text = repr(value)
+    # A lone surrogate (JSON "\udcff") cannot go out as UTF-8: show it escaped.
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

@@ -207,9 +207,12 @@ def test_broker_down_at_start_then_up_delivers_the_queue(tmp_path: Path) -> None
         stored = 0
         while time.monotonic() < deadline and not stored:
             time.sleep(0.5)
-            with sqlite3.connect(tmp_path / "pacer.sqlite3") as conn:
-                (stored,) = conn.execute("SELECT count(*) FROM outbox WHERE topic LIKE "
-                                         "'%/prompt'").fetchone()
+            try:
+                with sqlite3.connect(tmp_path / "pacer.sqlite3") as conn:
+                    (stored,) = conn.execute("SELECT count(*) FROM outbox WHERE topic LIKE "
+                                             "'%/prompt'").fetchone()
+            except sqlite3.OperationalError:  # the daemon has not created its tables yet
+                continue
         assert stored == 1, d.log()
         with PrivateBroker(port=port) as b2:
             sub = Collector(b2.host, b2.port, "pacer/alice/prompt", protocol=b2.protocol)

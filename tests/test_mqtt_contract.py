@@ -344,12 +344,6 @@ min_gap_min = 0
     assert "resuming alice after" in d.log()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "pacer/daemon/app.py Daemon.run: SIGTERM cancels the publisher task while it awaits a "
-    "PUBACK; the final _flush() -> _send_pending() then publishes the same outbox row again "
-    "under a new packet id (outbox_pending() returns rows already handed to paho), so the "
-    "broker gets the message twice from one daemon process; app.py's docstring promises "
-    "'loses nothing and repeats nothing'"))
 def test_a_stop_while_a_prompt_awaits_its_puback_sends_it_only_once(
     tmp_path: Path, secure: PrivateBroker, pki: Pki, peer: PeerFactory, daemons: DaemonFactory
 ) -> None:
@@ -626,12 +620,6 @@ def test_a_thousand_hostile_commands_each_get_an_error_reply(
     assert "Traceback" not in d.log()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "pacer/commands.py show_value() quotes a refused string with ensure_ascii=False, so the "
-    "error about a value holding a lone surrogate (JSON \"\\udcff\") carries it; "
-    "pacer/daemon/messages.py encode() then raises UnicodeEncodeError in Daemon._reply and "
-    "Daemon._commands answers the generic 'pacer could not process this command' and logs "
-    "a traceback, instead of saying what is wrong (interfaces.md 7.2)"))
 def test_a_refused_value_with_a_lone_surrogate_gets_a_specific_error_reply(
     tmp_path: Path, secure: PrivateBroker, pki: Pki, peer: PeerFactory, daemons: DaemonFactory
 ) -> None:
@@ -727,8 +715,7 @@ def test_commands_sent_while_the_daemon_is_down_arrive_when_it_starts(
     d = daemons(write_config(tmp_path, secure, pki, speed=300, rules=BUSY_RULES)).start()
     wait_listening(phone)
     assert command(phone, "symptom", {"id": "before", "level": "green"}, b"before") == {"ok": True}
-    # Stop once its event is out (a stop while a publish awaits its PUBACK sends
-    # it twice: see the xfail test below).
+    # Stop once its event is out, so what follows is only what came while down.
     phone.wait_for(1, lambda m: m.topic == "pacer/alice/event", what="the first event")
     wait_until(lambda: outbox_empty(d), 10, "the outbox to drain")
     assert d.terminate() == 0

@@ -47,7 +47,13 @@ from pacer.daemon.systemd import Notifier
 from pacer.engine.core import Engine
 from pacer.engine.model import Dropped, Epoch, Output, PlanChange, Prompt
 from pacer.errors import BadInput, BrokerUnavailable, CommandRejected, PacerError
-from pacer.mqtt.client import Incoming, MqttLink, NotConnected, PayloadTooLarge
+from pacer.mqtt.client import (
+    Incoming,
+    MqttLink,
+    NotConnected,
+    PayloadTooLarge,
+    PublishResult,
+)
 from pacer.mqtt.discovery import BIRTH_TOPIC, discovery_messages
 from pacer.store import OutboxMessage, Store
 from pacer.timebase import iso, iso_seconds
@@ -118,6 +124,10 @@ class Daemon:
         self._state_at = -STATE_EVERY_S
         self.rejected = 0  # commands refused (counted, and each logged)
         self._replies: set[asyncio.Future[None]] = set()
+        # Outbox rows handed to paho and awaiting the broker's PUBACK. paho sends
+        # them on by itself (after a reconnect too), so they are never handed
+        # over twice; a stop waits for them instead of sending them again.
+        self._in_flight: dict[int, asyncio.Future[PublishResult]] = {}
 
     # --- start-up ------------------------------------------------------------------
 
@@ -474,6 +484,8 @@ class Daemon:
         if expired:
             log.info("%d queued message(s) expired before the broker could take them", expired)
         for seq, msg in self.store.outbox_pending():
+            if seq in self._in_flight:
+                continue
             if not self.link.connected:
                 return
             expiry_s = None
@@ -484,27 +496,50 @@ class Daemon:
                     log.info("message %s expired before sending; dropped", msg.msg_id)
                     continue
             try:
-                result = await self.link.publish(
-                    msg.topic, msg.payload, qos=msg.qos, retain=msg.retain, expiry_s=expiry_s
-                )
+                handed = self._hand_over(seq, msg, expiry_s)
             except NotConnected:
                 return  # kept in the outbox; sent on after the next connect
             except PayloadTooLarge as exc:
                 log.error("%s; kept as a dead letter", exc)
                 self.store.outbox_dead(seq, str(exc))
                 continue
-            if result.ok:
-                self.store.outbox_done(seq)
-            else:
-                log.error("broker refused %s on %s: %s; kept as a dead letter",
-                          msg.msg_id, msg.topic, result.reason)
-                self.store.outbox_dead(seq, result.reason or "refused")
+            # Shielded: a stop cancels this wait, not the acknowledgement.
+            self._settle(seq, msg, await asyncio.shield(handed))
+
+    def _hand_over(self, seq: int, msg: OutboxMessage,
+                   expiry_s: float | None) -> asyncio.Future[PublishResult]:
+        """Give one row to paho; the future ends with its PUBACK."""
+        handed = self.link.submit(msg.topic, msg.payload, qos=msg.qos, retain=msg.retain,
+                                  expiry_s=expiry_s)
+        self._in_flight[seq] = handed
+        handed.add_done_callback(lambda _: self._in_flight.pop(seq, None))
+        return handed
+
+    def _settle(self, seq: int, msg: OutboxMessage, result: PublishResult) -> None:
+        if result.ok:
+            self.store.outbox_done(seq)
+        else:
+            log.error("broker refused %s on %s: %s; kept as a dead letter",
+                      msg.msg_id, msg.topic, result.reason)
+            self.store.outbox_dead(seq, result.reason or "refused")
 
     async def _flush(self, timeout: float) -> None:
+        """On the way out: wait for the acknowledgements of what paho already
+        holds, then send what is still queued, all within ``timeout``."""
         if not self.link.connected:
             return
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._send_pending(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._await_in_flight()
+                await self._send_pending()
+
+    async def _await_in_flight(self) -> None:
+        rows = dict(self.store.outbox_pending())
+        for seq, handed in list(self._in_flight.items()):
+            with contextlib.suppress(BrokerUnavailable):
+                result = await asyncio.shield(handed)
+                if seq in rows:
+                    self._settle(seq, rows[seq], result)
 
 
 async def _main(config: Config) -> None:

@@ -45,7 +45,9 @@ class Topics:
 
 
 def encode(payload: dict[str, Any]) -> bytes:
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    # backslashreplace: a lone surrogate echoed from a sender becomes its JSON escape.
+    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    return text.encode("utf-8", "backslashreplace")
 
 
 def outbox_for(

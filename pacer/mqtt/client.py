@@ -569,17 +569,38 @@ class MqttLink:
         content_type: str | None = None,
         response_topic: str | None = None,
     ) -> PublishResult:
-        """Publish and wait for the broker's acknowledgement.
+        """Publish and wait for the broker's acknowledgement (see ``submit``).
+        Cancelling the wait does not unsend the message: paho may still deliver it."""
+        return await self.submit(
+            topic, payload, qos=qos, retain=retain, expiry_s=expiry_s,
+            user_properties=user_properties, correlation_data=correlation_data,
+            content_type=content_type, response_topic=response_topic)
+
+    def submit(
+        self,
+        topic: str,
+        payload: bytes,
+        *,
+        qos: int = 1,
+        retain: bool = False,
+        expiry_s: float | None = None,
+        user_properties: Sequence[tuple[str, str]] = (),
+        correlation_data: bytes | None = None,
+        content_type: str | None = None,
+        response_topic: str | None = None,
+    ) -> asyncio.Future[PublishResult]:
+        """Hand a message to paho now; the future ends with the broker's answer.
 
         Raises ``NotConnected`` when not connected (the caller keeps the message),
-        ``PayloadTooLarge`` before sending an oversized message. A refusal by
-        the broker is a result with ``ok`` False. Cancelling the wait does not
-        unsend the message: paho may still deliver it."""
+        ``PayloadTooLarge`` before sending an oversized message; either way the
+        message was not handed over. A refusal by the broker is a result with
+        ``ok`` False; the future fails with ``BrokerUnavailable`` if the link
+        stops first. Once handed over, paho sends it on after a reconnect."""
         self._require_connected()
         props = self._publish_properties(expiry_s, user_properties, correlation_data,
                                          content_type, response_topic)
         self._check_size(topic, payload, qos, props)
-        return await self._submit(topic, payload, qos, retain, props)
+        return self._submit(topic, payload, qos, retain, props)
 
     def _require_connected(self) -> None:
         if self._client is None:
