@@ -188,6 +188,11 @@ class Database:
             conn.execute("INSERT INTO plan_requests (id, user_id, by_name, sent_at, payload) "
                          "VALUES (?, ?, ?, ?, ?)", (req_id, user, by, time.time(), payload))
 
+    def drop_plan_request(self, req_id: str) -> None:
+        """Forget a request that never reached the broker."""
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM plan_requests WHERE id = ? AND reply IS NULL", (req_id,))
+
     def set_plan_reply(self, req_id: str, reply: str) -> bool:
         with self.transaction() as conn:
             cur = conn.execute("UPDATE plan_requests SET reply = ?, replied_at = ? "

@@ -22,7 +22,7 @@ from typing import Any
 
 from pacer.clinic.config import ClinicConfig
 from pacer.clinic.db import Database
-from pacer.errors import PacerError
+from pacer.errors import BrokerUnavailable, PacerError
 from pacer.mqtt.client import Incoming, MqttLink
 
 log = logging.getLogger(__name__)
@@ -99,15 +99,23 @@ class PlanSender:
         if clear_alert:
             command["clear_alert"] = True
         payload = json.dumps(command, separators=(",", ":"))
+        if not self.link.connected:  # checked first: no request row for a change never sent
+            raise BrokerUnavailable("not connected to the MQTT broker")
+        # The row exists before the publish, so a quick reply finds its request.
         await asyncio.to_thread(self.db.add_plan_request, req_id, patient, by, payload)
         fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._waiting[req_id] = fut
         try:
-            result = await self.link.publish(
-                f"{self.prefix}/{patient}/cmd/plan", payload.encode(), qos=1,
-                response_topic=f"{self.prefix}/{patient}/reply/{self.instance}",
-                correlation_data=req_id.encode(), content_type="application/json")
+            try:
+                result = await self.link.publish(
+                    f"{self.prefix}/{patient}/cmd/plan", payload.encode(), qos=1,
+                    response_topic=f"{self.prefix}/{patient}/reply/{self.instance}",
+                    correlation_data=req_id.encode(), content_type="application/json")
+            except PacerError:  # not handed over (disconnected just now, too large)
+                await asyncio.to_thread(self.db.drop_plan_request, req_id)
+                raise
             if not result.ok:
+                await asyncio.to_thread(self.db.drop_plan_request, req_id)
                 raise PacerError(f"the broker refused the plan change: {result.reason}")
             try:
                 reply = await asyncio.wait_for(fut, self.config.web.reply_timeout_s)

@@ -154,3 +154,80 @@ def _publish_shard(host: str, port: int, shard: list[Message], *, inflight: int,
 def users(n: int) -> Iterator[str]:
     for i in range(n):
         yield f"p{i:05d}"
+
+
+# --- a small clinic's worth of patients, for the web tests and the screenshot ---------
+
+# id -> what the physiotherapist should see first (views.ATTENTION)
+CLINIC_PATIENTS: dict[str, str] = {
+    "anna-k": "red flag", "ben-o": "review suggested", "chloe-m": "boom-bust cycles",
+    "dev-r": "low adherence", "emma-l": "no data", "farid-s": "on track",
+    "grace-t": "on track",
+}
+
+
+def _iso_week(day: date) -> str:
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def clinic_messages(today: date, days: int = 21) -> list[Message]:
+    """Three weeks of a few patients in different states (``CLINIC_PATIENTS``),
+    up to ``today`` (whose summary is partial): daily and weekly summaries,
+    prompt outcomes of the last two days, one open red-flag alert, one cleared
+    alert and the daemons' status words."""
+    out: list[Message] = []
+    tz = ZoneInfo(TZ)
+    for n, (user, kind) in enumerate(CLINIC_PATIENTS.items()):
+        rnd = random.Random(f"clinic-{user}")
+        quota = 3000 + 500 * n
+        last = today - timedelta(days=6) if kind == "no data" else today
+        stored: list[dict[str, Any]] = []
+        for back in range(days - 1, -1, -1):
+            day = today - timedelta(days=back)
+            if day > last:
+                break
+            flags: list[str] = []
+            steps = int(quota * rnd.uniform(0.85, 1.15))
+            prompted, taken = 6, rnd.choice((4, 5, 5, 6))
+            if kind == "boom-bust cycles":
+                boom = back % 3 == 2
+                steps = int(quota * (1.6 if boom else 0.45))
+                flags = ["boom"] if boom else (["bust"] if back % 3 == 1 else [])
+            elif kind == "low adherence":
+                taken = rnd.choice((0, 1, 2))
+            elif kind == "review suggested" and back == 0:
+                flags = ["review_suggested"]
+            if day == today:
+                steps //= 2
+            body = day_summary(user, day, final=day < today, steps=steps, quota=quota,
+                               flags=flags, prompted=prompted, taken=taken)
+            stored.append(body)
+            out.append((f"pacer/{user}/summary/day", encode(body), True))
+            if back <= 1:
+                start = datetime(day.year, day.month, day.day, 9, 30, tzinfo=tz)
+                for i in range(min(prompted, 3)):
+                    outcome = "taken" if i < taken else "ignored"
+                    out.append((f"pacer/{user}/event", encode(outcome_event(
+                        user, start + timedelta(minutes=55 * i), i, outcome)), False))
+        weeks: dict[str, list[dict[str, Any]]] = {}
+        for body in stored:
+            if date.fromisoformat(body["date"]) < today - timedelta(days=today.weekday()):
+                weeks.setdefault(_iso_week(date.fromisoformat(body["date"])), []).append(body)
+        for wk in weeks.values():
+            taken_sum = sum(d["breaks"]["taken"] for d in wk)
+            prompted_sum = sum(d["breaks"]["prompted"] for d in wk)
+            cycles = 2 if kind == "boom-bust cycles" else 0
+            out.append((f"pacer/{user}/summary/week", encode(week_summary(
+                user, wk, boom_bust=cycles, adherence=round(taken_sum / prompted_sum, 2))),
+                True))
+        if kind == "red flag":
+            at = datetime.combine(today, datetime.min.time(), tz) + timedelta(hours=8)
+            out.append((f"pacer/{user}/alert", encode(red_flag_alert(user, at)), True))
+        if kind == "on track" and n % 2 == 1:  # an alert seen to and cleared since
+            at = datetime.combine(today, datetime.min.time(), tz) - timedelta(days=4)
+            out.append((f"pacer/{user}/alert", encode(red_flag_alert(user, at)), True))
+            out.append((f"pacer/{user}/alert", b"", True))
+        out.append((f"pacer/{user}/status",
+                    b"offline" if kind == "no data" else b"online", True))
+    return out

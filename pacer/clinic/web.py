@@ -58,7 +58,35 @@ HEADERS = {
     "Cache-Control": "no-store",
 }
 
+MAX_WHY = 300
+FORM_ERRORS = {
+    "expired": "The form had expired; nothing was sent. Please try again.",
+    "number": "Settings must be whole numbers; nothing was sent.",
+    "range": "A setting is outside what pacer accepts (see each field's range); "
+             "nothing was sent.",
+    "empty": "Give a reason and at least one change; nothing was sent.",
+    "long": f"The reason can have at most {MAX_WHY} characters; nothing was sent.",
+    "broker": "The broker could not be reached; nothing was sent.",
+}
+
 Handler = Callable[[Request], Awaitable[Response]]
+
+
+def plan_settings(fields: dict[str, str]) -> tuple[dict[str, int], str | None]:
+    """The form's filled-in settings as numbers, or the ``FORM_ERRORS`` key of
+    the first problem; the daemon checks them again against its own ranges."""
+    settings: dict[str, int] = {}
+    for key, _label, lo, hi in FORM_SETTINGS:
+        text = fields.get(key, "").strip()
+        if not text:
+            continue
+        if not text.isascii() or not text.isdigit():
+            return {}, "number"
+        value = int(text)
+        if not lo <= value <= hi:
+            return {}, "range"
+        settings[key] = value
+    return settings, None
 
 
 def _environment() -> jinja2.Environment:
@@ -131,8 +159,8 @@ class ClinicApp:
                   for w in view.weeks}
         return self.render(request, "patient.html.j2", view=view, charts=charts,
                            settings=FORM_SETTINGS, connected=self.sender.connected,
-                           shown=request.query_params.get("request"),
-                           error=request.query_params.get("error"))
+                           shown=request.query_params.get("request"), max_why=MAX_WHY,
+                           error=FORM_ERRORS.get(request.query_params.get("error", "")))
 
     async def plan(self, request: Request) -> Response:
         pid = request.path_params["patient"]
@@ -142,17 +170,14 @@ class ClinicApp:
         if not auth.csrf_ok(request.session, form.get("csrf")):
             return RedirectResponse(f"/patients/{pid}?error=expired", 303)
         why = str(form.get("why", "")).strip()
-        settings: dict[str, int] = {}
-        for key, _label, _lo, _hi in FORM_SETTINGS:
-            text = str(form.get(key, "")).strip()
-            if not text:
-                continue
-            if not text.isdigit():
-                return RedirectResponse(f"/patients/{pid}?error=number", 303)
-            settings[key] = int(text)
+        settings, error = plan_settings({k: str(form.get(k, "")) for k, *_ in FORM_SETTINGS})
         clear = form.get("clear_alert") == "yes"
-        if not why or not (settings or clear):
-            return RedirectResponse(f"/patients/{pid}?error=empty", 303)
+        if error is None and (not why or not (settings or clear)):
+            error = "empty"
+        if error is None and len(why) > MAX_WHY:
+            error = "long"
+        if error is not None:
+            return RedirectResponse(f"/patients/{pid}?error={error}", 303)
         try:
             req_id, _reply = await self.sender.send(pid, str(request.session["user"]), why,
                                                     settings, clear)

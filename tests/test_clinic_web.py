@@ -1,0 +1,390 @@
+"""The clinic web app over HTTP (Starlette's TestClient): sign-in, the patient
+list by attention, the patient page with its charts, the JSON API, the plan
+form's checks, CSRF and the session cookie; and one plan change through a
+private mosquitto with the shipped ACL, answered by a responder in the
+patient's account.
+
+The store is filled the way the collector fills it: each simulated message
+through ``records.parse`` into ``Database.store``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from paho.mqtt import client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from starlette.testclient import TestClient
+
+from pacer.clinic import auth
+from pacer.clinic.config import load_clinic_config
+from pacer.clinic.db import Database
+from pacer.clinic.records import parse
+from pacer.clinic.testing import CLINIC_PATIENTS, TZ, clinic_messages
+from pacer.clinic.views import ATTENTION
+from pacer.clinic.web import create_app
+from pacer.mqtt.broker import PrivateBroker
+
+ROOT = Path(__file__).resolve().parent.parent
+ACL = ROOT / "config" / "mosquitto" / "acl"
+PHYSIO_PW = "physio-web-pw-0815"
+NAME, PASSWORD = "jo.physio", "correct horse battery"
+LISTED_ONLY = "hugo-w"  # in [clinic] patients, no message yet
+
+
+def _config(tmp: Path, broker_url: str = "mqtt://127.0.0.1:1") -> Path:
+    (tmp / "physio.password").write_text(PHYSIO_PW + "\n", encoding="utf-8")
+    path = tmp / "clinic.toml"
+    path.write_text(f"""
+database = "clinic.sqlite3"
+[mqtt]
+url = "{broker_url}"
+username = "physio"
+password_file = "physio.password"
+[web]
+users_file = "users"
+secret_file = "secret"
+reply_timeout_s = 10
+[clinic]
+patients = ["{LISTED_ONLY}"]
+""", encoding="utf-8")
+    return path
+
+
+def _fill(db: Database) -> None:
+    today = datetime.now(ZoneInfo(TZ)).date()
+    db.store([parse(t, p) for t, p, _ in clinic_messages(today)])
+
+
+@dataclass
+class Site:
+    client: TestClient
+    db: Database
+    tmp: Path
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[Site]:
+    config = load_clinic_config(_config(tmp_path))
+    auth.set_password(config.web.users_file, NAME, PASSWORD)
+    db = Database(config.database)
+    _fill(db)
+    with TestClient(create_app(config, db=db, connect=False)) as client:
+        yield Site(client, db, tmp_path)
+
+
+def _csrf(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found, html[:500]
+    return found.group(1)
+
+
+def _sign_in(client: TestClient, name: str = NAME, password: str = PASSWORD) -> Any:
+    token = _csrf(client.get("/signin").text)
+    return client.post("/signin", data={"csrf": token, "name": name, "password": password},
+                       follow_redirects=False)
+
+
+# --- sign-in ------------------------------------------------------------------------
+
+
+def test_every_page_and_the_api_need_a_signed_in_user(site: Site) -> None:
+    c = site.client
+    for path in ("/", "/patients/anna-k"):
+        r = c.get(path, follow_redirects=False)
+        assert r.status_code == 303
+        assert r.headers["location"] == "/signin"
+    r = c.post("/patients/anna-k/plan", data={"why": "x", "plan.quota": "3000"},
+               follow_redirects=False)
+    assert (r.status_code, r.headers["location"]) == (303, "/signin")
+    for path in ("/api/patients", "/api/patients/anna-k"):
+        r = c.get(path)
+        assert r.status_code == 401
+        assert r.json() == {"error": "sign in first"}
+    assert "anna-k" not in c.get("/signin").text
+
+
+def test_wrong_password_and_unknown_name_are_refused_alike(site: Site) -> None:
+    c = site.client
+    for name, password in ((NAME, "not the password"), ("nobody", PASSWORD), (NAME, "")):
+        r = _sign_in(c, name, password)
+        assert r.status_code == 401
+        assert "That name and password do not match." in r.text
+        assert c.get("/api/patients").status_code == 401
+    r = _sign_in(c)
+    assert (r.status_code, r.headers["location"]) == (303, "/")
+    assert c.get("/api/patients").status_code == 200
+    assert f"signed in as {NAME}" in c.get("/").text
+
+
+def test_sign_in_needs_the_form_s_csrf_token(site: Site) -> None:
+    c = site.client
+    c.get("/signin")
+    r = c.post("/signin", data={"csrf": "forged", "name": NAME, "password": PASSWORD},
+               follow_redirects=False)
+    assert r.status_code == 400
+    assert c.get("/api/patients").status_code == 401
+    # A fresh client (another browser) has no session, so no token matches.
+    other = TestClient(site.client.app)
+    r = other.post("/signin", data={"name": NAME, "password": PASSWORD},
+                   follow_redirects=False)
+    assert r.status_code == 400
+
+
+def test_password_is_stored_as_an_argon2id_hash(site: Site) -> None:
+    users = site.tmp / "users"
+    text = users.read_text(encoding="utf-8")
+    assert text.startswith(f"{NAME}:$argon2id$v=19$m=65536,t=3,p=4$")
+    assert PASSWORD not in text
+    assert users.stat().st_mode & 0o777 == 0o600
+    assert (site.tmp / "secret").stat().st_mode & 0o777 == 0o600
+
+
+def test_session_cookie_is_signed_http_only_and_lax(site: Site) -> None:
+    r = _sign_in(site.client)
+    cookie = r.headers["set-cookie"]
+    assert cookie.startswith("pacer_clinic=")
+    assert "httponly" in cookie.lower()
+    assert "samesite=lax" in cookie.lower()
+    assert "secure" not in cookie.lower()  # https_only is off in this config
+    # A tampered cookie is no session at all.
+    value = site.client.cookies["pacer_clinic"]
+    site.client.cookies.set("pacer_clinic", value[:-4] + ("AAAA" if value[-4:] != "AAAA"
+                                                          else "BBBB"))
+    assert site.client.get("/api/patients").status_code == 401
+
+
+def test_sign_out_ends_the_session_only_with_its_token(site: Site) -> None:
+    c = site.client
+    _sign_in(c)
+    c.post("/signout", data={"csrf": "forged"})
+    assert c.get("/api/patients").status_code == 200  # a forged sign-out does nothing
+    token = _csrf(c.get("/").text)
+    r = c.post("/signout", data={"csrf": token}, follow_redirects=False)
+    assert (r.status_code, r.headers["location"]) == (303, "/signin")
+    assert c.get("/api/patients").status_code == 401
+
+
+# --- the list, the patient, the API ----------------------------------------------------
+
+
+def test_patient_list_is_ordered_by_attention(site: Site) -> None:
+    c = site.client
+    _sign_in(c)
+    html = c.get("/").text
+    order = re.findall(r'<a href="/patients/([^"]+)">', html)
+    badges = re.findall(r'<span class="badge r\d">([^<]+)</span>', html)
+    expected = sorted([*CLINIC_PATIENTS, LISTED_ONLY],
+                      key=lambda p: (ATTENTION.index(CLINIC_PATIENTS.get(p, "no data")), p))
+    assert order == expected
+    assert badges == [CLINIC_PATIENTS.get(p, "no data") for p in expected]
+    assert order[:5] == ["anna-k", "ben-o", "chloe-m", "dev-r", "emma-l"]
+    assert "red flag: saddle numbness" in html
+    assert html.count('class="badge r0"') == 1  # farid-s's alert was cleared
+
+
+def test_api_patients_agrees_with_the_page(site: Site) -> None:
+    c = site.client
+    _sign_in(c)
+    r = c.get("/api/patients")
+    assert r.headers["content-type"] == "application/json"
+    assert r.headers["cache-control"] == "no-store"
+    rows = r.json()["patients"]
+    assert [p["attention"] for p in rows] == sorted(
+        (p["attention"] for p in rows), key=ATTENTION.index)
+    by_id = {p["id"]: p for p in rows}
+    assert set(by_id) == {*CLINIC_PATIENTS, LISTED_ONLY}
+    for pid, attention in CLINIC_PATIENTS.items():
+        assert by_id[pid]["attention"] == attention, pid
+    assert by_id["anna-k"]["alert"]["flags"] == ["saddle_numbness"]
+    assert by_id["dev-r"]["adherence"] < 0.5
+    assert by_id["emma-l"]["status"] == "offline"
+    assert by_id[LISTED_ONLY] | {} == {
+        "id": LISTED_ONLY, "attention": "no data", "rank": 4, "reasons": ["no data"],
+        "status": None, "last_day": None, "steps": None, "quota": None, "adherence": None,
+        "alert": None}
+    today = datetime.now(ZoneInfo(TZ)).date().isoformat()
+    assert by_id["farid-s"]["last_day"] == today
+    one = c.get("/api/patients/chloe-m").json()
+    assert one["attention"] == "boom-bust cycles"
+    assert len(one["weeks"]) >= 3
+    days = [d for w in one["weeks"] for d in w["days"]]
+    assert len(days) == 21
+    assert any("bust" in d["flags"] for d in days)
+    assert c.get("/api/patients/nobody").status_code == 404
+    assert c.get("/api/patients/..%2Fetc").status_code == 404
+
+
+def test_patient_page_has_a_chart_per_week_and_the_plan_form(site: Site) -> None:
+    c = site.client
+    _sign_in(c)
+    r = c.get("/patients/chloe-m")
+    assert r.status_code == 200
+    html = r.text
+    weeks = re.findall(r"<h2>Week (\d{4}-W\d\d)</h2>", html)
+    assert len(weeks) >= 3
+    assert weeks == sorted(weeks, reverse=True)
+    assert html.count("<svg") >= len(weeks)
+    for week in weeks:
+        assert f'id="steps-{week}' in html  # pacer report's steps chart, one per week
+    assert "Boom-bust cycles 2" in html
+    assert 'action="/patients/chloe-m/plan"' in html
+    assert 'name="plan.quota"' in html
+    assert "Recent events" in html
+    csp = r.headers["content-security-policy"]
+    assert "default-src 'none'" in csp
+    assert "script-src" not in csp  # no page runs a script
+    assert "<script" not in html
+    assert "Open alert: red flag" in c.get("/patients/anna-k").text
+    assert c.get("/patients/nobody").status_code == 404
+    listed = c.get(f"/patients/{LISTED_ONLY}")
+    assert listed.status_code == 200
+    assert f"No daily summaries stored for {LISTED_ONLY} yet." in listed.text
+
+
+def test_patient_ids_are_escaped_and_checked(site: Site) -> None:
+    c = site.client
+    _sign_in(c)
+    r = c.get("/patients/<b>x")
+    assert r.status_code == 404
+    assert "<b>x" not in r.text
+    assert "&lt;b&gt;x" in r.text
+
+
+# --- the plan form --------------------------------------------------------------------
+
+
+def _plan(c: TestClient, pid: str, **fields: str) -> Any:
+    token = _csrf(c.get(f"/patients/{pid}").text)
+    return c.post(f"/patients/{pid}/plan", data={"csrf": token, **fields},
+                  follow_redirects=False)
+
+
+@pytest.mark.parametrize(("fields", "error", "message"), [
+    ({"why": "", "plan.quota": "3000"}, "empty", "Give a reason and at least one change"),
+    ({"why": "more walking"}, "empty", "Give a reason and at least one change"),
+    ({"why": "more walking", "plan.quota": "3k"}, "number", "must be whole numbers"),
+    ({"why": "more walking", "plan.quota": "-5"}, "number", "must be whole numbers"),
+    ({"why": "more walking", "plan.quota": "50"}, "range", "outside what pacer accepts"),
+    ({"why": "more walking", "sitting.limit_min": "500"}, "range",
+     "outside what pacer accepts"),
+    ({"why": "x" * 301, "plan.quota": "3000"}, "long", "at most 300 characters"),
+])
+def test_plan_form_refuses_bad_input_and_sends_nothing(
+        site: Site, fields: dict[str, str], error: str, message: str) -> None:
+    c = site.client
+    _sign_in(c)
+    r = _plan(c, "dev-r", **fields)
+    assert r.status_code == 303
+    assert r.headers["location"] == f"/patients/dev-r?error={error}"
+    page = c.get(r.headers["location"]).text
+    assert message in page
+    assert "nothing was sent" in page
+    assert site.db.counts()["plan_requests"] == 0
+
+
+def test_plan_form_needs_its_csrf_token(site: Site) -> None:
+    c = site.client
+    _sign_in(c)
+    r = c.post("/patients/dev-r/plan", data={"csrf": "forged", "why": "x",
+                                              "plan.quota": "3000"}, follow_redirects=False)
+    assert r.headers["location"] == "/patients/dev-r?error=expired"
+    assert site.db.counts()["plan_requests"] == 0
+
+
+def test_plan_form_without_a_broker_says_so(site: Site) -> None:
+    c = site.client
+    _sign_in(c)
+    page = c.get("/patients/dev-r").text
+    assert "Not connected to the MQTT broker right now" in page
+    r = _plan(c, "dev-r", why="more walking", **{"plan.quota": "3000"})
+    assert r.headers["location"] == "/patients/dev-r?error=broker"
+    assert "The broker could not be reached" in c.get(r.headers["location"]).text
+    assert site.db.counts()["plan_requests"] == 0  # no change shown as waiting
+
+
+# --- a plan change through mosquitto and the shipped ACL ------------------------------
+
+
+class Responder:
+    """Stands in for a patient's daemon: signed in as the patient, it answers
+    each ``cmd/plan`` on the command's response topic with its correlation data."""
+
+    def __init__(self, broker: PrivateBroker, user: str, password: str,
+                 reply: dict[str, Any]) -> None:
+        self.commands: list[dict[str, Any]] = []
+        self.reply = reply
+        self._ready = threading.Event()
+        self._client = mqtt.Client(CallbackAPIVersion.VERSION2,
+                                   client_id=f"test-{user}-{uuid.uuid4().hex[:8]}",
+                                   protocol=MQTTProtocolVersion.MQTTv5)
+        self._client.username_pw_set(user, password)
+        self._client.on_connect = lambda c, *_a: c.subscribe(f"pacer/{user}/cmd/plan", qos=1)
+        self._client.on_subscribe = lambda *_a: self._ready.set()
+        self._client.on_message = self._answer
+        self._client.connect(broker.host, broker.port, keepalive=10)
+        self._client.loop_start()
+        assert self._ready.wait(10), "responder not subscribed"
+
+    def _answer(self, c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        self.commands.append(json.loads(msg.payload))
+        props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+        props.CorrelationData = msg.properties.CorrelationData  # type: ignore[union-attr]
+        c.publish(msg.properties.ResponseTopic, json.dumps(self.reply),  # type: ignore[union-attr]
+                  qos=1, properties=props)
+
+    def close(self) -> None:
+        self._client.disconnect()
+        self._client.loop_stop()
+
+
+def test_plan_change_is_published_as_the_physio_and_the_reply_shown(tmp_path: Path) -> None:
+    users = {"physio": PHYSIO_PW, "dev-r": "dev-pw-1234"}
+    with PrivateBroker(backend="mosquitto", users=users,
+                       extra_config=[f"acl_file {ACL}"]) as broker:
+        config = load_clinic_config(_config(tmp_path, broker.url))
+        auth.set_password(config.web.users_file, NAME, PASSWORD)
+        db = Database(config.database)
+        _fill(db)
+        responder = Responder(broker, "dev-r", users["dev-r"], {"ok": True})
+        try:
+            with TestClient(create_app(config, db=db)) as c:
+                _sign_in(c)
+                for _ in range(100):
+                    if "Not connected" not in c.get("/patients/dev-r").text:
+                        break
+                    threading.Event().wait(0.1)
+                r = _plan(c, "dev-r", why="breaks are hard at work",
+                          **{"sitting.limit_min": "40", "plan.quota": "3500"})
+                location = r.headers["location"]
+                assert location.startswith("/patients/dev-r?request=clinic-")
+                page = c.get(location).text
+                assert "dev-r's pacer accepted the change." in page
+                assert "plan.quota = 3500, sitting.limit_min = 40" in page
+                responder.reply = {"ok": False, "error": "by: 'jo.physio' is not a plan editor"}
+                r = _plan(c, "dev-r", why="try again", **{"plan.quota": "3600"})
+                page = c.get(r.headers["location"]).text
+                assert "refused the change: by: &#39;jo.physio&#39; is not a plan editor" in page
+        finally:
+            responder.close()
+    cmd = responder.commands[0]
+    assert cmd["by"] == NAME
+    assert cmd["why"] == "breaks are hard at work"
+    assert cmd["set"] == {"sitting.limit_min": 40, "plan.quota": 3500}
+    assert cmd["id"].startswith("clinic-")
+    rows = db.query("SELECT user_id, by_name, reply FROM plan_requests ORDER BY sent_at")
+    assert [(u, b) for u, b, _ in rows] == [("dev-r", NAME), ("dev-r", NAME)]
+    assert json.loads(rows[0][2]) == {"ok": True}
+    assert json.loads(rows[1][2])["ok"] is False
