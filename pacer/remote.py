@@ -34,7 +34,8 @@ async def send(config: Config, kind: str, payload: dict[str, Any],
     token = uuid.uuid4().hex[:12]
     reply_topic = f"{prefix}/{user}/reply/cli-{token}"
     link = MqttLink(config.mqtt, client_id=f"pacer-cli-{user}-{token}",
-                    status_topic=f"{prefix}/{user}/cli/{token}", session_expiry_s=0)
+                    # A one-shot sender leaves no retained status behind.
+                    status_topic=None, session_expiry_s=0)
     await link.start()
     try:
         await link.wait_connected(REPLY_WAIT_S)

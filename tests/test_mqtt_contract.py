@@ -22,6 +22,7 @@ import logging
 import os
 import random
 import signal
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -236,6 +237,12 @@ def test_wrong_password_is_refused_and_never_shown(
     assert secret not in proc.stdout + proc.stderr
     d = daemons(cfg).start()
     d.wait_log("giving up on the MQTT broker", timeout=20)
+    # Retrying cannot help: the daemon ends, non-zero, saying what to fix.
+    assert d.proc is not None
+    assert d.proc.wait(20) == 1, d.log()
+    assert "pacer: the MQTT broker" in d.log()
+    assert "refused the connection 3 times" in d.log()
+    assert "Traceback" not in d.log()
     assert secret not in d.log()
     assert PASSWORDS["alice"] not in d.log()
 
@@ -707,6 +714,20 @@ def test_replayed_commands_are_applied_once_and_answered_each_time(
     assert d.query("SELECT cmd_id FROM commands ORDER BY cmd_id") == [
         ("ack-1",), ("sym-1",), ("sym-2",)]
 
+    # An ack the engine refuses (no such prompt) is answered, audited as refused
+    # in the store, and not published as an event.
+    nope = {"id": "ack-nope", "prompt": "no-such-prompt", "action": "done"}
+    answer = command(phone, "ack", nope, b"ack-nope")
+    assert answer["ok"] is False, answer
+    assert "no-such-prompt" in answer["error"], answer
+    (stored,) = d.query("SELECT payload FROM events WHERE json_extract(payload, "
+                        "'$.command_id') = 'ack-nope'")
+    assert json.loads(stored[0])["refused"] == answer["error"]
+    assert command(phone, "symptom", {"id": "sym-3", "level": "green"}, b"sym-3") == {"ok": True}
+    phone.wait_for(1, lambda m: m.topic == "pacer/alice/event"
+                   and body(m).get("command_id") == "sym-3", what="the second barrier event")
+    assert events(phone, command_id="ack-nope") == []
+
 
 def test_commands_sent_while_the_daemon_is_down_arrive_when_it_starts(
     tmp_path: Path, secure: PrivateBroker, pki: Pki, peer: PeerFactory, daemons: DaemonFactory
@@ -839,6 +860,16 @@ def test_pacer_symptom_ack_dnd_from_the_command_line(
     assert len(events(phone, type="ack", action="snooze", minutes=5)) == 1
     assert len(events(phone, type="dnd", minutes=30)) == 1
     assert d.alive()
+
+    # The command line leaves no retained status of its own behind: a late
+    # subscriber to alice's whole tree gets the daemon's retained messages only.
+    late = peer("alice", topics=["pacer/alice/#"])
+    late.wait_for(1, lambda m: m.topic == "pacer/alice/status" and m.retain,
+                  what="the daemon's retained status")
+    time.sleep(1.0)  # the rest of the retained set, sent with it
+    retained = {m.topic for m in late.snapshot(lambda m: m.retain)}
+    assert "pacer/alice/state" in retained, retained
+    assert not [t for t in retained if t.startswith("pacer/alice/cli/")], retained
 
 
 # --- MQTT 3.1.1 --------------------------------------------------------------------------

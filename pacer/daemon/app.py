@@ -171,6 +171,7 @@ class Daemon:
         try:
             async with asyncio.TaskGroup() as tasks:
                 tasks.create_task(self._job_failures(), name="jobs")
+                tasks.create_task(self._link_gave_up(), name="mqtt")
                 if self.ble is not None:
                     tasks.create_task(self.ble.pump(), name="wearables")
                 tasks.create_task(self._publisher(), name="publisher")
@@ -239,6 +240,12 @@ class Daemon:
 
     async def _job_failures(self) -> None:
         await self._job_error
+
+    async def _link_gave_up(self) -> None:
+        # The broker refused us for good (a wrong password, a banned client id):
+        # retrying cannot help, so the daemon ends with the link's advice rather
+        # than pacing on unheard. What it made meanwhile stays in the outbox.
+        await self.link.failed
 
     async def _tick(self) -> None:
         """Take every minute that is over by the daemon's clock."""
@@ -383,6 +390,9 @@ class Daemon:
         if reply.ok:
             outbox.append(OutboxMessage(self.topics.event, encode(audit), qos=1,
                                         msg_id=f"{self.user}-cmd-{cmd_id or at}"))
+        else:
+            # Kept in the local audit trail as refused, never published as applied.
+            audit["refused"] = reply.error
         self.store.commit_command(
             self.user, at, audit["type"], audit, reply.outputs,
             self.engine.snapshot() if reply.ok else None,

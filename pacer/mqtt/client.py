@@ -240,7 +240,7 @@ def _describe_oserror(exc: OSError, host: str) -> str:
 class MqttLink:
     """One MQTT connection for the daemon (or a tool): publish with broker
     acknowledgement, subscribe into a bounded queue, online/offline status with
-    a retained Last Will.
+    a retained Last Will on ``status_topic`` (none when it is None: one-shot tools).
 
     Use from one asyncio loop: ``await start()``, ``await wait_connected()``,
     ``await publish(...)``, read ``messages``, ``await stop()``.
@@ -251,7 +251,7 @@ class MqttLink:
         config: MqttConfig,
         *,
         client_id: str,
-        status_topic: str,
+        status_topic: str | None,
         logger: logging.Logger | None = None,
         on_connected: OnConnected | None = None,
         manual_ack: bool = False,
@@ -368,11 +368,12 @@ class MqttLink:
             password = self.config.password()
             client.username_pw_set(self.config.username,
                                    password.get_secret_value() if password else None)
-        try:
-            client.will_set(self.status_topic, OFFLINE, qos=1, retain=True)
-        except ValueError as exc:
-            raise PacerError(f"cannot use {self.status_topic!r} as the MQTT status topic: "
-                             f"{exc}") from None
+        if self.status_topic is not None:
+            try:
+                client.will_set(self.status_topic, OFFLINE, qos=1, retain=True)
+            except ValueError as exc:
+                raise PacerError(f"cannot use {self.status_topic!r} as the MQTT status topic: "
+                                 f"{exc}") from None
         client.reconnect_delay_set(*self._reconnect_delay)
         # Both must be set before connecting (paho refuses afterwards).
         client.max_inflight_messages_set(self._max_inflight)
@@ -450,6 +451,8 @@ class MqttLink:
             self._spawn(self.on_connected(session), "on_connected hook")
 
     def _announce_online(self) -> None:
+        if self.status_topic is None:
+            return
         try:
             fut = self._submit(self.status_topic, ONLINE, 1, True, None)
         except PacerError as exc:
@@ -716,8 +719,8 @@ class MqttLink:
         client = self._client
         if client is None or self._stopping:
             return
-        if publish_offline and self._connected:
-            await self._publish_offline(timeout)
+        if publish_offline and self._connected and self.status_topic is not None:
+            await self._publish_offline(self.status_topic, timeout)
         self._stopping = True
         client.disconnect()
         try:
@@ -731,9 +734,9 @@ class MqttLink:
             task.cancel()
         self._log.info("disconnected from the MQTT broker at %s", self._where)
 
-    async def _publish_offline(self, timeout: float) -> None:
+    async def _publish_offline(self, status_topic: str, timeout: float) -> None:
         try:
-            fut = self._submit(self.status_topic, OFFLINE, 1, True, None)
+            fut = self._submit(status_topic, OFFLINE, 1, True, None)
             await asyncio.wait_for(fut, timeout)
         except TimeoutError:
             self._log.warning("no acknowledgement for 'offline' on %s within %.1f s",
