@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
+import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -21,7 +24,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
+from mqtt_helpers import make_pki, wait_until
 from paho.mqtt import client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
@@ -35,7 +40,7 @@ from pacer.clinic.records import parse
 from pacer.clinic.testing import CLINIC_PATIENTS, TZ, clinic_messages
 from pacer.clinic.views import ATTENTION
 from pacer.clinic.web import create_app
-from pacer.mqtt.broker import PrivateBroker
+from pacer.mqtt.broker import PrivateBroker, free_port, port_open
 
 ROOT = Path(__file__).resolve().parent.parent
 ACL = ROOT / "config" / "mosquitto" / "acl"
@@ -388,3 +393,119 @@ def test_plan_change_is_published_as_the_physio_and_the_reply_shown(tmp_path: Pa
     assert [(u, b) for u, b, _ in rows] == [("dev-r", NAME), ("dev-r", NAME)]
     assert json.loads(rows[0][2]) == {"ok": True}
     assert json.loads(rows[1][2])["ok"] is False
+
+
+# --- the example config and the TLS reverse proxy --------------------------------------
+
+EXAMPLE = ROOT / "config" / "clinic.example.toml"
+NGINX_SITE = ROOT / "config" / "clinic" / "nginx.conf"
+
+
+def test_example_config_loads_and_names_every_key() -> None:
+    config = load_clinic_config(EXAMPLE)
+    assert config.database == str(ROOT / "config" / "clinic.sqlite3")
+    assert config.mqtt.url == "mqtts://broker.clinic.example.org:8883"
+    assert config.mqtt.username == "physio"
+    assert config.mqtt.ca_file == ROOT / "config" / "ca.crt"
+    assert (config.web.host, config.web.port, config.web.https_only) == ("127.0.0.1", 8080,
+                                                                          True)
+    assert config.web.users_file == ROOT / "config" / "clinic-users"
+    # Apart from the ones the header names, the example's values are the defaults.
+    defaults = type(config)()
+    assert config.collector == defaults.collector
+    assert config.clinic == defaults.clinic
+    assert config.web.model_copy(update={"https_only": False, "users_file": Path(
+        "clinic-users"), "secret_file": Path("clinic-secret")}) == defaults.web
+    text = EXAMPLE.read_text(encoding="utf-8")
+    for table in ("collector", "web", "clinic"):
+        for key in type(getattr(config, table)).model_fields:
+            assert re.search(rf"^{key} = ", text, re.M), f"[{table}] {key} not in the example"
+    assert "config/clinic/nginx.conf" in text
+    assert f"port = {config.web.port}" in text
+    assert f"proxy_pass http://127.0.0.1:{config.web.port};" in NGINX_SITE.read_text()
+
+
+def _nginx_conf(tmp: Path, http: int, https: int, app: int, cert: Path, key: Path) -> Path:
+    """The shipped site, on test ports and a test certificate, in a minimal nginx.conf."""
+    site = NGINX_SITE.read_text(encoding="utf-8")
+    for old, new in (("listen 80;", f"listen 127.0.0.1:{http};"),
+                     ("listen 443 ssl http2;", f"listen 127.0.0.1:{https} ssl http2;"),
+                     ("/etc/letsencrypt/live/clinic.example.org/fullchain.pem", str(cert)),
+                     ("/etc/letsencrypt/live/clinic.example.org/privkey.pem", str(key)),
+                     ("http://127.0.0.1:8080", f"http://127.0.0.1:{app}"),
+                     ("/var/www/html", str(tmp))):
+        assert old in site, old
+        site = site.replace(old, new)
+    site = "\n".join(line for line in site.splitlines() if "[::]" not in line)
+    conf = tmp / "nginx.conf"
+    conf.write_text(f"""
+daemon off;
+pid {tmp}/nginx.pid;
+error_log {tmp}/nginx-error.log info;
+events {{ worker_connections 64; }}
+http {{
+    access_log {tmp}/nginx-access.log;
+    client_body_temp_path {tmp}/body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+{site}
+}}
+""", encoding="utf-8")
+    return conf
+
+
+def test_tls_through_the_shipped_nginx_site(tmp_path: Path) -> None:
+    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists()
+                                      else None)
+    if nginx is None:
+        pytest.skip("nginx is not installed (apt-get install nginx-light)")
+    pki = make_pki(tmp_path / "pki")
+    app_port, http, https = free_port(), free_port(), free_port()
+    cfg = _config(tmp_path)
+    cfg.write_text(cfg.read_text().replace("[web]\n", f"[web]\nport = {app_port}\n"
+                                           "https_only = true\n"), encoding="utf-8")
+    config = load_clinic_config(cfg)
+    auth.set_password(config.web.users_file, NAME, PASSWORD)
+    _fill(Database(config.database))
+    conf = _nginx_conf(tmp_path, http, https, app_port, pki.cert, pki.key)
+    check = subprocess.run([nginx, "-t", "-c", str(conf), "-e", str(tmp_path / "t.log")],
+                           capture_output=True, text=True, check=False)
+    assert check.returncode == 0, check.stderr
+    with (tmp_path / "web.log").open("ab") as log:
+        web = subprocess.Popen([sys.executable, "-m", "pacer", "clinic", "serve", "--config",
+                                str(cfg)], stdout=log, stderr=log)
+    proxy = subprocess.Popen([nginx, "-c", str(conf), "-e", str(tmp_path / "nginx-error.log")],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: port_open("127.0.0.1", app_port) and port_open("127.0.0.1", https),
+                   30, "the app and nginx listening")
+        plain = httpx.get(f"http://127.0.0.1:{http}/api/patients?x=1")
+        assert plain.status_code == 301
+        assert plain.headers["location"] == "https://127.0.0.1/api/patients?x=1"
+        with httpx.Client(base_url=f"https://127.0.0.1:{https}", verify=str(pki.ca)) as c:
+            page = c.get("/signin")
+            assert page.status_code == 200
+            assert page.headers["strict-transport-security"] == "max-age=63072000"
+            r = c.post("/signin", data={"csrf": _csrf(page.text), "name": NAME,
+                                        "password": PASSWORD})
+            assert r.status_code == 303
+            cookie = r.headers["set-cookie"].lower()
+            assert "secure" in cookie
+            assert "httponly" in cookie
+            rows = c.get("/api/patients").json()["patients"]
+            assert rows[0]["id"] == "anna-k"
+            big = c.post("/signin", content=b"x" * 100_000,
+                         headers={"content-type": "application/x-www-form-urlencoded"})
+            assert big.status_code == 413  # refused by nginx before the app
+        # Over plain HTTP straight to the app the Secure cookie is never sent back.
+        with httpx.Client(base_url=f"http://127.0.0.1:{app_port}") as direct:
+            page = direct.get("/signin")
+            r = direct.post("/signin", data={"csrf": _csrf(page.text), "name": NAME,
+                                             "password": PASSWORD})
+            assert r.status_code == 400  # the session with the token was not kept
+    finally:
+        for proc in (proxy, web):
+            proc.terminate()
+            proc.wait(15)

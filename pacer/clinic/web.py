@@ -10,7 +10,8 @@ Sessions are a signed cookie (Starlette's ``SessionMiddleware``: itsdangerous,
 HttpOnly, SameSite=Lax, Secure with ``[web] https_only``), keyed by
 ``[web] secret_file``. Every form carries the session's CSRF token. No page
 runs a script; the Content-Security-Policy says so. TLS is the reverse
-proxy's job (config/clinic-proxy.Caddyfile, config/clinic-proxy.nginx.conf).
+proxy's job (config/clinic/nginx.conf); uvicorn trusts its X-Forwarded-*
+headers from 127.0.0.1 only.
 """
 
 from __future__ import annotations
