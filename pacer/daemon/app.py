@@ -248,6 +248,9 @@ class Daemon:
         await self.link.failed
 
     async def _tick(self) -> None:
+        self._catch_up()
+
+    def _catch_up(self) -> None:
         """Take every minute that is over by the daemon's clock."""
         minute = self.engine.next_minute
         if minute is None:
@@ -361,6 +364,10 @@ class Daemon:
 
     def _command(self, msg: Incoming) -> None:
         at = self.clock.now()
+        # Minutes already over come first, as in a replay: the minute job may not
+        # have run yet (it runs a second into each minute). Late samples of a
+        # taken minute go into the open one, so nothing is lost by taking it now.
+        self._catch_up()
         try:
             parsed = read_command(msg.topic, msg.payload,
                                   plan_editors=self.config.mqtt.plan_editors)
@@ -433,6 +440,7 @@ class Daemon:
                     self.store.request_done(seq, {"ok": False, "error": f"unknown {kind!r}"})
                     continue
                 at = self.clock.now()
+                self._catch_up()  # as for a command over MQTT
                 cmd = PlanChange(by=str(payload["by"]), why=str(payload["why"]),
                                  clear_alert=True)
                 reply = self.engine.command(cmd, at)
@@ -465,10 +473,9 @@ class Daemon:
             if time.monotonic() - self._state_at < STATE_EVERY_S and self._state_sent:
                 continue
             with contextlib.suppress(NotConnected, TimeoutError):
-                await asyncio.wait_for(
-                    self.link.publish(self.topics.state, encode(state), qos=1, retain=True),
-                    PUBLISH_TIMEOUT_S,
-                )
+                async with asyncio.timeout(PUBLISH_TIMEOUT_S):  # see _publisher
+                    await self.link.publish(self.topics.state, encode(state), qos=1,
+                                            retain=True)
                 self._state_sent = changed
                 self._state_at = time.monotonic()
 
@@ -483,8 +490,11 @@ class Daemon:
 
     async def _publisher(self) -> None:
         while True:
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a
+            # cancellation that comes just after the event fired, and a stop hung.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake_publisher.wait(), timeout=1.0)
+                async with asyncio.timeout(1.0):
+                    await self._wake_publisher.wait()
             self._wake_publisher.clear()
             if self.link.connected:
                 await self._send_pending()
