@@ -1,0 +1,369 @@
+"""Helpers for the operations and soak tests: ``pacer run`` as a real process
+(with the environment systemd gives it), a real sd_notify socket, minutes
+files, commands sent as a phone sends them, and the reference ``pacer replay
+--store`` that a disturbed daemon run is compared with.
+
+Every wait here is bounded and waits for a condition; nothing sleeps a fixed
+time except where a downtime itself is the scenario.
+"""
+
+from __future__ import annotations
+
+import array
+import json
+import os
+import signal
+import socket
+import sqlite3
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pacer.engine.model import Epoch, Posture
+from pacer.mqtt.broker import PrivateBroker
+from pacer.mqtt.testing import Collector, publish_once
+from pacer.timebase import iso, minute_of
+
+REPO = Path(__file__).resolve().parent.parent
+TZ_NAME = "Europe/London"
+TZ = ZoneInfo(TZ_NAME)
+USER = "alice"
+WAIT_S = 20.0  # the default bound of a single wait
+
+
+# --- waiting -------------------------------------------------------------------------
+
+
+def wait_until(check: Callable[[], Any], timeout: float = WAIT_S, what: str = "a condition",
+               interval: float = 0.02, diagnose: Callable[[], str] | None = None) -> Any:
+    """Poll ``check`` until it returns something truthy (returned), or fail
+    after ``timeout`` seconds saying what was awaited."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            extra = f"\n{diagnose()}" if diagnose is not None else ""
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}{extra}")
+        time.sleep(interval)
+
+
+# --- minutes files ---------------------------------------------------------------------
+
+_POSTURE_WORD = {
+    Posture.SEDENTARY: "sitting",
+    Posture.UPRIGHT: "standing",
+    Posture.STEPPING: "walking",
+    Posture.UNKNOWN: "unknown",
+}
+
+
+def at_local(day: date, hhmm: str, tz: ZoneInfo = TZ) -> int:
+    """The engine minute of a local wall-clock time on ``day``."""
+    h, m = map(int, hhmm.split(":"))
+    return minute_of(datetime(day.year, day.month, day.day, h, m, tzinfo=tz))
+
+
+def segments(day: date, plan: Iterable[tuple[str, str, int, Posture]],
+             tz: ZoneInfo = TZ) -> list[Epoch]:
+    """Minutes from (start "HH:MM", end "HH:MM" or "+1HH:MM" for the next day,
+    steps per minute, posture) segments, end exclusive."""
+    out: list[Epoch] = []
+    for start, end, steps, posture in plan:
+        a = at_local(day, start, tz)
+        b = (at_local(day + timedelta(days=1), end[2:], tz) if end.startswith("+1")
+             else at_local(day, end, tz))
+        out.extend(Epoch(m, steps, posture, inferred=False) for m in range(a, b))
+    return out
+
+
+def write_minutes(path: Path, epochs: Iterable[Epoch], tz: ZoneInfo = TZ) -> int:
+    """A minutes CSV; unknown minutes are left out (a missing row is unknown)."""
+    n = 0
+    with path.open("w", encoding="utf-8") as f:
+        f.write("time,steps,posture\n")
+        for e in epochs:
+            if e.posture is Posture.UNKNOWN:
+                continue
+            f.write(f"{iso(e.start, tz)},{e.steps},{_POSTURE_WORD[e.posture]}\n")
+            n += 1
+    return n
+
+
+def write_config(tmp: Path, broker: PrivateBroker | None, *, csv: Path | None = None,
+                 speed: float = 300.0, extra: str = "", port: int | None = None,
+                 protocol: str | None = None) -> Path:
+    """A daemon config in ``tmp`` for the user ``alice`` in Europe/London; the
+    device is a replay of ``csv`` when given."""
+    device = (f'[[devices]]\nkind = "replay"\npath = "{csv.name}"\nspeed = {speed}\n'
+              if csv is not None else "")
+    url = broker.url if broker is not None else f"mqtt://127.0.0.1:{port}"
+    proto = broker.protocol if broker is not None else (protocol or "5")
+    cfg = tmp / "pacer.toml"
+    cfg.write_text(
+        f'[user]\nid = "{USER}"\ntimezone = "{TZ_NAME}"\n\n{device}\n'
+        f'[mqtt]\nurl = "{url}"\nprotocol = "{proto}"\n\n'
+        f'[storage]\npath = "pacer.sqlite3"\n\n{extra}\n',
+        encoding="utf-8",
+    )
+    return cfg
+
+
+# --- the daemon as a process -------------------------------------------------------------
+
+
+class DaemonProcess:
+    """``pacer run --config`` as a subprocess, its output in ``daemon.log``."""
+
+    def __init__(self, config: Path, env: Mapping[str, str] | None = None,
+                 drop_env: Iterable[str] = ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID",
+                                            "JOURNAL_STREAM")) -> None:
+        self.config = config
+        self.env = {k: v for k, v in os.environ.items() if k not in set(drop_env)}
+        self.env["PYTHONUNBUFFERED"] = "1"
+        self.env.update(env or {})
+        self.log_path = config.parent / "daemon.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+
+    @property
+    def db(self) -> Path:
+        return self.config.parent / "pacer.sqlite3"
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def start(self) -> None:
+        with self.log_path.open("ab") as log:
+            log.write(f"--- start {self.starts + 1}\n".encode())
+            log.flush()
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "pacer", "run", "--config", str(self.config)],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=self.env,
+                cwd=self.config.parent,
+            )
+        self.starts += 1
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def terminate(self, timeout: float = 15.0) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout)
+
+    def cleanup(self) -> None:
+        if self.alive():
+            assert self.proc is not None
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def check_alive(self) -> None:
+        if not self.alive():
+            assert self.proc is not None
+            raise AssertionError(f"the daemon exited with {self.proc.returncode}:\n"
+                                 + self.log()[-4000:])
+
+
+def pacer_cli(*args: str, timeout: float = 60.0, env: Mapping[str, str] | None = None,
+              cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pacer", *args], capture_output=True,
+                          text=True, timeout=timeout, check=False, env=dict(env) if env else None,
+                          cwd=cwd)
+
+
+# --- reading a store from outside ----------------------------------------------------------
+
+
+def query(db: Path, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+    """Rows from a store another process is writing (WAL: readers never block it)."""
+    if not db.exists():
+        return []
+    conn = sqlite3.connect(db, timeout=10)
+    try:
+        return conn.execute(sql, params).fetchall()
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
+            return []  # the daemon has not created its schema yet
+        raise
+    finally:
+        conn.close()
+
+
+def scalar(db: Path, sql: str, params: tuple[Any, ...] = (), default: Any = 0) -> Any:
+    """The single value a query returns (``default`` while there is no store yet)."""
+    rows = query(db, sql, params)
+    return rows[0][0] if rows and rows[0][0] is not None else default
+
+
+def last_minute(db: Path) -> int | None:
+    rows = query(db, "SELECT MAX(minute) FROM epochs WHERE user = ?", (USER,))
+    return rows[0][0] if rows else None
+
+
+def stored_minutes(db: Path) -> list[tuple[int, int, str]]:
+    return [tuple(r) for r in query(
+        db, "SELECT minute, steps, posture FROM epochs WHERE user = ? ORDER BY minute", (USER,))]
+
+
+def prompts(db: Path) -> list[dict[str, Any]]:
+    return [json.loads(p) for (p,) in query(
+        db, "SELECT payload FROM prompts WHERE user = ? ORDER BY time, rowid", (USER,))]
+
+
+def prompt_view(db: Path) -> list[tuple[str, str, int, str]]:
+    """(id, kind, time, reason) of every stored prompt, in order."""
+    return [(p["id"], p["kind"], p["time"], json.dumps(p["reason"], sort_keys=True))
+            for p in prompts(db)]
+
+
+def outcomes(db: Path) -> list[tuple[str, str, str, int, int | None, int]]:
+    return [tuple(r) for r in query(
+        db, "SELECT prompt_id, kind, outcome, time, latency_min, self_reported FROM outcomes"
+        " WHERE user = ? ORDER BY prompt_id", (USER,))]
+
+
+def final_days(db: Path) -> dict[str, dict[str, Any]]:
+    """The stored final daily summaries by date."""
+    return {key: json.loads(p) for key, p in query(
+        db, "SELECT key, payload FROM summaries WHERE user = ? AND period = 'day' AND final = 1"
+        " ORDER BY key", (USER,))}
+
+
+def command_times(db: Path) -> dict[str, float]:
+    """When the daemon applied each command (by its id), in its clock."""
+    out = {}
+    for at, payload in query(db, "SELECT time, payload FROM events WHERE user = ?", (USER,)):
+        body = json.loads(payload)
+        if "command_id" in body:
+            out[body["command_id"]] = at
+    return out
+
+
+# --- commands as a phone sends them --------------------------------------------------------
+
+
+@dataclass
+class Phone:
+    """Sends commands with an id and a response topic, and waits for the reply."""
+
+    broker: PrivateBroker
+    replies: Collector
+    sent: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+
+    @classmethod
+    def open(cls, broker: PrivateBroker) -> Phone:
+        return cls(broker, Collector(broker.host, broker.port, f"pacer/{USER}/reply/#",
+                                     protocol=broker.protocol))
+
+    def send(self, kind: str, payload: dict[str, Any], cmd_id: str,
+             timeout: float = WAIT_S) -> dict[str, Any]:
+        body = {"id": cmd_id, **payload}
+        self.sent.append((cmd_id, kind, payload))
+        publish_once(self.broker, f"pacer/{USER}/cmd/{kind}", json.dumps(body).encode(),
+                     response_topic=f"pacer/{USER}/reply/phone",
+                     correlation_data=cmd_id.encode())
+        (reply,) = self.replies.wait_for(
+            1, timeout=timeout, match=lambda m: m.correlation_data == cmd_id.encode())
+        answer: dict[str, Any] = json.loads(reply.payload)
+        return answer
+
+    def close(self) -> None:
+        self.replies.close()
+
+
+def events_file(path: Path, sent: Iterable[tuple[str, str, dict[str, Any]]],
+                applied_at: Mapping[str, float], tz: ZoneInfo = TZ) -> int:
+    """The commands the daemon applied, as a replay events file, each at the
+    exact (fractional) clock time the daemon applied it."""
+    lines = []
+    for cmd_id, kind, payload in sent:
+        at = applied_at[cmd_id]
+        stamp = datetime.fromtimestamp(at, tz).isoformat()
+        lines.append((at, json.dumps({"time": stamp, "type": kind, **payload})))
+    lines.sort(key=lambda x: x[0])
+    path.write_text("".join(line + "\n" for _, line in lines), encoding="utf-8")
+    return len(lines)
+
+
+def reference_replay(tmp: Path, csv: Path, config: Path, events: Path | None,
+                     timeout: float = 300.0) -> Path:
+    """``pacer replay --store`` of the same minutes (and events): the
+    undisturbed run. Returns its store."""
+    store = tmp / "reference.sqlite3"
+    args = ["replay", "--input", str(csv), "--config", str(config), "--store", str(store)]
+    if events is not None:
+        args += ["--events", str(events)]
+    proc = pacer_cli(*args, timeout=timeout)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "rejected" not in proc.stderr or "(0 rejected)" in proc.stderr, proc.stderr[-3000:]
+    return store
+
+
+# --- sd_notify -----------------------------------------------------------------------------
+
+
+class NotifySocket:
+    """A bound AF_UNIX datagram socket, as systemd's $NOTIFY_SOCKET, that
+    records each message with the sender's credentials (SO_PASSCRED), the way
+    systemd checks NotifyAccess=main."""
+
+    def __init__(self) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="pn-"))  # short: sun_path is 108 bytes
+        self.path = self.dir / "notify"
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+        self.sock.bind(str(self.path))
+        self.messages: list[tuple[float, int | None, str]] = []  # (monotonic, pid, text)
+
+    def receive(self, timeout: float) -> tuple[float, int | None, str] | None:
+        self.sock.settimeout(max(timeout, 0.001))
+        creds_size = struct.calcsize("3i")
+        try:
+            data, anc, _flags, _addr = self.sock.recvmsg(4096, socket.CMSG_SPACE(creds_size))
+        except TimeoutError:
+            return None
+        pid = None
+        for level, kind, payload in anc:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
+                pid = array.array("i", payload[:creds_size])[0]
+        msg = (time.monotonic(), pid, data.decode())
+        self.messages.append(msg)
+        return msg
+
+    def wait_for(self, predicate: Callable[[str], bool], timeout: float,
+                 what: str) -> tuple[float, int | None, str]:
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            msg = self.receive(left)
+            if msg is not None and predicate(msg[2]):
+                return msg
+        raise AssertionError(f"no {what} on the notify socket within {timeout:g} s; "
+                             f"got {[m[2] for m in self.messages]}")
+
+    def close(self) -> None:
+        self.sock.close()
+        self.path.unlink(missing_ok=True)
+        self.dir.rmdir()
