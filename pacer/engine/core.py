@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import copy
 from collections import deque
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import date, time, timedelta
+from enum import Enum
 from typing import Any
 
 from pacer.commands import PLAN_VALUES, apply_settings
@@ -125,7 +126,7 @@ class EngineState:
     posture: str = Posture.UNKNOWN.value  # of the last epoch, for the state topic
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
+        data: dict[str, Any] = _plain(self)
         data["gate"]["sent"] = list(self.gate.sent)
         data["v"] = STATE_VERSION
         return data
@@ -162,6 +163,30 @@ class EngineState:
             overrides=dict(data["overrides"]),
             posture=data["posture"],
         )
+
+
+_ATOMS = (int, float, str, bool, type(None), Enum)
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _plain(value: Any) -> Any:
+    """What ``dataclasses.asdict`` gives, about five times faster: the state is
+    stored with every minute, and asdict deep-copies each leaf on the way."""
+    if isinstance(value, _ATOMS):
+        return value
+    kind = type(value)
+    if kind is list or kind is deque:
+        return [_plain(v) for v in value]
+    if kind is tuple:
+        return tuple(_plain(v) for v in value)
+    if kind is dict:
+        return {_plain(k): _plain(v) for k, v in value.items()}
+    names = _FIELDS.get(kind)
+    if names is None:
+        if not is_dataclass(value):
+            return copy.deepcopy(value)
+        names = _FIELDS[kind] = tuple(f.name for f in fields(value))
+    return {name: _plain(getattr(value, name)) for name in names}
 
 
 class Engine:
