@@ -44,6 +44,7 @@ def shared_filters(group: str, prefix: str) -> list[str]:
 @dataclass
 class Stats:
     received: int = 0
+    retained: int = 0  # of the received: the broker's retained copies (see _on_connected)
     stored: int = 0
     duplicates: int = 0
     rejected: int = 0
@@ -76,8 +77,11 @@ class Collector:
         # On every connection, session or not: mosquitto 2.0 restores a
         # persisted session after a restart without its shared subscriptions
         # (seen with 2.0.11: "session present" and then nothing delivered).
-        # Subscribing again is harmless; a shared subscription gets no
-        # retained messages.
+        # Subscribing again is harmless, but mosquitto 2.0.x also sends each
+        # (re)subscribing member of the group every retained message (MQTT 5
+        # says a shared subscription gets none); those copies are counted as
+        # ``retained`` and stored like any other, so they are no-ops when
+        # already stored and fill in what was published before the group existed.
         for topic in shared_filters(self.config.collector.group, self.config.mqtt.topic_prefix):
             await self.link.subscribe(topic, qos=1)
         self._subscribed = True
@@ -136,6 +140,7 @@ class Collector:
         for msg in batch:  # after the commit, and only then
             self.link.ack(msg)
         self.stats.received += len(batch)
+        self.stats.retained += sum(1 for msg in batch if msg.retain)
         self.stats.stored += result.new
         self.stats.duplicates += result.duplicates
         self.stats.batches += 1
@@ -152,6 +157,6 @@ async def collect(config: ClinicConfig) -> int:
     log.info("clinic collector %s storing into %r", config.collector.client_id, db)
     await collector.run()
     s = collector.stats
-    log.info("stopped: %d received, %d stored, %d duplicates, %d rejected",
-             s.received, s.stored, s.duplicates, s.rejected)
+    log.info("stopped: %d received (%d retained copies), %d stored, %d duplicates, "
+             "%d rejected", s.received, s.retained, s.stored, s.duplicates, s.rejected)
     return 0
