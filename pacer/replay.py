@@ -197,7 +197,8 @@ def replay_command(args: argparse.Namespace) -> int:
         log.warning("%s:%d: event rejected: %s", args.events, ev.line, why)
 
     epochs = fill_gaps(read_minutes(args.input))
-    store = Store.open(args.store) if args.store else None
+    # Not synced commit by commit: a replay that did not finish can be run again.
+    store = Store.open(args.store, durable=False) if args.store else None
     try:
         stats = run(engine, epochs, events, emit, store=store, on_reject=reject)
     finally:

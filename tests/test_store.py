@@ -417,3 +417,12 @@ def test_killed_process_leaves_committed_data(path: Path) -> None:
         assert s.epochs("alice", T0, T0 + 1) == [Epoch(T0, 25, Posture.STEPPING)]
         assert s.load_state("alice") == (T0, {"v": 1})
         assert [m.msg_id for _, m in s.outbox_pending()] == ["m1"]
+
+
+def test_the_daemon_syncs_every_commit_and_a_batch_replay_need_not(tmp_path: Path) -> None:
+    # PRAGMA synchronous: 2 = FULL (each commit on disk), 1 = NORMAL (WAL-safe).
+    with Store.open(tmp_path / "daemon.sqlite3") as store:
+        assert store._conn.execute("PRAGMA synchronous").fetchone() == (2,)
+    with Store.open(tmp_path / "batch.sqlite3", durable=False) as store:
+        assert store._conn.execute("PRAGMA synchronous").fetchone() == (1,)
+        assert store._conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)

@@ -69,8 +69,14 @@ class Store:
     # --- opening and closing -------------------------------------------------------
 
     @classmethod
-    def open(cls, path: Path | str, *, clock: Callable[[], float] = time.time) -> Store:
-        """Open or create the store at ``path`` and bring its schema up to date."""
+    def open(cls, path: Path | str, *, clock: Callable[[], float] = time.time,
+             durable: bool = True) -> Store:
+        """Open or create the store at ``path`` and bring its schema up to date.
+
+        ``durable`` (the daemon): every commit is on disk before it returns.
+        False suits a batch that can be run again (``pacer replay --store``):
+        commits are not synced one by one, so a power cut may lose the last
+        ones, but the file stays consistent (WAL)."""
         p = Path(path)
         try:
             # isolation_level=None: no implicit transactions; every write below
@@ -79,7 +85,7 @@ class Store:
         except sqlite3.Error as exc:
             raise StoreError(_open_message(p, exc)) from exc
         try:
-            _configure(conn, p)
+            _configure(conn, p, durable)
             apply_migrations(conn, MIGRATIONS, p)
         except BaseException:
             conn.close()
@@ -467,13 +473,13 @@ class Store:
 # --- opening ---------------------------------------------------------------------
 
 
-def _configure(conn: sqlite3.Connection, path: Path) -> None:
+def _configure(conn: sqlite3.Connection, path: Path, durable: bool = True) -> None:
     """Per-connection settings; the first statement that reads the file is here,
     so a file that is not a database fails here."""
     try:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
         conn.execute("PRAGMA foreign_keys = ON")
     except sqlite3.Error as exc:
         raise StoreError(_open_message(path, exc)) from exc
