@@ -12,6 +12,7 @@ from __future__ import annotations
 import array
 import json
 import os
+import shutil
 import signal
 import socket
 import sqlite3
@@ -308,18 +309,51 @@ def events_file(path: Path, sent: Iterable[tuple[str, str, dict[str, Any]]],
     return len(lines)
 
 
+class ReferenceReplay:
+    """``pacer replay --store`` of the same minutes (and events): the
+    undisturbed run, as a process of its own. ``nice`` lowers its priority, so
+    that it can run beside a daemon whose clock must not fall behind."""
+
+    def __init__(self, tmp: Path, csv: Path, config: Path, events: Path | None,
+                 *, nice: int = 0) -> None:
+        self.store = tmp / "reference.sqlite3"
+        args = ["replay", "--input", str(csv), "--config", str(config),
+                "--store", str(self.store)]
+        if events is not None:
+            args += ["--events", str(events)]
+        # nice(1) rather than a preexec_fn: the test process has paho threads.
+        prefix = ["nice", "-n", str(nice)] if nice and shutil.which("nice") else []
+        self.proc = subprocess.Popen(
+            [*prefix, sys.executable, "-m", "pacer", *args], stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE, text=True,
+        )
+
+    def result(self, timeout: float = 300.0) -> Path:
+        """Wait for it; its store, once it has accepted every event."""
+        try:
+            _, err = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.communicate()
+            raise
+        assert self.proc.returncode == 0, err[-3000:]
+        assert "rejected" not in err or "(0 rejected)" in err, err[-3000:]
+        return self.store
+
+    def cleanup(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.communicate()
+
+
 def reference_replay(tmp: Path, csv: Path, config: Path, events: Path | None,
                      timeout: float = 300.0) -> Path:
-    """``pacer replay --store`` of the same minutes (and events): the
-    undisturbed run. Returns its store."""
-    store = tmp / "reference.sqlite3"
-    args = ["replay", "--input", str(csv), "--config", str(config), "--store", str(store)]
-    if events is not None:
-        args += ["--events", str(events)]
-    proc = pacer_cli(*args, timeout=timeout)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "rejected" not in proc.stderr or "(0 rejected)" in proc.stderr, proc.stderr[-3000:]
-    return store
+    """The undisturbed run (see ``ReferenceReplay``), waited for; its store."""
+    ref = ReferenceReplay(tmp, csv, config, events)
+    try:
+        return ref.result(timeout)
+    finally:
+        ref.cleanup()
 
 
 # --- sd_notify -----------------------------------------------------------------------------
