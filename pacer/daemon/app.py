@@ -1,8 +1,8 @@
 """``pacer run``: the thin shell around the engine.
 
 One asyncio loop; long-lived tasks under one supervisor (a task group): the
-publisher (store outbox -> MQTT, a row deleted only once the broker has
-acknowledged it), the command inbox, the retained state, local requests. The
+publisher (``publisher.py``: store outbox -> MQTT, a row deleted once the
+broker has acknowledged it), the command inbox, the retained state, local requests. The
 wall-clock jobs run on APScheduler: the minute job (source -> engine -> store,
 one transaction per minute holding the epoch, what the engine decided, its new
 state and the messages to send), data retention and the systemd watchdog. A
@@ -42,6 +42,7 @@ from pacer.daemon.ble import BleSource
 from pacer.daemon.clock import Clock
 from pacer.daemon.inbox import audit_event, read_command
 from pacer.daemon.messages import Topics, encode, outbox_for
+from pacer.daemon.publisher import Publisher
 from pacer.daemon.sources import ReplayFeed
 from pacer.daemon.systemd import Notifier
 from pacer.engine.core import Engine
@@ -51,8 +52,6 @@ from pacer.mqtt.client import (
     Incoming,
     MqttLink,
     NotConnected,
-    PayloadTooLarge,
-    PublishResult,
 )
 from pacer.mqtt.discovery import BIRTH_TOPIC, discovery_messages
 from pacer.store import OutboxMessage, Store
@@ -124,10 +123,7 @@ class Daemon:
         self._state_at = -STATE_EVERY_S
         self.rejected = 0  # commands refused (counted, and each logged)
         self._replies: set[asyncio.Future[None]] = set()
-        # Outbox rows handed to paho and awaiting the broker's PUBACK. paho sends
-        # them on by itself (after a reconnect too), so they are never handed
-        # over twice; a stop waits for them instead of sending them again.
-        self._in_flight: dict[int, asyncio.Future[PublishResult]] = {}
+        self.publisher = Publisher(store, self.link, self._wake_publisher)
 
     # --- start-up ------------------------------------------------------------------
 
@@ -174,7 +170,7 @@ class Daemon:
                 tasks.create_task(self._link_gave_up(), name="mqtt")
                 if self.ble is not None:
                     tasks.create_task(self.ble.pump(), name="wearables")
-                tasks.create_task(self._publisher(), name="publisher")
+                tasks.create_task(self.publisher.run(), name="publisher")
                 tasks.create_task(self._commands(), name="commands")
                 tasks.create_task(self._state(), name="state")
                 tasks.create_task(self._local_requests(), name="local requests")
@@ -186,7 +182,7 @@ class Daemon:
             scheduler.shutdown(wait=False)
             if self.ble is not None:
                 await self.ble.stop()
-            await self._flush(timeout=3.0)
+            await self.publisher.flush(timeout=3.0)
             await self.link.stop()
 
     def stop(self) -> None:
@@ -487,79 +483,6 @@ class Daemon:
              "battery": None}
             for d in self.config.devices if isinstance(d, ReplayDevice)
         ]
-
-    async def _publisher(self) -> None:
-        while True:
-            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a
-            # cancellation that comes just after the event fired, and a stop hung.
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(1.0):
-                    await self._wake_publisher.wait()
-            self._wake_publisher.clear()
-            if self.link.connected:
-                await self._send_pending()
-
-    async def _send_pending(self) -> None:
-        expired = self.store.outbox_drop_expired(time.time())
-        if expired:
-            log.info("%d queued message(s) expired before the broker could take them", expired)
-        for seq, msg in self.store.outbox_pending():
-            if seq in self._in_flight:
-                continue
-            if not self.link.connected:
-                return
-            expiry_s = None
-            if msg.expires_at is not None:
-                expiry_s = msg.expires_at - time.time()
-                if expiry_s <= 0:
-                    self.store.outbox_done(seq)
-                    log.info("message %s expired before sending; dropped", msg.msg_id)
-                    continue
-            try:
-                handed = self._hand_over(seq, msg, expiry_s)
-            except NotConnected:
-                return  # kept in the outbox; sent on after the next connect
-            except PayloadTooLarge as exc:
-                log.error("%s; kept as a dead letter", exc)
-                self.store.outbox_dead(seq, str(exc))
-                continue
-            # Shielded: a stop cancels this wait, not the acknowledgement.
-            self._settle(seq, msg, await asyncio.shield(handed))
-
-    def _hand_over(self, seq: int, msg: OutboxMessage,
-                   expiry_s: float | None) -> asyncio.Future[PublishResult]:
-        """Give one row to paho; the future ends with its PUBACK."""
-        handed = self.link.submit(msg.topic, msg.payload, qos=msg.qos, retain=msg.retain,
-                                  expiry_s=expiry_s)
-        self._in_flight[seq] = handed
-        handed.add_done_callback(lambda _: self._in_flight.pop(seq, None))
-        return handed
-
-    def _settle(self, seq: int, msg: OutboxMessage, result: PublishResult) -> None:
-        if result.ok:
-            self.store.outbox_done(seq)
-        else:
-            log.error("broker refused %s on %s: %s; kept as a dead letter",
-                      msg.msg_id, msg.topic, result.reason)
-            self.store.outbox_dead(seq, result.reason or "refused")
-
-    async def _flush(self, timeout: float) -> None:
-        """On the way out: wait for the acknowledgements of what paho already
-        holds, then send what is still queued, all within ``timeout``."""
-        if not self.link.connected:
-            return
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(timeout):
-                await self._await_in_flight()
-                await self._send_pending()
-
-    async def _await_in_flight(self) -> None:
-        rows = dict(self.store.outbox_pending())
-        for seq, handed in list(self._in_flight.items()):
-            with contextlib.suppress(BrokerUnavailable):
-                result = await asyncio.shield(handed)
-                if seq in rows:
-                    self._settle(seq, rows[seq], result)
 
 
 async def _main(config: Config) -> None:
