@@ -108,6 +108,10 @@ def decode_settings(params: bytes | bytearray) -> dict[int, tuple[float, ...]]:
         raw = data[i + 2: end]
         if kind == FACTOR:
             values: tuple[float, ...] = struct.unpack(f"<{count}f", raw)
+            if not all(math.isfinite(v) for v in values):
+                # A NaN or infinite factor would turn every sample into one.
+                raise DecodeError(PMD_CONTROL_POINT, data,
+                                  f"FACTOR at byte {i} is not a finite number")
         elif size in (1, 2, 4):
             fmt = {1: "B", 2: "H", 4: "I"}[size]
             values = tuple(float(v) for v in struct.unpack(f"<{count}{fmt}", raw))
