@@ -251,6 +251,11 @@ def run(args: argparse.Namespace, msgs: list[Message], *, broker: PrivateBroker,
         problems.append(f"mosquitto_sub read {len(topics)} messages, not the {total} published")
     db.close()
 
+    retries = sum(c.text().count("cannot store") for c in collectors)
+    if retries:
+        print(f"the collectors retried {retries} batch(es) after a database error, e.g. "
+              + next(line for c in collectors for line in c.text().splitlines()
+                     if "cannot store" in line))
     rate, sub_rate = total / collect_s, total / sub_s
     print(f"published:      {total} messages in {publish_s:.2f} s = {total / publish_s:,.0f}/s")
     print(f"two collectors: {total} messages in {collect_s:.2f} s = {rate:,.0f}/s "

@@ -167,17 +167,17 @@ class Database:
     def store(self, records: Sequence[Record], received_at: float | None = None) -> Stored:
         """Store a batch in one transaction; each message at most once."""
         now = time.time() if received_at is None else received_at
-        new = dup = 0
-        with self.transaction() as conn:
-            for user in dict.fromkeys(rec.user for rec in records):  # once per batch
+        # Rows are locked in one order (by patient; a patient's messages keep
+        # their order), so two collectors' transactions wait for each other
+        # instead of deadlocking; PostgreSQL gets the batch as one pipeline.
+        ordered = sorted(records, key=lambda rec: rec.user)
+        with self.transaction() as conn, (conn.pipeline() if isinstance(conn, _PgAdapter)
+                                           else contextlib.nullcontext()):
+            for user in sorted({rec.user for rec in records}):  # once per batch
                 conn.execute(_PATIENT, (user, now))
-            for rec in records:
-                cur = self._write(conn, rec, now)
-                if cur.rowcount > 0:
-                    new += 1
-                else:
-                    dup += 1
-        return Stored(new, dup)
+            cursors = [self._write(conn, rec, now) for rec in ordered]
+        new = sum(1 for cur in cursors if cur.rowcount > 0)
+        return Stored(new, len(cursors) - new)
 
     @staticmethod
     def _write(conn: _Conn, rec: Record, now: float) -> _Cursor:
@@ -230,6 +230,11 @@ class _PgAdapter:
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return self._conn.execute(sql.replace("?", "%s"), params)
+
+    def pipeline(self) -> contextlib.AbstractContextManager[Any]:
+        """Statements sent without waiting for each result (psycopg's pipeline mode)."""
+        cm: contextlib.AbstractContextManager[Any] = self._conn.pipeline()
+        return cm
 
     def commit(self) -> None:
         self._conn.commit()
