@@ -34,9 +34,10 @@ from bleak.exc import BleakError
 from devices import uuids
 from devices.backoff import backoff_delay
 from devices.drivers.infinitime import encode_new_alert
+from devices.drivers.witmotion import Reassembler
 from devices.errors import DecodeError
 from devices.failures import DeviceAbsentError, describe
-from devices.profiles import Profile, Translator
+from devices.profiles import Profile, SetupError, Translator
 from devices.samples import Link, Sample
 
 logger = logging.getLogger(__name__)
@@ -78,6 +79,27 @@ class _MissingCharacteristicError(BleakError):
     pass
 
 
+class _LinkControl:
+    """``profiles.Control`` on a connected client: writes, and the replies queued for it."""
+
+    def __init__(self, client: BleakClient, replies: asyncio.Queue[bytes], write_s: float
+                 ) -> None:
+        self.client, self.replies, self.write_s = client, replies, write_s
+
+    async def write(self, uuid: str, value: bytes) -> None:
+        char = self.client.services.get_characteristic(uuid)
+        if char is None:
+            raise _MissingCharacteristicError(f"the device has no characteristic {uuid}")
+        await asyncio.wait_for(self.client.write_gatt_char(char, value, response=True),
+                               self.write_s)
+
+    async def reply(self, timeout_s: float) -> bytes:
+        try:
+            return await asyncio.wait_for(self.replies.get(), timeout_s)
+        except TimeoutError:
+            raise SetupError(f"no reply within {timeout_s:g} s") from None
+
+
 class DeviceLink:
     """The connection loop of one configured device."""
 
@@ -115,6 +137,10 @@ class DeviceLink:
         )
         self.status = DeviceStatus(label=label, kind=kind, down_since=clock())
         self.client: BleakClient | None = None
+        self.rate_hz: float | None = profile.rate_hz
+        """The acceleration rate in force (the start hook's answer once connected)."""
+        self._replies: asyncio.Queue[bytes] | None = None
+        self._reassembler: Reassembler | None = None
 
     # --- the loop ------------------------------------------------------------------
 
@@ -212,10 +238,20 @@ class DeviceLink:
         ready = False
         reason = "link lost"
         try:
+            self._replies = asyncio.Queue() if self.profile.replies else None
+            self._reassembler = Reassembler() if self.profile.stream else None
             await self._subscribe(client)
+            if self.profile.start is not None:
+                control = _LinkControl(client, self._replies or asyncio.Queue(),
+                                       self.timing.write_s)
+                rate = await self.profile.start(control)
+                if rate is not None:
+                    self.rate_hz = rate
             self.client = client
             ready = True
-            logger.info("%s: connected (%s)", self.who, device.name or device.address)
+            logger.info("%s: connected (%s)%s", self.who, device.name or device.address,
+                        " (experimental driver: the protocol is unconfirmed on real devices)"
+                        if self.profile.experimental else "")
             self.emit(Link(at=self.clock(), device=self.label, connected=True, reason="connected"))
             # Read only now: a value read before the Link sample would look older than it.
             await self._read_current(client)
@@ -228,6 +264,7 @@ class DeviceLink:
             await _first(lost.wait(), stop.wait())
             if not lost.is_set():
                 reason = "stopped"
+                await self._stop_streaming(client)
         except BaseException as error:
             if isinstance(error, asyncio.CancelledError):
                 reason = "stopped"
@@ -246,6 +283,16 @@ class DeviceLink:
                 self.emit(Link(at=self.clock(), device=self.label, connected=False, reason=reason))
                 log = logger.info if reason == "stopped" else logger.warning
                 log("%s: disconnected (%s)", self.who, reason)
+
+    async def _stop_streaming(self, client: BleakClient) -> None:
+        """The profile's stop hook before a clean disconnect (a failure is only logged)."""
+        if self.profile.stop is None or not client.is_connected:
+            return
+        control = _LinkControl(client, self._replies or asyncio.Queue(), self.timing.write_s)
+        try:
+            await self.profile.stop(control)
+        except (BleakError, OSError, TimeoutError, SetupError) as error:
+            logger.info("%s: could not stop the stream: %s", self.who, describe(error).message)
 
     async def _subscribe(self, client: BleakClient) -> None:
         for uuid in self.notify_uuids:
@@ -270,7 +317,14 @@ class DeviceLink:
     # --- data ----------------------------------------------------------------------
 
     def _on_notification(self, char: BleakGATTCharacteristic, data: bytearray) -> None:
-        self.handle(char.uuid, data)
+        uuid = char.uuid.lower()
+        if self._replies is not None and uuid == self.profile.replies:
+            self._replies.put_nowait(bytes(data))
+        if self._reassembler is not None and uuid == self.profile.stream:
+            data = bytearray(self._reassembler.feed(data))
+            if not data:
+                return  # the rest of a packet is still to come
+        self.handle(uuid, data)
 
     def handle(self, uuid: str, data: bytes | bytearray) -> None:
         """Decode one value, feed the trackers and queue the samples; bad bytes are counted."""

@@ -17,8 +17,9 @@ backend classes (None = the platform's own, BlueZ on Linux); tests and the
 demo pass the bumble ones from ``devices.virtual``.
 
 Device labels are the configured address, or the name when no address is
-given; they must be unique. Kinds without a driver yet (witmotion, polar, pams)
-are logged and skipped, not fatal.
+given; they must be unique. A kind without a profile (none of ``BleKind``
+today) is logged and skipped, not fatal. PAMS is experimental: its protocol
+notes are unconfirmed on a real device, and the connect log line says so.
 """
 
 from __future__ import annotations

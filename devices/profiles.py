@@ -4,16 +4,29 @@ readings become samples.
 ``Profile`` is static data per kind. ``Translator`` holds one device's
 trackers (the step counter for InfiniTime, cadence integration for a foot pod)
 and turns each decoded reading into the samples the daemon gets.
+
+Some devices stream only once told to: ``Profile.start`` runs after
+subscribing, through a ``Control`` (writes, and the replies notified on a
+control characteristic), and returns the acceleration rate now in force;
+``Profile.stop`` runs before a clean disconnect. WitMotion is set to
+``WITMOTION_RATE_HZ``; a Polar sensor is asked for its ACC settings and
+started at the lowest rate the IMU pipeline can use, then stopped.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import tzinfo
+from typing import Protocol
+
+from bleak.exc import BleakError
 
 from devices import uuids
 from devices.counter import CounterState, StepCounter
-from devices.drivers import DECODERS, Decoder
+from devices.drivers import DECODERS, Decoder, polar, witmotion
+from devices.errors import DecodeError
 from devices.readings import (
     Acceleration,
     BatteryLevel,
@@ -24,6 +37,102 @@ from devices.readings import (
 )
 from devices.rsc import CadenceState, CadenceSteps
 from devices.samples import Battery, HeartRate, Motion, Sample
+from pacer.errors import PacerError
+
+WITMOTION_RATE_HZ = 10.0
+"""The IMU pipeline works on 10 Hz bins: more samples would only cost radio time."""
+POLAR_MIN_RATE_HZ = 10.0
+POLAR_RANGE_G = 8
+REPLY_TIMEOUT_S = 5.0
+
+
+class SetupError(PacerError, BleakError):
+    """A device refused or ignored the commands that make it stream (logged, retried)."""
+
+
+class Control(Protocol):
+    """What a profile's start and stop hooks may do on the connected device."""
+
+    async def write(self, uuid: str, value: bytes) -> None:
+        """Write with response."""
+        ...
+
+    async def reply(self, timeout_s: float) -> bytes:
+        """The next notification on the profile's ``replies`` characteristic."""
+        ...
+
+
+Start = Callable[[Control], Awaitable[float | None]]
+Stop = Callable[[Control], Awaitable[None]]
+
+
+async def _witmotion_start(control: Control) -> float:
+    # Unlocked, the rate applies until power off; not saved, so the flash is
+    # not rewritten at every connect.
+    await control.write(uuids.WITMOTION_WRITE, witmotion.UNLOCK)
+    await control.write(uuids.WITMOTION_WRITE, witmotion.encode_rate(WITMOTION_RATE_HZ))
+    return WITMOTION_RATE_HZ
+
+
+async def _polar_reply(control: Control, opcode: int) -> polar.ControlResponse:
+    """The response to ``opcode`` (with its continuation packets), or SetupError."""
+    try:
+        async with asyncio.timeout(REPLY_TIMEOUT_S):
+            while True:
+                response = polar.decode_control(await control.reply(REPLY_TIMEOUT_S))
+                if response.stopped:
+                    continue  # a stop notice from before the start
+                params = response.params
+                while response.more:
+                    more = await control.reply(REPLY_TIMEOUT_S)
+                    params += more[5:]
+                    response = polar.decode_control(more)
+                if response.opcode == opcode:
+                    break
+    except TimeoutError:
+        raise SetupError(f"no PMD response to command {opcode} within "
+                         f"{REPLY_TIMEOUT_S:g} s") from None
+    if response.status != 0:
+        raise SetupError(f"PMD command {opcode} refused with status {response.status}")
+    return polar.ControlResponse(response.opcode, response.measurement, response.status,
+                                 False, params)
+
+
+def choose_polar_settings(offered: dict[int, tuple[float, ...]]) -> tuple[int, int, int]:
+    """Rate, resolution and range to start ACC with, from the settings offered.
+
+    The lowest rate of at least ``POLAR_MIN_RATE_HZ`` (the fastest when none is),
+    16 bits when offered, ``POLAR_RANGE_G`` when offered, else the widest range.
+    """
+    rates = sorted(int(r) for r in offered.get(polar.SAMPLE_RATE, ()))
+    if not rates:
+        raise SetupError("the sensor offers no ACC sample rate")
+    usable = [r for r in rates if r >= POLAR_MIN_RATE_HZ]
+    rate = usable[0] if usable else rates[-1]
+    resolutions = [int(r) for r in offered.get(polar.RESOLUTION, (16,))]
+    resolution = 16 if 16 in resolutions else resolutions[0]
+    ranges = sorted(int(r) for r in offered.get(polar.RANGE, (POLAR_RANGE_G,)))
+    range_g = POLAR_RANGE_G if POLAR_RANGE_G in ranges else ranges[-1]
+    return rate, resolution, range_g
+
+
+async def _polar_start(control: Control) -> float:
+    await control.write(uuids.PMD_CONTROL_POINT, polar.encode_get_settings())
+    got = await _polar_reply(control, polar.GET_SETTINGS)
+    try:
+        offered = polar.decode_settings(got.params)
+    except DecodeError as error:
+        raise SetupError(f"unreadable ACC settings: {error}") from None
+    rate, resolution, range_g = choose_polar_settings(offered)
+    channels = 3 if polar.CHANNELS in offered else None
+    await control.write(uuids.PMD_CONTROL_POINT,
+                        polar.encode_start(rate, resolution, range_g, channels))
+    await _polar_reply(control, polar.START)
+    return float(rate)
+
+
+async def _polar_stop(control: Control) -> None:
+    await control.write(uuids.PMD_CONTROL_POINT, polar.encode_stop())
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +147,19 @@ class Profile:
     """...except these: without them the device is not what the config says it is."""
     read_after_connect: tuple[str, ...]
     """Read after every (re)connect: notifications only come on change."""
+    start: Start | None = None
+    """Run after subscribing; returns the acceleration rate in force (Hz)."""
+    stop: Stop | None = None
+    """Run before a clean disconnect."""
+    replies: str | None = None
+    """The characteristic whose notifications ``Control.reply`` returns."""
+    stream: str | None = None
+    """A characteristic whose notifications are a byte stream cut anywhere: they
+    go through ``witmotion.Reassembler`` before decoding."""
+    rate_hz: float | None = None
+    """The acceleration rate the device sends at when ``start`` does not say."""
+    experimental: bool = False
+    """The protocol notes are unconfirmed on a real device (logged at connect)."""
 
 
 PROFILES: dict[str, Profile] = {
@@ -69,6 +191,37 @@ PROFILES: dict[str, Profile] = {
         required=frozenset({uuids.HEART_RATE_MEASUREMENT}),
         read_after_connect=(uuids.BATTERY_LEVEL,),
     ),
+    "witmotion": Profile(
+        kind="witmotion",
+        decode=DECODERS["witmotion"],
+        notify=(uuids.WITMOTION_NOTIFY, uuids.BATTERY_LEVEL),
+        required=frozenset({uuids.WITMOTION_NOTIFY, uuids.WITMOTION_WRITE}),
+        read_after_connect=(uuids.BATTERY_LEVEL,),
+        start=_witmotion_start,
+        stream=uuids.WITMOTION_NOTIFY,
+        rate_hz=witmotion.DEFAULT_RATE_HZ,
+    ),
+    "polar": Profile(
+        kind="polar",
+        decode=DECODERS["polar"],
+        # The SDK enables both before any command (ble-protocols.md §4.1).
+        notify=(uuids.PMD_CONTROL_POINT, uuids.PMD_DATA, uuids.HEART_RATE_MEASUREMENT,
+                uuids.BATTERY_LEVEL),
+        required=frozenset({uuids.PMD_CONTROL_POINT, uuids.PMD_DATA}),
+        read_after_connect=(uuids.BATTERY_LEVEL,),
+        start=_polar_start,
+        stop=_polar_stop,
+        replies=uuids.PMD_CONTROL_POINT,
+    ),
+    "pams": Profile(
+        kind="pams",
+        decode=DECODERS["pams"],
+        notify=(uuids.PAMS_STEP_COUNTER_SUMMARY, uuids.PAMS_GENERAL_ACTIVITY_INSTANTANEOUS,
+                uuids.BATTERY_LEVEL),
+        required=frozenset({uuids.PAMS_STEP_COUNTER_SUMMARY}),
+        read_after_connect=(uuids.BATTERY_LEVEL,),
+        experimental=True,
+    ),
 }
 
 
@@ -88,7 +241,7 @@ class Translator:
         self.label = label
         self.counter = (
             StepCounter(label, zone=zone, state=counter_state, who=f"{kind} {label}")
-            if kind == "infinitime"
+            if kind in ("infinitime", "pams")
             else None
         )
         self.cadence = (

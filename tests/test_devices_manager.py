@@ -7,6 +7,7 @@ import logging
 import struct
 from functools import partial
 from pathlib import Path
+from typing import get_args
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,6 +16,7 @@ from devices import uuids
 from devices.connection import Timing
 from devices.drivers.infinitime import Alert
 from devices.manager import DeviceManager, device_label
+from devices.profiles import PROFILES
 from devices.sample_queue import SampleQueue
 from devices.samples import (
     Battery,
@@ -27,7 +29,7 @@ from devices.samples import (
 )
 from devices.virtual import VirtualWorld, run_in_world
 from devices.virtual.testing import Collector, ManualClock, until
-from pacer.config import BleDevice
+from pacer.config import BleDevice, BleKind
 
 ZONE = ZoneInfo("Europe/Berlin")
 FAST = Timing(scan_s=0.3, connect_s=1.0, backoff_base_s=0.01, backoff_cap_s=0.1, write_s=2.0)
@@ -320,11 +322,17 @@ def test_name_lookup_unsupported_kinds_and_duplicate_labels(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.ERROR, logger="devices.manager")
+    # Every configurable kind has a driver now; a kind without one is still only skipped.
+    assert set(get_args(BleKind)) == set(PROFILES)
     polar = BleDevice(kind="polar", name="Polar H10", placement="chest")
-    m = DeviceManager([polar], zone=ZONE)
-    assert m.unsupported == ["Polar H10"]
+    assert list(DeviceManager([polar], zone=ZONE).links) == ["Polar H10"]
+    odd = BleDevice.model_construct(
+        kind="movesense", name="Movesense", placement="chest"  # type: ignore[arg-type]
+    )
+    m = DeviceManager([odd], zone=ZONE)
+    assert m.unsupported == ["Movesense"]
     assert m.links == {}
-    assert "polar Polar H10: no driver for this kind yet; the device is ignored" in caplog.text
+    assert "movesense Movesense: no driver for this kind yet; the device is ignored" in caplog.text
     with pytest.raises(ValueError, match="share the label"):
         DeviceManager([watch_config("AA:BB"), watch_config("AA:BB")], zone=ZONE)
     both = BleDevice(kind="rsc", address="AA:BB", name="Pod", placement="foot")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from devices.drivers import battery, heart_rate, infinitime, rsc
+from devices.drivers import battery, heart_rate, infinitime, pams, polar, rsc, witmotion
 from devices.readings import Reading
 
 Decoder = Callable[[str, bytes | bytearray], list[Reading]]
@@ -18,8 +18,11 @@ DECODERS: dict[str, Decoder] = {
     "infinitime": infinitime.decode,
     "rsc": rsc.decode,
     "heart_rate": heart_rate.decode,
+    "witmotion": witmotion.decode,
+    "polar": polar.decode,
+    "pams": pams.decode,  # experimental (see the module)
 }
-"""Decoder by configured device kind (``pacer.config.BleKind``); kinds not listed
-here (witmotion, polar, pams) have no driver yet."""
+"""Decoder by configured device kind (``pacer.config.BleKind``)."""
 
-__all__ = ["DECODERS", "Decoder", "battery", "heart_rate", "infinitime", "rsc"]
+__all__ = ["DECODERS", "Decoder", "battery", "heart_rate", "infinitime", "pams", "polar", "rsc",
+           "witmotion"]

@@ -34,7 +34,7 @@ RATE_REGISTER = 0x03
 RATE_CODES: dict[float, int] = {1: 3, 5: 5, 10: 6, 50: 8, 100: 9, 200: 11}
 """Output rate (Hz) -> value of register 0x03 (vendor SDK ``SetRRate``)."""
 DEFAULT_RATE_HZ = 10.0
-"""The rate a BWT901BLE5.0 sends at unless told otherwise (pacer does not change it)."""
+"""The rate a BWT901BLE5.0 sends at unless told otherwise."""
 
 UNLOCK = bytes.fromhex("ff aa 69 88 b5")
 SAVE = bytes.fromhex("ff aa 00 00 00")
