@@ -152,7 +152,8 @@ class Pipeline:
         if self.placement == "wrist":
             labels = classify.wrist(f)
         else:
-            up, forward, ready = self._reference.update(direction, cov, moving & periodic)
+            up, forward, ready = self._reference.update(
+                direction, cov, moving & periodic, with_forward=self.placement == "thigh")
             if self.placement == "thigh":
                 labels = classify.thigh(f, up, forward, ready)
             else:

@@ -34,8 +34,8 @@ class Reference:
     _scatter: Float = field(default_factory=lambda: np.zeros((3, 3)))
     _count: float = 0.0
 
-    def update(self, direction: Float, cov: Float, walking: NDArray[np.bool_]
-               ) -> tuple[Float, Float, NDArray[np.bool_]]:
+    def update(self, direction: Float, cov: Float, walking: NDArray[np.bool_], *,
+               with_forward: bool = True) -> tuple[Float, Float, NDArray[np.bool_]]:
         """References for a run of seconds.
 
         Parameters
@@ -46,6 +46,8 @@ class Reference:
             Covariance (g^2) of each second's 2-s window of bins.
         walking : ndarray of bool, shape (s,)
             Seconds that count as walking for the reference.
+        with_forward : bool
+            Also find the forward axis (the thigh needs it; zeros otherwise).
 
         Returns
         -------
@@ -66,11 +68,47 @@ class Reference:
         up = up_sum / np.maximum(norm, 1e-12)
         ready = (count >= MIN_WALK_S) & (norm[:, 0] > 1e-9)
         forward = np.zeros_like(up)
-        if ready.any():
-            # Project the motion scatter off the upright axis; its main axis is forward.
-            u = up[ready]
-            proj = np.eye(3)[None] - u[:, :, None] * u[:, None, :]
-            s = proj @ scat[ready] @ proj
-            _, vecs = np.linalg.eigh(s)
-            forward[ready] = vecs[:, :, -1]
+        if with_forward and ready.any():
+            # The sums only change on walking seconds: solve once per distinct state
+            # (the first second of the run and each walking second), then spread.
+            n = len(w)
+            key = np.maximum.accumulate(np.where(walking, np.arange(n), 0))
+            todo = np.flatnonzero(ready & (walking | (np.arange(n) == 0)))
+            forward[todo] = _principal_across(up[todo], scat[todo])
+            forward = np.where(ready[:, None], forward[key], 0.0)
         return up, forward, ready
+
+
+def _principal_across(up: Float, scatter: Float) -> Float:
+    """Main axis of each scatter matrix in the plane perpendicular to ``up``.
+
+    The closed form of the symmetric 2 x 2 eigenproblem in an orthonormal basis of
+    that plane: the direction at angle ``atan2(2 b, a - c) / 2`` maximises the variance.
+
+    Parameters
+    ----------
+    up : ndarray, shape (m, 3)
+        Unit vectors.
+    scatter : ndarray, shape (m, 3, 3)
+        Symmetric matrices.
+
+    Returns
+    -------
+    ndarray, shape (m, 3)
+        Unit vectors perpendicular to ``up`` (sign arbitrary).
+    """
+    m = len(up)
+    # A helper axis far from up: the coordinate axis up is least along.
+    helper = np.zeros((m, 3))
+    helper[np.arange(m), np.argmin(np.abs(up), axis=1)] = 1.0
+    e1 = np.cross(up, helper)
+    e1 /= np.linalg.norm(e1, axis=1, keepdims=True)
+    e2 = np.cross(up, e1)
+    s1 = np.einsum("mij,mj->mi", scatter, e1)
+    s2 = np.einsum("mij,mj->mi", scatter, e2)
+    a = np.einsum("mi,mi->m", e1, s1)
+    b = np.einsum("mi,mi->m", e1, s2)
+    c = np.einsum("mi,mi->m", e2, s2)
+    phi = 0.5 * np.arctan2(2.0 * b, a - c)
+    out: Float = np.cos(phi)[:, None] * e1 + np.sin(phi)[:, None] * e2
+    return out
