@@ -260,8 +260,8 @@ def run(args: argparse.Namespace, msgs: list[Message], *, broker: PrivateBroker,
     print(f"published:      {total} messages in {publish_s:.2f} s = {total / publish_s:,.0f}/s")
     print(f"two collectors: {total} messages in {collect_s:.2f} s = {rate:,.0f}/s "
           f"(shares {counts[0].live} + {counts[1].live}; retained copies resent by the "
-          f"broker on resubscribing {counts[0].retained} + {counts[1].retained}, stored as "
-          f"no-ops; rows {final})")
+          f"broker on resubscribing {counts[0].retained} + {counts[1].retained}, stored by "
+          f"the same natural keys; rows {final})")
     print(f"mosquitto_sub:  {len(topics)} messages in {sub_s:.2f} s = {sub_rate:,.0f}/s")
     print(f"ratio collectors / mosquitto_sub: {rate / sub_rate:.2f}")
     if problems:
