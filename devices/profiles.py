@@ -16,7 +16,7 @@ started at the lowest rate the IMU pipeline can use, then stopped.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Protocol
@@ -98,7 +98,7 @@ async def _polar_reply(control: Control, opcode: int) -> polar.ControlResponse:
                                  False, params)
 
 
-def choose_polar_settings(offered: dict[int, tuple[float, ...]]) -> tuple[int, int, int]:
+def choose_polar_settings(offered: Mapping[int, tuple[float, ...]]) -> tuple[int, int, int]:
     """Rate, resolution and range to start ACC with, from the settings offered.
 
     The lowest rate of at least ``POLAR_MIN_RATE_HZ`` (the fastest when none is),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from devices.virtual.backend import BumbleClient, BumbleScanner, Central
 from devices.virtual.footpod import VirtualFootPod, rsc_measurement
+from devices.virtual.imu import VirtualPolar, VirtualWitMotion
 from devices.virtual.peripheral import VirtualPeripheral
 from devices.virtual.watch import VirtualWatch
 from devices.virtual.world import VirtualWorld, run_in_world, virtual_world
@@ -18,7 +19,9 @@ __all__ = [
     "Central",
     "VirtualFootPod",
     "VirtualPeripheral",
+    "VirtualPolar",
     "VirtualWatch",
+    "VirtualWitMotion",
     "VirtualWorld",
     "rsc_measurement",
     "run_in_world",

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from bumble import gatt_client
 from bumble.link import LocalLink
@@ -25,6 +25,7 @@ from bumble.link import LocalLink
 from devices.virtual.backend import BumbleClient, BumbleScanner, Central
 from devices.virtual.controller import new_device
 from devices.virtual.footpod import VirtualFootPod
+from devices.virtual.imu import VirtualPolar, VirtualWitMotion
 from devices.virtual.peripheral import VirtualPeripheral
 from devices.virtual.watch import VirtualWatch
 
@@ -46,6 +47,7 @@ class VirtualWorld:
         """Pass as ``backend=`` to ``BleakScanner`` (``scanner_backend=`` of the manager)."""
         self.watches: list[VirtualWatch] = []
         self.foot_pods: list[VirtualFootPod] = []
+        self.imus: list[VirtualWitMotion | VirtualPolar] = []
         self._peripherals: list[VirtualPeripheral] = []
 
     def _next_address(self) -> str:
@@ -71,6 +73,23 @@ class VirtualWorld:
         self.foot_pods.append(pod)
         await pod.start()
         return pod
+
+    async def add_witmotion(self, address: str | None = None, **options: Any
+                            ) -> VirtualWitMotion:
+        """A new virtual WitMotion IMU (``options``: those of ``VirtualWitMotion``)."""
+        imu = VirtualWitMotion(self.link, address=address or self._next_address(), **options)
+        self._peripherals.append(imu)
+        self.imus.append(imu)
+        await imu.start()
+        return imu
+
+    async def add_polar(self, address: str | None = None, **options: Any) -> VirtualPolar:
+        """A new virtual Polar PMD accelerometer (``options``: those of ``VirtualPolar``)."""
+        imu = VirtualPolar(self.link, address=address or self._next_address(), **options)
+        self._peripherals.append(imu)
+        self.imus.append(imu)
+        await imu.start()
+        return imu
 
     async def close(self) -> None:
         for peripheral in self._peripherals:
