@@ -20,7 +20,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 BINS_PER_SECOND = 10
-_SEQUENTIAL_MAX = 8  # samples per bin up to which numpy's pairwise sum is left to right
 Float = NDArray[np.float64]
 
 
@@ -112,44 +111,15 @@ class Binner:
             return np.empty((0, b, 3)), (np.empty((0, b)) if self.wrist else None)
         end = self._first_sample(done) - self._consumed
         take = buf[:end]
-        step = self._p // (self._q * b) if self._p % (self._q * b) == 0 else 0
-        if step > _SEQUENTIAL_MAX:
-            step = 0
+        edges = np.arange(self._seconds * b, done * b, dtype=np.int64)
+        starts = -(-edges * self._p // (self._q * b)) - self._consumed
+        counts = np.diff(np.append(starts, end)).astype(np.float64)
+        means = np.add.reduceat(take, starts, axis=0) / counts[:, None]
         enmo = None
-        if step:
-            # Whole samples per bin (50 Hz: 5): the bins are rows of a reshape, summed in
-            # reduceat's own order (the same sums to the bit), several times faster.
-            means = _sum_rows(take.reshape(-1, step, 3)) / float(step)
-            if self.wrist:
-                vm = np.sqrt(np.einsum("ij,ij->i", take, take))
-                excess = np.maximum(vm - 1.0, 0.0).reshape(-1, step)
-                enmo = (_sum_rows(excess) / float(step)).reshape(n_sec, b)
-        else:
-            edges = np.arange(self._seconds * b, done * b, dtype=np.int64)
-            starts = -(-edges * self._p // (self._q * b)) - self._consumed
-            counts = np.diff(np.append(starts, end)).astype(np.float64)
-            means = np.add.reduceat(take, starts, axis=0) / counts[:, None]
-            if self.wrist:
-                vm = np.sqrt(np.einsum("ij,ij->i", take, take))
-                enmo = (np.add.reduceat(np.maximum(vm - 1.0, 0.0), starts) / counts).reshape(
-                    n_sec, b)
+        if self.wrist:
+            vm = np.sqrt(np.einsum("ij,ij->i", take, take))
+            enmo = (np.add.reduceat(np.maximum(vm - 1.0, 0.0), starts) / counts).reshape(n_sec, b)
         self._left = buf[end:].copy()  # not a view: the caller's array may be large
         self._consumed += end
         self._seconds = done
         return means.reshape(n_sec, b, 3), enmo
-
-
-def _sum_rows(blocks: Float) -> Float:
-    """Sums along axis 1 in ``np.add.reduceat``'s order: ``a0 + (((a1 + a2) + a3) + ...)``.
-
-    reduceat starts from the first element and adds the pairwise sum of the rest,
-    which is plain left-to-right below 8 elements (hence ``_SEQUENTIAL_MAX``).
-    """
-    out: Float = blocks[:, 0].copy()
-    if blocks.shape[1] == 1:
-        return out
-    rest = blocks[:, 1].copy()
-    for k in range(2, blocks.shape[1]):
-        rest += blocks[:, k]
-    out += rest
-    return out

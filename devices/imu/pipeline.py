@@ -126,8 +126,8 @@ class Pipeline:
         arr = np.concatenate([self._hist, means])
         self._hist = arr[-HISTORY:]
         # 2-s windows from per-second sums (the same numbers in any chunking).
-        s1 = arr.sum(axis=1)  # (HISTORY + s, 3)
-        s2 = np.einsum("sbi,sbj->sij", arr, arr)  # (HISTORY + s, 3, 3)
+        s1 = np.einsum("sbi->si", arr)  # (HISTORY + s, 3); arr.sum(axis=1) to the bit, faster
+        s2 = np.matmul(arr.transpose(0, 2, 1), arr)  # (HISTORY + s, 3, 3), one per second
         n2 = 2.0 * b
         g = (s1[HISTORY - 1: -1] + s1[HISTORY:]) / n2
         second = (s2[HISTORY - 1: -1] + s2[HISTORY:]) / n2
@@ -140,7 +140,8 @@ class Pipeline:
         if len(idx):
             four = np.concatenate([arr[idx + k] for k in range(WINDOW_S)], axis=1)
             stride = self.placement == "thigh"
-            signal = four if stride else np.linalg.norm(four, axis=2)
+            # The spectra take time last: (m, 3, WINDOW_S * b) axes, or magnitudes.
+            signal = four.transpose(0, 2, 1) if stride else np.linalg.norm(four, axis=2)
             steps_per_s[idx], periodic[idx] = cadence(signal, b, stride=stride)
         win_enmo = None
         if enmo is not None:

@@ -33,8 +33,8 @@ def cadence(windows: Float, bins: int, *, stride: bool) -> tuple[Float, NDArray[
 
     Parameters
     ----------
-    windows : ndarray, shape (m, WINDOW_S * bins, 3) or (m, WINDOW_S * bins)
-        Bin means in g (three axes) or vector magnitudes in g, at ``bins`` Hz.
+    windows : ndarray, shape (m, 3, WINDOW_S * bins) or (m, WINDOW_S * bins)
+        Bin means in g (three axes, time last) or vector magnitudes in g, at ``bins`` Hz.
     bins : int
         Bins per second (the window's sampling rate, Hz).
     stride : bool
@@ -49,34 +49,48 @@ def cadence(windows: Float, bins: int, *, stride: bool) -> tuple[Float, NDArray[
     m = windows.shape[0]
     if m == 0:
         return np.zeros(0), np.zeros(0, dtype=bool)
-    n = windows.shape[1]
-    taper = np.hanning(n)
-    detrended = windows - windows.mean(axis=1, keepdims=True)
+    n = windows.shape[-1]
     nfft = 1 << int(np.ceil(np.log2(PAD_S * bins)))  # a power of two: fast FFTs
-    if detrended.ndim == 3:
-        spec = np.fft.rfft(detrended * taper[None, :, None], n=nfft, axis=1)
-        power = (spec.real**2 + spec.imag**2).sum(axis=2)
-    else:
-        spec = np.fft.rfft(detrended * taper[None, :], n=nfft, axis=1)
-        power = spec.real**2 + spec.imag**2
-    freqs = np.arange(power.shape[1]) * bins / nfft
+    half = nfft // 2 + 1
+    freqs = np.arange(half) * bins / nfft
     low, high = STRIDE_BAND_HZ if stride else STEP_BAND_HZ
     band = np.flatnonzero((freqs >= low) & (freqs <= high))
-    harmonic = np.minimum(2 * band, power.shape[1] - 1)
-    score = power[:, band]
+    first_total = int(np.searchsorted(freqs, TOTAL_BAND_LOW_HZ))
+    # Only the bins from here up are looked at (the band, its neighbours, the total).
+    lo = max(0, min(first_total, int(band[0]) - 1))
+    windows = np.ascontiguousarray(windows)  # time last and contiguous: fast FFTs
+    detrended = windows - windows.mean(axis=-1, keepdims=True)
+    detrended *= np.hanning(n)
+    spec = np.fft.rfft(detrended, n=nfft, axis=-1)
+    # |X|^2 from the interleaved real and imaginary parts (axes summed first: thigh).
+    flat = spec.view(np.float64)
+    np.multiply(flat, flat, out=flat)
+    sq = flat[..., 2 * lo:]
+    if sq.ndim == 3:
+        sq = sq.sum(axis=1)
+    full: Float = sq[:, 0::2] + sq[:, 1::2]  # power of bins lo .. nfft / 2
+    b0, b1 = int(band[0]) - lo, int(band[-1]) + 1 - lo
+    score = full[:, b0:b1]
     if stride:  # the thigh's step bounce sits at 2 f: count it for the stride
-        score = score + np.where(2 * band < power.shape[1], power[:, harmonic], 0.0)
+        harmonic = 2 * band
+        inside = harmonic < half
+        extra = np.zeros_like(score)
+        extra[:, inside] = full[:, harmonic[inside] - lo]
+        score = score + extra
     best = np.argmax(score, axis=1)
     peak = band[best]
-    total = power[:, freqs >= TOTAL_BAND_LOW_HZ].sum(axis=1)
+    rows = np.arange(m)
+    total = full[:, first_total - lo:].sum(axis=1)
     # Zero padding spreads each line over nfft / n bins: scale back (Parseval).
-    share = score[np.arange(m), best] * (nfft / n) / np.maximum(total, 1e-12)
+    share = score[rows, best] * (nfft / n) / np.maximum(total, 1e-12)
     # Parabolic interpolation around the peak bin for a finer frequency.
-    lo = power[np.arange(m), np.maximum(peak - 1, 0)]
-    mid = power[np.arange(m), peak]
-    hi = power[np.arange(m), np.minimum(peak + 1, power.shape[1] - 1)]
-    denom = lo - 2 * mid + hi
-    shift = np.where(np.abs(denom) > 1e-12, 0.5 * (lo - hi) / np.where(denom == 0, 1, denom), 0)
+    at = peak - lo
+    below = full[rows, np.maximum(at - 1, 0)]
+    mid = full[rows, at]
+    above = full[rows, np.minimum(at + 1, half - 1 - lo)]
+    denom = below - 2 * mid + above
+    shift = np.where(np.abs(denom) > 1e-12,
+                     0.5 * (below - above) / np.where(denom == 0, 1, denom), 0)
     freq = (peak + np.clip(shift, -0.5, 0.5)) * bins / nfft
     periodic = (share >= PERIODIC_SHARE) & (total > 1e-9)
     steps = np.where(periodic, freq * (2.0 if stride else 1.0), 0.0)
