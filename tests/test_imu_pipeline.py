@@ -10,7 +10,9 @@ from hypothesis import strategies as st
 
 from devices.imu import Label, Pipeline, Seconds, process
 from devices.imu.bins import Binner, bins_per_second
+from devices.imu.reference import principal_across
 from devices.imu.smooth import smooth_block
+from devices.imu.spectrum import WINDOW_S, cadence
 from devices.imu.synth import Segment, random_rotation, synthesise
 
 DAY = [
@@ -134,3 +136,51 @@ def test_streaming_equals_batch_for_any_chunking(placement: str, cuts: list[int]
     np.testing.assert_array_equal(out.steps, batch.steps)
     starts = [p.start for p in parts]
     assert starts == sorted(starts)
+
+
+# --- the fast paths agree with the slow definitions -----------------------------
+
+
+def test_forward_axis_is_the_main_axis_across_up() -> None:
+    rng = np.random.default_rng(11)
+    up = rng.normal(size=(200, 3))
+    up /= np.linalg.norm(up, axis=1, keepdims=True)
+    up[:3] = np.eye(3)  # axis-aligned ups too
+    m = rng.normal(size=(200, 3, 3))
+    scatter = m @ m.transpose(0, 2, 1)
+    got = principal_across(up, scatter)
+    proj = np.eye(3)[None] - up[:, :, None] * up[:, None, :]
+    _, vecs = np.linalg.eigh(proj @ scatter @ proj)
+    want = vecs[:, :, -1]
+    np.testing.assert_allclose(np.abs(np.einsum("ij,ij->i", got, want)), 1.0, atol=1e-9)
+    np.testing.assert_allclose(np.einsum("ij,ij->i", got, up), 0.0, atol=1e-12)
+
+
+def test_fortran_ordered_and_sliced_input_bin_alike() -> None:
+    xyz, _ = synthesise(_MIXED, 50, "wrist", seed=4)
+    c_bins = Binner(50, wrist=True).push(xyz)
+    f_bins = Binner(50, wrist=True).push(np.asfortranarray(xyz))
+    wide = np.hstack([xyz, xyz])[:, :3]  # a strided view of a bigger array
+    s_bins = Binner(50, wrist=True).push(wide)
+    for other in (f_bins, s_bins):
+        np.testing.assert_array_equal(other[0], c_bins[0])
+        np.testing.assert_array_equal(other[1], c_bins[1])
+
+
+def test_a_pushed_array_is_not_kept_alive_by_the_binner() -> None:
+    b = Binner(50)
+    big = np.zeros((5_025, 3))
+    b.push(big)
+    big[:] = 1.0  # the caller reuses its buffer: the 25 samples carried over must not change
+    means, _ = b.push(np.zeros((25, 3)))
+    assert float(np.abs(means).max()) == 0.0
+
+
+@pytest.mark.parametrize(("stride", "hz", "steps"), [(True, 0.9, 1.8), (False, 1.8, 1.8)])
+def test_cadence_of_a_pure_swing(stride: bool, hz: float, steps: float) -> None:
+    t = np.arange(WINDOW_S * 10) / 10
+    wave = 0.3 * np.sin(2 * np.pi * hz * t)
+    windows = np.stack([wave, 0.5 * wave, np.zeros_like(t)])[None] if stride else wave[None]
+    rate, periodic = cadence(windows, 10, stride=stride)
+    assert periodic.all()
+    assert abs(float(rate[0]) - steps) < 0.1

@@ -74,12 +74,12 @@ class Reference:
             n = len(w)
             key = np.maximum.accumulate(np.where(walking, np.arange(n), 0))
             todo = np.flatnonzero(ready & (walking | (np.arange(n) == 0)))
-            forward[todo] = _principal_across(up[todo], scat[todo])
+            forward[todo] = principal_across(up[todo], scat[todo])
             forward = np.where(ready[:, None], forward[key], 0.0)
         return up, forward, ready
 
 
-def _principal_across(up: Float, scatter: Float) -> Float:
+def principal_across(up: Float, scatter: Float) -> Float:
     """Main axis of each scatter matrix in the plane perpendicular to ``up``.
 
     The closed form of the symmetric 2 x 2 eigenproblem in an orthonormal basis of
