@@ -49,7 +49,8 @@ NAME, PASSWORD = "jo.physio", "correct horse battery"
 LISTED_ONLY = "hugo-w"  # in [clinic] patients, no message yet
 
 
-def _config(tmp: Path, broker_url: str = "mqtt://127.0.0.1:1") -> Path:
+def _config(tmp: Path, broker_url: str = "mqtt://127.0.0.1:1", reply_timeout_s: float = 10
+            ) -> Path:
     (tmp / "physio.password").write_text(PHYSIO_PW + "\n", encoding="utf-8")
     path = tmp / "clinic.toml"
     path.write_text(f"""
@@ -61,7 +62,7 @@ password_file = "physio.password"
 [web]
 users_file = "users"
 secret_file = "secret"
-reply_timeout_s = 10
+reply_timeout_s = {reply_timeout_s}
 [clinic]
 patients = ["{LISTED_ONLY}"]
 """, encoding="utf-8")
@@ -331,6 +332,7 @@ class Responder:
                  reply: dict[str, Any]) -> None:
         self.commands: list[dict[str, Any]] = []
         self.reply = reply
+        self.delay_s = 0.0
         self._ready = threading.Event()
         self._client = mqtt.Client(CallbackAPIVersion.VERSION2,
                                    client_id=f"test-{user}-{uuid.uuid4().hex[:8]}",
@@ -347,8 +349,11 @@ class Responder:
         self.commands.append(json.loads(msg.payload))
         props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
         props.CorrelationData = msg.properties.CorrelationData  # type: ignore[union-attr]
-        c.publish(msg.properties.ResponseTopic, json.dumps(self.reply),  # type: ignore[union-attr]
-                  qos=1, properties=props)
+        topic, body = msg.properties.ResponseTopic, json.dumps(self.reply)  # type: ignore[union-attr]
+        timer = threading.Timer(self.delay_s, c.publish, (topic, body),
+                                {"qos": 1, "properties": props})
+        timer.daemon = True
+        timer.start()
 
     def close(self) -> None:
         self._client.disconnect()
@@ -509,3 +514,31 @@ def test_tls_through_the_shipped_nginx_site(tmp_path: Path) -> None:
         for proc in (proxy, web):
             proc.terminate()
             proc.wait(15)
+
+
+def test_a_reply_after_the_page_stopped_waiting_is_stored_and_shown(tmp_path: Path) -> None:
+    """The daemon answers late (offline for a while): the page says so, and the
+    reply shows once it has come, through the web app's own subscription."""
+    users = {"physio": PHYSIO_PW, "dev-r": "dev-pw-1234"}
+    with PrivateBroker(backend="mosquitto", users=users,
+                       extra_config=[f"acl_file {ACL}"]) as broker:
+        config = load_clinic_config(_config(tmp_path, broker.url, reply_timeout_s=0.5))
+        auth.set_password(config.web.users_file, NAME, PASSWORD)
+        db = Database(config.database)
+        _fill(db)
+        responder = Responder(broker, "dev-r", users["dev-r"], {"ok": True})
+        responder.delay_s = 2.0
+        try:
+            with TestClient(create_app(config, db=db)) as c:
+                _sign_in(c)
+                wait_until(lambda: "Not connected" not in c.get("/patients/dev-r").text, 10,
+                           "the web app connected to the broker")
+                r = _plan(c, "dev-r", why="later is fine", **{"plan.quota": "3300"})
+                location = r.headers["location"]
+                page = c.get(location).text
+                assert "no reply from dev-r's pacer yet" in page
+                wait_until(lambda: db.query("SELECT reply FROM plan_requests")[0][0] is not None,
+                           15, "the late reply stored")
+                assert "dev-r's pacer accepted the change." in c.get(location).text
+        finally:
+            responder.close()
