@@ -221,8 +221,10 @@ def test_api_patients_agrees_with_the_page(site: Site) -> None:
         "id": LISTED_ONLY, "attention": "no data", "rank": 4, "reasons": ["no data"],
         "status": None, "last_day": None, "steps": None, "quota": None, "adherence": None,
         "alert": None}
-    today = datetime.now(ZoneInfo(TZ)).date().isoformat()
-    assert by_id["farid-s"]["last_day"] == today
+    latest = site.db.query("SELECT max(key) FROM summaries WHERE user_id = 'farid-s' "
+                           "AND period = 'day'")[0][0]
+    assert by_id["farid-s"]["last_day"] == latest
+    assert by_id["emma-l"]["last_day"] < latest  # six days older: 'no data'
     one = c.get("/api/patients/chloe-m").json()
     assert one["attention"] == "boom-bust cycles"
     assert len(one["weeks"]) >= 3
