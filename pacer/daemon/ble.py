@@ -10,24 +10,91 @@ up the same steps. A minute in which no wearable was connected is unknown.
 Exactly once across a kill: before a minute is stored the queue of samples is
 drained into the book, and the trackers' state and the book's uncounted steps
 are stored with the minute, so a restart neither loses nor repeats a step.
+
+Posture from motion: the acceleration of a thigh or waist IMU (WitMotion,
+Polar) goes through the streaming IMU pipeline (``devices.imu.Pipeline``) at
+the rate the device was started at. Each second it gives is placed by the
+arrival time of its first sample, and counts (with its steps) for the minute
+the book has open if that minute is already over: the pipeline's look-ahead
+(``devices.imu.smooth.LOOK``, 15 s) shifts the last seconds of a minute into
+the next. A minute with at least ``POSTURE_MIN_S`` seconds of known posture
+takes their majority as measured (not inferred) posture; otherwise the
+minute is as for a step-only device. A restart or a new rate starts the
+pipeline afresh, which must learn the mount orientation from walking again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import tzinfo
 from typing import Any
 
+import numpy as np
+from numpy.typing import NDArray
+
+from devices.imu import LABELS, Pipeline, Placement, Seconds
+from devices.imu.labels import Label
 from pacer.config import BleDevice
 from pacer.engine.model import Epoch
+from pacer.io.minutes import POSTURES
 from pacer.timebase import Minute
 
 log = logging.getLogger(__name__)
 
 KEEP_MIN = 180  # minutes of per-device steps kept in the book at most
+POSTURE_MIN_S = 30
+"""Seconds of known posture a minute needs for the IMU's majority to count."""
+POSTURE_PLACEMENTS: frozenset[str] = frozenset(("thigh", "waist"))
+"""Where an IMU tells sitting from standing (a wrist cannot; a chest only trunk tilt)."""
+PUSH_AFTER = 600
+"""Samples buffered at most before they go through the pipeline (else once a minute)."""
+
+
+@dataclass(slots=True)
+class ImuTrack:
+    """One IMU's samples through the streaming pipeline, seconds placed by arrival time."""
+
+    placement: Placement
+    rate: float
+    pipeline: Pipeline = field(init=False)
+    buffer: list[tuple[float, float, float]] = field(default_factory=list)
+    arrivals: list[float] = field(default_factory=list)
+    """Arrival time of each sample from sample ``first`` on."""
+    first: int = 0
+    pushed: int = 0  # samples given to the pipeline so far
+
+    def __post_init__(self) -> None:
+        self.pipeline = Pipeline(self.rate, self.placement)
+
+    def add(self, at: float, xyz: tuple[float, float, float]) -> None:
+        self.buffer.append(xyz)
+        self.arrivals.append(at)
+
+    def seconds(self) -> list[tuple[float, int, int]]:
+        """Push what is buffered; the seconds now final as (time, label code, steps)."""
+        if not self.buffer:
+            return []
+        xyz = np.asarray(self.buffer, dtype=np.float64)
+        self.buffer = []
+        self.pushed += len(xyz)
+        out = self.pipeline.push(xyz)
+        return self._placed(out)
+
+    def _placed(self, out: Seconds) -> list[tuple[float, int, int]]:
+        placed = []
+        for k in range(len(out)):
+            index = math.ceil((out.start + k) * self.rate)  # the second's first sample
+            placed.append((self.arrivals[index - self.first], int(out.labels[k]),
+                           int(out.steps[k])))
+        # Arrivals are kept from the next second's first sample on.
+        nxt = math.ceil((out.start + len(out)) * self.rate)
+        del self.arrivals[:nxt - self.first]
+        self.first = nxt
+        return placed
 
 
 @dataclass(slots=True)
@@ -47,6 +114,55 @@ class MinuteBook:
     steps: dict[str, dict[Minute, int]] = field(default_factory=dict)
     seen: dict[str, DeviceSeen] = field(default_factory=dict)
     open_minute: Minute | None = None  # the next minute the daemon will take
+    tracks: dict[str, ImuTrack] = field(default_factory=dict)
+    postures: dict[Minute, NDArray[np.int64]] = field(default_factory=dict)
+    """Seconds of each ``Label`` by minute, all posture IMUs together."""
+
+    def track(self, device: str, placement: Placement, rate: float) -> ImuTrack:
+        """The device's pipeline at ``rate`` (a new one if the rate changed)."""
+        track = self.tracks.get(device)
+        if track is None or track.rate != rate:
+            if track is not None:
+                self._place(device, track.seconds())
+            track = self.tracks[device] = ImuTrack(placement, rate)
+        return track
+
+    def motion(self, track: ImuTrack, device: str, kind: str, at: float,
+               xyz: tuple[float, float, float]) -> None:
+        self.seen.setdefault(device, DeviceSeen(kind)).last_data = at
+        track.add(at, xyz)
+        if len(track.buffer) >= PUSH_AFTER:
+            self._place(device, track.seconds())
+
+    def _minute_of(self, at: float) -> Minute:
+        minute = int(at // 60)
+        if self.open_minute is not None and minute < self.open_minute:
+            minute = self.open_minute  # late: the minute it belonged to is stored
+        return minute
+
+    def _place(self, device: str, seconds: list[tuple[float, int, int]]) -> None:
+        per = self.steps.setdefault(device, {})
+        for at, label, steps in seconds:
+            minute = self._minute_of(at)
+            counts = self.postures.get(minute)
+            if counts is None:
+                counts = self.postures[minute] = np.zeros(len(Label), np.int64)
+            counts[label] += 1
+            if steps:
+                per[minute] = per.get(minute, 0) + steps
+
+    def posture(self, minute: Minute) -> str | None:
+        """The minute's measured posture name, if enough of it is known."""
+        counts = self.postures.pop(minute, None)
+        for old in [m for m in self.postures if m < minute - KEEP_MIN]:
+            del self.postures[old]
+        if counts is None:
+            return None
+        known = counts.copy()
+        known[Label.UNKNOWN] = known[Label.SEDENTARY] = 0
+        if known.sum() < POSTURE_MIN_S:
+            return None
+        return LABELS[int(np.argmax(known))]
 
     def note(self, device: str, kind: str, at: float, sample: str, fields: dict[str, Any]
              ) -> None:
@@ -60,9 +176,7 @@ class MinuteBook:
             return
         seen.last_data = at
         if sample == "StepDelta":
-            minute = int(at // 60)
-            if self.open_minute is not None and minute < self.open_minute:
-                minute = self.open_minute  # late: the minute it belonged to is stored
+            minute = self._minute_of(at)
             per = self.steps.setdefault(device, {})
             per[minute] = per.get(minute, 0) + int(fields["steps"])
         elif sample == "Battery":
@@ -82,14 +196,19 @@ class MinuteBook:
         return False
 
     def take(self, minute: Minute) -> Epoch:
+        for device, track in self.tracks.items():
+            self._place(device, track.seconds())
         steps = 0
         for per in self.steps.values():
             steps = max(steps, per.pop(minute, 0))
             for old in [m for m in per if m < minute - KEEP_MIN]:
                 del per[old]
         self.open_minute = minute + 1
+        measured = self.posture(minute)
         if not self.known(minute):
             return Epoch.unknown(minute)
+        if measured is not None:
+            return Epoch(minute, steps, POSTURES[measured])
         return Epoch.from_steps(minute, steps)
 
     def pending(self) -> dict[str, dict[str, int]]:
@@ -152,11 +271,28 @@ class BleSource:
 
     def _add(self, sample: Any) -> None:
         kind = type(sample).__name__
+        if kind == "Motion":
+            self._motion(sample)
+            return
         fields = {k: v for k, v in asdict(sample).items() if k not in ("at", "device")}
         device = self.labels.get(sample.device)
         self.book.note(sample.device, device.kind if device else "?", sample.at, kind, fields)
         if kind != "Motion":
             self._raw.append((sample.device, sample.at, kind, fields))
+
+    def _motion(self, sample: Any) -> None:
+        """Acceleration of a thigh or waist IMU into its pipeline (others are not used yet)."""
+        device = self.labels.get(sample.device)
+        if device is None or device.placement not in POSTURE_PLACEMENTS:
+            return
+        link = self.manager.links.get(sample.device)
+        rate = link.rate_hz if link is not None else None
+        if rate is None:
+            return
+        placement: Placement = "thigh" if device.placement == "thigh" else "waist"
+        track = self.book.track(sample.device, placement, rate)
+        self.book.motion(track, sample.device, device.kind, sample.at,
+                         (sample.x, sample.y, sample.z))
 
     def drain(self) -> None:
         queue = self.manager.queue

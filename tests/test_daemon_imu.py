@@ -1,0 +1,181 @@
+"""Sitting measured from raw motion: a virtual thigh IMU (WitMotion-like) on a virtual
+link, real bleak code, the real daemon at an accelerated clock, the streaming IMU
+pipeline, a private mosquitto and a real SQLite file.
+
+The person walks, sits for 50 minutes (a ``sitting_break`` at 40 of them), then
+stands up and walks: the bout ends. Also the MinuteBook's posture on its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+pytest.importorskip("bumble", reason="the virtual wearables need the 'virtual' extra")
+
+from devices.imu.synth import Segment, synthesise
+from devices.virtual import virtual_world
+from devices.virtual.imu import TURNED
+from pacer.config import Config, parse_config
+from pacer.daemon.app import Daemon
+from pacer.daemon.ble import MinuteBook
+from pacer.daemon.clock import Clock
+from pacer.engine.model import Epoch, Posture
+from pacer.mqtt.broker import PrivateBroker
+from pacer.mqtt.testing import Collector
+from pacer.store import Store
+
+TZ = ZoneInfo("Europe/London")
+START = datetime(2026, 6, 10, 8, 55, tzinfo=TZ)  # a Wednesday
+SPEED = 120.0  # a clock minute every 0.5 s; the IMU sends 10 x 120 samples a real second
+
+
+def config_for(tmp: Path, broker: PrivateBroker, address: str) -> Config:
+    return parse_config({
+        "user": {"id": "alice", "timezone": "Europe/London"},
+        "devices": [{"kind": "witmotion", "address": address, "placement": "thigh"}],
+        "mqtt": {"url": broker.url},
+        "storage": {"path": str(tmp / "pacer.sqlite3")},
+        "walks": {"per_day": 0, "times": []},
+    })
+
+
+def stored(db: Path) -> list[tuple[int, int, str, int]]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute(
+            "SELECT minute, steps, posture, inferred FROM epochs ORDER BY minute").fetchall()
+
+
+async def until(check: Any, timeout: float, what: str) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+def test_thigh_imu_sits_50_minutes_gets_a_break_prompt_at_40_and_walking_ends_the_bout(
+    tmp_path: Path,
+) -> None:
+    state: list[dict[str, Any]] = []  # the engine's status (the state topic's body) by minute
+
+    async def scenario() -> dict[str, Any]:
+        with PrivateBroker() as broker:
+            phone = Collector(broker.host, broker.port, "pacer/alice/prompt")
+            try:
+                async with virtual_world() as world:
+                    clock = Clock(speed=SPEED, origin=START.timestamp())
+                    thigh = await world.add_witmotion(clock=clock.now)
+                    config = config_for(tmp_path, broker, thigh.address)
+                    with Store.open(config.storage.path) as store:
+                        daemon = Daemon(config, store=store, clock=clock,
+                                        ble_backend=world.backend,
+                                        ble_scanner_backend=world.scanner_backend)
+                        task = asyncio.create_task(daemon.run())
+                        try:
+                            await until(lambda: bool(daemon.ble and daemon.ble.devices()[0][
+                                "connected"]), 15, "the thigh sensor to connect")
+                            sat_at = clock.now() + 180
+                            thigh.play([
+                                Segment("walking", 180, 105),  # the mount is learnt here
+                                Segment("sitting", 50 * 60),
+                                Segment("standing", 60),
+                                Segment("walking", 8 * 60, 110),
+                                Segment("sitting", 3600),
+                            ])
+                            walk_ends = sat_at + 50 * 60 + 60 + 8 * 60
+
+                            def watch_state() -> bool:
+                                status = daemon.engine.status()
+                                if status["time"] and (not state or state[-1]["time"]
+                                                       != status["time"]):
+                                    state.append(status)
+                                return (daemon.engine.next_minute or 0) * 60 >= walk_ends + 60
+
+                            await until(watch_state, 120, "the walk to be over")
+                            bout = daemon.engine.state.bout
+                        finally:
+                            daemon.stop()
+                            await asyncio.wait_for(task, 20)
+                prompts = [json.loads(m.payload) for m in phone.messages]
+            finally:
+                phone.close()
+        return {"sat_at": sat_at, "prompts": prompts, "states": state, "bout": bout}
+
+    result = asyncio.run(asyncio.wait_for(scenario(), 180))
+    rows = stored(tmp_path / "pacer.sqlite3")
+    by_minute = {m: (steps, posture, inferred) for m, steps, posture, inferred in rows}
+    sat_minute = int(result["sat_at"] // 60)
+
+    # Sitting measured from the thigh, not guessed from zero steps.
+    sitting = [by_minute[m] for m in range(sat_minute + 1, sat_minute + 49)]
+    assert all(p == "sedentary" and inferred == 0 and steps == 0
+               for steps, p, inferred in sitting), sitting
+    # The walk before and after: stepping minutes with the pipeline's steps (a
+    # minute's edges move by a burst of notifications, a few clock seconds).
+    for m in (*range(sat_minute - 2, sat_minute), *range(sat_minute + 52, sat_minute + 58)):
+        steps, posture, _ = by_minute[m]
+        assert posture == "stepping"
+        assert 85 <= steps <= 135, (m, steps)
+    walked = sum(by_minute[m][0] for m in range(sat_minute + 50, sat_minute + 61))
+    assert 0.92 * 880 <= walked <= 1.05 * 880  # 8 minutes at 110 steps/min
+
+    breaks = [p for p in result["prompts"] if p["kind"] == "sitting_break"]
+    assert len(breaks) == 1  # 50 minutes: one prompt, the repeat would be at 55
+    body = breaks[0]
+    assert body["reason"]["bout_min"] == 40
+    bout_start = min(m for m in range(sat_minute - 1, sat_minute + 2)
+                     if by_minute[m][1] == "sedentary")
+    prompt_minute = int(datetime.fromisoformat(body["time"]).timestamp() // 60)
+    assert prompt_minute == bout_start + 40
+
+    # Standing up and walking ended the bout: the state says so, the engine and the store too.
+    sitting_min = [s["sitting_min"] for s in result["states"]]
+    assert max(sitting_min) >= 49
+    peak = sitting_min.index(max(sitting_min))
+    assert 0 in sitting_min[peak:]
+    assert sitting_min[-1] <= 1  # sat down again just now, at most
+    assert result["bout"] is None or result["bout"].start > sat_minute + 50
+    with sqlite3.connect(tmp_path / "pacer.sqlite3") as conn:
+        (saved,) = conn.execute("SELECT state FROM engine_state").fetchone()
+    bout = json.loads(saved)["bout"]
+    assert bout is None or bout["start"] > sat_minute + 50
+
+
+def test_minute_book_takes_the_majority_posture_of_the_pipeline_seconds() -> None:
+    """The book alone: 10 Hz thigh samples stamped a second apart in tens."""
+    book = MinuteBook()
+    xyz, _ = synthesise([Segment("walking", 120, 100), Segment("sitting", 300),
+                         Segment("standing", 240)], 10, "thigh", rotation=TURNED)
+    t0 = 1_800_000_000.0  # on a whole minute
+    assert t0 % 60 == 0
+    track = book.track("thigh", "thigh", 10.0)
+    epochs: list[Epoch] = []
+    minute = int(t0 // 60)
+    for i in range(0, len(xyz), 10):
+        at = t0 + i / 10
+        if int(at // 60) > minute:
+            epochs.append(book.take(minute))
+            minute += 1
+        for row in xyz[i: i + 10]:
+            book.motion(track, "thigh", "witmotion", at, (float(row[0]), float(row[1]),
+                                                          float(row[2])))
+    epochs.append(book.take(minute))
+    postures = [e.posture for e in epochs]
+    assert postures[:2] == [Posture.STEPPING, Posture.STEPPING]
+    assert postures[2:7] == [Posture.SEDENTARY] * 5
+    assert postures[7:10] == [Posture.UPRIGHT] * 3
+    assert not any(e.inferred for e in epochs)
+    # The pipeline's 15-s look-ahead carries the walk's last seconds into minute 2.
+    assert 90 <= epochs[1].steps <= 110
+    assert epochs[2].steps <= 30
+    assert 190 <= sum(e.steps for e in epochs) <= 205  # 2 min at 100 steps/min
+    assert sum(e.steps for e in epochs[3:]) <= 2  # a blip where the posture changes
+    assert [e.start for e in epochs] == list(range(minute - len(epochs) + 1, minute + 1))
