@@ -214,7 +214,7 @@ def clinic(tmp_path: Path) -> Iterator[Clinic]:
 
 
 def _sign_in(b: Browser, c: Clinic) -> None:
-    b.do("open", url=f"{c.url}/", width=1280, height=900)
+    b.do("open", url=f"{c.url}/", width=1280, height=600)  # fullPage grows it
     b.do("wait", selector="input[name=password]")
     b.do("fill", selector="#name", value=PHYSIO)
     b.do("fill", selector="#password", value="not it at all")
