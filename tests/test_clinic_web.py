@@ -544,3 +544,44 @@ def test_a_reply_after_the_page_stopped_waiting_is_stored_and_shown(tmp_path: Pa
                 assert "dev-r's pacer accepted the change." in c.get(location).text
         finally:
             responder.close()
+
+
+def test_clearing_an_alert_and_a_broker_refusal(tmp_path: Path) -> None:
+    """The clear-alert box sends ``clear_alert`` alone; a web app signed in to
+    the broker as an account the ACL does not let publish plans is refused,
+    says so, and keeps no request waiting."""
+    users = {"physio": PHYSIO_PW, "anna-k": "anna-pw-1234", "dev-r": "dev-pw-1234"}
+    with PrivateBroker(backend="mosquitto", users=users,
+                       extra_config=[f"acl_file {ACL}"]) as broker:
+        config = load_clinic_config(_config(tmp_path, broker.url))
+        auth.set_password(config.web.users_file, NAME, PASSWORD)
+        db = Database(config.database)
+        _fill(db)
+        responder = Responder(broker, "anna-k", users["anna-k"], {"ok": True})
+        try:
+            with TestClient(create_app(config, db=db)) as c:
+                _sign_in(c)
+                wait_until(lambda: "Not connected" not in c.get("/patients/anna-k").text, 10,
+                           "the web app connected to the broker")
+                assert 'name="clear_alert"' in c.get("/patients/anna-k").text
+                assert 'name="clear_alert"' not in c.get("/patients/dev-r").text  # no alert
+                r = _plan(c, "anna-k", why="seen in clinic today", clear_alert="yes")
+                assert "accepted the change" in c.get(r.headers["location"]).text
+        finally:
+            responder.close()
+        assert responder.commands[0]["clear_alert"] is True
+        assert "set" not in responder.commands[0]
+
+        # The same web app signed in to the broker as a patient's account.
+        (tmp_path / "physio.password").write_text(users["dev-r"] + "\n", encoding="utf-8")
+        cfg = tmp_path / "clinic.toml"
+        cfg.write_text(cfg.read_text().replace('username = "physio"', 'username = "dev-r"'),
+                       encoding="utf-8")
+        wrong = load_clinic_config(cfg)
+        with TestClient(create_app(wrong, db=db)) as c:
+            _sign_in(c)
+            wait_until(lambda: "Not connected" not in c.get("/patients/anna-k").text, 10,
+                       "the web app connected to the broker")
+            r = _plan(c, "anna-k", why="not allowed", **{"plan.quota": "3100"})
+            assert r.headers["location"] == "/patients/anna-k?error=broker"
+    assert db.query("SELECT count(*) FROM plan_requests") == [(1,)]  # only the first
