@@ -131,7 +131,8 @@ class Pipeline:
         n2 = 2.0 * b
         g = (s1[HISTORY - 1: -1] + s1[HISTORY:]) / n2
         second = (s2[HISTORY - 1: -1] + s2[HISTORY:]) / n2
-        cov = second - g[:, :, None] * g[:, None, :]
+        cov = np.einsum("si,sj->sij", g, g)  # the outer products, then second - them
+        np.subtract(second, cov, out=cov)
         direction = g / np.maximum(np.linalg.norm(g, axis=1, keepdims=True), 1e-12)
         moving = np.sqrt(np.trace(cov, axis1=1, axis2=2)) > classify.MOVE_G
         steps_per_s = np.zeros(s)
