@@ -78,13 +78,13 @@ class Collector:
         # On every connection, session or not: mosquitto 2.0 restores a
         # persisted session after a restart without its shared subscriptions
         # (seen with 2.0.11: "session present" and then nothing delivered).
-        # Subscribing again is harmless, but mosquitto 2.0.x also sends each
+        # Subscribing again is harmless. mosquitto 2.0.x would also send each
         # (re)subscribing member of the group every retained message (MQTT 5
-        # says a shared subscription gets none); those copies are counted as
-        # ``retained`` and stored like any other, so they are no-ops when
-        # already stored and fill in what was published before the group existed.
+        # says a shared subscription gets none): retain handling 2 says no.
+        # Any retained copy that still comes is counted as ``retained`` and
+        # stored like any other message (a no-op when already stored).
         for topic in shared_filters(self.config.collector.group, self.config.mqtt.topic_prefix):
-            await self.link.subscribe(topic, qos=1)
+            await self.link.subscribe(topic, qos=1, retain_handling=2)
         self._subscribed = True
         log.info("collecting for group %r (session present: %s)",
                  self.config.collector.group, session_present)

@@ -38,6 +38,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersi
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from pacer.config import MqttConfig
 from pacer.errors import BadInput, BrokerUnavailable, PacerError
@@ -290,7 +291,7 @@ class MqttLink:
         self._stopping = False
         self._pending: dict[int, tuple[str, asyncio.Future[PublishResult]]] = {}
         self._subacks: dict[int, asyncio.Future[list[ReasonCode]]] = {}
-        self._subscriptions: dict[str, int] = {}
+        self._subscriptions: dict[str, tuple[int, int]] = {}  # filter -> qos, retain handling
         self._tasks: set[asyncio.Future[None]] = set()
         self._probe: asyncio.Future[None] | None = None
         self._refusals = 0
@@ -666,21 +667,24 @@ class MqttLink:
 
     # --- subscribing ---------------------------------------------------------------
 
-    async def subscribe(self, topic_filter: str, qos: int = 1, *, timeout: float = 10.0) -> int:
+    async def subscribe(self, topic_filter: str, qos: int = 1, *, timeout: float = 10.0,
+                        retain_handling: int = 0) -> int:
         """Subscribe and return the granted QoS. The subscription is kept by the
-        broker's session and renewed here if the broker lost the session."""
+        broker's session and renewed here if the broker lost the session.
+        ``retain_handling`` (MQTT 5): 0 retained messages on subscribing, 1 only
+        for a new subscription, 2 never; ignored with MQTT 3.1.1."""
         self._require_connected()
         assert self._client is not None
         assert self._loop is not None
         try:
-            rc, mid = self._client.subscribe(topic_filter, qos)
+            rc, mid = self._client.subscribe((topic_filter, self._options(qos, retain_handling)))
         except ValueError as exc:
             raise PacerError(f"cannot subscribe to {topic_filter!r}: {exc}") from None
         if rc != MQTTErrorCode.MQTT_ERR_SUCCESS or mid is None:
             raise NotConnected(f"cannot subscribe to {topic_filter}: {mqtt.error_string(rc)}")
         fut: asyncio.Future[list[ReasonCode]] = self._loop.create_future()
         self._subacks[mid] = fut
-        self._subscriptions[topic_filter] = qos
+        self._subscriptions[topic_filter] = (qos, retain_handling)
         try:
             codes = await asyncio.wait_for(fut, timeout)
         except TimeoutError:
@@ -695,9 +699,14 @@ class MqttLink:
                                     f"to {topic_filter}: {code.getName()}; check its ACL")
         return code.value
 
+    def _options(self, qos: int, retain_handling: int) -> Any:
+        if not self._v5:
+            return qos
+        return SubscribeOptions(qos=qos, retainHandling=retain_handling)
+
     def _resubscribe(self) -> None:
         assert self._client is not None
-        topics = list(self._subscriptions.items())
+        topics = [(t, self._options(q, rh)) for t, (q, rh) in self._subscriptions.items()]
         self._log.info("the broker kept no session; subscribing again to %d topic(s)",
                        len(topics))
         rc, _ = self._client.subscribe(topics)
