@@ -26,6 +26,7 @@ PERIODIC_SHARE = 0.3
 STRIDE_BAND_HZ = (0.4, 1.8)
 STEP_BAND_HZ = (0.8, 3.2)
 TOTAL_BAND_LOW_HZ = 0.3
+BLOCK = 512  # windows per pass (a few MB of spectra)
 
 
 def cadence(windows: Float, bins: int, *, stride: bool) -> tuple[Float, NDArray[np.bool_]]:
@@ -49,6 +50,14 @@ def cadence(windows: Float, bins: int, *, stride: bool) -> tuple[Float, NDArray[
     m = windows.shape[0]
     if m == 0:
         return np.zeros(0), np.zeros(0, dtype=bool)
+    # A block at a time: its spectra stay in cache (a day's would be hundreds of MB).
+    # Each window's numbers do not depend on the others, so the cut changes nothing.
+    parts = [_cadence(windows[lo: lo + BLOCK], bins, stride=stride) for lo in range(0, m, BLOCK)]
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def _cadence(windows: Float, bins: int, *, stride: bool) -> tuple[Float, NDArray[np.bool_]]:
+    m = windows.shape[0]
     n = windows.shape[-1]
     nfft = 1 << int(np.ceil(np.log2(PAD_S * bins)))  # a power of two: fast FFTs
     half = nfft // 2 + 1
