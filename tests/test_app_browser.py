@@ -1,7 +1,8 @@
 """The phone app in a real browser: headless Chromium (Playwright) against a
 private mosquitto with a websockets listener, the real ACL and passwords, a
 running ``pacer run`` on a replay device at 120x, and ``pacer app`` serving the
-built app. The phone-size screenshots land in pacer/app/screenshots/.
+built app. The phone-size screenshots land in pacer/app/screenshots/ when
+PACER_SCREENSHOTS=1 (otherwise in a temporary folder, leaving the tree clean).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from browser_helpers import screenshot_dir
 
 from pacer.app.bundle import DIST_DIR
 from pacer.app.testing import Browser, Watcher, browser_missing
@@ -26,7 +28,7 @@ from pacer.mqtt.testing import Received
 
 ROOT = Path(__file__).resolve().parent.parent
 ACL = ROOT / "config" / "mosquitto" / "acl"
-SHOTS = ROOT / "pacer" / "app" / "screenshots"
+SHOTS = screenshot_dir(ROOT / "pacer" / "app" / "screenshots")
 TZ = ZoneInfo("Australia/Sydney")
 PASSWORD = "alice-secret"
 

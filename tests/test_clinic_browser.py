@@ -5,7 +5,8 @@ password per account, simulated patients publishing as themselves, and a real
 patient daemon (``pacer run``) that lists the physiotherapist in
 ``plan_editors`` and answers the plan change.
 
-The screenshot of the patient list lands in pacer/clinic/screenshots/.
+The screenshot of the patient list lands in pacer/clinic/screenshots/ when
+PACER_SCREENSHOTS=1 (otherwise in a temporary folder, leaving the tree clean).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from browser_helpers import screenshot_dir
 from paho.mqtt import client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
@@ -36,7 +38,7 @@ from pacer.mqtt.broker import PrivateBroker, free_port, port_open
 
 ROOT = Path(__file__).resolve().parent.parent
 ACL = ROOT / "config" / "mosquitto" / "acl"
-SHOTS = ROOT / "pacer" / "clinic" / "screenshots"
+SHOTS = screenshot_dir(ROOT / "pacer" / "clinic" / "screenshots")
 PHYSIO, PHYSIO_MQTT_PW, PHYSIO_WEB_PW = "physio", "physio-mqtt-pw-1", "physio web secret 2"
 PASSWORDS = {"physio": PHYSIO_MQTT_PW, "alice": "alice-pw-2024",
              **{p: f"{p}-pw-77" for p in CLINIC_PATIENTS}}
