@@ -387,6 +387,14 @@ class NotifySocket:
         self.messages.append(msg)
         return msg
 
+    def drain(self) -> int:
+        """Take what has arrived (the queue holds only a few datagrams: a
+        socket left unread makes the sender's next send fail or wait)."""
+        n = 0
+        while self.receive(0.001) is not None:
+            n += 1
+        return n
+
     def wait_for(self, predicate: Callable[[str], bool], timeout: float,
                  what: str) -> tuple[float, int | None, str]:
         deadline = time.monotonic() + timeout

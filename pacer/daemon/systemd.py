@@ -20,6 +20,7 @@ class Notifier:
     def __init__(self, environ: dict[str, str] | None = None) -> None:
         env = os.environ if environ is None else environ
         self._address = env.get("NOTIFY_SOCKET") or None
+        self._dropping = False  # notifications are being dropped (logged once)
         usec = env.get("WATCHDOG_USEC", "")
         pid = env.get("WATCHDOG_PID", "")
         own = not pid or pid == str(os.getpid())
@@ -37,10 +38,23 @@ class Notifier:
             address = "\0" + address[1:]
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+                # Never wait: the socket's queue is short (net.unix.max_dgram_qlen),
+                # and a blocked send would stop the whole event loop, minutes and
+                # SIGTERM included, for as long as systemd does not read.
+                sock.setblocking(False)
                 sock.connect(address)
-                sock.sendall(message.encode())
+                sock.send(message.encode())
+        except BlockingIOError:
+            if not self._dropping:
+                log.warning("systemd is not reading notifications at %s; dropping them "
+                            "until it does", self._address)
+            self._dropping = True
         except OSError as exc:
             log.warning("cannot notify systemd at %s: %s", self._address, exc)
+        else:
+            if self._dropping:
+                log.info("systemd reads notifications again")
+            self._dropping = False
 
     def ready(self, status: str) -> None:
         self._send(f"READY=1\nSTATUS={status}")
