@@ -302,6 +302,9 @@ def main() -> None:
     rotated = np.ascontiguousarray(day @ turn.T)
     pacer_times, pacer_day = timed(lambda: process(day, RATE, "thigh"), args.repeat)
     print(f"pacer devices.imu (thigh): {fmt_times(pacer_times)}  (target <= 0.5 s)")
+    for placement in ("waist", "wrist"):  # the other methods, on the same array, for scale
+        took, _ = timed(lambda p=placement: process(day, RATE, p), args.repeat)  # type: ignore[misc]
+        print(f"pacer devices.imu ({placement}, same array): {fmt_times(took)}")
 
     have_peer = peer_available(args.peer_python)
     path = hapt_path(args.peer_python)

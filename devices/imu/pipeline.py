@@ -139,10 +139,14 @@ class Pipeline:
         periodic = np.zeros(s, dtype=bool)
         idx = np.flatnonzero(moving)
         if len(idx):
-            four = np.concatenate([arr[idx + k] for k in range(WINDOW_S)], axis=1)
             stride = self.placement == "thigh"
             # The spectra take time last: (m, 3, WINDOW_S * b) axes, or magnitudes.
-            signal = four.transpose(0, 2, 1) if stride else np.linalg.norm(four, axis=2)
+            if stride:
+                by_axis = np.ascontiguousarray(arr.transpose(0, 2, 1))
+                signal = np.concatenate([by_axis[idx + k] for k in range(WINDOW_S)], axis=2)
+            else:
+                four = np.concatenate([arr[idx + k] for k in range(WINDOW_S)], axis=1)
+                signal = np.linalg.norm(four, axis=2)
             steps_per_s[idx], periodic[idx] = cadence(signal, b, stride=stride)
         win_enmo = None
         if enmo is not None:
