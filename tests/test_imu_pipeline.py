@@ -3,12 +3,14 @@ streaming equal to batch over random chunkings."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from devices.imu import Label, Pipeline, Seconds, process
+from devices.imu import BadReference, Label, Pipeline, Seconds, learn_reference, process
 from devices.imu.bins import Binner, bins_per_second
 from devices.imu.reference import principal_across
 from devices.imu.smooth import smooth_block
@@ -70,6 +72,97 @@ def test_unknown_until_walking_teaches_the_mount() -> None:
     out = process(xyz, 50, "thigh")
     assert (out.labels[:50] == Label.UNKNOWN).all()
     assert (out.labels[140:] == Label.SITTING).all()
+
+
+# --- a saved mount reference ------------------------------------------------------
+
+_POSTURES_FIRST = [Segment("sitting", 60), Segment("standing", 40), Segment("lying", 40),
+                   Segment("walking", 60, 110), Segment("sitting", 30)]
+
+
+def _warm(xyz: np.ndarray, rate: int, placement: str) -> np.ndarray:
+    """The second pass's labels of the recording streamed twice through one pipeline."""
+    pipe = Pipeline(rate, placement)  # type: ignore[arg-type]
+    n = len(xyz) // rate * rate  # whole seconds: the second pass starts on a second
+    return Seconds.join([pipe.push(xyz[:n]), pipe.push(xyz[:n]), pipe.flush()]).labels[n // rate:]
+
+
+@pytest.mark.parametrize("placement", ["thigh", "waist"])
+def test_a_restored_reference_labels_from_the_first_second(placement: str) -> None:
+    rotation = random_rotation(np.random.default_rng(21))
+    xyz, truth = synthesise(_POSTURES_FIRST, 50, placement, rotation=rotation, seed=21)
+    cold = process(xyz, 50, placement)  # type: ignore[arg-type]
+    assert (cold.labels[:100] == Label.UNKNOWN).all()  # a new sensor: nothing before the walk
+    state = learn_reference([xyz[:3000], xyz[3000:]], 50, placement)  # type: ignore[arg-type]
+    assert state["walking_seconds"] >= 40
+    restored = Pipeline(50, placement, reference=json.loads(json.dumps(state)))  # type: ignore[arg-type]
+    parts = [restored.push(c) for c in np.array_split(xyz, 7)]
+    out = Seconds.join([*parts, restored.flush()])
+    batch = process(xyz, 50, placement, reference=state)  # type: ignore[arg-type]
+    np.testing.assert_array_equal(out.labels, batch.labels)  # streaming == batch, restored too
+    np.testing.assert_array_equal(out.steps, batch.steps)
+    warm = _warm(xyz, 50, placement)
+    assert len(out) == len(warm) == len(truth)
+    assert out.labels[0] == warm[0] == truth[0] == Label.SITTING
+    assert (out.labels == warm).mean() > 0.99
+    assert agreement(out, truth) > 0.95
+
+
+def test_reference_state_round_trips_through_json_exactly() -> None:
+    xyz, _ = synthesise(_POSTURES_FIRST, 25, "thigh", seed=22)
+    pipe = Pipeline(25, "thigh")
+    pipe.push(xyz)
+    state = pipe.reference_state()
+    again = json.loads(json.dumps(state))
+    assert again == state
+    assert Pipeline(25, "thigh", reference=again).reference_state() == state
+    # continuing from a saved state is the same stream as never having stopped
+    cut = 4000
+    first = Pipeline(25, "thigh")
+    first.push(xyz[:cut])
+    whole = Pipeline(25, "thigh")
+    whole.push(xyz)
+    assert whole.reference_state()["walking_seconds"] > first.reference_state()["walking_seconds"]
+
+
+def test_wrist_state_is_empty_and_restores() -> None:
+    pipe = Pipeline(50, "wrist")
+    pipe.push(synthesise(DAY, 50, "wrist", seed=1)[0])
+    state = pipe.reference_state()
+    assert state["walking_seconds"] == 0
+    assert Pipeline(50, "wrist", reference=state).reference_state() == state
+
+
+def _good() -> dict[str, object]:
+    xyz, _ = synthesise(_POSTURES_FIRST, 25, "waist", seed=23)
+    return learn_reference([xyz], 25, "waist")
+
+
+@pytest.mark.parametrize(
+    ("change", "what"),
+    [
+        (lambda s: [1, 2, 3], "JSON object, not list"),
+        (lambda s: {**s, "format": "zip"}, "format"),
+        (lambda s: {**s, "version": 99}, "version 99"),
+        (lambda s: {**s, "extra": 1}, "keys must be exactly"),
+        (lambda s: {k: v for k, v in s.items() if k != "up"}, "keys must be exactly"),
+        (lambda s: {**s, "placement": "thigh"}, "learnt on a 'thigh' sensor, not a 'waist'"),
+        (lambda s: {**s, "up": [1, 2]}, "up must be 3 numbers"),
+        (lambda s: {**s, "up": [1, "a", 2]}, "up must be a finite number, not 'a'"),
+        (lambda s: {**s, "up": [1, float("nan"), 2]}, "finite"),
+        (lambda s: {**s, "up": [True, 0, 0]}, "finite number"),
+        (lambda s: {**s, "scatter": [[1, 0, 0], [0, 1, 0]]}, "scatter must be 3 x 3"),
+        (lambda s: {**s, "scatter": [[1, 2, 0], [0, 1, 0], [0, 0, 1]]}, "symmetric"),
+        (lambda s: {**s, "scatter": [[-1, 0, 0], [0, 1, 0], [0, 0, 1]]}, "semidefinite"),
+        (lambda s: {**s, "walking_seconds": -3}, "whole number >= 0"),
+        (lambda s: {**s, "walking_seconds": 2.5}, "whole number"),
+        (lambda s: {**s, "walking_seconds": 1}, "longer than"),
+    ],
+)
+def test_garbage_references_are_refused(change: object, what: str) -> None:
+    bad = change(_good())  # type: ignore[operator]
+    with pytest.raises(BadReference, match=what.replace("(", r"\(")):
+        Pipeline(25, "waist", reference=bad)
 
 
 def test_rates() -> None:

@@ -13,11 +13,24 @@ Pure array code, no I/O. The pieces, in pipeline order:
 
 Labels are the ``LABELS`` names: sitting, lying, standing, walking, running,
 sedentary (wrist only: still, sit versus stand unknown), unknown.
+
+A thigh or waist says unknown until its wearer's first walk has shown the mount;
+``Pipeline.reference_state`` / ``Pipeline(..., reference=...)`` save and restore
+what was learnt, ``learn_reference`` learns it from a whole recording (offline).
 """
 
 from __future__ import annotations
 
 from devices.imu.labels import LABELS, Label
-from devices.imu.pipeline import PLACEMENTS, Pipeline, Placement, Seconds, process
+from devices.imu.pipeline import (
+    PLACEMENTS,
+    Pipeline,
+    Placement,
+    Seconds,
+    learn_reference,
+    process,
+)
+from devices.imu.reference import BadReference
 
-__all__ = ["LABELS", "PLACEMENTS", "Label", "Pipeline", "Placement", "Seconds", "process"]
+__all__ = ["LABELS", "PLACEMENTS", "BadReference", "Label", "Pipeline", "Placement", "Seconds",
+           "learn_reference", "process"]

@@ -18,12 +18,20 @@ Per second ``k`` (samples ``ceil(k * rate)`` to ``ceil((k + 1) * rate) - 1``):
 4. the placement's rules (``classify``), steps = cadence while walking or
    running, as whole steps by carrying the fractions on;
 5. minimum bouts (``smooth.Smoother``).
+
+A new sensor knows nothing of its mount, so a thigh or waist says ``unknown``
+until its wearer has walked ``reference.MIN_WALK_S`` seconds ("cold start").
+``Pipeline.reference_state`` saves what it has learnt as plain JSON-able data
+and ``Pipeline(..., reference=state)`` starts from it; ``learn_reference`` reads
+a whole recording for it first, so the recording can then be labelled from its
+first second (offline only: a live stream cannot know its later walks).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal, get_args
+from collections.abc import Iterable
+from dataclasses import InitVar, dataclass, field
+from typing import Any, Literal, get_args
 
 import numpy as np
 from numpy.typing import NDArray
@@ -80,10 +88,15 @@ class Pipeline:
     rate : float
         Sampling rate, Hz (>= 1; whole below 10 Hz).
     placement : {"thigh", "waist", "wrist"}
+    reference : dict, optional
+        A ``reference_state`` saved from a sensor at the same placement (on the
+        same wearer and mount): labels from the first second instead of after
+        the first walk. Checked: ``reference.BadReference`` says what is wrong.
     """
 
     rate: float
     placement: Placement
+    reference: InitVar[Any] = None
     _binner: Binner = field(init=False)
     _hist: Float | None = None  # (HISTORY, bins, 3) bins of the seconds before
     _hist_enmo: Float | None = None  # (HISTORY, bins)
@@ -92,10 +105,19 @@ class Pipeline:
     _step_carry: float = 0.0
     _emitted: int = 0
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, reference: Any) -> None:
         if self.placement not in PLACEMENTS:
             raise ValueError(f"placement must be one of {', '.join(PLACEMENTS)}")
         self._binner = Binner(self.rate, wrist=self.placement == "wrist")
+        if reference is not None:
+            self._reference = Reference.from_state(reference, self.placement)
+
+    def reference_state(self) -> dict[str, Any]:
+        """The mount reference learnt so far, as JSON-able data for ``reference=``.
+
+        A wrist learns none (its method needs no mount): its state stays empty.
+        """
+        return self._reference.state(self.placement)
 
     def push(self, xyz: Float) -> Seconds:
         """Add samples, shape (n, 3) in g; return the seconds now final."""
@@ -173,7 +195,8 @@ class Pipeline:
         return labels, steps
 
 
-def process(xyz: Float, rate: float, placement: Placement) -> Seconds:
+def process(xyz: Float, rate: float, placement: Placement, *,
+            reference: dict[str, Any] | None = None) -> Seconds:
     """Batch: every second of a recording.
 
     Parameters
@@ -183,11 +206,29 @@ def process(xyz: Float, rate: float, placement: Placement) -> Seconds:
     rate : float
         Sampling rate, Hz.
     placement : {"thigh", "waist", "wrist"}
+    reference : dict, optional
+        A saved ``Pipeline.reference_state`` to start from.
 
     Returns
     -------
     Seconds
         One label and step count per second, from second 0.
     """
-    pipe = Pipeline(rate, placement)
+    pipe = Pipeline(rate, placement, reference)
     return Seconds.join([pipe.push(xyz), pipe.flush()])
+
+
+def learn_reference(chunks: Iterable[Float], rate: float, placement: Placement, *,
+                    reference: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The mount reference learnt from all the walking of a recording (its chunks in order).
+
+    With ``process(..., reference=learn_reference(...))`` a recording is labelled
+    from its first second, as a sensor that had already seen that walking would
+    (offline: not what a live stream gives before its first walk). ``reference``
+    is a saved state to continue from.
+    """
+    pipe = Pipeline(rate, placement, reference)
+    for chunk in chunks:
+        pipe.push(chunk)
+    pipe.flush()
+    return pipe.reference_state()

@@ -6,19 +6,36 @@ sensor was strapped on; and the thigh swings in the sagittal plane, so the
 main axis of its motion perpendicular to upright is forward-backward. The
 reference at each second is the running sum over every walking second so far
 (that second included): causal, so a stream and a batch agree.
+
+The sums are the whole learnt state: ``state`` gives them as plain JSON-able
+data and ``Reference.from_state`` checks and restores them, so a sensor that
+has seen its wearer walk once need not wait for a walk again.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+
+from pacer.errors import BadInput
 
 Float = NDArray[np.float64]
 
 MIN_WALK_S = 10
 """Walking seconds needed before the reference is trusted."""
+
+STATE_FORMAT = "pacer-imu-reference"
+STATE_VERSION = 1
+_KEYS = frozenset(("format", "version", "placement", "walking_seconds", "up", "scatter"))
+
+
+class BadReference(BadInput, ValueError):  # noqa: N818 - says what was given
+    """A saved mount reference is not one this pipeline can use; the message says why."""
 
 
 def _running(carry: Float, values: Float) -> Float:
@@ -33,6 +50,48 @@ class Reference:
     _up: Float = field(default_factory=lambda: np.zeros(3))
     _scatter: Float = field(default_factory=lambda: np.zeros((3, 3)))
     _count: float = 0.0
+
+    def state(self, placement: str) -> dict[str, Any]:
+        """The learnt sums as plain data (JSON-able, exact: floats round-trip)."""
+        return {"format": STATE_FORMAT, "version": STATE_VERSION, "placement": placement,
+                "walking_seconds": float(self._count),
+                "up": [float(v) for v in self._up],
+                "scatter": [[float(v) for v in row] for row in self._scatter]}
+
+    @classmethod
+    def from_state(cls, state: object, placement: str) -> Reference:
+        """Check ``state`` (from ``state``) and restore it for a sensor at ``placement``.
+
+        Raises
+        ------
+        BadReference
+            Not a saved reference, another placement's, or numbers no walking gives.
+        """
+        if not isinstance(state, Mapping):
+            raise BadReference(f"a mount reference is a JSON object, not {type(state).__name__}")
+        if state.get("format") != STATE_FORMAT:
+            raise BadReference(f"not a mount reference: \"format\" must be {STATE_FORMAT!r}")
+        if state.get("version") != STATE_VERSION:
+            raise BadReference(f"mount reference version {state.get('version')!r} is not "
+                               f"supported (this pacer reads version {STATE_VERSION})")
+        if set(state) != _KEYS:
+            raise BadReference("mount reference keys must be exactly "
+                               + ", ".join(sorted(_KEYS)))
+        if state["placement"] != placement:
+            raise BadReference(f"the mount reference was learnt on a {state['placement']!r} "
+                               f"sensor, not a {placement!r} one: each placement learns its own")
+        count = _number(state["walking_seconds"], "walking_seconds")
+        up = _numbers(state["up"], (3,), "up")
+        scatter = _numbers(state["scatter"], (3, 3), "scatter")
+        if count < 0 or not count.is_integer():
+            raise BadReference("walking_seconds must be a whole number >= 0")
+        # A sum of `count` unit vectors; covariances summed: symmetric, positive semidefinite.
+        if float(np.linalg.norm(up)) > count * (1 + 1e-9) + 1e-9:
+            raise BadReference("up is longer than walking_seconds unit vectors can sum to")
+        if (not np.allclose(scatter, scatter.T, rtol=1e-9, atol=1e-12)
+                or float(np.linalg.eigvalsh(scatter).min()) < -1e-9 * max(1.0, count)):
+            raise BadReference("scatter must be a symmetric positive semidefinite 3 x 3 matrix")
+        return cls(up, scatter, count)
 
     def update(self, direction: Float, cov: Float, walking: NDArray[np.bool_], *,
                with_forward: bool = True) -> tuple[Float, Float, NDArray[np.bool_]]:
@@ -77,6 +136,23 @@ class Reference:
             forward[todo] = principal_across(up[todo], scat[todo])
             forward = np.where(ready[:, None], forward[key], 0.0)
         return up, forward, ready
+
+
+def _number(value: object, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise BadReference(f"{name} must be a finite number, not {value!r}")
+    return float(value)
+
+
+def _numbers(value: object, shape: tuple[int, ...], name: str) -> Float:
+    """A nested list of finite numbers of exactly ``shape``, as an array."""
+    def flat(v: object, dims: tuple[int, ...]) -> list[float]:
+        if not dims:
+            return [_number(v, name)]
+        if not isinstance(v, (list, tuple)) or len(v) != dims[0]:
+            raise BadReference(f"{name} must be {' x '.join(map(str, shape))} numbers")
+        return [x for item in v for x in flat(item, dims[1:])]
+    return np.array(flat(value, shape), dtype=np.float64).reshape(shape)
 
 
 def principal_across(up: Float, scatter: Float) -> Float:
