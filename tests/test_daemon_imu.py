@@ -9,7 +9,9 @@ stands up and walks: the bout ends. Also the MinuteBook's posture on its own.
 from __future__ import annotations
 
 import asyncio
+import io
 import json
+import re
 import sqlite3
 from datetime import datetime
 from pathlib import Path
@@ -25,8 +27,9 @@ from devices.virtual import virtual_world
 from devices.virtual.imu import TURNED
 from pacer.config import Config, parse_config
 from pacer.daemon.app import Daemon
-from pacer.daemon.ble import MinuteBook
+from pacer.daemon.ble import ImuTrack, MinuteBook
 from pacer.daemon.clock import Clock
+from pacer.demo import _demo
 from pacer.engine.model import Epoch, Posture
 from pacer.mqtt.broker import PrivateBroker
 from pacer.mqtt.testing import Collector
@@ -114,16 +117,23 @@ def test_thigh_imu_sits_50_minutes_gets_a_break_prompt_at_40_and_walking_ends_th
     by_minute = {m: (steps, posture, inferred) for m, steps, posture, inferred in rows}
     sat_minute = int(result["sat_at"] // 60)
 
-    # Sitting measured from the thigh, not guessed from zero steps.
+    # Sitting measured from the thigh, not guessed from zero steps. (The walk's last
+    # seconds, final 15 s later, may still bring a few steps into the minute after.)
     sitting = [by_minute[m] for m in range(sat_minute + 1, sat_minute + 49)]
-    assert all(p == "sedentary" and inferred == 0 and steps == 0
-               for steps, p, inferred in sitting), sitting
+    assert all(p == "sedentary" and inferred == 0 for _, p, inferred in sitting), sitting
+    assert all(steps == 0 for steps, _, _ in sitting[1:]), sitting
     # The walk before and after: stepping minutes with the pipeline's steps (a
-    # minute's edges move by a burst of notifications, a few clock seconds).
-    for m in (*range(sat_minute - 2, sat_minute), *range(sat_minute + 52, sat_minute + 58)):
+    # minute's edges move by the 15-s look-ahead and by how late the notifications
+    # came on a loaded machine: at 120x a stall of 0.25 s is 30 clock seconds).
+    sat_at = result["sat_at"]
+    walks = ((sat_at - 180, sat_at), (sat_at + 51 * 60, sat_at + 59 * 60))
+    inside = [m for lo, hi in walks for m in range(int(lo // 60), int(hi // 60) + 1)
+              if m * 60 >= lo + 40 and (m + 1) * 60 <= hi - 40]
+    assert len(inside) >= 4
+    for m in inside:
         steps, posture, _ = by_minute[m]
         assert posture == "stepping"
-        assert 85 <= steps <= 135, (m, steps)
+        assert 70 <= steps <= 140, (m, steps)
     walked = sum(by_minute[m][0] for m in range(sat_minute + 50, sat_minute + 61))
     assert 0.92 * 880 <= walked <= 1.05 * 880  # 8 minutes at 110 steps/min
 
@@ -179,3 +189,44 @@ def test_minute_book_takes_the_majority_posture_of_the_pipeline_seconds() -> Non
     assert 190 <= sum(e.steps for e in epochs) <= 205  # 2 min at 100 steps/min
     assert sum(e.steps for e in epochs[3:]) <= 2  # a blip where the posture changes
     assert [e.start for e in epochs] == list(range(minute - len(epochs) + 1, minute + 1))
+
+
+def test_demo_on_a_virtual_thigh_sensor_measures_the_morning_sitting(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``pacer demo --wearable thigh``, the first 80 minutes of its day: the 07:00
+    breakfast sitting, measured from the thigh's acceleration, is prompted at 40 min."""
+
+    out = io.StringIO()
+    assert asyncio.run(asyncio.wait_for(_demo(1200.0, 1.3, out, wearable="thigh"), 120)) == 0
+    text = out.getvalue()
+    assert "a virtual WitMotion IMU on the thigh" in text
+    assert "240x at most, not 1200x" in text
+    prompts = re.findall(r"^  (\d\d:\d\d)  \[(\w+)\]", text, flags=re.MULTILINE)
+    assert ("sitting_break" in {k for _, k in prompts}), text
+    first = next(t for t, k in prompts if k == "sitting_break")
+    assert first in ("07:40", "07:41"), text
+    assert "sedentary / upright / stepping min" in text
+
+
+def test_imu_track_times_samples_by_their_soonest_arrivals_and_restarts_at_a_reconnect() -> None:
+    """Seconds are timed from the samples that came soonest: a burst after a stall
+    keeps its true times, and after a reconnect the times start again."""
+    track = ImuTrack("thigh", 10.0)
+    t0 = 1_800_000_000.0
+    xyz = (0.0, 1.0, 0.0)
+    for i in range(600):  # 60 s on time
+        track.add(t0 + i / 10, xyz)
+    for _ in range(300):  # 30 s stuck, then all at once
+        track.add(t0 + 95.0, xyz)
+    placed = track.seconds()
+    assert len(placed) == 90 - 15  # the pipeline's 15-s look-ahead
+    assert [round(at - t0, 6) for at, _, _ in placed] == list(range(75))
+    # Out of reach for 100 s: the samples after the reconnect are timed from it.
+    track.gap()
+    for j in range(600):
+        track.add(t0 + 200 + j / 10, xyz)
+    placed = track.seconds()
+    times = [round(at - t0, 6) for at, _, _ in placed]
+    assert times[:15] == list(range(75, 90))  # before the gap, as they were
+    assert times[15:] == [200 + k for k in range(60 - 15)]

@@ -19,7 +19,7 @@ from devices.drivers.pams import ActivityNow, StepSummary
 from devices.drivers.polar import AccFrame, ControlResponse
 from devices.drivers.witmotion import Reassembler, RegisterReply, WitPacket
 from devices.errors import DecodeError
-from devices.readings import Acceleration, BatteryLevel, Reading, StepCount
+from devices.readings import Acceleration, BatteryLevel, HeartRateReading, Reading, StepCount
 
 
 def h(text: str) -> bytes:
@@ -168,6 +168,10 @@ def test_polar_control_responses() -> None:
     with pytest.raises(DecodeError, match="a PMD response is F0 opcode type status more"):
         polar.decode_control(h("F0 02 02"))
     assert polar.decode(uuids.PMD_CONTROL_POINT, h("F0 02 02 00 00")) == []
+    assert polar.decode(uuids.BATTERY_LEVEL, b"\x50") == [BatteryLevel(80)]
+    assert polar.decode(uuids.HEART_RATE_MEASUREMENT, h("16 48 a0 03 cc 03")) == [
+        HeartRateReading(bpm=72, contact=True, rr_s=(928 / 1024, 972 / 1024))
+    ]
 
 
 def test_polar_compressed_type_1_official() -> None:
@@ -348,6 +352,8 @@ def check_reading(r: Reading) -> None:
             assert 0 <= total < 2**24
         case BatteryLevel(percent):
             assert 0 <= percent <= 100
+        case HeartRateReading(bpm):
+            assert 0 <= bpm < 2**16
         case _:
             raise AssertionError(f"unexpected reading {r!r}")
 
@@ -401,7 +407,8 @@ def test_fuzz_reassembler_gives_only_whole_packets(chunks: list[bytes]) -> None:
 
 
 @FUZZ
-@given(pairs=batch([uuids.PMD_DATA, uuids.PMD_CONTROL_POINT], _pmd_frame()))
+@given(pairs=batch([uuids.PMD_DATA, uuids.PMD_CONTROL_POINT, uuids.HEART_RATE_MEASUREMENT,
+                    uuids.BATTERY_LEVEL], _pmd_frame()))
 def test_fuzz_polar(pairs: list[tuple[str, bytes]]) -> None:
     run(polar.decode, pairs)
 

@@ -17,7 +17,7 @@ from devices.imu import LABELS, process
 from devices.imu.synth import Segment
 from devices.manager import DeviceManager
 from devices.profiles import SetupError, choose_polar_settings
-from devices.samples import Motion
+from devices.samples import Battery, Motion
 from devices.virtual import VirtualWorld, run_in_world
 from devices.virtual.imu import TURNED, Timeline
 from devices.virtual.testing import Collector, until
@@ -90,6 +90,8 @@ def test_polar_asks_its_settings_starts_at_25_hz_streams_frames_and_is_stopped()
             assert m.links[imu.name].rate_hz == 25
             assert imu.started is not None
         motion = [s for s in got.of(Motion) if isinstance(s, Motion)]
+        assert m.status()[imu.name].decode_errors == 0  # the battery read included
+        assert [s.percent for s in got.of(Battery) if isinstance(s, Battery)] == [85]
         return motion, imu.commands, imu.started is None
 
     motion, commands, stopped = run_in_world(scenario, timeout_s=60)

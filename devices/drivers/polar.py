@@ -20,10 +20,11 @@ import math
 import struct
 from dataclasses import dataclass
 
+from devices.drivers import battery, heart_rate
 from devices.drivers._common import char_uuid, unknown
 from devices.errors import DecodeError
 from devices.readings import Acceleration, Reading
-from devices.uuids import PMD_CONTROL_POINT, PMD_DATA
+from devices.uuids import BATTERY_LEVEL, HEART_RATE_MEASUREMENT, PMD_CONTROL_POINT, PMD_DATA
 
 ACC = 2
 GET_SETTINGS, START, STOP = 1, 2, 3
@@ -224,4 +225,8 @@ def decode(characteristic_uuid: str, payload: bytes | bytearray) -> list[Reading
     if uuid == PMD_CONTROL_POINT:
         decode_control(payload)
         return []
+    if uuid == HEART_RATE_MEASUREMENT:  # H10 and OH1 also send heart rate over 0x180D
+        return [heart_rate.decode_measurement(payload)]
+    if uuid == BATTERY_LEVEL:
+        return [battery.decode_level(payload)]
     raise unknown(uuid, bytes(payload), "Polar PMD")

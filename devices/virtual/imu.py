@@ -251,6 +251,8 @@ class VirtualWitMotion(_ImuPeripheral):
         data = self._pending + b"".join(witmotion_packet(a) for a in self.timeline.samples(times))
         step = min(self.notify_bytes, MAX_NOTIFY)
         for i in range(0, len(data) - step + 1, step):
+            if not self.connected:
+                return  # the link went in the middle of a burst
             await self.notify(uuids.WITMOTION_NOTIFY, data[i: i + step])
         self._pending = data[len(data) - len(data) % step:]
 
@@ -347,4 +349,6 @@ class VirtualPolar(_ImuPeripheral):
             ts = round((float(times[i + len(part) - 1]) - polar.EPOCH_2000_UNIX_S) * 1e9)
             mg = np.clip(np.round(part * 1000), -32768, 32767).astype("<i2")
             frame = bytes([polar.ACC]) + struct.pack("<Q", max(ts, 0)) + b"\x01" + mg.tobytes()
+            if not self.connected:
+                return
             await self.notify(uuids.PMD_DATA, frame)

@@ -13,9 +13,10 @@ are stored with the minute, so a restart neither loses nor repeats a step.
 
 Posture from motion: the acceleration of a thigh or waist IMU (WitMotion,
 Polar) goes through the streaming IMU pipeline (``devices.imu.Pipeline``) at
-the rate the device was started at. Each second it gives is placed by the
-arrival time of its first sample, and counts (with its steps) for the minute
-the book has open if that minute is already over: the pipeline's look-ahead
+the rate the device was started at. Each second it gives is timed from its
+samples' arrivals (``ImuTrack``: a burst after a stall keeps its true times),
+and counts (with its steps) for the minute the book has open if that minute
+is already over: the pipeline's look-ahead
 (``devices.imu.smooth.LOOK``, 15 s) shifts the last seconds of a minute into
 the next. A minute with at least ``POSTURE_MIN_S`` seconds of known posture
 takes their majority as measured (not inferred) posture; otherwise the
@@ -52,27 +53,46 @@ POSTURE_PLACEMENTS: frozenset[str] = frozenset(("thigh", "waist"))
 """Where an IMU tells sitting from standing (a wrist cannot; a chest only trunk tilt)."""
 PUSH_AFTER = 600
 """Samples buffered at most before they go through the pipeline (else once a minute)."""
+ANCHOR_S = 120.0
+"""Seconds of samples whose soonest arrival anchors the sample times (``ImuTrack``)."""
 
 
 @dataclass(slots=True)
 class ImuTrack:
-    """One IMU's samples through the streaming pipeline, seconds placed by arrival time."""
+    """One IMU's samples through the streaming pipeline, each second given a time.
+
+    A notification is stamped when it arrives, and arrives late when the link or
+    the event loop stalls, with the samples of the stall in one burst. Sample
+    ``i`` is taken to be at ``i / rate`` after an anchor, the least ``arrival -
+    i / rate`` of the last ``ANCHOR_S`` seconds of samples (the samples that
+    came soonest); a window, not all time, so a device clock a little off its
+    nominal rate does not drift away. A reconnect (``gap``) starts a new window.
+    """
 
     placement: Placement
     rate: float
     pipeline: Pipeline = field(init=False)
     buffer: list[tuple[float, float, float]] = field(default_factory=list)
-    arrivals: list[float] = field(default_factory=list)
-    """Arrival time of each sample from sample ``first`` on."""
+    offsets: list[float] = field(default_factory=list)
+    """``arrival - i / rate`` of each sample ``i`` from sample ``first`` on."""
     first: int = 0
-    pushed: int = 0  # samples given to the pipeline so far
+    gaps: list[int] = field(default_factory=lambda: [0])
+    """First samples after each reconnect (the last one at or before ``first`` kept)."""
 
     def __post_init__(self) -> None:
         self.pipeline = Pipeline(self.rate, self.placement)
 
     def add(self, at: float, xyz: tuple[float, float, float]) -> None:
+        index = self.first + len(self.offsets)
         self.buffer.append(xyz)
-        self.arrivals.append(at)
+        self.offsets.append(at - index / self.rate)
+
+    def gap(self) -> None:
+        """The device reconnected: arrival times before now say nothing of the samples after."""
+        self.gaps.append(self.first + len(self.offsets))
+
+    def _since_gap(self, index: int) -> int:
+        return max(g for g in self.gaps if g <= index)
 
     def seconds(self) -> list[tuple[float, int, int]]:
         """Push what is buffered; the seconds now final as (time, label code, steps)."""
@@ -80,20 +100,23 @@ class ImuTrack:
             return []
         xyz = np.asarray(self.buffer, dtype=np.float64)
         self.buffer = []
-        self.pushed += len(xyz)
-        out = self.pipeline.push(xyz)
-        return self._placed(out)
+        return self._placed(self.pipeline.push(xyz))
 
     def _placed(self, out: Seconds) -> list[tuple[float, int, int]]:
         placed = []
+        window = math.ceil(ANCHOR_S * self.rate)
+        offsets = np.asarray(self.offsets)
         for k in range(len(out)):
             index = math.ceil((out.start + k) * self.rate)  # the second's first sample
-            placed.append((self.arrivals[index - self.first], int(out.labels[k]),
-                           int(out.steps[k])))
-        # Arrivals are kept from the next second's first sample on.
+            lo = max(index - window, self._since_gap(index), self.first) - self.first
+            anchor = float(offsets[lo: index - self.first + 1].min())
+            placed.append((anchor + index / self.rate, int(out.labels[k]), int(out.steps[k])))
+        # Offsets are kept for the window before the next second's first sample.
         nxt = math.ceil((out.start + len(out)) * self.rate)
-        del self.arrivals[:nxt - self.first]
-        self.first = nxt
+        keep_from = max(nxt - window, self._since_gap(nxt), self.first)
+        del self.offsets[:keep_from - self.first]
+        self.first = keep_from
+        self.gaps = [g for g in self.gaps if g >= self._since_gap(keep_from)]
         return placed
 
 
@@ -274,6 +297,9 @@ class BleSource:
         if kind == "Motion":
             self._motion(sample)
             return
+        track = self.book.tracks.get(sample.device)
+        if kind == "Link" and sample.connected and track is not None:
+            track.gap()
         fields = {k: v for k, v in asdict(sample).items() if k not in ("at", "device")}
         device = self.labels.get(sample.device)
         self.book.note(sample.device, device.kind if device else "?", sample.at, kind, fields)
