@@ -12,23 +12,33 @@ A wrist cannot tell sitting from standing: its minutes say ``walking`` or
 ``running`` when they were, else nothing (the replay then derives the posture
 from the steps and marks sedentary time as inferred); its seconds say
 ``sedentary`` (still), ``walking``, ``running`` or ``unknown``.
+
+The mount orientation is learnt from walking, as a live stream would: a
+thigh or waist is ``unknown`` until the recording's first walk. ``--learn-first``
+reads the file twice, first to learn the mount from all its walking, then to
+label it from the first second with that (offline only: not what a live stream
+gives before its first walk). ``--reference FILE`` starts from a mount saved by
+``--save-reference FILE`` (JSON, ``devices.imu.Pipeline.reference_state``).
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
 import math
+import os
 import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TextIO
+from typing import Any, NamedTuple, TextIO
 
 import numpy as np
 
-from devices.imu import LABELS, Pipeline, Placement, Seconds
+from devices.imu import LABELS, BadReference, Pipeline, Placement, Seconds, learn_reference
 from devices.imu.labels import Label, majority
+from devices.imu.reference import MIN_WALK_S
 from pacer.errors import BadInput, InputFileError
 
 HEADER = ("t", "x", "y", "z")
@@ -160,13 +170,68 @@ class _Writer:
         self.minute, self.labels, self.steps = None, [], 0
 
 
-def epochs(path: Path, rate: float, placement: Placement, start: datetime, *,
-           per_second: bool, out: TextIO) -> int:
-    """Run the pipeline over a raw file and write the epochs CSV; the number of rows in."""
+class Run(NamedTuple):
+    """What ``epochs`` did: samples read and the mount reference at the end."""
+
+    rows: int
+    reference: dict[str, Any]
+
+
+def load_reference(path: Path) -> dict[str, Any]:
+    """A mount reference file's JSON (checked against the placement when used)."""
     try:
-        pipe = Pipeline(rate, placement)
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputFileError(str(path), None,
+                             f"cannot read the mount reference ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise InputFileError(str(path), None, "not a mount reference: not UTF-8 text") from None
+    try:
+        state = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputFileError(str(path), exc.lineno,
+                             f"not a mount reference: not JSON ({exc.msg})") from None
+    if not isinstance(state, dict):
+        raise InputFileError(str(path), None, "not a mount reference: not a JSON object")
+    return state
+
+
+def save_reference(path: Path, state: dict[str, Any]) -> None:
+    """Write ``state`` as JSON, whole or not at all (a temporary file renamed over)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_text(json.dumps(state, indent=1) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise InputFileError(str(path), None,
+                             f"cannot write the mount reference ({exc.strerror})") from None
+
+
+def _pipeline(rate: float, placement: Placement, reference: dict[str, Any] | None,
+              where: str) -> Pipeline:
+    try:
+        return Pipeline(rate, placement, reference)
+    except BadReference as exc:
+        raise InputFileError(where, None, str(exc)) from None
     except ValueError as exc:
         raise BadInput(f"--rate: {exc}") from None
+
+
+def epochs(path: Path, rate: float, placement: Placement, start: datetime, *,
+           per_second: bool, out: TextIO, learn_first: bool = False,
+           reference: dict[str, Any] | None = None, reference_from: str = "--reference"
+           ) -> Run:
+    """Run the pipeline over a raw file and write the epochs CSV.
+
+    ``reference`` (read from ``reference_from``) is a saved mount to start from;
+    ``learn_first`` reads the file once before, for the mount from all its walking.
+    """
+    if learn_first:
+        _pipeline(rate, placement, reference, reference_from)  # the errors before the work
+        reference = learn_reference((chunk for _, chunk in _rows(path, rate)), rate, placement,
+                                    reference=reference)
+    pipe = _pipeline(rate, placement, reference, reference_from)
     writer: _Writer | None = None
     n = 0
     for t0, chunk in _rows(path, rate):
@@ -178,13 +243,28 @@ def epochs(path: Path, rate: float, placement: Placement, start: datetime, *,
     writer.add(pipe.flush())
     if not per_second:
         writer.close_minute()
-    return n
+    # Learnt first, the labelling pass saw the walking again: save the one-pass sums.
+    return Run(n, reference if learn_first and reference is not None
+               else pipe.reference_state())
 
 
 def epochs_command(args: argparse.Namespace) -> int:
     """``pacer epochs``: parse the options, write CSV to stdout."""
     start = parse_start(args.start)
-    epochs(args.input, args.rate, args.placement, start,
-           per_second=args.resolution == "second", out=sys.stdout)
+    # getattr: the options are declared in pacer/cli.py; absent there, the plain run.
+    learn_first = bool(getattr(args, "learn_first", False))
+    ref_path: Path | None = getattr(args, "reference", None)
+    save_path: Path | None = getattr(args, "save_reference", None)
+    reference = load_reference(ref_path) if ref_path is not None else None
+    run = epochs(args.input, args.rate, args.placement, start,
+                 per_second=args.resolution == "second", out=sys.stdout,
+                 learn_first=learn_first, reference=reference, reference_from=str(ref_path))
     sys.stdout.flush()
+    walked = run.reference["walking_seconds"]
+    if learn_first and args.placement != "wrist" and walked < MIN_WALK_S:
+        print(f"pacer epochs: --learn-first found {walked:g} s of walking in {args.input} "
+              f"(the mount needs {MIN_WALK_S} s): seconds before the mount is known stay "
+              "unknown", file=sys.stderr)
+    if save_path is not None:
+        save_reference(save_path, run.reference)
     return 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import json
 import subprocess
 import sys
 from datetime import datetime
@@ -13,6 +15,8 @@ import pytest
 from devices.imu.synth import Segment, random_rotation, synthesise
 from pacer.cli import main
 from pacer.engine.model import Posture
+from pacer.epochs import epochs_command
+from pacer.errors import BadInput
 from pacer.io.minutes import read_minutes
 
 START = "2026-11-23T09:00:00+11:00"
@@ -131,3 +135,143 @@ def test_help_as_a_subprocess() -> None:
                           capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0
     assert "--placement" in done.stdout
+
+
+# --- the mount: --learn-first, --reference, --save-reference ------------------------
+
+POSTURES_FIRST = [Segment("sitting", 180), Segment("standing", 60), Segment("walking", 120, 105),
+                  Segment("sitting", 60)]
+
+
+def run_ns(capsys: pytest.CaptureFixture[str], raw: Path, placement: str = "waist", *,
+           learn_first: bool = False, reference: Path | None = None,
+           save_reference: Path | None = None) -> tuple[list[str], str]:
+    """``epochs_command`` as pacer/cli.py calls it, with the mount options; rows, stderr."""
+    args = argparse.Namespace(input=raw, rate=25.0, placement=placement, start=START,
+                              resolution="second", learn_first=learn_first,
+                              reference=reference, save_reference=save_reference)
+    assert epochs_command(args) == 0
+    out, err = capsys.readouterr()
+    return out.splitlines()[1:], err
+
+
+def postures(rows: list[str]) -> list[str]:
+    return [r.split(",")[2] for r in rows]
+
+
+def test_learn_first_labels_from_the_first_second(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    raw = raw_csv(tmp_path / "raw.csv", POSTURES_FIRST, 25, "waist", seed=4)
+    cold, _ = run_ns(capsys, raw)
+    assert set(postures(cold)[:240]) == {"unknown"}  # as a live stream: nothing before the walk
+    learnt, err = run_ns(capsys, raw, learn_first=True)
+    assert err == ""
+    assert len(learnt) == len(cold) == 420
+    got = postures(learnt)
+    assert got[:180].count("sitting") >= 175
+    assert got[180:240].count("standing") >= 55
+    assert got[250:350] == ["walking"] * 100
+    assert got[270:] == postures(cold)[270:]  # once the walk taught it: as streamed
+    # the default is untouched by the new options: streaming == batch stays as it was
+    code, plain, _ = run(capsys, "--input", str(raw), "--rate", "25", "--placement", "waist",
+                         "--start", START, "--resolution", "second")
+    assert code == 0
+    assert plain.splitlines()[1:] == cold
+
+
+def test_a_saved_reference_labels_a_new_recording_from_its_start(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    walk = raw_csv(tmp_path / "walk.csv", POSTURES_FIRST, 25, "thigh", seed=6)
+    saved = tmp_path / "mount.json"
+    _, _ = run_ns(capsys, walk, "thigh", save_reference=saved)
+    state = json.loads(saved.read_text(encoding="utf-8"))
+    assert state["placement"] == "thigh"
+    assert 100 <= state["walking_seconds"] <= 125  # the 120 s walk (windows overlap its ends)
+    # the next day, same sensor and mount (the same seed's rotation), no walk in the file
+    desk = raw_csv(tmp_path / "desk.csv", [Segment("sitting", 120), Segment("standing", 60)],
+                   25, "thigh", seed=6)
+    cold, _ = run_ns(capsys, desk, "thigh")
+    assert set(postures(cold)) == {"unknown"}
+    again = tmp_path / "again.json"
+    warm, _ = run_ns(capsys, desk, "thigh", reference=saved, save_reference=again)
+    got = postures(warm)
+    assert got[:115] == ["sitting"] * 115
+    assert got[125:175] == ["standing"] * 50
+    grown = json.loads(again.read_text(encoding="utf-8"))
+    assert 0 <= grown["walking_seconds"] - state["walking_seconds"] <= 2  # no walk: ~nothing new
+
+
+def test_learn_first_saves_one_pass_of_walking(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    raw = raw_csv(tmp_path / "raw.csv", POSTURES_FIRST, 25, "waist", seed=4)
+    streamed, learnt = tmp_path / "streamed.json", tmp_path / "learnt.json"
+    run_ns(capsys, raw, save_reference=streamed)
+    run_ns(capsys, raw, learn_first=True, save_reference=learnt)
+    assert learnt.read_text(encoding="utf-8") == streamed.read_text(encoding="utf-8")
+
+
+def test_learn_first_without_walking_says_so(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    raw = raw_csv(tmp_path / "raw.csv", [Segment("sitting", 90)], 25, "waist")
+    rows, err = run_ns(capsys, raw, learn_first=True)
+    assert set(postures(rows)) == {"unknown"}
+    assert "found 0 s of walking" in err
+    assert "needs 10 s" in err
+
+
+@pytest.mark.parametrize(
+    ("text", "what"),
+    [
+        ("{not json", "not JSON"),
+        ("[1, 2]", "not a JSON object"),
+        ('{"format": "pacer-imu-reference", "version": 1}', "keys must be exactly"),
+    ],
+)
+def test_bad_reference_files_are_refused_naming_the_file(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, what: str) -> None:
+    raw = raw_csv(tmp_path / "raw.csv", DESK[:1], 25, "waist")
+    bad = tmp_path / "mount.json"
+    bad.write_text(text, encoding="utf-8")
+    with pytest.raises(BadInput, match=what) as caught:
+        run_ns(capsys, raw, reference=bad)
+    assert str(caught.value).startswith(str(bad))
+    assert capsys.readouterr().out == ""  # refused before any output
+
+
+def test_another_placements_reference_is_refused(tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    raw = raw_csv(tmp_path / "raw.csv", DESK[:1], 25, "thigh")
+    saved = tmp_path / "thigh.json"
+    run_ns(capsys, raw, "thigh", save_reference=saved)
+    for learn_first in (False, True):
+        with pytest.raises(BadInput, match="learnt on a 'thigh' sensor, not a 'waist' one"):
+            run_ns(capsys, raw, "waist", reference=saved, learn_first=learn_first)
+    with pytest.raises(BadInput, match="cannot read the mount reference"):
+        run_ns(capsys, raw, reference=tmp_path / "none.json")
+    with pytest.raises(BadInput, match="cannot write the mount reference"):
+        run_ns(capsys, raw, save_reference=tmp_path / "no-dir" / "x.json")
+
+
+@pytest.mark.xfail(strict=True, reason="the options are declared by /tmp/epochs-cli.patch "
+                   "(pacer/cli.py), which also removes this mark")
+def test_cli_declares_the_mount_options(tmp_path: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    done = subprocess.run([sys.executable, "-m", "pacer", "epochs", "--help"],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert "--learn-first" in done.stdout
+    assert "live stream" in done.stdout
+    assert "--save-reference" in done.stdout
+    raw = raw_csv(tmp_path / "raw.csv", POSTURES_FIRST, 25, "waist", seed=4)
+    saved = tmp_path / "mount.json"
+    code, out, _ = run(capsys, "--input", str(raw), "--rate", "25", "--placement", "waist",
+                       "--start", START, "--learn-first", "--save-reference", str(saved))
+    assert code == 0
+    assert out.splitlines()[1].endswith(",0,sitting")
+    code, out, _ = run(capsys, "--input", str(raw), "--rate", "25", "--placement", "waist",
+                       "--start", START, "--reference", str(saved))
+    assert code == 0
+    assert out.splitlines()[1].endswith(",0,sitting")
+    code, _, err = run(capsys, "--input", str(raw), "--rate", "25", "--placement", "thigh",
+                       "--reference", str(saved))
+    assert code == 2
+    assert f"pacer: {saved}: the mount reference was learnt on a 'waist' sensor" in err
