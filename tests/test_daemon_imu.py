@@ -23,11 +23,12 @@ import pytest
 pytest.importorskip("bumble", reason="the virtual wearables need the 'virtual' extra")
 
 from devices.imu.synth import Segment, synthesise
+from devices.samples import Link, Motion
 from devices.virtual import virtual_world
 from devices.virtual.imu import TURNED
 from pacer.config import Config, parse_config
 from pacer.daemon.app import Daemon
-from pacer.daemon.ble import ImuTrack, MinuteBook
+from pacer.daemon.ble import BleSource, ImuTrack, MinuteBook
 from pacer.daemon.clock import Clock
 from pacer.demo import _demo
 from pacer.engine.model import Epoch, Posture
@@ -230,3 +231,46 @@ def test_imu_track_times_samples_by_their_soonest_arrivals_and_restarts_at_a_rec
     times = [round(at - t0, 6) for at, _, _ in placed]
     assert times[:15] == list(range(75, 90))  # before the gap, as they were
     assert times[15:] == [200 + k for k in range(60 - 15)]
+
+
+def test_the_learnt_mount_is_stored_with_the_minute_and_measures_sitting_after_a_restart(
+) -> None:
+    """Through BleSource's queue as the daemon uses it: a walk teaches the mount; a
+    restarted source given the stored state measures sitting from its first minute,
+    one without it can only infer sitting from zero steps."""
+    thigh = parse_config({
+        "user": {"id": "alice", "timezone": "Europe/London"},
+        "devices": [{"kind": "witmotion", "address": "F0:00:00:00:00:01",
+                     "placement": "thigh"}],
+        "mqtt": {"url": "mqtt://127.0.0.1:1"},
+        "storage": {"path": "unused.sqlite3"},
+    }).devices
+    t0 = 1_800_000_000.0
+    label = "F0:00:00:00:00:01"
+
+    def feed(source: BleSource, segments: list[Segment], start: float) -> list[Epoch]:
+        xyz, _ = synthesise(segments, 10, "thigh", rotation=TURNED, seed=3)
+        source.manager.queue.put_nowait(Link(at=start, device=label, connected=True,
+                                             reason="connected"))
+        epochs, minute = [], int(start // 60)
+        for i, row in enumerate(xyz):
+            at = start + i / 10
+            if int(at // 60) > minute:
+                epochs.append(source.epoch(minute))
+                minute += 1
+            source.manager.queue.put_nowait(Motion(at=at, device=label, x=float(row[0]),
+                                                   y=float(row[1]), z=float(row[2])))
+        return epochs
+
+    first = BleSource(thigh, clock=lambda: t0, zone=TZ)  # type: ignore[arg-type]
+    feed(first, [Segment("walking", 120, 100), Segment("sitting", 120)], t0)
+    saved = json.loads(json.dumps(first.state()))  # as the store keeps it
+    assert saved["mounts"][label]["walking_seconds"] >= 100
+
+    sitting = [Segment("sitting", 240)]
+    again = feed(BleSource(thigh, clock=lambda: t0, zone=TZ, saved=saved),  # type: ignore[arg-type]
+                 sitting, t0 + 600)
+    assert [(e.posture, e.inferred) for e in again[:3]] == [(Posture.SEDENTARY, False)] * 3
+    fresh = feed(BleSource(thigh, clock=lambda: t0, zone=TZ), sitting,  # type: ignore[arg-type]
+                 t0 + 600)
+    assert [(e.posture, e.inferred) for e in fresh[:3]] == [(Posture.SEDENTARY, True)] * 3

@@ -20,8 +20,10 @@ is already over: the pipeline's look-ahead
 (``devices.imu.smooth.LOOK``, 15 s) shifts the last seconds of a minute into
 the next. A minute with at least ``POSTURE_MIN_S`` seconds of known posture
 takes their majority as measured (not inferred) posture; otherwise the
-minute is as for a step-only device. A restart or a new rate starts the
-pipeline afresh, which must learn the mount orientation from walking again.
+minute is as for a step-only device. The mount orientation the pipeline
+learnt from walking is stored with each minute (``mounts``) and given to the
+pipeline after a restart or a new rate, so sitting is measured at once; a
+sensor strapped on anew is only known from its next walk.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from numpy.typing import NDArray
 
 from devices.imu import LABELS, Pipeline, Placement, Seconds
 from devices.imu.labels import Label
+from devices.imu.reference import BadReference
 from pacer.config import BleDevice
 from pacer.engine.model import Epoch
 from pacer.io.minutes import POSTURES
@@ -71,6 +74,8 @@ class ImuTrack:
 
     placement: Placement
     rate: float
+    reference: dict[str, Any] | None = None
+    """A mount reference saved before (``Pipeline.reference_state``), if any."""
     pipeline: Pipeline = field(init=False)
     buffer: list[tuple[float, float, float]] = field(default_factory=list)
     offsets: list[float] = field(default_factory=list)
@@ -80,7 +85,12 @@ class ImuTrack:
     """First samples after each reconnect (the last one at or before ``first`` kept)."""
 
     def __post_init__(self) -> None:
-        self.pipeline = Pipeline(self.rate, self.placement)
+        try:
+            self.pipeline = Pipeline(self.rate, self.placement, reference=self.reference)
+        except BadReference as error:
+            log.warning("the saved mount reference is not used (%s); it is learnt again "
+                        "from the next walk", error)
+            self.pipeline = Pipeline(self.rate, self.placement)
 
     def add(self, at: float, xyz: tuple[float, float, float]) -> None:
         index = self.first + len(self.offsets)
@@ -138,17 +148,29 @@ class MinuteBook:
     seen: dict[str, DeviceSeen] = field(default_factory=dict)
     open_minute: Minute | None = None  # the next minute the daemon will take
     tracks: dict[str, ImuTrack] = field(default_factory=dict)
+    references: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Saved mount references of IMUs whose track has not started yet."""
     postures: dict[Minute, NDArray[np.int64]] = field(default_factory=dict)
     """Seconds of each ``Label`` by minute, all posture IMUs together."""
 
     def track(self, device: str, placement: Placement, rate: float) -> ImuTrack:
-        """The device's pipeline at ``rate`` (a new one if the rate changed)."""
+        """The device's pipeline at ``rate`` (a new one, same mount, if the rate changed)."""
         track = self.tracks.get(device)
         if track is None or track.rate != rate:
+            reference = self.references.pop(device, None)
             if track is not None:
                 self._place(device, track.seconds())
-            track = self.tracks[device] = ImuTrack(placement, rate)
+                reference = track.pipeline.reference_state()
+            if reference is not None and reference.get("placement", placement) != placement:
+                reference = None
+            track = self.tracks[device] = ImuTrack(placement, rate, reference)
         return track
+
+    def mounts(self) -> dict[str, dict[str, Any]]:
+        """Each IMU's learnt mount reference (stored with the minute, restored at a restart)."""
+        out = dict(self.references)
+        out.update({d: t.pipeline.reference_state() for d, t in self.tracks.items()})
+        return out
 
     def motion(self, track: ImuTrack, device: str, kind: str, at: float,
                xyz: tuple[float, float, float]) -> None:
@@ -279,6 +301,8 @@ class BleSource:
         self.labels = {device_label(d): d for d in devices}
         self.book = MinuteBook()
         self.book.restore_pending(saved.get("pending", {}))
+        self.book.references = {k: v for k, v in saved.get("mounts", {}).items()
+                                if isinstance(v, dict)}
         self._raw: list[tuple[str, float, str, dict[str, Any]]] = []
         self._notes: set[asyncio.Task[bool]] = set()
 
@@ -339,7 +363,8 @@ class BleSource:
             r = self.manager.cadence_state(label)
             if r is not None:
                 cadence[label] = r.to_dict()
-        return {"counters": counters, "cadence": cadence, "pending": self.book.pending()}
+        return {"counters": counters, "cadence": cadence, "pending": self.book.pending(),
+                "mounts": self.book.mounts()}
 
     def take_raw(self) -> list[tuple[str, float, str, dict[str, Any]]]:
         raw, self._raw = self._raw, []
