@@ -557,13 +557,6 @@ def test_downtime_restart_takes_the_missed_minutes_as_unknown_once(
     assert {e.posture for e in rows} == {Posture.UNKNOWN}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "pacer/daemon/app.py Daemon._tick takes every minute that is over in one synchronous "
-    "loop: after a long downtime the event loop is blocked for the whole catch-up (tens of "
-    "seconds here, minutes on a Pi), so no WATCHDOG=1 (systemd kills it at WatchdogSec), no "
-    "SIGTERM, no MQTT; and a daemon slower than its clock never leaves the loop. Patch: "
-    "/tmp/ops-helper-app.py.patch (slices of minutes up to the clock at the job's start, "
-    "the loop free in between)"))
 def test_a_long_catch_up_after_a_downtime_keeps_the_watchdog_fed_and_stops_on_sigterm(
     tmp_path: Path, broker: PrivateBroker, proc_daemon: list[DaemonProcess]
 ) -> None:

@@ -62,6 +62,7 @@ log = logging.getLogger(__name__)
 PUBLISH_TIMEOUT_S = 10.0
 HEARTBEAT_S = 10.0
 MIN_TICK_S = 0.01  # the minute job's period at very high replay speeds
+CATCH_UP_SLICE = 30  # minutes taken between two turns of the loop in a long catch-up
 STATE_EVERY_S = 30.0  # the retained state at most this often (real seconds)
 REPLY_TIMEOUT_S = 10.0
 
@@ -244,16 +245,32 @@ class Daemon:
         await self.link.failed
 
     async def _tick(self) -> None:
-        self._catch_up()
+        """Take every minute that is over by the daemon's clock. After a long
+        downtime that is thousands of minutes (seconds of work): they are taken
+        in slices with the loop free in between, so MQTT, commands and the
+        watchdog go on; and only those over when the job began, so a daemon
+        slower than its clock (a replay faster than the machine) never chases
+        it for ever with the loop blocked."""
+        target = self.clock.now()
+        while not self._stopping.is_set() and self._catch_up(target, CATCH_UP_SLICE):
+            await asyncio.sleep(0)
 
-    def _catch_up(self) -> None:
-        """Take every minute that is over by the daemon's clock."""
+    def _catch_up(self, until: float | None = None, limit: int | None = None) -> bool:
+        """Take the minutes over by ``until`` (the clock now by default), at
+        most ``limit`` of them; True if some are left. A command passes the time
+        it is applied at: a minute that ends just after it belongs after it."""
+        end = self.clock.now() if until is None else until
         minute = self.engine.next_minute
         if minute is None:
             minute = self._first_minute
-        while (minute + 1) * 60 <= self.clock.now():
+        taken = 0
+        while (minute + 1) * 60 <= end:
+            if limit is not None and taken >= limit:
+                return True
             self._take(minute)
             minute += 1
+            taken += 1
+        return False
 
     async def _beat(self) -> None:
         """What ``pacer status`` shows about the running daemon."""
@@ -363,7 +380,7 @@ class Daemon:
         # Minutes already over come first, as in a replay: the minute job may not
         # have run yet (it runs a second into each minute). Late samples of a
         # taken minute go into the open one, so nothing is lost by taking it now.
-        self._catch_up()
+        self._catch_up(until=at)
         try:
             parsed = read_command(msg.topic, msg.payload,
                                   plan_editors=self.config.mqtt.plan_editors)
@@ -436,7 +453,7 @@ class Daemon:
                     self.store.request_done(seq, {"ok": False, "error": f"unknown {kind!r}"})
                     continue
                 at = self.clock.now()
-                self._catch_up()  # as for a command over MQTT
+                self._catch_up(until=at)  # as for a command over MQTT
                 cmd = PlanChange(by=str(payload["by"]), why=str(payload["why"]),
                                  clear_alert=True)
                 reply = self.engine.command(cmd, at)
