@@ -115,7 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
             "in g in the sensor's own axes, evenly sampled at --rate) into the replay's "
             "minutes CSV time,steps,posture on stdout: posture and steps per second from "
             "the thigh (Acti4 inclination), waist (APE) or wrist (sedentary or walking "
-            "only) method, the mount orientation learnt from walking."
+            "only) method, the mount orientation learnt from walking. As in a live stream, "
+            "a thigh or waist says unknown until the recording's first walk has shown the "
+            "mount, unless --learn-first or --reference."
         ),
     )
     epochs.add_argument("--input", type=Path, required=True, metavar="RAW.csv",
@@ -127,6 +129,16 @@ def build_parser() -> argparse.ArgumentParser:
                         help="ISO 8601 time of t = 0 (default: midnight today, local)")
     epochs.add_argument("--resolution", choices=["minute", "second"], default="minute",
                         help="one row per minute (default) or per second")
+    epochs.add_argument("--learn-first", action="store_true",
+                        help="read RAW.csv twice: first learn the mount from all its walking, "
+                        "then label it from the first second with that; offline only: the "
+                        "output is then not what a live stream would have given before its "
+                        "first walk")
+    epochs.add_argument("--reference", type=Path, metavar="FILE",
+                        help="start from the mount reference saved in FILE by "
+                        "--save-reference (same sensor, wearer and placement)")
+    epochs.add_argument("--save-reference", type=Path, metavar="FILE",
+                        help="write the mount reference learnt (JSON) to FILE at the end")
 
     config_help = "config file (default: %(default)s)"
     default_config = Path("/etc/pacer/pacer.toml")

@@ -252,8 +252,6 @@ def test_another_placements_reference_is_refused(tmp_path: Path,
         run_ns(capsys, raw, save_reference=tmp_path / "no-dir" / "x.json")
 
 
-@pytest.mark.xfail(strict=True, reason="the options are declared by /tmp/epochs-cli.patch "
-                   "(pacer/cli.py), which also removes this mark")
 def test_cli_declares_the_mount_options(tmp_path: Path,
                                         capsys: pytest.CaptureFixture[str]) -> None:
     done = subprocess.run([sys.executable, "-m", "pacer", "epochs", "--help"],
