@@ -33,6 +33,7 @@ from bleak.exc import BleakError
 
 from devices import uuids
 from devices.backoff import backoff_delay
+from devices.drivers import Decoder
 from devices.drivers.infinitime import encode_new_alert
 from devices.drivers.witmotion import Reassembler
 from devices.errors import DecodeError
@@ -139,6 +140,8 @@ class DeviceLink:
         self.client: BleakClient | None = None
         self.rate_hz: float | None = profile.rate_hz
         """The acceleration rate in force (the start hook's answer once connected)."""
+        self.decode: Decoder = profile.decode
+        """The profile's decoder, or the one the start hook gave for this session."""
         self._replies: asyncio.Queue[bytes] | None = None
         self._reassembler: Reassembler | None = None
 
@@ -238,15 +241,18 @@ class DeviceLink:
         ready = False
         reason = "link lost"
         try:
+            self.decode = self.profile.decode
             self._replies = asyncio.Queue() if self.profile.replies else None
             self._reassembler = Reassembler() if self.profile.stream else None
             await self._subscribe(client)
             if self.profile.start is not None:
                 control = _LinkControl(client, self._replies or asyncio.Queue(),
                                        self.timing.write_s)
-                rate = await self.profile.start(control)
-                if rate is not None:
-                    self.rate_hz = rate
+                started = await self.profile.start(control)
+                if started.rate_hz is not None:
+                    self.rate_hz = started.rate_hz
+                if started.decode is not None:
+                    self.decode = started.decode
             self.client = client
             ready = True
             logger.info("%s: connected (%s)%s", self.who, device.name or device.address,
@@ -330,7 +336,7 @@ class DeviceLink:
         """Decode one value, feed the trackers and queue the samples; bad bytes are counted."""
         at = self.clock()
         try:
-            readings = self.profile.decode(uuid, data)
+            readings = self.decode(uuid, data)
         except DecodeError as error:
             self.status.decode_errors += 1
             n = self.status.decode_errors

@@ -7,7 +7,8 @@ and turns each decoded reading into the samples the daemon gets.
 
 Some devices stream only once told to: ``Profile.start`` runs after
 subscribing, through a ``Control`` (writes, and the replies notified on a
-control characteristic), and returns the acceleration rate now in force;
+control characteristic), and returns the acceleration rate now in force (and,
+for Polar, a decoder with the FACTOR the sensor announced);
 ``Profile.stop`` runs before a clean disconnect. WitMotion is set to
 ``WITMOTION_RATE_HZ``; a Polar sensor is asked for its ACC settings and
 started at the lowest rate the IMU pipeline can use, then stopped.
@@ -62,16 +63,25 @@ class Control(Protocol):
         ...
 
 
-Start = Callable[[Control], Awaitable[float | None]]
+@dataclass(frozen=True, slots=True)
+class Started:
+    """What a start hook set up: the acceleration rate, and a decoder for this session."""
+
+    rate_hz: float | None = None
+    decode: Decoder | None = None
+    """Replaces the profile's decoder until the link goes (None: the profile's)."""
+
+
+Start = Callable[[Control], Awaitable[Started]]
 Stop = Callable[[Control], Awaitable[None]]
 
 
-async def _witmotion_start(control: Control) -> float:
+async def _witmotion_start(control: Control) -> Started:
     # Unlocked, the rate applies until power off; not saved, so the flash is
     # not rewritten at every connect.
     await control.write(uuids.WITMOTION_WRITE, witmotion.UNLOCK)
     await control.write(uuids.WITMOTION_WRITE, witmotion.encode_rate(WITMOTION_RATE_HZ))
-    return WITMOTION_RATE_HZ
+    return Started(WITMOTION_RATE_HZ)
 
 
 async def _polar_reply(control: Control, opcode: int) -> polar.ControlResponse:
@@ -116,7 +126,7 @@ def choose_polar_settings(offered: Mapping[int, tuple[float, ...]]) -> tuple[int
     return rate, resolution, range_g
 
 
-async def _polar_start(control: Control) -> float:
+async def _polar_start(control: Control) -> Started:
     await control.write(uuids.PMD_CONTROL_POINT, polar.encode_get_settings())
     got = await _polar_reply(control, polar.GET_SETTINGS)
     try:
@@ -127,8 +137,15 @@ async def _polar_start(control: Control) -> float:
     channels = 3 if polar.CHANNELS in offered else None
     await control.write(uuids.PMD_CONTROL_POINT,
                         polar.encode_start(rate, resolution, range_g, channels))
-    await _polar_reply(control, polar.START)
-    return float(rate)
+    started = await _polar_reply(control, polar.START)
+    # The response may carry the FACTOR that compressed frames are scaled by.
+    try:
+        factor = polar.decode_settings(started.params).get(polar.FACTOR, ())
+    except DecodeError:
+        factor = ()
+    if factor and factor[0] > 0 and factor[0] != 1.0:
+        return Started(float(rate), polar.decoder(factor[0]))
+    return Started(float(rate))
 
 
 async def _polar_stop(control: Control) -> None:
@@ -148,7 +165,8 @@ class Profile:
     read_after_connect: tuple[str, ...]
     """Read after every (re)connect: notifications only come on change."""
     start: Start | None = None
-    """Run after subscribing; returns the acceleration rate in force (Hz)."""
+    """Run after subscribing; says the acceleration rate in force (Hz) and may give
+    the session's decoder."""
     stop: Stop | None = None
     """Run before a clean disconnect."""
     replies: str | None = None

@@ -19,7 +19,7 @@ from devices.manager import DeviceManager
 from devices.profiles import SetupError, choose_polar_settings
 from devices.samples import Battery, Motion
 from devices.virtual import VirtualWorld, run_in_world
-from devices.virtual.imu import TURNED, Timeline
+from devices.virtual.imu import TURNED, Timeline, compressed_frame
 from devices.virtual.testing import Collector, until
 from pacer.config import BleDevice
 from pacer.daemon.clock import Clock
@@ -172,3 +172,42 @@ def test_timeline_signal_follows_the_script() -> None:
     turned = Timeline("thigh", TURNED, seed=1)
     turned.play([Segment("standing", 10)], at=0.0)
     assert turned.samples(np.array([1.0]))[0] == pytest.approx([0, 0, 1], abs=0.05)
+
+
+def test_polar_compressed_frames_are_scaled_by_the_factor_of_its_start_response() -> None:
+    """A Verity Sense-like sensor: delta-compressed frames (0x81) in units of 0.5 mG and
+    FACTOR 0.5 in its start response; pacer reads them in g all the same."""
+    clock = Clock(speed=SPEED, origin=START)
+    verity = bytes.fromhex("00 01 34 00 01 01 10 00 02 04 02 00 04 00 08 00 10 00 04 01 03")
+
+    async def scenario(world: VirtualWorld) -> tuple[list[Motion], int]:
+        imu = await world.add_polar(clock=clock.now, placement="thigh", settings=verity,
+                                    factor=0.5)
+        imu.play([Segment("walking", 40, 100), Segment("sitting", 60)])
+        config = BleDevice(kind="polar", address=imu.address, placement="thigh")
+        m = DeviceManager([config], clock=clock.now, zone=ZONE, backend=world.backend,
+                          scanner_backend=world.scanner_backend, timing=FAST)
+        got = Collector()
+        async with got.draining(m.queue), m:
+            await until(lambda: len(got.of(Motion)) >= 52 * 95, "95 s of samples", 30)
+            assert m.links[imu.address].rate_hz == 52
+            errors = m.status()[imu.address].decode_errors
+        return [s for s in got.of(Motion) if isinstance(s, Motion)], errors
+
+    motion, errors = run_in_world(scenario, timeout_s=60)
+    assert errors == 0
+    still = np.array([(s.x, s.y, s.z) for s in motion[52 * 50: 52 * 90]])
+    assert np.allclose(np.linalg.norm(still, axis=1), 1.0, atol=0.06)  # not 0.5 g, not 2 g
+    names = labels_of(motion, 52, "thigh")
+    assert share(names[10:35], "walking") > 0.9
+    assert share(names[50:90], "sitting") > 0.9
+
+
+def test_compressed_frame_encoder_agrees_with_the_official_vector() -> None:
+    official = bytes.fromhex("02 65 00 00 00 00 00 00 00 81 f1 ff 14 00 f0 03 06 01 7b 0f 08")
+    frame = compressed_frame(101, np.array([[-15, 20, 1008], [-20, 17, 1008]]))
+    assert frame[:16] == official[:16]  # header and reference sample
+    assert frame[16] == 4  # the narrowest width for deltas (-5, -3, 0); Polar used 6
+    assert polar.decode_frame(frame) == polar.decode_frame(official)
+    with pytest.raises(ValueError, match="FACTOR must be a positive number"):
+        polar.decoder(0.0)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from devices.drivers import battery, heart_rate
@@ -216,11 +217,28 @@ def unix_seconds(timestamp_ns: int) -> float:
 def decode(characteristic_uuid: str, payload: bytes | bytearray) -> list[Reading]:
     """Acceleration readings (g) of a PMD data frame; a control response gives none.
 
-    Compressed frames are read with FACTOR 1 (the Verity Sense's 0x81 default).
+    Compressed frames are read with FACTOR 1; ``decoder`` gives the decoder for
+    the FACTOR a start response announced.
     """
+    return _decode(characteristic_uuid, payload, 1.0)
+
+
+def decoder(factor: float) -> Callable[[str, bytes | bytearray], list[Reading]]:
+    """``decode``, with compressed frames scaled by ``factor`` (the start response's FACTOR)."""
+    if not (math.isfinite(factor) and factor > 0):
+        raise ValueError(f"FACTOR must be a positive number, not {factor!r}")
+
+    def decode_scaled(characteristic_uuid: str, payload: bytes | bytearray) -> list[Reading]:
+        return _decode(characteristic_uuid, payload, factor)
+
+    return decode_scaled
+
+
+def _decode(characteristic_uuid: str, payload: bytes | bytearray, factor: float
+            ) -> list[Reading]:
     uuid = char_uuid(characteristic_uuid)
     if uuid == PMD_DATA:
-        frame = decode_frame(payload)
+        frame = decode_frame(payload, factor=factor)
         return [Acceleration(x / 1000, y / 1000, z / 1000) for x, y, z in frame.samples]
     if uuid == PMD_CONTROL_POINT:
         decode_control(payload)

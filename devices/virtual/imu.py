@@ -9,8 +9,10 @@ set by ``FF AA 03 code`` on ``...ffe9`` after the unlock command, many
 packets per notification and, with ``notify_bytes`` not a multiple of 20,
 packets cut across notifications. ``VirtualPolar`` is a Polar H10-like PMD
 sensor (§4): it answers GET_SETTINGS, START and STOP on the control point
-and, once started, sends raw int16 ACC frames (type 0x01, mG) stamped in ns
-since 2000 by its clock; a link loss stops it, as on the real sensor.
+and, once started, sends raw int16 ACC frames (type 0x01, mG; with
+``factor``, delta-compressed 0x81 frames in units of ``factor`` mG, the
+FACTOR announced in the start response) stamped in ns since 2000 by its
+clock; a link loss stops it, as on the real sensor.
 
 The signal comes from ``devices.imu.synth`` (the pipeline's test signals) in
 the body frame of ``placement``, turned by ``rotation`` (the way the sensor
@@ -261,6 +263,23 @@ H10_SETTINGS = bytes.fromhex("00 04 19 00 32 00 64 00 c8 00 01 01 10 00 02 03 02
 """ACC settings as an H10 offers them: 25/50/100/200 Hz, 16 bit, +-2/4/8 g."""
 FRAME_SAMPLES = (MAX_NOTIFY - 10) // 6
 """int16 x 3 samples in one frame that fits a notification."""
+COMPRESSED_SAMPLES = 30
+"""Samples in a delta-compressed frame: a reference and 29 deltas of up to 17 bits fit."""
+
+
+def compressed_frame(timestamp_ns: int, samples: NDArray[np.int64]) -> bytes:
+    """A delta-compressed ACC frame of type 0x81 (ble-protocols.md §4.3): the first
+    sample as int16 x 3, then one block of the deltas, LSB first."""
+    deltas = np.diff(samples, axis=0)
+    biggest = int(np.abs(deltas).max()) if len(deltas) else 0
+    width = max(biggest.bit_length() + 1, 1)  # two's complement, sign bit included
+    stream = 0
+    for n, value in enumerate(deltas.reshape(-1)):
+        stream |= (int(value) & ((1 << width) - 1)) << (n * width)
+    size = -(-width * deltas.size // 8)
+    return (bytes([polar.ACC]) + struct.pack("<Q", timestamp_ns) + b"\x81"
+            + struct.pack("<3h", *(int(v) for v in samples[0]))
+            + bytes([width, len(deltas)]) + stream.to_bytes(size, "little"))
 
 
 class VirtualPolar(_ImuPeripheral):
@@ -269,9 +288,12 @@ class VirtualPolar(_ImuPeripheral):
     def __init__(self, link: LocalLink, *, address: str, name: str = "Polar H10 0A1B2C3D",
                  clock: Callable[[], float] | None = None, placement: str = "waist",
                  rotation: Float | None = None, settings: bytes = H10_SETTINGS,
-                 seed: int = 0) -> None:
+                 factor: float | None = None, seed: int = 0) -> None:
+        """``factor``: send delta-compressed frames (0x81) in units of ``factor`` mG, and
+        announce the FACTOR in the start response, as a Verity Sense does."""
         self.commands: list[bytes] = []
         self.settings = settings
+        self.factor = factor
         self.started: dict[int, tuple[float, ...]] | None = None
         services = [
             Service(
@@ -313,7 +335,11 @@ class VirtualPolar(_ImuPeripheral):
         elif opcode == polar.GET_SETTINGS:
             await self._reply(opcode, 0, self.settings)
         elif opcode == polar.START:
-            await self._reply(opcode, *self._start(command[2:]))
+            (status,) = self._start(command[2:])
+            params = b""
+            if status == 0 and self.factor is not None:
+                params = bytes([polar.FACTOR, 1]) + struct.pack("<f", self.factor)
+            await self._reply(opcode, status, params)
         elif opcode == polar.STOP:
             await self.streamer.stop()
             self.started = None
@@ -344,6 +370,16 @@ class VirtualPolar(_ImuPeripheral):
 
     async def _send(self, times: Float) -> None:
         acc = self.timeline.samples(times)
+        if self.factor is not None:
+            units = np.round(acc * 1000 / self.factor).astype(np.int64)
+            for i in range(0, len(times), COMPRESSED_SAMPLES):
+                block = units[i: i + COMPRESSED_SAMPLES]
+                last = float(times[i + len(block) - 1])
+                ts = max(round((last - polar.EPOCH_2000_UNIX_S) * 1e9), 0)
+                if not self.connected:
+                    return
+                await self.notify(uuids.PMD_DATA, compressed_frame(ts, block))
+            return
         for i in range(0, len(times), FRAME_SAMPLES):
             part = acc[i: i + FRAME_SAMPLES]
             ts = round((float(times[i + len(part) - 1]) - polar.EPOCH_2000_UNIX_S) * 1e9)
