@@ -15,7 +15,7 @@ from datetime import date
 from pathlib import Path
 
 from pacer import __version__
-from pacer.daemon.systemd import log_format
+from pacer.daemon.systemd import log_formatter
 from pacer.engine.model import RED_FLAGS
 from pacer.errors import BadInput, ConfigError, PacerError
 
@@ -290,7 +290,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level, format=log_format(), stream=sys.stderr)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(log_formatter())
+    logging.basicConfig(level=args.log_level, handlers=[handler])
     # APScheduler says INFO for every run of every job: once a minute is noise.
     logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLevelName(
         args.log_level)))

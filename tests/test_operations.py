@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import random
 import re
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -58,6 +60,7 @@ from pacer import __version__
 from pacer.config import Config, parse_config
 from pacer.daemon.app import Daemon
 from pacer.daemon.clock import Clock
+from pacer.daemon.systemd import JournalFormatter
 from pacer.engine.model import Epoch, Posture
 from pacer.mqtt.broker import PrivateBroker
 from pacer.mqtt.testing import Collector
@@ -220,9 +223,12 @@ def test_journald_lines_carry_no_timestamp(
                                       proc_daemon)
     assert lines
     assert not [line for line in lines if _STAMP.match(line)], lines
+    # Each line starts with its syslog priority, which journald reads.
     assert [line for line in lines
-            if not re.match(r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL) [\w.]+: ", line)] == [], lines
-    assert any(line.startswith("INFO pacer.daemon.app: stopping") for line in lines)
+            if not re.match(r"^<[2-7]>(DEBUG|INFO|WARNING|ERROR|CRITICAL) [\w.]+: ", line)
+            ] == [], lines
+    assert any(line.startswith("<6>INFO pacer.daemon.app: stopping") for line in lines)
+    assert all(line.startswith("<4>WARNING") for line in lines if "WARNING" in line[:12])
 
 
 def test_without_journald_lines_carry_a_timestamp(
@@ -890,3 +896,16 @@ def test_sigkills_during_a_desk_day_change_nothing(
     seen = {(json.loads(m.payload)["prompt"], json.loads(m.payload)["outcome"])
             for m in event_sub.messages if json.loads(m.payload).get("type") == "outcome"}
     assert set(stored_outcomes.items()) <= seen
+
+
+def test_every_line_of_a_traceback_keeps_its_priority_for_journald() -> None:
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError:
+        record = logging.LogRecord("pacer.x", logging.ERROR, __file__, 1, "failed: %s",
+                                   ("job",), sys.exc_info())
+    lines = JournalFormatter().format(record).split("\n")
+    assert lines[0] == "<3>ERROR pacer.x: failed: job"
+    assert len(lines) > 2
+    assert all(line.startswith("<3>") for line in lines)
+    assert lines[-1] == "<3>RuntimeError: boom"

@@ -69,8 +69,30 @@ class Notifier:
         self._send("STOPPING=1")
 
 
-def log_format() -> str:
+# syslog priorities: journald reads a leading "<N>" as the line's priority,
+# so `journalctl -p warning` filters and errors show in red.
+_PRIORITY = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3,
+             logging.CRITICAL: 2}
+
+
+class JournalFormatter(logging.Formatter):
+    """Lines for journald: a priority prefix and no time (journald adds it).
+    Each line of a multi-line message (a traceback) gets the prefix."""
+
+    def __init__(self) -> None:
+        super().__init__("%(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        prefix = f"<{_PRIORITY.get(record.levelno, 6)}>"
+        return "\n".join(prefix + line for line in super().format(record).split("\n"))
+
+
+def under_journald() -> bool:
+    return bool(os.environ.get("JOURNAL_STREAM")) and not sys.stderr.isatty()
+
+
+def log_formatter() -> logging.Formatter:
     """journald stamps every line itself: under it, leave the time out."""
-    if os.environ.get("JOURNAL_STREAM") and not sys.stderr.isatty():
-        return "%(levelname)s %(name)s: %(message)s"
-    return "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    if under_journald():
+        return JournalFormatter()
+    return logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
