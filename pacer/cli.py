@@ -87,6 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--hours", type=_positive_float, default=15.0,
                       help="how many hours of the scripted day to run, from 06:30 "
                            "(default: %(default)s)")
+    demo.add_argument("--wearable", choices=("watch", "thigh"), default="watch",
+                      help="the virtual wearable: an InfiniTime watch counting steps, or a "
+                           "WitMotion IMU on the thigh streaming acceleration, from which "
+                           "pacer measures sitting (at most 240x real time) "
+                           "(default: %(default)s)")
 
     replay = sub.add_parser(
         "replay",
@@ -364,7 +369,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "demo":
         from pacer.demo import run_demo
 
-        return run_demo(speed=args.speed, hours=args.hours)
+        return run_demo(speed=args.speed, hours=args.hours, wearable=args.wearable)
     raise AssertionError(args.command)  # argparse guarantees one of the above
 
 

@@ -189,6 +189,16 @@ def test_bad_arguments_exit_2() -> None:
     proc = pacer("demo", "--speed", "0")
     assert proc.returncode == 2
     assert "must be greater than 0" in proc.stderr
+    proc = pacer("demo", "--wearable", "ankle")
+    assert proc.returncode == 2
+    assert "choose from 'watch', 'thigh'" in proc.stderr
+
+
+def test_demo_offers_a_virtual_thigh_sensor() -> None:
+    # The thigh demo itself runs in tests/test_daemon_imu.py.
+    demo = pacer("demo", "--help")
+    assert "--wearable {watch,thigh}" in demo.stdout
+    assert "WitMotion IMU on the thigh" in demo.stdout
 
 
 def test_scan_without_bluetooth_says_why() -> None:
