@@ -13,6 +13,8 @@ import io
 import json
 import re
 import sqlite3
+import subprocess
+import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -28,8 +30,9 @@ from devices.virtual import virtual_world
 from devices.virtual.imu import TURNED
 from pacer.config import Config, parse_config
 from pacer.daemon.app import Daemon
-from pacer.daemon.ble import BleSource, ImuTrack, MinuteBook
+from pacer.daemon.ble import BleSource, MinuteBook
 from pacer.daemon.clock import Clock
+from pacer.daemon.imu_track import ImuTrack
 from pacer.demo import _demo
 from pacer.engine.model import Epoch, Posture
 from pacer.mqtt.broker import PrivateBroker
@@ -274,3 +277,15 @@ def test_the_learnt_mount_is_stored_with_the_minute_and_measures_sitting_after_a
     fresh = feed(BleSource(thigh, clock=lambda: t0, zone=TZ), sitting,  # type: ignore[arg-type]
                  t0 + 600)
     assert [(e.posture, e.inferred) for e in fresh[:3]] == [(Posture.SEDENTARY, True)] * 3
+
+
+def test_a_daemon_without_an_imu_does_not_load_numpy() -> None:
+    """numpy and the pipeline cost about 12 MB of a Pi's memory: only a daemon
+    with a thigh or waist IMU loads them (when its first motion arrives)."""
+    probe = ("import sys\n"
+             "import pacer.daemon.app, pacer.daemon.ble, devices.manager, devices.profiles\n"
+             "print(sorted(m for m in ('numpy', 'devices.imu') if m in sys.modules))\n")
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"

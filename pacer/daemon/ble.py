@@ -30,22 +30,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-from numpy.typing import NDArray
-
-from devices.imu import LABELS, Pipeline, Placement, Seconds
-from devices.imu.labels import Label
-from devices.imu.reference import BadReference
 from pacer.config import BleDevice
 from pacer.engine.model import Epoch
 from pacer.io.minutes import POSTURES
 from pacer.timebase import Minute
+
+if TYPE_CHECKING:
+    from devices.imu import Placement
+    from pacer.daemon.imu_track import ImuTrack
 
 log = logging.getLogger(__name__)
 
@@ -56,78 +53,6 @@ POSTURE_PLACEMENTS: frozenset[str] = frozenset(("thigh", "waist"))
 """Where an IMU tells sitting from standing (a wrist cannot; a chest only trunk tilt)."""
 PUSH_AFTER = 600
 """Samples buffered at most before they go through the pipeline (else once a minute)."""
-ANCHOR_S = 120.0
-"""Seconds of samples whose soonest arrival anchors the sample times (``ImuTrack``)."""
-
-
-@dataclass(slots=True)
-class ImuTrack:
-    """One IMU's samples through the streaming pipeline, each second given a time.
-
-    A notification is stamped when it arrives, and arrives late when the link or
-    the event loop stalls, with the samples of the stall in one burst. Sample
-    ``i`` is taken to be at ``i / rate`` after an anchor, the least ``arrival -
-    i / rate`` of the last ``ANCHOR_S`` seconds of samples (the samples that
-    came soonest); a window, not all time, so a device clock a little off its
-    nominal rate does not drift away. A reconnect (``gap``) starts a new window.
-    """
-
-    placement: Placement
-    rate: float
-    reference: dict[str, Any] | None = None
-    """A mount reference saved before (``Pipeline.reference_state``), if any."""
-    pipeline: Pipeline = field(init=False)
-    buffer: list[tuple[float, float, float]] = field(default_factory=list)
-    offsets: list[float] = field(default_factory=list)
-    """``arrival - i / rate`` of each sample ``i`` from sample ``first`` on."""
-    first: int = 0
-    gaps: list[int] = field(default_factory=lambda: [0])
-    """First samples after each reconnect (the last one at or before ``first`` kept)."""
-
-    def __post_init__(self) -> None:
-        try:
-            self.pipeline = Pipeline(self.rate, self.placement, reference=self.reference)
-        except BadReference as error:
-            log.warning("the saved mount reference is not used (%s); it is learnt again "
-                        "from the next walk", error)
-            self.pipeline = Pipeline(self.rate, self.placement)
-
-    def add(self, at: float, xyz: tuple[float, float, float]) -> None:
-        index = self.first + len(self.offsets)
-        self.buffer.append(xyz)
-        self.offsets.append(at - index / self.rate)
-
-    def gap(self) -> None:
-        """The device reconnected: arrival times before now say nothing of the samples after."""
-        self.gaps.append(self.first + len(self.offsets))
-
-    def _since_gap(self, index: int) -> int:
-        return max(g for g in self.gaps if g <= index)
-
-    def seconds(self) -> list[tuple[float, int, int]]:
-        """Push what is buffered; the seconds now final as (time, label code, steps)."""
-        if not self.buffer:
-            return []
-        xyz = np.asarray(self.buffer, dtype=np.float64)
-        self.buffer = []
-        return self._placed(self.pipeline.push(xyz))
-
-    def _placed(self, out: Seconds) -> list[tuple[float, int, int]]:
-        placed = []
-        window = math.ceil(ANCHOR_S * self.rate)
-        offsets = np.asarray(self.offsets)
-        for k in range(len(out)):
-            index = math.ceil((out.start + k) * self.rate)  # the second's first sample
-            lo = max(index - window, self._since_gap(index), self.first) - self.first
-            anchor = float(offsets[lo: index - self.first + 1].min())
-            placed.append((anchor + index / self.rate, int(out.labels[k]), int(out.steps[k])))
-        # Offsets are kept for the window before the next second's first sample.
-        nxt = math.ceil((out.start + len(out)) * self.rate)
-        keep_from = max(nxt - window, self._since_gap(nxt), self.first)
-        del self.offsets[:keep_from - self.first]
-        self.first = keep_from
-        self.gaps = [g for g in self.gaps if g >= self._since_gap(keep_from)]
-        return placed
 
 
 @dataclass(slots=True)
@@ -150,7 +75,7 @@ class MinuteBook:
     tracks: dict[str, ImuTrack] = field(default_factory=dict)
     references: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Saved mount references of IMUs whose track has not started yet."""
-    postures: dict[Minute, NDArray[np.int64]] = field(default_factory=dict)
+    postures: dict[Minute, dict[int, int]] = field(default_factory=dict)
     """Seconds of each ``Label`` by minute, all posture IMUs together."""
 
     def track(self, device: str, placement: Placement, rate: float) -> ImuTrack:
@@ -163,6 +88,9 @@ class MinuteBook:
                 reference = track.pipeline.reference_state()
             if reference is not None and reference.get("placement", placement) != placement:
                 reference = None
+            # numpy and the pipeline only for a daemon that has an IMU (memory).
+            from pacer.daemon.imu_track import ImuTrack  # noqa: PLC0415
+
             track = self.tracks[device] = ImuTrack(placement, rate, reference)
         return track
 
@@ -189,10 +117,8 @@ class MinuteBook:
         per = self.steps.setdefault(device, {})
         for at, label, steps in seconds:
             minute = self._minute_of(at)
-            counts = self.postures.get(minute)
-            if counts is None:
-                counts = self.postures[minute] = np.zeros(len(Label), np.int64)
-            counts[label] += 1
+            counts = self.postures.setdefault(minute, {})
+            counts[label] = counts.get(label, 0) + 1
             if steps:
                 per[minute] = per.get(minute, 0) + steps
 
@@ -203,11 +129,13 @@ class MinuteBook:
             del self.postures[old]
         if counts is None:
             return None
-        known = counts.copy()
-        known[Label.UNKNOWN] = known[Label.SEDENTARY] = 0
-        if known.sum() < POSTURE_MIN_S:
+        from devices.imu import LABELS  # noqa: PLC0415 - loaded with the IMU's track
+
+        known = {code: n for code, n in counts.items()
+                 if LABELS[code] not in ("unknown", "sedentary")}
+        if sum(known.values()) < POSTURE_MIN_S:
             return None
-        return LABELS[int(np.argmax(known))]
+        return LABELS[min(known, key=lambda code: (-known[code], code))]  # ties: lower code
 
     def note(self, device: str, kind: str, at: float, sample: str, fields: dict[str, Any]
              ) -> None:

@@ -1,0 +1,90 @@
+"""One IMU's samples through the streaming pipeline, each second given a time
+(used by ``pacer.daemon.ble`` for thigh and waist sensors; imported only when
+one is configured, so a daemon without one does not load numpy)."""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from devices.imu import Pipeline, Placement, Seconds
+from devices.imu.reference import BadReference
+
+log = logging.getLogger(__name__)
+
+ANCHOR_S = 120.0
+"""Seconds of samples whose soonest arrival anchors the sample times (``ImuTrack``)."""
+
+
+@dataclass(slots=True)
+class ImuTrack:
+    """One IMU's samples through the streaming pipeline, each second given a time.
+
+    A notification is stamped when it arrives, and arrives late when the link or
+    the event loop stalls, with the samples of the stall in one burst. Sample
+    ``i`` is taken to be at ``i / rate`` after an anchor, the least ``arrival -
+    i / rate`` of the last ``ANCHOR_S`` seconds of samples (the samples that
+    came soonest); a window, not all time, so a device clock a little off its
+    nominal rate does not drift away. A reconnect (``gap``) starts a new window.
+    """
+
+    placement: Placement
+    rate: float
+    reference: dict[str, Any] | None = None
+    """A mount reference saved before (``Pipeline.reference_state``), if any."""
+    pipeline: Pipeline = field(init=False)
+    buffer: list[tuple[float, float, float]] = field(default_factory=list)
+    offsets: list[float] = field(default_factory=list)
+    """``arrival - i / rate`` of each sample ``i`` from sample ``first`` on."""
+    first: int = 0
+    gaps: list[int] = field(default_factory=lambda: [0])
+    """First samples after each reconnect (the last one at or before ``first`` kept)."""
+
+    def __post_init__(self) -> None:
+        try:
+            self.pipeline = Pipeline(self.rate, self.placement, reference=self.reference)
+        except BadReference as error:
+            log.warning("the saved mount reference is not used (%s); it is learnt again "
+                        "from the next walk", error)
+            self.pipeline = Pipeline(self.rate, self.placement)
+
+    def add(self, at: float, xyz: tuple[float, float, float]) -> None:
+        index = self.first + len(self.offsets)
+        self.buffer.append(xyz)
+        self.offsets.append(at - index / self.rate)
+
+    def gap(self) -> None:
+        """The device reconnected: arrival times before now say nothing of the samples after."""
+        self.gaps.append(self.first + len(self.offsets))
+
+    def _since_gap(self, index: int) -> int:
+        return max(g for g in self.gaps if g <= index)
+
+    def seconds(self) -> list[tuple[float, int, int]]:
+        """Push what is buffered; the seconds now final as (time, label code, steps)."""
+        if not self.buffer:
+            return []
+        xyz = np.asarray(self.buffer, dtype=np.float64)
+        self.buffer = []
+        return self._placed(self.pipeline.push(xyz))
+
+    def _placed(self, out: Seconds) -> list[tuple[float, int, int]]:
+        placed = []
+        window = math.ceil(ANCHOR_S * self.rate)
+        offsets = np.asarray(self.offsets)
+        for k in range(len(out)):
+            index = math.ceil((out.start + k) * self.rate)  # the second's first sample
+            lo = max(index - window, self._since_gap(index), self.first) - self.first
+            anchor = float(offsets[lo: index - self.first + 1].min())
+            placed.append((anchor + index / self.rate, int(out.labels[k]), int(out.steps[k])))
+        # Offsets are kept for the window before the next second's first sample.
+        nxt = math.ceil((out.start + len(out)) * self.rate)
+        keep_from = max(nxt - window, self._since_gap(nxt), self.first)
+        del self.offsets[:keep_from - self.first]
+        self.first = keep_from
+        self.gaps = [g for g in self.gaps if g >= self._since_gap(keep_from)]
+        return placed
