@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import ssl
 import subprocess
 import sys
 import threading
@@ -491,7 +492,8 @@ def test_tls_through_the_shipped_nginx_site(tmp_path: Path) -> None:
         plain = httpx.get(f"http://127.0.0.1:{http}/api/patients?x=1")
         assert plain.status_code == 301
         assert plain.headers["location"] == "https://127.0.0.1/api/patients?x=1"
-        with httpx.Client(base_url=f"https://127.0.0.1:{https}", verify=str(pki.ca)) as c:
+        trust = ssl.create_default_context(cafile=str(pki.ca))
+        with httpx.Client(base_url=f"https://127.0.0.1:{https}", verify=trust) as c:
             page = c.get("/signin")
             assert page.status_code == 200
             assert page.headers["strict-transport-security"] == "max-age=63072000"
