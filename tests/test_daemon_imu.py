@@ -284,6 +284,7 @@ def test_a_daemon_without_an_imu_does_not_load_numpy() -> None:
     with a thigh or waist IMU loads them (when its first motion arrives)."""
     probe = ("import sys\n"
              "import pacer.daemon.app, pacer.daemon.ble, devices.manager, devices.profiles\n"
+             "import devices.virtual  # a daemon on a virtual watch: the demo, the benchmark\n"
              "print(sorted(m for m in ('numpy', 'devices.imu') if m in sys.modules))\n")
     proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           timeout=60, check=False)

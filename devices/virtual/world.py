@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bumble import gatt_client
 from bumble.link import LocalLink
@@ -25,9 +25,11 @@ from bumble.link import LocalLink
 from devices.virtual.backend import BumbleClient, BumbleScanner, Central
 from devices.virtual.controller import new_device
 from devices.virtual.footpod import VirtualFootPod
-from devices.virtual.imu import VirtualPolar, VirtualWitMotion
 from devices.virtual.peripheral import VirtualPeripheral
 from devices.virtual.watch import VirtualWatch
+
+if TYPE_CHECKING:
+    from devices.virtual.imu import VirtualPolar, VirtualWitMotion
 
 T = TypeVar("T")
 
@@ -77,6 +79,8 @@ class VirtualWorld:
     async def add_witmotion(self, address: str | None = None, **options: Any
                             ) -> VirtualWitMotion:
         """A new virtual WitMotion IMU (``options``: those of ``VirtualWitMotion``)."""
+        from devices.virtual.imu import VirtualWitMotion  # noqa: PLC0415 - numpy, only for IMUs
+
         imu = VirtualWitMotion(self.link, address=address or self._next_address(), **options)
         self._peripherals.append(imu)
         self.imus.append(imu)
@@ -85,6 +89,8 @@ class VirtualWorld:
 
     async def add_polar(self, address: str | None = None, **options: Any) -> VirtualPolar:
         """A new virtual Polar PMD accelerometer (``options``: those of ``VirtualPolar``)."""
+        from devices.virtual.imu import VirtualPolar  # noqa: PLC0415 - numpy, only for IMUs
+
         imu = VirtualPolar(self.link, address=address or self._next_address(), **options)
         self._peripherals.append(imu)
         self.imus.append(imu)
