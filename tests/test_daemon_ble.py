@@ -8,23 +8,22 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from daemon_helpers import run_daemon, until
 
 pytest.importorskip("bumble", reason="the virtual wearables need the 'virtual' extra")
 
-from devices.virtual import VirtualWatch, VirtualWorld, virtual_world
+from devices.virtual import VirtualWatch, virtual_world
 from pacer.config import Config, parse_config
 from pacer.daemon.app import Daemon
 from pacer.daemon.clock import Clock
 from pacer.mqtt.broker import PrivateBroker
 from pacer.mqtt.testing import Collector
-from pacer.store import Store
 
 TZ = ZoneInfo("Europe/London")
 START = datetime(2026, 6, 10, 8, 55, tzinfo=TZ)  # a Wednesday
@@ -46,26 +45,6 @@ def stored_steps(db: Path) -> tuple[int, list[tuple[int, int, str]]]:
         rows = conn.execute("SELECT minute, steps, posture FROM epochs ORDER BY minute").fetchall()
     return sum(r[1] for r in rows), rows
 
-
-async def until(check: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
-
-
-async def run_daemon(config: Config, world: VirtualWorld, clock: Clock,
-                     body: Callable[[Daemon], Awaitable[None]]) -> None:
-    with Store.open(config.storage.path) as store:
-        daemon = Daemon(config, store=store, clock=clock, ble_backend=world.backend,
-                        ble_scanner_backend=world.scanner_backend)
-        task = asyncio.create_task(daemon.run())
-        try:
-            await body(daemon)
-        finally:
-            daemon.stop()
-            await asyncio.wait_for(task, 20)
 
 
 def test_steps_stored_exactly_across_drops_and_a_restart_and_prompts_buzz_the_watch(

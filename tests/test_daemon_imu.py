@@ -21,6 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from daemon_helpers import until
 
 pytest.importorskip("bumble", reason="the virtual wearables need the 'virtual' extra")
 
@@ -59,13 +60,6 @@ def stored(db: Path) -> list[tuple[int, int, str, int]]:
         return conn.execute(
             "SELECT minute, steps, posture, inferred FROM epochs ORDER BY minute").fetchall()
 
-
-async def until(check: Any, timeout: float, what: str) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 def test_thigh_imu_sits_50_minutes_gets_a_break_prompt_at_40_and_walking_ends_the_bout(

@@ -29,6 +29,7 @@ from typing import Any
 import pytest
 from apscheduler.events import EVENT_JOB_EXECUTED, JobExecutionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from daemon_helpers import until as until_async
 from ops_helpers import (
     REPO,
     TZ,
@@ -433,13 +434,6 @@ class ProbedDaemon(Daemon):
         self.scheduler.get_job(job).modify(next_run_time=since)
         await until_async(lambda: len(self.runs_of(job)) > before, timeout, f"the {job} job")
 
-
-async def until_async(check: Callable[[], Any], timeout: float, what: str) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        await asyncio.sleep(0.01)
 
 
 def inprocess_config(tmp: Path, broker: PrivateBroker, **extra: Any) -> Config:

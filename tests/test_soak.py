@@ -17,12 +17,12 @@ import os
 import random
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from daemon_helpers import connected, run_daemon, until
 from ops_helpers import (
     TZ,
     TZ_NAME,
@@ -51,11 +51,10 @@ from pacer.daemon.app import Daemon
 from pacer.daemon.clock import Clock
 from pacer.mqtt.broker import PrivateBroker
 from pacer.mqtt.testing import Collector
-from pacer.store import Store
 from pacer.timebase import iso
 
 if TYPE_CHECKING:
-    from devices.virtual import VirtualWatch, VirtualWorld
+    from devices.virtual import VirtualWatch
 
 # The seed of the disturbances (and of the simulated fortnight); another one
 # can be tried with PACER_SOAK_SEED=n.
@@ -207,30 +206,6 @@ def ble_config(tmp: Path, broker: PrivateBroker, watch: VirtualWatch) -> Config:
         "storage": {"path": str(tmp / "pacer.sqlite3")},
     })
 
-
-async def until(check: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        await asyncio.sleep(0.01)
-
-
-def connected(daemon: Daemon) -> bool:
-    return bool(daemon.ble and daemon.ble.devices()[0]["connected"])
-
-
-async def run_daemon(config: Config, world: VirtualWorld, clock: Clock,
-                     body: Callable[[Daemon], Awaitable[None]]) -> None:
-    with Store.open(config.storage.path) as store:
-        daemon = Daemon(config, store=store, clock=clock, ble_backend=world.backend,
-                        ble_scanner_backend=world.scanner_backend)
-        task = asyncio.create_task(daemon.run())
-        try:
-            await body(daemon)
-        finally:
-            daemon.stop()
-            await asyncio.wait_for(task, 20)
 
 
 def test_link_drops_and_a_restart_lose_no_step_of_the_watch(tmp_path: Path) -> None:
