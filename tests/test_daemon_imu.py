@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import math
 import re
 import sqlite3
 import subprocess
@@ -83,14 +84,22 @@ def test_thigh_imu_sits_50_minutes_gets_a_break_prompt_at_40_and_walking_ends_th
                         try:
                             await until(lambda: bool(daemon.ble and daemon.ble.devices()[0][
                                 "connected"]), 15, "the thigh sensor to connect")
-                            sat_at = clock.now() + 180
+                            # Every activity changes 45 s into a clock minute, whenever
+                            # the sensor happened to connect: the minute the walk ends in
+                            # is then mostly walking, and the state read at the first
+                            # whole minute after the walk shows one minute of sitting.
+                            # (Left to the connection's timing, the change came 7-10 s
+                            # into a minute on this machine, that minute was mostly
+                            # sitting, and the last state showed two.)
+                            starts = (math.floor(clock.now() / 60) + 1) * 60.0 + 45
+                            sat_at = starts + 180
                             thigh.play([
                                 Segment("walking", 180, 105),  # the mount is learnt here
                                 Segment("sitting", 50 * 60),
                                 Segment("standing", 60),
                                 Segment("walking", 8 * 60, 110),
                                 Segment("sitting", 3600),
-                            ])
+                            ], at=starts)
                             walk_ends = sat_at + 50 * 60 + 60 + 8 * 60
 
                             def watch_state() -> bool:

@@ -158,9 +158,9 @@ class _ImuPeripheral(VirtualPeripheral):
                          advertisement=advertisement)
         self.device.on("connection", self._on_connection)
 
-    def play(self, segments: list[Segment]) -> None:
-        """From now (the device clock), these activities."""
-        self.timeline.play(segments, self.clock())
+    def play(self, segments: list[Segment], at: float | None = None) -> None:
+        """From clock time ``at`` (default now, on the device clock), these activities."""
+        self.timeline.play(segments, self.clock() if at is None else at)
 
     async def _send(self, times: Float) -> None:
         raise NotImplementedError
