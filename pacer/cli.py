@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pacer import __version__
 from pacer.daemon.systemd import log_formatter
-from pacer.engine.model import RED_FLAGS
+from pacer.engine.safety import RED_FLAGS
 from pacer.errors import BadInput, ConfigError, PacerError
 
 log = logging.getLogger("pacer")

@@ -42,7 +42,6 @@ from pacer.config import RULE_TABLES, Rules, rule_keys
 from pacer.describe import describe, show_value
 from pacer.engine.model import (
     DND_MAX_MIN,
-    RED_FLAGS,
     SNOOZE_MAX_MIN,
     Ack,
     AckAction,
@@ -52,6 +51,7 @@ from pacer.engine.model import (
     Symptom,
     SymptomLevel,
 )
+from pacer.engine.safety import RED_FLAGS
 from pacer.errors import CommandRejected
 
 MAX_PAYLOAD_BYTES = 16 * 1024
@@ -191,11 +191,20 @@ class _AckIn(_Cmd):
         description=f"a whole number from 1 to {SNOOZE_MAX_MIN} (the snooze length)",
     )
 
+    resume: bool | None = Field(
+        None, description='true or false, only with action "seen" (true: I was told I can '
+        "carry on, which clears the red-flag alert)")
+
     @model_validator(mode="after")
     def _snooze_only(self) -> _AckIn:
         if self.minutes is not None and self.action != "snooze":
             raise ValueError(
                 f'minutes goes only with action "snooze" (it is the snooze length), '
+                f"not with {show_value(self.action)}"
+            )
+        if self.resume is not None and self.action != "seen":
+            raise ValueError(
+                f'resume goes only with action "seen" (I have been seen), '
                 f"not with {show_value(self.action)}"
             )
         return self
@@ -438,7 +447,8 @@ def parse_command(kind: str, payload: bytes | str | Mapping[str, Any]) -> Parsed
 
 def _to_command(parsed: _Cmd) -> Command:
     if isinstance(parsed, _AckIn):
-        return Ack(prompt=parsed.prompt, action=parsed.action, minutes=parsed.minutes)
+        return Ack(prompt=parsed.prompt, action=parsed.action, minutes=parsed.minutes,
+                   resume=bool(parsed.resume))
     if isinstance(parsed, _SymptomIn):
         return Symptom(level=parsed.level, red_flags=tuple(parsed.red_flags), pain=parsed.pain)
     if isinstance(parsed, _DndIn):

@@ -159,6 +159,19 @@ class PromptRules(_Table):
     max_delay_min: int = Field(15, ge=0, le=120)
 
 
+class SafetyRules(_Table):
+    """Where red-flag advice sends the person (pacing-rules.md section 7): their own
+    country's numbers, so a person outside the UK is not told to call 999."""
+
+    emergency_number: str = Field(
+        "999", pattern=r"^\+?[0-9]{2,15}$",
+        description='the emergency number to call, digits with an optional leading + '
+        '(e.g. "999", "112", "911")')
+    urgent_service: str = Field(
+        "NHS 111 or an urgent GP appointment", min_length=3, max_length=120,
+        description="where to get same-day advice, in words (3 to 120 characters)")
+
+
 class Rules(_Table):
     """Everything the pacing engine needs; the engine sees nothing else."""
 
@@ -171,6 +184,7 @@ class Rules(_Table):
     traffic: TrafficRules = TrafficRules()
     settle: SettleRules = SettleRules()
     prompts: PromptRules = PromptRules()
+    safety: SafetyRules = SafetyRules()
 
 
 RULE_TABLES = tuple(Rules.model_fields)
@@ -330,6 +344,7 @@ class Config(_Table):
     traffic: TrafficRules = TrafficRules()
     settle: SettleRules = SettleRules()
     prompts: PromptRules = PromptRules()
+    safety: SafetyRules = SafetyRules()
 
     @property
     def rules(self) -> Rules:

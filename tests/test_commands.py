@@ -19,13 +19,13 @@ from pacer.commands import (
 from pacer.config import Rules
 from pacer.engine.model import (
     DND_MAX_MIN,
-    RED_FLAGS,
     SNOOZE_MAX_MIN,
     Ack,
     Dnd,
     PlanChange,
     Symptom,
 )
+from pacer.engine.safety import RED_FLAGS
 from pacer.errors import BadInput, CommandRejected
 
 

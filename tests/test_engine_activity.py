@@ -67,7 +67,6 @@ from hypothesis import strategies as st
 from pacer.config import PacingRules, PromptRules, Rules, WalkRules
 from pacer.engine.model import (
     PROMPT_KINDS,
-    RED_FLAGS,
     Ack,
     Alert,
     Command,
@@ -78,6 +77,7 @@ from pacer.engine.model import (
     Prompt,
     Symptom,
 )
+from pacer.engine.safety import RED_FLAGS
 
 NEXT = Day(DAY.date + timedelta(days=1), LONDON)
 NEXT_KEY = NEXT.date.isoformat()
@@ -96,7 +96,7 @@ REASON_KEYS: dict[str, set[str]] = {  # interfaces.md section 4
     "boom_followup": {"yesterday_steps", "quota"},
     "settle_plan": {"until", "quota", "sitting_limit_min"},
     "review_suggested": {"red_days"},
-    "red_flag": {"flags"},
+    "red_flag": {"flags", "tier"},
     "plan_update": {"old_quota", "new_quota", "why"},
 }
 LEVELS = {"info", "nudge", "warning", "urgent"}
@@ -887,7 +887,7 @@ def test_red_flag_goes_through_do_not_disturb_at_any_hour(clock: str) -> None:
     assert payload["time"] == f"2026-06-10T{clock}:00+01:00"
     assert payload["level"] == "urgent"
     assert payload["expires"] is None
-    assert payload["reason"] == {"flags": ["saddle_numbness"]}
+    assert payload["reason"] == {"flags": ["saddle_numbness"], "tier": "emergency"}
     alerts = [o for o in r.outputs if isinstance(o, Alert)]
     assert alerts[0].body is not None
     assert alerts[0].body["flags"] == ["saddle_numbness"]
@@ -957,15 +957,17 @@ def test_red_flag_repeated_at_wake_each_day_while_open() -> None:
     ]
 
 
-def test_red_flag_before_wake_is_repeated_from_the_next_day() -> None:
-    # Section 11.15: raised at 05:00 (before wake), not repeated at 07:30 that day.
+def test_red_flag_before_wake_is_repeated_at_that_mornings_wake() -> None:
+    # Section 11.15 (v2): raised at 05:00, repeated at 07:30 that day and the next.
     r = day_run(("04:30", 4 * 60, UP), ("+1 07:00", 60, UP), commands=[at("05:00", RED_FLAG)])
-    assert red_flags(r) == ["2026-06-10T05:00:00+01:00", "2026-06-11T07:30:00+01:00"]
+    assert red_flags(r) == ["2026-06-10T05:00:00+01:00", "2026-06-10T07:30:00+01:00",
+                            "2026-06-11T07:30:00+01:00"]
 
 
-def test_red_flag_in_the_small_hours_is_not_repeated_that_morning() -> None:
+def test_red_flag_in_the_small_hours_is_repeated_that_morning() -> None:
     r = day_run(("02:00", 6 * 60, UP), ("+1 07:00", 60, UP), commands=[at("03:00", RED_FLAG)])
-    assert red_flags(r) == ["2026-06-10T03:00:00+01:00", "2026-06-11T07:30:00+01:00"]
+    assert red_flags(r) == ["2026-06-10T03:00:00+01:00", "2026-06-10T07:30:00+01:00",
+                            "2026-06-11T07:30:00+01:00"]
 
 
 def test_red_flag_in_the_evening_is_repeated_the_next_morning() -> None:
@@ -1098,14 +1100,13 @@ def test_section_5_texts_say_they_are_a_guide(kind: str) -> None:
     assert "not a medical limit" in text or "heuristic" in text
 
 
-def test_red_flag_text_says_seek_urgent_help_and_no_diagnosis() -> None:
+def test_red_flag_text_leads_with_the_action_then_names_it_then_no_diagnosis() -> None:
     p = one_of_each_kind()["red_flag"]
-    assert "urgent" in p.title.lower()
+    assert p.title == "Call 999 or go to the emergency department now"
+    assert p.text.startswith("Call 999 or go to the emergency department now. Do not wait")
     text = p.text.lower()
-    assert "urgent medical" in text
-    assert "emergency" in text
-    assert "cannot diagnose" in text or "does not diagnose" in text
-    assert "saddle numbness" in text  # what was reported
+    said = text.index("numbness or tingling around your genitals or buttocks")
+    assert text.index("call 999") < said < text.index("cannot diagnose")
 
 
 def test_texts_say_why_they_fired() -> None:

@@ -551,8 +551,8 @@ def test_red_flag_at_any_hour_even_during_do_not_disturb() -> None:
     assert payload["level"] == "urgent"
     assert payload["time"] == "2026-06-02T03:00:00+01:00"
     assert payload["expires"] is None
-    assert payload["reason"] == {"flags": ["saddle_numbness"]}
-    assert "urgent" in payload["text"]
+    assert payload["reason"] == {"flags": ["saddle_numbness"], "tier": "emergency"}
+    assert payload["text"].startswith("Call 999 or go to the emergency department now.")
     [(time, body)] = alerts(r)
     assert time == when(1, "03:00")
     assert body is not None
@@ -620,11 +620,11 @@ def test_clearing_the_red_flag_sends_one_plan_update_with_the_plan_in_force() ->
     [
         ("12:00", [1, 2]),
         ("21:29", [1, 2]),  # before day.sleep: repeated the next morning
-        # 11.15: only a flag raised before day.wake on the same date is not
-        # repeated at that wake; one raised in the evening is, the next morning.
+        # 11.15 (v2): a flag raised in the night or before wake is repeated at
+        # the first minute of the next waking window, that same morning.
         ("21:30", [1, 2]),
-        ("+1 03:00", [2]),
-        ("+1 07:29", [2]),  # day 1, before its wake: from the day after
+        ("+1 03:00", [1, 2]),
+        ("+1 07:29", [1, 2]),
     ],
 )
 def test_red_flag_is_repeated_once_each_day_at_wake(clock: str, repeats: list[int]) -> None:
@@ -639,10 +639,13 @@ def test_red_flag_repeat_names_every_flag_reported() -> None:
     commands = [at(0, "10:00", Symptom("green", red_flags=("saddle_numbness",))),
                 at(0, "11:00", Symptom("amber", red_flags=("both_legs",)))]
     r = run_days([B, B], commands=commands)
-    assert [dict(p.reason) for p in kind(r, "red_flag")] == [
-        {"flags": ["saddle_numbness"]}, {"flags": ["both_legs"]},
-        {"flags": ["saddle_numbness", "both_legs"]},
+    reasons = [dict(p.reason) for p in kind(r, "red_flag")]
+    assert reasons[:2] == [
+        {"flags": ["saddle_numbness"], "tier": "emergency"},
+        {"flags": ["both_legs"], "tier": "emergency", "earlier": ["saddle_numbness"]},
     ]
+    assert reasons[2]["flags"] == ["saddle_numbness", "both_legs"]
+    assert reasons[2]["repeat"] is True
     last = alerts(r)[-1][1]
     assert last is not None
     assert last["flags"] == ["saddle_numbness", "both_legs"]

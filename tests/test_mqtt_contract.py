@@ -49,7 +49,8 @@ from mqtt_helpers import (
 )
 
 from pacer.config import MqttConfig
-from pacer.engine.model import PROMPT_KINDS, RED_FLAGS
+from pacer.engine.model import PROMPT_KINDS
+from pacer.engine.safety import RED_FLAGS
 from pacer.errors import BrokerUnavailable
 from pacer.mqtt.broker import PrivateBroker, find_mosquitto
 from pacer.mqtt.client import MqttLink

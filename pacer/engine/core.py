@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 from collections import deque
 from dataclasses import dataclass, field, fields, is_dataclass
-from datetime import date, time, timedelta
+from datetime import date, timedelta
 from enum import Enum
 from typing import Any
 
@@ -42,6 +42,7 @@ from pacer.engine.model import (
     Symptom,
 )
 from pacer.engine.plan import DayRecord, PlanState
+from pacer.engine.safety import tier_of
 from pacer.engine.sitting import Bout, BoutEnd, observe
 from pacer.engine.tally import DayTally
 from pacer.engine.texts import wording
@@ -54,7 +55,6 @@ from pacer.timebase import (
     Minute,
     iso,
     iso_seconds,
-    local_minute,
     parse_clock,
     to_datetime,
     zone,
@@ -437,12 +437,14 @@ class Engine:
         plan = st.plan
         key = day.day.isoformat()
         yesterday = (day.day - timedelta(days=1)).isoformat()
-        # An open red flag is repeated once each morning, but not on the morning
-        # of the date it was raised on, before wake (section 11.15).
-        if plan.alert is not None and plan.alert["raised"] < local_minute(
-            day.day, time(0, 0), self.tz
-        ):
-            self._queue("red_flag", now, {"flags": list(plan.alert["flags"])})
+        # An open red flag is repeated at the first minute of each waking window,
+        # the morning after a night report included, until the person says they
+        # have been seen (section 7, edge case 15).
+        alert = plan.alert
+        if alert is not None and alert.get("seen") is None and alert["raised"] < now:
+            self._queue("red_flag", now, {
+                "flags": list(alert["flags"]), "tier": tier_of(alert["flags"]),
+                "repeat": True, "reported": alert["time"]})
         if WEEKDAYS[day.day.weekday()] == self.rules.plan.review_day:
             self._weekly_review(now, day)
         if key in plan.amber_days and plan.quota is not None and not plan.settling(now * 60):
@@ -856,7 +858,7 @@ class Engine:
         st = self.state
         st.seq += 1
         stamp = to_datetime(now, self.tz).strftime("%Y%m%dT%H%M")
-        words = wording(kind, reason)
+        words = wording(kind, reason, self.rules.safety)
         prompt = Prompt(
             id=f"{self.user}-{stamp}-{kind}-{st.seq}",
             kind=kind,
@@ -942,6 +944,8 @@ class Engine:
 
     def _ack(self, cmd: Ack, at: float, now: Minute) -> Reply:
         st = self.state
+        if cmd.action == "seen":
+            return self._seen(cmd, at, now)
         target = st.recent[-1] if cmd.prompt == "last" and st.recent else None
         if cmd.prompt != "last":
             target = self._find(cmd.prompt)
@@ -949,6 +953,9 @@ class Engine:
             what = "no prompt has been sent yet" if cmd.prompt == "last" else (
                 f"no recent prompt has the id {cmd.prompt!r}")
             return Reply(False, f"cannot {cmd.action} that: {what}")
+        if target.kind == "red_flag":
+            return Reply(False, f'a red-flag prompt takes only "seen" (not {cmd.action!r}): '
+                         "once you have been seen by a clinician")
         out: list[Output] = []
         current = st.pending is not None and st.pending.prompt_id == target.id
         if cmd.action == "snooze":
@@ -971,6 +978,33 @@ class Engine:
                 st.bout = None
         return Reply(True, outputs=tuple(out))
 
+    def _seen(self, cmd: Ack, at: float, now: Minute) -> Reply:
+        """The person says a clinician has seen them about the open red flag: the
+        morning repeats stop; with ``resume`` ("I was told I can carry on") the
+        alert is cleared too. Either way it is recorded with who and when."""
+        st = self.state
+        alert = st.plan.alert
+        if cmd.prompt != "last":
+            target = self._find(cmd.prompt)
+            if target is None:
+                return Reply(False, f"cannot mark as seen: no recent prompt has the id "
+                             f"{cmd.prompt!r}")
+            if target.kind != "red_flag":
+                return Reply(False, f'"seen" answers a red-flag prompt, and {cmd.prompt!r} '
+                             f"is a {target.kind} prompt")
+        if alert is None:
+            return Reply(False, "there is no open red-flag alert to mark as seen")
+        out: list[Output] = []
+        if alert.get("seen") is None:
+            alert["seen"] = iso_seconds(at, self.tz)
+            self._record_change(now, self.user, "seen by a clinician", {"alert_seen": True})
+        if cmd.resume:
+            self._clear_alert(now, self.user, "seen by a clinician and told to carry on",
+                              "person", out)
+        else:
+            out.append(Alert(now, self._alert_body()))
+        return Reply(True, outputs=tuple(out))
+
     def _symptom(self, cmd: Symptom, at: float, now: Minute) -> Reply:
         st = self.state
         tally = st.tally
@@ -981,6 +1015,7 @@ class Engine:
             entry["pain"] = cmd.pain
         if cmd.red_flags:
             entry["red_flags"] = list(cmd.red_flags)
+            entry["tier"] = tier_of(cmd.red_flags)
         tally.symptoms.append(entry)
         out: list[Output] = []
         key = tally.day
@@ -1009,14 +1044,24 @@ class Engine:
                         out: list[Output]) -> None:
         st = self.state
         plan = st.plan
-        known = list(plan.alert["flags"]) if plan.alert is not None else []
+        old = plan.alert
+        known = list(old["flags"]) if old is not None else []
         merged = known + [f for f in flags if f not in known]
-        plan.alert = {"raised": plan.alert["raised"] if plan.alert else now,
-                      "time": iso_seconds(at, self.tz), "flags": merged}
+        stamp = iso_seconds(at, self.tz)
+        plan.alert = {"raised": old["raised"] if old else now,
+                      "first": old.get("first", old["time"]) if old else stamp,
+                      "time": stamp, "flags": merged,
+                      # a new flag after "I've been seen" needs seeing again
+                      "seen": old.get("seen") if old and set(merged) == set(known) else None}
         assert st.tally is not None
         st.tally.flag("red_flag")
-        # At once, at any hour, never limited (section 7).
-        self._emit("red_flag", now, {"flags": list(flags)}, None, out)
+        # At once, at any hour, never limited (section 7). The advice follows the
+        # highest tier of the open alert: an urgent flag never softens an emergency.
+        reason: dict[str, Any] = {"flags": list(flags), "tier": tier_of(merged)}
+        earlier = [f for f in known if f not in flags]
+        if earlier:
+            reason["earlier"] = earlier
+        self._emit("red_flag", now, reason, None, out)
         out.append(Alert(now, self._alert_body()))
 
     def _settle(self, at: float, now: Minute) -> None:
@@ -1065,10 +1110,12 @@ class Engine:
 
     def _alert_body(self) -> dict[str, Any] | None:
         plan = self.state.plan
-        if plan.alert is not None:
-            return {"v": 1, "type": "alert", "user": self.user, "kind": "red_flag",
-                    "time": plan.alert["time"], "flags": list(plan.alert["flags"]),
-                    "review_suggested": plan.review is not None}
+        alert = plan.alert
+        if alert is not None:
+            return {"v": 2, "type": "alert", "user": self.user, "kind": "red_flag",
+                    "time": alert["time"], "raised": alert.get("first", alert["time"]),
+                    "flags": list(alert["flags"]), "tier": tier_of(alert["flags"]),
+                    "seen": alert.get("seen"), "review_suggested": plan.review is not None}
         if plan.review is not None:
             return {"v": 1, "type": "alert", "user": self.user, "kind": "review_suggested",
                     "time": plan.review["time"], "reason": dict(plan.review["reason"])}
@@ -1103,18 +1150,34 @@ class Engine:
             self._queue("plan_update", now, {"old_quota": old, "new_quota": plan.quota,
                                              "why": f"{cmd.by} changed the plan: {cmd.why}"})
         if cmd.clear_alert:
-            was_red = plan.alert is not None
-            plan.alert = None
-            plan.review = None
-            self._record_change(now, cmd.by, cmd.why, {"clear_alert": True})
-            out.append(Alert(now, None))
-            if was_red and plan.plan_held:
-                plan.plan_held = False
-                quota = pl.quota_in_force(plan, self.rules, self._day_key(), now * 60)
-                self._queue("plan_update", now, {
-                    "old_quota": quota, "new_quota": quota,
-                    "why": f"the alert was cleared by {cmd.by}; this is the plan in force"})
+            how = "local" if cmd.by.startswith("local:") else "physiotherapist"
+            self._clear_alert(now, cmd.by, cmd.why, how, out)
         return Reply(True, outputs=tuple(out))
+
+    def _clear_alert(self, now: Minute, by: str, why: str, how: str,
+                     out: list[Output]) -> None:
+        """Close the open alert, recorded with who, how and why (section 7)."""
+        plan = self.state.plan
+        alert = plan.alert
+        cleared: dict[str, Any] = {
+            "v": 1, "type": "alert_cleared", "user": self.user, "time": iso(now, self.tz),
+            "kind": "red_flag" if alert is not None else "review_suggested",
+            "by": by, "how": how, "why": why,
+            "flags": list(alert["flags"]) if alert is not None else [],
+            "tier": tier_of(alert["flags"]) if alert is not None else None,
+            "seen": alert.get("seen") if alert is not None else None,
+        }
+        plan.alert = None
+        plan.review = None
+        self._record_change(now, by, why, {"clear_alert": True})
+        out.append(Alert(now, None, cleared))
+        if alert is not None and plan.plan_held:
+            plan.plan_held = False
+            quota = pl.quota_in_force(plan, self.rules, self._day_key(), now * 60)
+            who = "you" if how == "person" else by
+            self._queue("plan_update", now, {
+                "old_quota": quota, "new_quota": quota,
+                "why": f"the alert was cleared by {who}; this is the plan in force"})
 
     def status(self) -> dict[str, Any]:
         """What the state topic shows: today so far and the plan in force."""

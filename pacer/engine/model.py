@@ -148,6 +148,7 @@ class Alert:
 
     time: Minute
     body: Mapping[str, Any] | None
+    cleared: Mapping[str, Any] | None = None  # the event saying who cleared it and how
 
 
 Output = Prompt | Outcome | Dropped | Summary | Alert
@@ -155,18 +156,8 @@ Output = Prompt | Outcome | Dropped | Summary | Alert
 
 # --- commands (interfaces.md section 3 events, section 6 cmd topics) ----------------
 
-AckAction = Literal["done", "snooze", "dismiss"]
+AckAction = Literal["done", "snooze", "dismiss", "seen"]
 SymptomLevel = Literal["green", "amber", "red"]
-RED_FLAGS: tuple[str, ...] = (
-    "bladder_bowel_change",
-    "saddle_numbness",
-    "progressive_leg_weakness",
-    "both_legs",
-    "fever_or_unwell",
-    "unexplained_weight_loss",
-    "severe_night_pain",
-    "significant_trauma",
-)
 SNOOZE_DEFAULT_MIN = 15
 SNOOZE_MAX_MIN = 120
 DND_MAX_MIN = 24 * 60
@@ -177,6 +168,7 @@ class Ack:
     prompt: str  # a prompt id, or "last"
     action: AckAction
     minutes: int | None = None  # snooze length; default SNOOZE_DEFAULT_MIN
+    resume: bool = False  # with "seen": the person was told they can carry on (clears the alert)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from pacer.config import SafetyRules
 from pacer.engine.model import Level, PromptKind
+from pacer.engine.safety import first_line, said
 
 NOT_A_DIAGNOSIS = "pacer cannot diagnose anything; this advice is based on what you reported."
 
@@ -28,6 +31,7 @@ class Wording:
 R = Mapping[str, Any]
 NUDGE_ACTIONS = ("done", "snooze", "dismiss")
 INFO_ACTIONS = ("dismiss",)
+RED_FLAG_ACTIONS = ("seen",)  # "seen", or "seen" with resume: I was told I can carry on
 
 
 def _steps(n: Any) -> str:
@@ -131,15 +135,37 @@ def _review_suggested(r: R) -> Wording:
     return Wording("warning", "Time to check in with your physio or GP", text, INFO_ACTIONS)
 
 
-def _red_flag(r: R) -> Wording:
-    flags = ", ".join(str(f).replace("_", " ") for f in r["flags"])
-    text = (
-        f"You reported: {flags}. With back pain this needs urgent medical attention: "
-        "contact your GP today for an urgent appointment, or go to an emergency "
-        "department or call emergency services if you cannot. Other pacing prompts are "
-        f"paused until your care team has reviewed this. {NOT_A_DIAGNOSIS}"
-    )
-    return Wording("urgent", "Please seek urgent medical help", text, INFO_ACTIONS)
+def _clock(stamp: str) -> str:
+    """``2026-03-30T02:05:41+01:00`` as a person writes it: ``2:05``."""
+    at = datetime.fromisoformat(stamp)
+    return f"{at.hour}:{at.minute:02d}"
+
+
+def red_flag(r: R, safety: SafetyRules) -> Wording:
+    """The action first, for the highest tier reported; then what the person
+    reported; then that pacer cannot diagnose (pacing-rules.md section 7)."""
+    tier = r["tier"]
+    number = safety.emergency_number
+    flags = [str(f) for f in r["flags"]]
+    lines = [first_line(tier, number, safety.urgent_service)]
+    if tier == "urgent":
+        lines.append(f"If it gets much worse, call {number}.")
+    reported = r.get("reported")
+    when = f" at {_clock(str(reported))}" if r.get("repeat") and reported else ""
+    earlier = [str(f) for f in r.get("earlier", ())]
+    also = f" (and earlier: {said(earlier)})" if earlier else ""
+    lines.append(f"You reported{when}: {said(flags)}{also}.")
+    if tier == "emergency":
+        lines.append("With back pain this can be a sign of a serious problem that needs "
+                     "checking straight away.")
+    else:
+        lines.append("With back pain this needs checking by a doctor soon.")
+    lines.append("Your other pacing prompts are paused. Once you have been seen, "
+                 'tap "I\'ve been seen".')
+    lines.append(NOT_A_DIAGNOSIS)
+    title = (f"Call {number} or go to the emergency department now" if tier == "emergency"
+             else "Get medical advice today")
+    return Wording("urgent", title, " ".join(lines), RED_FLAG_ACTIONS)
 
 
 def _plan_update(r: R) -> Wording:
@@ -165,10 +191,11 @@ _WORDINGS: dict[str, Callable[[R], Wording]] = {
     "boom_followup": _boom_followup,
     "settle_plan": _settle_plan,
     "review_suggested": _review_suggested,
-    "red_flag": _red_flag,
     "plan_update": _plan_update,
 }
 
 
-def wording(kind: PromptKind, reason: R) -> Wording:
+def wording(kind: PromptKind, reason: R, safety: SafetyRules) -> Wording:
+    if kind == "red_flag":
+        return red_flag(reason, safety)
     return _WORDINGS[kind](reason)
