@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pacer import __version__
 from pacer.daemon.systemd import log_formatter
-from pacer.engine.safety import RED_FLAGS
+from pacer.engine.safety import FLAGS, RED_FLAGS
 from pacer.errors import BadInput, ConfigError, PacerError
 
 log = logging.getLogger("pacer")
@@ -180,23 +180,34 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Send a traffic-light symptom report to the daemon over MQTT, as a phone would. "
             "green: mild, settles quickly. amber: moderate, settles within 24 h. red: sharp "
-            "or severe, escalating, or lingering. A red flag (--flag) sends urgent advice at once."
+            "or severe, escalating, or lingering. A red flag (--flag) prints the advice at "
+            "once, tells your physiotherapist and pauses other prompts until you have been seen."
         ),
+        epilog=_red_flag_list(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     symptom.add_argument("level", choices=["green", "amber", "red"])
     symptom.add_argument("--flag", action="append", default=[], metavar="NAME",
-                         choices=list(RED_FLAGS), help="a red flag: " + ", ".join(RED_FLAGS))
+                         choices=list(RED_FLAGS),
+                         help="a red flag (repeat for several); the names are listed below")
     symptom.add_argument("--pain", type=int, metavar="0-10", help="pain now, 0 to 10")
     symptom.add_argument("--config", type=Path, default=default_config, help=config_help)
 
     ack = sub.add_parser(
         "ack",
-        help="answer a prompt: done, snooze or dismiss",
-        description="Answer a prompt over MQTT, as a phone would.",
+        help="answer a prompt: done, snooze, dismiss, or seen (after a red flag)",
+        description=(
+            "Answer a prompt over MQTT, as a phone would. After a red flag, 'seen' says a "
+            "clinician has seen you (the daily reminders stop; your physiotherapist still "
+            "sees the alert); 'seen --resume' says you were told you can carry on, which "
+            "also clears the alert and brings the pacing prompts back."
+        ),
     )
     ack.add_argument("prompt", metavar="PROMPT_ID", help="the prompt's id, or 'last'")
-    ack.add_argument("action", choices=["done", "snooze", "dismiss"])
+    ack.add_argument("action", choices=["done", "snooze", "dismiss", "seen"])
     ack.add_argument("--minutes", type=int, help="snooze length (1-120, default 15)")
+    ack.add_argument("--resume", action="store_true",
+                     help="with seen: I was seen and told I can carry on")
     ack.add_argument("--config", type=Path, default=default_config, help=config_help)
 
     dnd = sub.add_parser(
@@ -373,6 +384,16 @@ def _dispatch(args: argparse.Namespace) -> int:
     raise AssertionError(args.command)  # argparse guarantees one of the above
 
 
+def _red_flag_list() -> str:
+    lines = ["red flags (--flag NAME):"]
+    for tier, heading in (("emergency", "call the emergency number or go to the emergency "
+                                        "department now"),
+                          ("urgent", "get medical advice the same day")):
+        lines.append(f"  {heading}:")
+        lines += [f"    {f.name:<26} {f.words}" for f in FLAGS if f.tier == tier]
+    return "\n".join(lines)
+
+
 def _command_payload(args: argparse.Namespace) -> dict[str, object]:
     if args.command == "symptom":
         body: dict[str, object] = {"level": args.level}
@@ -385,5 +406,7 @@ def _command_payload(args: argparse.Namespace) -> dict[str, object]:
         body = {"prompt": args.prompt, "action": args.action}
         if args.minutes is not None:
             body["minutes"] = args.minutes
+        if args.resume:
+            body["resume"] = True  # refused with any action but seen, as over MQTT
         return body
     return {"minutes": args.minutes}

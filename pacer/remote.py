@@ -16,6 +16,8 @@ from typing import Any
 
 from pacer.commands import parse_command
 from pacer.config import Config, load_config
+from pacer.engine.safety import tier_of
+from pacer.engine.texts import red_flag
 from pacer.errors import BadInput, PacerError
 from pacer.mqtt.client import MqttLink
 from pacer.store import Store
@@ -62,11 +64,29 @@ async def send(config: Config, kind: str, payload: dict[str, Any],
         await link.stop(publish_offline=False)
 
 
+def red_flag_advice(config: Config, flags: list[str]) -> str:
+    """What the phone shows for these red flags, worked out here and now: the
+    advice must not wait for a daemon or a broker that may be down."""
+    words = red_flag({"flags": flags, "tier": tier_of(flags)}, config.safety)
+    return f"{words.title.upper()}\n{words.text}"
+
+
 def command_main(config_path: Path, kind: str, payload: dict[str, Any]) -> int:
     config = load_config(config_path)
-    reply = asyncio.run(send(config, kind, payload))
+    flags = payload.get("red_flags") if kind == "symptom" else None
+    if flags:
+        parse_command(kind, payload)  # advice only for a report that can be sent
+        print(red_flag_advice(config, list(flags)), flush=True)
+    try:
+        reply = asyncio.run(send(config, kind, payload))
+    except PacerError:
+        if flags:
+            print("Your report did not reach pacer, so your physiotherapist has not been "
+                  "told: the advice above still stands.", flush=True)
+        raise
     if reply.get("ok"):
-        print("ok")
+        print("ok" if not flags else "ok: pacer has your report and has told your "
+              "physiotherapist; other prompts are paused until you have been seen")
         return 0
     raise BadInput(f"the daemon refused the {kind}: {reply.get('error')}")
 

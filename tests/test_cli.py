@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -208,4 +209,60 @@ def test_scan_without_bluetooth_says_why() -> None:
         pytest.skip("this machine has a Bluetooth stack")
     assert proc.returncode == 1
     assert "cannot scan for Bluetooth devices" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+# --- red flags (pacing-rules.md section 7) ---------------------------------------------
+
+
+def _night_report(tmp_path: Path, *extra: str) -> list[dict[str, object]]:
+    """A night with the wrist still, a report of saddle numbness at 02:00, then
+    the morning; ``extra`` are more event lines."""
+    night = minutes_csv(tmp_path / "night.csv", [("00:00", 10 * 60, "", 0)])
+    events = tmp_path / "events.jsonl"
+    report = ('{"time": "2026-11-23T02:00:00+11:00", "type": "symptom", "level": "red", '
+              '"red_flags": ["saddle_numbness"]}')
+    events.write_text("\n".join((report, *extra)) + "\n", encoding="utf-8")
+    proc = pacer("replay", "--input", str(night), "--events", str(events), "--json")
+    assert proc.returncode == 0, proc.stderr
+    return [x for x in json_lines(proc.stdout)
+            if x["type"] == "prompt" and x["kind"] == "red_flag"]
+
+
+def test_a_night_report_of_an_emergency_flag_comes_at_once_and_again_that_morning(
+    tmp_path: Path,
+) -> None:
+    first, repeat = _night_report(tmp_path)
+    assert first["time"] == "2026-11-23T02:00:00+11:00"
+    reason = first["reason"]
+    assert isinstance(reason, dict)
+    assert reason["tier"] == "emergency"
+    text = str(first["text"])
+    assert text.startswith("Call 999 or go to the emergency department now.")
+    assert repeat["time"] == "2026-11-23T07:30:00+11:00"  # the window's first minute
+    assert str(repeat["text"]).startswith("Call 999")
+
+
+def test_seen_before_the_morning_means_no_repeat(tmp_path: Path) -> None:
+    seen = ('{"time": "2026-11-23T05:10:00+11:00", "type": "ack", "prompt": "last", '
+            '"action": "seen"}')
+    (only,) = _night_report(tmp_path, seen)
+    assert only["time"] == "2026-11-23T02:00:00+11:00"
+
+
+def test_the_advice_is_printed_even_when_the_daemon_cannot_be_reached(tmp_path: Path) -> None:
+    with socket.socket() as s:  # a loopback port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cfg = tmp_path / "pacer.toml"
+    cfg.write_text(f'[mqtt]\nurl = "mqtt://127.0.0.1:{port}"\n[safety]\n'
+                   'emergency_number = "112"\n', encoding="utf-8")
+    proc = pacer("symptom", "red", "--flag", "chest_pain", "--flag", "fever_or_unwell",
+                 "--config", str(cfg))
+    assert proc.returncode == 1
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "CALL 112 OR GO TO THE EMERGENCY DEPARTMENT NOW"
+    assert lines[1].startswith("Call 112 or go to the emergency department now.")
+    assert "chest pain" in lines[1]
+    assert "did not reach pacer" in lines[2]
     assert "Traceback" not in proc.stderr

@@ -873,6 +873,56 @@ def test_pacer_symptom_ack_dnd_from_the_command_line(
     assert not [t for t in retained if t.startswith("pacer/alice/cli/")], retained
 
 
+def test_a_red_flag_from_the_command_line_prints_the_advice_and_seen_ends_it(
+    tmp_path: Path, secure: PrivateBroker, pki: Pki, peer: PeerFactory, daemons: DaemonFactory
+) -> None:
+    """``pacer symptom red --flag`` prints what the phone would show (the action
+    first), then the daemon's answer; ``pacer ack last seen`` stops the repeats and
+    ``seen --resume`` clears the alert, each on the record."""
+    phone = peer("alice", topics=["pacer/alice/prompt", "pacer/alice/event",
+                                  "pacer/alice/alert"])
+    cfg = write_config(tmp_path, secure, pki, speed=300, rules=BUSY_RULES)
+    d = daemons(cfg).start()
+    phone.wait_for(1, is_prompt("sitting_break"), timeout=20)
+
+    proc = pacer_cli("symptom", "red", "--flag", "saddle_numbness", "--config", str(cfg))
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "CALL 999 OR GO TO THE EMERGENCY DEPARTMENT NOW"
+    assert lines[1].startswith("Call 999 or go to the emergency department now. Do not wait")
+    assert "numbness or tingling around your genitals or buttocks" in lines[1]
+    assert lines[-1].startswith("ok: pacer has your report")
+    (flag,) = phone.wait_for(1, is_prompt("red_flag"))
+    assert body(flag)["reason"]["tier"] == "emergency"
+    assert "seen" in body(flag)["actions"]
+
+    def alert_is(pred: Callable[[dict[str, Any]], bool]) -> Callable[[Got], bool]:
+        return lambda m: (m.topic == "pacer/alice/alert" and bool(m.payload)
+                          and pred(body(m)))
+
+    phone.wait_for(1, alert_is(lambda a: a["tier"] == "emergency" and a["seen"] is None))
+
+    proc = pacer_cli("ack", "last", "seen", "--config", str(cfg))
+    assert (proc.returncode, proc.stdout) == (0, "ok\n"), proc.stderr
+    phone.wait_for(1, alert_is(lambda a: a["seen"] is not None), what="the alert marked seen")
+    assert len(events(phone, type="ack", action="seen", resume=False)) == 1
+
+    wrong = pacer_cli("ack", "last", "done", "--resume", "--config", str(cfg))
+    assert wrong.returncode == 2, wrong
+    assert 'resume goes only with action "seen"' in wrong.stderr
+
+    proc = pacer_cli("ack", "last", "seen", "--resume", "--config", str(cfg))
+    assert (proc.returncode, proc.stdout) == (0, "ok\n"), proc.stderr
+    phone.wait_for(1, lambda m: m.topic == "pacer/alice/alert" and not m.payload,
+                   what="the alert cleared")
+    phone.wait_for(1, lambda m: m.topic == "pacer/alice/event"
+                   and body(m)["type"] == "alert_cleared", what="who cleared it")
+    (cleared,) = events(phone, type="alert_cleared")
+    assert (cleared["by"], cleared["how"], cleared["tier"]) == ("alice", "person", "emergency")
+    assert cleared["seen"] is not None
+    assert d.alive()
+
+
 # --- MQTT 3.1.1 --------------------------------------------------------------------------
 
 

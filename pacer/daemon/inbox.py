@@ -44,6 +44,8 @@ def audit_event(cmd: Command, *, user: str, time: str, cmd_id: str | None) -> di
         body["command_id"] = cmd_id
     if isinstance(cmd, Ack):
         body.update(prompt=cmd.prompt, action=cmd.action, minutes=cmd.minutes)
+        if cmd.action == "seen":
+            body["resume"] = cmd.resume
     elif isinstance(cmd, Symptom):
         body.update(level=cmd.level, red_flags=list(cmd.red_flags), pain=cmd.pain)
     elif isinstance(cmd, Dnd):

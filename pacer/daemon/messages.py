@@ -94,6 +94,16 @@ def outbox_for(
                     msg_id=f"{topics.user}-alert-{out.time}",
                 )
             )
+            if out.cleared is not None:
+                # Who cleared it and how, for the physiotherapist's record.
+                messages.append(
+                    OutboxMessage(
+                        topic=topics.event,
+                        payload=encode(dict(out.cleared)),
+                        qos=1,
+                        msg_id=f"{topics.user}-alert-cleared-{out.time}",
+                    )
+                )
         elif isinstance(out, Outcome):
             body = {
                 "v": 1,
