@@ -111,6 +111,10 @@ def test_csv_is_one_row_per_day_with_the_summary_fields(
             elif name == "symptoms":
                 assert json.loads(row[name]) == body["symptoms"]
                 continue
+            elif name == "red_flag_reports":
+                reported = [s for s in body["symptoms"] if s.get("red_flags")]
+                assert len(json.loads(row[name] or "[]")) == len(reported)
+                continue
             else:
                 expected = field(body, name)
             assert row[name] == report_csv.cell(expected), (row["date"], name)
@@ -136,9 +140,11 @@ def test_csv_includes_days_with_nothing_stored(made: history.History, tmp_path: 
 # --- FHIR ----------------------------------------------------------------------
 
 
-def observations(path: Path) -> list[dict[str, Any]]:
+def observations(path: Path, *, daily: bool = True) -> list[dict[str, Any]]:
+    """The bundle's daily Observations, or (``daily`` False) its red-flag reports."""
     data = json.loads(path.read_text(encoding="utf-8"))
-    return [e["resource"] for e in data["entry"]]
+    return [e["resource"] for e in data["entry"]
+            if ("effectivePeriod" in e["resource"]) == daily]
 
 
 def test_fhir_bundle_validates_as_r4_observations(reports: dict[str, Path]) -> None:
@@ -150,7 +156,7 @@ def test_fhir_bundle_validates_as_r4_observations(reports: dict[str, Path]) -> N
         assert entry.resource is not None
         obs = Observation.model_validate(entry.resource.model_dump())
         assert obs.status in ("final", "preliminary")
-        assert obs.effectivePeriod is not None
+        assert obs.effectivePeriod is not None or obs.effectiveDateTime is not None
         assert obs.subject is not None
         for quantity in [obs.valueQuantity] + [c.valueQuantity for c in obs.component or []]:
             if quantity is not None:
@@ -176,6 +182,11 @@ def test_fhir_days_are_local_days_with_their_offset(reports: dict[str, Path]) ->
         assert {o["subject"]["identifier"]["value"] for o in items} == {history.USER}
         period = items[0]["effectivePeriod"]
         assert datetime.fromisoformat(period["end"]) > datetime.fromisoformat(period["start"])
+    (flag,) = observations(reports["fhir"], daily=False)
+    assert flag["effectiveDateTime"].startswith(
+        f"{FIRST + timedelta(days=history.RED_FLAG_DAY)}T11:20:00")
+    assert flag["valueCodeableConcept"]["coding"][0]["code"] == "urgent"
+    assert "Cleared on" in flag["note"][0]["text"]
 
 
 def fhir_figures(path: Path) -> dict[str, dict[str, Any]]:
@@ -258,8 +269,12 @@ def test_html_says_first_what_needs_attention(reports: dict[str, Path]) -> None:
     page = reports["html"].read_text(encoding="utf-8")
     header = page[page.index('id="attention-title"'):page.index('id="steps-title"')]
     red_flag_day = FIRST + timedelta(days=history.RED_FLAG_DAY)
-    assert f"Red flag reported {red_flag_day:%a %d %b} at 11:20: severe night pain" in header
-    assert "Cleared by physio.jones" in header
+    assert (f"Urgent red flag reported {red_flag_day:%a %d %b} at 11:20: severe night pain"
+            in header)
+    assert "to get medical advice the same day" in header
+    assert "The person did not say they had been seen." in header
+    assert (f"Cleared on {red_flag_day + timedelta(days=1):%a %d %b} 09:30 by physio.jones "
+            "(physiotherapist): seen in clinic") in header
     assert "Review suggested on Mon 30 Mar" in header
     assert "Pain reported rising three days running: 1 \u2192 2 \u2192 4" in header
     assert "1 boom-bust cycle" in header

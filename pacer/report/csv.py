@@ -6,7 +6,11 @@ Cells: numbers as stored; ``true``/``false``; an empty cell for null (no quota
 yet, no response time) and, on a day with no stored summary, for everything
 but ``date``, ``user``, ``timezone`` and ``valid`` (no data is not zero).
 ``flags`` holds the day's flags joined by ``;``; ``symptoms`` the day's reports
-as a JSON array, lossless. The README lists every column.
+as a JSON array, lossless. The last column, ``red_flag_reports``, is not a
+summary field: the day's red-flag reports as a JSON array, each with its time,
+flags and tier, when the person said they had been seen and who cleared the
+alert, when and how (from the plan history); empty on a day without one. The
+README lists every column.
 """
 
 from __future__ import annotations
@@ -14,10 +18,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from pacer.engine.model import PROMPT_KINDS
 from pacer.report.data import Day, ReportData
+from pacer.report.findings import RedFlagReport, red_flag_reports
 
 BREAKS = ("prompted", "taken", "natural", "ignored", "snoozed", "dismissed",
           "median_response_min")
@@ -30,10 +36,10 @@ COLUMNS: tuple[str, ...] = (
     *(f"prompts.{k}" for k in PROMPT_KINDS),
     *(f"breaks.{k}" for k in BREAKS),
     *(f"plan.{k}" for k in PLAN),
-    "flags", "symptoms",
+    "flags", "symptoms", "red_flag_reports",
 )
 """Every field of the daily summary except the constant ``v``, ``type`` and
-``period``, in the summary's order."""
+``period``, in the summary's order; then the day's red-flag reports."""
 
 
 def cell(value: Any) -> str:
@@ -44,7 +50,23 @@ def cell(value: Any) -> str:
     return str(value)
 
 
-def row(day: Day, user: str, timezone: str) -> dict[str, str]:
+def report_json(r: RedFlagReport) -> dict[str, Any]:
+    """One red-flag report as the CSV's ``red_flag_reports`` holds it."""
+    c = r.cleared
+    return {
+        "time": r.time.isoformat() if r.time is not None else None,
+        "flags": list(r.flags),
+        "tier": r.tier,
+        "seen": r.seen.isoformat() if r.seen is not None else None,
+        "cleared": c.time.isoformat() if c is not None else None,
+        "cleared_by": c.by if c is not None else None,
+        "cleared_how": r.how,
+        "cleared_why": c.why if c is not None else None,
+    }
+
+
+def row(day: Day, user: str, timezone: str,
+        reports: Sequence[RedFlagReport] = ()) -> dict[str, str]:
     if day.body is None:
         out = dict.fromkeys(COLUMNS, "")
         out.update(date=day.day.isoformat(), user=user, timezone=timezone, valid="false")
@@ -57,8 +79,9 @@ def row(day: Day, user: str, timezone: str) -> dict[str, str]:
         elif name == "flags":
             values[name] = ";".join(day.body["flags"])
         elif name == "symptoms":
-            values[name] = json.dumps(day.body["symptoms"], ensure_ascii=False,
-                                      separators=(",", ":"))
+            values[name] = _json(day.body["symptoms"])
+        elif name == "red_flag_reports":
+            values[name] = _json([report_json(r) for r in reports]) if reports else ""
         else:
             values[name] = cell(day.get(name))
     return values
@@ -68,6 +91,12 @@ def render(data: ReportData) -> str:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
+    reports = red_flag_reports(data)
     for day in data.days:
-        writer.writerow(row(day, data.user, data.timezone))
+        writer.writerow(row(day, data.user, data.timezone,
+                            [r for r in reports if r.day == day.day]))
     return buf.getvalue()
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

@@ -17,6 +17,16 @@ offset), ``subject`` an identifier of the pacer user, ``status`` ``final``
   components taken, natural breaks, ignored, snoozed, dismissed and the median
   response time.
 
+Then, per red-flag report (a check-in that reported red flags), one
+Observation with category ``survey`` (the person's own report),
+``effectiveDateTime`` the check-in's time, code ``red-flag-report`` and the
+tier as its value (``emergency`` or ``urgent``), with components: each flag
+(``red-flag``), when the person said a clinician had seen them
+(``seen-by-clinician``, a dateTime), and the clearing of the alert
+(``alert-cleared`` a dateTime, ``alert-cleared-by`` a string,
+``alert-cleared-how`` ``physiotherapist``, ``local`` or ``person``); a
+``note`` says the same in words. These codes are in ``RED_FLAG_SYSTEM``.
+
 Local codes are in the code system ``CODE_SYSTEM``. A day with no wearable
 data at all has no value for steps, sedentary time or bouts but a
 ``dataAbsentReason``; a day that is not valid (too few hours of data) keeps its
@@ -30,13 +40,16 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from pacer.report import redflags
 from pacer.report.data import Day, ReportData
+from pacer.report.findings import RedFlagReport, red_flag_reports
 from pacer.timebase import to_datetime
 
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
 CODE_SYSTEM = "http://pacer.invalid/fhir/CodeSystem/daily-activity"
 USER_SYSTEM = "http://pacer.invalid/fhir/NamingSystem/user-id"
+RED_FLAG_SYSTEM = "http://pacer.invalid/fhir/CodeSystem/red-flag"
 CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 ABSENT = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
 # uuid5 namespace: the same day of the same user always gets the same ids,
@@ -58,8 +71,10 @@ def render(data: ReportData, *, now: datetime | None = None) -> str:
 
 def bundle(data: ReportData, *, now: datetime | None = None) -> dict[str, Any]:
     entries = []
+    reports = red_flag_reports(data)
     for day in data.days:
-        for obs in observations(day, data):
+        found = [red_flag_observation(r, data) for r in reports if r.day == day.day]
+        for obs in observations(day, data) + found:
             entries.append({"fullUrl": f"urn:uuid:{obs['id']}", "resource": obs})
     stamp = (now or data.made).isoformat(timespec="seconds")
     return {
@@ -148,3 +163,54 @@ def _obs(day: Day, data: ReportData, what: str, code: dict[str, Any]) -> dict[st
 
 def _component(code: str, display: str, value: dict[str, Any]) -> dict[str, Any]:
     return {"code": concept(CODE_SYSTEM, code, display), "valueQuantity": value}
+
+
+def red_flag_observation(report: RedFlagReport, data: ReportData) -> dict[str, Any]:
+    """One red-flag report: its tier as the value, each flag, whether the
+    person said they had been seen, and who cleared the alert and how."""
+    stamp = report.time.isoformat() if report.time is not None else report.day.isoformat()
+    tier = report.tier
+    how = report.how or "physiotherapist"
+    components: list[dict[str, Any]] = [
+        {"code": concept(RED_FLAG_SYSTEM, "red-flag", "Red flag"),
+         "valueCodeableConcept": concept(RED_FLAG_SYSTEM, flag, redflags.name(flag))}
+        for flag in report.flags
+    ]
+    words = [f"{tier.capitalize()} red flag reported: {redflags.names(report.flags)}."]
+    if report.seen is not None:
+        components.append({"code": concept(RED_FLAG_SYSTEM, "seen-by-clinician",
+                                           "The person said a clinician had seen them"),
+                           "valueDateTime": report.seen.isoformat()})
+        words.append(f"The person said they had been seen by a clinician on "
+                     f"{redflags.at(report.seen)}.")
+    else:
+        words.append("The person did not say they had been seen.")
+    cleared = report.cleared
+    if cleared is not None:
+        components += [
+            {"code": concept(RED_FLAG_SYSTEM, "alert-cleared", "Alert cleared"),
+             "valueDateTime": cleared.time.isoformat()},
+            {"code": concept(RED_FLAG_SYSTEM, "alert-cleared-by", "Alert cleared by"),
+             "valueString": cleared.by},
+            {"code": concept(RED_FLAG_SYSTEM, "alert-cleared-how", "How the alert was cleared"),
+             "valueCodeableConcept": concept(RED_FLAG_SYSTEM, how, redflags.HOW_LABELS[how])},
+        ]
+        words.append(f"Cleared on {redflags.at(cleared.time)} "
+                     f"{redflags.clearing(cleared.by, report.how, cleared.why)}.")
+    else:
+        words.append("The alert was still open at the end of the period.")
+    obs: dict[str, Any] = {
+        "resourceType": "Observation",
+        "id": str(uuid.uuid5(_NAMESPACE, f"{data.user}/red-flag/{stamp}")),
+        "status": "final",
+        "category": [concept(CATEGORY, "survey", "Survey")],
+        "code": concept(RED_FLAG_SYSTEM, "red-flag-report", "Red flag reported by the person"),
+        "subject": {"identifier": {"system": USER_SYSTEM, "value": data.user},
+                    "display": data.user},
+        "effectiveDateTime": stamp,
+        "valueCodeableConcept": concept(RED_FLAG_SYSTEM, tier, f"{tier.capitalize()} tier"),
+        "note": [{"text": " ".join(words)}],
+    }
+    if components:
+        obs["component"] = components
+    return obs

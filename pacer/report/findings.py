@@ -10,13 +10,16 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
+from pacer.engine.safety import Tier
+from pacer.report import redflags
 from pacer.report.data import Day, PlanChange, ReportData
+from pacer.report.redflags import How
 
 LOW_ADHERENCE = 0.5
 """A report heuristic, not a clinical threshold: fewer than half of the sitting
 prompts followed by a break in time is worth a conversation."""
 
-Severity = Literal["urgent", "review", "note"]
+Severity = Literal["emergency", "urgent", "review", "note"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,32 +99,76 @@ def attention(data: ReportData) -> list[Attention]:
 
 
 def _red_flags(data: ReportData) -> list[Attention]:
+    """One item per red-flag report, emergencies first: the tier, when, what,
+    whether the person said they had been seen, and who cleared it and how."""
     out = []
-    for day in data.days:
-        if "red_flag" not in day.flags or day.body is None:
-            continue
-        reports = [s for s in day.body["symptoms"] if s.get("red_flags")]
-        named = sorted({f for s in reports for f in s["red_flags"]})
-        when = datetime.fromisoformat(str(reports[0]["time"])) if reports else None
-        what = ", ".join(red_flag_name(f) for f in named) or "a red flag"
-        cleared = _cleared_after(data.changes, when)
-        if cleared is not None:
-            after = (f"Cleared by {cleared.by} on {cleared.time:%a %d %b %H:%M}: "
-                     f"{cleared.why}")
+    for r in sorted(red_flag_reports(data), key=lambda r: redflags.tier_rank(r.tier)):
+        at = f" at {r.time:%H:%M}" if r.time is not None else ""
+        seen = (f"The person said they had been seen by a clinician on {redflags.at(r.seen)}."
+                if r.seen is not None else "The person did not say they had been seen.")
+        if r.cleared is not None:
+            after = (f"Cleared on {redflags.at(r.cleared.time)} "
+                     f"{redflags.clearing(r.cleared.by, r.how, r.cleared.why)}.")
         else:
             after = "The alert was still open at the end of the period."
-        at = f" at {when:%H:%M}" if when is not None else ""
         out.append(Attention(
-            "urgent", f"Red flag reported {day.day:%a %d %b}{at}: {what}",
-            f"pacer gave urgent advice to seek care and paused every other prompt. {after}",
-            (day.day,)))
+            r.tier, f"{r.tier.capitalize()} red flag reported {r.day:%a %d %b}{at}: "
+            f"{redflags.names(r.flags)}",
+            f"pacer advised {redflags.ADVICE[r.tier]} and paused every other prompt. "
+            f"{seen} {after}", (r.day,)))
     return out
 
 
-def _cleared_after(changes: Sequence[PlanChange], when: datetime | None) -> PlanChange | None:
+@dataclass(frozen=True, slots=True)
+class RedFlagReport:
+    """A check-in that reported red flags, with what followed it: when the
+    person said they had been seen (the plan history's ``alert_seen``) and the
+    clearing of the alert (its ``clear_alert``), both inside the period."""
+
+    day: date
+    time: datetime | None  # None only for a day flagged without its check-in
+    flags: tuple[str, ...]
+    tier: Tier
+    seen: datetime | None
+    cleared: PlanChange | None
+    how: How | None  # how it was cleared
+
+
+def red_flag_reports(data: ReportData) -> list[RedFlagReport]:
+    """Every red-flag report of the period, in time order."""
+    out = []
+    for day in data.days:
+        if day.body is None:
+            continue
+        found = [s for s in day.body.get("symptoms", ()) if s.get("red_flags")]
+        if not found and "red_flag" in day.flags:
+            found = [{"red_flags": []}]
+        for s in found:
+            flags = tuple(str(f) for f in s["red_flags"])
+            when = redflags.when(s.get("time"))
+            cleared = _after(data.changes, "clear_alert", when)
+            seen = _after(data.changes, "alert_seen", when,
+                          until=cleared.time if cleared is not None else None)
+            out.append(RedFlagReport(
+                day.day, when, flags, redflags.tier(flags, s.get("tier")),
+                seen.time if seen is not None else None, cleared,
+                redflags.how_of(cleared.by, data.user) if cleared is not None else None))
+    return out
+
+
+def _after(changes: Sequence[PlanChange], key: str, when: datetime | None, *,
+           until: datetime | None = None) -> PlanChange | None:
+    """The first change setting ``key`` from ``when``'s minute on (the plan
+    history's times are whole minutes), up to ``until``."""
+    start = when.replace(second=0, microsecond=0) if when is not None else None
     for change in changes:
-        if change.set.get("clear_alert") and (when is None or change.time >= when):
-            return change
+        if not change.set.get(key):
+            continue
+        if start is not None and change.time < start:
+            continue
+        if until is not None and change.time > until:
+            return None
+        return change
     return None
 
 
@@ -231,19 +278,3 @@ def _stretch(run: Sequence[Day]) -> str:
 
 def _dates(days: Sequence[date]) -> str:
     return ", ".join(f"{d:%a %d %b}" for d in days)
-
-
-RED_FLAG_NAMES = {
-    "bladder_bowel_change": "bladder or bowel change",
-    "saddle_numbness": "saddle numbness",
-    "progressive_leg_weakness": "progressive leg weakness",
-    "both_legs": "symptoms in both legs",
-    "fever_or_unwell": "fever or feeling unwell",
-    "unexplained_weight_loss": "unexplained weight loss",
-    "severe_night_pain": "severe night pain",
-    "significant_trauma": "significant trauma",
-}
-
-
-def red_flag_name(flag: str) -> str:
-    return RED_FLAG_NAMES.get(flag, flag.replace("_", " "))

@@ -19,9 +19,9 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from pacer import __version__
-from pacer.report import charts
+from pacer.report import charts, redflags
 from pacer.report.data import Day, PlanChange, ReportData
-from pacer.report.findings import attention, key_figures, red_flag_name
+from pacer.report.findings import attention, key_figures
 
 CHART_COUNT = 6
 """Charts drawn per report, for the progress bar."""
@@ -45,7 +45,7 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(num=num, pct=pct, hours=hours, flag=red_flag_name)
+    env.filters.update(num=num, pct=pct, hours=hours, flag=redflags.name)
     return env
 
 
@@ -74,6 +74,8 @@ def describe_set(values: Mapping[str, Any]) -> str:
     for key, value in values.items():
         if key == "clear_alert":
             parts.append("alert cleared")
+        elif key == "alert_seen":
+            parts.append("the person said they had been seen by a clinician")
         elif key in ("plan.quota", "quota"):
             parts.append("no quota (baseline)" if value is None else f"quota {num(value)} steps")
         elif key == "quota_today":
@@ -141,7 +143,9 @@ def _row(day: Day) -> dict[str, Any]:
         if "pain" in s:
             text += f" (pain {s['pain']})"
         if s.get("red_flags"):
-            text += ": " + ", ".join(red_flag_name(f) for f in s["red_flags"])
+            flags = [str(f) for f in s["red_flags"]]
+            text += (f": {redflags.tier(flags, s.get('tier'))} red flag, "
+                     f"{redflags.names(flags)}")
         symptoms.append(text)
     return {"day": day, "symptoms": symptoms}
 
