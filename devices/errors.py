@@ -1,4 +1,7 @@
-"""The one exception type of the devices package.
+"""The devices package's exception types, under one root, ``DeviceError``.
+
+The package knows nothing of pacer: whoever runs it maps these onto its own
+errors where they come out (pacer's command line exits 1 for a ``DeviceError``).
 
 Every decoder raises ``DecodeError`` for bytes it cannot make sense of, and
 nothing else: a wearable that sends garbage must never take the connection (or
@@ -8,10 +11,12 @@ code counts and logs these and carries on.
 
 from __future__ import annotations
 
-from pacer.errors import PacerError
+
+class DeviceError(Exception):
+    """Base of every error the devices package raises on purpose."""
 
 
-class DecodeError(PacerError):
+class DecodeError(DeviceError):
     """A notification or read value does not match its characteristic's layout.
 
     ``characteristic`` is the characteristic's UUID (lowercase, 128-bit form),

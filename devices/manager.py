@@ -44,19 +44,11 @@ from devices.profiles import PROFILES, Translator
 from devices.rsc import CadenceState
 from devices.sample_queue import SampleQueue
 from devices.samples import Sample
-from pacer.config import BleDevice
+from devices.spec import DeviceSpec, device_label
 
 logger = logging.getLogger(__name__)
 
 STOP_TIMEOUT_S = 10.0
-
-
-def device_label(device: BleDevice) -> str:
-    """The stable label samples carry: the configured address, else the name."""
-    label = device.address or device.name
-    if not label:
-        raise ValueError("a device needs an address or a name")
-    return label
 
 
 def _local_zone() -> tzinfo:
@@ -70,7 +62,7 @@ class DeviceManager:
 
     def __init__(
         self,
-        devices: Sequence[BleDevice],
+        devices: Sequence[DeviceSpec],
         *,
         clock: Callable[[], float] = time.time,
         zone: tzinfo | None = None,

@@ -27,7 +27,7 @@ from bleak.exc import BleakError
 from devices import uuids
 from devices.counter import CounterState, StepCounter
 from devices.drivers import DECODERS, Decoder, polar, witmotion
-from devices.errors import DecodeError
+from devices.errors import DecodeError, DeviceError
 from devices.readings import (
     Acceleration,
     BatteryLevel,
@@ -38,7 +38,6 @@ from devices.readings import (
 )
 from devices.rsc import CadenceState, CadenceSteps
 from devices.samples import Battery, HeartRate, Motion, Sample
-from pacer.errors import PacerError
 
 WITMOTION_RATE_HZ = 10.0
 """The IMU pipeline works on 10 Hz bins: more samples would only cost radio time."""
@@ -47,7 +46,7 @@ POLAR_RANGE_G = 8
 REPLY_TIMEOUT_S = 5.0
 
 
-class SetupError(PacerError, BleakError):
+class SetupError(DeviceError, BleakError):
     """A device refused or ignored the commands that make it stream (logged, retried)."""
 
 

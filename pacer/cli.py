@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
+from devices.errors import DeviceError
 from pacer import __version__
 from pacer.daemon.systemd import log_formatter
 from pacer.engine.safety import FLAGS, RED_FLAGS
@@ -321,7 +322,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BadInput as exc:
         print(f"pacer: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except PacerError as exc:
+    except (PacerError, DeviceError) as exc:
         print(f"pacer: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:

@@ -355,3 +355,12 @@ def test_mqtt_url(tmp_path: Path) -> None:
     assert line.startswith("mqtt.url: the port must be a number")
     (line,) = problems(tmp_path, '[mqtt]\nclient_cert = "c.crt"\n')
     assert line == "mqtt: client_cert and client_key go together"
+
+
+def test_every_wearable_kind_the_config_takes_has_a_driver() -> None:
+    from typing import get_args  # noqa: PLC0415
+
+    from devices.profiles import PROFILES  # noqa: PLC0415
+    from pacer.config import BleKind  # noqa: PLC0415
+
+    assert set(get_args(BleKind)) == set(PROFILES)

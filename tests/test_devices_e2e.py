@@ -24,9 +24,9 @@ import pytest
 from devices.connection import Timing
 from devices.manager import DeviceManager
 from devices.samples import Link, StepDelta
+from devices.spec import DeviceSpec
 from devices.virtual import VirtualWatch, VirtualWorld, run_in_world
 from devices.virtual.testing import Collector, ManualClock, until
-from pacer.config import BleDevice
 
 ZONE = ZoneInfo("Australia/Sydney")
 FAST = Timing(scan_s=0.2, connect_s=1.0, backoff_base_s=0.01, backoff_cap_s=0.05)
@@ -45,7 +45,7 @@ def test_thousand_steps_across_drops_a_reboot_and_midnight(
         watch = world.watches[0]
         await watch.set_steps(150)  # counted today before the daemon started
         m = DeviceManager(
-            [BleDevice(kind="infinitime", address=watch.address, placement="wrist")],
+            [DeviceSpec(kind="infinitime", address=watch.address)],
             clock=clock,
             zone=ZONE,
             backend=world.backend,

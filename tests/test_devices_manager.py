@@ -7,7 +7,6 @@ import logging
 import struct
 from functools import partial
 from pathlib import Path
-from typing import get_args
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,8 +14,7 @@ import pytest
 from devices import uuids
 from devices.connection import Timing
 from devices.drivers.infinitime import Alert
-from devices.manager import DeviceManager, device_label
-from devices.profiles import PROFILES
+from devices.manager import DeviceManager
 from devices.sample_queue import SampleQueue
 from devices.samples import (
     Battery,
@@ -27,21 +25,21 @@ from devices.samples import (
     Sample,
     StepDelta,
 )
+from devices.spec import DeviceSpec, device_label
 from devices.virtual import VirtualWorld, run_in_world
 from devices.virtual.testing import Collector, ManualClock, until
-from pacer.config import BleDevice, BleKind
 
 ZONE = ZoneInfo("Europe/Berlin")
 FAST = Timing(scan_s=0.3, connect_s=1.0, backoff_base_s=0.01, backoff_cap_s=0.1, write_s=2.0)
 START = 1_795_000_000.0  # a Tuesday afternoon in November 2026
 
 
-def watch_config(address: str) -> BleDevice:
-    return BleDevice(kind="infinitime", address=address, placement="wrist")
+def watch_config(address: str) -> DeviceSpec:
+    return DeviceSpec(kind="infinitime", address=address)
 
 
 def manager_for(
-    world: VirtualWorld, devices: list[BleDevice], clock: ManualClock, **kwargs: object
+    world: VirtualWorld, devices: list[DeviceSpec], clock: ManualClock, **kwargs: object
 ) -> DeviceManager:
     return DeviceManager(
         devices,
@@ -106,7 +104,7 @@ def test_foot_pod_steps_from_cadence_with_calibration() -> None:
     async def scenario(world: VirtualWorld) -> None:
         pod = world.foot_pods[0]
         clock = ManualClock(START)
-        config = BleDevice(kind="rsc", name="FootPod", placement="foot")
+        config = DeviceSpec(kind="rsc", name="FootPod")
         m = manager_for(world, [config], clock, calibration={"FootPod": 2.0})
         async with Collector().draining(m.queue) as got, m:
             await until(lambda: connected(m), "the pod to connect")
@@ -284,7 +282,7 @@ def test_several_devices_at_once_each_with_its_own_label() -> None:
         devices = [
             watch_config(w1.address),
             watch_config(w2.address),
-            BleDevice(kind="rsc", address=pod.address, placement="foot"),
+            DeviceSpec(kind="rsc", address=pod.address),
         ]
         m = manager_for(world, devices, clock)
         async with Collector().draining(m.queue) as got, m:
@@ -322,25 +320,23 @@ def test_name_lookup_unsupported_kinds_and_duplicate_labels(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.ERROR, logger="devices.manager")
-    # Every configurable kind has a driver now; a kind without one is still only skipped.
-    assert set(get_args(BleKind)) == set(PROFILES)
-    polar = BleDevice(kind="polar", name="Polar H10", placement="chest")
+    # A kind without a driver is only skipped (every kind pacer's config takes has
+    # one: tests/test_config.py).
+    polar = DeviceSpec(kind="polar", name="Polar H10")
     assert list(DeviceManager([polar], zone=ZONE).links) == ["Polar H10"]
-    odd = BleDevice.model_construct(
-        kind="movesense", name="Movesense", placement="chest"  # type: ignore[arg-type]
-    )
+    odd = DeviceSpec(kind="movesense", name="Movesense")
     m = DeviceManager([odd], zone=ZONE)
     assert m.unsupported == ["Movesense"]
     assert m.links == {}
     assert "movesense Movesense: no driver for this kind yet; the device is ignored" in caplog.text
     with pytest.raises(ValueError, match="share the label"):
         DeviceManager([watch_config("AA:BB"), watch_config("AA:BB")], zone=ZONE)
-    both = BleDevice(kind="rsc", address="AA:BB", name="Pod", placement="foot")
+    both = DeviceSpec(kind="rsc", address="AA:BB", name="Pod")
     assert device_label(both) == "AA:BB"
 
     async def scenario(world: VirtualWorld) -> None:
         watch = world.watches[0]
-        config = BleDevice(kind="infinitime", name="InfiniTime", placement="wrist")
+        config = DeviceSpec(kind="infinitime", name="InfiniTime")
         m = manager_for(world, [config], ManualClock(START))
         async with m:
             await until(lambda: connected(m), "the watch found by its name")
@@ -465,7 +461,7 @@ def test_heart_rate_strap_kind() -> None:
 
     async def scenario(world: VirtualWorld) -> None:
         watch = world.watches[0]
-        config = BleDevice(kind="heart_rate", address=watch.address, placement="chest")
+        config = DeviceSpec(kind="heart_rate", address=watch.address)
         m = manager_for(world, [config], ManualClock(START))
         async with Collector().draining(m.queue) as got, m:
             await until(lambda: connected(m), "the strap")

@@ -18,10 +18,10 @@ from devices.imu.synth import Segment
 from devices.manager import DeviceManager
 from devices.profiles import SetupError, choose_polar_settings
 from devices.samples import Battery, Motion
+from devices.spec import DeviceSpec
 from devices.virtual import VirtualWorld, run_in_world
 from devices.virtual.imu import TURNED, Timeline, compressed_frame
 from devices.virtual.testing import Collector, until
-from pacer.config import BleDevice
 from pacer.daemon.clock import Clock
 
 ZONE = ZoneInfo("Europe/London")
@@ -49,7 +49,7 @@ def test_witmotion_is_set_to_10_hz_and_streams_split_packets_that_the_pipeline_r
         # 50-byte notifications: most packets are cut across two of them.
         imu = await world.add_witmotion(clock=clock.now, notify_bytes=50)
         imu.play([Segment("walking", 60, 110), Segment("sitting", 120)])
-        config = BleDevice(kind="witmotion", address=imu.address, placement="thigh")
+        config = DeviceSpec(kind="witmotion", address=imu.address)
         m = DeviceManager([config], clock=clock.now, zone=ZONE, backend=world.backend,
                           scanner_backend=world.scanner_backend, timing=FAST)
         got = Collector()
@@ -81,7 +81,7 @@ def test_polar_asks_its_settings_starts_at_25_hz_streams_frames_and_is_stopped()
     async def scenario(world: VirtualWorld) -> tuple[list[Motion], list[bytes], bool]:
         imu = await world.add_polar(clock=clock.now, placement="waist")
         imu.play([Segment("walking", 60, 100), Segment("sitting", 60), Segment("lying", 60)])
-        config = BleDevice(kind="polar", name=imu.name, placement="chest")
+        config = DeviceSpec(kind="polar", name=imu.name)
         m = DeviceManager([config], clock=clock.now, zone=ZONE, backend=world.backend,
                           scanner_backend=world.scanner_backend, timing=FAST)
         got = Collector()
@@ -120,7 +120,7 @@ def test_a_polar_that_refuses_to_start_is_retried_not_fatal(
 
     async def scenario(world: VirtualWorld) -> tuple[int, int]:
         imu = await world.add_polar(clock=clock.now, settings=odd)
-        config = BleDevice(kind="polar", address=imu.address, placement="chest")
+        config = DeviceSpec(kind="polar", address=imu.address)
         m = DeviceManager([config], clock=clock.now, zone=ZONE, backend=world.backend,
                           scanner_backend=world.scanner_backend, timing=FAST)
         async with m:
@@ -184,7 +184,7 @@ def test_polar_compressed_frames_are_scaled_by_the_factor_of_its_start_response(
         imu = await world.add_polar(clock=clock.now, placement="thigh", settings=verity,
                                     factor=0.5)
         imu.play([Segment("walking", 40, 100), Segment("sitting", 60)])
-        config = BleDevice(kind="polar", address=imu.address, placement="thigh")
+        config = DeviceSpec(kind="polar", address=imu.address)
         m = DeviceManager([config], clock=clock.now, zone=ZONE, backend=world.backend,
                           scanner_backend=world.scanner_backend, timing=FAST)
         got = Collector()

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from pacer.errors import BadInput
+from devices.errors import DeviceError
 
 Float = NDArray[np.float64]
 
@@ -34,7 +34,7 @@ STATE_VERSION = 1
 _KEYS = frozenset(("format", "version", "placement", "walking_seconds", "up", "scatter"))
 
 
-class BadReference(BadInput, ValueError):  # noqa: N818 - says what was given
+class BadReference(DeviceError, ValueError):  # noqa: N818 - says what was given
     """A saved mount reference is not one this pipeline can use; the message says why."""
 
 

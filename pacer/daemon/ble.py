@@ -35,6 +35,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
 
+from devices.spec import DeviceSpec
 from pacer.config import BleDevice
 from pacer.engine.model import Epoch
 from pacer.io.minutes import POSTURES
@@ -194,6 +195,11 @@ class MinuteBook:
                 book[int(minute)] = book.get(int(minute), 0) + int(steps)
 
 
+def device_spec(device: BleDevice) -> DeviceSpec:
+    """pacer's ``[[devices]]`` table as the devices package takes it."""
+    return DeviceSpec(kind=device.kind, address=device.address, name=device.name)
+
+
 class BleSource:
     """The configured wearables, connected and kept connected."""
 
@@ -209,24 +215,24 @@ class BleSource:
     ) -> None:
         # Imported here: bleak (and D-Bus) load only when wearables are configured.
         from devices.counter import CounterState  # noqa: PLC0415
-        from devices.manager import DeviceManager, device_label  # noqa: PLC0415
+        from devices.manager import DeviceManager  # noqa: PLC0415
         from devices.rsc import CadenceState  # noqa: PLC0415
 
         saved = saved or {}
         self.manager = DeviceManager(
-            devices,
+            [device_spec(d) for d in devices],
             clock=clock,
             zone=zone,
             backend=backend,
             scanner_backend=scanner_backend,
             motion=False,  # wrist motion is not used by the rules yet
-            calibration={device_label(d): d.calibration for d in devices},
+            calibration={device_spec(d).label: d.calibration for d in devices},
             counter_states={k: CounterState.from_dict(v)
                             for k, v in saved.get("counters", {}).items()},
             cadence_states={k: CadenceState.from_dict(v)
                             for k, v in saved.get("cadence", {}).items()},
         )
-        self.labels = {device_label(d): d for d in devices}
+        self.labels = {device_spec(d).label: d for d in devices}
         self.book = MinuteBook()
         self.book.restore_pending(saved.get("pending", {}))
         self.book.references = {k: v for k, v in saved.get("mounts", {}).items()

@@ -1,0 +1,28 @@
+"""What the devices package needs to know of a configured wearable.
+
+The caller's own config (pacer's ``[[devices]]`` tables) is mapped onto this;
+the package reads nothing else of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceSpec:
+    kind: str  # a key of ``devices.profiles.PROFILES`` ("infinitime", "rsc", ...)
+    address: str | None = None
+    name: str | None = None  # matched against the advertised name when no address
+
+    @property
+    def label(self) -> str:
+        return device_label(self)
+
+
+def device_label(device: DeviceSpec) -> str:
+    """The stable label samples carry: the configured address, else the name."""
+    label = device.address or device.name
+    if not label:
+        raise ValueError("a device needs an address or a name")
+    return label
