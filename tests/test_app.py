@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -13,14 +14,17 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
 from pacer import cli
 from pacer.app import bundle
-from pacer.app.bundle import DIST_DIR, AppNotBuiltError, check_bundle, is_stale
-from pacer.app.server import AppServer, app_config
-from pacer.config import load_config
+from pacer.app.bundle import DIST_DIR, WEB_DIR, AppNotBuiltError, check_bundle, is_stale
+from pacer.app.server import AppServer, app_config, safety_config
+from pacer.config import Config, load_config
+from pacer.engine.safety import FLAGS, RED_FLAGS
 
 BUILT = (DIST_DIR / "BUILT").is_file()
 
@@ -92,7 +96,82 @@ def test_nothing_outside_the_bundle(served: str, path: str) -> None:
 
 
 def test_app_config_without_a_config_file() -> None:
-    assert app_config(None, None) == {"v": 1, "user": None, "broker_url": None, "rules": {}}
+    body = app_config(None, None)
+    assert {k: v for k, v in body.items() if k != "safety"} == {
+        "v": 1, "user": None, "broker_url": None, "rules": {}}
+    assert body["safety"]["emergency_number"] == "999"
+
+
+def test_app_config_serves_the_engines_red_flag_table(served: str) -> None:
+    """The check-in asks what pacer.engine.safety defines, in its order (the
+    emergency tier first), with the advice's numbers: one table for both."""
+    safety = json.loads(_get(served + "app-config.json")[2])["safety"]
+    assert safety["emergency_number"] == "999"
+    assert safety["urgent_service"] == "NHS 111 or an urgent GP appointment"
+    flags = safety["flags"]
+    assert [f["name"] for f in flags] == list(RED_FLAGS)
+    assert len(flags) == 14
+    assert [f["tier"] for f in flags] == ["emergency"] * 7 + ["urgent"] * 7
+    assert flags == [{"name": f.name, "tier": f.tier, "question": f.question, "words": f.words}
+                     for f in FLAGS]
+    assert all(f["question"].endswith("?") and f["words"] for f in flags)
+
+
+def test_app_config_takes_the_configs_safety_numbers() -> None:
+    """``config.safety`` when the config has it; the defaults when it has not."""
+    local = SimpleNamespace(safety=SimpleNamespace(emergency_number="112",
+                                                   urgent_service="your GP's same-day line"))
+    assert safety_config(local)["emergency_number"] == "112"
+    assert safety_config(local)["urgent_service"] == "your GP's same-day line"
+    bare = safety_config(SimpleNamespace())
+    assert (bare["emergency_number"], bare["urgent_service"]) == (
+        "999", "NHS 111 or an urgent GP appointment")
+    assert safety_config(None) == bare
+
+
+def test_app_config_safety_from_a_config_file(tmp_path: Path) -> None:
+    if "safety" not in Config.model_fields:
+        pytest.skip("this pacer.config has no [safety] table yet")
+    cfg = tmp_path / "pacer.toml"
+    cfg.write_text('[user]\nid = "alice"\n[safety]\nemergency_number = "000"\n'
+                   'urgent_service = "healthdirect on 1800 022 222"\n', encoding="utf-8")
+    safety = app_config(load_config(cfg), None)["safety"]
+    assert safety["emergency_number"] == "000"
+    assert safety["urgent_service"] == "healthdirect on 1800 022 222"
+
+
+def _words_js(expr: str) -> Any:
+    """``expr`` evaluated by node with words.js imported as ``m``."""
+    if shutil.which("node") is None:
+        pytest.skip("node is not installed")
+    out = subprocess.run(
+        ["node", "--input-type=module", "-e",
+         f"const m = await import('./src/words.js'); console.log(JSON.stringify({expr}));"],
+        cwd=WEB_DIR, capture_output=True, text=True, timeout=30, check=True).stdout
+    return json.loads(out)
+
+
+def test_the_apps_built_in_red_flags_match_the_engine() -> None:
+    """words.js keeps a copy for when app-config.json is missing: the same."""
+    assert _words_js("m.SAFETY") == app_config(None, None)["safety"]
+    # ... and uses it when the config has no usable table.
+    assert _words_js("[m.safety({}), m.safety({safety: {flags: []}})]") == [
+        app_config(None, None)["safety"]] * 2
+
+
+def test_the_apps_advice_emergency_wins_and_the_number_is_dialable() -> None:
+    served = app_config(None, None)
+    table = {**served["safety"], "emergency_number": "+44 (0) 99-9"}
+    got = _words_js(f"""(() => {{
+      const t = m.safety({json.dumps({"safety": table})});
+      return [m.tierOf(['fever_or_unwell'], t), m.tierOf(['fever_or_unwell', 'chest_pain'], t),
+              m.tierOf(['not_known'], t), m.dial(t.emergency_number), m.dial('1+1'),
+              m.firstLine('emergency', t), m.said(['chest_pain', 'fever_or_unwell'], t)];
+    }})()""")
+    assert got == ["urgent", "emergency", "emergency", "+440999", "11",
+                   "Call +44 (0) 99-9 or go to the emergency department now. "
+                   "Do not wait for a GP or physiotherapist appointment.",
+                   "chest pain and a fever or feeling generally unwell"]
 
 
 def test_missing_bundle_says_how_to_build_it(tmp_path: Path) -> None:

@@ -1,10 +1,12 @@
 """A small static HTTP server for the built phone app.
 
 It serves the files of one folder (nothing outside it), plus
-``app-config.json``: the user id, the broker address to suggest and the rule
-values the Today screen needs. Every response carries a Content-Security-Policy
-that lets the page load only its own files and open only WebSocket
-connections, so the app cannot send anything anywhere but to a broker.
+``app-config.json``: the user id, the broker address to suggest, the rule
+values the Today screen needs and the red-flag table the check-in asks from
+(``pacer.engine.safety``, so the app and the engine ask and advise alike).
+Every response carries a Content-Security-Policy that lets the page load only
+its own files and open only WebSocket connections, so the app cannot send
+anything anywhere but to a broker.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from pacer.config import Config
+from pacer.engine.safety import FLAGS
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +41,29 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 
 
+EMERGENCY_NUMBER = "999"
+URGENT_SERVICE = "NHS 111 or an urgent GP appointment"
+
+
+def safety_config(config: object | None) -> dict[str, Any]:
+    """The red flags as the check-in asks them, in the engine's order (the
+    emergency tier first), and where the advice sends the person: the config's
+    ``[safety]`` numbers, or the defaults when it has none."""
+    table = getattr(config, "safety", None)
+    number = getattr(table, "emergency_number", None)
+    service = getattr(table, "urgent_service", None)
+    return {
+        "emergency_number": str(number) if number else EMERGENCY_NUMBER,
+        "urgent_service": str(service) if service else URGENT_SERVICE,
+        "flags": [{"name": f.name, "tier": f.tier, "question": f.question, "words": f.words}
+                  for f in FLAGS],
+    }
+
+
 def app_config(config: Config | None, broker_url: str | None) -> dict[str, Any]:
     """What ``/app-config.json`` says: no secrets, only what the screens need."""
-    body: dict[str, Any] = {"v": 1, "user": None, "broker_url": broker_url, "rules": {}}
+    body: dict[str, Any] = {"v": 1, "user": None, "broker_url": broker_url, "rules": {},
+                            "safety": safety_config(config)}
     if config is not None:
         body["user"] = config.mqtt.username or config.user.id
         body["rules"] = {
