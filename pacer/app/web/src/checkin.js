@@ -1,14 +1,26 @@
 // The check-in screen: green, amber or red, an optional pain score, and the
-// red-flag questions. A red flag shows the urgent advice at once, on the
-// phone, before and whatever the daemon replies.
+// red-flag questions in two groups, the emergency ones first. A red flag
+// shows the advice at once, on the phone, before and whatever the daemon
+// replies: for an emergency, call the emergency number now.
 
 import { h } from './dom.js';
-import { LIGHTS, RED_FLAGS, URGENT_TITLE, URGENT_TEXT } from './words.js';
+import {
+  LIGHTS, NOT_A_DIAGNOSIS, dial, firstLine, safety, said, tierOf,
+} from './words.js';
+
+const GROUPS = [
+  ['emergency', 'Signs that need help straight away'],
+  ['urgent', 'Signs that need a doctor today'],
+];
 
 export function checkinView(app) {
   const form = app.checkin;
-  return h('section', { class: 'screen', 'aria-label': 'Check in' },
-    form.urgent ? urgentCard(app) : null,
+  const table = safety(app.config);
+  const ticked = [...form.flags];
+  const emergency = ticked.length > 0 && tierOf(ticked, table) === 'emergency';
+  return h('section', { class: 'screen checkin', 'aria-label': 'Check in' },
+    form.advice ? adviceCard(app, table) : null,
+    form.advice ? result(form) : null,
     h('h2', { class: 'ask' }, 'How is your back right now?'),
     h('div', { class: 'lights', role: 'radiogroup' },
       LIGHTS.map((l) => h('button', {
@@ -21,26 +33,39 @@ export function checkinView(app) {
       ? h('p', { class: 'explain' }, LIGHTS.find((l) => l.level === form.level).explain)
       : null,
     painBlock(app),
-    h('fieldset', { class: 'card flags' },
-      h('legend', {}, 'Since your last check-in, have you had any of these?'),
-      RED_FLAGS.map(([name, question]) => h('label', { class: 'flag' },
-        h('input', {
-          type: 'checkbox', name, checked: form.flags.has(name),
-          onchange: (e) => {
-            if (e.target.checked) form.flags.add(name); else form.flags.delete(name);
-            app.render();
-          },
-        }),
-        h('span', {}, question)))),
-    form.result
-      ? h('p', { class: `reply ${form.result.ok ? 'ok' : 'bad'}`, role: 'status' },
-        form.result.ok ? '✓ pacer has your check-in.' : `pacer did not take it: ${form.result.error}`)
-      : null,
-    h('button', {
-      class: 'btn send', disabled: !form.level && form.flags.size === 0,
-      onclick: () => send(app),
-    }, form.sending ? 'Sending…' : 'Send check-in'),
+    h('h2', { class: 'ask', id: 'flags-ask' }, 'Since your last check-in, have you had any of these?'),
+    h('p', { class: 'hint' }, 'Tick any that you have. Leave them empty if none.'),
+    GROUPS.map(([tier, legend]) => h('fieldset', {
+      class: `card flags flags-${tier}`, 'data-tier': tier,
+    },
+    h('legend', {}, legend),
+    table.flags.filter((f) => f.tier === tier).map((f) => h('label', { class: 'flag' },
+      h('input', {
+        type: 'checkbox', name: f.name, checked: form.flags.has(f.name),
+        onchange: (e) => {
+          if (e.target.checked) form.flags.add(f.name); else form.flags.delete(f.name);
+          app.render();
+        },
+      }),
+      h('span', {}, f.question))))),
+    form.advice ? null : result(form),
+    // Always in reach, above the screen's tabs, however far down the questions go.
+    h('div', { class: 'sendbar' },
+      emergency
+        ? h('a', { class: 'btn call', href: `tel:${dial(table.emergency_number)}` },
+          `Call ${table.emergency_number}`)
+        : null,
+      h('button', {
+        class: 'btn send', disabled: form.sending || (!form.level && form.flags.size === 0),
+        onclick: () => send(app),
+      }, form.sending ? 'Sending…' : 'Send check-in')),
   );
+}
+
+function result(form) {
+  if (!form.result) return null;
+  return h('p', { class: `reply ${form.result.ok ? 'ok' : 'bad'}`, role: 'status' },
+    form.result.ok ? '✓ pacer has your check-in.' : `pacer did not take it: ${form.result.error}`);
 }
 
 function painBlock(app) {
@@ -65,12 +90,30 @@ function painBlock(app) {
       'No pain score'));
 }
 
-function urgentCard(app) {
-  return h('div', { class: 'card urgent', role: 'alert', id: 'urgent' },
-    h('h2', {}, URGENT_TITLE),
-    h('p', {}, URGENT_TEXT),
-    h('button', { class: 'btn quiet', onclick: () => { app.checkin.urgent = false; app.render(); } },
-      'I have read this'));
+/** What to do first, then what was reported, then that pacer cannot diagnose. */
+export function advice(tier, flags, table) {
+  const number = table.emergency_number;
+  const call = (label) => h('a', { class: 'btn call', href: `tel:${dial(number)}` }, label);
+  return [
+    h('p', { class: 'first' }, firstLine(tier, table)),
+    tier === 'emergency'
+      ? call(`Call ${number}`)
+      : h('p', {}, 'If it gets much worse, call ',
+        h('a', { href: `tel:${dial(number)}` }, number), '.'),
+    flags.length ? h('p', { class: 'reported' }, `You reported ${said(flags, table)}.`) : null,
+    h('p', { class: 'meta' }, NOT_A_DIAGNOSIS),
+  ];
+}
+
+function adviceCard(app, table) {
+  const { tier, flags } = app.checkin.advice;
+  return h('div', {
+    class: `card advice advice-${tier}`, role: 'alert', id: 'advice', 'data-tier': tier,
+  },
+  advice(tier, flags, table),
+  h('button', {
+    class: 'btn quiet', onclick: () => { app.checkin.advice = null; app.render(); },
+  }, 'I have read this'));
 }
 
 async function send(app) {
@@ -79,14 +122,15 @@ async function send(app) {
   const body = { id: `symptom-${Date.now().toString(36)}`, level: form.level || 'red' };
   if (flags.length) {
     body.red_flags = flags;
-    form.urgent = true; // at once, whatever the daemon says
+    // At once, before and whatever the daemon says.
+    form.advice = { tier: tierOf(flags, safety(app.config)), flags };
   }
   if (form.pain !== null) body.pain = form.pain;
   form.sending = true;
   form.result = null;
   app.render();
-  if (form.urgent) window.scrollTo(0, 0);
-  const reply = await app.link.command('symptom', body);
+  if (flags.length) window.scrollTo(0, 0);
+  const reply = await app.command('symptom', body);
   form.sending = false;
   form.result = reply;
   if (reply.ok) {

@@ -22,7 +22,7 @@ const app = {
   tab: 'prompts',
   status: { status: 'offline', detail: '' },
   daemon: null,
-  checkin: { level: null, pain: null, flags: new Set(), urgent: false, result: null, sending: false },
+  checkin: { level: null, pain: null, flags: new Set(), advice: null, result: null, sending: false },
 
   show(tab) {
     this.tab = tab;
@@ -54,6 +54,12 @@ const app = {
     this.link = new Link({ url: s.url, user: s.user, password: s.password, clientId: store.clientId() });
     this.link.addEventListener('status', (e) => { this.status = e.detail; renderHeader(); });
     this.link.addEventListener('message', (e) => onMessage(e.detail));
+  },
+
+  /** Send cmd/<kind>; the daemon's reply, or why there is none. */
+  command(kind, body) {
+    if (!this.link) return Promise.resolve({ ok: false, error: 'not connected: sign in first' });
+    return this.link.command(kind, body);
   },
 
   async askNotifications() {

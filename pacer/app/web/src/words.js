@@ -26,35 +26,121 @@ export const LIGHTS = [
   },
 ];
 
-// The red-flag questions, by their wire names (interfaces.md, cmd/symptom).
-export const RED_FLAGS = [
-  ['bladder_bowel_change', 'New trouble passing urine, or with control of your bladder or bowels?'],
-  ['saddle_numbness', 'Numbness or tingling around your bottom, genitals or inner thighs?'],
-  ['progressive_leg_weakness', 'Weakness in a leg or foot that is getting worse (tripping, foot slapping)?'],
-  ['both_legs', 'Pain, numbness or pins and needles in both legs?'],
-  ['fever_or_unwell', 'A fever, or feeling generally unwell, along with the back pain?'],
-  ['unexplained_weight_loss', 'Losing weight without trying?'],
-  ['severe_night_pain', 'Severe pain at night that does not ease whatever position you lie in?'],
-  ['significant_trauma', 'Did the pain start after a fall, an accident or another hard knock?'],
-];
+// The red flags (pacing-rules.md section 7), as pacer/engine/safety.py has
+// them: the app asks and advises from app-config.json's "safety", which the
+// server builds from that table; this copy is for when the config is missing
+// (tests/test_app.py keeps it equal to the engine's).
+export const SAFETY = {
+  emergency_number: '999',
+  urgent_service: 'NHS 111 or an urgent GP appointment',
+  flags: [
+    { name: 'saddle_numbness', tier: 'emergency',
+      question: 'Numbness or tingling around your genitals, buttocks or inner thighs?',
+      words: 'numbness or tingling around your genitals or buttocks' },
+    { name: 'bladder_bowel_change', tier: 'emergency',
+      question: 'New trouble passing urine, or loss of bladder or bowel control?',
+      words: 'a change in your bladder or bowel control' },
+    { name: 'both_legs', tier: 'emergency',
+      question: 'Pain, tingling, weakness or numbness in both legs?',
+      words: 'pain, tingling, weakness or numbness in both legs' },
+    { name: 'progressive_leg_weakness', tier: 'emergency',
+      question: 'Weakness in a leg that is getting worse?',
+      words: 'leg weakness that is getting worse' },
+    { name: 'sexual_function_change', tier: 'emergency',
+      question: 'A new change in sexual function (such as no feeling)?',
+      words: 'a new change in sexual function' },
+    { name: 'significant_trauma', tier: 'emergency',
+      question: 'Did the pain start after a serious accident or fall?',
+      words: 'back pain that started after a serious accident or fall' },
+    { name: 'chest_pain', tier: 'emergency',
+      question: 'Chest pain?',
+      words: 'chest pain' },
+    { name: 'fever_or_unwell', tier: 'urgent',
+      question: 'A fever, or feeling generally unwell?',
+      words: 'a fever or feeling generally unwell' },
+    { name: 'unexplained_weight_loss', tier: 'urgent',
+      question: 'Losing weight without trying?',
+      words: 'weight loss you cannot explain' },
+    { name: 'severe_night_pain', tier: 'urgent',
+      question: 'Pain that does not ease with rest, or is much worse at night, and is new or different?',
+      words: 'pain that does not ease with rest or is much worse at night' },
+    { name: 'back_shape_change', tier: 'urgent',
+      question: 'A lump, swelling or change in the shape of your back?',
+      words: 'a lump, swelling or change in the shape of your back' },
+    { name: 'cough_strain_pain', tier: 'urgent',
+      question: 'Pain made worse by sneezing, coughing or straining (such as on the toilet)?',
+      words: 'pain made worse by sneezing, coughing or straining' },
+    { name: 'upper_back_pain', tier: 'urgent',
+      question: 'Pain coming from between your shoulder blades rather than your lower back?',
+      words: 'pain coming from between your shoulder blades' },
+    { name: 'history_of_cancer', tier: 'urgent',
+      question: 'Have you had cancer in the past?',
+      words: 'new back pain after having had cancer' },
+  ],
+};
 
-export const URGENT_TITLE = 'Please seek urgent medical help';
-export const URGENT_TEXT =
-  'With back pain, what you ticked needs urgent medical attention. Contact your GP today ' +
-  'for an urgent appointment. If you cannot, or it is getting worse, go to an emergency ' +
-  'department or call emergency services. Do not wait for a reply from pacer. ' +
+export const NOT_A_DIAGNOSIS =
   'pacer cannot diagnose anything; this advice is based on what you reported.';
+
+/** The red-flag table in force: app-config.json's, else the built-in one. */
+export function safety(config) {
+  const s = config && config.safety;
+  const usable = s && Array.isArray(s.flags) && s.flags.length > 0 &&
+    s.flags.every((f) => f && typeof f.name === 'string' && typeof f.question === 'string' &&
+      (f.tier === 'emergency' || f.tier === 'urgent'));
+  if (!usable) return SAFETY;
+  return {
+    emergency_number: typeof s.emergency_number === 'string' && dial(s.emergency_number)
+      ? s.emergency_number : SAFETY.emergency_number,
+    urgent_service: typeof s.urgent_service === 'string' && s.urgent_service.trim()
+      ? s.urgent_service : SAFETY.urgent_service,
+    flags: s.flags,
+  };
+}
+
+/** The number as a tel: link may carry it: digits, and + only in front. */
+export function dial(number) {
+  const kept = String(number).replace(/[^0-9+]/g, '');
+  return (kept.startsWith('+') ? '+' : '') + kept.replace(/\+/g, '');
+}
+
+/** The highest tier among the names (one not in the table counts as
+ * emergency: when in doubt, the stronger advice, as the engine does). */
+export function tierOf(names, table) {
+  const tiers = new Map(table.flags.map((f) => [f.name, f.tier]));
+  return names.some((n) => tiers.get(n) !== 'urgent') ? 'emergency' : 'urgent';
+}
+
+/** "a, b and c" in plain words. */
+export function said(names, table) {
+  const words = new Map(table.flags.map((f) => [f.name, f.words || f.name]));
+  const parts = names.map((n) => words.get(n) || n.replaceAll('_', ' '));
+  return parts.length <= 1 ? parts.join('') : `${parts.slice(0, -1).join(', ')} and ${parts.at(-1)}`;
+}
+
+/** The advice's first line: what to do, for the highest tier. */
+export function firstLine(tier, table) {
+  if (tier === 'emergency') {
+    return `Call ${table.emergency_number} or go to the emergency department now. ` +
+      'Do not wait for a GP or physiotherapist appointment.';
+  }
+  return `Get medical advice today: contact ${table.urgent_service}.`;
+}
 
 export const ACTION_LABELS = {
   done: 'Done',
   snooze: 'Snooze',
   dismiss: 'Dismiss',
+  seen: 'I\'ve been seen',
+  'seen-resume': 'I was seen and told I can carry on',
 };
 
 export const ACTION_DONE = {
   done: 'Marked as done.',
   snooze: 'Snoozed: pacer will ask again in 15 minutes.',
   dismiss: 'Dismissed.',
+  seen: 'pacer knows you have been seen.',
+  'seen-resume': 'pacer knows you were seen and told you can carry on.',
 };
 
 export const PHASES = {
@@ -81,7 +167,7 @@ export function why(prompt) {
     case 'floor_nudge':
       return `${r.steps} steps; the plan's lower mark is ${r.floor}.`;
     case 'red_flag':
-      return `You reported: ${(r.flags || []).join(', ').replaceAll('_', ' ')}.`;
+      return ''; // its text says what was reported
     default:
       return '';
   }
