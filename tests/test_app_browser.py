@@ -1,7 +1,8 @@
 """The phone app in a real browser: headless Chromium (Playwright) against a
 private mosquitto with a websockets listener, the real ACL and passwords, a
-running ``pacer run`` on a replay device at 120x, and ``pacer app`` serving the
-built app. The phone-size screenshots land in pacer/app/screenshots/ when
+running ``pacer run`` on a replay device at 120x (none for the red-flag
+tests, so that nothing there can wait on its reply), and ``pacer app`` serving
+the built app. The phone-size screenshots land in pacer/app/screenshots/ when
 PACER_SCREENSHOTS=1 (otherwise in a temporary folder, leaving the tree clean).
 """
 
@@ -23,6 +24,7 @@ from browser_helpers import screenshot_dir
 
 from pacer.app.bundle import DIST_DIR
 from pacer.app.testing import Browser, Watcher, browser_missing
+from pacer.engine.safety import FLAGS, first_line, said
 from pacer.mqtt.broker import PrivateBroker, free_port
 from pacer.mqtt.testing import Received
 
@@ -208,12 +210,12 @@ def test_red_check_in_shows_urgent_advice_and_reaches_the_daemon(
     b.do("click", selector="[data-level=red]")
     b.do("wait", selector=".explain", text="settle plan")
     b.do("click", selector="input[name=both_legs]")
-    b.do("eval", expr="window.scrollTo(0, 0)")
-    b.do("screenshot", path=str(SHOTS / "checkin.png"))
     b.do("click", selector="button.send")
-    # The advice is on the phone at once, before any reply.
-    b.do("wait", selector="#urgent", text="urgent medical", timeout=3000)
+    # The advice is on the phone at once, whatever the daemon replies.
+    b.do("wait", selector="#advice", text="Call 999 or go to the emergency department now",
+         timeout=3000)
     b.do("wait", selector=".reply.ok", timeout=15000)
+    assert b.do("count", selector='#advice a[href="tel:999"]') == 1
 
     reply = watcher.wait_for(_is_reply, what="the daemon's reply to the app")
     assert _body(reply) == {"ok": True}
@@ -226,6 +228,168 @@ def test_red_check_in_shows_urgent_advice_and_reaches_the_daemon(
     assert _body(flag)["level"] == "urgent"
     b.do("click", selector="nav [data-tab=prompts]")
     b.do("wait", selector=f'[data-prompt="{_body(flag)["id"]}"]', timeout=10000)
+    assert not [x for x in b.do("logs") if x.startswith("pageerror")]
+
+
+EMERGENCY_FIRST = ("Call 999 or go to the emergency department now. "
+                   "Do not wait for a GP or physiotherapist appointment.")
+NOT_A_DIAGNOSIS = "pacer cannot diagnose anything; this advice is based on what you reported."
+
+# Is the check-in's Send button on the screen, above the tabs, as it stands?
+SEND_IN_REACH = """(() => {
+  const send = document.querySelector('.sendbar button.send').getBoundingClientRect();
+  const nav = document.querySelector('nav').getBoundingClientRect();
+  return send.top >= 0 && send.bottom <= nav.top && send.height >= 48;
+})()"""
+
+
+def _checkin(b: Browser) -> None:
+    b.do("click", selector="nav [data-tab=checkin]")
+    b.do("wait", selector=".flags-emergency input")
+
+
+def test_the_check_in_asks_the_fourteen_questions_emergency_first_with_send_in_reach(
+    setup: Setup, browser: Browser, watcher: Watcher
+) -> None:
+    """No daemon runs: the advice cannot be waiting on its reply."""
+    b = browser
+    _sign_in(b, setup)
+    _checkin(b)
+    groups = b.do("eval", expr="[...document.querySelectorAll('fieldset.flags')].map(f => "
+                               "[f.dataset.tier, [...f.querySelectorAll('input')].map(i => i.name),"
+                               " f.innerText])")
+    assert [g[0] for g in groups] == ["emergency", "urgent"]
+    for tier, names, text in groups:
+        flags = [f for f in FLAGS if f.tier == tier]
+        assert names == [f.name for f in flags]
+        assert all(f.question in text for f in flags)
+    assert sum(len(g[1]) for g in groups) == 14
+
+    # Send is in reach at the top, among the questions and at the end, on a phone.
+    assert b.do("eval", expr=SEND_IN_REACH) is True
+    for where in ("input[name=both_legs]", "input[name=severe_night_pain]",
+                  "input[name=history_of_cancer]"):
+        b.do("eval", expr=f"document.querySelector('{where}').scrollIntoView({{block: 'center'}})")
+        assert b.do("eval", expr=SEND_IN_REACH) is True, where
+
+    b.do("click", selector="[data-level=amber]")
+    b.do("click", selector="input[name=both_legs]")
+    # An emergency sign puts the call button next to Send at once.
+    b.do("wait", selector='.sendbar a.call[href="tel:999"]', timeout=3000)
+    b.do("eval", expr="document.getElementById('flags-ask').scrollIntoView()")
+    b.do("eval", expr="window.scrollBy(0, -64)")  # below the sticky header
+    assert b.do("eval", expr=SEND_IN_REACH) is True
+    b.do("screenshot", path=str(SHOTS / "checkin.png"))
+
+    b.do("click", selector="input[name=fever_or_unwell]")  # urgent too: emergency wins
+    b.do("click", selector=".sendbar button.send")
+    b.do("wait", selector="#advice", text="Call 999", timeout=3000)
+    assert b.do("text", selector="#advice .first") == EMERGENCY_FIRST
+    assert b.do("eval", expr="document.querySelector('#advice').firstElementChild.className"
+                ) == "first"
+    assert b.do("count", selector='#advice a.call[href="tel:999"]') == 1
+    advice = b.do("text", selector="#advice")
+    assert ("You reported pain, tingling, weakness or numbness in both legs and a fever or "
+            "feeling generally unwell.") in advice
+    assert advice.index(EMERGENCY_FIRST) < advice.index("You reported") < advice.index(
+        NOT_A_DIAGNOSIS)
+    # In view at the top of the screen, and shown before any reply.
+    assert b.do("eval", expr="document.getElementById('advice').getBoundingClientRect().top"
+                ) < 150
+    sent = watcher.wait_for(lambda m: m.topic == "pacer/alice/cmd/symptom",
+                            what="the check-in on the broker")
+    assert _body(sent)["red_flags"] == ["both_legs", "fever_or_unwell"]
+    assert _body(sent)["level"] == "amber"
+    assert not [m for m in watcher.messages if _is_reply(m)]
+    assert "Sending" in b.do("text", selector=".sendbar button.send")
+    b.do("screenshot", path=str(SHOTS / "advice.png"))
+
+    # Urgent signs only: same-day advice, and no call button.
+    b.do("eval", expr="location.reload()")
+    b.do("wait", selector=".conn-online", timeout=15000)
+    _checkin(b)
+    b.do("click", selector="input[name=severe_night_pain]")
+    assert b.do("count", selector=".sendbar a.call") == 0
+    b.do("click", selector=".sendbar button.send")
+    b.do("wait", selector="#advice", text="Get medical advice today", timeout=3000)
+    assert b.do("text", selector="#advice .first") == (
+        "Get medical advice today: contact NHS 111 or an urgent GP appointment.")
+    assert b.do("count", selector="#advice a.call") == 0
+    advice = b.do("text", selector="#advice")
+    assert "If it gets much worse, call 999." in advice
+    assert b.do("count", selector='#advice a[href="tel:999"]') == 1
+    assert "You reported pain that does not ease with rest or is much worse at night." in advice
+    assert advice.index("You reported") < advice.index(NOT_A_DIAGNOSIS)
+    b.do("screenshot", path=str(SHOTS / "advice-urgent.png"))
+    assert not [x for x in b.do("logs") if x.startswith("pageerror")]
+
+
+def _red_flag_prompt(pid: str, tier: str, flags: list[str]) -> dict[str, Any]:
+    """A red_flag prompt as the daemon publishes it (interfaces.md section 4)."""
+    title = ("Call 999 or go to the emergency department now" if tier == "emergency"
+             else "Get medical advice today")
+    text = (f"{first_line('emergency' if tier == 'emergency' else 'urgent', '999', 'NHS 111')} "
+            f"You reported: {said(flags)}. {NOT_A_DIAGNOSIS}")
+    return {"v": 1, "type": "prompt", "id": pid, "user": "alice", "kind": "red_flag",
+            "level": "urgent", "time": "2026-11-23T02:05:00+11:00", "expires": None,
+            "title": title, "text": text,
+            "actions": ["seen"], "reason": {"flags": flags, "tier": tier}}
+
+
+def _ack(watcher: Watcher, pid: str) -> dict[str, object]:
+    m = watcher.wait_for(lambda m: m.topic == "pacer/alice/cmd/ack"
+                         and _body(m).get("prompt") == pid, what=f"the app's ack of {pid}")
+    assert m.response_topic is not None
+    assert m.response_topic.startswith("pacer/alice/reply/app-")
+    body = _body(m)
+    body.pop("id")
+    return body
+
+
+def test_red_flag_prompt_says_call_and_sends_seen(
+    setup: Setup, browser: Browser, watcher: Watcher
+) -> None:
+    """What the app publishes for "I've been seen", with or without carrying on
+    (the daemon's side is its own tests')."""
+    # The retained alert alone (its prompt not here yet) gives the advice too.
+    watcher.publish("pacer/alice/alert", {
+        "v": 2, "type": "alert", "user": "alice", "kind": "red_flag",
+        "time": "2026-11-23T02:05:00+11:00", "raised": "2026-11-23T02:05:00+11:00",
+        "flags": ["chest_pain"], "tier": "emergency", "seen": None,
+        "review_suggested": False}, retain=True)
+    b = browser
+    _sign_in(b, setup)
+    b.do("wait", selector="#alert", text="Call 999 or go to the emergency department now")
+    assert b.do("count", selector='#alert a.call[href="tel:999"]') == 1
+    watcher.publish("pacer/alice/prompt", _red_flag_prompt("p-em", "emergency", ["chest_pain"]))
+    card = '[data-prompt="p-em"]'
+    b.do("wait", selector=card, timeout=10000)
+    assert b.do("count", selector="#alert a.call") == 0  # the prompt's is enough
+    assert "Call 999 or go to the emergency department now" in b.do("text", selector=card)
+    assert b.do("count", selector=f'{card} a.call[href="tel:999"]') == 1
+    assert b.do("eval", expr=f"[...document.querySelectorAll('{card} .actions button')]"
+                             ".map(x => x.innerText)") == [
+        "I've been seen", "I was seen and told I can carry on"]
+    b.do("screenshot", path=str(SHOTS / "red-flag-prompt.png"))
+    b.do("click", selector=f"{card} [data-action=seen]")
+    assert _ack(watcher, "p-em") == {"prompt": "p-em", "action": "seen", "resume": False}
+    b.do("wait", selector=f"{card} .reply.wait")
+
+    watcher.publish("pacer/alice/prompt", _red_flag_prompt("p-ur", "urgent", ["fever_or_unwell"]))
+    card = '[data-prompt="p-ur"]'
+    b.do("wait", selector=card, timeout=10000)
+    assert b.do("count", selector=f"{card} a.call") == 0
+    b.do("click", selector=f"{card} [data-action=seen-resume]")
+    assert _ack(watcher, "p-ur") == {"prompt": "p-ur", "action": "seen", "resume": True}
+
+    # A kind this app does not know still shows, by its title and text.
+    watcher.publish("pacer/alice/prompt", {
+        "v": 1, "type": "prompt", "id": "p-new", "user": "alice", "kind": "something_new",
+        "level": "info", "time": "2026-11-23T09:00:00+11:00", "expires": None,
+        "title": "A new kind of prompt", "text": "Its text, as sent.", "actions": ["dismiss"],
+        "reason": {}})
+    b.do("wait", selector='[data-prompt="p-new"]', text="Its text, as sent.", timeout=10000)
+    assert "A new kind of prompt" in b.do("text", selector='[data-prompt="p-new"]')
     assert not [x for x in b.do("logs") if x.startswith("pageerror")]
 
 
