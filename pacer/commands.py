@@ -39,7 +39,7 @@ from pydantic import (
 from pydantic.fields import FieldInfo
 
 from pacer.config import RULE_TABLES, Rules, rule_keys
-from pacer.describe import describe, show_value
+from pacer.engine.describe import describe, show_value
 from pacer.engine.model import (
     DND_MAX_MIN,
     SNOOZE_MAX_MIN,

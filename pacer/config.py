@@ -30,7 +30,7 @@ from pydantic import (
 )
 from pydantic.fields import FieldInfo
 
-from pacer.describe import describe, show_value
+from pacer.engine.describe import describe, show_value
 from pacer.errors import BadInput, ConfigError
 from pacer.timebase import parse_clock, system_zone_name, zone
 

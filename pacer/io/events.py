@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pacer.commands import COMMAND_KINDS, decode_object, parse_command
-from pacer.describe import show_value
+from pacer.engine.describe import show_value
 from pacer.engine.model import Command
 from pacer.errors import CommandRejected, InputFileError
 from pacer.io.minutes import parse_time

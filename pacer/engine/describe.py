@@ -1,5 +1,6 @@
 """What a setting or a command field accepts, said for a person:
-'a whole number from 1 to 120'. Shared by config and command errors."""
+'a whole number from 1 to 120'. Shared by the engine's settings checks, the
+config loader and the command parser, so all three word a value alike."""
 
 from __future__ import annotations
 
