@@ -38,7 +38,6 @@ from pydantic import (
 )
 from pydantic.fields import FieldInfo
 
-from pacer.config import RULE_TABLES, Rules, rule_keys
 from pacer.engine.describe import describe, show_value
 from pacer.engine.model import (
     DND_MAX_MIN,
@@ -51,6 +50,7 @@ from pacer.engine.model import (
     Symptom,
     SymptomLevel,
 )
+from pacer.engine.rules import RULE_TABLES, Rules, rule_keys
 from pacer.engine.safety import RED_FLAGS
 from pacer.errors import CommandRejected
 

@@ -17,7 +17,6 @@ from enum import Enum
 from typing import Any
 
 from pacer.commands import PLAN_VALUES, apply_settings
-from pacer.config import WEEKDAYS, Rules, SittingRules
 from pacer.engine import plan as pl
 from pacer.engine.delivery import Gate, GateState, Verdict
 from pacer.engine.model import (
@@ -42,6 +41,7 @@ from pacer.engine.model import (
     Symptom,
 )
 from pacer.engine.plan import DayRecord, PlanState
+from pacer.engine.rules import WEEKDAYS, Rules, SittingRules
 from pacer.engine.safety import tier_of
 from pacer.engine.sitting import Bout, BoutEnd, observe
 from pacer.engine.tally import DayTally

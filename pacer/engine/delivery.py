@@ -11,7 +11,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from enum import Enum
 
-from pacer.config import PromptRules
+from pacer.engine.rules import PromptRules
 from pacer.timebase import DayBounds, Minute
 
 

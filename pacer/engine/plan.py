@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pacer.config import Rules
+from pacer.engine.rules import Rules
 
 HISTORY_DAYS = 28  # day records kept: 14 for the CV and the time-of-day profile, with room
 PROFILE_DAYS = 14  # valid days before the person's own time-of-day profile replaces linear

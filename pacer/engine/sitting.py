@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pacer.config import SittingRules
 from pacer.engine.model import Epoch, Posture
+from pacer.engine.rules import SittingRules
 from pacer.timebase import Minute
 
 

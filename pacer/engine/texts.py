@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pacer.config import SafetyRules
 from pacer.engine.model import Level, PromptKind
+from pacer.engine.rules import SafetyRules
 from pacer.engine.safety import first_line, said
 
 NOT_A_DIAGNOSIS = "pacer cannot diagnose anything; this advice is based on what you reported."
