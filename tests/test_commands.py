@@ -9,13 +9,7 @@ from typing import Any
 
 import pytest
 
-from pacer.commands import (
-    MAX_PAYLOAD_BYTES,
-    ParsedCommand,
-    apply_settings,
-    check_settings,
-    parse_command,
-)
+from pacer.commands import MAX_PAYLOAD_BYTES, ParsedCommand, parse_command
 from pacer.config import Rules
 from pacer.engine.model import (
     DND_MAX_MIN,
@@ -26,6 +20,7 @@ from pacer.engine.model import (
     Symptom,
 )
 from pacer.engine.safety import RED_FLAGS
+from pacer.engine.settings import apply_settings, check_settings
 from pacer.errors import BadInput, CommandRejected
 
 

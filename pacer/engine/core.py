@@ -16,7 +16,6 @@ from datetime import date, timedelta
 from enum import Enum
 from typing import Any
 
-from pacer.commands import PLAN_VALUES, apply_settings
 from pacer.engine import plan as pl
 from pacer.engine.delivery import Gate, GateState, Verdict
 from pacer.engine.model import (
@@ -43,6 +42,7 @@ from pacer.engine.model import (
 from pacer.engine.plan import DayRecord, PlanState
 from pacer.engine.rules import WEEKDAYS, Rules, SittingRules
 from pacer.engine.safety import tier_of
+from pacer.engine.settings import PLAN_VALUES, apply_settings
 from pacer.engine.sitting import Bout, BoutEnd, observe
 from pacer.engine.tally import DayTally
 from pacer.engine.texts import wording
