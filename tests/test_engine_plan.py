@@ -45,7 +45,7 @@ from plan_helpers import (
     write_minutes,
 )
 
-from pacer.config import PromptRules, SittingRules, WalkRules
+from pacer.config import PromptRules, SettleRules, SittingRules, WalkRules
 from pacer.engine.model import Alert, Dnd, PlanChange, Prompt, Symptom
 
 B = 5000
@@ -411,6 +411,30 @@ def test_settle_sitting_limit_is_at_most_thirty(limit: int, in_force: int) -> No
     first = kind(r, "sitting_break")[0]
     assert stamp(first) == when(0, f"09:{in_force:02d}")
     assert dict(first.reason) == {"bout_min": in_force, "limit_min": in_force, "repeat": 0}
+
+
+@pytest.mark.parametrize(("settle_limit", "limit", "in_force"),
+                         [(20, 40, 20), (20, 15, 15), (60, 40, 40)])
+def test_settle_sitting_limit_is_set_by_settle_sitting_limit_min(
+    settle_limit: int, limit: int, in_force: int
+) -> None:
+    spec = DaySpec(B, segments=(("09:00", 120, SIT),))
+    rules = plan_rules(sitting=SittingRules(limit_min=limit),
+                       settle=SettleRules(sitting_limit_min=settle_limit))
+    r = run_days([spec], commands=[at(0, "09:05", Symptom("red"))], rules=rules)
+    assert stamped(r, "settle_plan")[0][1]["sitting_limit_min"] == in_force
+    first = kind(r, "sitting_break")[0]
+    assert stamp(first) == when(0, f"09:{in_force:02d}")
+    assert dict(first.reason) == {"bout_min": in_force, "limit_min": in_force, "repeat": 0}
+
+
+def test_settle_sitting_limit_min_is_a_setting_a_plan_change_may_set() -> None:
+    spec = DaySpec(B, segments=(("09:00", 120, SIT),))
+    change = PlanChange("physio", "short bouts while settling",
+                        set={"settle.sitting_limit_min": 20})
+    r = run_days([spec], commands=[at(0, "08:00", change), at(0, "09:05", Symptom("red"))])
+    assert stamped(r, "settle_plan")[0][1]["sitting_limit_min"] == 20
+    assert stamp(kind(r, "sitting_break")[0]) == when(0, "09:20")
 
 
 def test_settle_sitting_limit_applies_to_the_running_bout() -> None:

@@ -508,8 +508,9 @@ class Engine:
         if cached is not None and cached[0] == settling and cached[1] is self.rules:
             return cached[2]
         rules = self.rules.sitting
-        if settling and rules.limit_min > pl.SETTLE_SITTING_LIMIT:
-            rules = rules.model_copy(update={"limit_min": pl.SETTLE_SITTING_LIMIT})
+        settle_limit = self.rules.settle.sitting_limit_min
+        if settling and rules.limit_min > settle_limit:
+            rules = rules.model_copy(update={"limit_min": settle_limit})
         self._sit_cache = (settling, self.rules, rules)
         return rules
 
@@ -1080,7 +1081,7 @@ class Engine:
                             f"{iso_seconds(plan.settle_until, self.tz)}",
                             {"quota": settle_quota,
                              "sitting.limit_min": min(self.rules.sitting.limit_min,
-                                                      pl.SETTLE_SITTING_LIMIT)})
+                                                      self.rules.settle.sitting_limit_min)})
         self._schedule = self._day_schedule(self._current_day())
         bout = self.state.bout
         if bout is not None:

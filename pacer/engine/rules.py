@@ -129,8 +129,12 @@ class TrafficRules(Table):
 
 
 class SettleRules(Table):
+    """The settle plan after a red report (pacing-rules.md section 6): how long,
+    the quota's share of the baseline, and the most sitting.limit_min may be."""
+
     hours: int = Field(72, ge=24, le=168)
     quota_factor: float = Field(0.6, ge=0.2, le=1.0)
+    sitting_limit_min: int = Field(30, ge=10, le=120)
 
 
 class PromptRules(Table):
