@@ -235,12 +235,13 @@ def test_physio_signs_in_sees_the_list_and_changes_a_plan(tmp_path: Path,
         rows = b.do("eval", expr="[...document.querySelectorAll('tbody tr')].map(r => "
                                  "[r.cells[0].innerText, r.cells[1].innerText])")
         order = [pid for _badge, pid in rows]
-        assert order[:5] == ["anna-k", "ben-o", "chloe-m", "dev-r", "alice"]
-        assert order[5] == "emma-l"  # no data either; then by id
+        assert order[:6] == ["anna-k", "ivan-p", "ben-o", "chloe-m", "dev-r", "alice"]
+        assert order[6] == "emma-l"  # no data either; then by id
         assert [badge for badge, _ in rows] == [
-            "red flag", "review suggested", "boom-bust cycles", "low adherence", "no data",
-            "no data", "on track", "on track"]
+            "emergency red flag", "urgent red flag", "review suggested", "boom-bust cycles",
+            "low adherence", "no data", "no data", "on track", "on track"]
         assert "saddle numbness" in b.do("text", selector="tbody tr")
+        assert "seen at" in b.do("text", selector="tbody tr:nth-child(2)")
         SHOTS.mkdir(parents=True, exist_ok=True)
         b.do("screenshot", path=str(SHOTS / "patients.png"), fullPage=True)
 

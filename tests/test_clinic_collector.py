@@ -25,6 +25,7 @@ from pacer.clinic.config import load_clinic_config
 from pacer.clinic.db import Database
 from pacer.clinic.records import Rejected, parse
 from pacer.clinic.testing import (
+    alert_cleared_event,
     day_summary,
     encode,
     patient_day,
@@ -123,6 +124,54 @@ def test_summary_final_replaces_partial_never_back(tmp_path: Path) -> None:
 
 def _at() -> datetime:
     return datetime(2026, 11, 23, 10, 0).astimezone()
+
+
+def _clearing(db: Database) -> None:
+    """An ``alert_cleared`` event is stored as an event and closes the alerts
+    stored before it, whether it or the empty retained alert comes first; a
+    second copy of it later does not close an alert raised since."""
+    at = _at()
+    first = red_flag_alert("a", at, flags=("saddle_numbness",))
+    seen = red_flag_alert("a", at, flags=("saddle_numbness",), seen=at + timedelta(hours=2))
+    cleared = alert_cleared_event("a", at + timedelta(hours=3), by="jo.physio",
+                                  how="physiotherapist", why="seen in clinic",
+                                  seen=at + timedelta(hours=2))
+    alert = "pacer/a/alert"
+    event = parse("pacer/a/event", encode(cleared))
+    assert (event.kind, event.key[1]) == ("event", "alert_cleared")
+    db.store([parse(alert, encode(first))], received_at=100.0)
+    db.store([parse(alert, encode(seen))], received_at=101.0)
+    assert db.store([event], received_at=102.0).new == 1
+    assert db.query("SELECT count(*), count(cleared_at) FROM alerts") == [(2, 2)]
+    assert json.loads(db.query("SELECT body FROM events")[0][0]) == cleared
+    db.store([parse(alert, b"")], received_at=103.0)  # the empty retained alert: a no-op now
+    later = red_flag_alert("a", at + timedelta(days=1), flags=("fever_or_unwell",))
+    db.store([parse(alert, encode(later))], received_at=104.0)
+    assert db.store([event], received_at=105.0).duplicates == 1  # redelivered
+    open_ = db.query("SELECT body FROM alerts WHERE cleared_at IS NULL")
+    assert [json.loads(b)["flags"] for (b,) in open_] == [["fever_or_unwell"]]
+    # The empty alert first, then the event: each closes what is open once.
+    db.store([parse(alert, b"")], received_at=106.0)
+    assert db.query("SELECT count(*) FROM alerts WHERE cleared_at IS NULL") == [(0,)]
+    assert db.query("SELECT count(*) FROM alerts WHERE cleared_at = 106.0") == [(1,)]
+    again = alert_cleared_event("a", at + timedelta(days=1, hours=1), by="local:pi",
+                                how="local", why="phoned", flags=("fever_or_unwell",))
+    assert db.store([parse("pacer/a/event", encode(again))], received_at=107.0).new == 1
+    assert db.query("SELECT count(*) FROM alerts WHERE cleared_at = 107.0") == [(0,)]
+
+
+def test_alert_cleared_event_closes_the_alerts_before_it(tmp_path: Path) -> None:
+    _clearing(Database(str(tmp_path / "c.sqlite3")))
+
+
+def test_v1_and_v2_alerts_are_stored_alike(tmp_path: Path) -> None:
+    db = Database(str(tmp_path / "c.sqlite3"))
+    v1 = parse("pacer/a/alert", encode(red_flag_alert("a", _at(), v=1)))
+    v2 = parse("pacer/a/alert", encode(red_flag_alert("a", _at())))
+    assert v1.kind == v2.kind == "alert"
+    assert v1.key[:2] == v2.key[:2]
+    assert v1.key[2] != v2.key[2]  # a different body: a copy of its own
+    assert db.store([v1, v2, v1]).new == 2
 
 
 # --- two collectors sharing one subscription, in one process --------------------------
@@ -225,6 +274,14 @@ def test_postgresql_dedupes_like_sqlite(pg_url: str) -> None:
     assert again.new == 0
     assert again.duplicates == len(recs)
     db.close()
+
+
+def test_postgresql_alert_cleared_event(pg_url: str) -> None:
+    db = Database(pg_url)
+    try:
+        _clearing(db)
+    finally:
+        db.close()
 
 
 # --- kills and restarts -----------------------------------------------------------------

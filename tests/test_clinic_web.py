@@ -20,7 +20,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -38,8 +38,15 @@ from pacer.clinic import auth
 from pacer.clinic.config import load_clinic_config
 from pacer.clinic.db import Database
 from pacer.clinic.records import parse
-from pacer.clinic.testing import CLINIC_PATIENTS, TZ, clinic_messages
-from pacer.clinic.views import ATTENTION
+from pacer.clinic.testing import (
+    CLINIC_PATIENTS,
+    TZ,
+    alert_cleared_event,
+    clinic_messages,
+    encode,
+    red_flag_alert,
+)
+from pacer.clinic.views import ATTENTION, alert_history, open_alert
 from pacer.clinic.web import create_app
 from pacer.mqtt.broker import PrivateBroker, free_port, port_open
 
@@ -90,6 +97,12 @@ def site(tmp_path: Path) -> Iterator[Site]:
     _fill(db)
     with TestClient(create_app(config, db=db, connect=False)) as client:
         yield Site(client, db, tmp_path)
+
+
+def _today_at(hour: int, minute: int) -> str:
+    """A time of today in the simulated patients' zone, as their messages say it."""
+    today = datetime.now(ZoneInfo(TZ)).date()
+    return datetime.combine(today, time(hour, minute), ZoneInfo(TZ)).isoformat()
 
 
 def _csrf(html: str) -> str:
@@ -197,9 +210,17 @@ def test_patient_list_is_ordered_by_attention(site: Site) -> None:
                       key=lambda p: (ATTENTION.index(CLINIC_PATIENTS.get(p, "no data")), p))
     assert order == expected
     assert badges == [CLINIC_PATIENTS.get(p, "no data") for p in expected]
-    assert order[:5] == ["anna-k", "ben-o", "chloe-m", "dev-r", "emma-l"]
-    assert "red flag: saddle numbness" in html
-    assert html.count('class="badge r0"') == 1  # farid-s's alert was cleared
+    assert order[:6] == ["anna-k", "ivan-p", "ben-o", "chloe-m", "dev-r", "emma-l"]
+    # farid-s's and grace-t's alerts were cleared: one emergency, one urgent
+    assert html.count('class="badge r0"') == html.count('class="badge r1"') == 1
+    text = " ".join(re.sub(r"<[^>]+>", " ", html).split())
+    today = datetime.now(ZoneInfo(TZ))
+    yesterday = today - timedelta(days=1)
+    assert ("emergency red flag: saddle numbness, bladder bowel change reported "
+            f"{today:%a %d %b} 08:00 (first {today:%a %d %b} 07:40); not yet seen") in text
+    assert (f"urgent red flag: severe night pain reported {yesterday:%a %d %b} 21:10; "
+            f"seen at {today:%a %d %b} 09:00") in text
+    assert "Attention order: emergency red flag → urgent red flag → review suggested" in text
 
 
 def test_api_patients_agrees_with_the_page(site: Site) -> None:
@@ -215,13 +236,19 @@ def test_api_patients_agrees_with_the_page(site: Site) -> None:
     assert set(by_id) == {*CLINIC_PATIENTS, LISTED_ONLY}
     for pid, attention in CLINIC_PATIENTS.items():
         assert by_id[pid]["attention"] == attention, pid
-    assert by_id["anna-k"]["alert"]["flags"] == ["saddle_numbness"]
+    assert by_id["anna-k"]["alert"]["flags"] == ["saddle_numbness", "bladder_bowel_change"]
+    assert by_id["anna-k"]["red_flag"] == {
+        "tier": "emergency", "flags": ["saddle_numbness", "bladder_bowel_change"],
+        "time": _today_at(8, 0), "raised": _today_at(7, 40), "seen": None}
+    assert by_id["ivan-p"]["red_flag"]["tier"] == "urgent"
+    assert by_id["ivan-p"]["red_flag"]["seen"] == _today_at(9, 0)
+    assert by_id["grace-t"]["red_flag"] is None
     assert by_id["dev-r"]["adherence"] < 0.5
     assert by_id["emma-l"]["status"] == "offline"
     assert by_id[LISTED_ONLY] | {} == {
-        "id": LISTED_ONLY, "attention": "no data", "rank": 4, "reasons": ["no data"],
+        "id": LISTED_ONLY, "attention": "no data", "rank": 5, "reasons": ["no data"],
         "status": None, "last_day": None, "steps": None, "quota": None, "adherence": None,
-        "alert": None}
+        "alert": None, "red_flag": None}
     latest = site.db.query("SELECT max(key) FROM summaries WHERE user_id = 'farid-s' "
                            "AND period = 'day'")[0][0]
     assert by_id["farid-s"]["last_day"] == latest
@@ -256,7 +283,7 @@ def test_patient_page_has_a_chart_per_week_and_the_plan_form(site: Site) -> None
     assert "default-src 'none'" in csp
     assert "script-src" not in csp  # no page runs a script
     assert "<script" not in html
-    assert "Open alert: red flag" in c.get("/patients/anna-k").text
+    assert "Open alert: emergency red flag" in c.get("/patients/anna-k").text
     assert c.get("/patients/nobody").status_code == 404
     listed = c.get(f"/patients/{LISTED_ONLY}")
     assert listed.status_code == 200
@@ -270,6 +297,136 @@ def test_patient_ids_are_escaped_and_checked(site: Site) -> None:
     assert r.status_code == 404
     assert "<b>x" not in r.text
     assert "&lt;b&gt;x" in r.text
+
+
+# --- red flags: tier, seen, who cleared them and how -----------------------------------
+
+
+def _text(html: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", html).replace("&#39;", "'").split())
+
+
+def test_patient_page_shows_the_open_red_flag_s_tier_and_seen(site: Site) -> None:
+    c = site.client
+    _sign_in(c)
+    today = datetime.now(ZoneInfo(TZ))
+    anna = _text(c.get("/patients/anna-k").text)
+    assert ("Open alert: emergency red flag : saddle numbness, bladder bowel change "
+            f"Reported {today:%a %d %b} 08:00 (first reported {today:%a %d %b} 07:40); pacer "
+            "advised the person to call the emergency number or go to the emergency "
+            "department now.") in anna
+    assert "The person has not said a clinician has seen them." in anna
+    ivan = _text(c.get("/patients/ivan-p").text)
+    assert "Open alert: urgent red flag : severe night pain" in ivan
+    assert f"Seen at {today:%a %d %b} 09:00 : the person said a clinician had seen them" in ivan
+    assert "said a clinician had seen them about the red flag" in ivan  # the ack event
+    assert "told them they can carry on" not in ivan
+    assert 'class="card alert emergency"' in c.get("/patients/anna-k").text
+
+
+def test_patient_page_history_shows_each_clearing_with_who_and_how(site: Site) -> None:
+    c = site.client
+    _sign_in(c)
+    grace = _text(c.get("/patients/grace-t").text)
+    assert "Alerts and how they were cleared" in grace
+    assert "Open alert" not in grace
+    person = grace.index("emergency red flag: both legs")
+    physio = grace.index("urgent red flag: fever or unwell")
+    assert person < physio  # newest first
+    row = grace[person:physio]
+    assert "seen at" in row
+    assert ("by the person (grace-t): a clinician had seen them and told them they can "
+            "carry on") in row
+    assert "by jo.physio (physiotherapist): phoned her: a cold, no red flag" in grace[physio:]
+    assert ("said a clinician had seen them about the red flag, and told them they can "
+            "carry on") in grace  # the ack, in the recent events
+    assert "alert cleared (emergency red flag: both legs) by the person (grace-t)" in grace
+    chloe = _text(c.get("/patients/chloe-m").text)
+    assert "review suggested" in chloe
+    assert ("on the patient's pacer machine by pi (pacer alert clear): talked it through "
+            "at home") in chloe
+    farid = _text(c.get("/patients/farid-s").text)  # an older pacer: v1 alert, no event
+    assert "emergency red flag: saddle numbness" in farid
+    assert "(who and how were not reported by this patient's pacer)" in farid
+    one = c.get("/api/patients/grace-t").json()
+    assert [(a["tier"], a["how"], a["by"], a["open"]) for a in one["alerts"]] == [
+        ("emergency", "person", "grace-t", False),
+        ("urgent", "physiotherapist", "jo.physio", False)]
+    assert one["alerts"][0]["seen"] == one["alerts"][0]["cleared"]
+
+
+def test_v1_alerts_of_older_pacers_get_the_table_s_tier(site: Site) -> None:
+    c = site.client
+    _sign_in(c)
+    at = datetime.now(ZoneInfo(TZ)).replace(microsecond=0) - timedelta(hours=1)
+    for user, flags in (("kai-v1", ("fever_or_unwell",)), ("lia-v1", ("odd_new_flag",))):
+        site.db.store([parse(f"pacer/{user}/alert", encode(
+            red_flag_alert(user, at, flags=flags, v=1)))])
+    rows = {r["id"]: r for r in c.get("/api/patients").json()["patients"]}
+    assert rows["kai-v1"]["attention"] == "urgent red flag"
+    assert rows["kai-v1"]["red_flag"] == {"tier": "urgent", "flags": ["fever_or_unwell"],
+                                          "time": at.isoformat(), "raised": at.isoformat(),
+                                          "seen": None}
+    assert rows["lia-v1"]["attention"] == "emergency red flag"  # unknown: the stronger advice
+    text = _text(c.get("/").text)
+    assert f"urgent red flag: fever or unwell reported {at:%a %d %b %H:%M}; not yet seen" in text
+    assert "emergency red flag: odd new flag" in text
+
+
+def _copy(body: dict[str, Any], received: float, closed: float | None = None
+          ) -> tuple[dict[str, Any], float, float | None]:
+    return body, received, closed
+
+
+def test_alert_history_pairs_alerts_and_clearings() -> None:
+    tz = ZoneInfo(TZ)
+    day = datetime(2026, 11, 23, 9, 0, 30, tzinfo=tz)
+    a1 = red_flag_alert("p", day, flags=("both_legs",))
+    a1_seen = red_flag_alert("p", day, flags=("both_legs",), seen=day + timedelta(hours=1))
+    v1 = red_flag_alert("p", day + timedelta(days=1), v=1)
+    a2 = red_flag_alert("p", day + timedelta(days=2), flags=("chest_pain",))
+    a2_again = red_flag_alert("p", day + timedelta(days=2, hours=1), flags=("chest_pain",),
+                              raised=day + timedelta(days=2))
+    rows = [_copy(a1, 1, 50), _copy(a1_seen, 2, 50), _copy(v1, 60, 70),
+            _copy(a2, 80), _copy(a2_again, 81)]
+    # Cleared in the minute of the report (the event's time is a whole minute),
+    # by the person; and one clearing of an alert the clinic never stored.
+    events = [
+        alert_cleared_event("p", day.replace(second=0) + timedelta(hours=1), by="p",
+                            how="person", why="seen", flags=("both_legs",),
+                            seen=day + timedelta(hours=1)),
+        alert_cleared_event("p", day - timedelta(days=5), by="jo", how="physiotherapist",
+                            why="old", flags=("history_of_cancer",)),
+    ]
+    history = alert_history(rows, events)
+    assert [(a.title, a.open, a.how) for a in history] == [
+        ("emergency red flag: chest pain", True, None),
+        ("emergency red flag: saddle numbness", False, None),  # v1, no event
+        ("emergency red flag: both legs", False, "person"),
+        ("urgent red flag: history of cancer", False, "physiotherapist"),
+    ]
+    open_, old_v1, seen, gone = history
+    assert (open_.raised, open_.time) == (day + timedelta(days=2),
+                                          day + timedelta(days=2, hours=1))
+    assert seen.seen == day + timedelta(hours=1)
+    assert old_v1.cleared is None
+    assert old_v1.cleared_seen == 70
+    assert gone.time is None
+    assert gone.cleared == day - timedelta(days=5)
+
+
+def test_open_alert_is_the_newest_copy_red_flag_first() -> None:
+    at = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo(TZ))
+    review = {"v": 1, "type": "alert", "user": "p", "kind": "review_suggested",
+              "time": (at + timedelta(hours=2)).isoformat(), "reason": {}}
+    plain = red_flag_alert("p", at)
+    seen = red_flag_alert("p", at, seen=at + timedelta(hours=1))
+    # All in one batch: the copy that says the person was seen wins, whatever the order.
+    for rows in ([(plain, 5.0), (seen, 5.0), (review, 6.0)],
+                 [(seen, 5.0), (review, 6.0), (plain, 5.0)]):
+        assert open_alert(rows) == seen
+    assert open_alert([(review, 1.0)]) == review
+    assert open_alert([]) is None
 
 
 # --- the plan form --------------------------------------------------------------------

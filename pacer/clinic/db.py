@@ -63,6 +63,14 @@ _ALERT = ("INSERT INTO alerts (user_id, time, kind, digest, body, received_at) "
           "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")
 _CLEAR = ("UPDATE alerts SET cleared_at = ? WHERE user_id = ? AND cleared_at IS NULL "
           "AND received_at <= ?")
+# An ``alert_cleared`` event closes the alerts stored before it was first
+# received, whichever of it and the empty retained alert comes first. A second
+# copy of the event finds its first receipt's time, so it cannot close an
+# alert raised since.
+CLEARED_EVENT = "alert_cleared"
+_CLEARED = ("UPDATE alerts SET cleared_at = ? WHERE user_id = ? AND cleared_at IS NULL "
+            "AND received_at <= (SELECT received_at FROM events WHERE user_id = ? "
+            "AND time = ? AND type = ? AND digest = ?)")
 _STATUS = "UPDATE patients SET status = ?, status_at = ? WHERE user_id = ?"
 
 
@@ -187,6 +195,8 @@ class Database:
             cur = conn.execute(_SUMMARY, (rec.user, period, key, int(rec.final), rec.body, now))
         elif rec.kind == "event":
             cur = conn.execute(_EVENT, (rec.user, *rec.key, rec.body, now))
+            if rec.key[1] == CLEARED_EVENT:
+                conn.execute(_CLEARED, (now, rec.user, rec.user, *rec.key))
         elif rec.kind == "alert":
             cur = conn.execute(_ALERT, (rec.user, *rec.key, rec.body, now))
         elif rec.kind == "alert_clear":

@@ -9,9 +9,14 @@ its ack) is stored once:
 
 - a summary: (user, period, date or week); a newer version replaces the
   stored one, except that a partial one never replaces a final one;
-- an event: (user, time, type, hash of the payload);
-- an alert: (user, time, kind, hash of the payload); an empty payload clears
-  the patient's open alerts;
+- an event: (user, time, type, hash of the payload), whatever its type (the
+  clinic shows the types it knows in words and the others by name); an
+  ``alert_cleared`` event (who cleared an alert, how and why) also closes the
+  alerts stored before it;
+- an alert: (user, time, kind, hash of the payload), v1 or v2 body alike (a
+  v2 alert is published again when a report adds to it or the person says
+  they were seen: each copy is a row); an empty payload clears the patient's
+  open alerts;
 - a status: (user), the latest wins.
 """
 

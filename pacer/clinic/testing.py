@@ -2,7 +2,8 @@
 its demo data and ``bench/clinic_collect.py``.
 
 Payloads have the shapes of interfaces.md section 5 (daily and weekly
-summaries), the alert body of the engine and the daemon's outcome events.
+summaries), the alert bodies of the engine (v2, and v1 of older daemons), and
+the daemon's outcome, ack and ``alert_cleared`` events.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from zoneinfo import ZoneInfo
 
 from paho.mqtt import client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+
+from pacer.engine.safety import tier_of
 
 Message = tuple[str, bytes, bool]  # topic, payload, retain
 
@@ -63,9 +66,39 @@ def outcome_event(user: str, at: datetime, n: int, outcome: str = "taken") -> di
             "latency_min": 3 if outcome == "taken" else None, "self_reported": False}
 
 
-def red_flag_alert(user: str, at: datetime) -> dict[str, Any]:
-    return {"v": 1, "type": "alert", "user": user, "kind": "red_flag",
-            "time": at.isoformat(), "flags": ["saddle_numbness"], "review_suggested": False}
+def red_flag_alert(user: str, at: datetime, *, flags: Sequence[str] = ("saddle_numbness",),
+                   raised: datetime | None = None, seen: datetime | None = None,
+                   v: int = 2) -> dict[str, Any]:
+    """The retained red-flag alert: ``at`` the latest report, ``raised`` the
+    first (default ``at``), ``seen`` when the person said they had been seen;
+    ``v=1`` the older body, without tier, raised or seen."""
+    body: dict[str, Any] = {"v": v, "type": "alert", "user": user, "kind": "red_flag",
+                            "time": at.isoformat(), "flags": list(flags),
+                            "review_suggested": False}
+    if v >= 2:
+        body.update(raised=(raised or at).isoformat(), tier=tier_of(list(flags)),
+                    seen=seen.isoformat() if seen is not None else None)
+    return body
+
+
+def alert_cleared_event(user: str, at: datetime, *, by: str, how: str, why: str,
+                        flags: Sequence[str] = ("saddle_numbness",),
+                        seen: datetime | None = None,
+                        kind: str = "red_flag") -> dict[str, Any]:
+    """The event that says who cleared an alert, how and why."""
+    red = kind == "red_flag"
+    return {"v": 1, "type": "alert_cleared", "user": user, "time": at.isoformat(),
+            "kind": kind, "by": by, "how": how, "why": why,
+            "flags": list(flags) if red else [], "tier": tier_of(list(flags)) if red else None,
+            "seen": seen.isoformat() if seen is not None else None}
+
+
+def seen_ack_event(user: str, at: datetime, *, resume: bool,
+                   prompt: str = "p-red") -> dict[str, Any]:
+    """The person's answer to the red-flag prompt: a clinician has seen them
+    (and, with ``resume``, told them they can carry on)."""
+    return {"v": 1, "type": "ack", "user": user, "time": at.isoformat(), "prompt": prompt,
+            "action": "seen", "minutes": None, "resume": resume}
 
 
 def encode(body: dict[str, Any]) -> bytes:
@@ -160,9 +193,9 @@ def users(n: int) -> Iterator[str]:
 
 # id -> what the physiotherapist should see first (views.ATTENTION)
 CLINIC_PATIENTS: dict[str, str] = {
-    "anna-k": "red flag", "ben-o": "review suggested", "chloe-m": "boom-bust cycles",
+    "anna-k": "emergency red flag", "ben-o": "review suggested", "chloe-m": "boom-bust cycles",
     "dev-r": "low adherence", "emma-l": "no data", "farid-s": "on track",
-    "grace-t": "on track",
+    "grace-t": "on track", "ivan-p": "urgent red flag",
 }
 
 
@@ -174,8 +207,11 @@ def _iso_week(day: date) -> str:
 def clinic_messages(today: date, days: int = 21) -> list[Message]:
     """Three weeks of a few patients in different states (``CLINIC_PATIENTS``),
     up to ``today`` (whose summary is partial): daily and weekly summaries,
-    prompt outcomes of the last two days, one open red-flag alert, one cleared
-    alert and the daemons' status words."""
+    prompt outcomes of the last two days, the daemons' status words, and red
+    flags: anna-k's open emergency (reported twice), ivan-p's open urgent one
+    the person said had been seen, and alerts cleared since: farid-s's by an
+    older pacer (a v1 alert, no event), grace-t's by the physiotherapist and
+    then by the person after being seen, chloe-m's with ``pacer alert clear``."""
     out: list[Message] = []
     tz = ZoneInfo(TZ)
     for n, (user, kind) in enumerate(CLINIC_PATIENTS.items()):
@@ -221,13 +257,60 @@ def clinic_messages(today: date, days: int = 21) -> list[Message]:
             out.append((f"pacer/{user}/summary/week", encode(week_summary(
                 user, wk, boom_bust=cycles, adherence=round(taken_sum / prompted_sum, 2))),
                 True))
-        if kind == "red flag":
-            at = datetime.combine(today, datetime.min.time(), tz) + timedelta(hours=8)
-            out.append((f"pacer/{user}/alert", encode(red_flag_alert(user, at)), True))
-        if kind == "on track" and n % 2 == 1:  # an alert seen to and cleared since
-            at = datetime.combine(today, datetime.min.time(), tz) - timedelta(days=4)
-            out.append((f"pacer/{user}/alert", encode(red_flag_alert(user, at)), True))
-            out.append((f"pacer/{user}/alert", b"", True))
+        out += _alerts(user, datetime.combine(today, datetime.min.time(), tz))
         out.append((f"pacer/{user}/status",
                     b"offline" if kind == "no data" else b"online", True))
+    return out
+
+
+def _alerts(user: str, midnight: datetime) -> list[Message]:
+    """The red flags of ``clinic_messages``: retained alerts as each daemon
+    republishes them, the empty one that clears, and the events."""
+    alert, event = f"pacer/{user}/alert", f"pacer/{user}/event"
+    out: list[Message] = []
+
+    def publish(body: dict[str, Any] | None) -> None:
+        out.append((alert, encode(body) if body is not None else b"", True))
+
+    def happened(body: dict[str, Any]) -> None:
+        out.append((event, encode(body), False))
+
+    if user == "anna-k":  # open emergency: first report 07:40, again at 08:00
+        first, again = midnight + timedelta(hours=7, minutes=40), midnight + timedelta(hours=8)
+        publish(red_flag_alert(user, first))
+        publish(red_flag_alert(user, again, raised=first,
+                               flags=("saddle_numbness", "bladder_bowel_change")))
+    elif user == "ivan-p":  # open urgent, seen this morning, not told to carry on
+        at, seen = midnight - timedelta(hours=2, minutes=50), midnight + timedelta(hours=9)
+        flags = ("severe_night_pain",)
+        publish(red_flag_alert(user, at, flags=flags))
+        happened(seen_ack_event(user, seen, resume=False))
+        publish(red_flag_alert(user, at, flags=flags, seen=seen))
+    elif user == "farid-s":  # an older pacer: v1 alert, cleared with no event
+        publish(red_flag_alert(user, midnight - timedelta(days=4), v=1))
+        publish(None)
+    elif user == "grace-t":
+        # Ten days ago, cleared by the physiotherapist the next morning ...
+        at = midnight - timedelta(days=10) + timedelta(hours=19)
+        publish(red_flag_alert(user, at, flags=("fever_or_unwell",)))
+        happened(alert_cleared_event(user, at + timedelta(hours=14), by="jo.physio",
+                                     how="physiotherapist", flags=("fever_or_unwell",),
+                                     why="phoned her: a cold, no red flag"))
+        publish(None)
+        # ... three days ago, seen and told to carry on by the clinician.
+        at = midnight - timedelta(days=3) + timedelta(hours=10)
+        seen = at + timedelta(hours=5)
+        publish(red_flag_alert(user, at, flags=("both_legs",)))
+        happened(seen_ack_event(user, seen, resume=True))
+        happened(alert_cleared_event(user, seen, by=user, how="person", flags=("both_legs",),
+                                     seen=seen, why="seen by a clinician and told to carry on"))
+        publish(None)
+    elif user == "chloe-m":  # a review suggestion cleared on the Pi
+        at = midnight - timedelta(days=6) + timedelta(hours=20)
+        publish({"v": 1, "type": "alert", "user": user, "kind": "review_suggested",
+                 "time": at.isoformat(), "reason": {"red_days": 3}})
+        publish(None)
+        happened(alert_cleared_event(user, at + timedelta(hours=13), by="local:pi",
+                                     how="local", kind="review_suggested",
+                                     why="talked it through at home"))
     return out

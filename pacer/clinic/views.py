@@ -4,30 +4,84 @@ list ordered by what needs attention, and one patient's weeks.
 Attention, most urgent first (a patient is listed under the first that
 applies, and every reason that applies is shown):
 
-0. an open red-flag alert;
-1. review suggested (an open review alert, or the flag on the latest day);
-2. boom-bust cycles (in the latest weekly summary, or a bust day in the
+0. an open red-flag alert of the emergency tier;
+1. an open red-flag alert of the urgent tier (the tier the alert states, or
+   for an alert of an older pacer the engine table's tier of its flags);
+2. review suggested (an open review alert, or the flag on the latest day);
+3. boom-bust cycles (in the latest weekly summary, or a bust day in the
    last 7 stored days);
-3. low adherence (sitting prompts followed by a break in time, in the latest
+4. low adherence (sitting prompts followed by a break in time, in the latest
    weekly summary or else the last 7 stored days, under ``low_adherence``);
-4. no data (no daily summary, or none in the last ``stale_days`` days);
-5. on track.
+5. no data (no daily summary, or none in the last ``stale_days`` days);
+6. on track.
+
+A patient's alert history pairs the stored alerts (a retained alert is
+published again when a report adds to it or the person says they were seen;
+the copies open at once are one alert) with the ``alert_cleared`` events that
+say who cleared each, how and why. An alert cleared by an older pacer, which
+sends no such event, shows when the clinic saw it cleared and no more.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pacer.clinic.config import ClinicTable
-from pacer.clinic.db import Database
+from pacer.clinic.db import CLEARED_EVENT, Database
+from pacer.engine.safety import Tier
+from pacer.report import redflags
 
-ATTENTION = ("red flag", "review suggested", "boom-bust cycles", "low adherence", "no data",
-             "on track")
+ATTENTION = ("emergency red flag", "urgent red flag", "review suggested", "boom-bust cycles",
+             "low adherence", "no data", "on track")
+RANK = {name: i for i, name in enumerate(ATTENTION)}
+HISTORY_LIMIT = 20  # alerts shown on the patient page
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _flags(body: Mapping[str, Any]) -> tuple[str, ...]:
+    flags = body.get("flags")
+    return tuple(str(f) for f in flags) if isinstance(flags, list) else ()
+
+
+@dataclass(frozen=True, slots=True)
+class RedFlag:
+    """An open red-flag alert, v1 or v2 body: its tier, when it was first and
+    last reported, and when the person said they had been seen."""
+
+    tier: Tier
+    flags: tuple[str, ...]
+    time: datetime | None  # the latest report
+    raised: datetime | None  # the first report
+    seen: datetime | None
+
+    @classmethod
+    def of(cls, body: Mapping[str, Any] | None) -> RedFlag | None:
+        if body is None or body.get("kind") != "red_flag":
+            return None
+        flags = _flags(body)
+        time = redflags.when(body.get("time"))
+        return cls(redflags.tier(flags, body.get("tier")), flags, time,
+                   redflags.when(body.get("raised")) or time, redflags.when(body.get("seen")))
+
+    @property
+    def names(self) -> str:
+        return redflags.names(self.flags)
+
+    @property
+    def advice(self) -> str:
+        return redflags.ADVICE[self.tier]
+
+    def as_json(self) -> dict[str, Any]:
+        return {"tier": self.tier, "flags": list(self.flags), "time": _iso(self.time),
+                "raised": _iso(self.raised), "seen": _iso(self.seen)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +96,8 @@ class PatientRow:
     steps: int | None
     quota: int | None
     adherence: float | None
-    alert: Mapping[str, Any] | None
+    alert: Mapping[str, Any] | None  # the open alert's body as published
+    red_flag: RedFlag | None = None  # the open alert, when it is a red flag
 
     @property
     def attention(self) -> str:
@@ -52,7 +107,46 @@ class PatientRow:
         return {"id": self.id, "attention": self.attention, "rank": self.rank,
                 "reasons": list(self.reasons), "status": self.status,
                 "last_day": self.last_day, "steps": self.steps, "quota": self.quota,
-                "adherence": self.adherence, "alert": self.alert}
+                "adherence": self.adherence, "alert": self.alert,
+                "red_flag": self.red_flag.as_json() if self.red_flag else None}
+
+
+@dataclass(frozen=True, slots=True)
+class AlertEpisode:
+    """One alert of a patient, open or cleared, with who cleared it and how."""
+
+    kind: str  # red_flag or review_suggested
+    tier: Tier | None
+    flags: tuple[str, ...]
+    raised: datetime | None
+    time: datetime | None  # the latest report
+    seen: datetime | None
+    open: bool
+    cleared: datetime | None = None  # the clearing's time, from its event
+    cleared_seen: float | None = None  # when the clinic stored the clearing
+    by: str | None = None
+    how: str | None = None  # physiotherapist, local or person; None: not reported
+    why: str | None = None
+
+    @property
+    def title(self) -> str:
+        if self.kind == "red_flag":
+            return f"{self.tier} red flag: {redflags.names(self.flags)}"
+        return self.kind.replace("_", " ")
+
+    @property
+    def clearing(self) -> str:
+        """``by jo (physiotherapist): why``, or that an older pacer did not say."""
+        if self.by is None and self.how is None:
+            return "(who and how were not reported by this patient's pacer)"
+        return redflags.clearing(self.by, self.how, self.why)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "tier": self.tier, "flags": list(self.flags),
+                "raised": _iso(self.raised), "time": _iso(self.time),
+                "seen": _iso(self.seen), "open": self.open, "cleared": _iso(self.cleared),
+                "cleared_stored_at": self.cleared_seen, "by": self.by, "how": self.how,
+                "why": self.why}
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,12 +164,14 @@ class PatientView:
     weeks: tuple[Week, ...]
     events: tuple[Mapping[str, Any], ...]
     requests: tuple[Mapping[str, Any], ...] = field(default=())
+    alerts: tuple[AlertEpisode, ...] = field(default=())  # newest first
 
     def as_json(self) -> dict[str, Any]:
         return {**self.row.as_json(),
                 "weeks": [{"week": w.week, "days": list(w.days), "summary": w.summary}
                           for w in self.weeks],
-                "events": list(self.events), "plan_requests": list(self.requests)}
+                "events": list(self.events), "plan_requests": list(self.requests),
+                "alerts": [a.as_json() for a in self.alerts]}
 
 
 def _today(days: Sequence[Mapping[str, Any]]) -> date:
@@ -100,33 +196,35 @@ def assess(patient: str, *, days: Sequence[Mapping[str, Any]], week: Mapping[str
     recent = list(days[-7:])
     latest = recent[-1] if recent else None
     reasons: list[int] = []
-    if alert is not None and alert.get("kind") == "red_flag":
-        reasons.append(0)
+    red = RedFlag.of(alert)
+    if red is not None:
+        reasons.append(RANK[f"{red.tier} red flag"])
     if (alert is not None and (alert.get("kind") == "review_suggested"
                                or alert.get("review_suggested"))) or (
             latest is not None and "review_suggested" in latest.get("flags", ())):
-        reasons.append(1)
+        reasons.append(RANK["review suggested"])
     cycles = week.get("boom_bust_cycles") if week else None
     if (isinstance(cycles, int) and cycles > 0) or any("bust" in d.get("flags", ())
                                                        for d in recent):
-        reasons.append(2)
+        reasons.append(RANK["boom-bust cycles"])
     adherence = week.get("adherence") if week else None
     if not isinstance(adherence, int | float):
         adherence = _adherence(recent)
     if adherence is not None and adherence < rules.low_adherence:
-        reasons.append(3)
+        reasons.append(RANK["low adherence"])
     now = today or _today(recent)
     if latest is None or date.fromisoformat(str(latest["date"])) < now - timedelta(
             days=rules.stale_days):
-        reasons.append(4)
-    rank = min(reasons, default=5)
+        reasons.append(RANK["no data"])
+    rank = min(reasons, default=RANK["on track"])
     plan = latest.get("plan", {}) if latest else {}
     return PatientRow(
         id=patient, rank=rank, reasons=tuple(ATTENTION[r] for r in sorted(set(reasons))),
         status=status, last_day=str(latest["date"]) if latest else None,
         steps=latest.get("steps") if latest else None,
         quota=plan.get("quota") if isinstance(plan, Mapping) else None,
-        adherence=None if adherence is None else round(float(adherence), 2), alert=alert)
+        adherence=None if adherence is None else round(float(adherence), 2), alert=alert,
+        red_flag=red)
 
 
 # --- reading the database -------------------------------------------------------------
@@ -144,17 +242,149 @@ def _patient_data(db: Database, patient: str, day_limit: int) -> tuple[
     weeks = _bodies(db.query(
         "SELECT body FROM summaries WHERE user_id = ? AND period = 'week' "
         "ORDER BY key DESC LIMIT 1", (patient,)))
-    alerts = db.query(
-        "SELECT body, kind FROM alerts WHERE user_id = ? AND cleared_at IS NULL "
-        "ORDER BY received_at DESC", (patient,))
-    alert = None
-    for body, kind in alerts:  # an open red flag outranks a review suggestion
-        if alert is None or kind == "red_flag":
-            alert = json.loads(body)
-        if kind == "red_flag":
-            break
+    alert = open_alert([(json.loads(body), received) for body, received in db.query(
+        "SELECT body, received_at FROM alerts WHERE user_id = ? AND cleared_at IS NULL",
+        (patient,))])
     status = db.query("SELECT status FROM patients WHERE user_id = ?", (patient,))
     return days, weeks[0] if weeks else None, alert, status[0][0] if status else None
+
+
+def _newest(item: tuple[Mapping[str, Any], float]) -> tuple[float, datetime, bool]:
+    """Sort key of stored alert copies: the latest stored, then the latest
+    report, then the copy that says the person was seen (a copy made when they
+    said so has its alert's time)."""
+    body, received = item
+    stamp = redflags.when(body.get("time")) or datetime.min.replace(tzinfo=UTC)
+    return received, stamp, body.get("seen") is not None
+
+
+def open_alert(rows: Sequence[tuple[Mapping[str, Any], float]]) -> dict[str, Any] | None:
+    """The open alert to show from the open copies stored, as (body,
+    received_at): a red flag outranks a review suggestion; then the newest."""
+    red = [r for r in rows if r[0].get("kind") == "red_flag"]
+    pick = max(red or rows, key=_newest, default=None)
+    return dict(pick[0]) if pick is not None else None
+
+
+def alert_history(rows: Sequence[tuple[Mapping[str, Any], float, float | None]],
+                  cleared: Sequence[Mapping[str, Any]]) -> list[AlertEpisode]:
+    """The patient's alerts, newest first, from the stored copies as (body,
+    received_at, cleared_at) and the ``alert_cleared`` events.
+
+    Copies of one alert are those closed at the same moment (or all open) with
+    the same kind and first report (``raised``; a review suggestion's
+    ``time``; a v1 red flag has neither, so its copies closed together are
+    one). Each event goes to the latest closed alert of its kind (and, for a
+    red flag, its flags) last reported at or before it, to the minute (the
+    event's time is a whole minute); a review suggestion closed with a red
+    flag shares its clearing; an event with no stored alert (raised before
+    the clinic collected) is an alert of its own."""
+    groups: dict[tuple[float | None, str, str | None], list[tuple[Mapping[str, Any], float]]] = {}
+    for body, received, closed in sorted(rows, key=lambda r: r[1]):
+        kind = str(body.get("kind") or "alert")
+        start = body.get("raised") if kind == "red_flag" else body.get("time")
+        key = (closed, kind, start if isinstance(start, str) else None)
+        groups.setdefault(key, []).append((body, received))
+    alerts = [_episode(copies, key[0]) for key, copies in groups.items()]
+    events = sorted(((redflags.when(e.get("time")), e) for e in cleared),
+                    key=lambda p: p[0] or datetime.min.replace(tzinfo=UTC))
+    for stamp, event in events:
+        fits = [i for i, a in enumerate(alerts) if _clears(event, stamp, a)]
+        if fits:
+            i = max(fits, key=lambda i: _order(alerts[i]))
+            alerts[i] = _with_clearing(alerts[i], event, stamp)
+        else:
+            alone = _episode([(event, 0.0)], None, gone=True)
+            alerts.append(_with_clearing(alone, event, stamp))
+    for i, a in enumerate(alerts):  # a review suggestion cleared with a red flag
+        if a.kind != "red_flag" and not a.open and a.by is None:
+            same = [r for r in alerts if r.kind == "red_flag" and r.by is not None
+                    and r.cleared_seen == a.cleared_seen]
+            if same:
+                alerts[i] = replace(a, cleared=same[0].cleared, by=same[0].by,
+                                    how=same[0].how, why=same[0].why)
+    return sorted(alerts, key=_order, reverse=True)
+
+
+def _clears(event: Mapping[str, Any], stamp: datetime | None, a: AlertEpisode) -> bool:
+    """Whether ``event`` may be the clearing of ``a``, not yet cleared by one."""
+    if a.open or a.by is not None or a.how is not None or stamp is None:
+        return False
+    if str(event.get("kind")) != a.kind:
+        return False
+    if a.kind == "red_flag" and _flags(event) and a.flags \
+            and set(_flags(event)) != set(a.flags):
+        return False
+    return a.time is None or a.time.replace(second=0, microsecond=0) <= stamp
+
+
+def _order(a: AlertEpisode) -> tuple[bool, datetime]:
+    floor = datetime.min.replace(tzinfo=UTC)
+    return a.open, a.time or a.cleared or floor
+
+
+def _episode(copies: Sequence[tuple[Mapping[str, Any], float]], closed: float | None,
+             *, gone: bool = False) -> AlertEpisode:
+    """One alert from its stored copies (of one kind), or (``gone``) from its
+    clearing event alone."""
+    body = max(copies, key=_newest)[0]
+    kind = str(body.get("kind") or "alert")
+    flags = _flags(body)
+    firsts = [redflags.when(b.get("raised")) or redflags.when(b.get("time")) for b, _ in copies]
+    known = [f for f in firsts if f is not None]
+    tier = (redflags.tier(flags, body.get("tier"))
+            if kind == "red_flag" and (flags or body.get("tier")) else None)
+    return AlertEpisode(
+        kind=kind, tier=tier, flags=flags, raised=None if gone else min(known, default=None),
+        time=None if gone else redflags.when(body.get("time")),
+        seen=redflags.when(body.get("seen")), open=closed is None and not gone,
+        cleared_seen=closed)
+
+
+def _with_clearing(a: AlertEpisode, event: Mapping[str, Any],
+                   stamp: datetime | None) -> AlertEpisode:
+    def text(key: str) -> str | None:
+        value = event.get(key)
+        return str(value) if value is not None and value != "" else None
+
+    seen = a.seen or redflags.when(event.get("seen"))
+    return replace(a, cleared=stamp, seen=seen, by=text("by"), how=text("how"),
+                   why=text("why"))
+
+
+def event_text(e: Mapping[str, Any]) -> str:
+    """One line of the recent events, in words."""
+    kind = str(e.get("type") or "event")
+    if kind == CLEARED_EVENT:
+        what = "review suggested"
+        if e.get("kind") == "red_flag":
+            flags = _flags(e)
+            what = f"{redflags.tier(flags, e.get('tier'))} red flag: {redflags.names(flags)}"
+        by = e.get("by")
+        how = e.get("how")
+        why = e.get("why")
+        return (f"alert cleared ({what}) "
+                + redflags.clearing(str(by) if by else None, how, str(why) if why else None))
+    if kind == "ack" and e.get("action") == "seen":
+        carry = ", and told them they can carry on" if e.get("resume") is True else ""
+        return f"said a clinician had seen them about the red flag{carry}"
+    if kind == "symptom":
+        text = f"check-in: {e.get('level')}"
+        if e.get("pain") is not None:
+            text += f" (pain {e.get('pain')})"
+        flags = _flags({"flags": e.get("red_flags")})
+        if flags:
+            text += (f"; {redflags.tier(flags, e.get('tier'))} red flag: "
+                     f"{redflags.names(flags)}")
+        return text
+    text = kind.replace("_", " ")
+    if e.get("outcome"):
+        text += f": {str(e.get('kind') or '').replace('_', ' ')} {e.get('outcome')}"
+    elif kind == "ack" and e.get("action"):
+        text += f": {e.get('action')}"
+    if e.get("by"):
+        text += f" by {e.get('by')} ({e.get('why')})"
+    return text
 
 
 def patient_ids(db: Database, rules: ClinicTable) -> list[str]:
@@ -194,4 +424,10 @@ def patient_view(db: Database, rules: ClinicTable, patient: str,
          "reply": json.loads(r[4]) if r[4] else None}
         for r in db.query("SELECT id, by_name, sent_at, payload, reply FROM plan_requests "
                           "WHERE user_id = ? ORDER BY sent_at DESC LIMIT 10", (patient,)))
-    return PatientView(row, out, events, requests)
+    history = alert_history(
+        [(json.loads(body), received, closed) for body, received, closed in db.query(
+            "SELECT body, received_at, cleared_at FROM alerts WHERE user_id = ? "
+            "ORDER BY received_at DESC LIMIT 500", (patient,))],
+        _bodies(db.query("SELECT body FROM events WHERE user_id = ? AND type = ? "
+                         "ORDER BY time DESC LIMIT 100", (patient, CLEARED_EVENT))))
+    return PatientView(row, out, events, requests, tuple(history[:HISTORY_LIMIT]))

@@ -38,8 +38,9 @@ from pacer.clinic.charts import week_chart
 from pacer.clinic.config import ClinicConfig
 from pacer.clinic.db import Database
 from pacer.clinic.plan import PATIENT_ID, PlanSender
-from pacer.clinic.views import ATTENTION, patient_list, patient_view
+from pacer.clinic.views import ATTENTION, event_text, patient_list, patient_view
 from pacer.errors import PacerError
+from pacer.report import redflags
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +98,13 @@ def _environment() -> jinja2.Environment:
     env.filters["when"] = lambda t: datetime.fromtimestamp(float(t)).strftime("%d %b %H:%M")
     env.filters["pct"] = lambda v: "–" if v is None else f"{round(100 * float(v))} %"
     env.filters["num"] = lambda v: "–" if v is None else f"{int(v):,}".replace(",", " ")
+    env.filters["at"] = _at  # a time from a patient's message, in the patient's own zone
+    env.filters["event"] = event_text
     return env
+
+
+def _at(value: object) -> str:
+    return redflags.at(value if isinstance(value, datetime) else redflags.when(value))
 
 
 class ClinicApp:
@@ -148,7 +155,8 @@ class ClinicApp:
 
     async def patients(self, request: Request) -> Response:
         rows = await asyncio.to_thread(patient_list, self.db, self.config.clinic)
-        return self.render(request, "patients.html.j2", rows=rows, attention=ATTENTION)
+        return self.render(request, "patients.html.j2", rows=rows, attention=ATTENTION,
+                           red_flag_reasons=ATTENTION[:2])
 
     async def patient(self, request: Request) -> Response:
         pid = request.path_params["patient"]

@@ -114,7 +114,7 @@ def _red_flags(data: ReportData) -> list[Attention]:
         out.append(Attention(
             r.tier, f"{r.tier.capitalize()} red flag reported {r.day:%a %d %b}{at}: "
             f"{redflags.names(r.flags)}",
-            f"pacer advised {redflags.ADVICE[r.tier]} and paused every other prompt. "
+            f"pacer advised the person {redflags.ADVICE[r.tier]} and paused every other prompt. "
             f"{seen} {after}", (r.day,)))
     return out
 
