@@ -37,6 +37,7 @@ from matplotlib.patches import Patch, Rectangle
 from matplotlib.typing import RcKeyType
 
 from pacer.report.data import Day, PlanChange
+from pacer.report.redflags import how_of
 
 MIN_KNOWN_IN_HOUR = 30
 """Minutes of an hour that must be recorded for its cell to show a colour."""
@@ -393,7 +394,8 @@ LEVELS = {
 }
 
 
-def traffic_chart(days: Sequence[Day], changes: Sequence[PlanChange], layout: Layout) -> str:
+def traffic_chart(days: Sequence[Day], changes: Sequence[PlanChange], layout: Layout,
+                  user: str | None = None) -> str:
     """The traffic-light reports on the timeline, with the pain score, red
     flags, settle periods, review suggestions and the physiotherapist's changes."""
     with matplotlib.rc_context(STYLE):
@@ -419,8 +421,11 @@ def traffic_chart(days: Sequence[Day], changes: Sequence[PlanChange], layout: La
         for i, d in enumerate(days):
             if "review_suggested" in d.flags:
                 ax.axvline(i, color=INK, lw=1.4, ls=":", zorder=1, label="review suggested")
+        # A plan editor's changes: not pacer's own, not the person's (said they
+        # were seen), not ``pacer alert clear`` on their machine.
         physio = [index[c.time.date()] for c in changes
-                  if c.by != "pacer" and c.time.date() in index]
+                  if c.by != "pacer" and c.time.date() in index
+                  and (user is None or how_of(c.by, user) == "physiotherapist")]
         ax.scatter(physio, [11.8] * len(physio), marker="v", s=80, color=BLUE, edgecolor=INK,
                    zorder=4, label="physiotherapist's change")
         ax.set_ylim(-1.8, 12.6)

@@ -131,7 +131,7 @@ def _charts(data: ReportData, step: Callable[[str], None]) -> list[Chart]:
         "Each mark is a check-in at its pain score: circle green, triangle amber, square "
         "red; a star is a red flag. Grey columns are days under a settle plan.",
         "Timeline of symptom reports with pain scores.",
-        lambda lay: charts.traffic_chart(days, data.changes, lay))
+        lambda lay: charts.traffic_chart(days, data.changes, lay, data.user))
     return out
 
 
