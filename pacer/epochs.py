@@ -4,9 +4,11 @@ Input: a CSV with the header ``t,x,y,z``; ``t`` in seconds from ``--start``
 (default: midnight today, local time), ``x y z`` in g in the sensor's own
 axes, sampled evenly at ``--rate`` Hz (a row more than one second off that
 timeline is an error: split the file at a gap). Output on stdout: the replay
-input ``time,steps,posture``, one row per minute with data (the majority
-posture of its seconds, steps summed), or with ``--resolution second`` one
-row per second (not a replay input: its times are not on whole minutes).
+input ``time,steps,posture``, one row per minute with data (its posture by
+``pacer.minutes``, the daemon's rule: the majority of at least 30 known
+seconds, else empty so the replay derives it from the steps; steps summed),
+or with ``--resolution second`` one row per second (not a replay input: its
+times are not on whole minutes).
 
 A wrist cannot tell sitting from standing: its minutes say ``walking`` or
 ``running`` when they were, else nothing (the replay then derives the posture
@@ -37,14 +39,13 @@ from typing import Any, NamedTuple, TextIO
 import numpy as np
 
 from devices.imu import LABELS, BadReference, Pipeline, Placement, Seconds, learn_reference
-from devices.imu.labels import Label, majority
 from devices.imu.reference import MIN_WALK_S
 from pacer.errors import BadInput, InputFileError
+from pacer.minutes import minute_posture
 
 HEADER = ("t", "x", "y", "z")
 CHUNK_ROWS = 65_536
 GAP_TOLERANCE_S = 1.0
-_WRIST_SAID = frozenset((Label.WALKING, Label.RUNNING))
 
 
 def parse_start(text: str | None) -> datetime:
@@ -125,10 +126,8 @@ def _stamp(start: datetime, seconds: float) -> datetime:
 class _Writer:
     """Seconds in, CSV rows out (minutes are written once complete)."""
 
-    def __init__(self, out: TextIO, start: datetime, t0: float, placement: Placement,
-                 per_second: bool) -> None:
+    def __init__(self, out: TextIO, start: datetime, t0: float, per_second: bool) -> None:
         self.out, self.start, self.t0 = out, start, t0
-        self.wrist = placement == "wrist"
         self.per_second = per_second
         self.base = start.timestamp() + t0  # unix time of second 0
         self.minute: int | None = None
@@ -161,10 +160,11 @@ class _Writer:
     def close_minute(self) -> None:
         if self.minute is None:
             return
-        label = majority(np.concatenate(self.labels))
-        name = LABELS[label]
-        if self.wrist and label not in _WRIST_SAID:
-            name = ""  # no sit versus stand from a wrist: derived from the steps, inferred
+        counts = np.bincount(np.concatenate(self.labels).astype(np.int64),
+                             minlength=len(LABELS))
+        # The daemon's rule (pacer.minutes): no posture from too few known seconds
+        # (nor from a wrist's stillness), then the replay derives it from the steps.
+        name = minute_posture(dict(enumerate(counts.tolist())), LABELS) or ""
         when = _stamp(self.start, self.minute * 60 - self.start.timestamp())
         self.out.write(f"{when.isoformat(timespec='seconds')},{self.steps},{name}\n")
         self.minute, self.labels, self.steps = None, [], 0
@@ -236,7 +236,7 @@ def epochs(path: Path, rate: float, placement: Placement, start: datetime, *,
     n = 0
     for t0, chunk in _rows(path, rate):
         if writer is None:
-            writer = _Writer(out, start, t0, placement, per_second)
+            writer = _Writer(out, start, t0, per_second)
         writer.add(pipe.push(chunk))
         n += len(chunk)
     assert writer is not None

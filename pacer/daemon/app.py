@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import signal
 import socket
@@ -106,6 +107,7 @@ class Daemon:
                 saved=saved[1].get("devices") if saved else None,
                 backend=ble_backend, scanner_backend=ble_scanner_backend,
             )
+        self._settle_s = self.ble.settle_s if self.ble is not None else 0.0
         # The first minute to take when nothing is stored yet: the clock's own.
         self._first_minute = int(self.clock.now() // 60)
         self.link = MqttLink(
@@ -204,8 +206,10 @@ class Daemon:
         # and it catches up every minute since: the engine counts them unknown.
         once = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
         if self.clock.speed == 1.0:
-            # A second into each minute, so the last samples of the minute are in.
-            tick: BaseTrigger = CronTrigger(second=1, timezone=UTC)
+            # A second into each minute, so the last samples of the minute are in
+            # (and a thigh or waist IMU's last seconds labelled: ``settle_s``).
+            tick: BaseTrigger = CronTrigger(second=min(59, 1 + math.ceil(self._settle_s)),
+                                            timezone=UTC)
         else:
             tick = IntervalTrigger(seconds=max(MIN_TICK_S, 60 / self.clock.speed))
         scheduler.add_job(self._tick, tick, id="minutes", **once)
@@ -251,7 +255,7 @@ class Daemon:
         watchdog go on; and only those over when the job began, so a daemon
         slower than its clock (a replay faster than the machine) never chases
         it for ever with the loop blocked."""
-        target = self.clock.now()
+        target = self.clock.now() - self._settle_s
         while not self._stopping.is_set() and self._catch_up(target, CATCH_UP_SLICE):
             await asyncio.sleep(0)
 

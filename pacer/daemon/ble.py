@@ -18,9 +18,9 @@ samples' arrivals (``ImuTrack``: a burst after a stall keeps its true times),
 and counts (with its steps) for the minute the book has open if that minute
 is already over: the pipeline's look-ahead
 (``devices.imu.smooth.LOOK``, 15 s) shifts the last seconds of a minute into
-the next. A minute with at least ``POSTURE_MIN_S`` seconds of known posture
-takes their majority as measured (not inferred) posture; otherwise the
-minute is as for a step-only device. The mount orientation the pipeline
+the next. A minute's posture follows ``pacer.minutes`` (the rule ``pacer
+epochs`` follows too): the majority of at least 30 s of known posture, as
+measured, else as for a step-only device. The mount orientation the pipeline
 learnt from walking is stored with each minute (``mounts``) and given to the
 pipeline after a restart or a new rate, so sitting is measured at once; a
 sensor strapped on anew is only known from its next walk.
@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 from devices.spec import DeviceSpec
 from pacer.config import BleDevice
 from pacer.engine.model import Epoch
-from pacer.io.minutes import POSTURES
+from pacer.minutes import minute_epoch, minute_posture
 from pacer.timebase import Minute
 
 if TYPE_CHECKING:
@@ -48,8 +48,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 KEEP_MIN = 180  # minutes of per-device steps kept in the book at most
-POSTURE_MIN_S = 30
-"""Seconds of known posture a minute needs for the IMU's majority to count."""
+SETTLE_MARGIN_S = 2
+"""Seconds beyond the IMU pipeline's look-ahead before a minute is taken."""
 POSTURE_PLACEMENTS: frozenset[str] = frozenset(("thigh", "waist"))
 """Where an IMU tells sitting from standing (a wrist cannot; a chest only trunk tilt)."""
 PUSH_AFTER = 600
@@ -132,11 +132,7 @@ class MinuteBook:
             return None
         from devices.imu import LABELS  # noqa: PLC0415 - loaded with the IMU's track
 
-        known = {code: n for code, n in counts.items()
-                 if LABELS[code] not in ("unknown", "sedentary")}
-        if sum(known.values()) < POSTURE_MIN_S:
-            return None
-        return LABELS[min(known, key=lambda code: (-known[code], code))]  # ties: lower code
+        return minute_posture(counts, LABELS)
 
     def note(self, device: str, kind: str, at: float, sample: str, fields: dict[str, Any]
              ) -> None:
@@ -178,12 +174,7 @@ class MinuteBook:
             for old in [m for m in per if m < minute - KEEP_MIN]:
                 del per[old]
         self.open_minute = minute + 1
-        measured = self.posture(minute)
-        if not self.known(minute):
-            return Epoch.unknown(minute)
-        if measured is not None:
-            return Epoch(minute, steps, POSTURES[measured])
-        return Epoch.from_steps(minute, steps)
+        return minute_epoch(minute, steps, self.posture(minute), known=self.known(minute))
 
     def pending(self) -> dict[str, dict[str, int]]:
         return {d: {str(m): s for m, s in per.items() if s} for d, per in self.steps.items()}
@@ -277,6 +268,18 @@ class BleSource:
         track = self.book.track(sample.device, placement, rate)
         self.book.motion(track, sample.device, device.kind, sample.at,
                          (sample.x, sample.y, sample.z))
+
+    @property
+    def settle_s(self) -> float:
+        """How long after a minute ends its IMU seconds are all labelled: the
+        pipeline's look-ahead and a margin for the last notifications. The daemon
+        takes minutes that much later, so a second counts for its own minute, as
+        ``pacer epochs`` counts it (0 without a thigh or waist IMU)."""
+        if not any(d.placement in POSTURE_PLACEMENTS for d in self.labels.values()):
+            return 0.0
+        from devices.imu.smooth import LOOK  # noqa: PLC0415 - numpy only with an IMU
+
+        return float(LOOK + SETTLE_MARGIN_S)
 
     def drain(self) -> None:
         queue = self.manager.queue
