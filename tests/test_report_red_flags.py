@@ -26,9 +26,10 @@ from fhir.resources.R4B.bundle import Bundle
 from pacer.clinic.testing import day_summary, week_summary
 from pacer.config import DayRules, WalkRules
 from pacer.engine.model import Summary
+from pacer.engine.safety import FLAGS
 from pacer.report import csv as report_csv
 from pacer.report import data as report_data
-from pacer.report import fhir, findings
+from pacer.report import fhir, findings, redflags
 from pacer.report.data import ReportData
 from pacer.store import Store
 from pacer.timebase import minute_of
@@ -221,3 +222,17 @@ def test_fhir_has_an_observation_per_report(loaded: ReportData) -> None:
     assert "still open" in found[3]["note"][0]["text"]
     assert {o["category"][0]["coding"][0]["code"] for o in found} == {"survey"}
     assert len({o["id"] for o in found}) == 4
+
+
+def test_names_and_tiers_come_from_the_engine_s_table() -> None:
+    for flag in FLAGS:
+        assert redflags.tier([flag.name]) == flag.tier
+        assert redflags.name(flag.name) == flag.name.replace("_", " ")
+    assert redflags.tier(["severe_night_pain", "chest_pain"]) == "emergency"
+    assert redflags.tier(["severe_night_pain"], "emergency") == "emergency"  # as stated
+    assert redflags.tier(["severe_night_pain"], "bogus") == "urgent"
+    assert redflags.tier(["not_in_the_table"]) == "emergency"
+    assert redflags.tier([]) == "emergency"
+    assert redflags.name("not_in_the_table") == "not in the table"
+    assert [redflags.how_of(by, USER) for by in (USER, "local:pi", "jo.physio")] == [
+        "person", "local", "physiotherapist"]

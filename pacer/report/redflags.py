@@ -41,11 +41,13 @@ def names(flags: Iterable[str]) -> str:
 
 
 def tier(flags: Iterable[str], stated: object = None) -> Tier:
-    """The tier a message states, or else the engine table's for ``flags``."""
+    """The tier a message states, or else the engine table's for ``flags``
+    (with no flag named at all, an emergency: when in doubt, the stronger)."""
     for t in TIERS:
         if stated == t:
             return t
-    return tier_of([str(f) for f in flags])
+    named = [str(f) for f in flags]
+    return tier_of(named) if named else "emergency"
 
 
 def tier_rank(value: Tier) -> int:
