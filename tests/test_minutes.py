@@ -15,6 +15,7 @@ pytest.importorskip("numpy")
 
 from devices.imu.smooth import LOOK
 from devices.imu.synth import Segment, synthesise
+from devices.samples import Link
 from devices.virtual.imu import TURNED
 from pacer.daemon.ble import SETTLE_MARGIN_S, MinuteBook
 from pacer.engine.model import Epoch, Posture
@@ -35,7 +36,7 @@ def live(xyz: list[tuple[float, float, float]]) -> list[Epoch]:
     last of them was taken, stamped on arrival; minute m is taken once the clock
     passes its end + settle_s."""
     book = MinuteBook()
-    book.note("thigh", "witmotion", T0, "Link", {"connected": True})
+    book.note("witmotion", Link(T0, "thigh", connected=True, reason="connected"))
     track = book.track("thigh", "thigh", float(RATE))
     settle = LOOK + SETTLE_MARGIN_S
     out: list[Epoch] = []

@@ -35,6 +35,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
 
+from devices.samples import Battery, HeartRate, Link, Motion, Sample, StepDelta
 from devices.spec import DeviceSpec
 from pacer.config import BleDevice
 from pacer.engine.model import Epoch
@@ -134,25 +135,27 @@ class MinuteBook:
 
         return minute_posture(counts, LABELS)
 
-    def note(self, device: str, kind: str, at: float, sample: str, fields: dict[str, Any]
-             ) -> None:
-        seen = self.seen.setdefault(device, DeviceSeen(kind))
-        if sample == "Link":
-            if fields["connected"]:
-                seen.up_since = at
-            else:
+    def note(self, kind: str, sample: Sample) -> None:
+        """A sample other than motion from a wearable of ``kind``."""
+        seen = self.seen.setdefault(sample.device, DeviceSeen(kind))
+        match sample:
+            case Link(connected=True):
+                seen.up_since = sample.at
+                return
+            case Link():
                 seen.up_since = None
-                seen.down_at = at
-            return
-        seen.last_data = at
-        if sample == "StepDelta":
-            minute = self._minute_of(at)
-            per = self.steps.setdefault(device, {})
-            per[minute] = per.get(minute, 0) + int(fields["steps"])
-        elif sample == "Battery":
-            seen.battery = int(fields["percent"])
-        elif sample == "HeartRate":
-            seen.heart_rate = int(fields["bpm"])
+                seen.down_at = sample.at
+                return
+        seen.last_data = sample.at
+        match sample:
+            case StepDelta():
+                minute = self._minute_of(sample.at)
+                per = self.steps.setdefault(sample.device, {})
+                per[minute] = per.get(minute, 0) + sample.steps
+            case Battery():
+                seen.battery = sample.percent
+            case HeartRate():
+                seen.heart_rate = sample.bpm
 
     def known(self, minute: Minute) -> bool:
         start, end = minute * 60, (minute + 1) * 60
@@ -241,21 +244,20 @@ class BleSource:
         while True:
             self._add(await self.manager.get())
 
-    def _add(self, sample: Any) -> None:
-        kind = type(sample).__name__
-        if kind == "Motion":
+    def _add(self, sample: Sample) -> None:
+        if isinstance(sample, Motion):
             self._motion(sample)
             return
         track = self.book.tracks.get(sample.device)
-        if kind == "Link" and sample.connected and track is not None:
+        if isinstance(sample, Link) and sample.connected and track is not None:
             track.gap()
-        fields = {k: v for k, v in asdict(sample).items() if k not in ("at", "device")}
         device = self.labels.get(sample.device)
-        self.book.note(sample.device, device.kind if device else "?", sample.at, kind, fields)
-        if kind != "Motion":
-            self._raw.append((sample.device, sample.at, kind, fields))
+        self.book.note(device.kind if device else "?", sample)
+        # Kept raw for retention (the store's samples table): name and fields.
+        fields = {k: v for k, v in asdict(sample).items() if k not in ("at", "device")}
+        self._raw.append((sample.device, sample.at, type(sample).__name__, fields))
 
-    def _motion(self, sample: Any) -> None:
+    def _motion(self, sample: Motion) -> None:
         """Acceleration of a thigh or waist IMU into its pipeline (others are not used yet)."""
         device = self.labels.get(sample.device)
         if device is None or device.placement not in POSTURE_PLACEMENTS:
