@@ -202,8 +202,10 @@ class Daemon:
         # Every job is a coroutine: APScheduler runs plain functions in a thread
         # pool, and the store, the engine and the link belong to this loop.
         scheduler = AsyncIOScheduler(timezone=UTC)
-        # After a suspend or a downtime a missed run is run once (coalesced),
-        # and it catches up every minute since: the engine counts them unknown.
+        # Every trigger names its zone: without one APScheduler asks tzlocal,
+        # which reads files on the loop. After a suspend or a downtime a missed
+        # run is run once (coalesced), and it catches up every minute since:
+        # the engine counts them unknown.
         once = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
         if self.clock.speed == 1.0:
             # A second into each minute, so the last samples of the minute are in
@@ -211,10 +213,10 @@ class Daemon:
             tick: BaseTrigger = CronTrigger(second=min(59, 1 + math.ceil(self._settle_s)),
                                             timezone=UTC)
         else:
-            tick = IntervalTrigger(seconds=max(MIN_TICK_S, 60 / self.clock.speed))
+            tick = IntervalTrigger(seconds=max(MIN_TICK_S, 60 / self.clock.speed), timezone=UTC)
         scheduler.add_job(self._tick, tick, id="minutes", **once)
-        scheduler.add_job(self._beat, IntervalTrigger(seconds=HEARTBEAT_S), id="heartbeat",
-                          next_run_time=datetime.now(UTC), **once)
+        scheduler.add_job(self._beat, IntervalTrigger(seconds=HEARTBEAT_S, timezone=UTC),
+                          id="heartbeat", next_run_time=datetime.now(UTC), **once)
         day_start = self.config.day.start
         scheduler.add_job(
             self._retention,
@@ -224,7 +226,7 @@ class Daemon:
         )
         if self.notifier.watchdog_s:
             scheduler.add_job(self._watchdog,
-                              IntervalTrigger(seconds=self.notifier.watchdog_s / 2),
+                              IntervalTrigger(seconds=self.notifier.watchdog_s / 2, timezone=UTC),
                               id="watchdog", **once)
         scheduler.add_listener(self._job_event, EVENT_JOB_ERROR)
         return scheduler
