@@ -14,8 +14,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from pacer.commands import parse_command
 from pacer.config import Config, load_config
+from pacer.contract.commands import parse_command
 from pacer.engine.safety import tier_of
 from pacer.engine.texts import red_flag
 from pacer.errors import BadInput, PacerError

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from pacer.commands import MAX_PAYLOAD_BYTES, ParsedCommand, parse_command
 from pacer.config import Rules
+from pacer.contract.commands import MAX_PAYLOAD_BYTES, ParsedCommand, parse_command
 from pacer.engine.model import (
     DND_MAX_MIN,
     SNOOZE_MAX_MIN,

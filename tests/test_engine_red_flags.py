@@ -29,8 +29,8 @@ from plan_helpers import (
     when,
 )
 
-from pacer.commands import parse_command
 from pacer.config import SafetyRules, WalkRules
+from pacer.contract.commands import parse_command
 from pacer.engine.model import Ack, Alert, Dropped, PlanChange, Symptom
 from pacer.engine.safety import FLAGS, RED_FLAGS, tier_of
 from pacer.errors import CommandRejected

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from pacer.commands import COMMAND_KINDS, ParsedCommand, parse_command
+from pacer.contract.commands import COMMAND_KINDS, ParsedCommand, parse_command
 from pacer.engine.model import Ack, Command, Dnd, PlanChange, Symptom
 from pacer.errors import CommandRejected
 

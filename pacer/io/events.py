@@ -8,7 +8,7 @@
 Each line is a JSON object with ``time`` (ISO 8601 with a UTC offset; seconds
 allowed) and ``type`` (``symptom``, ``ack``, ``dnd`` or ``plan``); its other
 keys are the command's, parsed exactly as the MQTT command of that type
-(pacer.commands), so an optional ``id`` is accepted and ignored. Blank lines are
+(pacer.contract.commands), so an optional ``id`` is accepted and ignored. Blank lines are
 skipped; a UTF-8 byte-order mark is ignored. Lines must be in time order (equal
 times keep their file order). A bad line raises ``InputFileError`` with its
 line number.
@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from pacer.commands import COMMAND_KINDS, decode_object, parse_command
+from pacer.contract.commands import COMMAND_KINDS, decode_object, parse_command
 from pacer.engine.describe import show_value
 from pacer.engine.model import Command
 from pacer.errors import CommandRejected, InputFileError
