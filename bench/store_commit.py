@@ -24,7 +24,8 @@ from pathlib import Path
 
 from pacer import simulate
 from pacer.config import Rules
-from pacer.daemon.messages import Topics, outbox_for
+from pacer.contract.topics import Topics
+from pacer.daemon.messages import outbox_for
 from pacer.engine.core import Engine
 from pacer.store import Store
 

@@ -31,6 +31,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pacer.config import Config, parse_config
+from pacer.contract.topics import Topics
 from pacer.daemon.app import Daemon
 from pacer.daemon.clock import Clock
 from pacer.mqtt.broker import PrivateBroker
@@ -259,13 +260,13 @@ async def _run(
     world: Any = None,
     walker: Any = None,
 ) -> tuple[dict[str, Any] | None, Daemon]:
-    print(f"Subscribed to {config.mqtt.topic_prefix}/{DEMO_USER}/# ; prompts as they "
-          "arrive:\n", file=out)
+    topics = Topics(config.mqtt.topic_prefix, DEMO_USER)
+    print(f"Subscribed to {topics.tree} ; prompts as they arrive:\n", file=out)
     phone = MqttLink(config.mqtt, client_id="pacer-demo-phone",
-                     status_topic=f"{config.mqtt.topic_prefix}/{DEMO_USER}/phone")
+                     status_topic=topics.phone_status)
     await phone.start()
     await phone.wait_connected(10)
-    await phone.subscribe(f"{config.mqtt.topic_prefix}/{DEMO_USER}/#")
+    await phone.subscribe(topics.tree)
     with Store.open(config.storage.path) as store:
         daemon = Daemon(
             config, store=store, clock=clock,

@@ -16,6 +16,7 @@ from typing import Any
 
 from pacer.config import Config, load_config
 from pacer.contract.commands import parse_command
+from pacer.contract.topics import Topics
 from pacer.engine.safety import tier_of
 from pacer.engine.texts import red_flag
 from pacer.errors import BadInput, PacerError
@@ -32,9 +33,10 @@ async def send(config: Config, kind: str, payload: dict[str, Any],
                wait: float = REPLY_WAIT_S) -> dict[str, Any]:
     """Publish one command and wait for the daemon's reply."""
     parse_command(kind, payload)  # the same strict check the daemon makes
-    prefix, user = config.mqtt.topic_prefix, config.user.id
+    user = config.user.id
+    topics = Topics(config.mqtt.topic_prefix, user)
     token = uuid.uuid4().hex[:12]
-    reply_topic = f"{prefix}/{user}/reply/cli-{token}"
+    reply_topic = topics.cli_reply(token)
     link = MqttLink(config.mqtt, client_id=f"pacer-cli-{user}-{token}",
                     # A one-shot sender leaves no retained status behind.
                     status_topic=None, session_expiry_s=0)
@@ -42,9 +44,9 @@ async def send(config: Config, kind: str, payload: dict[str, Any],
     try:
         await link.wait_connected(REPLY_WAIT_S)
         v5 = config.mqtt.protocol == "5"
-        await link.subscribe(reply_topic if v5 else f"{prefix}/{user}/reply")
+        await link.subscribe(reply_topic if v5 else topics.reply)
         body = json.dumps(payload).encode()
-        await link.publish(f"{prefix}/{user}/cmd/{kind}", body, qos=1,
+        await link.publish(topics.cmd(kind), body, qos=1,
                            response_topic=reply_topic if v5 else None,
                            correlation_data=token.encode() if v5 else None)
         deadline = time.monotonic() + wait

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from pacer.clinic.collector import Collector, shared_filters
+from pacer.clinic.collector import Collector
 from pacer.clinic.config import load_clinic_config
 from pacer.clinic.db import Database
 from pacer.clinic.records import Rejected, parse
@@ -32,6 +32,7 @@ from pacer.clinic.testing import (
     publish_all,
     red_flag_alert,
 )
+from pacer.contract.topics import shared_filters
 from pacer.mqtt.broker import PrivateBroker
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -29,17 +29,12 @@ from typing import Any
 from pacer.clinic.config import ClinicConfig
 from pacer.clinic.db import Database
 from pacer.clinic.records import Record, Rejected, parse
+from pacer.contract.topics import Topics, shared_filters
 from pacer.mqtt.client import Incoming, MqttLink
 
 log = logging.getLogger(__name__)
 
-LEAVES = ("summary/#", "alert", "event", "status")
 LINGER_S = 0.02
-
-
-def shared_filters(group: str, prefix: str) -> list[str]:
-    """The shared subscriptions of one collector group."""
-    return [f"$share/{group}/{prefix}/+/{leaf}" for leaf in LEAVES]
 
 
 @dataclass
@@ -65,7 +60,7 @@ class Collector:
         self.link = MqttLink(
             mqtt,
             client_id=config.collector.client_id,
-            status_topic=f"{mqtt.topic_prefix}/{who}/clinic/{config.collector.client_id}/status",
+            status_topic=Topics(mqtt.topic_prefix, who).clinic_status(config.collector.client_id),
             logger=log,
             on_connected=self._on_connected,
             manual_ack=True,

@@ -22,6 +22,7 @@ from typing import Any
 
 from pacer.clinic.config import ClinicConfig
 from pacer.clinic.db import Database
+from pacer.contract.topics import ANY, Topics
 from pacer.errors import BrokerUnavailable, PacerError
 from pacer.mqtt.client import Incoming, MqttLink
 
@@ -41,13 +42,13 @@ class PlanSender:
         self.prefix = mqtt.topic_prefix
         self.instance = f"clinic-{config.web.instance}"
         self.link = MqttLink(mqtt, client_id=f"{who}-{self.instance}",
-                             status_topic=f"{self.prefix}/{who}/clinic/{self.instance}/status",
+                             status_topic=Topics(self.prefix, who).clinic_status(self.instance),
                              logger=log, on_connected=self._on_connected, manual_ack=True)
         self._waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._reader: asyncio.Future[None] | None = None
 
     async def _on_connected(self, _session_present: bool) -> None:
-        await self.link.subscribe(f"{self.prefix}/+/reply/{self.instance}", qos=1)
+        await self.link.subscribe(Topics(self.prefix, ANY).reply_to(self.instance), qos=1)
 
     async def start(self) -> None:
         await self.link.start()
@@ -107,9 +108,10 @@ class PlanSender:
         self._waiting[req_id] = fut
         try:
             try:
+                topics = Topics(self.prefix, patient)
                 result = await self.link.publish(
-                    f"{self.prefix}/{patient}/cmd/plan", payload.encode(), qos=1,
-                    response_topic=f"{self.prefix}/{patient}/reply/{self.instance}",
+                    topics.cmd("plan"), payload.encode(), qos=1,
+                    response_topic=topics.reply_to(self.instance),
                     correlation_data=req_id.encode(), content_type="application/json")
             except PacerError:  # not handed over (disconnected just now, too large)
                 await asyncio.to_thread(self.db.drop_plan_request, req_id)

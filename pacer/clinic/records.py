@@ -27,6 +27,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from pacer.contract import topics
+
 Kind = Literal["summary", "event", "alert", "alert_clear", "status"]
 MAX_PAYLOAD = 256 * 1024
 
@@ -74,20 +76,20 @@ def _canonical(data: dict[str, Any]) -> str:
 
 def parse(topic: str, payload: bytes, prefix: str = "pacer") -> Record:
     """The record a message stands for; raises ``Rejected`` with the reason."""
-    parts = topic.split("/")
-    if len(parts) < 3 or parts[0] != prefix or not parts[1]:
+    where = topics.split(topic, prefix)
+    if where is None:
         raise Rejected(f"not a patient topic: {topic!r}")
-    user, leaf = parts[1], "/".join(parts[2:])
-    if leaf == "status":
+    user, leaf = where
+    if leaf == topics.STATUS:
         word = payload.decode("utf-8", "replace").strip()[:32]
         return Record("status", user, (), word)
-    if leaf == "alert" and not payload:
+    if leaf == topics.ALERT and not payload:
         return Record("alert_clear", user, (), "")
     data = _json(payload)
     if data.get("user", user) != user:
         raise Rejected(f"payload names user {data.get('user')!r} on {user!r}'s topic")
-    if leaf in ("summary/day", "summary/week"):
-        period = leaf.split("/")[1]
+    period = topics.summary_period(leaf)
+    if period is not None:
         if data.get("period") != period:
             raise Rejected(f"a {period} summary topic carries period {data.get('period')!r}")
         key = _text(data, "date" if period == "day" else "week")
@@ -95,10 +97,10 @@ def parse(topic: str, payload: bytes, prefix: str = "pacer") -> Record:
         if not isinstance(final, bool):
             raise Rejected("'final' is not true or false")
         return Record("summary", user, (period, key), _canonical(data), final)
-    if leaf == "event":
+    if leaf == topics.EVENT:
         return Record("event", user, (_text(data, "time"), _text(data, "type"), digest(data)),
                       _canonical(data))
-    if leaf == "alert":
+    if leaf == topics.ALERT:
         return Record("alert", user, (_text(data, "time"), _text(data, "kind"), digest(data)),
                       _canonical(data))
     raise Rejected(f"the clinic does not store {leaf!r} messages")

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from paho.mqtt import client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
+from pacer.contract.topics import Topics
 from pacer.engine.safety import tier_of
 
 Message = tuple[str, bytes, bool]  # topic, payload, retain
@@ -111,14 +112,15 @@ def patient_day(user: str, day: date, *, events: int = 8, seed: int = 0) -> list
     rnd = random.Random(f"{user}-{day}-{seed}")
     tz = ZoneInfo(TZ)
     out: list[Message] = []
+    topics = Topics("pacer", user)
     start = datetime(day.year, day.month, day.day, 9, 0, tzinfo=tz)
     for n in range(events):
         at = start + timedelta(minutes=40 * n + rnd.randrange(20))
         outcome = rnd.choice(("taken", "taken", "ignored", "snoozed"))
-        out.append((f"pacer/{user}/event", encode(outcome_event(user, at, n, outcome)), False))
+        out.append((topics.event, encode(outcome_event(user, at, n, outcome)), False))
     steps = rnd.randrange(1500, 9000)
     for final in (False, True):
-        out.append((f"pacer/{user}/summary/day",
+        out.append((topics.summary("day"),
                     encode(day_summary(user, day, final=final, steps=steps)), True))
     return out
 
@@ -216,6 +218,7 @@ def clinic_messages(today: date, days: int = 21) -> list[Message]:
     tz = ZoneInfo(TZ)
     for n, (user, kind) in enumerate(CLINIC_PATIENTS.items()):
         rnd = random.Random(f"clinic-{user}")
+        topics = Topics("pacer", user)
         quota = 3000 + 500 * n
         last = today - timedelta(days=6) if kind == "no data" else today
         stored: list[dict[str, Any]] = []
@@ -239,12 +242,12 @@ def clinic_messages(today: date, days: int = 21) -> list[Message]:
             body = day_summary(user, day, final=day < today, steps=steps, quota=quota,
                                flags=flags, prompted=prompted, taken=taken)
             stored.append(body)
-            out.append((f"pacer/{user}/summary/day", encode(body), True))
+            out.append((topics.summary("day"), encode(body), True))
             if back <= 1:
                 start = datetime(day.year, day.month, day.day, 9, 30, tzinfo=tz)
                 for i in range(min(prompted, 3)):
                     outcome = "taken" if i < taken else "ignored"
-                    out.append((f"pacer/{user}/event", encode(outcome_event(
+                    out.append((topics.event, encode(outcome_event(
                         user, start + timedelta(minutes=55 * i), i, outcome)), False))
         weeks: dict[str, list[dict[str, Any]]] = {}
         for body in stored:
@@ -254,11 +257,11 @@ def clinic_messages(today: date, days: int = 21) -> list[Message]:
             taken_sum = sum(d["breaks"]["taken"] for d in wk)
             prompted_sum = sum(d["breaks"]["prompted"] for d in wk)
             cycles = 2 if kind == "boom-bust cycles" else 0
-            out.append((f"pacer/{user}/summary/week", encode(week_summary(
+            out.append((topics.summary("week"), encode(week_summary(
                 user, wk, boom_bust=cycles, adherence=round(taken_sum / prompted_sum, 2))),
                 True))
         out += _alerts(user, datetime.combine(today, datetime.min.time(), tz))
-        out.append((f"pacer/{user}/status",
+        out.append((topics.status,
                     b"offline" if kind == "no data" else b"online", True))
     return out
 
@@ -266,7 +269,8 @@ def clinic_messages(today: date, days: int = 21) -> list[Message]:
 def _alerts(user: str, midnight: datetime) -> list[Message]:
     """The red flags of ``clinic_messages``: retained alerts as each daemon
     republishes them, the empty one that clears, and the events."""
-    alert, event = f"pacer/{user}/alert", f"pacer/{user}/event"
+    topics = Topics("pacer", user)
+    alert, event = topics.alert, topics.event
     out: list[Message] = []
 
     def publish(body: dict[str, Any] | None) -> None:

@@ -39,10 +39,11 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from pacer import __version__
 from pacer.config import BleDevice, Config, ReplayDevice, load_config
+from pacer.contract.topics import Topics
 from pacer.daemon.ble import BleSource
 from pacer.daemon.clock import Clock
 from pacer.daemon.inbox import audit_event, read_command
-from pacer.daemon.messages import Topics, encode, outbox_for
+from pacer.daemon.messages import encode, outbox_for
 from pacer.daemon.publisher import Publisher
 from pacer.daemon.sources import ReplayFeed
 from pacer.daemon.systemd import Notifier
@@ -343,7 +344,7 @@ class Daemon:
         # false); the link renews them itself if the broker lost it.
         if not self._subscribed:
             try:
-                await self.link.subscribe(f"{self.topics.prefix}/{self.user}/cmd/+")
+                await self.link.subscribe(self.topics.commands)
                 if self.config.mqtt.ha_discovery:
                     await self.link.subscribe(BIRTH_TOPIC)
                 self._subscribed = True
@@ -432,7 +433,7 @@ class Daemon:
     def _reply(self, msg: Incoming, payload: dict[str, Any]) -> None:
         """Answer on the MQTT 5 response topic if the command named one, else on
         <prefix>/<user>/reply; always with the command's correlation data."""
-        topic = msg.response_topic or f"{self.topics.prefix}/{self.user}/reply"
+        topic = msg.response_topic or self.topics.reply
         task = asyncio.ensure_future(self._send_reply(topic, encode(payload),
                                                       msg.correlation_data))
         self._replies.add(task)

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pacer.contract.commands import COMMAND_KINDS, ParsedCommand, parse_command
+from pacer.contract.topics import CMD, command_kind
 from pacer.engine.model import Ack, Command, Dnd, PlanChange, Symptom
 from pacer.errors import CommandRejected
 
@@ -18,10 +19,11 @@ def read_command(topic: str, payload: bytes, *, plan_editors: Sequence[str]) -> 
     """The command a message on ``<prefix>/<user>/cmd/<kind>`` carries.
 
     Raises ``CommandRejected`` with a message for the sender."""
-    kind = topic.rsplit("/", 1)[-1]
+    kind = command_kind(topic)
     if kind not in COMMAND_KINDS:
         raise CommandRejected(
-            f"unknown command {kind!r}; the command topics are cmd/" + ", cmd/".join(COMMAND_KINDS)
+            f"unknown command {kind!r}; the command topics are "
+            + ", ".join(f"{CMD}/{k}" for k in COMMAND_KINDS)
         )
     parsed = parse_command(kind, payload)
     cmd = parsed.command

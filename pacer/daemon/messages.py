@@ -4,44 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
+from pacer.contract.topics import Topics
 from pacer.engine.model import Alert, Outcome, Output, Prompt, Summary
 from pacer.store import OutboxMessage
 from pacer.timebase import iso
-
-
-@dataclass(frozen=True, slots=True)
-class Topics:
-    prefix: str
-    user: str
-
-    def _t(self, leaf: str) -> str:
-        return f"{self.prefix}/{self.user}/{leaf}"
-
-    @property
-    def prompt(self) -> str:
-        return self._t("prompt")
-
-    @property
-    def status(self) -> str:
-        return self._t("status")
-
-    @property
-    def event(self) -> str:
-        return self._t("event")
-
-    @property
-    def state(self) -> str:
-        return self._t("state")
-
-    @property
-    def alert(self) -> str:
-        return self._t("alert")
-
-    def summary(self, period: str) -> str:
-        return self._t(f"summary/{period}")
 
 
 def encode(payload: dict[str, Any]) -> bytes:

@@ -12,10 +12,10 @@ import re
 from typing import Any
 
 from pacer import __version__
+from pacer.contract.topics import HA_BIRTH, Topics, discovery_config
 from pacer.engine.model import PROMPT_KINDS
 
-DISCOVERY_PREFIX = "homeassistant"
-BIRTH_TOPIC = f"{DISCOVERY_PREFIX}/status"
+BIRTH_TOPIC = HA_BIRTH  # Home Assistant says online here: announce again
 _SAFE = re.compile(r"[^a-zA-Z0-9_-]")
 
 
@@ -28,7 +28,7 @@ def discovery_messages(
 ) -> list[tuple[str, bytes]]:
     """(topic, retained payload) for each entity."""
     node = _node(node)
-    base = f"{prefix}/{user}"
+    topics = Topics(prefix, user)
     device = {
         "identifiers": [f"pacer_{_node(user)}"],
         "name": f"Activity pacer ({user})",
@@ -37,7 +37,7 @@ def discovery_messages(
         "sw_version": __version__,
     }
     common: dict[str, Any] = {
-        "availability_topic": f"{base}/status",
+        "availability_topic": topics.status,
         "payload_available": "online",
         "payload_not_available": "offline",
         "device": device,
@@ -77,14 +77,14 @@ def discovery_messages(
     }
     out = []
     for object_id, fields in sensors.items():
-        payload = {**common, **fields, "state_topic": f"{base}/state",
+        payload = {**common, **fields, "state_topic": topics.state,
                    "unique_id": f"pacer_{_node(user)}_{object_id}",
                    "object_id": f"pacer_{_node(user)}_{object_id}"}
-        out.append((f"{DISCOVERY_PREFIX}/sensor/{node}/{object_id}/config", _encode(payload)))
+        out.append((discovery_config("sensor", node, object_id), _encode(payload)))
     event = {
         **common,
         "name": "Pacing prompt",
-        "state_topic": f"{base}/prompt",
+        "state_topic": topics.prompt,
         "unique_id": f"pacer_{_node(user)}_prompt",
         "object_id": f"pacer_{_node(user)}_prompt",
         "event_types": list(PROMPT_KINDS),
@@ -96,7 +96,7 @@ def discovery_messages(
         ),
         "icon": "mdi:bell-ring",
     }
-    out.append((f"{DISCOVERY_PREFIX}/event/{node}/prompt/config", _encode(event)))
+    out.append((discovery_config("event", node, "prompt"), _encode(event)))
     return out
 
 
