@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from pacer.config import Config, load_config
+from pacer.contract import payloads
 from pacer.engine.core import Engine
 from pacer.engine.model import Epoch, Output, Prompt, Summary
 from pacer.io.events import TimedCommand, read_events
@@ -48,7 +49,7 @@ def published(outputs: Iterable[Output]) -> Iterator[Prompt | Summary]:
 
 def wire(out: Prompt | Summary, engine: Engine) -> dict[str, Any]:
     if isinstance(out, Prompt):
-        return out.payload(engine.user, engine.tz)
+        return payloads.prompt(out, user=engine.user, tz=engine.tz)
     return dict(out.body)
 
 

@@ -28,6 +28,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pacer.config import Rules, WalkRules
+from pacer.contract import payloads
 from pacer.engine.core import Engine
 from pacer.engine.model import (
     Command,
@@ -261,7 +262,7 @@ class Result:
 
     def prompt_times(self) -> list[str]:
         """Each prompt's published time (local ISO with offset)."""
-        return [p.payload(self.user, self.tz)["time"] for p in self.prompts]
+        return [payloads.prompt(p, user=self.user, tz=self.tz)["time"] for p in self.prompts]
 
     def reasons(self) -> list[dict[str, Any]]:
         return [dict(p.reason) for p in self.prompts]

@@ -65,6 +65,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pacer.config import PacingRules, PromptRules, Rules, WalkRules
+from pacer.contract import payloads
 from pacer.engine.model import (
     PROMPT_KINDS,
     Ack,
@@ -235,7 +236,7 @@ def test_three_reminders_on_a_day_without_walks() -> None:
         {"walks_done": 0, "walks_due": 2},
         {"walks_done": 0, "walks_due": 3},
     ]
-    payload = of_kind(r, "walk_reminder")[0].payload("alice", DAY.tz)
+    payload = payloads.prompt(of_kind(r, "walk_reminder")[0], user="alice", tz=DAY.tz)
     assert payload["time"] == "2026-06-10T10:00:00+01:00"
     assert payload["expires"] == "2026-06-10T11:00:00+01:00"
     assert payload["level"] == "nudge"
@@ -384,7 +385,7 @@ def test_ease_off_edges(clock: str, steps: int, expected: dict[str, int] | None)
 
 def test_ease_off_prompt() -> None:
     [p] = quiet_day(("09:29", 1, UP, 3000), ("", 30, UP)).prompts
-    payload = p.payload("alice", DAY.tz)
+    payload = payloads.prompt(p, user="alice", tz=DAY.tz)
     assert payload["kind"] == "pace_ease_off"
     assert payload["expires"] == "2026-06-10T10:00:00+01:00"
     assert "3,000" in payload["text"]
@@ -883,7 +884,7 @@ def test_red_flag_goes_through_do_not_disturb_at_any_hour(clock: str) -> None:
     r = day_run((start, 3 * 60, SIT), commands=[
         at(start, Dnd(6 * 60)), at(f"{clock}:20", RED_FLAG)])
     [p] = of_kind(r, "red_flag")
-    payload = p.payload("alice", DAY.tz)
+    payload = payloads.prompt(p, user="alice", tz=DAY.tz)
     assert payload["time"] == f"2026-06-10T{clock}:00+01:00"
     assert payload["level"] == "urgent"
     assert payload["expires"] is None
@@ -1068,7 +1069,7 @@ def test_every_kind_is_produced() -> None:
 @pytest.mark.parametrize("kind", PROMPT_KINDS)
 def test_every_prompt_says_what_and_why(kind: str) -> None:
     p = one_of_each_kind()[kind]
-    payload = p.payload("alice", DAY.tz)
+    payload = payloads.prompt(p, user="alice", tz=DAY.tz)
     assert payload["kind"] == kind
     assert payload["level"] in LEVELS
     assert payload["title"].strip()

@@ -46,6 +46,7 @@ from plan_helpers import (
 )
 
 from pacer.config import PromptRules, SettleRules, SittingRules, WalkRules
+from pacer.contract import payloads
 from pacer.engine.model import Alert, Dnd, PlanChange, Prompt, Symptom
 
 B = 5000
@@ -124,7 +125,7 @@ def test_first_quota_is_announced_at_wake_and_applies_that_day() -> None:
     [p] = kind(r, "plan_update")
     assert stamp(p) == when(7, "07:30")
     assert p.level == "info"
-    payload = p.payload("alice", day(7).tz)
+    payload = payloads.prompt(p, user="alice", tz=day(7).tz)
     assert payload["time"] == "2026-06-08T07:30:00+01:00"
     assert "4,000" in payload["text"]
     assert plan_of(r, 6) == {"phase": "baseline", "quota": None, "floor": None,
@@ -570,7 +571,7 @@ def test_red_flag_at_any_hour_even_during_do_not_disturb() -> None:
     reply = r.replies[1]
     assert reply.ok
     [prompt] = [o for o in reply.outputs if isinstance(o, Prompt)]
-    payload = prompt.payload("alice", day(0).tz)
+    payload = payloads.prompt(prompt, user="alice", tz=day(0).tz)
     assert payload["kind"] == "red_flag"
     assert payload["level"] == "urgent"
     assert payload["time"] == "2026-06-02T03:00:00+01:00"

@@ -39,6 +39,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import HypothesisWarning
 
 from pacer.config import DayRules, PromptRules, Rules, SittingRules
+from pacer.contract import payloads
 from pacer.engine.core import Engine
 from pacer.engine.model import Ack, Command, Dnd, Epoch, Output, Posture
 
@@ -94,7 +95,7 @@ def test_desk_day_gives_three_prompts_then_silence() -> None:
 
 def test_sitting_prompt_payload_shape() -> None:
     first = desk_day(DESK).prompts[0]
-    payload = first.payload("alice", ZoneInfo(SYDNEY))
+    payload = payloads.prompt(first, user="alice", tz=ZoneInfo(SYDNEY))
     assert payload["v"] == 1
     assert payload["type"] == "prompt"
     assert payload["user"] == "alice"
@@ -754,7 +755,8 @@ def test_prompts_carry_the_local_offset_of_their_day(zone: str, day: date, offse
     r = run(d.epochs(DESK), zone=zone)
     stamp = day.isoformat()
     assert r.prompt_times() == [f"{stamp}T{c}:00{offset}" for c in ("09:40", "09:55", "10:10")]
-    assert r.prompts[0].payload("alice", d.tz)["expires"] == f"{stamp}T09:55:00{offset}"
+    assert payloads.prompt(r.prompts[0], user="alice", tz=d.tz)["expires"] == (
+        f"{stamp}T09:55:00{offset}")
     assert r.final(stamp)["date"] == stamp
 
 
@@ -784,7 +786,8 @@ def test_bout_across_spring_forward_inside_the_window() -> None:
         "2026-03-29T02:25:00+01:00",
         "2026-03-29T02:40:00+01:00",
     ]
-    assert r.prompts[0].payload("alice", d.tz)["expires"] == "2026-03-29T02:25:00+01:00"
+    assert payloads.prompt(r.prompts[0], user="alice", tz=d.tz)["expires"] == (
+        "2026-03-29T02:25:00+01:00")
 
 
 def test_bout_across_fall_back_inside_the_window() -> None:

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from pacer.config import Config
+from pacer.contract import payloads
 from pacer.engine.safety import FLAGS
 
 log = logging.getLogger(__name__)
@@ -62,18 +63,19 @@ def safety_config(config: object | None) -> dict[str, Any]:
 
 def app_config(config: Config | None, broker_url: str | None) -> dict[str, Any]:
     """What ``/app-config.json`` says: no secrets, only what the screens need."""
-    body: dict[str, Any] = {"v": 1, "user": None, "broker_url": broker_url, "rules": {},
-                            "safety": safety_config(config)}
+    user: str | None = None
+    rules: dict[str, Any] = {}
     if config is not None:
-        body["user"] = config.mqtt.username or config.user.id
-        body["rules"] = {
+        user = config.mqtt.username or config.user.id
+        rules = {
             "sitting_limit_min": config.sitting.limit_min,
             "walks_per_day": config.walks.per_day,
             "walk_min": config.walks.min_duration_min,
             "settle_hours": config.settle.hours,
             "amber_reduction": config.traffic.amber_reduction,
         }
-    return body
+    return payloads.app_config(user=user, broker_url=broker_url, rules=rules,
+                               safety=safety_config(config))
 
 
 class AppServer(ThreadingHTTPServer):

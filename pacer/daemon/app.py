@@ -39,11 +39,13 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from pacer import __version__
 from pacer.config import BleDevice, Config, ReplayDevice, load_config
+from pacer.contract import payloads
+from pacer.contract.payloads import audit_event, encode
 from pacer.contract.topics import Topics
 from pacer.daemon.ble import BleSource
 from pacer.daemon.clock import Clock
-from pacer.daemon.inbox import audit_event, read_command
-from pacer.daemon.messages import encode, outbox_for
+from pacer.daemon.inbox import read_command
+from pacer.daemon.messages import outbox_for
 from pacer.daemon.publisher import Publisher
 from pacer.daemon.sources import ReplayFeed
 from pacer.daemon.systemd import Notifier
@@ -377,8 +379,8 @@ class Daemon:
                 # A command that breaks the daemon must not come back for ever:
                 # it is logged with its traceback, answered and acknowledged.
                 log.exception("command on %s failed", msg.topic)
-                self._reply(msg, {"ok": False, "error": "pacer could not process this "
-                                  "command; the problem has been logged"})
+                self._reply(msg, payloads.refusal("pacer could not process this command; "
+                                                  "the problem has been logged"))
             finally:
                 self.link.ack(msg)
 
@@ -394,7 +396,7 @@ class Daemon:
         except CommandRejected as exc:
             self.rejected += 1
             log.warning("command on %s refused (%d so far): %s", msg.topic, self.rejected, exc)
-            self._reply(msg, {"ok": False, "error": str(exc)})
+            self._reply(msg, payloads.refusal(str(exc)))
             return
         cmd_id = parsed.cmd_id
         if cmd_id is not None:
@@ -404,7 +406,7 @@ class Daemon:
                 self._reply(msg, done)
                 return
         reply = self.engine.command(parsed.command, at)
-        payload = reply.payload()
+        payload = payloads.reply(reply)
         if not reply.ok:
             self.rejected += 1
             log.warning("command on %s not applied (%d refused so far): %s", msg.topic,
@@ -473,7 +475,7 @@ class Daemon:
                     self.engine.snapshot() if reply.ok else None,
                     self.engine.next_minute if reply.ok else None, outbox,
                 )
-                self.store.request_done(seq, reply.payload())
+                self.store.request_done(seq, payloads.reply(reply))
                 log.info("local request to clear the alert: %s",
                          "done" if reply.ok else reply.error)
                 self._wake_publisher.set()

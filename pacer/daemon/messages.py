@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
+from pacer.contract import payloads
+from pacer.contract.payloads import encode
 from pacer.contract.topics import Topics
 from pacer.engine.model import Alert, Outcome, Output, Prompt, Summary
 from pacer.store import OutboxMessage
-from pacer.timebase import iso
-
-
-def encode(payload: dict[str, Any]) -> bytes:
-    # backslashreplace: a lone surrogate echoed from a sender becomes its JSON escape.
-    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-    return text.encode("utf-8", "backslashreplace")
 
 
 def outbox_for(
@@ -34,7 +28,7 @@ def outbox_for(
             messages.append(
                 OutboxMessage(
                     topic=topics.prompt,
-                    payload=encode(out.payload(topics.user, tz)),
+                    payload=encode(payloads.prompt(out, user=topics.user, tz=tz)),
                     qos=1,
                     retain=False,
                     expires_at=expires_at,
@@ -73,21 +67,10 @@ def outbox_for(
                     )
                 )
         elif isinstance(out, Outcome):
-            body = {
-                "v": 1,
-                "type": "outcome",
-                "user": topics.user,
-                "prompt": out.prompt_id,
-                "kind": out.kind,
-                "outcome": out.outcome,
-                "time": iso(out.time, tz),
-                "latency_min": out.latency_min,
-                "self_reported": out.self_reported,
-            }
             messages.append(
                 OutboxMessage(
                     topic=topics.event,
-                    payload=encode(body),
+                    payload=encode(payloads.outcome(out, user=topics.user, tz=tz)),
                     qos=1,
                     msg_id=f"{out.prompt_id}-outcome",
                 )

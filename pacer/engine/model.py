@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import tzinfo
 from enum import StrEnum
 from typing import Any, Literal, get_args
 
-from pacer.timebase import Minute, iso
+from pacer.timebase import Minute
 
 
 class Posture(StrEnum):
@@ -87,23 +86,6 @@ class Prompt:
     text: str
     actions: tuple[str, ...]
     reason: Mapping[str, Any]
-
-    def payload(self, user: str, tz: tzinfo) -> dict[str, Any]:
-        """The wire shape (interfaces.md section 4)."""
-        return {
-            "v": 1,
-            "type": "prompt",
-            "id": self.id,
-            "user": user,
-            "kind": self.kind,
-            "level": self.level,
-            "time": iso(self.time, tz),
-            "expires": None if self.expires is None else iso(self.expires, tz),
-            "title": self.title,
-            "text": self.text,
-            "actions": list(self.actions),
-            "reason": dict(self.reason),
-        }
 
 
 OutcomeName = Literal["taken", "snoozed", "dismissed", "ignored"]
@@ -199,6 +181,3 @@ class Reply:
     ok: bool
     error: str | None = None
     outputs: tuple[Output, ...] = ()
-
-    def payload(self) -> dict[str, Any]:
-        return {"ok": True} if self.ok else {"ok": False, "error": self.error}
