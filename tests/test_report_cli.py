@@ -6,8 +6,14 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import shutil
+import sqlite3
+import stat
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -193,3 +199,248 @@ def test_html_for_days_around_the_data(store: Path, tmp_path: Path) -> None:
     assert "Fri 20 Nov to Sun 22 Nov (nothing stored, 3 days)" in page
     assert "Mon 23 Nov (2.0 h of data), Tue 24 Nov (nothing stored)." in page
     assert page.count("nothing stored for this day") == 4
+
+
+# --- where the report goes: --out --------------------------------------------------------
+# Only links and nodes made in the test's own folder: a regression must not be
+# able to replace the machine's /dev/null or /dev/stdout.
+
+
+def test_out_replaces_a_regular_file_whole_and_for_its_owner_only(store: Path,
+                                                                   tmp_path: Path) -> None:
+    out = tmp_path / "r.csv"
+    out.write_text("the last good report\n", encoding="utf-8")
+    kept = tmp_path / "kept.csv"
+    os.link(out, kept)  # a second name for the old file
+    out.chmod(0o644)
+    proc = report("--store", str(store), out=str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert out.read_text(encoding="utf-8").startswith("date,user,")
+    assert kept.read_text(encoding="utf-8") == "the last good report\n"  # replaced, not rewritten
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.csv", "r.csv"]  # no temp file left
+
+
+def test_out_writes_through_a_link_and_keeps_it(store: Path, tmp_path: Path) -> None:
+    target = tmp_path / "target.csv"
+    target.write_text("old\n", encoding="utf-8")
+    link = tmp_path / "link.csv"
+    link.symlink_to(target)
+    proc = report("--store", str(store), out=str(link))
+    assert proc.returncode == 0, proc.stderr
+    assert link.is_symlink()
+    assert target.read_text(encoding="utf-8").startswith("date,user,")
+
+
+def test_out_to_a_link_to_standard_output(store: Path, tmp_path: Path) -> None:
+    """What /dev/stdout is: a link to /proc/self/fd/1."""
+    link = tmp_path / "stdout"
+    link.symlink_to("/proc/self/fd/1")
+    proc = report("--store", str(store), out=str(link))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("date,user,")
+    assert link.is_symlink()
+    assert os.readlink(link) == "/proc/self/fd/1"
+
+
+def test_out_to_a_fifo_writes_into_it(store: Path, tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # the report's open need not wait
+    try:
+        proc = report("--store", str(store), out=str(fifo))
+        assert proc.returncode == 0, proc.stderr
+        data = os.read(reader, 1 << 16)  # a one-day CSV fits the pipe's buffer
+    finally:
+        os.close(reader)
+    assert data.decode("utf-8").startswith("date,user,")
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+
+
+def test_out_to_a_device_node_keeps_the_node(store: Path, tmp_path: Path) -> None:
+    null = tmp_path / "null"
+    try:
+        os.mknod(null, stat.S_IFCHR | 0o666, os.makedev(1, 3))  # what /dev/null is
+    except PermissionError:
+        pytest.skip("making a device node needs CAP_MKNOD")
+    proc = report("--store", str(store), out=str(null))
+    assert proc.returncode == 0, proc.stderr
+    assert stat.S_ISCHR(null.lstat().st_mode)
+    assert null.stat().st_rdev == os.makedev(1, 3)
+
+
+def test_out_to_a_folder_is_bad_input(store: Path, tmp_path: Path) -> None:
+    proc = report("--store", str(store), out=str(tmp_path))
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip() == f"pacer: {tmp_path}: cannot write the report (Is a directory)"
+
+
+def test_out_dev_stdout_as_a_user_who_may_not_write_dev(store: Path) -> None:
+    proc = as_nobody("report", "--store", str(shared(store)), "--from", DAY, "--to", DAY,
+                     "--format", "csv", "--out", "/dev/stdout")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("date,user,")
+
+
+# --- a report only reads the store ---------------------------------------------------------
+
+
+NOBODY = 65534
+SETPRIV = shutil.which("setpriv")
+_shared: list[Path] = []
+
+
+def shared(store: Path) -> Path:
+    """A copy of ``store`` that another user can read, in a folder of its own
+    that the test's user made (pytest's folders are for root alone)."""
+    if os.geteuid() != 0 or SETPRIV is None:
+        pytest.skip("needs root and setpriv to run pacer as another user")
+    folder = Path(tempfile.mkdtemp(prefix="pacer-report-"))
+    _shared.append(folder)
+    folder.chmod(0o755)
+    copy = folder / store.name
+    shutil.copyfile(store, copy)
+    copy.chmod(0o644)
+    return copy
+
+
+@pytest.fixture(autouse=True)
+def _remove_shared() -> Iterator[None]:
+    yield
+    while _shared:
+        folder = _shared.pop()
+        folder.chmod(0o755)
+        shutil.rmtree(folder)
+
+
+def as_nobody(*args: str) -> subprocess.CompletedProcess[str]:
+    assert SETPRIV is not None
+    return subprocess.run(
+        [SETPRIV, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+         sys.executable, "-m", "pacer", *args],
+        capture_output=True, text=True, timeout=120, check=False, cwd="/",
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/nonexistent"})
+
+
+def fingerprint(path: Path) -> tuple[bytes, list[str]]:
+    """The store's bytes and the files beside it."""
+    return path.read_bytes(), sorted(p.name for p in path.parent.iterdir())
+
+
+def journal_mode(path: Path) -> str:
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        mode: str = conn.execute("PRAGMA journal_mode").fetchone()[0]
+    finally:
+        conn.close()
+    return mode
+
+
+def test_report_reads_a_store_it_may_not_write(store: Path) -> None:
+    """A 0444 file in a 0555 folder of root's, reported by another user."""
+    copy = shared(store)
+    copy.chmod(0o444)
+    copy.parent.chmod(0o555)
+    before = fingerprint(copy)
+    proc = as_nobody("report", "--store", str(copy), "--from", DAY, "--to", DAY,
+                     "--format", "csv", "--out", "-")
+    assert proc.returncode == 0, proc.stderr
+    assert f"{DAY},alice,Australia/Sydney," in proc.stdout
+    assert fingerprint(copy) == before
+
+
+def test_report_reads_another_users_store_in_a_folder_it_may_write(store: Path) -> None:
+    copy = shared(store)
+    copy.parent.chmod(0o777)
+    before = copy.read_bytes()
+    proc = as_nobody("report", "--store", str(copy), "--from", DAY, "--to", DAY,
+                     "--format", "csv", "--out", "-")
+    assert proc.returncode == 0, proc.stderr
+    assert f"{DAY},alice," in proc.stdout
+    assert copy.read_bytes() == before
+    assert journal_mode(copy) == "wal"
+
+
+def test_report_writes_nothing_to_the_store(store: Path, tmp_path: Path) -> None:
+    """As root, whom chmod does not stop: the copy's bytes, the files beside
+    it and its journal mode are as they were."""
+    copy = tmp_path / "copy" / "pacer.sqlite3"
+    copy.parent.mkdir()
+    shutil.copyfile(store, copy)
+    before = fingerprint(copy)
+    proc = report("--store", str(copy), fmt="fhir", out=str(tmp_path / "r.json"))
+    assert proc.returncode == 0, proc.stderr
+    assert copy.read_bytes() == before[0]
+    assert journal_mode(copy) == "wal"
+    # SQLite's readers may leave the empty -wal and -shm files that WAL shares.
+    assert set(fingerprint(copy)[1]) <= {"pacer.sqlite3", "pacer.sqlite3-wal",
+                                         "pacer.sqlite3-shm"}
+
+
+def test_report_of_a_foreign_sqlite_file_leaves_it_alone(tmp_path: Path) -> None:
+    foreign = tmp_path / "notes.sqlite3"
+    with sqlite3.connect(foreign) as conn:
+        conn.execute("CREATE TABLE notes (text TEXT)")
+        conn.execute("INSERT INTO notes VALUES ('hello')")
+    conn.close()
+    before = fingerprint(foreign)
+    assert journal_mode(foreign) == "delete"
+    proc = report("--store", str(foreign))
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (
+        f"pacer: {foreign} is an SQLite database but not a pacer store (no table epochs); "
+        "check --store or [storage] path")
+    assert fingerprint(foreign) == before
+    assert journal_mode(foreign) == "delete"
+
+
+def test_report_of_an_older_store_reads_it_as_it_is(store: Path, tmp_path: Path) -> None:
+    """A store of schema 1 (summaries, epochs and prompts are all there) is
+    read without being brought up to date."""
+    old = tmp_path / "old.sqlite3"
+    with sqlite3.connect(store) as src, sqlite3.connect(old) as dst:
+        src.backup(dst)
+        for table in ("local_requests", "samples", "heartbeat"):
+            dst.execute(f"DROP TABLE {table}")
+        dst.execute("PRAGMA user_version = 1")
+    dst.close()
+    proc = report("--store", str(old))
+    assert proc.returncode == 0, proc.stderr
+    assert f"{DAY},alice," in proc.stdout
+    with sqlite3.connect(old) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    conn.close()
+    assert "heartbeat" not in tables
+
+
+def test_report_of_a_store_from_a_newer_pacer(store: Path, tmp_path: Path) -> None:
+    newer = tmp_path / "newer.sqlite3"
+    shutil.copyfile(store, newer)
+    with sqlite3.connect(newer) as conn:
+        conn.execute("PRAGMA user_version = 999")
+    conn.close()
+    proc = report("--store", str(newer))
+    assert proc.returncode == 2
+    assert "was written by a newer pacer (schema 999" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_out_names_of_open_files_write_on_them(store: Path, tmp_path: Path) -> None:
+    """/dev/fd/N and /proc/self/fd/N are this process's open files: written as
+    they are open (appended to here), not opened again."""
+    log = tmp_path / "log.csv"
+    log.write_text("before\n", encoding="utf-8")
+    for name in ("/dev/fd/1", "/proc/self/fd/1"):
+        with log.open("a", encoding="utf-8") as f:
+            proc = subprocess.run(
+                [sys.executable, "-m", "pacer", "report", "--store", str(store), "--from", DAY,
+                 "--to", DAY, "--format", "csv", "--out", name],
+                stdout=f, stderr=subprocess.PIPE, text=True, timeout=120, check=False)
+        assert proc.returncode == 0, proc.stderr
+    lines = log.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "before"
+    assert [line.startswith("date,user,") for line in lines[1:]] == [True, False, True, False]
+    proc = report("--store", str(store), out="/dev/fd/9")  # not open
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "pacer: /dev/fd/9: cannot write the report (Bad file descriptor)"

@@ -1,30 +1,41 @@
 """The ``pacer report`` command: arguments in, one file out.
 
-Bad input (dates, a missing store, a user the store does not hold) raises
-``BadInput``, which the CLI turns into exit code 2 with the message.
+Bad input (dates, a missing, foreign or damaged store, a user the store does
+not hold, an ``--out`` that cannot be written) raises ``BadInput``, which the
+CLI turns into exit code 2 with the message.
+
+The store is opened read-only (``pacer.store.readonly``): a report writes
+nothing to it and can read one it may not write.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import logging
 import os
+import re
+import stat
 import sys
 import tempfile
 from datetime import date
 from pathlib import Path
 
 from pacer.config import Config, load_config
-from pacer.errors import BadInput, PacerError
+from pacer.errors import BadInput, PacerError, StoreError
 from pacer.report import data as report_data
 from pacer.report.progress import Progress
 from pacer.store import Store
+from pacer.store.readonly import open_readonly
 
 log = logging.getLogger(__name__)
 
 FORMATS = ("html", "csv", "fhir")
 MAX_DAYS = 3660  # ten years: a longer range is a typo, not a report
+READS_SCHEMA = 1
+"""The oldest store schema a report reads: the summaries, epochs and prompts
+it reads are all in schema 1, and released schema scripts are never edited."""
 
 
 def report_command(args: argparse.Namespace) -> int:
@@ -36,8 +47,13 @@ def report_command(args: argparse.Namespace) -> int:
         raise BadInput(f"--from {first} to --to {last} is more than {MAX_DAYS} days")
     config, store_path, wanted = _source(args)
     report_data.check_store_file(store_path)
-    user = report_data.pick_user(store_path, wanted)
-    text = _make(args.format, store_path, user, (first, last), config)
+    try:
+        store = open_readonly(store_path, oldest=READS_SCHEMA)
+    except StoreError as exc:  # foreign, newer, unreadable: the store given is the problem
+        raise BadInput(str(exc)) from None
+    with store:
+        user = report_data.pick_user(store_path, wanted)
+        text = _make(args.format, store, user, (first, last), config)
     _write(args.out, text)
     if str(args.out) != "-":
         log.info("wrote the %s report for %s (%s to %s) to %s", args.format, user, first,
@@ -54,7 +70,7 @@ def _source(args: argparse.Namespace) -> tuple[Config, Path, str | None]:
     return config, config.storage.path, args.user or config.user.id
 
 
-def _make(fmt: str, store_path: Path, user: str, dates: tuple[date, date],
+def _make(fmt: str, store: Store, user: str, dates: tuple[date, date],
           config: Config) -> str:
     first, last = dates
     n_days = (last - first).days + 1
@@ -68,7 +84,7 @@ def _make(fmt: str, store_path: Path, user: str, dates: tuple[date, date],
                 f"the HTML report needs Jinja2 and matplotlib ({exc.name} is missing): "
                 "pip install 'pacer[report]'; CSV and FHIR need neither") from None
         charts = html.CHART_COUNT
-    with Progress(n_days + charts, "report") as progress, Store.open(store_path) as store:
+    with Progress(n_days + charts, "report") as progress:
         loaded = report_data.load(
             store, user, first, last,
             day_rules=config.day, walk_rules=config.walks,
@@ -87,16 +103,45 @@ def _make(fmt: str, store_path: Path, user: str, dates: tuple[date, date],
 
 
 def _write(out: Path, text: str) -> None:
-    """``-`` is stdout. A file is written beside its target and renamed, so a
-    failed report never leaves half a file where the last good one was."""
+    """``-`` is stdout. A regular file (or none yet) is written beside its
+    target and renamed over it, so a failed report never leaves half a file
+    where the last good one was. Anything else is written through, as the
+    shell's ``>`` would: a link is followed and stays a link, a device or a
+    pipe stays what it is. A name of one of this process's open files
+    (``/dev/stdout``, ``/dev/fd/N``, ``/proc/self/fd/N``, or a link to one)
+    is written on that file as it is open, not opened again (another user's
+    pipe or a socket cannot be).
+
+    A path that cannot be written is bad input; a failure while writing (a
+    full disk) is not."""
     if str(out) == "-":
         sys.stdout.write(text)
         sys.stdout.flush()
         return
+    fd = _descriptor(out)
+    if fd is not None:
+        _write_descriptor(out, fd, text)
+        return
+    try:
+        mode = os.lstat(out).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:
+        raise BadInput(f"{out}: cannot write the report ({exc.strerror})") from None
+    if mode is None or stat.S_ISREG(mode):
+        _replace(out, text)
+    else:
+        _write_through(out, text)
+
+
+def _replace(out: Path, text: str) -> None:
     folder = out.parent if str(out.parent) else Path(".")
     if not folder.is_dir():
         raise BadInput(f"{out}: the folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=folder)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=folder)
+    except OSError as exc:
+        raise BadInput(f"{out}: cannot write the report in {folder} ({exc.strerror})") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             f.write(text)
@@ -104,4 +149,56 @@ def _write(out: Path, text: str) -> None:
     except OSError as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-        raise PacerError(f"{out}: cannot write the report ({exc.strerror})") from None
+        raise _failed(out, exc) from None
+
+
+def _write_through(out: Path, text: str) -> None:
+    try:
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOCTTY, 0o600)
+    except OSError as exc:
+        raise BadInput(f"{out}: cannot write the report ({exc.strerror})") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+    except OSError as exc:
+        raise _failed(out, exc) from None
+
+
+_FD_PATH = re.compile(r"/(?:proc/self|dev)/fd/(\d+)")
+_MAX_LINKS = 40  # Linux's limit on links followed in one path
+
+
+def _descriptor(out: Path) -> int | None:
+    """The file descriptor ``out`` names, following links; None for any
+    other path."""
+    path = os.path.abspath(out)
+    for _ in range(_MAX_LINKS):
+        if m := _FD_PATH.fullmatch(path):
+            return int(m.group(1))
+        try:
+            target = os.readlink(path)
+        except OSError:  # not a link (or not there): not a descriptor's name
+            return None
+        path = os.path.normpath(os.path.join(os.path.dirname(path), target))
+    return None
+
+
+def _write_descriptor(out: Path, fd: int, text: str) -> None:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        own = os.dup(fd)
+    except OSError as exc:  # not open
+        raise BadInput(f"{out}: cannot write the report ({exc.strerror})") from None
+    try:
+        with os.fdopen(own, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+    except OSError as exc:
+        raise _failed(out, exc) from None
+
+
+def _failed(out: Path, exc: OSError) -> PacerError:
+    message = f"{out}: cannot write the report ({exc.strerror})"
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EIO):
+        return PacerError(message)
+    return BadInput(message)

@@ -5,12 +5,18 @@ the daemon published), so the HTML, the CSV and the FHIR bundle cannot
 disagree with what the physiotherapist saw over MQTT. Only the hour-by-day
 picture of sitting is counted here, from the stored epochs, because no summary
 holds it.
+
+The store is only read (``pacer.store.readonly``), and what it holds is checked
+as it is loaded (``pacer.report.stored``): a summary that is not JSON, or not
+the shape pacer writes, is ``BadInput`` naming the store and the summary.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
@@ -18,8 +24,10 @@ from typing import Any
 
 from pacer.config import DayRules, WalkRules
 from pacer.engine.model import Posture
-from pacer.errors import BadInput
+from pacer.errors import BadInput, StoreError
+from pacer.report import stored
 from pacer.store import Store
+from pacer.store.readonly import connect_readonly
 from pacer.timebase import DayBounds, DayCalendar, to_datetime, zone
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -130,17 +138,18 @@ def check_store_file(path: Path) -> None:
 def store_users(path: Path) -> list[str]:
     """The users with a stored daily summary. Read-only SQL of our own: the
     Store has no listing of users, and a report must not write."""
-    uri = f"{path.resolve().as_uri()}?mode=ro"
     try:
-        conn = sqlite3.connect(uri, uri=True)
-        try:
-            rows = conn.execute(
-                "SELECT DISTINCT user FROM summaries WHERE period = 'day' ORDER BY user"
-            ).fetchall()
-        finally:
-            conn.close()
+        conn = connect_readonly(path)
+    except StoreError as exc:
+        raise BadInput(str(exc)) from None
+    try:
+        rows = conn.execute(
+            "SELECT DISTINCT user FROM summaries WHERE period = 'day' ORDER BY user"
+        ).fetchall()
     except sqlite3.Error as exc:
         raise BadInput(f"{path}: cannot read the store's users: {exc}") from None
+    finally:
+        conn.close()
     return [str(r[0]) for r in rows]
 
 
@@ -179,9 +188,12 @@ def load(
     tick: Tick | None = None,
 ) -> ReportData:
     """Everything a report of ``first``..``last`` (inclusive) needs. ``tick``
-    is called once per day loaded, for a progress bar."""
-    bodies = {b["date"]: b for b in store.summaries(user, "day", first.isoformat(),
-                                                      last.isoformat())}
+    is called once per day loaded, for a progress bar. A stored body that is
+    not what pacer writes raises ``BadInput``."""
+    days_stored = f"daily summary of {user} from {first} to {last}"
+    with _reading(store, days_stored):
+        found = store.summaries(user, "day", first.isoformat(), last.isoformat())
+    bodies = {b["date"]: b for b in (_day(store, days_stored, b) for b in found)}
     tz_name = _zone_name(store, user, bodies, timezone)
     tz = zone(tz_name)
     cal = DayCalendar(tz, day_rules.start, day_rules.wake, day_rules.sleep)
@@ -189,12 +201,21 @@ def load(
     for i in range((last - first).days + 1):
         d = first + timedelta(days=i)
         bounds = cal.bounds(d)
-        cells, inferred = _hours(store, user, bounds, tz, day_rules)
+        with _reading(store, f"minute of {user} on {d}"):
+            cells, inferred = _hours(store, user, bounds, tz, day_rules)
         days.append(Day(d, bounds, bodies.get(d.isoformat()), cells, inferred))
         if tick is not None:
             tick(d.isoformat())
     start, end = cal.bounds(first).start, cal.bounds(last).end
-    weeks = tuple(store.summaries(user, "week", _week(first), _week(last)))
+    weeks_stored = f"weekly summary of {user} from {_week(first)} to {_week(last)}"
+    with _reading(store, weeks_stored):
+        found = store.summaries(user, "week", _week(first), _week(last))
+    weeks = tuple(_checked(store, weeks_stored, stored.week, b, "week") for b in found)
+    prompts_stored = f"prompt of {user} from {first} to {last}"
+    with _reading(store, prompts_stored):
+        prompts = store.prompts(user, start, end)
+    for p in prompts:
+        _checked(store, prompts_stored, stored.prompt, p, "id")
     return ReportData(
         user=user,
         timezone=tz_name,
@@ -206,7 +227,7 @@ def load(
         days=tuple(days),
         weeks=weeks,
         changes=_changes(weeks, to_datetime(start, tz), to_datetime(end, tz)),
-        notes=_notes(store.prompts(user, start, end), tz),
+        notes=_notes(prompts, tz),
         store_path=store.path,
     )
 
@@ -217,9 +238,44 @@ def _zone_name(store: Store, user: str, bodies: Mapping[str, Mapping[str, Any]],
     which may say nothing (the machine's zone)."""
     for body in bodies.values():
         return str(body["timezone"])
-    for body in store.summaries(user, "day"):
-        return str(body["timezone"])
+    what = f"daily summary of {user}"
+    with _reading(store, what):
+        every = store.summaries(user, "day")
+    for body in every:
+        return str(_day(store, what, body)["timezone"])
     return fallback or "UTC"
+
+
+@contextmanager
+def _reading(store: Store, what: str) -> Iterator[None]:
+    """Reads of ``what``: a row that does not decode (a payload that is not
+    JSON, a posture pacer has no name for) is bad input naming it."""
+    try:
+        yield
+    except ValueError as exc:
+        why = "is not JSON" if isinstance(exc, json.JSONDecodeError) else "cannot be read"
+        raise BadInput(f"{store.path}: a stored {what} {why} ({exc}); {_DAMAGED}") from None
+
+
+_DAMAGED = "the store is damaged or was not written by pacer"
+
+
+def _checked(store: Store, what: str, check: Callable[[Any], Mapping[str, Any]], body: Any,
+             key: str) -> Mapping[str, Any]:
+    """``check(body)``, naming the body by its ``key`` when it has one."""
+    try:
+        return check(body)
+    except stored.Damaged as exc:
+        name = body.get(key) if isinstance(body, dict) else None
+        if isinstance(name, str):
+            what = f"the stored {what.partition(' from ')[0]} for {name}"
+        else:
+            what = f"a stored {what}"
+        raise BadInput(f"{store.path}: {what}: {exc}; {_DAMAGED}") from None
+
+
+def _day(store: Store, what: str, body: Any) -> Mapping[str, Any]:
+    return _checked(store, what, stored.day, body, "date")
 
 
 def _week(d: date) -> str:
