@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import tomllib
 from collections.abc import Iterable
 from pathlib import Path
@@ -49,6 +50,7 @@ from pacer.engine.rules import (
     rule_keys,
 )
 from pacer.errors import BadInput, ConfigError
+from pacer.io import limits
 from pacer.timebase import system_zone_name, zone
 
 __all__ = [  # the loader's own names, and the engine's rule tables it is built from
@@ -84,6 +86,9 @@ __all__ = [  # the loader's own names, and the engine's rule tables it is built 
 ]
 
 PASSWORD_ENV = "PACER_MQTT_PASSWORD"  # noqa: S105 - the variable's name, not a secret
+
+MAX_CONFIG_CHARS = 1 << 20
+"""The largest config file read (the example, every key commented, is 20 KB)."""
 
 
 FilePath = Annotated[Path, Strict(False)]
@@ -212,13 +217,24 @@ class MqttConfig(Table):
         """From ``password_file`` (one line; a trailing newline is ignored) or the
         environment. Read when connecting, never stored in the config object."""
         if self.password_file is not None:
+            path = self.password_file
+            limit = limits.MQTT_PASSWORD_BYTES
+            password: str | None = None  # None: longer than the limit
             try:
-                text = self.password_file.read_text(encoding="utf-8")
+                text = limits.read_text(path, limit + 2)  # the password and its line end
+                password = text.removesuffix("\n").removesuffix("\r")
             except OSError as exc:
                 raise BadInput(
-                    f"{self.password_file}: cannot read the MQTT password file ({exc.strerror})"
-                ) from None
-            return SecretStr(text.removesuffix("\n").removesuffix("\r"))
+                    f"{path}: cannot read the MQTT password file ({exc.strerror})") from None
+            except UnicodeDecodeError:
+                raise BadInput(f"{path}: the MQTT password file is not UTF-8 text") from None
+            except limits.TooLarge:
+                pass
+            if password is None or len(password.encode("utf-8")) > limit:
+                raise BadInput(
+                    f"{path}: the MQTT password file is longer than {limit:,} bytes, the most "
+                    "MQTT can send; it holds the password on one line")
+            return SecretStr(password)
         env = os.environ.get(PASSWORD_ENV)
         return SecretStr(env) if env is not None else None
 
@@ -346,17 +362,28 @@ def load_config(path: Path | str) -> Config:
     every problem found."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        text = limits.read_text(p, MAX_CONFIG_CHARS)
     except FileNotFoundError:
         raise ConfigError([f"{p}: no such file; start from config/pacer.example.toml"]) from None
     except UnicodeDecodeError:
         raise ConfigError([f"{p}: not UTF-8 text; save the file as UTF-8"]) from None
     except OSError as exc:
         raise ConfigError([f"{p}: cannot read ({exc.strerror})"]) from None
+    except limits.TooLarge:
+        raise ConfigError([f"{p}: larger than {MAX_CONFIG_CHARS >> 20} MiB; is it pacer's "
+                           "config? start from config/pacer.example.toml"]) from None
     try:
         raw = tomllib.loads(text)
+        _resolve_paths(raw, p.resolve().parent)
+        return parse_config(raw, str(p))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([f"{p}: not valid TOML: {exc}"]) from None
-    _resolve_paths(raw, p.resolve().parent)
-    return parse_config(raw, str(p))
+    except RecursionError:
+        raise ConfigError([f"{p}: not valid TOML: arrays or tables nested too deeply"]) from None
+    except ValueError as exc:
+        # tomllib's int() of a number with more digits than Python converts
+        if "integer string conversion" not in str(exc):
+            raise
+        raise ConfigError([f"{p}: not valid TOML: a number has more than "
+                           f"{sys.get_int_max_str_digits():,} digits"]) from None
 

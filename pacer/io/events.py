@@ -10,8 +10,9 @@ allowed) and ``type`` (``symptom``, ``ack``, ``dnd`` or ``plan``); its other
 keys are the command's, parsed exactly as the MQTT command of that type
 (pacer.contract.commands), so an optional ``id`` is accepted and ignored. Blank lines are
 skipped; a UTF-8 byte-order mark is ignored. Lines must be in time order (equal
-times keep their file order). A bad line raises ``InputFileError`` with its
-line number.
+times keep their file order), in the years 1970 to 2999. A bad line raises
+``InputFileError`` with its line number; a file larger than 16 MiB is refused
+as a whole (``/dev/zero`` never ends).
 """
 
 from __future__ import annotations
@@ -23,10 +24,14 @@ from pacer.contract.commands import COMMAND_KINDS, decode_object, parse_command
 from pacer.engine.describe import show_value
 from pacer.engine.model import Command
 from pacer.errors import CommandRejected, InputFileError
+from pacer.io import limits
 from pacer.io.minutes import parse_time
 
 _EXAMPLE = "2026-11-23T10:05:00+11:00"
 _BOM = b"\xef\xbb\xbf"
+
+MAX_EVENTS_BYTES = 16 << 20
+"""The largest events file read: a few commands a day, each a short line."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,9 +65,13 @@ def read_events(path: Path) -> list[TimedCommand]:
     """Every event of an events file, in file (= time) order."""
     where = str(path)
     try:
-        data = path.read_bytes()
+        data = limits.read_bytes(path, MAX_EVENTS_BYTES)
     except OSError as exc:
         raise InputFileError(where, None, f"cannot read the events file ({exc.strerror})") from None
+    except limits.TooLarge:
+        raise InputFileError(
+            where, None, f"the events file is larger than {MAX_EVENTS_BYTES >> 20} MiB; it holds "
+            "one short JSON line per command") from None
     events: list[TimedCommand] = []
     previous = (float("-inf"), "", 0)  # time, as written, line
     for number, raw in enumerate(data.removeprefix(_BOM).split(b"\n"), start=1):
