@@ -34,16 +34,19 @@ import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, NamedTuple, TextIO
+from typing import Any, BinaryIO, NamedTuple, TextIO
 
 import numpy as np
 
 from devices.imu import LABELS, BadReference, Pipeline, Placement, Seconds, learn_reference
 from devices.imu.reference import MIN_WALK_S
 from pacer.errors import BadInput, InputFileError
+from pacer.io.limits import TooLarge, lines
 from pacer.minutes import minute_posture
 
 HEADER = ("t", "x", "y", "z")
+LINE_LIMIT = 4096
+"""Bytes a raw CSV line may have (a row is four numbers)."""
 CHUNK_ROWS = 65_536
 GAP_TOLERANCE_S = 1.0
 
@@ -62,15 +65,26 @@ def parse_start(text: str | None) -> datetime:
     return moment if moment.tzinfo is not None else moment.astimezone()
 
 
+def _text_lines(f: BinaryIO, where: str) -> Iterator[str]:
+    """The file's lines as text, each at most ``LINE_LIMIT`` bytes, so a file
+    without line ends (``/dev/zero``) is an error, not a process that grows."""
+    try:
+        for raw in lines(f, LINE_LIMIT):
+            yield raw.decode("utf-8")
+    except TooLarge as exc:
+        raise InputFileError(where, exc.line, f"a line longer than {LINE_LIMIT:,} bytes: "
+                             "not a raw t,x,y,z file") from None
+
+
 def _rows(path: Path, rate: float) -> Iterator[tuple[float, np.ndarray]]:
     """(first t, samples (n, 3)) chunks of the file, checked row by row."""
     where = str(path)
     try:
-        f = path.open(encoding="utf-8", newline="")
+        f = path.open("rb")
     except OSError as exc:
         raise InputFileError(where, None, f"cannot read the raw file ({exc.strerror})") from None
     with f:
-        reader = csv.reader(f)
+        reader = csv.reader(_text_lines(f, where))
         try:
             header = next(reader, None)
         except (csv.Error, UnicodeDecodeError) as exc:

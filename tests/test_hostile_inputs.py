@@ -326,3 +326,9 @@ def test_limits_read_at_most_what_they_say(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         limits.read_bytes(tmp_path / "missing", 10)
     assert os.path.exists(ZERO)
+
+
+def test_epochs_reading_a_file_without_line_ends_is_an_error_not_a_growing_process() -> None:
+    proc = pacer("epochs", "--input", str(ZERO), "--rate", "10", "--placement", "thigh",
+                 capped=True)
+    one_line_error(proc, str(ZERO), "longer than 4,096 bytes")
