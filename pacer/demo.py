@@ -31,6 +31,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pacer.config import Config, parse_config
+from pacer.contract import payloads
 from pacer.contract.topics import Topics
 from pacer.daemon.app import Daemon
 from pacer.daemon.clock import Clock
@@ -242,7 +243,7 @@ async def _demo(speed: float, hours: float, out: Any, wearable: str = "watch") -
         if summary is None:
             so_far = daemon.engine.close_day()
             if so_far:
-                summary = dict(so_far[0].body)
+                summary = payloads.summary(so_far[0])
                 print("\n(the demo ended before the waking day did: figures so far)", file=out)
         if summary is not None:
             _print_summary(summary, out)

@@ -50,7 +50,7 @@ def published(outputs: Iterable[Output]) -> Iterator[Prompt | Summary]:
 def wire(out: Prompt | Summary, engine: Engine) -> dict[str, Any]:
     if isinstance(out, Prompt):
         return payloads.prompt(out, user=engine.user, tz=engine.tz)
-    return dict(out.body)
+    return payloads.summary(out)
 
 
 def run(

@@ -251,7 +251,7 @@ class Result:
         """The body of the final daily summary of the day ``key``."""
         found = [s for s in self.summaries if s.final and s.key == key]
         assert len(found) == 1, f"{len(found)} final summaries for {key}"
-        return dict(found[0].body)
+        return payloads.summary(found[0])
 
     def breaks(self, key: str) -> dict[str, Any]:
         return dict(self.final(key)["breaks"])

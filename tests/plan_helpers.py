@@ -40,6 +40,7 @@ from engine_helpers import (
 )
 
 from pacer.config import Rules
+from pacer.contract import payloads
 from pacer.engine.model import Command, Epoch, Output, Prompt, Summary
 from pacer.io.minutes import fill_gaps
 from pacer.timebase import Minute
@@ -189,13 +190,13 @@ def at_sleep(r: Result, i: int) -> dict[str, Any]:
     """Day ``i``'s summary sent at day.sleep (not final)."""
     found = [s for s in r.summaries if not s.final and s.key == key(i)]
     assert len(found) == 1, f"{len(found)} day.sleep summaries for {key(i)}"
-    return dict(found[0].body)
+    return payloads.summary(found[0])
 
 
 def week(r: Result, name: str) -> dict[str, Any]:
     found = [s for s in r.weeks if s.key == name]
     assert len(found) == 1, f"{len(found)} weekly summaries for {name}"
-    return dict(found[0].body)
+    return payloads.summary(found[0])
 
 
 def summaries(outputs: Iterable[Output]) -> list[Summary]:

@@ -31,6 +31,7 @@ from devices.samples import Link, Motion
 from devices.virtual import virtual_world
 from devices.virtual.imu import TURNED
 from pacer.config import Config, parse_config
+from pacer.contract import payloads
 from pacer.daemon.app import Daemon
 from pacer.daemon.ble import BleSource, MinuteBook
 from pacer.daemon.clock import Clock
@@ -103,7 +104,8 @@ def test_thigh_imu_sits_50_minutes_gets_a_break_prompt_at_40_and_walking_ends_th
                             walk_ends = sat_at + 50 * 60 + 60 + 8 * 60
 
                             def watch_state() -> bool:
-                                status = daemon.engine.status()
+                                status = payloads.state(daemon.engine.status(), user=daemon.user,
+                                                        tz=daemon.engine.tz)
                                 if status["time"] and (not state or state[-1]["time"]
                                                        != status["time"]):
                                     state.append(status)

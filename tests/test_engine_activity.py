@@ -749,7 +749,7 @@ def test_boom_day_and_next_morning_followup(steps: int, boom: bool) -> None:
 def test_boom_flag_is_set_as_soon_as_the_threshold_is_reached() -> None:
     r = quiet_day(("12:00", 1, UP, 10920), ("21:00", 40, UP))
     sleep = next(s for s in r.summaries if not s.final)
-    assert "boom" in sleep.body["flags"]
+    assert "boom" in payloads.summary(sleep)["flags"]
 
 
 def test_bust_after_a_boom() -> None:

@@ -736,7 +736,7 @@ def test_weekly_summary_shape() -> None:
                  commands=[at(9, "18:00", physio)], rules=rules)
     [summary] = [s for s in r.weeks if s.key == "2026-W24"]
     assert stamp(summary.time) == when(14, "04:00")  # at the rollover into Monday
-    body = dict(summary.body)
+    body = payloads.summary(summary)
     assert set(body) == {"v", "type", "period", "user", "week", "timezone", "days",
                          "boom_bust_cycles", "cv_daily_steps_14d", "adherence", "plan_changes"}
     assert (body["v"], body["type"], body["period"], body["week"]) == (

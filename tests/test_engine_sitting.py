@@ -841,7 +841,7 @@ def test_the_day_starts_at_0400_local() -> None:
         (KEY, True, "2026-11-24T04:00:00+11:00"),  # when the first minute of the next day came
         ("2026-11-24", True, "2026-11-24T04:01:00+11:00"),  # close_day at the end of the run
     ]
-    assert [s.body["steps"] for s in r.summaries] == [100, 107, 11]
+    assert [payloads.summary(s)["steps"] for s in r.summaries] == [100, 107, 11]
 
 
 def test_night_bout_belongs_to_the_previous_pacing_day() -> None:
@@ -863,9 +863,10 @@ def test_sleep_summary_is_provisional_and_rollover_is_final() -> None:
     assert (sleep.final, DAY.clock(sleep.time)) == (False, "21:30")
     assert (final.final, DAY.iso(final.time)) == (True, "2026-11-24T04:00:00+11:00")
     # The bout still going at 21:30 is counted as if it ended then.
-    assert sleep.body["longest_sitting_bout_min"] == 90
-    assert final.body["longest_sitting_bout_min"] == 90
-    assert sleep.body["breaks"]["prompted"] == final.body["breaks"]["prompted"] == 3
+    assert payloads.summary(sleep)["longest_sitting_bout_min"] == 90
+    assert payloads.summary(final)["longest_sitting_bout_min"] == 90
+    assert payloads.summary(sleep)["breaks"]["prompted"] == (
+        payloads.summary(final)["breaks"]["prompted"]) == 3
 
 
 def test_bout_spanning_the_rollover_counts_toward_the_day_it_sat_in() -> None:
@@ -1084,9 +1085,10 @@ def check_invariants(r: Result, rules: Rules, epochs: list[Epoch]) -> None:
     finals = [x for x in r.summaries if x.final]
     keys = [x.key for x in finals]
     assert keys == sorted(set(keys))
-    assert sum(x.body["breaks"]["prompted"] for x in finals) == len(prompts)
+    assert sum(payloads.summary(x)["breaks"]["prompted"] for x in finals) == len(prompts)
     outcomes_counted = sum(
-        x.body["breaks"][k] for x in finals for k in ("taken", "ignored", "snoozed", "dismissed")
+        payloads.summary(x)["breaks"][k] for x in finals
+        for k in ("taken", "ignored", "snoozed", "dismissed")
     )
     assert outcomes_counted == len(r.outcomes)
 

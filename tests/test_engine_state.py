@@ -1,5 +1,7 @@
 """The stored engine state: ``EngineState.to_json`` (run on every minute) gives
-exactly what ``dataclasses.asdict`` would, and shares nothing with the state."""
+exactly what ``dataclasses.asdict`` would, but for the week's days, which the
+state (version 3) keeps as their published v1 daily summaries; and it shares
+nothing with the state."""
 
 from __future__ import annotations
 
@@ -9,12 +11,15 @@ from typing import Any
 
 from activity_helpers import BASELINE_DAY, after_days
 
+from pacer.contract import payloads
 from pacer.engine.core import STATE_VERSION, EngineState
 
 
 def reference(state: EngineState) -> dict[str, Any]:
     data = dataclasses.asdict(state)
     data["gate"]["sent"] = list(state.gate.sent)
+    if state.week is not None:
+        data["week"]["days"] = [payloads.day_summary(d) for d in state.week.days]
     data["v"] = STATE_VERSION
     return data
 

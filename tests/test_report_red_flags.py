@@ -25,13 +25,12 @@ from fhir.resources.R4B.bundle import Bundle
 
 from pacer.clinic.testing import day_summary, week_summary
 from pacer.config import DayRules, WalkRules
-from pacer.engine.model import Summary
 from pacer.engine.safety import FLAGS
 from pacer.report import csv as report_csv
 from pacer.report import data as report_data
 from pacer.report import fhir, findings, redflags
 from pacer.report.data import ReportData
-from pacer.store import Store
+from pacer.store import PublishedSummary, Store
 from pacer.timebase import minute_of
 
 USER = "alice"
@@ -90,8 +89,8 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
         days.append(body)
     week = week_summary(USER, days) | {"plan_changes": CHANGES, "timezone": str(TZ)}
     made = minute_of(at(29, 23, 0))
-    outputs = [Summary("day", b["date"], True, made, b) for b in days]
-    outputs.append(Summary("week", week["week"], True, made, week))
+    outputs = [PublishedSummary("day", b["date"], True, made, b) for b in days]
+    outputs.append(PublishedSummary("week", week["week"], True, made, week))
     with Store.open(path) as s:
         s.commit_command(USER, made * 60.0, "summaries", {}, outputs, None, None, [])
     return path

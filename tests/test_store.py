@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from pacer.engine.model import Dropped, Epoch, Outcome, Output, Posture, Prompt, Summary
+from pacer.engine.model import Dropped, Epoch, Outcome, Output, Posture, Prompt
 from pacer.errors import StoreError
-from pacer.store import OutboxMessage, Store
+from pacer.store import OutboxMessage, PublishedSummary, Store
 from pacer.store.migrations import MIGRATIONS
 from pacer.store.sqlite import apply_migrations
 
@@ -151,10 +151,11 @@ def test_closed_store_raises_store_error(path: Path) -> None:
 
 
 def test_commit_minute_writes_everything(store: Store) -> None:
-    outputs: list[Output] = [
+    outputs: list[Output | PublishedSummary] = [
         prompt("p1", T0),
         Outcome("p0", "sitting_break", "taken", T0, latency_min=3),
-        Summary("day", "2025-02-19", False, T0, MappingProxyType({"steps": 5, "plan": {"q": 1}})),
+        PublishedSummary("day", "2025-02-19", False, T0,
+                         MappingProxyType({"steps": 5, "plan": {"q": 1}})),
         Dropped("walk_reminder", T0, "do not disturb"),
     ]
     store.commit_minute("alice", Epoch.from_steps(T0, 0), "wrist", outputs, {"k": [1, 2]}, [msg()])
@@ -254,10 +255,10 @@ def test_later_outcome_replaces_earlier(store: Store) -> None:
 def test_summaries_replaced_and_ranged_by_key(store: Store) -> None:
     days = ["2025-02-18", "2025-02-19", "2025-02-20"]
     for i, day in enumerate(days):
-        s = Summary("day", day, False, T0 + i, {"date": day, "final": False})
+        s = PublishedSummary("day", day, False, T0 + i, {"date": day, "final": False})
         store.commit_minute("alice", Epoch.unknown(T0 + i), "w", [s], {}, [])
-    final = Summary("day", days[1], True, T0 + 10, {"date": days[1], "final": True})
-    week = Summary("week", "2025-W08", True, T0 + 10, {"week": "2025-W08"})
+    final = PublishedSummary("day", days[1], True, T0 + 10, {"date": days[1], "final": True})
+    week = PublishedSummary("week", "2025-W08", True, T0 + 10, {"week": "2025-W08"})
     store.commit_minute("alice", Epoch.unknown(T0 + 10), "w", [final, week], {}, [])
 
     assert [s["final"] for s in store.summaries("alice", "day")] == [False, True, False]

@@ -16,14 +16,19 @@ from typing import Any
 from pacer.engine.model import (
     Ack,
     Command,
+    DaySummary,
     Dnd,
     Outcome,
     PlanChange,
+    PlanFigures,
     Prompt,
     Reply,
+    Status,
+    Summary,
     Symptom,
+    WeekSummary,
 )
-from pacer.timebase import iso
+from pacer.timebase import iso, iso_seconds
 
 
 def encode(payload: dict[str, Any]) -> bytes:
@@ -51,6 +56,110 @@ def prompt(p: Prompt, *, user: str, tz: tzinfo) -> dict[str, Any]:
         "actions": list(p.actions),
         "reason": dict(p.reason),
     }
+
+
+# --- out: pacer/<u>/summary/day and summary/week (section 5) --------------------------
+
+
+def summary(s: Summary) -> dict[str, Any]:
+    body = s.body
+    if isinstance(body, DaySummary):
+        return day_summary(body)
+    return week_summary(body)
+
+
+def day_summary(d: DaySummary) -> dict[str, Any]:
+    b = d.breaks
+    return {
+        "v": 1,
+        "type": "summary",
+        "period": "day",
+        "user": d.user,
+        "date": d.date,
+        "final": d.final,
+        "timezone": d.timezone,
+        "valid": d.valid,
+        "known_min": d.known_min,
+        "steps": d.steps,
+        "stepping_min": d.stepping_min,
+        "upright_min": d.upright_min,
+        "sedentary_min": d.sedentary_min,
+        "sedentary_inferred": d.sedentary_inferred,
+        "sitting_bouts_30": d.sitting_bouts_30,
+        "sitting_bouts_60": d.sitting_bouts_60,
+        "longest_sitting_bout_min": d.longest_sitting_bout_min,
+        "sit_to_stand": d.sit_to_stand,
+        "walks": d.walks,
+        "walk_min": d.walk_min,
+        "prompts": dict(d.prompts),
+        "breaks": {
+            "prompted": b.prompted,
+            "taken": b.taken,
+            "natural": b.natural,
+            "ignored": b.ignored,
+            "snoozed": b.snoozed,
+            "dismissed": b.dismissed,
+            "median_response_min": b.median_response_min,
+        },
+        "plan": plan_figures(d.plan),
+        "flags": list(d.flags),
+        "symptoms": [dict(entry) for entry in d.symptoms],
+    }
+
+
+def week_summary(w: WeekSummary) -> dict[str, Any]:
+    return {
+        "v": 1,
+        "type": "summary",
+        "period": "week",
+        "user": w.user,
+        "week": w.week,
+        "timezone": w.timezone,
+        "days": [day_summary(d) for d in w.days],
+        "boom_bust_cycles": w.boom_bust_cycles,
+        "cv_daily_steps_14d": w.cv_daily_steps_14d,
+        "adherence": w.adherence,
+        "plan_changes": [dict(change) for change in w.plan_changes],
+    }
+
+
+def plan_figures(p: PlanFigures) -> dict[str, Any]:
+    """The plan in force, inside a summary or the state."""
+    return {"phase": p.phase, "quota": p.quota, "floor": p.floor, "ceiling": p.ceiling,
+            "achievement": p.achievement}
+
+
+# --- out: pacer/<u>/state (sections 6 and 8.6) -------------------------------------------
+
+
+def state(s: Status, *, user: str, tz: tzinfo,
+          devices: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The retained state; before the engine has taken a minute it has no time
+    and no figures of today. ``devices``: the wearables, as the daemon sees them."""
+    if s.time is None:
+        body: dict[str, Any] = {
+            "v": 1, "type": "state", "user": user, "time": None,
+            "steps_today": s.steps_today, "sitting_min": s.sitting_min, "posture": s.posture,
+            "plan": None, "walks": s.walks, "alert": s.alert, "dnd_until": None,
+        }
+    else:
+        body = {
+            "v": 1,
+            "type": "state",
+            "user": user,
+            "time": iso(s.time, tz),
+            "steps_today": s.steps_today,
+            "sitting_min": s.sitting_min,
+            "sedentary_min_today": s.sedentary_min_today,
+            "posture": s.posture,
+            "plan": None if s.plan is None else plan_figures(s.plan),
+            "walks": s.walks,
+            "alert": s.alert,
+            "dnd_until": None if s.dnd_until is None else iso_seconds(s.dnd_until, tz),
+        }
+    if devices is not None:
+        body["devices"] = devices
+    return body
 
 
 # --- out: pacer/<u>/event (the audit trail) ----------------------------------------------

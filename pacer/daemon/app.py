@@ -487,8 +487,8 @@ class Daemon:
             await asyncio.sleep(1.0)
             if not self.link.connected:
                 continue
-            state = self.engine.status()
-            state["devices"] = self._devices()
+            state = payloads.state(self.engine.status(), user=self.user, tz=self.engine.tz,
+                                   devices=self._devices())
             changed = {k: v for k, v in state.items() if k != "time"}
             if changed == self._state_sent:
                 continue

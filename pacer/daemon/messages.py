@@ -39,7 +39,7 @@ def outbox_for(
             messages.append(
                 OutboxMessage(
                     topic=topics.summary(out.period),
-                    payload=encode(dict(out.body)),
+                    payload=encode(payloads.summary(out)),
                     qos=1,
                     retain=True,
                     msg_id=f"{topics.user}-summary-{out.period}-{out.key}-{out.time}",

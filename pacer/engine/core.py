@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 from collections import deque
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from datetime import date, timedelta
 from enum import Enum
 from typing import Any
@@ -25,6 +25,7 @@ from pacer.engine.model import (
     Ack,
     Alert,
     Command,
+    DaySummary,
     Dnd,
     Dropped,
     Epoch,
@@ -32,10 +33,12 @@ from pacer.engine.model import (
     OutcomeName,
     Output,
     PlanChange,
+    PlanFigures,
     Posture,
     Prompt,
     PromptKind,
     Reply,
+    Status,
     Summary,
     Symptom,
 )
@@ -47,7 +50,7 @@ from pacer.engine.sitting import Bout, BoutEnd, observe
 from pacer.engine.tally import DayTally
 from pacer.engine.texts import wording
 from pacer.engine.walks import StepRun, follow
-from pacer.engine.weekly import WeekBook, week_key
+from pacer.engine.weekly import STORED_DAY_HEAD, WeekBook, stored_day, week_key
 from pacer.errors import CommandRejected
 from pacer.timebase import (
     DayBounds,
@@ -128,6 +131,10 @@ class EngineState:
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = _plain(self)
         data["gate"]["sent"] = list(self.gate.sent)
+        week = data["week"]
+        if week is not None:
+            week["days"] = [{**STORED_DAY_HEAD, **d, "flags": list(d["flags"]),
+                             "symptoms": list(d["symptoms"])} for d in week["days"]]
         data["v"] = STATE_VERSION
         return data
 
@@ -139,6 +146,12 @@ class EngineState:
         gate = data["gate"]
         plan = data["plan"]
         plan["history"] = [DayRecord(**r) for r in plan["history"]]
+        tally = data["tally"]
+        if tally is not None and tally["plan_at_sleep"] is not None:
+            tally["plan_at_sleep"] = PlanFigures(**tally["plan_at_sleep"])
+        week = data["week"]
+        if week is not None:
+            week["days"] = [stored_day(r) for r in week["days"]]
 
         def opt(kind: Any, value: Any) -> Any:
             return kind(**value) if value else None
@@ -252,11 +265,13 @@ class Engine:
         st = self.state
         if st.tally is None or st.next_minute is None:
             return []
-        day = self._summary(final=True, now=st.next_minute)
+        now = st.next_minute
+        day = self._day_summary(final=True, now=now)
         book = self._book()
-        book.add(dict(day.body))
+        book.add(day)
         today = self._record(st.tally, day)
-        return [day, self._week_summary(book, st.next_minute, today=today)]
+        return [Summary("day", day.date, True, now, day),
+                self._week_summary(book, now, today=today)]
 
     def _step(self, epoch: Epoch, out: list[Output]) -> None:
         st = self.state
@@ -310,7 +325,8 @@ class Engine:
         st.posture = epoch.posture.value
         if now == day.sleep:
             tally.plan_at_sleep = self._plan_figures(now)
-            out.append(self._summary(final=False, now=now))
+            out.append(Summary("day", tally.day, False, now,
+                               self._day_summary(final=False, now=now)))
 
     # --- days ------------------------------------------------------------------------
 
@@ -340,12 +356,12 @@ class Engine:
             tally.bouts.append(st.bout.window_min)  # the bout counts toward the day it sat in
             st.bout.window_min = 0
         old = self.calendar.bounds(date.fromisoformat(tally.day))
-        summary = self._summary(final=True, now=old.end)
-        out.append(summary)
+        summary = self._day_summary(final=True, now=old.end)
+        out.append(Summary("day", summary.date, True, old.end, summary))
         record = self._record(tally, summary)
         pl.remember(plan, record)
         book = self._book()
-        book.add(dict(summary.body))
+        book.add(summary)
         next_day = date.fromisoformat(tally.day) + timedelta(days=1)
         if week_key(next_day) != book.week:
             out.append(self._week_summary(book, old.end))
@@ -355,19 +371,18 @@ class Engine:
             if len(plan.baseline_steps) >= self.rules.plan.baseline_days:
                 self._complete_baseline(next_day)
 
-    def _record(self, tally: DayTally, summary: Summary) -> DayRecord:
-        body = summary.body
-        figures = body["plan"]
+    def _record(self, tally: DayTally, day: DaySummary) -> DayRecord:
+        figures = day.plan
         return DayRecord(
             day=tally.day,
             steps=tally.steps,
-            valid=bool(body["valid"]),
-            quota=figures["quota"],
-            floor=figures["floor"],
-            ceiling=figures["ceiling"],
-            baseline=figures["phase"] == "baseline" or self.state.plan.quota is None,
-            boom="boom" in body["flags"],
-            bust="bust" in body["flags"],
+            valid=day.valid,
+            quota=figures.quota,
+            floor=figures.floor,
+            ceiling=figures.ceiling,
+            baseline=figures.phase == "baseline" or self.state.plan.quota is None,
+            boom="boom" in day.flags,
+            bust="bust" in day.flags,
             red=tally.red,
             amber=tally.amber,
             settling=tally.settling,
@@ -1180,29 +1195,26 @@ class Engine:
                 "old_quota": quota, "new_quota": quota,
                 "why": f"the alert was cleared by {who}; this is the plan in force"})
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> Status:
         """What the state topic shows: today so far and the plan in force."""
         st = self.state
         now = st.next_minute
         if st.tally is None or now is None:
-            return {"v": 1, "type": "state", "user": self.user, "time": None,
-                    "steps_today": 0, "sitting_min": 0, "posture": "unknown", "plan": None,
-                    "walks": 0, "alert": False, "dnd_until": None}
+            return Status(time=None, steps_today=0, sitting_min=0, sedentary_min_today=0,
+                          posture=Posture.UNKNOWN.value, plan=None, walks=0, alert=False,
+                          dnd_until=None)
         dnd = st.gate.dnd_until
-        return {
-            "v": 1,
-            "type": "state",
-            "user": self.user,
-            "time": iso(now, self.tz),
-            "steps_today": st.tally.steps,
-            "sitting_min": st.bout.sedentary_min if st.bout is not None else 0,
-            "sedentary_min_today": st.tally.sedentary_min,
-            "posture": st.posture,
-            "plan": self._plan_figures(now),
-            "walks": st.tally.walks,
-            "alert": st.plan.alert is not None,
-            "dnd_until": iso_seconds(dnd, self.tz) if dnd is not None and dnd > now * 60 else None,
-        }
+        return Status(
+            time=now,
+            steps_today=st.tally.steps,
+            sitting_min=st.bout.sedentary_min if st.bout is not None else 0,
+            sedentary_min_today=st.tally.sedentary_min,
+            posture=st.posture,
+            plan=self._plan_figures(now),
+            walks=st.tally.walks,
+            alert=st.plan.alert is not None,
+            dnd_until=dnd if dnd is not None and dnd > now * 60 else None,
+        )
 
     def clear_alert(self, *, by: str, why: str, at: float) -> Reply:
         """``pacer alert clear`` on the daemon's own machine."""
@@ -1220,7 +1232,7 @@ class Engine:
             self._day = self.calendar.bounds(date.fromisoformat(self._day_key()))
         return self._day
 
-    def _plan_figures(self, now: Minute) -> dict[str, Any]:
+    def _plan_figures(self, now: Minute) -> PlanFigures:
         st = self.state
         plan = st.plan
         tally = st.tally
@@ -1230,16 +1242,16 @@ class Engine:
         floor, ceiling = pl.band(quota, self.rules)
         phase = "settling" if plan.settling(at) else plan.phase
         achievement = round(tally.steps / quota, 2) if quota else None
-        return {"phase": phase, "quota": quota, "floor": floor, "ceiling": ceiling,
-                "achievement": achievement}
+        return PlanFigures(phase=phase, quota=quota, floor=floor, ceiling=ceiling,
+                           achievement=achievement)
 
-    def _summary(self, *, final: bool, now: Minute) -> Summary:
+    def _day_summary(self, *, final: bool, now: Minute) -> DaySummary:
         st = self.state
         tally = st.tally
         assert tally is not None
-        figures = dict(tally.plan_at_sleep) if tally.plan_at_sleep else self._plan_figures(now)
-        if tally.plan_at_sleep and figures["quota"]:
-            figures["achievement"] = round(tally.steps / figures["quota"], 2)
+        figures = tally.plan_at_sleep or self._plan_figures(now)
+        if tally.plan_at_sleep and figures.quota:
+            figures = replace(figures, achievement=round(tally.steps / figures.quota, 2))
         flags = list(tally.flags)
         if st.plan.alert is not None and "red_flag" not in flags:
             flags.append("red_flag")  # open all day
@@ -1247,7 +1259,7 @@ class Engine:
             flags.append("settling")
         plan = st.plan
         prev = plan.history[-1] if plan.history else None
-        floor = figures["floor"]
+        floor = figures.floor
         if (
             prev is not None
             and prev.boom
@@ -1257,7 +1269,7 @@ class Engine:
         ):
             flags.append("bust")
         open_bout = st.bout.window_min if st.bout is not None else 0
-        body = tally.body(
+        return tally.summary(
             user=self.user,
             timezone=self.timezone,
             final=final,
@@ -1266,7 +1278,6 @@ class Engine:
             plan=figures,
             flags=flags,
         )
-        return Summary("day", tally.day, final, now, body)
 
     def _book(self) -> WeekBook:
         st = self.state
@@ -1282,6 +1293,6 @@ class Engine:
         changes = [c for c in plan.changes if week_key(date.fromisoformat(c["time"][:10]))
                    == book.week]
         history = [*plan.history, today] if today is not None else plan.history
-        body = book.body(user=self.user, timezone=self.timezone, history=history,
-                         changes=changes)
+        body = book.summary(user=self.user, timezone=self.timezone, history=history,
+                            changes=changes)
         return Summary("week", book.week, True, now, body)

@@ -113,14 +113,82 @@ class Dropped:
 
 
 @dataclass(frozen=True, slots=True)
+class PlanFigures:
+    """The plan in force, as a summary and the state show it."""
+
+    phase: str  # baseline | progressing | holding | settling
+    quota: int | None
+    floor: int | None
+    ceiling: int | None
+    achievement: float | None  # steps over the quota
+
+
+@dataclass(frozen=True, slots=True)
+class Breaks:
+    """A day's sitting prompts and breaks (pacing-rules.md section 2)."""
+
+    prompted: int
+    taken: int
+    natural: int
+    ignored: int
+    snoozed: int
+    dismissed: int
+    median_response_min: int | float | None
+
+
+@dataclass(frozen=True, slots=True)
+class DaySummary:
+    """One pacing day's figures (interfaces.md section 5). ``steps`` counts the
+    whole day; the minute figures, bouts, transitions and walks the waking
+    window."""
+
+    user: str
+    date: str  # ISO date of the pacing day
+    final: bool
+    timezone: str
+    valid: bool
+    known_min: int
+    steps: int
+    stepping_min: int
+    upright_min: int
+    sedentary_min: int
+    sedentary_inferred: bool
+    sitting_bouts_30: int
+    sitting_bouts_60: int
+    longest_sitting_bout_min: int
+    sit_to_stand: int
+    walks: int
+    walk_min: int
+    prompts: Mapping[str, int]  # prompts sent, by kind
+    breaks: Breaks
+    plan: PlanFigures
+    flags: tuple[str, ...]
+    symptoms: tuple[Mapping[str, Any], ...]  # the day's check-ins as recorded
+
+
+@dataclass(frozen=True, slots=True)
+class WeekSummary:
+    """One ISO week for the physiotherapist (interfaces.md section 5)."""
+
+    user: str
+    week: str  # 2026-W48
+    timezone: str
+    days: tuple[DaySummary, ...]  # the week's final daily summaries, by date
+    boom_bust_cycles: int
+    cv_daily_steps_14d: float | None
+    adherence: float | None  # sitting breaks taken over prompted
+    plan_changes: tuple[Mapping[str, Any], ...]  # each {time, by, why, set}
+
+
+@dataclass(frozen=True, slots=True)
 class Summary:
-    """A daily or weekly summary in its wire shape (interfaces.md section 5)."""
+    """A daily or weekly summary (pacer.contract.payloads gives its wire shape)."""
 
     period: Literal["day", "week"]
     key: str  # the date (2026-11-23) or ISO week (2026-W48)
     final: bool
     time: Minute  # when it was made
-    body: Mapping[str, Any]
+    body: DaySummary | WeekSummary
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +202,21 @@ class Alert:
 
 
 Output = Prompt | Outcome | Dropped | Summary | Alert
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """What the state topic shows: today so far and the plan in force."""
+
+    time: Minute | None  # the next minute the engine expects; None before the first
+    steps_today: int
+    sitting_min: int  # the sitting bout going on
+    sedentary_min_today: int
+    posture: str  # of the last minute
+    plan: PlanFigures | None
+    walks: int
+    alert: bool  # a red-flag alert is open
+    dnd_until: float | None  # unix seconds, while do-not-disturb lasts
 
 
 # --- commands (interfaces.md section 3 events, section 6 cmd topics) ----------------

@@ -7,7 +7,7 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
-from pacer.engine.model import Epoch, Posture
+from pacer.engine.model import Breaks, DaySummary, Epoch, PlanFigures, Posture
 
 
 @dataclass(slots=True)
@@ -43,7 +43,7 @@ class DayTally:
     ceiling_queued: bool = False
     last_ease_off: int | None = None  # minute the last pace_ease_off was sent
     ease_off_retry: int | None = None  # not before this minute after one was queued
-    plan_at_sleep: dict[str, Any] | None = None  # the plan in force at day.sleep
+    plan_at_sleep: PlanFigures | None = None  # the plan in force at day.sleep
 
     def flag(self, name: str) -> None:
         if name not in self.flags:
@@ -89,7 +89,7 @@ class DayTally:
         elif outcome == "dismissed":
             self.dismissed += 1
 
-    def body(
+    def summary(
         self,
         *,
         user: str,
@@ -97,48 +97,45 @@ class DayTally:
         final: bool,
         min_known_min: int,
         open_bout_min: int,
-        plan: dict[str, Any],
+        plan: PlanFigures,
         flags: list[str],
-    ) -> dict[str, Any]:
+    ) -> DaySummary:
         """The daily summary; ``open_bout_min`` is the window minutes of a bout
         still going, counted as if it ended now."""
         bouts = [*self.bouts, open_bout_min] if open_bout_min else self.bouts
         median = _minutes(statistics.median(self.latencies)) if self.latencies else None
-        return {
-            "v": 1,
-            "type": "summary",
-            "period": "day",
-            "user": user,
-            "date": self.day,
-            "final": final,
-            "timezone": timezone,
-            "valid": self.known_min >= min_known_min,
-            "known_min": self.known_min,
-            "steps": self.steps,
-            "stepping_min": self.stepping_min,
-            "upright_min": self.upright_min,
-            "sedentary_min": self.sedentary_min,
-            "sedentary_inferred": self.sedentary_inferred,
-            "sitting_bouts_30": sum(1 for b in bouts if b >= 30),
-            "sitting_bouts_60": sum(1 for b in bouts if b >= 60),
-            "longest_sitting_bout_min": max(bouts, default=0),
-            "sit_to_stand": self.sit_to_stand,
-            "walks": self.walks,
-            "walk_min": self.walk_min,
-            "prompts": dict(self.prompts),
-            "breaks": {
-                "prompted": self.prompted,
-                "taken": self.taken,
-                "natural": self.natural,
-                "ignored": self.ignored,
-                "snoozed": self.snoozed,
-                "dismissed": self.dismissed,
-                "median_response_min": median,
-            },
-            "plan": plan,
-            "flags": flags,
-            "symptoms": list(self.symptoms),
-        }
+        return DaySummary(
+            user=user,
+            date=self.day,
+            final=final,
+            timezone=timezone,
+            valid=self.known_min >= min_known_min,
+            known_min=self.known_min,
+            steps=self.steps,
+            stepping_min=self.stepping_min,
+            upright_min=self.upright_min,
+            sedentary_min=self.sedentary_min,
+            sedentary_inferred=self.sedentary_inferred,
+            sitting_bouts_30=sum(1 for b in bouts if b >= 30),
+            sitting_bouts_60=sum(1 for b in bouts if b >= 60),
+            longest_sitting_bout_min=max(bouts, default=0),
+            sit_to_stand=self.sit_to_stand,
+            walks=self.walks,
+            walk_min=self.walk_min,
+            prompts=dict(self.prompts),
+            breaks=Breaks(
+                prompted=self.prompted,
+                taken=self.taken,
+                natural=self.natural,
+                ignored=self.ignored,
+                snoozed=self.snoozed,
+                dismissed=self.dismissed,
+                median_response_min=median,
+            ),
+            plan=plan,
+            flags=tuple(flags),
+            symptoms=tuple(self.symptoms),
+        )
 
 
 def _minutes(value: float) -> int | float:

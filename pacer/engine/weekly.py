@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from pacer.engine.model import Breaks, DaySummary, PlanFigures, WeekSummary
 from pacer.engine.plan import DayRecord
 
 CV_DAYS = 14
@@ -19,42 +20,58 @@ def week_key(day: date) -> str:
     return f"{year}-W{week:02d}"
 
 
+# The state (version 3) keeps each of the week's days as the daily summary was
+# published then, v1: these keys lead it, then the summary's own fields.
+STORED_DAY_HEAD: dict[str, Any] = {"v": 1, "type": "summary", "period": "day"}
+
+
+def stored_day(row: dict[str, Any]) -> DaySummary:
+    """A day of the week as the state keeps it (``STORED_DAY_HEAD`` and the
+    fields of ``DaySummary``), back as the typed summary."""
+    fields = {k: v for k, v in row.items() if k not in STORED_DAY_HEAD}
+    return DaySummary(**{
+        **fields,
+        "prompts": dict(fields["prompts"]),
+        "breaks": Breaks(**fields["breaks"]),
+        "plan": PlanFigures(**fields["plan"]),
+        "flags": tuple(fields["flags"]),
+        "symptoms": tuple(fields["symptoms"]),
+    })
+
+
 @dataclass(slots=True)
 class WeekBook:
     """The final daily summaries of one ISO week, kept until the week ends."""
 
     week: str
-    days: list[dict[str, Any]] = field(default_factory=list)
+    days: list[DaySummary] = field(default_factory=list)
 
-    def add(self, body: dict[str, Any]) -> None:
-        self.days = [d for d in self.days if d["date"] != body["date"]] + [body]
+    def add(self, day: DaySummary) -> None:
+        self.days = [d for d in self.days if d.date != day.date] + [day]
 
-    def body(
+    def summary(
         self,
         *,
         user: str,
         timezone: str,
         history: Sequence[DayRecord],
         changes: Sequence[dict[str, Any]],
-    ) -> dict[str, Any]:
-        days = sorted(self.days, key=lambda d: str(d["date"]))
-        prompted = sum(d["breaks"]["prompted"] for d in days)
-        taken = sum(d["breaks"]["taken"] for d in days)
-        last = str(days[-1]["date"]) if days else ""
+    ) -> WeekSummary:
+        days = sorted(self.days, key=lambda d: d.date)
+        prompted = sum(d.breaks.prompted for d in days)
+        taken = sum(d.breaks.taken for d in days)
+        last = days[-1].date if days else ""
         recent = [r.steps for r in history if r.valid and r.day <= last][-CV_DAYS:]
         cv = None
         if len(recent) >= 2 and statistics.fmean(recent) > 0:
             cv = round(statistics.pstdev(recent) / statistics.fmean(recent), 3)
-        return {
-            "v": 1,
-            "type": "summary",
-            "period": "week",
-            "user": user,
-            "week": self.week,
-            "timezone": timezone,
-            "days": days,
-            "boom_bust_cycles": sum(1 for d in days if "bust" in d["flags"]),
-            "cv_daily_steps_14d": cv,
-            "adherence": round(taken / prompted, 2) if prompted else None,
-            "plan_changes": list(changes),
-        }
+        return WeekSummary(
+            user=user,
+            week=self.week,
+            timezone=timezone,
+            days=tuple(days),
+            boom_bust_cycles=sum(1 for d in days if "bust" in d.flags),
+            cv_daily_steps_14d=cv,
+            adherence=round(taken / prompted, 2) if prompted else None,
+            plan_changes=tuple(changes),
+        )

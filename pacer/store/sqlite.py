@@ -30,6 +30,7 @@ from types import TracebackType
 from typing import Any, Self, assert_never
 from zoneinfo import ZoneInfo
 
+from pacer.contract import payloads
 from pacer.engine.model import Alert, Dropped, Epoch, Outcome, Output, Posture, Prompt, Summary
 from pacer.errors import StoreError
 from pacer.store.migrations import MIGRATIONS
@@ -56,6 +57,23 @@ class OutboxMessage:
     def __post_init__(self) -> None:
         if self.qos not in (0, 1, 2):
             raise ValueError(f"qos must be 0, 1 or 2, not {self.qos!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedSummary:
+    """A summary as the store keeps it: the payload published (interfaces.md
+    section 5), by period and key. The store makes one of each engine
+    ``Summary``; a summary published elsewhere can be stored as it is."""
+
+    period: str
+    key: str
+    final: bool
+    time: Minute  # when it was made
+    payload: Mapping[str, Any]
+
+    @classmethod
+    def of(cls, s: Summary) -> PublishedSummary:
+        return cls(s.period, s.key, s.final, s.time, payloads.summary(s))
 
 
 class Store:
@@ -115,7 +133,7 @@ class Store:
         user: str,
         epoch: Epoch,
         source: str,
-        outputs: Sequence[Output],
+        outputs: Sequence[Output | PublishedSummary],
         state: Mapping[str, Any],
         outbox: Sequence[OutboxMessage],
     ) -> None:
@@ -138,7 +156,7 @@ class Store:
         at: float,
         event_type: str,
         event_payload: Mapping[str, Any],
-        outputs: Sequence[Output],
+        outputs: Sequence[Output | PublishedSummary],
         state: Mapping[str, Any] | None,
         state_minute: Minute | None,
         outbox: Sequence[OutboxMessage],
@@ -402,7 +420,7 @@ class Store:
             (user, epoch.start, epoch.steps, epoch.posture.value, int(epoch.inferred), source),
         )
 
-    def _insert_outputs(self, user: str, outputs: Sequence[Output]) -> None:
+    def _insert_outputs(self, user: str, outputs: Sequence[Output | PublishedSummary]) -> None:
         for out in outputs:
             match out:
                 case Prompt():
@@ -410,6 +428,8 @@ class Store:
                 case Outcome():
                     self._put_outcome(user, out)
                 case Summary():
+                    self._put_summary(user, PublishedSummary.of(out))
+                case PublishedSummary():
                     self._put_summary(user, out)
                 case Dropped():
                     pass  # logged by the caller; nothing to keep
@@ -434,13 +454,13 @@ class Store:
             (user, o.prompt_id, o.kind, o.outcome, o.time, o.latency_min, int(o.self_reported)),
         )
 
-    def _put_summary(self, user: str, s: Summary) -> None:
+    def _put_summary(self, user: str, s: PublishedSummary) -> None:
         # The daemon writes in time order, so the last one written is the newest
         # (the final daily summary replaces the end-of-waking-window one).
         self._conn.execute(
             "INSERT OR REPLACE INTO summaries (user, period, key, final, time, payload)"
             " VALUES (?, ?, ?, ?, ?, ?)",
-            (user, s.period, s.key, int(s.final), s.time, _dumps(s.body)),
+            (user, s.period, s.key, int(s.final), s.time, _dumps(s.payload)),
         )
 
     def _put_state(self, user: str, minute: Minute, state: Mapping[str, Any]) -> None:
