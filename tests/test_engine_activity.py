@@ -891,7 +891,7 @@ def test_red_flag_goes_through_do_not_disturb_at_any_hour(clock: str) -> None:
     assert payload["reason"] == {"flags": ["saddle_numbness"], "tier": "emergency"}
     alerts = [o for o in r.outputs if isinstance(o, Alert)]
     assert alerts[0].body is not None
-    assert alerts[0].body["flags"] == ["saddle_numbness"]
+    assert payloads.alert(alerts[0].body, user="alice")["flags"] == ["saddle_numbness"]
     assert kinds(r) == ["red_flag"]  # everything else is suspended
 
 
@@ -1212,7 +1212,8 @@ def check(r: Result, quota: int | None) -> None:
     open_alert = False
     for o in r.outputs:
         if isinstance(o, Alert):
-            open_alert = o.body is not None and o.body["kind"] == "red_flag"
+            open_alert = (o.body is not None
+                          and payloads.alert(o.body, user="alice")["kind"] == "red_flag")
         elif isinstance(o, Prompt) and o.kind != "red_flag":
             assert not open_alert, f"{o.kind} while a red-flag alert is open"
     # Every outcome names a prompt sent before it, and decides it once.

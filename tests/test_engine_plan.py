@@ -70,7 +70,7 @@ def quota(r: Result, i: int) -> int | None:
 
 
 def alerts(r: Result) -> list[tuple[str, dict[str, Any] | None]]:
-    return [(stamp(o), None if o.body is None else dict(o.body))
+    return [(stamp(o), None if o.body is None else payloads.alert(o.body, user="alice"))
             for o in r.outputs if isinstance(o, Alert)]
 
 

@@ -30,8 +30,18 @@ from plan_helpers import (
 )
 
 from pacer.config import SafetyRules, WalkRules
+from pacer.contract import payloads
 from pacer.contract.commands import parse_command
-from pacer.engine.model import Ack, Alert, Dropped, PlanChange, Symptom
+from pacer.engine.model import (
+    Ack,
+    Alert,
+    AlertCleared,
+    Dropped,
+    PlanChange,
+    RedFlagAlert,
+    ReviewAlert,
+    Symptom,
+)
 from pacer.engine.safety import FLAGS, RED_FLAGS, tier_of
 from pacer.errors import CommandRejected
 from pacer.io.minutes import fill_gaps
@@ -53,6 +63,17 @@ def times(r: Result) -> list[str]:
 
 def alerts(r: Result) -> list[Alert]:
     return [o for o in r.outputs if isinstance(o, Alert)]
+
+
+def published(body: RedFlagAlert | ReviewAlert | None) -> dict[str, Any] | None:
+    """The alert as the physiotherapist receives it (None: none is open)."""
+    return None if body is None else payloads.alert(body, user="alice")
+
+
+def published_clearing(cleared: AlertCleared | None) -> dict[str, Any] | None:
+    """The event saying who cleared the alert, as published."""
+    return None if cleared is None else payloads.alert_cleared(cleared, user="alice",
+                                                               tz=day(0).tz)
 
 
 def test_fourteen_flags_in_two_tiers_and_the_v1_names_keep_their_meaning() -> None:
@@ -97,7 +118,7 @@ def test_a_later_urgent_flag_never_softens_an_open_emergency() -> None:
     assert second.reason["flags"] == ["fever_or_unwell"]
     assert second.reason["earlier"] == ["saddle_numbness"]
     assert second.text.startswith(EMERGENCY_FIRST)
-    body = alerts(r)[-1].body
+    body = published(alerts(r)[-1].body)
     assert body is not None
     assert body["tier"] == "emergency"
 
@@ -139,7 +160,7 @@ def test_seen_stops_the_repeats_but_keeps_the_alert_open_for_the_physiotherapist
     assert r.replies[1].ok
     last = alerts(r)[-1]
     assert last.body is not None  # still open
-    assert last.body["seen"] == day(1).local("11:00").isoformat()
+    assert payloads.alert(last.body, user="alice")["seen"] == day(1).local("11:00").isoformat()
     assert last.cleared is None
     # Still only the advice to get seen: the walk reminders stay suspended.
     assert [stamp(p) for p in kind(r, "walk_reminder")] == [when(0, "14:00")]
@@ -158,7 +179,8 @@ def test_seen_with_resume_clears_the_alert_recorded_with_who_and_how() -> None:
     cleared = alerts(r)[-1]
     assert cleared.body is None
     assert cleared.cleared is not None
-    event = dict(cleared.cleared)
+    event = published_clearing(cleared.cleared)
+    assert event is not None
     assert {k: event[k] for k in ("type", "kind", "by", "how", "flags", "tier")} == {
         "type": "alert_cleared", "kind": "red_flag", "by": "alice", "how": "person",
         "flags": ["both_legs"], "tier": "emergency"}
@@ -174,7 +196,7 @@ def test_seen_with_resume_clears_the_alert_recorded_with_who_and_how() -> None:
 def test_who_cleared_it_and_how(by: str, how: str) -> None:
     r = run_days([B, B], commands=[at(0, "10:00", red_flag("chest_pain")),
                                    at(0, "11:00", PlanChange(by, "reviewed", clear_alert=True))])
-    cleared = alerts(r)[-1].cleared
+    cleared = published_clearing(alerts(r)[-1].cleared)
     assert cleared is not None
     assert (cleared["by"], cleared["how"], cleared["why"]) == (by, how, "reviewed")
     assert cleared["seen"] is None
@@ -191,7 +213,7 @@ def test_seen_is_an_error_when_no_alert_is_open_or_the_prompt_is_not_a_red_flag(
                                              at(0, "10:00", Ack(walk.id, "seen"))])
     assert not r.replies[1].ok
     assert "is a walk_reminder prompt" in str(r.replies[1].error)
-    body = alerts(r)[-1].body
+    body = published(alerts(r)[-1].body)
     assert body is not None
     assert body["seen"] is None
 
@@ -207,7 +229,7 @@ def test_a_new_flag_after_seen_needs_seeing_again() -> None:
     r = run_days([B, B], commands=[at(0, "10:00", red_flag("fever_or_unwell")),
                                    at(0, "12:00", SEEN),
                                    at(0, "15:00", red_flag("chest_pain"))])
-    body = alerts(r)[-1].body
+    body = published(alerts(r)[-1].body)
     assert body is not None
     assert body["seen"] is None
     assert body["tier"] == "emergency"

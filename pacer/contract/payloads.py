@@ -15,6 +15,7 @@ from typing import Any
 
 from pacer.engine.model import (
     Ack,
+    AlertCleared,
     Command,
     DaySummary,
     Dnd,
@@ -22,7 +23,9 @@ from pacer.engine.model import (
     PlanChange,
     PlanFigures,
     Prompt,
+    RedFlagAlert,
     Reply,
+    ReviewAlert,
     Status,
     Summary,
     Symptom,
@@ -162,6 +165,21 @@ def state(s: Status, *, user: str, tz: tzinfo,
     return body
 
 
+# --- out: pacer/<u>/alert (retained; an empty payload clears it) -------------------------
+
+
+def alert(body: RedFlagAlert | ReviewAlert, *, user: str) -> dict[str, Any]:
+    """The open alert: a red flag (v2: with its tier, first report and when it
+    was seen), else a review suggested (v1)."""
+    if isinstance(body, RedFlagAlert):
+        return {"v": 2, "type": "alert", "user": user, "kind": "red_flag",
+                "time": body.time, "raised": body.raised, "flags": list(body.flags),
+                "tier": body.tier, "seen": body.seen,
+                "review_suggested": body.review_suggested}
+    return {"v": 1, "type": "alert", "user": user, "kind": "review_suggested",
+            "time": body.time, "reason": dict(body.reason)}
+
+
 # --- out: pacer/<u>/event (the audit trail) ----------------------------------------------
 
 
@@ -177,6 +195,15 @@ def outcome(o: Outcome, *, user: str, tz: tzinfo) -> dict[str, Any]:
         "time": iso(o.time, tz),
         "latency_min": o.latency_min,
         "self_reported": o.self_reported,
+    }
+
+
+def alert_cleared(c: AlertCleared, *, user: str, tz: tzinfo) -> dict[str, Any]:
+    """Who cleared the open alert, how and why."""
+    return {
+        "v": 1, "type": "alert_cleared", "user": user, "time": iso(c.time, tz),
+        "kind": c.kind, "by": c.by, "how": c.how, "why": c.why,
+        "flags": list(c.flags), "tier": c.tier, "seen": c.seen,
     }
 
 

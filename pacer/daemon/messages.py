@@ -50,7 +50,8 @@ def outbox_for(
             messages.append(
                 OutboxMessage(
                     topic=topics.alert,
-                    payload=b"" if out.body is None else encode(dict(out.body)),
+                    payload=b"" if out.body is None else encode(
+                        payloads.alert(out.body, user=topics.user)),
                     qos=1,
                     retain=True,
                     msg_id=f"{topics.user}-alert-{out.time}",
@@ -61,7 +62,8 @@ def outbox_for(
                 messages.append(
                     OutboxMessage(
                         topic=topics.event,
-                        payload=encode(dict(out.cleared)),
+                        payload=encode(payloads.alert_cleared(out.cleared, user=topics.user,
+                                                              tz=tz)),
                         qos=1,
                         msg_id=f"{topics.user}-alert-cleared-{out.time}",
                     )

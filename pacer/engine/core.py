@@ -24,6 +24,7 @@ from pacer.engine.model import (
     SNOOZE_DEFAULT_MIN,
     Ack,
     Alert,
+    AlertCleared,
     Command,
     DaySummary,
     Dnd,
@@ -37,7 +38,9 @@ from pacer.engine.model import (
     Posture,
     Prompt,
     PromptKind,
+    RedFlagAlert,
     Reply,
+    ReviewAlert,
     Status,
     Summary,
     Symptom,
@@ -1124,17 +1127,15 @@ class Engine:
         self._queue("review_suggested", now, reason)
         out.append(Alert(now, self._alert_body()))
 
-    def _alert_body(self) -> dict[str, Any] | None:
+    def _alert_body(self) -> RedFlagAlert | ReviewAlert | None:
         plan = self.state.plan
         alert = plan.alert
         if alert is not None:
-            return {"v": 2, "type": "alert", "user": self.user, "kind": "red_flag",
-                    "time": alert["time"], "raised": alert.get("first", alert["time"]),
-                    "flags": list(alert["flags"]), "tier": tier_of(alert["flags"]),
-                    "seen": alert.get("seen"), "review_suggested": plan.review is not None}
+            return RedFlagAlert(time=alert["time"], raised=alert.get("first", alert["time"]),
+                                flags=tuple(alert["flags"]), tier=tier_of(alert["flags"]),
+                                seen=alert.get("seen"), review_suggested=plan.review is not None)
         if plan.review is not None:
-            return {"v": 1, "type": "alert", "user": self.user, "kind": "review_suggested",
-                    "time": plan.review["time"], "reason": dict(plan.review["reason"])}
+            return ReviewAlert(time=plan.review["time"], reason=dict(plan.review["reason"]))
         return None
 
     def _plan(self, cmd: PlanChange, now: Minute) -> Reply:
@@ -1175,14 +1176,13 @@ class Engine:
         """Close the open alert, recorded with who, how and why (section 7)."""
         plan = self.state.plan
         alert = plan.alert
-        cleared: dict[str, Any] = {
-            "v": 1, "type": "alert_cleared", "user": self.user, "time": iso(now, self.tz),
-            "kind": "red_flag" if alert is not None else "review_suggested",
-            "by": by, "how": how, "why": why,
-            "flags": list(alert["flags"]) if alert is not None else [],
-            "tier": tier_of(alert["flags"]) if alert is not None else None,
-            "seen": alert.get("seen") if alert is not None else None,
-        }
+        cleared = AlertCleared(
+            time=now, kind="red_flag" if alert is not None else "review_suggested",
+            by=by, how=how, why=why,
+            flags=tuple(alert["flags"]) if alert is not None else (),
+            tier=tier_of(alert["flags"]) if alert is not None else None,
+            seen=alert.get("seen") if alert is not None else None,
+        )
         plan.alert = None
         plan.review = None
         self._record_change(now, by, why, {"clear_alert": True})

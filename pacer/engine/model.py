@@ -192,13 +192,47 @@ class Summary:
 
 
 @dataclass(frozen=True, slots=True)
+class RedFlagAlert:
+    """An open red-flag alert (pacing-rules.md section 7)."""
+
+    time: str  # the latest report (local ISO 8601, seconds)
+    raised: str  # the first report of this alert
+    flags: tuple[str, ...]  # every flag reported since it was raised
+    tier: str  # the highest tier among them: emergency | urgent
+    seen: str | None  # when the person said a clinician had seen them
+    review_suggested: bool  # a review suggestion is open as well
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewAlert:
+    """An open suggestion to review the plan (red days, rising pain)."""
+
+    time: str  # when it was raised (local ISO 8601)
+    reason: Mapping[str, Any]  # {red_days} and, for rising pain, {pain}
+
+
+@dataclass(frozen=True, slots=True)
+class AlertCleared:
+    """Who closed the open alert, how and why (section 7)."""
+
+    time: Minute
+    kind: Literal["red_flag", "review_suggested"]
+    by: str
+    how: str  # person | physiotherapist | local
+    why: str
+    flags: tuple[str, ...]  # of a red-flag alert, else empty
+    tier: str | None
+    seen: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Alert:
     """The retained alert for the physiotherapist changed: ``body`` is the open
     alert (red flag first, then review suggested), or None once none is open."""
 
     time: Minute
-    body: Mapping[str, Any] | None
-    cleared: Mapping[str, Any] | None = None  # the event saying who cleared it and how
+    body: RedFlagAlert | ReviewAlert | None
+    cleared: AlertCleared | None = None  # who cleared it and how
 
 
 Output = Prompt | Outcome | Dropped | Summary | Alert
