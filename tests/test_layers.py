@@ -4,6 +4,7 @@ a higher one."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,3 +65,69 @@ def test_outside_sees_relative_and_bare_imports() -> None:
                                    "pydantic"}}
     assert outside(found, ("pacer.engine", "pacer.timebase", "pacer.errors")) == {
         "pacer/engine/x.py": ["pacer", "pacer.config", "pacer.engineer"]}
+
+
+# --- the wire contract -----------------------------------------------------------------
+
+# A topic in a string: a level of a person's tree next to a slash (``cmd/``,
+# ``/reply``, ``summary/day``), a shared subscription, Home Assistant's prefix;
+# in an f-string, a piece that goes on from ``{prefix}/{user}`` (``/state``).
+TOPIC_TEXT = re.compile(r"(^|/)(cmd|summary|reply)/|/(cmd|reply)$|\$share/|^homeassistant/")
+TOPIC_PIECE = re.compile(r"^/(prompt|state|summary|alert|event|status|cmd|reply)\b|^/[#+](/|$)")
+# Besides pacer/contract: the engine's stored state keeps each day of the week
+# as its v1 daily summary (state version 3), and the clinic's test senders make
+# other daemons' messages, older versions included, by hand.
+WIRE_ALLOWED = ("pacer/contract/",)
+VERSION_ALLOWED = {"pacer/engine/weekly.py": "STORED_DAY_HEAD"}
+
+
+def wire_text(source: str) -> list[tuple[int, str]]:
+    """(line, what) of each payload version key (a dict key ``"v"``) and each
+    topic written in ``source``; prose (docstrings, bare strings) is not code."""
+    tree = ast.parse(source)
+    prose = {id(n.value) for n in ast.walk(tree)
+             if isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant)}
+    pieces = {id(v) for n in ast.walk(tree) if isinstance(n, ast.JoinedStr) for v in n.values}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Dict):
+            found += [(k.lineno, '"v":') for k in node.keys
+                      if isinstance(k, ast.Constant) and k.value == "v"]
+        elif (isinstance(node, ast.Constant) and isinstance(node.value, str)
+              and id(node) not in prose
+              and (TOPIC_TEXT.search(node.value)
+                   or (id(node) in pieces and TOPIC_PIECE.search(node.value)))):
+            found.append((node.lineno, node.value))
+    return sorted(found)
+
+
+def test_topics_and_payload_versions_are_written_in_the_contract_only() -> None:
+    found: dict[str, list[tuple[int, str]]] = {}
+    for path in sorted((ROOT / "pacer").rglob("*.py")):
+        name = str(path.relative_to(ROOT))
+        if name.startswith(WIRE_ALLOWED) or path.name == "testing.py":
+            continue
+        lines = path.read_text(encoding="utf-8").splitlines()
+        allowed = VERSION_ALLOWED.get(name)
+        bad = [(line, what) for line, what in wire_text("\n".join(lines))
+               if not (allowed and what == '"v":' and allowed in lines[line - 1])]
+        if bad:
+            found[name] = bad
+    assert found == {}
+
+
+def test_wire_text_finds_topics_and_versions_but_not_prose() -> None:
+    source = '''
+"""Publishes on pacer/<u>/cmd/<kind> and pacer/<u>/summary/day."""
+body = {"v": 1, "type": "prompt"}
+state = {"kind": "alert", "leaf": "status"}
+a = f"{prefix}/{user}/cmd/{kind}"
+b = f"{prefix}/+/reply/{name}"
+c = f"{base}/state"
+d = "summary/day"
+e = f"$share/{group}/{f}"
+f = f"{prefix}/{user}/#"
+g = "homeassistant/status"
+h = "see the help on https://example.org/state of things"
+'''
+    assert [line for line, _ in wire_text(source)] == [3, 5, 6, 7, 8, 9, 10, 11]
