@@ -132,7 +132,7 @@ def plan_figures(p: PlanFigures) -> dict[str, Any]:
             "achievement": p.achievement}
 
 
-# --- out: pacer/<u>/state (sections 6 and 8.6) -------------------------------------------
+# --- out: pacer/<u>/state (section 6) -----------------------------------------------------
 
 
 def state(s: Status, *, user: str, tz: tzinfo,
