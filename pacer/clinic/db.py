@@ -9,11 +9,18 @@ Each ``Database`` keeps one connection (SQLite or PostgreSQL), used under a
 lock: the collector writes from one thread at a time, and the web app's
 reads from threads are short. Several processes (collectors, the web app)
 each have their own.
+
+``is_outage`` tells a database that is away (a lost connection, a lock held
+too long, a full disk: the collector waits and tries again) from a row it
+cannot take (a value PostgreSQL refuses: that message is a dead letter).
+A broken connection is dropped and opened again on the next transaction.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import logging
 import sqlite3
 import threading
 import time
@@ -22,7 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from pacer.clinic.records import Record
+from pacer.clinic.records import DeadLetter, Record
+
+log = logging.getLogger(__name__)
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS patients (
@@ -46,7 +55,22 @@ SCHEMA = (
         id TEXT PRIMARY KEY, user_id TEXT NOT NULL, by_name TEXT NOT NULL,
         sent_at DOUBLE PRECISION NOT NULL, payload TEXT NOT NULL, reply TEXT,
         replied_at DOUBLE PRECISION)""",
+    # Messages that could not be parsed or stored, for inspection (``{blob}``:
+    # BLOB or BYTEA); ``copies`` counts deliveries of the same message.
+    """CREATE TABLE IF NOT EXISTS dead_letters (
+        key TEXT PRIMARY KEY, topic TEXT NOT NULL, payload {blob} NOT NULL,
+        size INTEGER NOT NULL, reason TEXT NOT NULL, first_at DOUBLE PRECISION NOT NULL,
+        last_at DOUBLE PRECISION NOT NULL, copies INTEGER NOT NULL DEFAULT 1)""",
+    # The web app's sign-ins: the cookie holds a random id, this table its
+    # hash; signing out deletes the row, a new password or removing the user
+    # ends it (``password``: a fingerprint of the user's password hash).
+    """CREATE TABLE IF NOT EXISTS web_sessions (
+        id TEXT PRIMARY KEY, user_name TEXT NOT NULL, password TEXT NOT NULL,
+        created_at DOUBLE PRECISION NOT NULL, expires_at DOUBLE PRECISION NOT NULL)""",
 )
+_DEAD = ("INSERT INTO dead_letters (key, topic, payload, size, reason, first_at, last_at) "
+         "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET "
+         "copies = dead_letters.copies + 1, last_at = excluded.last_at")
 
 _PATIENT = ("INSERT INTO patients (user_id, first_seen) VALUES (?, ?) "
             "ON CONFLICT (user_id) DO NOTHING")
@@ -89,26 +113,43 @@ class _Conn(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Stored:
-    """How a batch went: rows new or changed, and messages already stored."""
+    """How a batch went: rows new or changed, messages already stored, and
+    dead letters kept."""
 
     new: int
     duplicates: int
+    dead: int = 0
+
+
+# SQLSTATE classes of a database that is away or busy, not of a bad row:
+# connection exception, transaction rollback (deadlock, serialization),
+# insufficient resources, operator intervention, system error, internal error.
+_PG_TRANSIENT = ("08", "40", "53", "57", "58", "XX")
+_PG_TRANSIENT_STATES = ("55P03", "55006")  # lock not available, object in use
+
+
+def _session_key(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class Database:
     """The clinic's tables behind one small API; see the module docstring."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, timeout_s: float = 30.0) -> None:
+        """``timeout_s``: how long an SQLite write waits for another writer's lock
+        (then it is an outage, retried by the collector)."""
         self.url = url
         self.postgres = url.startswith(("postgresql://", "postgres://"))
+        self.timeout_s = timeout_s
         self._lock = threading.Lock()
         self._pg: Any = None
         self._sqlite: sqlite3.Connection | None = None
         if not self.postgres:
             self.path = Path(url.removeprefix("sqlite:///").removeprefix("sqlite://"))
+        blob = "BYTEA" if self.postgres else "BLOB"
         with self.transaction() as conn:
             for sql in SCHEMA:
-                conn.execute(sql)
+                conn.execute(sql.replace("{blob}", blob))
 
     def __repr__(self) -> str:  # never the URL: it may carry a password
         return f"Database({'postgresql' if self.postgres else 'sqlite'})"
@@ -125,7 +166,10 @@ class Database:
                     yield _PgAdapter(conn)
                     conn.commit()
                 except BaseException:
-                    conn.rollback()
+                    try:
+                        conn.rollback()
+                    except Exception:  # a broken connection: a new one next time
+                        self._drop_pg()
                     raise
             return
         with self._lock:
@@ -135,14 +179,15 @@ class Database:
                 yield conn
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                with contextlib.suppress(sqlite3.Error):  # SQLite may have rolled back
+                    conn.execute("ROLLBACK")
                 raise
 
     def _sqlite_conn(self) -> sqlite3.Connection:
         # One connection, kept open: closing the last connection of a WAL
         # database checkpoints it, which cost half the collector's time per batch.
         if self._sqlite is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+            conn = sqlite3.connect(self.path, timeout=self.timeout_s, isolation_level=None,
                                    check_same_thread=False)  # used under self._lock
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
@@ -152,9 +197,43 @@ class Database:
     def _pg_conn(self) -> Any:
         import psycopg  # noqa: PLC0415 - only a PostgreSQL clinic needs it
 
-        if self._pg is None or self._pg.closed:
+        if self._pg is None or self._pg.closed or self._pg.broken:
+            self._drop_pg()
             self._pg = psycopg.connect(self.url, connect_timeout=10)
         return self._pg
+
+    def _drop_pg(self) -> None:
+        pg, self._pg = self._pg, None
+        if pg is not None:
+            with contextlib.suppress(Exception):
+                pg.close()
+
+    def is_outage(self, exc: BaseException) -> bool:
+        """True when ``exc`` says the database is away or busy (wait, try
+        again), False when it refused what was written (a dead letter)."""
+        if isinstance(exc, sqlite3.OperationalError | OSError | TimeoutError):
+            return True  # locked, disk I/O error, disk full, cannot open the file
+        if isinstance(exc, sqlite3.Error):
+            return isinstance(exc, sqlite3.InternalError)
+        if not self.postgres:
+            return False
+        import psycopg  # noqa: PLC0415
+
+        if not isinstance(exc, psycopg.Error):
+            return False
+        state = exc.sqlstate
+        if state is None:  # raised by the client: no connection, or a value it refused
+            return isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError)
+        return state.startswith(_PG_TRANSIENT) or state in _PG_TRANSIENT_STATES
+
+    def alive(self) -> bool:
+        """Whether the database answers now (after a refused row: if it does
+        not, that was an outage, not the row)."""
+        try:
+            self.query("SELECT 1")
+        except Exception:
+            return False
+        return True
 
     def close(self) -> None:
         with self._lock:
@@ -172,8 +251,10 @@ class Database:
 
     # --- the collector's writes --------------------------------------------------------
 
-    def store(self, records: Sequence[Record], received_at: float | None = None) -> Stored:
-        """Store a batch in one transaction; each message at most once."""
+    def store(self, records: Sequence[Record], received_at: float | None = None,
+              dead: Sequence[DeadLetter] = ()) -> Stored:
+        """Store a batch in one transaction; each message at most once; and
+        the batch's dead letters."""
         now = time.time() if received_at is None else received_at
         # Rows are locked in one order (by patient; a patient's messages keep
         # their order), so two collectors' transactions wait for each other
@@ -184,8 +265,11 @@ class Database:
             for user in sorted({rec.user for rec in records}):  # once per batch
                 conn.execute(_PATIENT, (user, now))
             cursors = [self._write(conn, rec, now) for rec in ordered]
+            for letter in sorted(dead, key=lambda d: d.key):
+                conn.execute(_DEAD, (letter.key, letter.topic, letter.payload, letter.size,
+                                     letter.reason, now, now))
         new = sum(1 for cur in cursors if cur.rowcount > 0)
-        return Stored(new, len(cursors) - new)
+        return Stored(new, len(cursors) - new, len(dead))
 
     @staticmethod
     def _write(conn: _Conn, rec: Record, now: float) -> _Cursor:
@@ -217,17 +301,48 @@ class Database:
         with self.transaction() as conn:
             conn.execute("DELETE FROM plan_requests WHERE id = ? AND reply IS NULL", (req_id,))
 
-    def set_plan_reply(self, req_id: str, reply: str) -> bool:
+    def set_plan_reply(self, req_id: str, user: str, reply: str) -> bool:
+        """Store the reply to request ``req_id`` if it was a request to ``user``
+        (the patient whose tree the reply came on) and has none yet."""
         with self.transaction() as conn:
             cur = conn.execute("UPDATE plan_requests SET reply = ?, replied_at = ? "
-                               "WHERE id = ? AND reply IS NULL", (reply, time.time(), req_id))
+                               "WHERE id = ? AND user_id = ? AND reply IS NULL",
+                               (reply, time.time(), req_id, user))
             return bool(cur.rowcount)
+
+    # --- the web app's sessions ----------------------------------------------------------
+
+    def add_session(self, token: str, user: str, password: str, max_age_s: float) -> None:
+        now = time.time()
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM web_sessions WHERE expires_at < ?", (now,))
+            conn.execute("INSERT INTO web_sessions (id, user_name, password, created_at, "
+                         "expires_at) VALUES (?, ?, ?, ?, ?)",
+                         (_session_key(token), user, password, now, now + max_age_s))
+
+    def session(self, token: str) -> tuple[str, str] | None:
+        """(user, password fingerprint) of a live session, or None."""
+        rows = self.query("SELECT user_name, password FROM web_sessions WHERE id = ? "
+                          "AND expires_at >= ?", (_session_key(token), time.time()))
+        return (str(rows[0][0]), str(rows[0][1])) if rows else None
+
+    def drop_session(self, token: str) -> None:
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM web_sessions WHERE id = ?", (_session_key(token),))
+
+    def drop_sessions(self, user: str, keep_password: str | None = None) -> int:
+        """End ``user``'s sessions (all, or those not made with ``keep_password``)."""
+        with self.transaction() as conn:
+            cur = conn.execute("DELETE FROM web_sessions WHERE user_name = ? AND password <> ?",
+                               (user, keep_password or ""))
+            return int(cur.rowcount)
 
     # --- counts (tests, benchmark) -------------------------------------------------------
 
     def counts(self) -> dict[str, int]:
         out = {}
-        for table in ("patients", "summaries", "events", "alerts", "plan_requests"):
+        for table in ("patients", "summaries", "events", "alerts", "plan_requests",
+                      "dead_letters"):
             out[table] = int(self.query(f"SELECT count(*) FROM {table}")[0][0])  # noqa: S608
         return out
 

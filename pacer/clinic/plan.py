@@ -8,6 +8,11 @@ the broker's ACL requires (the daemon may write only its own tree). The web
 app subscribes to ``<prefix>/+/reply/clinic-<instance>`` on a persistent
 session, so a reply that comes after the page stopped waiting (the daemon was
 offline) is still stored with its request.
+
+A reply counts only when it comes on the tree of the patient the request
+went to (the broker lets only that patient's daemon write there) and has the
+shape of a reply (``contract.Reply``); any other, such as one patient's
+daemon answering another patient's request id, is logged and ignored.
 """
 
 from __future__ import annotations
@@ -20,8 +25,10 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from pacer.clinic import contract
 from pacer.clinic.config import ClinicConfig
 from pacer.clinic.db import Database
+from pacer.contract import topics as topic_names
 from pacer.contract.topics import ANY, Topics
 from pacer.errors import BrokerUnavailable, PacerError
 from pacer.mqtt.client import Incoming, MqttLink
@@ -44,7 +51,7 @@ class PlanSender:
         self.link = MqttLink(mqtt, client_id=f"{who}-{self.instance}",
                              status_topic=Topics(self.prefix, who).clinic_status(self.instance),
                              logger=log, on_connected=self._on_connected, manual_ack=True)
-        self._waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._waiting: dict[str, tuple[str, asyncio.Future[dict[str, Any]]]] = {}
         self._reader: asyncio.Future[None] | None = None
 
     async def _on_connected(self, _session_present: bool) -> None:
@@ -72,18 +79,29 @@ class PlanSender:
                 self.link.ack(msg)
 
     async def _reply(self, msg: Incoming) -> None:
+        where = topic_names.split(msg.topic, self.prefix)
+        user = where[0] if where is not None else ""
         req_id = (msg.correlation_data or b"").decode("utf-8", "replace")
         try:
-            body = json.loads(msg.payload)
-        except ValueError:
-            body = None
-        if not req_id or not isinstance(body, dict):
-            log.warning("unusable reply on %s", msg.topic)
+            body = contract.check("reply", contract.load(msg.payload))
+        except contract.Unreadable as exc:
+            log.warning("unusable reply on %r: %s", msg.topic[:200], exc)
             return
-        await asyncio.to_thread(self.db.set_plan_reply, req_id, json.dumps(body))
-        fut = self._waiting.pop(req_id, None)
-        if fut is not None and not fut.done():
-            fut.set_result(body)
+        if not PATIENT_ID.match(user) or not req_id.startswith("clinic-") or len(req_id) > 64:
+            log.warning("unusable reply on %r: no request id of ours", msg.topic[:200])
+            return
+        waiting = self._waiting.get(req_id)
+        stored = await asyncio.to_thread(self.db.set_plan_reply, req_id, user,
+                                         contract.dumps(body))
+        mine = waiting[0] == user if waiting is not None else stored
+        if not mine:
+            log.warning("reply on %r ignored: request %s is not %s's, or has its reply",
+                        msg.topic[:200], req_id[:64], user)
+            return
+        if waiting is not None:
+            self._waiting.pop(req_id, None)
+            if not waiting[1].done():
+                waiting[1].set_result(body)
 
     async def send(self, patient: str, by: str, why: str, settings: Mapping[str, Any],
                    clear_alert: bool) -> tuple[str, dict[str, Any] | None]:
@@ -105,7 +123,7 @@ class PlanSender:
         # The row exists before the publish, so a quick reply finds its request.
         await asyncio.to_thread(self.db.add_plan_request, req_id, patient, by, payload)
         fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._waiting[req_id] = fut
+        self._waiting[req_id] = (patient, fut)
         try:
             try:
                 topics = Topics(self.prefix, patient)

@@ -2,7 +2,11 @@
 
 Pure: a topic and a payload in, a ``Record`` (or a ``Rejected`` reason) out.
 The topic's user level is authoritative (the broker's ACL confines each daemon
-to its own tree); a payload naming another user is refused.
+to its own tree); a payload naming another user is refused. Every payload is
+checked against the contract (``contract``: safe JSON, then the types,
+ranges and formats of the fields the clinic reads) before it is stored; a
+message that fails is ``Rejected`` with the reason, whatever is wrong with it,
+and the collector keeps it as a dead letter.
 
 Natural keys, so a message delivered twice (QoS 1, a collector killed before
 its ack) is stored once:
@@ -24,17 +28,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from pacer.clinic import contract
 from pacer.contract import topics
 
 Kind = Literal["summary", "event", "alert", "alert_clear", "status"]
-MAX_PAYLOAD = 256 * 1024
+MAX_PAYLOAD = contract.MAX_PAYLOAD
+PATIENT = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # a pacer [user] id
+STATUS = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
 
 class Rejected(Exception):  # noqa: N818 - a reason, not a failure of the program
-    """A message the clinic cannot store; it is logged and acknowledged."""
+    """A message the clinic cannot store: a dead letter, logged and acknowledged."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,56 +59,79 @@ def digest(body: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
 
-def _json(payload: bytes) -> dict[str, Any]:
-    if len(payload) > MAX_PAYLOAD:
-        raise Rejected(f"payload of {len(payload)} bytes is over {MAX_PAYLOAD}")
-    try:
-        data = json.loads(payload)
-    except (UnicodeDecodeError, ValueError):
-        raise Rejected("payload is not JSON") from None
-    if not isinstance(data, dict):
-        raise Rejected("payload is not a JSON object")
-    return data
-
-
-def _text(data: dict[str, Any], key: str) -> str:
-    value = data.get(key)
-    if not isinstance(value, str) or not value:
-        raise Rejected(f"payload has no {key!r} string")
-    return value
-
-
-def _canonical(data: dict[str, Any]) -> str:
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-
-
 def parse(topic: str, payload: bytes, prefix: str = "pacer") -> Record:
-    """The record a message stands for; raises ``Rejected`` with the reason."""
+    """The record a message stands for; raises ``Rejected`` with the reason,
+    whatever is wrong with the message (never another exception)."""
+    try:
+        return _parse(topic, payload, prefix)
+    except Rejected:
+        raise
+    except contract.Unreadable as exc:
+        raise Rejected(str(exc)) from None
+    except Exception as exc:  # whatever a hostile payload finds: refused, never a crash
+        raise Rejected(f"unreadable ({type(exc).__name__})") from None
+
+
+def _parse(topic: str, payload: bytes, prefix: str) -> Record:
     where = topics.split(topic, prefix)
     if where is None:
-        raise Rejected(f"not a patient topic: {topic!r}")
+        raise Rejected(f"not a patient topic: {topic[:200]!r}")
     user, leaf = where
+    if not PATIENT.match(user):
+        raise Rejected(f"not a patient id: {user[:80]!r}")
     if leaf == topics.STATUS:
-        word = payload.decode("utf-8", "replace").strip()[:32]
+        word = payload.decode("utf-8", "replace").strip()
+        if not STATUS.match(word):
+            raise Rejected("a status that is not a word")
         return Record("status", user, (), word)
     if leaf == topics.ALERT and not payload:
         return Record("alert_clear", user, (), "")
-    data = _json(payload)
+    data = contract.load(payload)
     if data.get("user", user) != user:
-        raise Rejected(f"payload names user {data.get('user')!r} on {user!r}'s topic")
+        raise Rejected(f"payload names user {str(data.get('user'))[:80]!r} on {user!r}'s topic")
     period = topics.summary_period(leaf)
     if period is not None:
         if data.get("period") != period:
-            raise Rejected(f"a {period} summary topic carries period {data.get('period')!r}")
-        key = _text(data, "date" if period == "day" else "week")
+            raise Rejected(f"a {period} summary topic carries period "
+                           f"{str(data.get('period'))[:20]!r}")
+        contract.check("day" if period == "day" else "week", data)
+        key = data["date" if period == "day" else "week"]
         final = data.get("final", period == "week")
-        if not isinstance(final, bool):
-            raise Rejected("'final' is not true or false")
-        return Record("summary", user, (period, key), _canonical(data), final)
+        return Record("summary", user, (period, key), contract.dumps(data), final)
     if leaf == topics.EVENT:
-        return Record("event", user, (_text(data, "time"), _text(data, "type"), digest(data)),
-                      _canonical(data))
+        contract.check("event", data)
+        return Record("event", user, (data["time"], data["type"], digest(data)),
+                      contract.dumps(data))
     if leaf == topics.ALERT:
-        return Record("alert", user, (_text(data, "time"), _text(data, "kind"), digest(data)),
-                      _canonical(data))
-    raise Rejected(f"the clinic does not store {leaf!r} messages")
+        contract.check("alert", data)
+        return Record("alert", user, (data["time"], data["kind"], digest(data)),
+                      contract.dumps(data))
+    raise Rejected(f"the clinic does not store {leaf[:80]!r} messages")
+
+
+DEAD_PAYLOAD = 64 * 1024  # bytes of a dead letter's payload kept for inspection
+
+
+def _plain(text: str, limit: int) -> str:
+    """``text`` safe to store anywhere: no NUL, no lone surrogate, bounded."""
+    safe = text[:limit].encode("utf-8", "backslashreplace").decode("utf-8")
+    return safe.replace("\x00", "\\x00")
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A message that could not be parsed or stored, kept for inspection: its
+    topic, the start of its payload (bytes, as received), its size and why.
+    ``key`` (a hash of topic and payload) makes a second copy count, not a row."""
+
+    key: str
+    topic: str
+    payload: bytes
+    size: int
+    reason: str
+
+    @classmethod
+    def of(cls, topic: str, payload: bytes, reason: str) -> DeadLetter:
+        key = hashlib.sha256(topic.encode("utf-8", "backslashreplace") + b"\0" + payload)
+        return cls(key.hexdigest()[:32], _plain(topic, 1000), bytes(payload[:DEAD_PAYLOAD]),
+                   len(payload), _plain(reason, 1000))
