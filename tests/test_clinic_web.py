@@ -220,7 +220,8 @@ def test_patient_list_is_ordered_by_attention(site: Site) -> None:
             f"{today:%a %d %b} 08:00 (first {today:%a %d %b} 07:40); not yet seen") in text
     assert (f"urgent red flag: severe night pain reported {yesterday:%a %d %b} 21:10; "
             f"seen at {today:%a %d %b} 09:00") in text
-    assert "Attention order: emergency red flag → urgent red flag → review suggested" in text
+    assert ("Attention order: emergency red flag → urgent red flag → data unreadable → "
+            "review suggested") in text
 
 
 def test_api_patients_agrees_with_the_page(site: Site) -> None:
@@ -246,7 +247,7 @@ def test_api_patients_agrees_with_the_page(site: Site) -> None:
     assert by_id["dev-r"]["adherence"] < 0.5
     assert by_id["emma-l"]["status"] == "offline"
     assert by_id[LISTED_ONLY] | {} == {
-        "id": LISTED_ONLY, "attention": "no data", "rank": 5, "reasons": ["no data"],
+        "id": LISTED_ONLY, "attention": "no data", "rank": 6, "reasons": ["no data"],
         "status": None, "last_day": None, "steps": None, "quota": None, "adherence": None,
         "alert": None, "red_flag": None}
     latest = site.db.query("SELECT max(key) FROM summaries WHERE user_id = 'farid-s' "

@@ -7,13 +7,21 @@ applies, and every reason that applies is shown):
 0. an open red-flag alert of the emergency tier;
 1. an open red-flag alert of the urgent tier (the tier the alert states, or
    for an alert of an older pacer the engine table's tier of its flags);
-2. review suggested (an open review alert, or the flag on the latest day);
-3. boom-bust cycles (in the latest weekly summary, or a bust day in the
+2. data unreadable (a stored row of the patient's that does not keep the
+   contract, see ``contract``: it could hide a red flag, so it comes next;
+   the rest of the patient's data is shown without it);
+3. review suggested (an open review alert, or the flag on the latest day);
+4. boom-bust cycles (in the latest weekly summary, or a bust day in the
    last 7 stored days);
-4. low adherence (sitting prompts followed by a break in time, in the latest
+5. low adherence (sitting prompts followed by a break in time, in the latest
    weekly summary or else the last 7 stored days, under ``low_adherence``);
-5. no data (no daily summary, or none in the last ``stale_days`` days);
-6. on track.
+6. no data (no daily summary, or none in the last ``stale_days`` days);
+7. on track.
+
+Every stored row is read through ``contract.read``; a row that is somehow
+wrong marks its patient "data unreadable" and is left out, and a patient
+whose rows cannot be read at all is listed as "data unreadable" alone:
+one patient's data never breaks the page for the others.
 
 A patient's alert history pairs the stored alerts (a retained alert is
 published again when a report adds to it or the person says they were seen;
@@ -25,21 +33,28 @@ sends no such event, shows when the clinic saw it cleared and no more.
 from __future__ import annotations
 
 import json
+import logging
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pacer.clinic import contract
 from pacer.clinic.config import ClinicTable
 from pacer.clinic.db import CLEARED_EVENT, Database
 from pacer.engine.safety import Tier
 from pacer.report import redflags
 
-ATTENTION = ("emergency red flag", "urgent red flag", "review suggested", "boom-bust cycles",
-             "low adherence", "no data", "on track")
+log = logging.getLogger(__name__)
+
+ATTENTION = ("emergency red flag", "urgent red flag", "data unreadable", "review suggested",
+             "boom-bust cycles", "low adherence", "no data", "on track")
 RANK = {name: i for i, name in enumerate(ATTENTION)}
+UNREADABLE = "data unreadable"
 HISTORY_LIMIT = 20  # alerts shown on the patient page
+_STATUS = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -178,27 +193,42 @@ def _today(days: Sequence[Mapping[str, Any]]) -> date:
     tz_name = days[-1].get("timezone") if days else None
     try:
         tz = ZoneInfo(tz_name) if isinstance(tz_name, str) else None
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         tz = None
     return datetime.now(tz).date() if tz else date.today()
 
 
+def _breaks(day: Mapping[str, Any], key: str) -> int:
+    breaks = day.get("breaks")
+    value = breaks.get(key) if isinstance(breaks, Mapping) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
 def _adherence(days: Sequence[Mapping[str, Any]]) -> float | None:
-    prompted = sum(int(d.get("breaks", {}).get("prompted") or 0) for d in days)
-    taken = sum(int(d.get("breaks", {}).get("taken") or 0) for d in days)
+    prompted = sum(_breaks(d, "prompted") for d in days)
+    taken = sum(_breaks(d, "taken") for d in days)
     return taken / prompted if prompted else None
+
+
+def unreadable_row(patient: str) -> PatientRow:
+    """The row of a patient whose stored data cannot be read at all."""
+    return PatientRow(id=patient, rank=RANK[UNREADABLE], reasons=(UNREADABLE,), status=None,
+                      last_day=None, steps=None, quota=None, adherence=None, alert=None)
 
 
 def assess(patient: str, *, days: Sequence[Mapping[str, Any]], week: Mapping[str, Any] | None,
            alert: Mapping[str, Any] | None, status: str | None, rules: ClinicTable,
-           today: date | None = None) -> PatientRow:
-    """The list row for one patient: ``days`` are its daily summaries, oldest first."""
+           today: date | None = None, unreadable: int = 0) -> PatientRow:
+    """The list row for one patient: ``days`` are its daily summaries, oldest first;
+    ``unreadable``: how many of its stored rows were left out as unreadable."""
     recent = list(days[-7:])
     latest = recent[-1] if recent else None
     reasons: list[int] = []
     red = RedFlag.of(alert)
     if red is not None:
         reasons.append(RANK[f"{red.tier} red flag"])
+    if unreadable:
+        reasons.append(RANK[UNREADABLE])
     if (alert is not None and (alert.get("kind") == "review_suggested"
                                or alert.get("review_suggested"))) or (
             latest is not None and "review_suggested" in latest.get("flags", ())):
@@ -230,23 +260,96 @@ def assess(patient: str, *, days: Sequence[Mapping[str, Any]], week: Mapping[str
 # --- reading the database -------------------------------------------------------------
 
 
-def _bodies(rows: Sequence[tuple[Any, ...]]) -> list[dict[str, Any]]:
-    return [json.loads(r[0]) for r in rows]
+class Reader:
+    """Stored rows read through the contract, counting those left out."""
+
+    def __init__(self) -> None:
+        self.unreadable = 0
+
+    def body(self, kind: contract.Kind, text: object) -> dict[str, Any] | None:
+        found = contract.read(kind, text) if isinstance(text, str | bytes) else None
+        if found is None:
+            self.unreadable += 1
+        return found
+
+    def bodies(self, kind: contract.Kind, texts: Sequence[object]) -> list[dict[str, Any]]:
+        return [b for b in (self.body(kind, t) for t in texts) if b is not None]
+
+    def status(self, value: object) -> str | None:
+        if value is None:
+            return None
+        if isinstance(value, str) and _STATUS.match(value):
+            return value
+        self.unreadable += 1
+        return None
+
+    def number(self, value: object) -> float | None:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        self.unreadable += 1
+        return None
 
 
-def _patient_data(db: Database, patient: str, day_limit: int) -> tuple[
-        list[dict[str, Any]], dict[str, Any] | None, dict[str, Any] | None, str | None]:
-    days = _bodies(db.query(
+@dataclass(frozen=True, slots=True)
+class PatientData:
+    """One patient's stored rows, as read: days oldest first."""
+
+    days: list[dict[str, Any]]
+    week: dict[str, Any] | None
+    alert: dict[str, Any] | None
+    status: str | None
+    unreadable: int
+
+
+def read_patient(days: Sequence[object], weeks: Sequence[object],
+                 alerts: Sequence[tuple[object, object]], status: object) -> PatientData:
+    """The row loader: stored texts (days newest first, the latest weekly
+    summary, the open alerts with their receipt times, the status word) as
+    ``PatientData``; a row that is not readable is left out and counted."""
+    reader = Reader()
+    day_bodies = reader.bodies("day", days)[::-1]
+    week_bodies = reader.bodies("week", weeks)
+    open_copies = []
+    for text, received in alerts:
+        body = reader.body("alert", text)
+        stamp = reader.number(received)
+        if body is not None and stamp is not None:
+            open_copies.append((body, stamp))
+    return PatientData(day_bodies, week_bodies[0] if week_bodies else None,
+                       open_alert(open_copies), reader.status(status), reader.unreadable)
+
+
+def patient_row(patient: str, data: PatientData, rules: ClinicTable,
+                today: date | None = None) -> PatientRow:
+    """The list row of one patient from its rows as read; never raises (a
+    patient whose row cannot be made is "data unreadable")."""
+    try:
+        row = assess(patient, days=data.days, week=data.week, alert=data.alert,
+                     status=data.status, rules=rules, today=today,
+                     unreadable=data.unreadable)
+        json.dumps(row.as_json(), allow_nan=False)  # what /api/patients will send
+    except Exception:
+        log.exception("patient %s: stored data unreadable", patient)
+        return unreadable_row(patient)
+    return row
+
+
+def _first(rows: Sequence[tuple[Any, ...]]) -> list[object]:
+    return [r[0] for r in rows]
+
+
+def _patient_data(db: Database, patient: str, day_limit: int) -> PatientData:
+    days = _first(db.query(
         "SELECT body FROM summaries WHERE user_id = ? AND period = 'day' "
-        "ORDER BY key DESC LIMIT ?", (patient, day_limit)))[::-1]
-    weeks = _bodies(db.query(
+        "ORDER BY key DESC LIMIT ?", (patient, day_limit)))
+    weeks = _first(db.query(
         "SELECT body FROM summaries WHERE user_id = ? AND period = 'week' "
         "ORDER BY key DESC LIMIT 1", (patient,)))
-    alert = open_alert([(json.loads(body), received) for body, received in db.query(
+    alerts = [(body, received) for body, received in db.query(
         "SELECT body, received_at FROM alerts WHERE user_id = ? AND cleared_at IS NULL",
-        (patient,))])
+        (patient,))]
     status = db.query("SELECT status FROM patients WHERE user_id = ?", (patient,))
-    return days, weeks[0] if weeks else None, alert, status[0][0] if status else None
+    return read_patient(days, weeks, alerts, status[0][0] if status else None)
 
 
 def _newest(item: tuple[Mapping[str, Any], float]) -> tuple[float, datetime, bool]:
@@ -396,38 +499,74 @@ def patient_list(db: Database, rules: ClinicTable) -> list[PatientRow]:
     """Every patient, most in need of attention first (then by id)."""
     rows = []
     for pid in patient_ids(db, rules):
-        days, week, alert, status = _patient_data(db, pid, 14)
-        rows.append(assess(pid, days=days, week=week, alert=alert, status=status,
-                           rules=rules))
+        try:
+            data = _patient_data(db, pid, 14)
+        except Exception:  # a row the driver itself cannot return
+            log.exception("patient %s: stored data unreadable", pid)
+            rows.append(unreadable_row(pid))
+            continue
+        rows.append(patient_row(pid, data, rules))
     return sorted(rows, key=lambda r: (r.rank, r.id))
 
 
 def patient_view(db: Database, rules: ClinicTable, patient: str,
                  weeks: int = 6) -> PatientView | None:
-    """One patient's last ``weeks`` ISO weeks, newest first; None if unknown."""
+    """One patient's last ``weeks`` ISO weeks, newest first; None if unknown.
+    Rows that cannot be read are left out (the patient is "data unreadable");
+    a patient nothing can be shown of gets a view of its row alone."""
     if patient not in patient_ids(db, rules):
         return None
-    days, week, alert, status = _patient_data(db, patient, weeks * 7)
-    row = assess(patient, days=days, week=week, alert=alert, status=status, rules=rules)
-    weekly = {b["week"]: b for b in _bodies(db.query(
-        "SELECT body FROM summaries WHERE user_id = ? AND period = 'week'", (patient,)))}
+    try:
+        return _patient_view(db, rules, patient, weeks)
+    except Exception:
+        log.exception("patient %s: stored data unreadable", patient)
+        return PatientView(unreadable_row(patient), (), ())
+
+
+def _request(reader: Reader, row: Sequence[Any]) -> dict[str, Any] | None:
+    req_id, by, sent_at, payload, reply = row
+    try:
+        command = contract.load(payload)
+    except (contract.Unreadable, TypeError):
+        reader.unreadable += 1
+        return None
+    when = reader.number(sent_at)
+    if when is None:
+        return None
+    return {"id": str(req_id), "by": str(by), "sent_at": when, "payload": command,
+            "reply": reader.body("reply", reply) if reply is not None else None}
+
+
+def _patient_view(db: Database, rules: ClinicTable, patient: str,
+                  weeks: int) -> PatientView:
+    data = _patient_data(db, patient, weeks * 7)
+    reader = Reader()
+    weekly = {b["week"]: b for b in reader.bodies("week", _first(db.query(
+        "SELECT body FROM summaries WHERE user_id = ? AND period = 'week'", (patient,))))}
     by_week: dict[str, list[dict[str, Any]]] = {}
-    for d in days:
+    for d in data.days:
         y, w, _ = date.fromisoformat(d["date"]).isocalendar()
         by_week.setdefault(f"{y}-W{w:02d}", []).append(d)
     out = tuple(Week(k, tuple(v), weekly.get(k)) for k, v in sorted(by_week.items(),
                                                                    reverse=True))
-    events = tuple(_bodies(db.query(
-        "SELECT body FROM events WHERE user_id = ? ORDER BY time DESC LIMIT 20", (patient,))))
-    requests = tuple(
-        {"id": r[0], "by": r[1], "sent_at": r[2], "payload": json.loads(r[3]),
-         "reply": json.loads(r[4]) if r[4] else None}
-        for r in db.query("SELECT id, by_name, sent_at, payload, reply FROM plan_requests "
-                          "WHERE user_id = ? ORDER BY sent_at DESC LIMIT 10", (patient,)))
-    history = alert_history(
-        [(json.loads(body), received, closed) for body, received, closed in db.query(
+    events = tuple(reader.bodies("event", _first(db.query(
+        "SELECT body FROM events WHERE user_id = ? ORDER BY time DESC LIMIT 20", (patient,)))))
+    requests = tuple(r for r in (_request(reader, row) for row in db.query(
+        "SELECT id, by_name, sent_at, payload, reply FROM plan_requests "
+        "WHERE user_id = ? ORDER BY sent_at DESC LIMIT 10", (patient,))) if r is not None)
+    copies = []
+    for body, received, closed in db.query(
             "SELECT body, received_at, cleared_at FROM alerts WHERE user_id = ? "
-            "ORDER BY received_at DESC LIMIT 500", (patient,))],
-        _bodies(db.query("SELECT body FROM events WHERE user_id = ? AND type = ? "
-                         "ORDER BY time DESC LIMIT 100", (patient, CLEARED_EVENT))))
-    return PatientView(row, out, events, requests, tuple(history[:HISTORY_LIMIT]))
+            "ORDER BY received_at DESC LIMIT 500", (patient,)):
+        alert = reader.body("alert", body)
+        stamp = reader.number(received)
+        shut = None if closed is None else reader.number(closed)
+        if alert is not None and stamp is not None and (closed is None or shut is not None):
+            copies.append((alert, stamp, shut))
+    history = alert_history(copies, reader.bodies("event", _first(db.query(
+        "SELECT body FROM events WHERE user_id = ? AND type = ? ORDER BY time DESC LIMIT 100",
+        (patient, CLEARED_EVENT)))))
+    seen = PatientData(data.days, data.week, data.alert, data.status,
+                       data.unreadable + reader.unreadable)
+    return PatientView(patient_row(patient, seen, rules), out, events, requests,
+                       tuple(history[:HISTORY_LIMIT]))
