@@ -6,12 +6,18 @@ form and the replies to earlier changes); ``POST /patients/<id>/plan``
 publishes the plan change (``plan.PlanSender``). JSON: ``/api/patients`` and
 ``/api/patients/<id>``. Everything needs a signed-in user.
 
-Sessions are a signed cookie (Starlette's ``SessionMiddleware``: itsdangerous,
-HttpOnly, SameSite=Lax, Secure with ``[web] https_only``), keyed by
-``[web] secret_file``. Every form carries the session's CSRF token. No page
-runs a script; the Content-Security-Policy says so. TLS is the reverse
-proxy's job (config/clinic/nginx.conf); uvicorn trusts its X-Forwarded-*
-headers from 127.0.0.1 only.
+Sessions: a signed cookie (Starlette's ``SessionMiddleware``: itsdangerous,
+HttpOnly, SameSite=Lax, Secure with ``[web] https_only``, keyed by
+``[web] secret_file``) carries a random token naming a session row in the
+database (``auth``); every request checks the row and the user's entry in
+the users file, so signing out, a new password or removing the user ends the
+session, and a cookie copied before then signs in nobody. Sign-in is
+throttled per account and per client address, and the argon2 checks running
+at once are bounded (``auth.Throttle``, ``auth.HashGate``). Every form
+carries the session's CSRF token. No page runs a script; the
+Content-Security-Policy says so. TLS is the reverse proxy's job
+(config/clinic/nginx.conf); uvicorn trusts its X-Forwarded-* headers from
+127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
@@ -70,6 +77,7 @@ FORM_ERRORS = {
     "long": f"The reason can have at most {MAX_WHY} characters; nothing was sent.",
     "broker": "The broker could not be reached; nothing was sent.",
 }
+MAX_PASSWORD = 1024  # characters of a password checked (the form's own limit is smaller)
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -95,12 +103,27 @@ def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
         autoescape=True, undefined=jinja2.ChainableUndefined)
-    env.filters["when"] = lambda t: datetime.fromtimestamp(float(t)).strftime("%d %b %H:%M")
-    env.filters["pct"] = lambda v: "–" if v is None else f"{round(100 * float(v))} %"
-    env.filters["num"] = lambda v: "–" if v is None else f"{int(v):,}".replace(",", " ")
+    env.filters["when"] = _when
+    env.filters["pct"] = lambda v: f"{round(100 * v)} %" if _number(v) else "–"
+    env.filters["num"] = lambda v: f"{int(v):,}".replace(",", " ") if _number(v) else "–"
     env.filters["at"] = _at  # a time from a patient's message, in the patient's own zone
     env.filters["event"] = event_text
     return env
+
+
+def _number(value: object) -> bool:
+    """A finite number to show (a missing field is Jinja's Undefined, not None)."""
+    return (isinstance(value, int | float) and not isinstance(value, bool)
+            and abs(value) < 1e15)
+
+
+def _when(value: object) -> str:
+    if not _number(value):
+        return "–"
+    try:
+        return datetime.fromtimestamp(float(value)).strftime("%d %b %H:%M")  # type: ignore[arg-type]
+    except (OverflowError, OSError, ValueError):
+        return "–"
 
 
 def _at(value: object) -> str:
@@ -116,13 +139,35 @@ class ClinicApp:
         self.db = db or Database(config.database)
         self.sender = sender or PlanSender(config, self.db)
         self.env = _environment()
+        self.users = auth.UsersFile(config.web.users_file)
+        self.throttle = auth.Throttle()
+        self.gate = auth.HashGate()
 
     def render(self, request: Request, name: str, status: int = 200,
                **context: Any) -> HTMLResponse:
         session = request.session
         html = self.env.get_template(name).render(
-            user=session.get("user"), csrf=auth.csrf_token(session), **context)
+            user=getattr(request.state, "user", None), csrf=auth.csrf_token(session),
+            **context)
         return HTMLResponse(html, status_code=status, headers=HEADERS)
+
+    # --- sessions ------------------------------------------------------------------------
+
+    def session_user(self, token: str) -> str | None:
+        """The signed-in user of the session named ``token``, or None (no such
+        session, expired, or its user's password changed or the user removed:
+        the row is deleted then). Blocking: call from a thread."""
+        found = self.db.session(token)
+        if found is None:
+            return None
+        name, password = found
+        hashed = self.users.hash_of(name)
+        if hashed is None or not secrets.compare_digest(auth.fingerprint(hashed), password):
+            self.db.drop_session(token)
+            log.info("session of %s ended: %s", name,
+                     "removed from the users file" if hashed is None else "new password")
+            return None
+        return name
 
     # --- sign-in -----------------------------------------------------------------------
 
@@ -134,20 +179,46 @@ class ClinicApp:
         if not auth.csrf_ok(request.session, form.get("csrf")):
             return self.render(request, "signin.html.j2", 400,
                                error="The form had expired; please sign in again.")
-        name, password = str(form.get("name", "")), str(form.get("password", ""))
-        ok = await asyncio.to_thread(auth.verify, self.config.web.users_file, name, password)
+        name = str(form.get("name", ""))[:64]
+        password = str(form.get("password", ""))[:MAX_PASSWORD]
+        address = request.client.host if request.client else "unknown"
+        refused = self.throttle.refused(name, address)
+        if refused is not None:
+            kind, wait = refused
+            log.warning("sign-in for %r from %s refused: too many failed attempts for this "
+                        "%s", name, address, kind)
+            minutes = max(1, round(wait / 60))
+            return self.render(request, "signin.html.j2", 429,
+                               error=f"Too many failed sign-ins; try again in {minutes} "
+                                     f"minute{'s' if minutes > 1 else ''}.")
+        self.throttle.failed(name, address)  # until it succeeds
+        try:
+            ok = await self.gate.run(auth.verify, self.config.web.users_file, name, password)
+        except auth.Busy as exc:
+            self.throttle.forgive(name, address)
+            log.warning("sign-in for %r from %s refused: busy (%s)", name, address, exc)
+            return self.render(request, "signin.html.j2", 503,
+                               error="Too many sign-ins at once; please try again shortly.")
         if not ok:
-            log.warning("failed sign-in for %r", name[:64])
+            log.warning("failed sign-in for %r from %s", name, address)
             return self.render(request, "signin.html.j2", 401,
                                error="That name and password do not match.")
+        self.throttle.forgive(name, address, all_of_account=True)
+        token = secrets.token_urlsafe(32)
+        hashed = await asyncio.to_thread(self.users.hash_of, name)
+        await asyncio.to_thread(self.db.add_session, token, name,
+                                auth.fingerprint(hashed or ""), SESSION_MAX_AGE_S)
         request.session.clear()
-        request.session["user"] = name
-        log.info("%s signed in", name)
+        request.session["sid"] = token
+        log.info("%s signed in from %s", name, address)
         return RedirectResponse("/", 303)
 
     async def signout(self, request: Request) -> Response:
         form = await request.form()
         if auth.csrf_ok(request.session, form.get("csrf")):
+            token = request.session.get("sid")
+            if isinstance(token, str):
+                await asyncio.to_thread(self.db.drop_session, token)
             request.session.clear()
         return RedirectResponse("/signin", 303)
 
@@ -164,7 +235,7 @@ class ClinicApp:
             if PATIENT_ID.match(pid) else None
         if view is None:
             return self.render(request, "missing.html.j2", 404, patient=pid)
-        charts = {w.week: Markup(await asyncio.to_thread(week_chart, w.week, w.days))  # noqa: S704 - our own SVG
+        charts = {w.week: await asyncio.to_thread(_chart, w.week, w.days)
                   for w in view.weeks}
         return self.render(request, "patient.html.j2", view=view, charts=charts,
                            settings=FORM_SETTINGS, connected=self.sender.connected,
@@ -188,7 +259,7 @@ class ClinicApp:
         if error is not None:
             return RedirectResponse(f"/patients/{pid}?error={error}", 303)
         try:
-            req_id, _reply = await self.sender.send(pid, str(request.session["user"]), why,
+            req_id, _reply = await self.sender.send(pid, str(request.state.user), why,
                                                     settings, clear)
         except PacerError as exc:
             log.warning("plan change for %s not sent: %s", pid, exc)
@@ -210,12 +281,25 @@ class ClinicApp:
         return JSONResponse(view.as_json(), headers=HEADERS)
 
 
-def _signed_in(handler: Handler, api: bool = False) -> Handler:
+def _chart(week: str, days: tuple[Any, ...]) -> Markup:
+    try:
+        return Markup(week_chart(week, days))  # noqa: S704 - our own SVG
+    except Exception:  # one week's figures never break the page
+        log.exception("no chart for week %s", week)
+        return Markup('<p class="muted">No chart for this week.</p>')
+
+
+def _signed_in(clinic: ClinicApp, handler: Handler, api: bool = False) -> Handler:
     async def guarded(request: Request) -> Response:
-        if not isinstance(request.session.get("user"), str):
+        token = request.session.get("sid")
+        user = (await asyncio.to_thread(clinic.session_user, token)
+                if isinstance(token, str) else None)
+        if user is None:
+            request.session.pop("sid", None)
             if api:
                 return JSONResponse({"error": "sign in first"}, 401, headers=HEADERS)
             return RedirectResponse("/signin", 303)
+        request.state.user = user
         return await handler(request)
     return guarded
 
@@ -239,11 +323,11 @@ def create_app(config: ClinicConfig, *, db: Database | None = None,
         Route("/signin", clinic.signin_page, methods=["GET"]),
         Route("/signin", clinic.signin, methods=["POST"]),
         Route("/signout", clinic.signout, methods=["POST"]),
-        Route("/", _signed_in(clinic.patients)),
-        Route("/patients/{patient}", _signed_in(clinic.patient)),
-        Route("/patients/{patient}/plan", _signed_in(clinic.plan), methods=["POST"]),
-        Route("/api/patients", _signed_in(clinic.api_patients, api=True)),
-        Route("/api/patients/{patient}", _signed_in(clinic.api_patient, api=True)),
+        Route("/", _signed_in(clinic, clinic.patients)),
+        Route("/patients/{patient}", _signed_in(clinic, clinic.patient)),
+        Route("/patients/{patient}/plan", _signed_in(clinic, clinic.plan), methods=["POST"]),
+        Route("/api/patients", _signed_in(clinic, clinic.api_patients, api=True)),
+        Route("/api/patients/{patient}", _signed_in(clinic, clinic.api_patient, api=True)),
     ]
     secret = auth.load_secret(config.web.secret_file)
     middleware = [Middleware(SessionMiddleware, secret_key=secret,
