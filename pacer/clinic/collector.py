@@ -264,7 +264,7 @@ async def collect(config: ClinicConfig) -> int:
     await collector.run()
     s = collector.stats
     log.info("stopped: %d received (%d retained copies), %d stored, %d duplicates, "
-             "%d dead letters (%d refused by the contract), %d database outages",
+             "%d rejected (dead letters; %d refused by the contract), %d database outages",
              s.received, s.retained, s.stored, s.duplicates, s.dead_letters, s.rejected,
              s.outages)
     return 0
