@@ -66,6 +66,12 @@ def run(
     pending = list(events)
     nxt = 0
 
+    def count_out(out: Prompt | Summary) -> None:
+        if isinstance(out, Prompt):
+            stats.prompts += 1
+        else:
+            stats.summaries += 1
+
     def apply_until(at: float) -> None:
         nonlocal nxt
         while nxt < len(pending) and pending[nxt].at <= at:
@@ -78,6 +84,7 @@ def run(
                 if on_reject is not None:
                     on_reject(ev, reply.error or "rejected")
             for out in published(reply.outputs):
+                count_out(out)
                 emit(out)
             if store is not None:
                 store.commit_command(
@@ -104,10 +111,7 @@ def run(
         if not outputs:
             continue
         for out in published(outputs):
-            if isinstance(out, Prompt):
-                stats.prompts += 1
-            else:
-                stats.summaries += 1
+            count_out(out)
             emit(out)
     apply_until(float("inf"))
     closing = engine.close_day()
@@ -123,7 +127,7 @@ def run(
             outbox=(),
         )
     for out in published(closing):
-        stats.summaries += 1
+        count_out(out)
         emit(out)
     return stats
 

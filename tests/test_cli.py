@@ -225,8 +225,11 @@ def _night_report(tmp_path: Path, *extra: str) -> list[dict[str, object]]:
     events.write_text("\n".join((report, *extra)) + "\n", encoding="utf-8")
     proc = pacer("replay", "--input", str(night), "--events", str(events), "--json")
     assert proc.returncode == 0, proc.stderr
-    return [x for x in json_lines(proc.stdout)
-            if x["type"] == "prompt" and x["kind"] == "red_flag"]
+    flags = [x for x in json_lines(proc.stdout)
+             if x["type"] == "prompt" and x["kind"] == "red_flag"]
+    # The closing log line counts the prompts a command's reply carried too.
+    assert f"{len(flags)} prompts" in proc.stderr
+    return flags
 
 
 def test_a_night_report_of_an_emergency_flag_comes_at_once_and_again_that_morning(
