@@ -393,3 +393,62 @@ def test_apply_settings_converts_and_keeps_the_rest() -> None:
         apply_settings(base, {"sitting.limt_min": 30})
     with pytest.raises(CommandRejected, match=r"sitting\.limit_min"):
         apply_settings(base, {"sitting.limit_min": 500})
+
+
+# --- text that is not Unicode (issue 19, item 6) -----------------------------------
+
+LONE = "\ud800"  # json.dumps writes it as the escape \ud800, which json.loads decodes back
+
+
+@pytest.mark.parametrize(
+    ("kind", "obj", "field"),
+    [
+        ("ack", {"prompt": LONE, "action": "done"}, "prompt"),
+        ("ack", {"prompt": "last", "action": "done", "id": "c" + LONE}, "id"),
+        ("ack", {"prompt": "last", "action": LONE}, "action"),
+        ("symptom", {"level": LONE}, "level"),
+        ("symptom", {"level": "amber", "red_flags": ["chest_pain", LONE]}, "red_flags[1]"),
+        ("symptom", {"level": "amber", "id": "\udfff"}, "id"),
+        ("dnd", {"minutes": 5, "id": LONE}, "id"),
+        ("plan", {"by": "physio-jo", "why": LONE, "set": {"sitting.limit_min": 40}}, "why"),
+        ("plan", {"by": LONE + "jo", "why": "flare", "clear_alert": True}, "by"),
+        ("plan", {"by": "jo", "why": "flare", "set": {"day.wake": "0" + LONE}},
+         'set["day.wake"]'),
+        ("plan", {"by": "jo", "why": "flare", "set": {"x": {"y": [1, {"z": LONE}]}}},
+         'set["x"]["y"][1]["z"]'),
+    ],
+)
+def test_a_lone_surrogate_is_refused_naming_its_field(
+    kind: str, obj: dict[str, Any], field: str
+) -> None:
+    raw = json.dumps(obj)
+    assert "\\ud" in raw or "\\udfff" in raw  # the JSON escape, valid ASCII on the wire
+    for payload in (raw, raw.encode(), json.loads(raw)):
+        with pytest.raises(CommandRejected) as info:
+            parse_command(kind, payload)
+        msg = str(info.value)
+        assert f"{field} is not valid Unicode text" in msg, msg
+        msg.encode("utf-8")  # the message itself can be printed and published
+
+
+@pytest.mark.parametrize(
+    ("kind", "obj", "where"),
+    [
+        ("plan", {"by": "jo", "why": "w", "set": {"sitting." + LONE: 40}}, "a key in set"),
+        ("dnd", {"minutes": 5, LONE: 1}, "a key of the payload"),
+        ("symptom", {"level": "amber", "x": {LONE: {}}}, 'a key in x'),
+    ],
+)
+def test_a_lone_surrogate_in_a_key_is_refused(kind: str, obj: dict[str, Any], where: str) -> None:
+    msg = rejected(kind, json.dumps(obj))
+    assert f"{where} is not valid Unicode text" in msg, msg
+    assert "\\ud800" in msg  # shown escaped
+    msg.encode("utf-8")
+
+
+def test_a_surrogate_pair_escape_is_a_character() -> None:
+    """\\ud83d\\ude00 is one character (an emoji), valid text: accepted."""
+    raw = '{"by": "jo", "why": "flare \\ud83d\\ude00", "set": {"sitting.limit_min": 40}}'
+    command = parse_command("plan", raw).command
+    assert isinstance(command, PlanChange)
+    assert command.why == "flare \U0001f600"

@@ -4,6 +4,8 @@ JSON-lines file, good and bad, each problem named by its line."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -345,3 +347,50 @@ def test_events_bad_utf8_names_its_line(tmp_path: Path) -> None:
 def test_events_missing_file(tmp_path: Path) -> None:
     with pytest.raises(InputFileError, match="cannot read the events file"):
         read_events(tmp_path / "nope.jsonl")
+
+
+# --- text that is not Unicode (issue 19, item 6) --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ({"time": T, "type": "plan", "by": "physio-jo", "why": "\ud800",
+          "set": {"sitting.limit_min": 40}}, "why is not valid Unicode text"),
+        ({"time": T, "type": "plan", "by": "jo", "why": "w", "set": {"sitting.\udc00": 40}},
+         'a key in set is not valid Unicode text ("sitting.\\udc00"'),
+        ({"time": T, "type": "symptom", "level": "amber", "red_flags": ["\ud800"]},
+         "red_flags[0] is not valid Unicode text"),
+        ({"time": T, "type": "ack", "prompt": "\ud800", "action": "done"},
+         "prompt is not valid Unicode text"),
+        ({"time": T, "type": "dnd", "minutes": 5, "id": "\ud800"}, "id is not valid Unicode"),
+        ({"time": "2026-11-23T09:00:00+11:00\ud800", "type": "dnd", "minutes": 5},
+         "time is not valid Unicode text"),
+        ({"time": T, "type": "\ud800", "minutes": 5}, "type is not valid Unicode text"),
+    ],
+)
+def test_events_lone_surrogate_names_its_line_and_field(
+    tmp_path: Path, line: Any, expected: str
+) -> None:
+    good = {"time": "2026-11-23T08:00:00+11:00", "type": "dnd", "minutes": 5}
+    err = bad_events(tmp_path, good, line)
+    assert err.line == 2
+    assert expected in err.message, err.message
+    str(err).encode("utf-8")
+
+
+def test_replay_refuses_a_lone_surrogate_with_exit_2_and_no_traceback(tmp_path: Path) -> None:
+    minutes = write(tmp_path, "time,steps,posture\n2026-11-23T08:00:00+11:00,0,sitting\n")
+    events = events_file(
+        tmp_path,
+        {"time": "2026-11-23T08:00:00+11:00", "type": "dnd", "minutes": 5},
+        '{"time": "2026-11-23T09:00:00+11:00", "type": "plan", "by": "physio-jo", '
+        '"why": "\\ud800", "set": {"sitting.limit_min": 40}}',
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "pacer", "replay", "--input", str(minutes), "--events",
+         str(events)], capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "events.jsonl:2: " in proc.stderr
+    assert "why is not valid Unicode text" in proc.stderr

@@ -10,7 +10,11 @@ refused with a message for a person, never guessed at.
 - unknown keys, unknown red-flag names and repeated JSON keys are refused;
 - numbers outside their range are refused, not clamped;
 - a payload must be a UTF-8 JSON object of 1 to 16384 bytes (checked before
-  the JSON is parsed).
+  the JSON is parsed);
+- every string in it, keys and values at any depth, must be Unicode text: a
+  JSON escape of a lone surrogate (``"\\ud800"``) decodes to a string that
+  cannot be written as UTF-8 (to a log, a reply or the store), so it is refused
+  with the field named.
 
 A plan change's ``set`` names rule settings as ``table.key``; each value is
 checked by the engine's model of its table (``check_settings``,
@@ -125,7 +129,48 @@ def decode_object(text: str | bytes, what: str = "the payload") -> dict[str, Any
         raise CommandRejected(
             f"{what} must be a JSON object ({{...}}), got {_json_kind(value)}"
         )
+    check_text(value, what)
     return value
+
+
+def _is_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _key(key: str) -> str:
+    """A key as a message may show it: JSON with escapes, so always printable."""
+    return json.dumps(key, ensure_ascii=True)
+
+
+def check_text(value: object, what: str = "the payload") -> None:
+    """Raise ``CommandRejected`` naming the field if any string in ``value`` (keys
+    and values, nested to any depth) is not Unicode text: a lone surrogate, which
+    the JSON escape ``"\\ud800"`` decodes to and which cannot be written as UTF-8."""
+    stack: list[tuple[object, str]] = [(value, "")]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, str):
+            if not _is_text(item):
+                raise CommandRejected(
+                    f"{path or what} is not valid Unicode text (it holds a lone surrogate, "
+                    "such as the escape \\ud800 alone); send UTF-8 text")
+        elif isinstance(item, Mapping):
+            children = []
+            for key, sub in item.items():
+                if isinstance(key, str) and not _is_text(key):
+                    where = f"a key in {path}" if path else f"a key of {what}"
+                    raise CommandRejected(
+                        f"{where} is not valid Unicode text ({_key(key)}: it holds a lone "
+                        "surrogate); send UTF-8 text")
+                name = str(key)
+                children.append((sub, f"{path}[{_key(name)}]" if path else name))
+            stack.extend(reversed(children))  # the first bad field is the one named
+        elif isinstance(item, list | tuple):
+            stack.extend(reversed([(sub, f"{path}[{i}]") for i, sub in enumerate(item)]))
 
 
 def _json_kind(value: Any) -> str:
@@ -319,6 +364,7 @@ def parse_command(kind: str, payload: bytes | str | Mapping[str, Any]) -> Parsed
     else:
         if not all(isinstance(k, str) for k in payload):
             raise CommandRejected("every key of a command must be a string")
+        check_text(payload, "the command")
         data = dict(payload)
 
     fields = _fields(model)
