@@ -3,16 +3,19 @@ when the phone app has not been built. No browser here (test_app_browser.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import socket
+import ssl
 import subprocess
 import sys
 import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -236,3 +239,184 @@ def test_pacer_app_help_and_bad_config(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=30, check=False)
     assert proc.returncode == 2
     assert "sitting.limt_min" in proc.stderr
+
+
+# --- connections, files, long lines, HSTS (issue 19, item 13) -------------------------
+
+
+@contextlib.contextmanager
+def _running(server: AppServer) -> Iterator[AppServer]:
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+
+
+def _wait_for(check: Callable[[], bool], what: str, limit: float = 30.0) -> None:
+    """Poll ``check`` until it holds (a condition, not a fixed sleep); fail after
+    ``limit`` seconds so a broken server cannot hang the suite."""
+    deadline = time.monotonic() + limit
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.01)
+
+
+def _closed_or_refused(sock: socket.socket) -> bool:
+    """True once the server has closed ``sock`` (reading returns end of file),
+    whatever it said first."""
+    sock.settimeout(0)
+    try:
+        while sock.recv(4096):
+            pass
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def test_idle_connections_are_bounded_and_timed_out(tmp_path: Path) -> None:
+    """Many idle connections hold at most ``max_connections`` threads, the rest
+    are refused at once, the idle ones are closed after ``timeout``, and a new
+    client is served (the issue: 500 idle connections, 501 threads, forever)."""
+    server = AppServer(("127.0.0.1", 0), _dist(tmp_path), app_config(None, None),
+                       max_connections=4, timeout=0.5)
+    before = threading.active_count()
+    with _running(server):
+        host, port = server.server_address[:2]
+        idle = [socket.create_connection((str(host), port), timeout=5) for _ in range(40)]
+        try:
+            # all but the 4 the server holds are refused (closed) straight away
+            _wait_for(lambda: sum(_closed_or_refused(s) for s in idle) >= 36,
+                      "the connections beyond the bound to be refused")
+            assert threading.active_count() <= before + 1 + 4  # serve_forever + handlers
+            # the held ones time out, and a new client is then served
+            _wait_for(lambda: all(_closed_or_refused(s) for s in idle),
+                      "the idle connections to time out")
+            status, _h, body = _get(server.url)
+            assert status == 200
+            assert body.startswith(b"<!doctype html>")
+            _wait_for(lambda: threading.active_count() <= before + 1,
+                      "the handler threads to end")
+        finally:
+            for s in idle:
+                s.close()
+
+
+def test_a_refused_connection_hears_503(tmp_path: Path) -> None:
+    server = AppServer(("127.0.0.1", 0), _dist(tmp_path), app_config(None, None),
+                       max_connections=1, timeout=30)
+    with _running(server):
+        host, port = server.server_address[:2]
+        holder = socket.create_connection((str(host), port), timeout=5)
+        try:
+            _wait_for(lambda: server.busy == 1, "the first connection to be held")
+            status, headers, _b = _get(server.url)
+            assert status == 503
+            assert headers.get("Retry-After")
+        finally:
+            holder.close()
+        _wait_for(lambda: _get(server.url)[0] == 200, "the slot to be free again")
+
+
+@pytest.mark.parametrize("path", [
+    ".env", ".git/config", ".well/app.js", "sub/.hidden.js", "%2eenv", "BUILT",
+    "later.js", "sub/..%2f.env", "link.js",
+])
+def test_only_the_builds_own_files_are_served(tmp_path: Path, path: str) -> None:
+    """No dotfile or dot-folder, no file the build did not make (one added
+    while serving, the build stamp, a link out of the folder)."""
+    dist = _dist(tmp_path)
+    (dist / ".env").write_text("SECRET=1", encoding="utf-8")
+    (dist / ".git").mkdir()
+    (dist / ".git" / "config").write_text("SECRET=1", encoding="utf-8")
+    (dist / ".well").mkdir()
+    (dist / ".well" / "app.js").write_text("SECRET=1", encoding="utf-8")
+    (dist / "sub").mkdir()
+    (dist / "sub" / ".hidden.js").write_text("SECRET=1", encoding="utf-8")
+    (dist / "sub" / "ok.js").write_text("ok", encoding="utf-8")
+    (dist / "link.js").symlink_to(tmp_path / "secret.txt")
+    with _running(AppServer(("127.0.0.1", 0), dist, app_config(None, None))) as server:
+        (dist / "later.js").write_text("SECRET=1", encoding="utf-8")
+        status, _h, body = _get(server.url + path)
+        assert status == 404
+        assert b"SECRET" not in body
+        assert b"not for the web" not in body
+        assert _get(server.url + "sub/ok.js")[:3:2] == (200, b"ok")
+        assert _get(server.url + "app.js")[0] == 200
+
+
+def test_a_rebuild_is_served(tmp_path: Path) -> None:
+    """A new build (a new stamp) is what is served from then on."""
+    dist = _dist(tmp_path)
+    with _running(AppServer(("127.0.0.1", 0), dist, app_config(None, None))) as server:
+        assert _get(server.url + "new.js")[0] == 404
+        (dist / "new.js").write_text("new", encoding="utf-8")
+        stamp = dist / "BUILT"
+        stamp.write_text("def\n", encoding="utf-8")
+        later = stamp.stat().st_mtime + 5
+        os.utime(stamp, (later, later))
+        assert _get(server.url + "new.js")[:3:2] == (200, b"new")
+
+
+@pytest.mark.parametrize("length", [40_000, 9_000, 70_000])
+def test_an_over_long_request_line_is_414_without_a_traceback(
+    tmp_path: Path, length: int, capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with _running(AppServer(("127.0.0.1", 0), _dist(tmp_path), app_config(None, None))) as srv:
+        host, port = srv.server_address[:2]
+        with socket.create_connection((str(host), port), timeout=10) as sock:
+            sock.sendall(b"GET /" + b"a" * length + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+            reply = b""
+            while chunk := sock.recv(4096):
+                reply += chunk
+        assert reply.startswith(b"HTTP/1.0 414") or reply.startswith(b"HTTP/1.1 414"), reply[:80]
+        assert _get(srv.url)[0] == 200  # and the server carries on
+    assert "Traceback" not in capsys.readouterr().err
+    assert not [r for r in caplog.records if r.exc_info]
+
+
+def _self_signed(tmp_path: Path) -> ssl.SSLContext:
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=localhost", "-keyout", str(key), "-out", str(cert)],
+                   capture_output=True, timeout=60, check=True)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
+
+
+def _get_tls(url: str) -> tuple[int, dict[str, str], bytes]:
+    client = ssl.create_default_context()
+    client.check_hostname = False
+    client.verify_mode = ssl.CERT_NONE
+    with urllib.request.urlopen(url, timeout=10, context=client) as r:
+        return r.status, dict(r.headers), r.read()
+
+
+def test_hsts_over_https_only_and_a_silent_client_blocks_no_one(tmp_path: Path) -> None:
+    """https answers carry Strict-Transport-Security (http ones do not), and a
+    client that connects and never starts TLS holds up nobody else."""
+    tls = _self_signed(tmp_path)
+    server = AppServer(("127.0.0.1", 0), _dist(tmp_path), app_config(None, None), tls,
+                       timeout=30)
+    with _running(server):
+        assert server.url.startswith("https://")
+        host, port = server.server_address[:2]
+        with socket.create_connection((str(host), port), timeout=5):  # says nothing
+            status, headers, body = _get_tls(server.url)
+        assert status == 200
+        assert body.startswith(b"<!doctype html>")
+        assert headers["Strict-Transport-Security"].startswith("max-age=")
+    with _running(AppServer(("127.0.0.1", 0), _dist(tmp_path / "plain"),
+                            app_config(None, None))) as plain:
+        assert "Strict-Transport-Security" not in _get(plain.url)[1]
