@@ -94,7 +94,9 @@ def run(
                     event_payload={"line": ev.line, "ok": reply.ok, "error": reply.error},
                     outputs=reply.outputs,
                     state=engine.snapshot(),
-                    state_minute=engine.next_minute,
+                    # Before the first minute the engine has no next one yet.
+                    state_minute=(engine.next_minute if engine.next_minute is not None
+                                  else int(ev.at // 60)),
                     outbox=(),
                 )
 

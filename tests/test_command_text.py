@@ -25,7 +25,7 @@ def _wait_for(check: Callable[[], Any], what: str, limit: float = 60.0) -> Any:
     return value
 
 
-def _config(directory: Path, broker: PrivateBroker) -> Path:
+def _config(directory: Path, broker: PrivateBroker, speed: int = 60) -> Path:
     rows = [f"2026-11-23T09:{m:02d}:00+11:00,0,sitting" for m in range(60)]
     (directory / "desk.csv").write_text("time,steps,posture\n" + "\n".join(rows) + "\n",
                                         encoding="utf-8")
@@ -38,7 +38,7 @@ timezone = "Australia/Sydney"
 [[devices]]
 kind = "replay"
 path = "desk.csv"
-speed = 60
+speed = {speed}
 
 [mqtt]
 url = "{broker.url}"
@@ -102,3 +102,41 @@ def test_the_daemon_refuses_a_lone_surrogate_and_carries_on(
         replies.close()
     assert proc.returncode == 0, log.read_text(errors="replace")
 
+
+
+def test_a_command_before_the_first_minute_is_applied_and_stored(
+    tmp_path: Path, broker: PrivateBroker
+) -> None:
+    """At real time the daemon takes its first minute a minute after it starts;
+    a command in that minute was answered "could not process" (its state had no
+    minute to be stored under)."""
+    replies = Collector(broker.host, broker.port, "pacer/alice/#", protocol=broker.protocol)
+    replies.wait_ready(1)
+    log = tmp_path / "daemon.log"
+    cfg = _config(tmp_path, broker, speed=1)
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "pacer", "run", "--config", str(cfg)],
+                                cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        _wait_for(lambda: proc.poll() is not None or any(
+            m.topic == "pacer/alice/status" and m.payload == b"online"
+            for m in replies.messages), "the daemon to listen")
+        assert proc.poll() is None, log.read_text(errors="replace")
+        publish_once(broker, "pacer/alice/cmd/symptom", b'{"level": "amber"}',
+                     response_topic="pacer/alice/reply/early", correlation_data=b"early")
+        answer = _wait_for(lambda: next((json.loads(m.payload) for m in replies.messages
+                                         if m.topic == "pacer/alice/reply/early"), None),
+                           "the reply")
+        assert answer == {"ok": True}, log.read_text(errors="replace")
+        assert not any(m.topic == "pacer/alice/state" and json.loads(m.payload)["time"]
+                       for m in replies.messages)  # no minute taken yet: it was early
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+        replies.close()
+    assert proc.returncode == 0, log.read_text(errors="replace")
+    assert "Traceback" not in log.read_text(errors="replace")

@@ -133,6 +133,12 @@ class Daemon:
 
     # --- start-up ------------------------------------------------------------------
 
+    def _state_minute(self, at: float) -> int:
+        """The minute a state stored after a command is named by: the engine's
+        next minute, or the command's own before the engine has taken one."""
+        minute = self.engine.next_minute
+        return minute if minute is not None else int(at // 60)
+
     def _restore_engine(self, saved: tuple[int, dict[str, Any]] | None) -> Engine:
         rules, user, tz = self.config.rules, self.user, self.config.user.zone_name()
         if saved is None:
@@ -425,7 +431,7 @@ class Daemon:
         self.store.commit_command(
             self.user, at, audit["type"], audit, reply.outputs,
             self.engine.snapshot() if reply.ok else None,
-            self.engine.next_minute if reply.ok else None,
+            self._state_minute(at) if reply.ok else None,
             outbox, cmd_id=cmd_id, reply=payload if cmd_id is not None else None,
         )
         self._log_outputs(list(reply.outputs))
@@ -473,7 +479,7 @@ class Daemon:
                 self.store.commit_command(
                     self.user, at, audit["type"], audit, reply.outputs,
                     self.engine.snapshot() if reply.ok else None,
-                    self.engine.next_minute if reply.ok else None, outbox,
+                    self._state_minute(at) if reply.ok else None, outbox,
                 )
                 self.store.request_done(seq, payloads.reply(reply))
                 log.info("local request to clear the alert: %s",
