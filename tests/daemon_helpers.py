@@ -1,19 +1,60 @@
-"""The real ``Daemon`` in the test's own event loop, on virtual wearables."""
+"""The daemon in tests: the real ``Daemon`` in the test's own event loop (on
+virtual wearables), ``pacer run`` as a subprocess, ``pacer ...`` commands as
+subprocesses, minutes files, and the bounded waits every test uses.
+
+Every wait here is bounded and waits for a condition.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import json
+import os
+import resource
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from devices.virtual import VirtualWorld
 from pacer.config import Config
 from pacer.daemon.app import Daemon
 from pacer.daemon.clock import Clock
+from pacer.engine.model import Epoch, Posture
 from pacer.store import Store
+from pacer.timebase import iso
+
+WAIT_S = 20.0  # the default bound of a single wait
+
+# --- waiting -----------------------------------------------------------------------------
 
 
-async def until(check: Callable[[], Any], timeout: float, what: str) -> None:
+def wait_until(check: Callable[[], Any], timeout: float = WAIT_S,
+               what: Callable[[], str] | str = "a condition", interval: float = 0.02,
+               diagnose: Callable[[], str] | None = None) -> Any:
+    """Poll ``check`` until it returns something truthy (returned), or fail
+    after ``timeout`` seconds saying what was awaited (and ``diagnose()``)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            text = what() if callable(what) else what
+            extra = f"\n{diagnose()}" if diagnose is not None else ""
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {text}{extra}")
+        time.sleep(interval)
+
+
+async def until(check: Callable[[], Any], timeout: float = 10.0,
+                what: str = "a condition") -> None:
+    """``wait_until`` on the event loop: poll ``check`` without blocking it."""
     deadline = asyncio.get_running_loop().time() + timeout
     while not check():
         if asyncio.get_running_loop().time() > deadline:
@@ -38,3 +79,177 @@ async def run_daemon(config: Config, world: VirtualWorld, clock: Clock,
         finally:
             daemon.stop()
             await asyncio.wait_for(task, 20)
+
+
+# --- minutes files -------------------------------------------------------------------------
+
+_POSTURE_WORD = {
+    Posture.SEDENTARY: "sitting",
+    Posture.UPRIGHT: "standing",
+    Posture.STEPPING: "walking",
+    Posture.UNKNOWN: "unknown",
+}
+
+
+def write_minutes(path: Path, epochs: Iterable[Epoch], tz: ZoneInfo) -> int:
+    """A replay minutes CSV (interfaces.md section 3); unknown minutes get no
+    row (a missing row is unknown). The number of rows written."""
+    n = 0
+    with path.open("w", encoding="utf-8") as f:
+        f.write("time,steps,posture\n")
+        for e in epochs:
+            if e.posture is Posture.UNKNOWN:
+                continue
+            f.write(f"{iso(e.start, tz)},{e.steps},{_POSTURE_WORD[e.posture]}\n")
+            n += 1
+    return n
+
+
+# --- pacer as a process --------------------------------------------------------------------
+
+# What a service manager or a shell may have set that must not reach a test's
+# daemon unless the test sets it: systemd's notify and watchdog variables,
+# journald's stream (pacer then leaves the time out of its log lines), and the
+# broker password.
+DROPPED_ENV = ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM",
+               "PACER_MQTT_PASSWORD")
+
+
+def daemon_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The test's environment without ``DROPPED_ENV``, unbuffered, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if k not in DROPPED_ENV}
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra or {})
+    return env
+
+
+def pacer_cli(*args: str, timeout: float = 120.0, env: Mapping[str, str] | None = None,
+              cwd: Path | None = None, memory_cap: int | None = None
+              ) -> subprocess.CompletedProcess[str]:
+    """``python -m pacer ARGS``, run to the end (``env``: ``daemon_env()``;
+    ``memory_cap``: a limit in bytes of its address space)."""
+    def cap() -> None:
+        assert memory_cap is not None
+        resource.setrlimit(resource.RLIMIT_AS, (memory_cap, memory_cap))
+    return subprocess.run([sys.executable, "-m", "pacer", *args], capture_output=True,
+                          text=True, timeout=timeout, check=False,
+                          env=dict(env) if env is not None else daemon_env(), cwd=cwd,
+                          preexec_fn=cap if memory_cap is not None else None)
+
+
+def query(db: Path, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+    """Rows from a store another process is writing (WAL: readers never block
+    it); none while there is no store or no schema yet."""
+    if not db.exists():
+        return []
+    conn = sqlite3.connect(db, timeout=10)
+    try:
+        return conn.execute(sql, params).fetchall()
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
+            return []  # the daemon has not created its schema yet
+        raise
+    finally:
+        conn.close()
+
+
+class DaemonProcess:
+    """``pacer run --config`` as a subprocess in the config's folder, its
+    output in ``daemon.log`` there (a ``--- start N`` line before each start);
+    ``env`` is added to ``daemon_env()``."""
+
+    def __init__(self, config: Path, env: Mapping[str, str] | None = None) -> None:
+        self.config = config
+        self.dir = config.parent
+        self.env = daemon_env(env)
+        self.log_path = self.dir / "daemon.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+        self.started_at = 0.0
+
+    @property
+    def db(self) -> Path:
+        return self.dir / "pacer.sqlite3"
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def start(self) -> DaemonProcess:
+        with self.log_path.open("ab") as log:
+            log.write(f"--- start {self.starts + 1}\n".encode())
+            log.flush()
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "pacer", "run", "--config", str(self.config)],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=self.env, cwd=self.dir,
+            )
+        self.starts += 1
+        self.started_at = time.time()
+        return self
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def check_alive(self) -> None:
+        if not self.alive():
+            assert self.proc is not None
+            raise AssertionError(f"the daemon exited with {self.proc.returncode}:\n"
+                                 + self.log()[-4000:])
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def terminate(self, timeout: float = 15.0) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout)
+
+    def cleanup(self) -> None:
+        if self.alive():
+            assert self.proc is not None
+            self.proc.kill()
+            self.proc.wait(10)
+
+    # --- its log ---
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
+
+    def wait_log(self, text: str, count: int = 1, timeout: float = WAIT_S) -> None:
+        wait_until(lambda: self.log().count(text) >= count, timeout,
+                   lambda: f"{count}x {text!r} in the daemon's log:\n{self.log()[-3000:]}")
+
+    def log_times(self, text: str) -> list[float]:
+        """Unix times of the log lines that contain ``text`` (from asctime)."""
+        out = []
+        for line in self.log().splitlines():
+            if text in line:
+                stamp = datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f")
+                out.append(stamp.timestamp())  # naive: local time, as logging wrote it
+        return out
+
+    # --- its store ---
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """Rows from the daemon's store (see ``query``)."""
+        return query(self.db, sql, params)
+
+    def outbox_prompts(self) -> list[tuple[str, float, bytes]]:
+        """(msg_id, expires_at, payload) of the prompts waiting in the outbox."""
+        rows = self.query("SELECT msg_id, expires_at, payload FROM outbox "
+                          "WHERE topic LIKE '%/prompt' ORDER BY seq")
+        return [(str(r[0]), float(r[1]), bytes(r[2])) for r in rows]
+
+    def state(self) -> dict[str, Any]:
+        """The engine state the daemon stored last (waits for the first minute)."""
+        wait_until(lambda: bool(self.query("SELECT 1 FROM engine_state")), WAIT_S,
+                   "the daemon's first stored minute")
+        (row,) = self.query("SELECT state FROM engine_state")
+        loaded: dict[str, Any] = json.loads(row[0])
+        return loaded

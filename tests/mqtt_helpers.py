@@ -1,6 +1,7 @@
 """Helpers for the MQTT contract tests: a test PKI, a private mosquitto with TLS,
 passwords and the shipped ACL, plain-paho peers (a phone, a physiotherapist's
-tool, Home Assistant, an intruder) and ``pacer run`` as a subprocess.
+tool, Home Assistant, an intruder) and daemon configs for the secure broker
+(``pacer run`` as a subprocess is ``daemon_helpers.DaemonProcess``).
 
 The broker is always a ``PrivateBroker`` on a free loopback port; nothing here
 talks to a broker on 127.0.0.1:1883.
@@ -10,12 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import signal
-import sqlite3
 import ssl
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -369,7 +365,7 @@ def replies_to(correlation: bytes) -> Callable[[Got], bool]:
     return lambda m: m.correlation == correlation
 
 
-# --- the daemon as a process -----------------------------------------------------------
+# --- daemon configs for the secure broker ----------------------------------------------
 
 
 def desk_csv(path: Path, minutes: int = 120, start: dt.datetime = DAY) -> Path:
@@ -379,7 +375,7 @@ def desk_csv(path: Path, minutes: int = 120, start: dt.datetime = DAY) -> Path:
     return path
 
 
-def write_config(directory: Path, broker: PrivateBroker, pki: Pki, *, speed: float,
+def write_secure_config(directory: Path, broker: PrivateBroker, pki: Pki, *, speed: float,
                  user: str = "alice", password: str | None = None, protocol: str = "5",
                  host: str = "127.0.0.1", plan_editors: Iterable[str] = (),
                  ha_discovery: bool = False, rules: str = "", minutes: int = 120,
@@ -440,117 +436,3 @@ min_gap_min = 0
 per_day = 0
 times = []
 """
-
-
-class DaemonProc:
-    """``pacer run --config ...`` as a subprocess, its log in ``daemon.log``."""
-
-    def __init__(self, config: Path) -> None:
-        self.config = config
-        self.dir = config.parent
-        self.db = self.dir / "pacer.sqlite3"
-        self.log_path = self.dir / "daemon.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.started_at = 0.0
-
-    def start(self) -> DaemonProc:
-        with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "pacer", "run", "--config", str(self.config)],
-                stdout=log, stderr=log, stdin=subprocess.DEVNULL,
-                env=daemon_env(),
-            )
-        self.started_at = time.time()
-        return self
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-
-    def terminate(self) -> int:
-        assert self.proc is not None
-        self.proc.terminate()
-        return self.proc.wait(15)
-
-    def cleanup(self) -> None:
-        if self.alive():
-            assert self.proc is not None
-            self.proc.kill()
-            self.proc.wait(10)
-
-    def log(self) -> str:
-        try:
-            return self.log_path.read_text(encoding="utf-8", errors="replace")
-        except FileNotFoundError:
-            return ""
-
-    def wait_log(self, text: str, count: int = 1, timeout: float = WAIT_S) -> None:
-        wait_until(lambda: self.log().count(text) >= count, timeout,
-                   lambda: f"{count}x {text!r} in the daemon's log:\n{self.log()[-3000:]}")
-
-    def query(self, sql: str, params: Sequence[object] = ()) -> list[Any]:
-        """Read the daemon's SQLite store (WAL: safe while it runs)."""
-        if not self.db.exists():
-            return []
-        conn = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=5)
-        try:
-            return conn.execute(sql, params).fetchall()
-        except sqlite3.OperationalError as exc:
-            if "no such table" in str(exc):
-                return []  # the daemon has not created its schema yet
-            raise
-        finally:
-            conn.close()
-
-    def outbox_prompts(self) -> list[tuple[str, float, bytes]]:
-        """(msg_id, expires_at, payload) of the prompts waiting in the outbox."""
-        rows = self.query("SELECT msg_id, expires_at, payload FROM outbox "
-                          "WHERE topic LIKE '%/prompt' ORDER BY seq")
-        return [(str(r[0]), float(r[1]), bytes(r[2])) for r in rows]
-
-    def state(self) -> dict[str, Any]:
-        """The engine state the daemon stored last (waits for the first minute)."""
-        wait_until(lambda: bool(self.query("SELECT 1 FROM engine_state")), WAIT_S,
-                   "the daemon's first stored minute")
-        (row,) = self.query("SELECT state FROM engine_state")
-        loaded: dict[str, Any] = json.loads(row[0])
-        return loaded
-
-    def log_times(self, text: str) -> list[float]:
-        """Unix times of the log lines that contain ``text`` (from asctime)."""
-        out = []
-        for line in self.log().splitlines():
-            if text in line:
-                stamp = dt.datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f")
-                out.append(stamp.timestamp())  # naive: local time, as logging wrote it
-        return out
-
-
-def daemon_env() -> dict[str, str]:
-    """The test's environment, unbuffered, with log lines that carry their time
-    (under journald pacer leaves the time out), and no password variable."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("JOURNAL_STREAM", "PACER_MQTT_PASSWORD", "NOTIFY_SOCKET")}
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = WAIT_S,
-               what: Callable[[], str] | str = "the condition", every: float = 0.05) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        if condition():
-            return
-        if time.monotonic() > deadline:
-            text = what() if callable(what) else what
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {text}")
-        time.sleep(every)
-
-
-def pacer_cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pacer", *args], capture_output=True,
-                          text=True, timeout=timeout, check=False, env=daemon_env())

@@ -1,7 +1,7 @@
-"""Helpers for the operations and soak tests: ``pacer run`` as a real process
-(with the environment systemd gives it), a real sd_notify socket, minutes
-files, commands sent as a phone sends them, and the reference ``pacer replay
---store`` that a disturbed daemon run is compared with.
+"""Helpers for the operations and soak tests: daemon configs, a real sd_notify
+socket, minute plans, commands sent as a phone sends them, and the reference
+``pacer replay --store`` that a disturbed daemon run is compared with
+(``pacer run`` as a process, minutes files and waits are in daemon_helpers).
 
 Every wait here is bounded and waits for a condition; nothing sleeps a fixed
 time except where a downtime itself is the scenario.
@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import array
 import json
-import os
 import shutil
-import signal
 import socket
-import sqlite3
 import struct
 import subprocess
 import sys
@@ -28,10 +25,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from daemon_helpers import query
+
 from pacer.engine.model import Epoch, Posture
 from pacer.mqtt.broker import PrivateBroker
 from pacer.mqtt.testing import Collector, publish_once
-from pacer.timebase import iso, minute_of
+from pacer.timebase import minute_of
 
 REPO = Path(__file__).resolve().parent.parent
 TZ_NAME = "Europe/London"
@@ -40,33 +39,7 @@ USER = "alice"
 WAIT_S = 20.0  # the default bound of a single wait
 
 
-# --- waiting -------------------------------------------------------------------------
-
-
-def wait_until(check: Callable[[], Any], timeout: float = WAIT_S, what: str = "a condition",
-               interval: float = 0.02, diagnose: Callable[[], str] | None = None) -> Any:
-    """Poll ``check`` until it returns something truthy (returned), or fail
-    after ``timeout`` seconds saying what was awaited."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            extra = f"\n{diagnose()}" if diagnose is not None else ""
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}{extra}")
-        time.sleep(interval)
-
-
 # --- minutes files ---------------------------------------------------------------------
-
-_POSTURE_WORD = {
-    Posture.SEDENTARY: "sitting",
-    Posture.UPRIGHT: "standing",
-    Posture.STEPPING: "walking",
-    Posture.UNKNOWN: "unknown",
-}
-
 
 def at_local(day: date, hhmm: str, tz: ZoneInfo = TZ) -> int:
     """The engine minute of a local wall-clock time on ``day``."""
@@ -87,31 +60,19 @@ def segments(day: date, plan: Iterable[tuple[str, str, int, Posture]],
     return out
 
 
-def write_minutes(path: Path, epochs: Iterable[Epoch], tz: ZoneInfo = TZ) -> int:
-    """A minutes CSV; unknown minutes are left out (a missing row is unknown)."""
-    n = 0
-    with path.open("w", encoding="utf-8") as f:
-        f.write("time,steps,posture\n")
-        for e in epochs:
-            if e.posture is Posture.UNKNOWN:
-                continue
-            f.write(f"{iso(e.start, tz)},{e.steps},{_POSTURE_WORD[e.posture]}\n")
-            n += 1
-    return n
-
-
 def write_config(tmp: Path, broker: PrivateBroker | None, *, csv: Path | None = None,
                  speed: float = 300.0, extra: str = "", port: int | None = None,
-                 protocol: str | None = None) -> Path:
-    """A daemon config in ``tmp`` for the user ``alice`` in Europe/London; the
-    device is a replay of ``csv`` when given."""
+                 protocol: str | None = None, timezone: str = TZ_NAME) -> Path:
+    """A daemon config in ``tmp`` for the user ``alice`` (by default in
+    Europe/London) on a plain broker (``broker``, or a closed ``port``); the
+    device is a replay of ``csv`` when given; ``extra`` is TOML appended as is."""
     device = (f'[[devices]]\nkind = "replay"\npath = "{csv.name}"\nspeed = {speed}\n'
               if csv is not None else "")
     url = broker.url if broker is not None else f"mqtt://127.0.0.1:{port}"
     proto = broker.protocol if broker is not None else (protocol or "5")
     cfg = tmp / "pacer.toml"
     cfg.write_text(
-        f'[user]\nid = "{USER}"\ntimezone = "{TZ_NAME}"\n\n{device}\n'
+        f'[user]\nid = "{USER}"\ntimezone = "{timezone}"\n\n{device}\n'
         f'[mqtt]\nurl = "{url}"\nprotocol = "{proto}"\n\n'
         f'[storage]\npath = "pacer.sqlite3"\n\n{extra}\n',
         encoding="utf-8",
@@ -119,98 +80,7 @@ def write_config(tmp: Path, broker: PrivateBroker | None, *, csv: Path | None = 
     return cfg
 
 
-# --- the daemon as a process -------------------------------------------------------------
-
-
-class DaemonProcess:
-    """``pacer run --config`` as a subprocess, its output in ``daemon.log``."""
-
-    def __init__(self, config: Path, env: Mapping[str, str] | None = None,
-                 drop_env: Iterable[str] = ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID",
-                                            "JOURNAL_STREAM")) -> None:
-        self.config = config
-        self.env = {k: v for k, v in os.environ.items() if k not in set(drop_env)}
-        self.env["PYTHONUNBUFFERED"] = "1"
-        self.env.update(env or {})
-        self.log_path = config.parent / "daemon.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.starts = 0
-
-    @property
-    def db(self) -> Path:
-        return self.config.parent / "pacer.sqlite3"
-
-    @property
-    def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid
-
-    def start(self) -> None:
-        with self.log_path.open("ab") as log:
-            log.write(f"--- start {self.starts + 1}\n".encode())
-            log.flush()
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "pacer", "run", "--config", str(self.config)],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=self.env,
-                cwd=self.config.parent,
-            )
-        self.starts += 1
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-
-    def terminate(self, timeout: float = 15.0) -> int:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout)
-
-    def cleanup(self) -> None:
-        if self.alive():
-            assert self.proc is not None
-            self.proc.kill()
-            self.proc.wait(10)
-
-    def log(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
-
-    def check_alive(self) -> None:
-        if not self.alive():
-            assert self.proc is not None
-            raise AssertionError(f"the daemon exited with {self.proc.returncode}:\n"
-                                 + self.log()[-4000:])
-
-
-def pacer_cli(*args: str, timeout: float = 60.0, env: Mapping[str, str] | None = None,
-              cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pacer", *args], capture_output=True,
-                          text=True, timeout=timeout, check=False, env=dict(env) if env else None,
-                          cwd=cwd)
-
-
 # --- reading a store from outside ----------------------------------------------------------
-
-
-def query(db: Path, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
-    """Rows from a store another process is writing (WAL: readers never block it)."""
-    if not db.exists():
-        return []
-    conn = sqlite3.connect(db, timeout=10)
-    try:
-        return conn.execute(sql, params).fetchall()
-    except sqlite3.OperationalError as exc:
-        if "no such table" in str(exc):
-            return []  # the daemon has not created its schema yet
-        raise
-    finally:
-        conn.close()
 
 
 def scalar(db: Path, sql: str, params: tuple[Any, ...] = (), default: Any = 0) -> Any:

@@ -29,7 +29,6 @@ from zoneinfo import ZoneInfo
 from engine_helpers import (
     LONDON,
     NO_WALKS,
-    UNK,
     UP,
     Day,
     Driver,
@@ -204,17 +203,6 @@ def summaries(outputs: Iterable[Output]) -> list[Summary]:
 
 
 # --- files for `pacer replay` ---------------------------------------------------------
-
-def write_minutes(path: Path, epochs: Iterable[Epoch]) -> Path:
-    """A replay minutes CSV (interfaces.md section 3); unknown minutes get no row."""
-    rows = ["time,steps,posture"]
-    for e in epochs:
-        if e.posture is UNK:
-            continue
-        rows.append(f"{to_local(e.start, TZ).isoformat()},{e.steps},{e.posture.value}")
-    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
-    return path
-
 
 def write_events(path: Path, events: Sequence[tuple[int, str, dict[str, Any]]]) -> Path:
     """A replay events file from (day, local clock, event without ``time``)."""

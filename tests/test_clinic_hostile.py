@@ -30,7 +30,7 @@ from clinic_broker import (
     clinic_config,
     shipped_broker,
 )
-from mqtt_helpers import wait_until
+from daemon_helpers import wait_until
 from paho.mqtt.reasoncodes import ReasonCode
 from starlette.testclient import TestClient
 from test_clinic_collector import pg_url  # noqa: F401 - a fixture

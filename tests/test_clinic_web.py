@@ -27,7 +27,8 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from mqtt_helpers import make_pki, wait_until
+from daemon_helpers import wait_until
+from mqtt_helpers import make_pki
 from paho.mqtt import client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes

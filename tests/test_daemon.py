@@ -7,96 +7,38 @@ the subscriber is a plain paho client on the test's private broker.
 from __future__ import annotations
 
 import json
-import os
-import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
+from daemon_helpers import DaemonProcess, pacer_cli, wait_until
+from mqtt_helpers import desk_csv
+from ops_helpers import write_config
 
 from pacer.mqtt.broker import PrivateBroker
 from pacer.mqtt.testing import Collector, Received
 
 SubscriberFactory = Callable[[PrivateBroker, str], Collector]
 
-TZ = ZoneInfo("Australia/Sydney")
+TZ_NAME = "Australia/Sydney"
 SPEED = 300  # one clock minute every 0.2 s
 
 
-def desk_csv(path: Path, minutes: int = 90) -> None:
-    start = datetime(2026, 11, 23, 9, 0, tzinfo=TZ)
-    rows = [f"{(start + timedelta(minutes=i)).isoformat()},0,sitting" for i in range(minutes)]
-    path.write_text("time,steps,posture\n" + "\n".join(rows) + "\n", encoding="utf-8")
-
-
-def write_config(tmp: Path, broker: PrivateBroker, speed: float = SPEED) -> Path:
-    desk_csv(tmp / "desk.csv")
-    cfg = tmp / "pacer.toml"
-    cfg.write_text(
-        f"""
-[user]
-id = "alice"
-timezone = "Australia/Sydney"
-
-[[devices]]
-kind = "replay"
-path = "desk.csv"
-speed = {speed}
-
-[mqtt]
-url = "{broker.url}"
-protocol = "{broker.protocol}"
-
-[storage]
-path = "pacer.sqlite3"
-""",
-        encoding="utf-8",
-    )
-    return cfg
-
-
-class Daemon:
-    def __init__(self, config: Path) -> None:
-        self.config = config
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        log = (self.config.parent / "daemon.log").open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "pacer", "run", "--config", str(self.config)],
-            stdout=log,
-            stderr=log,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-
-    def terminate(self) -> int:
-        assert self.proc is not None
-        self.proc.terminate()
-        return self.proc.wait(10)
-
-    def log(self) -> str:
-        return (self.config.parent / "daemon.log").read_text(errors="replace")
+def write_desk_config(tmp: Path, broker: PrivateBroker | None, speed: float = SPEED,
+                      **kw: Any) -> Path:
+    """Alice in Sydney on the plain broker, sitting at a desk from 09:00."""
+    return write_config(tmp, broker, csv=desk_csv(tmp / "desk.csv", 90), speed=speed,
+                        timezone=TZ_NAME, **kw)
 
 
 @pytest.fixture
-def daemon(tmp_path: Path, broker: PrivateBroker) -> Iterator[Daemon]:
-    d = Daemon(write_config(tmp_path, broker))
+def daemon(tmp_path: Path, broker: PrivateBroker) -> Iterator[DaemonProcess]:
+    d = DaemonProcess(write_desk_config(tmp_path, broker))
     yield d
-    if d.proc is not None and d.proc.poll() is None:
-        d.proc.kill()
-        d.proc.wait(10)
+    d.cleanup()
 
 
 def prompts(messages: list[Received]) -> list[dict[str, Any]]:
@@ -108,19 +50,13 @@ def is_prompt(m: Received) -> bool:
     return m.topic == "pacer/alice/prompt" and json.loads(m.payload)["kind"] == "sitting_break"
 
 
-def wait_outbox_empty(db: Path, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with sqlite3.connect(db) as conn:
-            (n,) = conn.execute("SELECT count(*) FROM outbox").fetchone()
-        if n == 0:
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"outbox of {db} not drained within {timeout} s")
+def wait_outbox_empty(d: DaemonProcess, timeout: float = 10.0) -> None:
+    wait_until(lambda: d.query("SELECT count(*) FROM outbox") == [(0,)], timeout,
+               f"the outbox of {d.db} to drain", interval=0.05)
 
 
 def test_prompts_reach_the_broker_with_expiry_and_status(
-    daemon: Daemon, broker: PrivateBroker, subscriber: SubscriberFactory
+    daemon: DaemonProcess, broker: PrivateBroker, subscriber: SubscriberFactory
 ) -> None:
     sub = subscriber(broker, "pacer/alice/#")
     daemon.start()
@@ -144,12 +80,12 @@ def test_prompts_reach_the_broker_with_expiry_and_status(
 
 
 def test_sigkill_gives_offline_and_restart_resumes_the_bout(
-    daemon: Daemon, broker: PrivateBroker, subscriber: SubscriberFactory, tmp_path: Path
+    daemon: DaemonProcess, broker: PrivateBroker, subscriber: SubscriberFactory, tmp_path: Path
 ) -> None:
     sub: Collector = subscriber(broker, "pacer/alice/#")
     daemon.start()
     sub.wait_for(1, timeout=30, match=is_prompt)
-    wait_outbox_empty(tmp_path / "pacer.sqlite3")
+    wait_outbox_empty(daemon)
     daemon.kill()
     # The broker publishes the Last Will when the socket closes.
     sub.wait_for(1, timeout=10, match=lambda m: m.topic.endswith("/status")
@@ -174,10 +110,7 @@ def test_sigkill_gives_offline_and_restart_resumes_the_bout(
 def test_bad_config_exits_2_with_the_key(tmp_path: Path) -> None:
     cfg = tmp_path / "bad.toml"
     cfg.write_text("[sitting]\nlimt_min = 30\n", encoding="utf-8")
-    proc = subprocess.run(
-        [sys.executable, "-m", "pacer", "run", "--config", str(cfg)],
-        capture_output=True, text=True, timeout=30, check=False,
-    )
+    proc = pacer_cli("run", "--config", str(cfg), timeout=30)
     assert proc.returncode == 2
     assert "sitting.limt_min" in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -186,19 +119,11 @@ def test_bad_config_exits_2_with_the_key(tmp_path: Path) -> None:
 def test_broker_down_at_start_then_up_delivers_the_queue(tmp_path: Path) -> None:
     """Prompts made while the broker is unreachable wait in the outbox."""
     with PrivateBroker() as b:
-        url, protocol, port = b.url, b.protocol, b.port
+        protocol, port = b.protocol, b.port
     # The broker is stopped: its port is closed. Start the daemon against it.
-    cfg = tmp_path / "pacer.toml"
-    desk_csv(tmp_path / "desk.csv")
-    cfg.write_text(
-        f'[user]\nid = "alice"\ntimezone = "Australia/Sydney"\n'
-        f'[[devices]]\nkind = "replay"\npath = "desk.csv"\nspeed = 120\n'
-        f'[sitting]\nlimit_min = 15\nrepeat_min = 60\n'
-        f'[mqtt]\nurl = "{url}"\nprotocol = "{protocol}"\n'
-        f'[storage]\npath = "pacer.sqlite3"\n',
-        encoding="utf-8",
-    )
-    d = Daemon(cfg)
+    cfg = write_desk_config(tmp_path, None, speed=120, port=port, protocol=protocol,
+                            extra="[sitting]\nlimit_min = 15\nrepeat_min = 60\n")
+    d = DaemonProcess(cfg)
     d.start()
     try:
         # At 120x the first prompt (09:15) is made after 7.5 s and expires 30 s
@@ -222,6 +147,4 @@ def test_broker_down_at_start_then_up_delivers_the_queue(tmp_path: Path) -> None
                 sub.close()
         assert json.loads(msg.payload)["time"] == "2026-11-23T09:15:00+11:00"
     finally:
-        if d.proc is not None:
-            d.proc.kill()
-            d.proc.wait(10)
+        d.cleanup()

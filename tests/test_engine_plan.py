@@ -23,8 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from daemon_helpers import write_minutes
 from engine_helpers import SIT, STEP, UP, Result
 from plan_helpers import (
+    TZ,
     DaySpec,
     at,
     at_sleep,
@@ -42,7 +44,6 @@ from plan_helpers import (
     week,
     when,
     write_events,
-    write_minutes,
 )
 
 from pacer.config import PromptRules, SettleRules, SittingRules, WalkRules
@@ -857,7 +858,8 @@ def test_replay_three_weeks_with_an_amber_and_a_red_day(tmp_path: Path) -> None:
     desk = DaySpec(4000, segments=(("09:00", 60, SIT),))
     specs: list[DaySpec | int] = [*BASELINE, *[STEADY] * 7, 4000, 4000, 4000, desk,
                                   4000, 4000, 4000]
-    minutes = write_minutes(tmp_path / "minutes.csv", days_epochs(specs))
+    minutes = tmp_path / "minutes.csv"
+    write_minutes(minutes, days_epochs(specs), TZ)
     events = write_events(tmp_path / "events.jsonl", [
         (9, "12:00", {"type": "symptom", "level": "amber", "pain": 4}),
         (16, "10:30", {"type": "symptom", "level": "red", "pain": 6}),

@@ -28,11 +28,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from daemon_helpers import DaemonProcess, pacer_cli, wait_until
 from mqtt_helpers import (
     BUSY_RULES,
     NOT_AUTHORIZED,
     PASSWORDS,
-    DaemonProc,
     Got,
     Peer,
     Pki,
@@ -40,12 +40,10 @@ from mqtt_helpers import (
     is_prompt,
     make_pki,
     mqtts_url,
-    pacer_cli,
     replies_to,
     secure_broker,
     unread_bytes,
-    wait_until,
-    write_config,
+    write_secure_config,
 )
 
 from pacer.config import MqttConfig
@@ -59,7 +57,7 @@ pytestmark = pytest.mark.skipif(find_mosquitto() is None,
                                 reason="the MQTT contract tests need mosquitto")
 
 PeerFactory = Callable[..., Peer]
-DaemonFactory = Callable[[Path], DaemonProc]
+DaemonFactory = Callable[[Path], DaemonProcess]
 
 
 # --- fixtures ----------------------------------------------------------------------------
@@ -97,10 +95,10 @@ def peer(secure: PrivateBroker, pki: Pki) -> Iterator[PeerFactory]:
 
 @pytest.fixture
 def daemons() -> Iterator[DaemonFactory]:
-    made: list[DaemonProc] = []
+    made: list[DaemonProcess] = []
 
-    def make(config: Path) -> DaemonProc:
-        d = DaemonProc(config)
+    def make(config: Path) -> DaemonProcess:
+        d = DaemonProcess(config)
         made.append(d)
         return d
 
@@ -133,7 +131,7 @@ def wait_listening(phone: Peer, timeout: float = 20.0) -> None:
                    correlation=f"probe-{tries}".encode())
         return bool(phone.snapshot(lambda m: (m.correlation or b"").startswith(b"probe-")))
 
-    wait_until(answered, timeout, "the daemon to answer a command", every=0.5)
+    wait_until(answered, timeout, "the daemon to answer a command", interval=0.5)
 
 
 def command(phone: Peer, kind: str, payload: dict[str, Any] | bytes, corr: bytes,
@@ -152,7 +150,7 @@ def topic_is(topic: str) -> Callable[[Got], bool]:
     return lambda m: m.topic == topic
 
 
-def outbox_empty(d: DaemonProc) -> bool:
+def outbox_empty(d: DaemonProcess) -> bool:
     return d.query("SELECT count(*) FROM outbox") == [(0,)]
 
 
@@ -176,8 +174,8 @@ def test_another_user_cannot_read_or_command_alices_topics(
                               "homeassistant/#"])
     # mosquitto grants the subscriptions and filters at delivery (mqtt-notes 2.3 b).
     assert all(not rc.is_failure for rc in bob.granted[0])
-    d = daemons(write_config(tmp_path, secure, pki, speed=300, rules=BUSY_RULES,
-                             ha_discovery=True)).start()
+    d = daemons(write_secure_config(tmp_path, secure, pki, speed=300, rules=BUSY_RULES,
+                                    ha_discovery=True)).start()
     phone.wait_for(2, is_prompt("sitting_break"), timeout=20, what="sitting prompts")
     phone.wait_for(1, lambda m: m.topic.startswith("pacer/alice/state"), what="state")
 
@@ -230,7 +228,7 @@ def test_wrong_password_is_refused_and_never_shown(
     assert secret not in caplog.text
 
     # The command line and the daemon say so too, and show no password.
-    cfg = write_config(tmp_path / "cli", secure, pki, speed=300, password=secret)
+    cfg = write_secure_config(tmp_path / "cli", secure, pki, speed=300, password=secret)
     proc = pacer_cli("symptom", "green", "--config", str(cfg))
     assert proc.returncode == 1, proc
     assert "refused the connection" in proc.stderr
@@ -261,7 +259,7 @@ def test_broker_outage_delivers_the_prompts_that_have_not_expired(
     back-off retries 1, 3 and 7 s after the loss) and the second has not."""
     speed = 105
     phone = peer("alice", topics=["pacer/alice/prompt"], persistent=True)
-    d = daemons(write_config(tmp_path, secure, pki, speed=speed, rules=BUSY_RULES)).start()
+    d = daemons(write_secure_config(tmp_path, secure, pki, speed=speed, rules=BUSY_RULES)).start()
     (first,) = phone.wait_for(1, is_prompt(), timeout=20, what="the first prompt")
     assert body(first)["time"].endswith("09:15:00+11:00")
     secure.kill()  # stopped: the port closes, the files stay
@@ -325,7 +323,7 @@ times = ["09:05", "09:07", "09:09", "09:11", "09:13"]
 max_per_hour = 20
 min_gap_min = 0
 """
-    cfg = write_config(tmp_path, secure, pki, speed=120, rules=rules)
+    cfg = write_secure_config(tmp_path, secure, pki, speed=120, rules=rules)
     d = daemons(cfg).start()
     d.wait_log("connected to the MQTT broker at", timeout=20)
     secure.kill()
@@ -365,7 +363,7 @@ times = ["09:03"]
 """
     phone = peer("alice", topics=["pacer/alice/prompt", "pacer/alice/status",
                                   "pacer/alice/state"])
-    d = daemons(write_config(tmp_path, secure, pki, speed=60, rules=rules)).start()
+    d = daemons(write_secure_config(tmp_path, secure, pki, speed=60, rules=rules)).start()
     # The retained state goes out once after connecting, then at most every 30 s.
     phone.wait_for(1, lambda m: m.topic == "pacer/alice/state", what="the state")
     assert d.proc is not None
@@ -409,8 +407,8 @@ times = []
     phone = peer("alice", topics=["pacer/alice/prompt", "pacer/alice/event",
                                   "pacer/alice/reply/#"])
     physio = peer("physio", topics=["pacer/alice/reply/#"])
-    d = daemons(write_config(tmp_path, secure, pki, speed=200, rules=rules,
-                             plan_editors=["physio"])).start()
+    d = daemons(write_secure_config(tmp_path, secure, pki, speed=200, rules=rules,
+                                    plan_editors=["physio"])).start()
     wait_listening(phone)
     state_before = d.state()
 
@@ -561,8 +559,8 @@ def test_a_thousand_hostile_commands_each_get_an_error_reply(
 ) -> None:
     phone = peer("alice", topics=["pacer/alice/reply/#", "pacer/alice/prompt"])
     physio = peer("physio", topics=["pacer/alice/reply/physio-hostile"])
-    d = daemons(write_config(tmp_path, secure, pki, speed=300, rules=BUSY_RULES,
-                             plan_editors=["physio"])).start()
+    d = daemons(write_secure_config(tmp_path, secure, pki, speed=300, rules=BUSY_RULES,
+                                    plan_editors=["physio"])).start()
     wait_listening(phone)
     clients = {"alice": phone, "physio": physio}
     rng = random.Random(20261123)
@@ -597,7 +595,7 @@ def test_a_thousand_hostile_commands_each_get_an_error_reply(
 
     wait_until(all_answered, 60, lambda: "a reply to each hostile command: "
                f"{len({m.correlation for m in phone.snapshot()} & wanted)} of {len(wanted)}",
-               every=0.2)
+               interval=0.2)
     replies = phone.snapshot(lambda m: m.correlation in wanted)
     per_corr: dict[bytes | None, list[Got]] = {}
     for m in replies:
@@ -632,7 +630,7 @@ def test_a_refused_value_with_a_lone_surrogate_gets_a_specific_error_reply(
     tmp_path: Path, secure: PrivateBroker, pki: Pki, peer: PeerFactory, daemons: DaemonFactory
 ) -> None:
     phone = peer("alice", topics=["pacer/alice/reply/#"])
-    d = daemons(write_config(tmp_path, secure, pki, speed=300, rules=BUSY_RULES)).start()
+    d = daemons(write_secure_config(tmp_path, secure, pki, speed=300, rules=BUSY_RULES)).start()
     wait_listening(phone)
     # A lone surrogate as a key is answered well ("unable to parse raw data as a
     # unicode string"); as a value it is not.
@@ -660,8 +658,8 @@ def test_unknown_command_topics_get_an_error_reply_where_the_acl_lets_them_throu
     phone = None
     try:
         phone = Peer(loose, pki, "alice", topics=["pacer/alice/reply/#"])
-        d = daemons(write_config(tmp_path / "d", loose, pki, speed=300,
-                                 rules=BUSY_RULES)).start()
+        d = daemons(write_secure_config(tmp_path / "d", loose, pki, speed=300,
+                                        rules=BUSY_RULES)).start()
         wait_listening(phone)
         rng = random.Random(7)
         topics = ["cmd/foo", "cmd/ACK", "cmd/", "cmd/plan2", "cmd/s\u00fcmptom", "cmd/ack "]
@@ -691,7 +689,7 @@ def test_replayed_commands_are_applied_once_and_answered_each_time(
 ) -> None:
     phone = peer("alice", topics=["pacer/alice/prompt", "pacer/alice/event",
                                   "pacer/alice/reply/#"])
-    d = daemons(write_config(tmp_path, secure, pki, speed=300, rules=BUSY_RULES)).start()
+    d = daemons(write_secure_config(tmp_path, secure, pki, speed=300, rules=BUSY_RULES)).start()
     (prompt,) = phone.wait_for(1, is_prompt("sitting_break"), timeout=20)
     pid = body(prompt)["id"]
 
@@ -734,7 +732,7 @@ def test_commands_sent_while_the_daemon_is_down_arrive_when_it_starts(
     tmp_path: Path, secure: PrivateBroker, pki: Pki, peer: PeerFactory, daemons: DaemonFactory
 ) -> None:
     phone = peer("alice", topics=["pacer/alice/event", "pacer/alice/reply/#"])
-    d = daemons(write_config(tmp_path, secure, pki, speed=300, rules=BUSY_RULES)).start()
+    d = daemons(write_secure_config(tmp_path, secure, pki, speed=300, rules=BUSY_RULES)).start()
     wait_listening(phone)
     assert command(phone, "symptom", {"id": "before", "level": "green"}, b"before") == {"ok": True}
     # Stop once its event is out, so what follows is only what came while down.
@@ -773,8 +771,8 @@ def test_retained_state_and_home_assistant_discovery(
     topics = ["homeassistant/#", "pacer/alice/state", "pacer/alice/status",
               "pacer/alice/prompt"]
     ha = peer("homeassistant", topics=topics)
-    d = daemons(write_config(tmp_path, secure, pki, speed=300, rules=BUSY_RULES,
-                             ha_discovery=True)).start()
+    d = daemons(write_secure_config(tmp_path, secure, pki, speed=300, rules=BUSY_RULES,
+                                    ha_discovery=True)).start()
     configs = ha.wait_for(5, lambda m: m.topic.endswith("/config"), what="discovery configs")
     ha.wait_for(1, lambda m: m.topic == "pacer/alice/state", what="state")
     (prompt,) = ha.wait_for(1, is_prompt("sitting_break"), timeout=20)
@@ -840,7 +838,7 @@ def test_pacer_symptom_ack_dnd_from_the_command_line(
     tmp_path: Path, secure: PrivateBroker, pki: Pki, peer: PeerFactory, daemons: DaemonFactory
 ) -> None:
     phone = peer("alice", topics=["pacer/alice/prompt", "pacer/alice/event"])
-    cfg = write_config(tmp_path, secure, pki, speed=300, rules=BUSY_RULES)
+    cfg = write_secure_config(tmp_path, secure, pki, speed=300, rules=BUSY_RULES)
     d = daemons(cfg).start()
     phone.wait_for(1, is_prompt("sitting_break"), timeout=20)
 
@@ -881,7 +879,7 @@ def test_a_red_flag_from_the_command_line_prints_the_advice_and_seen_ends_it(
     ``seen --resume`` clears the alert, each on the record."""
     phone = peer("alice", topics=["pacer/alice/prompt", "pacer/alice/event",
                                   "pacer/alice/alert"])
-    cfg = write_config(tmp_path, secure, pki, speed=300, rules=BUSY_RULES)
+    cfg = write_secure_config(tmp_path, secure, pki, speed=300, rules=BUSY_RULES)
     d = daemons(cfg).start()
     phone.wait_for(1, is_prompt("sitting_break"), timeout=20)
 
@@ -930,8 +928,8 @@ def test_mqtt_311_prompts_arrive_and_replies_go_to_the_reply_topic(
     tmp_path: Path, secure: PrivateBroker, pki: Pki, peer: PeerFactory, daemons: DaemonFactory
 ) -> None:
     # localhost: the certificate's DNS name (the other tests use its IP address).
-    cfg = write_config(tmp_path, secure, pki, speed=300, rules=BUSY_RULES, protocol="3.1.1",
-                       host="localhost")
+    cfg = write_secure_config(tmp_path, secure, pki, speed=300, rules=BUSY_RULES, protocol="3.1.1",
+                              host="localhost")
     old_phone = peer("alice", topics=["pacer/alice/prompt", "pacer/alice/reply/#"],
                      protocol="3.1.1")
     v5_phone = peer("alice", topics=["pacer/alice/reply/#"])

@@ -29,13 +29,13 @@ from typing import Any
 import pytest
 from apscheduler.events import EVENT_JOB_EXECUTED, JobExecutionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from daemon_helpers import DaemonProcess, pacer_cli, query, wait_until, write_minutes
 from daemon_helpers import until as until_async
 from ops_helpers import (
     REPO,
     TZ,
     TZ_NAME,
     USER,
-    DaemonProcess,
     NotifySocket,
     Phone,
     at_local,
@@ -44,17 +44,13 @@ from ops_helpers import (
     final_days,
     last_minute,
     outcomes,
-    pacer_cli,
     prompt_view,
     prompts,
-    query,
     reference_replay,
     scalar,
     segments,
     stored_minutes,
-    wait_until,
     write_config,
-    write_minutes,
 )
 
 from pacer import __version__
@@ -98,7 +94,7 @@ def test_sd_notify_ready_watchdog_stopping_and_offline_on_sigterm(
     "offline" left retained on the status topic. Every message comes from the
     daemon's own pid, as NotifyAccess=main requires."""
     csv = tmp_path / "desk.csv"
-    write_minutes(csv, desk_morning())
+    write_minutes(csv, desk_morning(), TZ)
     notify = NotifySocket()
     try:
         d = DaemonProcess(write_config(tmp_path, broker, csv=csv, speed=60),
@@ -150,7 +146,7 @@ def test_no_watchdog_pings_when_watchdog_pid_names_another_process(
 ) -> None:
     """WATCHDOG_PID set to another process: the watchdog is not ours (sd_notify(3))."""
     csv = tmp_path / "desk.csv"
-    write_minutes(csv, desk_morning())
+    write_minutes(csv, desk_morning(), TZ)
     notify = NotifySocket()
     try:
         d = DaemonProcess(write_config(tmp_path, broker, csv=csv, speed=60),
@@ -175,7 +171,7 @@ def test_a_notify_socket_nobody_reads_does_not_stop_the_daemon(
     minutes (a blocking send would stop its whole loop), says once that it
     drops notifications, and picks up again once they are read."""
     csv = tmp_path / "desk.csv"
-    write_minutes(csv, desk_morning(240))
+    write_minutes(csv, desk_morning(240), TZ)
     notify = NotifySocket()
     try:
         d = DaemonProcess(write_config(tmp_path, broker, csv=csv, speed=600),
@@ -207,7 +203,7 @@ _STAMP = re.compile(r"^\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d")
 def _log_lines_of_a_short_run(tmp_path: Path, broker: PrivateBroker, env: dict[str, str],
                               made: list[DaemonProcess]) -> list[str]:
     csv = tmp_path / "desk.csv"
-    write_minutes(csv, desk_morning())
+    write_minutes(csv, desk_morning(), TZ)
     d = DaemonProcess(write_config(tmp_path, broker, csv=csv, speed=60), env=env)
     made.append(d)
     d.start()  # stderr is a file: not a tty, as under systemd
@@ -332,7 +328,7 @@ def test_status_while_running_with_and_without_broker_and_after_the_stop(
     epochs = [Epoch(m, 0, S, inferred=False) if (m - start) % 30 < 20 else Epoch(m, 80, W, False)
               for m in range(start, start + 8 * 30)]
     csv = tmp_path / "desk.csv"
-    write_minutes(csv, epochs)
+    write_minutes(csv, epochs, TZ)
     cfg = write_config(tmp_path, broker, csv=csv, speed=300,
                        extra="[sitting]\nlimit_min = 15\nrepeat_min = 15\n")
     d = DaemonProcess(cfg)
@@ -641,7 +637,7 @@ def test_a_command_after_a_minute_ended_is_applied_after_that_minute_as_replay_d
     09:41); so must the daemon, whose minute job has not run yet: it takes
     the minutes that are over before it applies a command."""
     csv = tmp_path / "desk.csv"
-    write_minutes(csv, desk_morning(120))
+    write_minutes(csv, desk_morning(120), TZ)
     config = inprocess_config(tmp_path, broker, devices=[
         {"kind": "replay", "path": str(csv), "speed": 60}])
     t9 = at_local(DAY, "09:00")
@@ -757,7 +753,7 @@ def test_sigkills_during_a_desk_day_change_nothing(
     print(f"seed {RECOVERY_SEED}")
     epochs = recovery_day()
     csv = tmp_path / "day.csv"
-    write_minutes(csv, epochs)
+    write_minutes(csv, epochs, TZ)
     cfg = write_config(tmp_path, broker, csv=csv, speed=RECOVERY_SPEED)
     d = DaemonProcess(cfg)
     proc_daemon.append(d)

@@ -22,12 +22,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from daemon_helpers import connected, run_daemon, until
+from daemon_helpers import (
+    DaemonProcess,
+    connected,
+    query,
+    run_daemon,
+    until,
+    wait_until,
+    write_minutes,
+)
 from ops_helpers import (
     TZ,
     TZ_NAME,
     USER,
-    DaemonProcess,
     Phone,
     ReferenceReplay,
     at_local,
@@ -37,12 +44,9 @@ from ops_helpers import (
     last_minute,
     outcomes,
     prompt_view,
-    query,
     scalar,
     stored_minutes,
-    wait_until,
     write_config,
-    write_minutes,
 )
 
 from pacer import simulate
@@ -95,7 +99,7 @@ def test_fortnight_with_kills_and_broker_restarts_matches_an_undisturbed_replay(
     epochs = list(simulate.minutes(SOAK_START, SOAK_DAYS, TZ_NAME, SOAK_SEED))
     first, end = epochs[0].start, epochs[-1].start + 1  # end: 04:00 after the last day
     csv = tmp_path / "fortnight.csv"
-    rows = write_minutes(csv, epochs)
+    rows = write_minutes(csv, epochs, TZ)
     print(f"{len(epochs)} minutes, {rows} rows (the rest: watch off, unknown)")
 
     # The disturbances, at random stored minutes (never in the last hour, so
