@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from browser_helpers import screenshot_dir
+from daemon_helpers import wait_until
 from paho.mqtt import client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
@@ -45,16 +46,6 @@ PASSWORDS = {"physio": PHYSIO_MQTT_PW, "alice": "alice-pw-2024",
 
 missing = browser_missing()
 pytestmark = pytest.mark.skipif(missing is not None, reason=str(missing))
-
-
-def wait_until(check: Callable[[], bool], timeout: float, what: Callable[[], str] | str
-               ) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout:g} s: "
-                                 f"{what() if callable(what) else what}")
-        time.sleep(0.1)
 
 
 class Proc:

@@ -14,11 +14,12 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from daemon_helpers import wait_until
 
 from pacer.clinic.collector import Collector
 from pacer.clinic.config import load_clinic_config
@@ -47,8 +48,8 @@ def clinic_broker() -> Iterator[PrivateBroker]:
         yield b
 
 
-def write_config(tmp: Path, broker: PrivateBroker, client_id: str,
-                 database: str = "clinic.sqlite3") -> Path:
+def write_collector_config(tmp: Path, broker: PrivateBroker, client_id: str,
+                           database: str = "clinic.sqlite3") -> Path:
     path = tmp / f"{client_id}.toml"
     path.write_text(f"""
 database = "{database}"
@@ -75,15 +76,6 @@ def expected(msgs: list[tuple[str, bytes, bool]]) -> tuple[int, int]:
     summaries = {(t, json.loads(p)["date"]) for t, p, _ in msgs if "/summary/" in t}
     events = [m for m in msgs if m[0].endswith("/event")]
     return len(summaries), len(events)
-
-
-def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"not within {timeout:g} s: {what}")
 
 
 # --- records ------------------------------------------------------------------------
@@ -184,7 +176,7 @@ def _run_pair(tmp: Path, broker: PrivateBroker, database: str, users: int) -> No
     async def main() -> None:
         collectors = []
         for name in ("col-a", "col-b"):
-            cfg = load_clinic_config(write_config(tmp, broker, name, database))
+            cfg = load_clinic_config(write_collector_config(tmp, broker, name, database))
             collectors.append(Collector(cfg, Database(cfg.database)))
         tasks = [asyncio.ensure_future(c.run()) for c in collectors]
         deadline = time.monotonic() + 10
@@ -319,7 +311,7 @@ class CollectorProcess:
 
 def test_collector_killed_and_broker_restarted_loses_nothing(
         tmp_path: Path, clinic_broker: PrivateBroker) -> None:
-    cfg = write_config(tmp_path, clinic_broker, "col-k")
+    cfg = write_collector_config(tmp_path, clinic_broker, "col-k")
     proc = CollectorProcess(cfg)
     proc.start()
     db = Database(str(tmp_path / "clinic.sqlite3"))

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from daemon_helpers import until
 
 from pacer.config import MqttConfig
 from pacer.errors import BadInput, BrokerUnavailable, PacerError
@@ -51,15 +52,6 @@ def make_link(broker: PrivateBroker | str, name: str, protocol: str | None = Non
     cfg = MqttConfig(url=url, protocol=proto)  # type: ignore[arg-type]
     return MqttLink(cfg, client_id=f"test-{name}", status_topic=f"pacer/{name}/status",
                     **kwargs)
-
-
-async def until(condition: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
-    """Poll ``condition`` (bounded) on the event loop."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what or condition}")
-        await asyncio.sleep(0.02)
 
 
 def online(m: Any) -> bool:
