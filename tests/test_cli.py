@@ -5,23 +5,15 @@ from __future__ import annotations
 import json
 import socket
 import sqlite3
-import subprocess
-import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from daemon_helpers import pacer_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 SYDNEY = ZoneInfo("Australia/Sydney")
-
-
-def pacer(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pacer", *args],
-        capture_output=True, text=True, timeout=120, check=False, cwd=cwd,
-    )
 
 
 def minutes_csv(path: Path, segments: list[tuple[str, int, str, int]],
@@ -44,7 +36,7 @@ def json_lines(text: str) -> list[dict[str, object]]:
 
 def test_desk_day_gives_exactly_three_prompts(tmp_path: Path) -> None:
     desk = minutes_csv(tmp_path / "desk.csv", [("09:00", 180, "sitting", 0)])
-    proc = pacer("replay", "--input", str(desk), "--json")
+    proc = pacer_cli("replay", "--input", str(desk), "--json")
     assert proc.returncode == 0, proc.stderr
     lines = json_lines(proc.stdout)
     prompts = [x for x in lines if x["type"] == "prompt" and x["kind"] == "sitting_break"]
@@ -70,8 +62,8 @@ def test_desk_day_gives_exactly_three_prompts(tmp_path: Path) -> None:
 
 def test_text_output_and_the_same_result_twice(tmp_path: Path) -> None:
     desk = minutes_csv(tmp_path / "desk.csv", [("09:00", 100, "sitting", 0)])
-    first = pacer("replay", "--input", str(desk))
-    second = pacer("replay", "--input", str(desk))
+    first = pacer_cli("replay", "--input", str(desk))
+    second = pacer_cli("replay", "--input", str(desk))
     assert first.returncode == 0, first.stderr
     assert first.stdout == second.stdout
     assert "2026-11-23T09:40:00+11:00  sitting_break" in first.stdout
@@ -88,8 +80,8 @@ def test_replay_with_events_and_config(tmp_path: Path) -> None:
         '"action": "snooze", "minutes": 20}\n',
         encoding="utf-8",
     )
-    proc = pacer("replay", "--input", str(desk), "--events", str(events), "--config", str(cfg),
-                 "--json")
+    proc = pacer_cli("replay", "--input", str(desk), "--events", str(events), "--config", str(cfg),
+                     "--json")
     assert proc.returncode == 0, proc.stderr
     lines = json_lines(proc.stdout)
     times = [x["time"][11:16] for x in lines  # type: ignore[index]
@@ -106,7 +98,7 @@ def test_store_writes_what_the_daemon_would(tmp_path: Path) -> None:
     desk = minutes_csv(tmp_path / "desk.csv", [("09:00", 60, "sitting", 0),
                                                 ("10:00", 3, "walking", 90)])
     db = tmp_path / "out.sqlite3"
-    proc = pacer("replay", "--input", str(desk), "--store", str(db))
+    proc = pacer_cli("replay", "--input", str(desk), "--store", str(db))
     assert proc.returncode == 0, proc.stderr
     with sqlite3.connect(db) as conn:
         (epochs,) = conn.execute("SELECT count(*) FROM epochs").fetchone()
@@ -127,7 +119,7 @@ def test_store_writes_what_the_daemon_would(tmp_path: Path) -> None:
 def test_without_store_nothing_is_written(tmp_path: Path) -> None:
     desk = minutes_csv(tmp_path / "desk.csv", [("09:00", 50, "sitting", 0)])
     before = set(tmp_path.iterdir())
-    proc = pacer("replay", "--input", str(desk), cwd=tmp_path)
+    proc = pacer_cli("replay", "--input", str(desk), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert set(tmp_path.iterdir()) == before
 
@@ -140,14 +132,14 @@ def test_bad_row_names_its_line(tmp_path: Path) -> None:
         "2026-11-23T09:01:00+11:00,-4,sitting\n",
         encoding="utf-8",
     )
-    proc = pacer("replay", "--input", str(bad))
+    proc = pacer_cli("replay", "--input", str(bad))
     assert proc.returncode == 2
     assert f"{bad}:3:" in proc.stderr
     assert "Traceback" not in proc.stderr
 
 
 def test_missing_input_file_is_bad_input(tmp_path: Path) -> None:
-    proc = pacer("replay", "--input", str(tmp_path / "nope.csv"))
+    proc = pacer_cli("replay", "--input", str(tmp_path / "nope.csv"))
     assert proc.returncode == 2
     assert "nope.csv" in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -164,46 +156,46 @@ def test_missing_input_file_is_bad_input(tmp_path: Path) -> None:
 def test_check_config_names_the_key(tmp_path: Path, text: str, key: str) -> None:
     cfg = tmp_path / "pacer.toml"
     cfg.write_text(text, encoding="utf-8")
-    proc = pacer("check-config", str(cfg))
+    proc = pacer_cli("check-config", str(cfg))
     assert proc.returncode == 2
     (line,) = proc.stderr.strip().splitlines()
     assert line.startswith(f"{cfg}:{key}: ")
 
 
 def test_check_config_accepts_the_example() -> None:
-    proc = pacer("check-config", str(ROOT / "config" / "pacer.example.toml"))
+    proc = pacer_cli("check-config", str(ROOT / "config" / "pacer.example.toml"))
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().endswith(": ok")
 
 
 def test_help_explains_every_command() -> None:
-    proc = pacer("--help")
+    proc = pacer_cli("--help")
     assert proc.returncode == 0
     for command in ("run", "demo", "replay", "check-config"):
         assert command in proc.stdout
-    replay = pacer("replay", "--help")
+    replay = pacer_cli("replay", "--help")
     assert "--store" in replay.stdout
     assert "time,steps,posture" in replay.stdout
 
 
 def test_bad_arguments_exit_2() -> None:
-    proc = pacer("demo", "--speed", "0")
+    proc = pacer_cli("demo", "--speed", "0")
     assert proc.returncode == 2
     assert "must be greater than 0" in proc.stderr
-    proc = pacer("demo", "--wearable", "ankle")
+    proc = pacer_cli("demo", "--wearable", "ankle")
     assert proc.returncode == 2
     assert "choose from 'watch', 'thigh'" in proc.stderr
 
 
 def test_demo_offers_a_virtual_thigh_sensor() -> None:
     # The thigh demo itself runs in tests/test_daemon_imu.py.
-    demo = pacer("demo", "--help")
+    demo = pacer_cli("demo", "--help")
     assert "--wearable {watch,thigh}" in demo.stdout
     assert "WitMotion IMU on the thigh" in demo.stdout
 
 
 def test_scan_without_bluetooth_says_why() -> None:
-    proc = pacer("scan", "--seconds", "1")
+    proc = pacer_cli("scan", "--seconds", "1")
     # This machine has no Bluetooth stack: a clear line and exit 1, no traceback.
     if proc.returncode == 0:
         pytest.skip("this machine has a Bluetooth stack")
@@ -223,7 +215,7 @@ def _night_report(tmp_path: Path, *extra: str) -> list[dict[str, object]]:
     report = ('{"time": "2026-11-23T02:00:00+11:00", "type": "symptom", "level": "red", '
               '"red_flags": ["saddle_numbness"]}')
     events.write_text("\n".join((report, *extra)) + "\n", encoding="utf-8")
-    proc = pacer("replay", "--input", str(night), "--events", str(events), "--json")
+    proc = pacer_cli("replay", "--input", str(night), "--events", str(events), "--json")
     assert proc.returncode == 0, proc.stderr
     flags = [x for x in json_lines(proc.stdout)
              if x["type"] == "prompt" and x["kind"] == "red_flag"]
@@ -260,8 +252,8 @@ def test_the_advice_is_printed_even_when_the_daemon_cannot_be_reached(tmp_path: 
     cfg = tmp_path / "pacer.toml"
     cfg.write_text(f'[mqtt]\nurl = "mqtt://127.0.0.1:{port}"\n[safety]\n'
                    'emergency_number = "112"\n', encoding="utf-8")
-    proc = pacer("symptom", "red", "--flag", "chest_pain", "--flag", "fever_or_unwell",
-                 "--config", str(cfg))
+    proc = pacer_cli("symptom", "red", "--flag", "chest_pain", "--flag", "fever_or_unwell",
+                     "--config", str(cfg))
     assert proc.returncode == 1
     lines = proc.stdout.splitlines()
     assert lines[0] == "CALL 112 OR GO TO THE EMERGENCY DEPARTMENT NOW"

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from daemon_helpers import pacer_cli
 
 from pacer.config import MqttConfig, load_config
 from pacer.errors import BadInput, ConfigError, InputFileError
@@ -34,16 +33,6 @@ from pacer.io.minutes import (
 DAY = "2026-11-23"
 ZERO = Path("/dev/zero")
 MEMORY_CAP = 1 << 30  # bytes of address space for a run that reads /dev/zero
-
-
-def _cap_memory() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP))
-
-
-def pacer(*args: str, capped: bool = False) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pacer", *args], capture_output=True,
-                          text=True, timeout=120, check=False,
-                          preexec_fn=_cap_memory if capped else None)
 
 
 def one_line_error(proc: subprocess.CompletedProcess[str], *words: str) -> str:
@@ -88,7 +77,7 @@ def config(path: Path, text: str = "") -> Path:
 ])
 def test_replay_rows_out_of_the_years_pacer_takes(tmp_path: Path, time: str) -> None:
     path = minutes(tmp_path / "m.csv", f"{DAY}T09:00:00+11:00,0,sitting", f"{time},0,sitting")
-    line = one_line_error(pacer("replay", "--input", str(path)), f"{path}:3:", repr(time),
+    line = one_line_error(pacer_cli("replay", "--input", str(path)), f"{path}:3:", repr(time),
                           f"{FIRST_YEAR} to {LAST_YEAR}")
     assert line.startswith("pacer: ")
 
@@ -98,7 +87,7 @@ def test_replay_events_out_of_the_years_pacer_takes(tmp_path: Path, time: str) -
     events = tmp_path / "events.jsonl"
     events.write_text(json.dumps({"time": time, "type": "dnd", "minutes": 10}) + "\n",
                       encoding="utf-8")
-    proc = pacer("replay", "--input", str(desk(tmp_path / "m.csv")), "--events", str(events))
+    proc = pacer_cli("replay", "--input", str(desk(tmp_path / "m.csv")), "--events", str(events))
     one_line_error(proc, f"{events}:1:", repr(time), f"{FIRST_YEAR} to {LAST_YEAR}")
 
 
@@ -108,7 +97,7 @@ def test_replay_steps_too_many_for_a_minute(tmp_path: Path, store: bool) -> None
     path = minutes(tmp_path / "m.csv", f"{DAY}T09:00:00+11:00,{huge},walking")
     db = tmp_path / "out.sqlite3"
     args = ["replay", "--input", str(path)] + (["--store", str(db)] if store else [])
-    one_line_error(pacer(*args), f"{path}:2:", f"more than {MAX_STEPS:,}")
+    one_line_error(pacer_cli(*args), f"{path}:2:", f"more than {MAX_STEPS:,}")
 
 
 # --- files that never end ------------------------------------------------------------
@@ -117,25 +106,26 @@ def test_replay_steps_too_many_for_a_minute(tmp_path: Path, store: bool) -> None
 def test_replay_of_dev_zero_as_minutes(tmp_path: Path) -> None:
     # With the zone configured: pacer.replay's guess of the zone from the
     # input's first row is not part of this (pacer.io.minutes.first_row_offset).
-    proc = pacer("replay", "--input", str(ZERO), "--config", str(config(tmp_path / "c.toml")),
-                 capped=True)
+    proc = pacer_cli("replay", "--input", str(ZERO), "--config", str(config(tmp_path / "c.toml")),
+                     memory_cap=MEMORY_CAP)
     one_line_error(proc, f"{ZERO}:1:", f"longer than {MAX_LINE_BYTES:,} bytes")
 
 
 def test_replay_of_dev_zero_as_events(tmp_path: Path) -> None:
-    proc = pacer("replay", "--input", str(desk(tmp_path / "m.csv")), "--events", str(ZERO),
-                 capped=True)
+    proc = pacer_cli("replay", "--input", str(desk(tmp_path / "m.csv")), "--events", str(ZERO),
+                     memory_cap=MEMORY_CAP)
     one_line_error(proc, f"{ZERO}:", "larger than")
 
 
 def test_check_config_of_dev_zero() -> None:
-    one_line_error(pacer("check-config", str(ZERO), capped=True), f"{ZERO}:", "larger than")
+    one_line_error(pacer_cli("check-config", str(ZERO), memory_cap=MEMORY_CAP), f"{ZERO}:",
+                   "larger than")
 
 
 def test_dev_zero_as_the_mqtt_password_file(tmp_path: Path) -> None:
     cfg = config(tmp_path / "c.toml", '[mqtt]\nurl = "mqtt://127.0.0.1:9"\nusername = "alice"\n'
                  f'password_file = "{ZERO}"\n')
-    proc = pacer("dnd", "10", "--config", str(cfg), capped=True)
+    proc = pacer_cli("dnd", "10", "--config", str(cfg), memory_cap=MEMORY_CAP)
     one_line_error(proc, f"{ZERO}:", "password file", "longer than")
 
 
@@ -151,7 +141,7 @@ def test_check_config_of_toml_the_parser_cannot_take(tmp_path: Path, text: str,
                                                      words: tuple[str, ...]) -> None:
     path = tmp_path / "pacer.toml"
     path.write_text(text, encoding="utf-8")
-    line = one_line_error(pacer("check-config", str(path)), f"{path}:", *words)
+    line = one_line_error(pacer_cli("check-config", str(path)), f"{path}:", *words)
     assert "set_int_max_str_digits" not in line  # advice for programmers, not for users
 
 
@@ -162,8 +152,8 @@ def test_check_config_of_toml_the_parser_cannot_take(tmp_path: Path, text: str,
 def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("store")
     path = folder / "pacer.sqlite3"
-    proc = pacer("replay", "--input", str(desk(folder / "m.csv")), "--config",
-                 str(config(folder / "c.toml")), "--store", str(path))
+    proc = pacer_cli("replay", "--input", str(desk(folder / "m.csv")), "--config",
+                     str(config(folder / "c.toml")), "--store", str(path))
     assert proc.returncode == 0, proc.stderr
     return path
 
@@ -178,8 +168,8 @@ def damaged(store: Path, folder: Path, sql: str) -> Path:
 
 
 def report(store: Path, fmt: str = "csv", out: str = "-") -> subprocess.CompletedProcess[str]:
-    return pacer("report", "--store", str(store), "--from", DAY, "--to", DAY, "--format", fmt,
-                 "--out", out)
+    return pacer_cli("report", "--store", str(store), "--from", DAY, "--to", DAY, "--format", fmt,
+                     "--out", out)
 
 
 @pytest.mark.parametrize("fmt", ["csv", "fhir", "html"])
@@ -329,6 +319,6 @@ def test_limits_read_at_most_what_they_say(tmp_path: Path) -> None:
 
 
 def test_epochs_reading_a_file_without_line_ends_is_an_error_not_a_growing_process() -> None:
-    proc = pacer("epochs", "--input", str(ZERO), "--rate", "10", "--placement", "thigh",
-                 capped=True)
+    proc = pacer_cli("epochs", "--input", str(ZERO), "--rate", "10", "--placement", "thigh",
+                     memory_cap=MEMORY_CAP)
     one_line_error(proc, str(ZERO), "longer than 4,096 bytes")

@@ -13,14 +13,13 @@ import csv
 import html
 import json
 import re
-import subprocess
-import sys
 from datetime import datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 import pytest
+from daemon_helpers import pacer_cli
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.observation import Observation
 from PIL import Image
@@ -34,11 +33,6 @@ FIRST = history.START
 LAST = history.START + timedelta(days=history.DAYS - 1)
 
 
-def pacer(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pacer", *args], capture_output=True,
-                          text=True, timeout=300, check=False)
-
-
 @pytest.fixture(scope="module")
 def made(tmp_path_factory: pytest.TempPathFactory) -> history.History:
     """The 28-day history in a store (about a minute: the replay stores every minute)."""
@@ -50,8 +44,9 @@ def reports(made: history.History) -> dict[str, Path]:
     out = {}
     for fmt, name in (("html", "report.html"), ("csv", "report.csv"), ("fhir", "bundle.json")):
         path = made.store.parent / name
-        proc = pacer("report", "--config", str(made.config), "--from", FIRST.isoformat(),
-                     "--to", LAST.isoformat(), "--format", fmt, "--out", str(path))
+        proc = pacer_cli("report", "--config", str(made.config), "--from", FIRST.isoformat(),
+                         "--to", LAST.isoformat(), "--format", fmt, "--out", str(path),
+                         timeout=300)
         assert proc.returncode == 0, proc.stderr
         out[fmt] = path
     return out
@@ -125,8 +120,9 @@ def test_csv_is_one_row_per_day_with_the_summary_fields(
 def test_csv_includes_days_with_nothing_stored(made: history.History, tmp_path: Path) -> None:
     out = tmp_path / "wide.csv"
     before, after = FIRST - timedelta(days=2), LAST + timedelta(days=1)
-    proc = pacer("report", "--store", str(made.store), "--from", before.isoformat(),
-                 "--to", after.isoformat(), "--format", "csv", "--out", str(out))
+    proc = pacer_cli("report", "--store", str(made.store), "--from", before.isoformat(),
+                     "--to", after.isoformat(), "--format", "csv", "--out", str(out),
+                     timeout=300)
     assert proc.returncode == 0, proc.stderr
     rows = read_csv(out)
     assert len(rows) == history.DAYS + 3

@@ -17,15 +17,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from daemon_helpers import pacer_cli
 
 from pacer.report.progress import Progress
 
 DAY = "2026-11-23"
-
-
-def pacer(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pacer", *args], capture_output=True,
-                          text=True, timeout=120, check=False)
 
 
 def desk_minutes(path: Path) -> Path:
@@ -55,8 +51,9 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "time": f"{DAY}T09:30:00+11:00", "type": "plan", "set": {"sitting.limit_min": 30},
         "by": "physio", "why": '<script>alert("x")</script> & shorter bouts'}) + "\n",
         encoding="utf-8")
-    proc = pacer("replay", "--input", str(desk_minutes(folder / "m.csv")), "--events",
-                 str(events), "--config", str(config(folder, "alice", path)), "--store", str(path))
+    proc = pacer_cli("replay", "--input", str(desk_minutes(folder / "m.csv")), "--events",
+                     str(events), "--config", str(config(folder, "alice", path)),
+                     "--store", str(path))
     assert proc.returncode == 0, proc.stderr
     return path
 
@@ -67,14 +64,14 @@ def two_users(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = folder / "pacer.sqlite3"
     minutes = desk_minutes(folder / "m.csv")
     for user in ("alice", "bob"):
-        proc = pacer("replay", "--input", str(minutes), "--config",
-                     str(config(folder, user, path)), "--store", str(path))
+        proc = pacer_cli("replay", "--input", str(minutes), "--config",
+                         str(config(folder, user, path)), "--store", str(path))
         assert proc.returncode == 0, proc.stderr
     return path
 
 
 def report(*args: str, fmt: str = "csv", out: str = "-") -> subprocess.CompletedProcess[str]:
-    return pacer("report", *args, "--from", DAY, "--to", DAY, "--format", fmt, "--out", out)
+    return pacer_cli("report", *args, "--from", DAY, "--to", DAY, "--format", fmt, "--out", out)
 
 
 def test_store_alone_uses_its_only_user_and_writes_to_stdout(store: Path) -> None:
@@ -143,7 +140,7 @@ def test_missing_config_is_bad_input(tmp_path: Path) -> None:
     (("--from", "2026-11-24", "--to", DAY), "--from 2026-11-24 is after --to 2026-11-23"),
 ])
 def test_bad_dates(store: Path, args: tuple[str, ...], message: str) -> None:
-    proc = pacer("report", "--store", str(store), *args, "--format", "csv", "--out", "-")
+    proc = pacer_cli("report", "--store", str(store), *args, "--format", "csv", "--out", "-")
     assert proc.returncode == 2
     assert message in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -191,8 +188,8 @@ def test_progress_draws_only_on_a_terminal() -> None:
 
 def test_html_for_days_around_the_data(store: Path, tmp_path: Path) -> None:
     out = tmp_path / "around.html"
-    proc = pacer("report", "--store", str(store), "--from", "2026-11-20", "--to", "2026-11-24",
-                 "--format", "html", "--out", str(out))
+    proc = pacer_cli("report", "--store", str(store), "--from", "2026-11-20", "--to", "2026-11-24",
+                     "--format", "html", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     page = out.read_text(encoding="utf-8")
     assert "5 days without valid data" in page
