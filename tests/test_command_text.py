@@ -5,30 +5,18 @@ field, and the daemon carries on (it used to die in its minutes job)."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from daemon_helpers import DaemonProcess, wait_until
+from mqtt_helpers import desk_csv
 
 from pacer.mqtt.broker import PrivateBroker
 from pacer.mqtt.testing import Collector, publish_once
 
 
-def _wait_for(check: Callable[[], Any], what: str, limit: float = 60.0) -> Any:
-    deadline = time.monotonic() + limit
-    while not (value := check()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
-    return value
-
-
 def _config(directory: Path, broker: PrivateBroker, speed: int = 60) -> Path:
-    rows = [f"2026-11-23T09:{m:02d}:00+11:00,0,sitting" for m in range(60)]
-    (directory / "desk.csv").write_text("time,steps,posture\n" + "\n".join(rows) + "\n",
-                                        encoding="utf-8")
+    desk_csv(directory / "desk.csv", minutes=60)
     cfg = directory / "pacer.toml"
     cfg.write_text(f"""
 [user]
@@ -51,21 +39,26 @@ path = "pacer.sqlite3"
     return cfg
 
 
+def _stop(daemon: DaemonProcess) -> None:
+    """SIGTERM, and the daemon ends cleanly without a traceback."""
+    try:
+        assert daemon.terminate(20) == 0, daemon.log()
+    finally:
+        daemon.cleanup()
+    assert "Traceback" not in daemon.log()
+
+
 def test_the_daemon_refuses_a_lone_surrogate_and_carries_on(
     tmp_path: Path, broker: PrivateBroker
 ) -> None:
     replies = Collector(broker.host, broker.port, "pacer/alice/#", protocol=broker.protocol)
     replies.wait_ready(1)
-    log = tmp_path / "daemon.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "pacer", "run", "--config", str(_config(tmp_path, broker))],
-            cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT)
+    daemon = DaemonProcess(_config(tmp_path, broker)).start()
     try:
         # the daemon publishes its state once it has subscribed to its commands
-        _wait_for(lambda: proc.poll() is not None or any(
-            "/cmd/" not in m.topic for m in replies.messages), "the daemon to listen")
-        assert proc.poll() is None, log.read_text(errors="replace")
+        wait_until(lambda: not daemon.alive() or any(
+            "/cmd/" not in m.topic for m in replies.messages), 60, "the daemon to listen")
+        daemon.check_alive()
 
         def reply(topic: str) -> dict[str, Any] | None:
             for m in replies.messages:
@@ -76,32 +69,25 @@ def test_the_daemon_refuses_a_lone_surrogate_and_carries_on(
         bad = b'{"by":"physio-jo","why":"\\ud800","set":{"sitting.limit_min":40}}'
         publish_once(broker, "pacer/alice/cmd/plan", bad,
                      response_topic="pacer/alice/reply/bad", correlation_data=b"bad")
-        refused = _wait_for(lambda: reply("pacer/alice/reply/bad"), "the refusal")
+        refused = wait_until(lambda: reply("pacer/alice/reply/bad"), 60, "the refusal")
         assert refused["ok"] is False
         assert "why is not valid Unicode text" in refused["error"]
 
         # the minutes job runs on (it used to fail here, and the daemon exit 1)
-        _wait_for(lambda: proc.poll() is not None or any(
-            m.topic == "pacer/alice/state" for m in replies.messages), "a minute's state")
-        assert proc.poll() is None, log.read_text(errors="replace")
+        wait_until(lambda: not daemon.alive() or any(
+            m.topic == "pacer/alice/state" for m in replies.messages), 60, "a minute's state")
+        daemon.check_alive()
         good = b'{"by":"physio-jo","why":"flare","set":{"sitting.limit_min":40}}'
         publish_once(broker, "pacer/alice/cmd/plan", good,
                      response_topic="pacer/alice/reply/good", correlation_data=b"good")
-        accepted = _wait_for(lambda: reply("pacer/alice/reply/good"), "the acceptance")
-        assert accepted == {"ok": True}, log.read_text(errors="replace")
-        assert proc.poll() is None, log.read_text(errors="replace")
-        assert "Traceback" not in log.read_text(errors="replace")
-        assert "codec can't encode" not in log.read_text(errors="replace")
+        accepted = wait_until(lambda: reply("pacer/alice/reply/good"), 60, "the acceptance")
+        assert accepted == {"ok": True}, daemon.log()
+        daemon.check_alive()
+        assert "codec can't encode" not in daemon.log()
+        _stop(daemon)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+        daemon.cleanup()
         replies.close()
-    assert proc.returncode == 0, log.read_text(errors="replace")
-
 
 
 def test_a_command_before_the_first_minute_is_applied_and_stored(
@@ -112,31 +98,21 @@ def test_a_command_before_the_first_minute_is_applied_and_stored(
     minute to be stored under)."""
     replies = Collector(broker.host, broker.port, "pacer/alice/#", protocol=broker.protocol)
     replies.wait_ready(1)
-    log = tmp_path / "daemon.log"
-    cfg = _config(tmp_path, broker, speed=1)
-    with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "pacer", "run", "--config", str(cfg)],
-                                cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT)
+    daemon = DaemonProcess(_config(tmp_path, broker, speed=1)).start()
     try:
-        _wait_for(lambda: proc.poll() is not None or any(
+        wait_until(lambda: not daemon.alive() or any(
             m.topic == "pacer/alice/status" and m.payload == b"online"
-            for m in replies.messages), "the daemon to listen")
-        assert proc.poll() is None, log.read_text(errors="replace")
+            for m in replies.messages), 60, "the daemon to listen")
+        daemon.check_alive()
         publish_once(broker, "pacer/alice/cmd/symptom", b'{"level": "amber"}',
                      response_topic="pacer/alice/reply/early", correlation_data=b"early")
-        answer = _wait_for(lambda: next((json.loads(m.payload) for m in replies.messages
-                                         if m.topic == "pacer/alice/reply/early"), None),
-                           "the reply")
-        assert answer == {"ok": True}, log.read_text(errors="replace")
+        answer = wait_until(lambda: next((json.loads(m.payload) for m in replies.messages
+                                          if m.topic == "pacer/alice/reply/early"), None),
+                            60, "the reply")
+        assert answer == {"ok": True}, daemon.log()
         assert not any(m.topic == "pacer/alice/state" and json.loads(m.payload)["time"]
                        for m in replies.messages)  # no minute taken yet: it was early
+        _stop(daemon)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+        daemon.cleanup()
         replies.close()
-    assert proc.returncode == 0, log.read_text(errors="replace")
-    assert "Traceback" not in log.read_text(errors="replace")
