@@ -246,21 +246,14 @@ class StorageConfig(Table):
     raw_retention_days: int = Field(14, ge=1, le=3650)
 
 
-class Config(Table):
+class Config(Rules):
+    """The config file: the engine's rule tables (inherited, so a new table is
+    never missing here) and the shell's own."""
+
     user: UserConfig = UserConfig()
     devices: Annotated[tuple[Device, ...], Items] = ()
     mqtt: MqttConfig = MqttConfig()
     storage: StorageConfig = StorageConfig()
-    day: DayRules = DayRules()
-    sitting: SittingRules = SittingRules()
-    walks: WalkRules = WalkRules()
-    plan: PlanRules = PlanRules()
-    pacing: PacingRules = PacingRules()
-    boom: BoomRules = BoomRules()
-    traffic: TrafficRules = TrafficRules()
-    settle: SettleRules = SettleRules()
-    prompts: PromptRules = PromptRules()
-    safety: SafetyRules = SafetyRules()
 
     @property
     def rules(self) -> Rules:
