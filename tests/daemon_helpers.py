@@ -137,6 +137,16 @@ def pacer_cli(*args: str, timeout: float = 120.0, env: Mapping[str, str] | None 
                           preexec_fn=cap if memory_cap is not None else None)
 
 
+def journal_mode(path: Path) -> str:
+    """A store's journal mode, read without changing the file (``mode=ro``)."""
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        mode: str = conn.execute("PRAGMA journal_mode").fetchone()[0]
+    finally:
+        conn.close()
+    return mode
+
+
 def query(db: Path, sql: str, params: Sequence[Any] = ()) -> list[Any]:
     """Rows from a store another process is writing (WAL: readers never block
     it); none while there is no store or no schema yet."""

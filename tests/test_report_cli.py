@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from daemon_helpers import pacer_cli
+from daemon_helpers import journal_mode, pacer_cli
 
 from pacer.report.progress import Progress
 
@@ -322,15 +322,6 @@ def as_nobody(*args: str) -> subprocess.CompletedProcess[str]:
 def fingerprint(path: Path) -> tuple[bytes, list[str]]:
     """The store's bytes and the files beside it."""
     return path.read_bytes(), sorted(p.name for p in path.parent.iterdir())
-
-
-def journal_mode(path: Path) -> str:
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        mode: str = conn.execute("PRAGMA journal_mode").fetchone()[0]
-    finally:
-        conn.close()
-    return mode
 
 
 def test_report_reads_a_store_it_may_not_write(store: Path) -> None:

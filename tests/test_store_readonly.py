@@ -9,6 +9,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from daemon_helpers import journal_mode
 
 from pacer.engine.model import Epoch, Posture
 from pacer.errors import StoreError
@@ -23,15 +24,6 @@ T0 = 29_000_000  # a minute in 2025
 def files(path: Path) -> dict[str, bytes]:
     """The store and every file beside it, by name."""
     return {p.name: p.read_bytes() for p in sorted(path.parent.iterdir())}
-
-
-def journal_mode(path: Path) -> str:
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        mode: str = conn.execute("PRAGMA journal_mode").fetchone()[0]
-    finally:
-        conn.close()
-    return mode
 
 
 def user_version(path: Path) -> int:
