@@ -157,11 +157,7 @@ def _write_through(out: Path, text: str) -> None:
         fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOCTTY, 0o600)
     except OSError as exc:
         raise BadInput(f"{out}: cannot write the report ({exc.strerror})") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-    except OSError as exc:
-        raise _failed(out, exc) from None
+    _write_fd(out, fd, text)
 
 
 _FD_PATH = re.compile(r"/(?:proc/self|dev)/fd/(\d+)")
@@ -190,8 +186,13 @@ def _write_descriptor(out: Path, fd: int, text: str) -> None:
         own = os.dup(fd)
     except OSError as exc:  # not open
         raise BadInput(f"{out}: cannot write the report ({exc.strerror})") from None
+    _write_fd(out, own, text)
+
+
+def _write_fd(out: Path, fd: int, text: str) -> None:
+    """Write ``text`` on the open ``fd`` (named ``out`` in errors) and close it."""
     try:
-        with os.fdopen(own, "w", encoding="utf-8", newline="") as f:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             f.write(text)
     except OSError as exc:
         raise _failed(out, exc) from None
