@@ -167,8 +167,8 @@ def test_seen_stops_the_repeats_but_keeps_the_alert_open_for_the_physiotherapist
     assert any(isinstance(o, Dropped) and o.kind == "walk_reminder"
                and o.why == "red-flag alert open" for o in r.outputs)
     assert "red_flag" in flags_of(r, 2)
-    changes = plan_of(r, 1)  # the plan in the summary; the record is in the history
-    assert changes["phase"] == "baseline"
+    plan = plan_of(r, 1)  # the seen came in the baseline phase
+    assert plan["phase"] == "baseline"
 
 
 def test_seen_with_resume_clears_the_alert_recorded_with_who_and_how() -> None:
