@@ -4,6 +4,7 @@ stdout, the progress bar, and escaping of store text in the HTML."""
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
@@ -292,6 +293,9 @@ def shared(store: Path) -> Path:
     that the test's user made (pytest's folders are for root alone)."""
     if os.geteuid() != 0 or SETPRIV is None:
         pytest.skip("needs root and setpriv to run pacer as another user")
+    if not _nobody_can_run_pacer():
+        pytest.skip("another user cannot read this checkout or its .venv (a folder of "
+                    "mode 0700 on the way, as `mktemp -d` makes), so pacer cannot run as one")
     folder = Path(tempfile.mkdtemp(prefix="pacer-report-"))
     _shared.append(folder)
     folder.chmod(0o755)
@@ -308,6 +312,17 @@ def _remove_shared() -> Iterator[None]:
         folder = _shared.pop()
         folder.chmod(0o755)
         shutil.rmtree(folder)
+
+
+@functools.cache
+def _nobody_can_run_pacer() -> bool:
+    assert SETPRIV is not None
+    probe = subprocess.run(
+        [SETPRIV, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+         sys.executable, "-c", "import pacer.cli"],
+        capture_output=True, timeout=120, check=False, cwd="/",
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/nonexistent"})
+    return probe.returncode == 0
 
 
 def as_nobody(*args: str) -> subprocess.CompletedProcess[str]:
