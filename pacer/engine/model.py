@@ -12,9 +12,16 @@ from pacer.timebase import Minute
 
 class Posture(StrEnum):
     SEDENTARY = "sedentary"
+    LYING = "lying"  # v2: its own posture, never a sitting bout
     UPRIGHT = "upright"
     STEPPING = "stepping"
     UNKNOWN = "unknown"
+    NOT_WORN = "not_worn"  # unknown, because the wearable said it was not worn
+
+
+UNKNOWN_POSTURES = frozenset((Posture.UNKNOWN, Posture.NOT_WORN))
+"""Minutes pacer has no posture for: neither counts as known, and neither ever
+joins a sitting bout (pacing-rules.md section 1)."""
 
 
 STEPPING_MIN_STEPS = 20
@@ -29,20 +36,28 @@ class Epoch:
     start: Minute
     steps: int
     posture: Posture
-    inferred: bool = False  # sedentary guessed from zero steps (a wrist cannot tell sit from stand)
+    # The posture was derived from the steps (a step-only device), not measured:
+    # sedentary is then a guess (a wrist cannot tell sitting from standing still
+    # or from lying), and only a stepping minute shows the person is up.
+    inferred: bool = False
 
     @classmethod
     def from_steps(cls, start: Minute, steps: int) -> Epoch:
         """Posture for a step-only device (pacing-rules.md section 1)."""
         if steps >= STEPPING_MIN_STEPS:
-            return cls(start, steps, Posture.STEPPING)
+            return cls(start, steps, Posture.STEPPING, inferred=True)
         if steps > 0:
-            return cls(start, steps, Posture.UPRIGHT)
+            return cls(start, steps, Posture.UPRIGHT, inferred=True)
         return cls(start, 0, Posture.SEDENTARY, inferred=True)
 
     @classmethod
     def unknown(cls, start: Minute) -> Epoch:
         return cls(start, 0, Posture.UNKNOWN)
+
+    @classmethod
+    def not_worn(cls, start: Minute) -> Epoch:
+        """A minute the wearable said it was not worn: unknown, whatever its steps."""
+        return cls(start, 0, Posture.NOT_WORN)
 
 
 PromptKind = Literal[
@@ -285,12 +300,35 @@ class Dnd:
 @dataclass(frozen=True, slots=True)
 class PlanChange:
     by: str
-    why: str
+    why: str  # for the record, never shown to the person
     set: Mapping[str, Any] = field(default_factory=dict)
     clear_alert: bool = False
+    message: str | None = None  # shown to the person (v2)
 
 
-Command = Ack | Symptom | Dnd | PlanChange
+DayEventName = Literal["up", "bed"]
+
+
+@dataclass(frozen=True, slots=True)
+class DayEvent:
+    """The person is up, or going to bed (pacing-rules.md section 1, v2): one tap
+    is always believed, at any hour."""
+
+    event: DayEventName
+
+
+EXERCISE_TEXT_MAX = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Exercise:
+    """A strength or mobility session done (pacing-rules.md section 12)."""
+
+    minutes: int | None = None
+    what: str | None = None
+
+
+Command = Ack | Symptom | Dnd | PlanChange | DayEvent | Exercise
 
 
 @dataclass(frozen=True, slots=True)

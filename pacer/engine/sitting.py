@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pacer.engine.model import Epoch, Posture
+from pacer.engine.model import UNKNOWN_POSTURES, Epoch, Posture
 from pacer.engine.rules import SittingRules
 from pacer.timebase import Minute
 
@@ -62,7 +62,7 @@ def observe(
         bout.move_run = 0
         return bout, None
 
-    if posture is Posture.UNKNOWN:
+    if posture in UNKNOWN_POSTURES:
         # Unknown neither ends nor extends a bout while short, and breaks the
         # run of moving minutes (a break needs known movement).
         bout.move_run = 0

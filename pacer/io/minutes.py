@@ -57,7 +57,7 @@ a day, a week or a plan's weeks reach past any time it is given)."""
 POSTURES: dict[str, Posture] = {
     # what posture-reporting devices say (pacing-rules.md section 1) ...
     "sitting": Posture.SEDENTARY,
-    "lying": Posture.SEDENTARY,
+    "lying": Posture.LYING,
     "standing": Posture.UPRIGHT,
     "walking": Posture.STEPPING,
     "running": Posture.STEPPING,
@@ -66,6 +66,7 @@ POSTURES: dict[str, Posture] = {
     "upright": Posture.UPRIGHT,
     "stepping": Posture.STEPPING,
     "unknown": Posture.UNKNOWN,
+    "not_worn": Posture.NOT_WORN,
 }
 _POSTURE_NAMES = " ".join(POSTURES)
 _EXAMPLE_TIME = "2026-11-23T09:00:00+11:00"

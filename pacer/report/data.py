@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from pacer.config import DayRules, WalkRules
-from pacer.engine.model import Posture
+from pacer.engine.model import UNKNOWN_POSTURES, Posture
 from pacer.errors import BadInput, StoreError
 from pacer.report import stored
 from pacer.store import Store
@@ -290,7 +290,7 @@ def _hours(store: Store, user: str, bounds: DayBounds, tz: tzinfo,
     inferred = 0
     start_hour = rules.start.hour
     for epoch in store.epochs(user, bounds.start, bounds.end):
-        if epoch.posture is Posture.UNKNOWN:
+        if epoch.posture in UNKNOWN_POSTURES:
             continue
         # By clock hour, not by minutes since the day began: on a DST day the
         # 09:00 column must still be 09:00.

@@ -47,6 +47,7 @@ PLAN_CHANGE_DAY = 13
 
 _POSTURE_WORD = {
     Posture.SEDENTARY: "sitting",
+    Posture.LYING: "lying",
     Posture.UPRIGHT: "standing",
     Posture.STEPPING: "walking",
 }
