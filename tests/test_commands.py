@@ -10,12 +10,22 @@ from typing import Any
 import pytest
 
 from pacer.config import Rules
-from pacer.contract.commands import MAX_PAYLOAD_BYTES, ParsedCommand, parse_command
+from pacer.contract.commands import (
+    COMMAND_KINDS,
+    EXERCISE_MAX_MIN,
+    MAX_PAYLOAD_BYTES,
+    PLAN_MESSAGE_MAX,
+    ParsedCommand,
+    parse_command,
+)
 from pacer.engine.model import (
     DND_MAX_MIN,
+    EXERCISE_TEXT_MAX,
     SNOOZE_MAX_MIN,
     Ack,
+    DayEvent,
     Dnd,
+    Exercise,
     PlanChange,
     Symptom,
 )
@@ -92,7 +102,10 @@ def test_command_id_on_every_kind() -> None:
         "symptom": {"level": "green"},
         "dnd": {"minutes": 30},
         "plan": {"clear_alert": True, "by": "a", "why": "b"},
+        "day": {"event": "up"},
+        "exercise": {},
     }
+    assert set(payloads) == set(COMMAND_KINDS)
     for kind, obj in payloads.items():
         parsed = parse(kind, {**obj, "id": "c-42"})
         assert parsed.cmd_id == "c-42"
@@ -410,6 +423,9 @@ LONE = "\ud800"  # json.dumps writes it as the escape \ud800, which json.loads d
         ("symptom", {"level": "amber", "red_flags": ["chest_pain", LONE]}, "red_flags[1]"),
         ("symptom", {"level": "amber", "id": "\udfff"}, "id"),
         ("dnd", {"minutes": 5, "id": LONE}, "id"),
+        ("day", {"event": LONE}, "event"),
+        ("exercise", {"what": "bridges" + LONE}, "what"),
+        ("plan", {"by": "jo", "why": "w", "clear_alert": True, "message": LONE}, "message"),
         ("plan", {"by": "physio-jo", "why": LONE, "set": {"sitting.limit_min": 40}}, "why"),
         ("plan", {"by": LONE + "jo", "why": "flare", "clear_alert": True}, "by"),
         ("plan", {"by": "jo", "why": "flare", "set": {"day.wake": "0" + LONE}},
@@ -452,3 +468,121 @@ def test_a_surrogate_pair_escape_is_a_character() -> None:
     command = parse_command("plan", raw).command
     assert isinstance(command, PlanChange)
     assert command.why == "flare \U0001f600"
+
+
+# --- v2: day events, exercise sessions, a plan change's message (interfaces.md 8.2) -----
+
+
+def test_day_event_forms() -> None:
+    assert parse("day", {"event": "up"}) == ParsedCommand(DayEvent("up"), None)
+    assert parse("day", {"event": "bed", "id": "d-1"}) == ParsedCommand(DayEvent("bed"), "d-1")
+
+
+@pytest.mark.parametrize(
+    ("obj", "expected"),
+    [
+        ({}, 'event is required: "up" (I am up) or "bed" (I am going to bed)'),
+        ({"event": "Up"}, 'event must be "up" (I am up) or "bed" (I am going to bed), got "Up"'),
+        ({"event": "wake"}, 'got "wake"'),
+        ({"event": 1}, "got 1"),
+        ({"event": True}, "got true"),
+        ({"event": ["up"]}, 'got ["up"]'),
+        ({"event": None}, "got null (leave the key out instead)"),
+        ({"event": "up", "time": "07:00"}, 'unknown key "time"; a day event takes event'),
+        ({"event": "up", "minutes": 5}, 'unknown key "minutes"'),
+    ],
+)
+def test_day_event_refusals(obj: dict[str, Any], expected: str) -> None:
+    assert expected in rejected("day", obj)
+
+
+def test_exercise_forms() -> None:
+    # One tap, "done my exercises": neither field is needed.
+    assert parse("exercise", {}).command == Exercise()
+    assert parse("exercise", {"minutes": 20, "what": "bridges and cat-camel"}).command == (
+        Exercise(20, "bridges and cat-camel"))
+    assert parse("exercise", {"minutes": 1}).command == Exercise(1)
+    assert parse("exercise", {"minutes": EXERCISE_MAX_MIN}).command == Exercise(600)
+    text = "é" * EXERCISE_TEXT_MAX  # counted in characters, not bytes
+    assert parse("exercise", {"what": text}).command == Exercise(what=text)
+    assert parse("exercise", {"what": "squats 😀"}).command == Exercise(what="squats 😀")
+
+
+@pytest.mark.parametrize(
+    ("obj", "expected"),
+    [
+        ({"minutes": 0}, "minutes must be a whole number from 1 to 600 (the session's length), "
+                         "got 0"),
+        ({"minutes": EXERCISE_MAX_MIN + 1}, "from 1 to 600 (the session's length), got 601"),
+        ({"minutes": -5}, "got -5"),
+        ({"minutes": "20"}, 'got "20"'),
+        ({"minutes": 20.0}, "got 20.0"),
+        ({"minutes": True}, "got true"),
+        ({"minutes": None}, "got null (leave the key out instead)"),
+        ({"what": 5}, "what must be text of 1 to 200 characters (what you did), got 5"),
+        ({"what": ""}, 'got ""'),
+        ({"what": "   "}, "what (what you did) must not be empty"),
+        ({"what": "x" * (EXERCISE_TEXT_MAX + 1)}, "what must be text of 1 to 200 characters"),
+        ({"what": "bridges\nsquats"}, "what (what you did) must be plain text, without control "
+                                      'characters; it holds "\\n"'),
+        ({"what": "a\x1b[2J"}, 'it holds "\\u001b"'),
+        ({"what": "a\x00"}, 'it holds "\\u0000"'),
+        ({"what": "a\x9b"}, 'it holds "\\u009b"'),  # a C1 control too
+        ({"what": None}, "got null (leave the key out instead)"),
+        ({"minuets": 20}, 'unknown key "minuets"; an exercise session takes minutes, what'),
+        ({"minutes": 20, "type": "exercise"}, 'unknown key "type"'),
+    ],
+)
+def test_exercise_refusals(obj: dict[str, Any], expected: str) -> None:
+    assert expected in rejected("exercise", obj)
+
+
+@pytest.mark.parametrize("kind", ["day", "exercise"])
+@pytest.mark.parametrize(("payload", "expected"), [
+    (b"", "the payload is empty"), (b"  ", "the payload is empty"),
+    (b"[]", "must be a JSON object"), (b"null", "must be a JSON object"),
+    (b'{"event": "up", "event": "bed"}', 'the key "event" appears twice'),
+    (b'{"minutes": NaN}', "NaN is not a JSON number"),
+])
+def test_new_commands_share_the_payload_rules(kind: str, payload: bytes, expected: str) -> None:
+    assert expected in rejected(kind, payload)
+    assert "at most 16384" in rejected(kind, b'{"what": "' + b"x" * MAX_PAYLOAD_BYTES + b'"}')
+
+
+def test_plan_message() -> None:
+    base = {"by": "physio", "why": "flare-up: fewer steps for a week",
+            "set": {"plan.quota": 3000}}
+    assert parse("plan", base).command == PlanChange(
+        by="physio", why="flare-up: fewer steps for a week", set={"plan.quota": 3000})
+    words = "Let's ease off for a week.\nWe'll build up again after."
+    cmd = parse("plan", {**base, "message": words}).command
+    assert isinstance(cmd, PlanChange)
+    assert cmd.message == words
+    assert cmd.why == base["why"]  # the record keeps its own reason
+    assert parse("plan", {**base, "message": "x" * PLAN_MESSAGE_MAX}).command == PlanChange(
+        by="physio", why=base["why"], set={"plan.quota": 3000}, message="x" * 500)
+    # A message alone changes nothing, so it is not a plan change on its own.
+    assert rejected("plan", {"by": "a", "why": "b", "message": "hello"}).startswith(
+        'a plan change needs "set"')
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("x" * (PLAN_MESSAGE_MAX + 1), "message must be text of 1 to 500 characters "
+                                       "(shown to the person)"),
+        ("", 'got ""'),
+        (" \n ", "message (shown to the person) must not be empty"),
+        (7, "got 7"),
+        (["hi"], 'got ["hi"]'),
+        (None, "got null (leave the key out instead)"),
+        ("tab\there", "message (shown to the person) must be plain text, without control "
+                      'characters (a line break is allowed); it holds "\\t"'),
+        ("bell\x07", 'it holds "\\u0007"'),
+        ("cr\r\n", 'it holds "\\r"'),
+        ("\x1b]8;;http://x\x1b\\link", 'it holds "\\u001b"'),
+    ],
+)
+def test_plan_message_refusals(message: Any, expected: str) -> None:
+    obj = {"by": "a", "why": "b", "clear_alert": True, "message": message}
+    assert expected in rejected("plan", obj)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pacer.contract import topics
+from pacer.contract.commands import COMMAND_KINDS
 from pacer.contract.topics import ANY, Topics
 
 
@@ -14,6 +15,8 @@ def test_a_persons_tree() -> None:
         "pacer/alice/summary/week", "pacer/alice/alert", "pacer/alice/event",
         "pacer/alice/status", "pacer/alice/cmd/ack", "pacer/alice/cmd/plan",
         "pacer/alice/reply"]
+    assert [t.cmd("day"), t.cmd("exercise")] == [  # v2 (interfaces.md section 8.2)
+        "pacer/alice/cmd/day", "pacer/alice/cmd/exercise"]
     assert t.commands == "pacer/alice/cmd/+"
     assert t.tree == "pacer/alice/#"
     assert t.cli_reply("0f3a") == "pacer/alice/reply/cli-0f3a"
@@ -37,6 +40,16 @@ def test_reading_a_topic() -> None:
             ("summary/day", "summary/week", "summary/month", "summary", "state")] == [
         "day", "week", None, None, None]
     assert topics.command_kind("pacer/alice/cmd/dnd") == "dnd"
+    assert topics.command_kind("pacer/alice/cmd/exercise") == "exercise"
+
+
+def test_every_command_has_one_kind_of_sender() -> None:
+    """Each command the parser knows is the person's or the plan editors' (the
+    ACLs in config/mosquitto/ are checked against these lists in
+    tests/test_mqtt_contract.py and tests/test_clinic_hostile.py)."""
+    senders = topics.PERSON_COMMANDS + topics.EDITOR_COMMANDS
+    assert sorted(senders) == sorted(COMMAND_KINDS)
+    assert len(set(senders)) == len(senders)
 
 
 def test_home_assistant() -> None:

@@ -1,9 +1,10 @@
 """Strict parsing of the commands a person or a physiotherapist sends.
 
 One parser serves the MQTT command topics (``cmd/ack``, ``cmd/symptom``,
-``cmd/dnd``, ``cmd/plan``) and the replay events file (interfaces.md sections 3,
-6 and 7.3). Parsing is strict on purpose: a command that is not exactly right is
-refused with a message for a person, never guessed at.
+``cmd/dnd``, ``cmd/plan``, and since v2 ``cmd/day`` and ``cmd/exercise``) and
+the replay events file (interfaces.md sections 3, 6, 7.3 and 8.2). Parsing is
+strict on purpose: a command that is not exactly right is refused with a
+message for a person, never guessed at.
 
 - exact JSON types: ``"60"`` is not 60, ``true`` is not 1, ``1.0`` is not a
   whole number; ``null`` is never a value (leave the key out instead);
@@ -14,7 +15,11 @@ refused with a message for a person, never guessed at.
 - every string in it, keys and values at any depth, must be Unicode text: a
   JSON escape of a lone surrogate (``"\\ud800"``) decodes to a string that
   cannot be written as UTF-8 (to a log, a reply or the store), so it is refused
-  with the field named.
+  with the field named;
+- the free texts that reach a screen (an exercise's ``what``, a plan's
+  ``message``) are plain text: no control characters (a terminal escape or a
+  NUL would reach the phone, the clinic and the report), except a line break
+  in a message.
 
 A plan change's ``set`` names rule settings as ``table.key``; each value is
 checked by the engine's model of its table (``check_settings``,
@@ -27,6 +32,7 @@ when it applies the change (``apply_settings``).
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -45,11 +51,15 @@ from pydantic.fields import FieldInfo
 from pacer.engine.describe import describe, show_value
 from pacer.engine.model import (
     DND_MAX_MIN,
+    EXERCISE_TEXT_MAX,
     SNOOZE_MAX_MIN,
     Ack,
     AckAction,
     Command,
+    DayEvent,
+    DayEventName,
     Dnd,
+    Exercise,
     PlanChange,
     Symptom,
     SymptomLevel,
@@ -65,7 +75,13 @@ are refused before any JSON parsing."""
 ID_MAX_LEN = 128
 """Longest command id or prompt id accepted (ours are far shorter)."""
 
-CommandKind = Literal["ack", "symptom", "dnd", "plan"]
+EXERCISE_MAX_MIN = 600
+"""Longest exercise session accepted, in minutes (ten hours: a typo beyond)."""
+
+PLAN_MESSAGE_MAX = 500
+"""Longest plan-change message accepted: a few sentences on a phone screen."""
+
+CommandKind = Literal["ack", "symptom", "dnd", "plan", "day", "exercise"]
 COMMAND_KINDS: tuple[CommandKind, ...] = get_args(CommandKind)
 
 
@@ -289,6 +305,42 @@ def _not_blank(value: str, what: str) -> str:
     return value
 
 
+def _plain(value: str, what: str, *, newlines: bool = False) -> str:
+    """``value`` if it has no control characters (``newlines``: but line breaks)."""
+    for ch in value:
+        if unicodedata.category(ch) == "Cc" and not (newlines and ch == "\n"):
+            allowed = " (a line break is allowed)" if newlines else ""
+            raise ValueError(
+                f"{what} must be plain text, without control characters{allowed}; it holds "
+                f"{json.dumps(ch)}")
+    return value
+
+
+class _DayIn(_Cmd):
+    event: DayEventName = Field(
+        description='"up" (I am up) or "bed" (I am going to bed)')
+
+
+class _ExerciseIn(_Cmd):
+    minutes: int | None = Field(
+        None,
+        ge=1,
+        le=EXERCISE_MAX_MIN,
+        description=f"a whole number from 1 to {EXERCISE_MAX_MIN} (the session's length)",
+    )
+    what: str | None = Field(
+        None,
+        min_length=1,
+        max_length=EXERCISE_TEXT_MAX,
+        description=f"text of 1 to {EXERCISE_TEXT_MAX} characters (what you did)",
+    )
+
+    @field_validator("what")
+    @classmethod
+    def _what(cls, v: str) -> str:
+        return _plain(_not_blank(v, "what (what you did)"), "what (what you did)")
+
+
 class _PlanIn(_Cmd):
     by: str = Field(description="a non-empty string naming who made the change")
     why: str = Field(description="a non-empty string saying why")
@@ -298,6 +350,18 @@ class _PlanIn(_Cmd):
         description='an object of settings, e.g. {"sitting.limit_min": 30}',
     )
     clear_alert: bool = False
+    message: str | None = Field(
+        None,
+        min_length=1,
+        max_length=PLAN_MESSAGE_MAX,
+        description=f"text of 1 to {PLAN_MESSAGE_MAX} characters (shown to the person)",
+    )
+
+    @field_validator("message")
+    @classmethod
+    def _message(cls, v: str) -> str:
+        what = "message (shown to the person)"
+        return _plain(_not_blank(v, what), what, newlines=True)
 
     @field_validator("by")
     @classmethod
@@ -323,6 +387,8 @@ _MODELS: dict[str, tuple[type[_Cmd], str]] = {
     "symptom": (_SymptomIn, "a symptom report"),
     "dnd": (_DndIn, "a dnd command"),
     "plan": (_PlanIn, "a plan change"),
+    "day": (_DayIn, "a day event"),
+    "exercise": (_ExerciseIn, "an exercise session"),
 }
 
 
@@ -339,7 +405,7 @@ def _fields(model: type[BaseModel]) -> dict[str, FieldInfo]:
 
 
 def parse_command(kind: str, payload: bytes | str | Mapping[str, Any]) -> ParsedCommand:
-    """Parse one command of ``kind`` (``ack``, ``symptom``, ``dnd`` or ``plan``).
+    """Parse one command of ``kind`` (one of ``COMMAND_KINDS``).
 
     ``payload`` is the raw MQTT payload (bytes or text) or an already decoded
     JSON object (a replay event without its ``time`` and ``type``). Raises
@@ -390,10 +456,15 @@ def _to_command(parsed: _Cmd) -> Command:
         return Symptom(level=parsed.level, red_flags=tuple(parsed.red_flags), pain=parsed.pain)
     if isinstance(parsed, _DndIn):
         return Dnd(minutes=parsed.minutes)
+    if isinstance(parsed, _DayIn):
+        return DayEvent(event=parsed.event)
+    if isinstance(parsed, _ExerciseIn):
+        return Exercise(minutes=parsed.minutes, what=parsed.what)
     assert isinstance(parsed, _PlanIn)
     return PlanChange(
         by=parsed.by,
         why=parsed.why,
         set=check_settings(parsed.settings),
         clear_alert=parsed.clear_alert,
+        message=parsed.message,
     )

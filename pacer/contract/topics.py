@@ -25,6 +25,12 @@ CMD = "cmd"
 REPLY = "reply"
 PERIODS = ("day", "week")  # summary/day, summary/week
 
+# The cmd/<kind> leaves by who may publish them (the broker ACLs in
+# config/mosquitto/ follow these lists): the person, from their own account or
+# their phone (day and exercise since v2), and the plan editors.
+PERSON_COMMANDS = ("ack", "symptom", "dnd", "day", "exercise")
+EDITOR_COMMANDS = ("plan",)
+
 DISCOVERY_PREFIX = "homeassistant"
 HA_BIRTH = f"{DISCOVERY_PREFIX}/{STATUS}"  # Home Assistant's own online/offline
 
