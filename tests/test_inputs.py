@@ -12,7 +12,16 @@ from typing import Any
 
 import pytest
 
-from pacer.engine.model import Ack, Dnd, Epoch, PlanChange, Posture, Symptom
+from pacer.engine.model import (
+    Ack,
+    DayEvent,
+    Dnd,
+    Epoch,
+    Exercise,
+    PlanChange,
+    Posture,
+    Symptom,
+)
 from pacer.errors import InputFileError
 from pacer.io.events import TimedCommand, read_events
 from pacer.io.minutes import fill_gaps, read_minutes
@@ -280,6 +289,33 @@ def test_events_good(tmp_path: Path) -> None:
     ]
 
 
+def test_events_v2_day_exercise_and_plan_message(tmp_path: Path) -> None:
+    """interfaces.md section 8.2: the day and exercise events, a plan's message."""
+    path = events_file(
+        tmp_path,
+        {"time": "2026-11-23T06:50:00+11:00", "type": "day", "event": "up"},
+        {"time": "2026-11-23T13:00:00+11:00", "type": "day", "event": "bed"},  # a nap
+        {"time": "2026-11-23T14:10:00+11:00", "type": "day", "event": "up", "id": "d-2"},
+        {"time": "2026-11-23T18:00:00+11:00", "type": "exercise"},
+        {"time": "2026-11-23T18:30:00+11:00", "type": "exercise", "minutes": 20,
+         "what": "bridges, cat-camel"},
+        {"time": "2026-11-23T19:00:00+11:00", "type": "plan", "set": {"plan.quota": 3000},
+         "by": "physio", "why": "flare", "message": "A gentler week: 3,000 steps a day."},
+        {"time": "2026-11-23T22:00:00+11:00", "type": "day", "event": "bed"},
+    )
+    assert read_events(path) == [
+        TimedCommand(at("2026-11-23T06:50:00+11:00"), DayEvent("up"), 1),
+        TimedCommand(at("2026-11-23T13:00:00+11:00"), DayEvent("bed"), 2),
+        TimedCommand(at("2026-11-23T14:10:00+11:00"), DayEvent("up"), 3),
+        TimedCommand(at("2026-11-23T18:00:00+11:00"), Exercise(), 4),
+        TimedCommand(at("2026-11-23T18:30:00+11:00"), Exercise(20, "bridges, cat-camel"), 5),
+        TimedCommand(at("2026-11-23T19:00:00+11:00"),
+                     PlanChange("physio", "flare", {"plan.quota": 3000},
+                                message="A gentler week: 3,000 steps a day."), 6),
+        TimedCommand(at("2026-11-23T22:00:00+11:00"), DayEvent("bed"), 7),
+    ]
+
+
 def test_events_fractional_seconds_and_bom(tmp_path: Path) -> None:
     line = json.dumps({"time": "2026-11-23T09:00:00.250+11:00", "type": "dnd", "minutes": 0})
     path = write(tmp_path, ("\ufeff" + line + "\r\n").encode(), "events.jsonl")
@@ -303,7 +339,8 @@ T = "2026-11-23T09:00:00+11:00"
         ({"time": 5, "type": "dnd", "minutes": 5}, "time must be a string"),
         ({"time": "2026-11-23T09:00:00", "type": "dnd", "minutes": 5}, "has no UTC offset"),
         ({"time": "soon", "type": "dnd", "minutes": 5}, "not an ISO 8601 date and time"),
-        ({"time": T, "minutes": 5}, "type must be one of ack, symptom, dnd, plan, got null"),
+        ({"time": T, "minutes": 5},
+         "type must be one of ack, symptom, dnd, plan, day, exercise, got null"),
         ({"time": T, "type": "snooze", "minutes": 5}, 'got "snooze"'),
         ({"time": T, "type": "dnd", "minutes": "60"},
          'dnd: minutes must be a whole number from 0 to 1440 (0 ends do-not-disturb now), '
@@ -317,6 +354,24 @@ T = "2026-11-23T09:00:00+11:00"
          'plan: unknown setting "sitting.limt_min"'),
         ('{"time": "2026-11-23T09:00:00+11:00", "time": "x", "type": "dnd", "minutes": 1}',
          'the key "time" appears twice'),
+        ({"time": T, "type": "day"},
+         'day: event is required: "up" (I am up) or "bed" (I am going to bed)'),
+        ({"time": T, "type": "day", "event": "awake"}, 'day: event must be "up" (I am up) or '
+                                                       '"bed" (I am going to bed), got "awake"'),
+        ({"time": T, "type": "day", "event": "up", "minutes": 5},
+         'day: unknown key "minutes"; a day event takes event'),
+        ({"time": T, "type": "exercise", "minutes": "20"},
+         "exercise: minutes must be a whole number from 1 to 600 (the session's length), "
+         'got "20"'),
+        ({"time": T, "type": "exercise", "minutes": 0}, "exercise: minutes must be"),
+        ({"time": T, "type": "exercise", "what": "w" * 201},
+         "exercise: what must be text of 1 to 200 characters (what you did)"),
+        ({"time": T, "type": "exercise", "what": "ok\u0007"},
+         "exercise: what (what you did) must be plain text"),
+        ({"time": T, "type": "exercise", "reps": 10},
+         'exercise: unknown key "reps"; an exercise session takes minutes, what'),
+        ({"time": T, "type": "plan", "by": "a", "why": "b", "clear_alert": True,
+          "message": "m" * 501}, "plan: message must be text of 1 to 500 characters"),
     ],
 )
 def test_events_bad_line(tmp_path: Path, line: Any, expected: str) -> None:

@@ -2,11 +2,14 @@
 
 ::
 
+    {"time": "2026-11-23T07:05:00+11:00", "type": "day", "event": "up"}
     {"time": "2026-11-23T10:05:00+11:00", "type": "symptom", "level": "amber", "pain": 4}
     {"time": "2026-11-23T10:41:10+11:00", "type": "ack", "prompt": "last", "action": "done"}
+    {"time": "2026-11-23T18:30:00+11:00", "type": "exercise", "minutes": 20, "what": "bridges"}
 
 Each line is a JSON object with ``time`` (ISO 8601 with a UTC offset; seconds
-allowed) and ``type`` (``symptom``, ``ack``, ``dnd`` or ``plan``); its other
+allowed) and ``type`` (``symptom``, ``ack``, ``dnd``, ``plan``, and since v2
+``day`` and ``exercise``: interfaces.md section 8.2); its other
 keys are the command's, parsed exactly as the MQTT command of that type
 (pacer.contract.commands), so an optional ``id`` is accepted and ignored. Blank lines are
 skipped; a UTF-8 byte-order mark is ignored. Lines must be in time order (equal
