@@ -48,6 +48,7 @@ from pacer.clinic.testing import (
 )
 from pacer.clinic.views import patient_list
 from pacer.clinic.web import create_app
+from pacer.contract.topics import PERSON_COMMANDS
 
 DAY = date(2026, 11, 23)
 AT = datetime(2026, 11, 23, 10, 0).astimezone()
@@ -286,8 +287,9 @@ def test_the_phone_account_cannot_publish_what_the_daemon_vouches_for(
             for topic, payload in refused.items():
                 rc = phone.publish(topic, payload, retain=topic.endswith(("alert", "status")))
                 assert rc.value == NOT_AUTHORIZED, (topic, rc)
-            for kind in ("ack", "symptom", "dnd"):  # what the app sends
+            for kind in PERSON_COMMANDS:  # what the app sends, "I'm up" and the rest
                 assert not phone.publish(f"pacer/alice/cmd/{kind}", b"{}").is_failure, kind
+                assert phone.publish(f"pacer/bob/cmd/{kind}", b"{}").value == NOT_AUTHORIZED
         finally:
             phone.close()
         # The phone's password opens no MQTT listener, the daemon's no websockets one.
