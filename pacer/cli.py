@@ -219,6 +219,39 @@ def build_parser() -> argparse.ArgumentParser:
     dnd.add_argument("minutes", type=int)
     dnd.add_argument("--config", type=Path, default=default_config, help=config_help)
 
+    day = sub.add_parser(
+        "day",
+        help="tell pacer you are up, or going to bed (your day's prompts start and stop)",
+        description=(
+            "Tell the daemon over MQTT, as the phone's 'I'm up' and 'Going to bed' buttons "
+            "do, that you are up or going to bed. Your waking window opens when you are up "
+            "and closes when you go to bed, so pacer does not nudge you in bed; it is "
+            "believed at any hour: 'bed' then 'up' again for a nap or split sleep. Without "
+            "it, pacer goes by your wearable and the configured times."
+        ),
+    )
+    day.add_argument("event", choices=["up", "bed"],
+                     help="up: I am up now; bed: I am going to bed now")
+    day.add_argument("--config", type=Path, default=default_config, help=config_help)
+
+    exercise = sub.add_parser(
+        "exercise",
+        help="record a strength or mobility session you have done",
+        description=(
+            "Tell the daemon over MQTT, as the phone's 'Done my exercises' button does, that "
+            "you have done a strength or mobility session (your physiotherapist's exercises). "
+            "Both options may be left out."
+        ),
+        epilog="example: pacer exercise --minutes 20 --what 'bridges and cat-camel'",
+    )
+    # The limits are pacer.contract.commands' (tests/test_cli.py checks they
+    # agree); importing that module here would slow every `pacer --help`.
+    exercise.add_argument("--minutes", type=int, metavar="N",
+                          help="how long it took, 1 to 600 minutes")
+    exercise.add_argument("--what", metavar="TEXT",
+                          help="what you did, in your own words (at most 200 characters)")
+    exercise.add_argument("--config", type=Path, default=default_config, help=config_help)
+
     scan = sub.add_parser(
         "scan",
         help="list nearby supported wearables: kind, address, name, signal strength",
@@ -352,7 +385,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         from pacer.daemon.app import run_daemon
 
         return run_daemon(args.config)
-    if args.command in ("symptom", "ack", "dnd"):
+    if args.command in ("symptom", "ack", "dnd", "day", "exercise"):
         from pacer.remote import command_main
 
         return command_main(args.config, args.command, _command_payload(args))
@@ -409,5 +442,14 @@ def _command_payload(args: argparse.Namespace) -> dict[str, object]:
             body["minutes"] = args.minutes
         if args.resume:
             body["resume"] = True  # refused with any action but seen, as over MQTT
+        return body
+    if args.command == "day":
+        return {"event": args.event}
+    if args.command == "exercise":
+        body = {}
+        if args.minutes is not None:
+            body["minutes"] = args.minutes
+        if args.what is not None:
+            body["what"] = args.what  # an empty text is refused, as over MQTT
         return body
     return {"minutes": args.minutes}

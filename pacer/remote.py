@@ -1,4 +1,5 @@
-"""``pacer symptom``, ``pacer ack``, ``pacer dnd``: the commands a phone sends,
+"""``pacer symptom``, ``pacer ack``, ``pacer dnd``, ``pacer day``, ``pacer
+exercise``: the commands a phone sends,
 from the command line, over MQTT as the config's user; and ``pacer alert
 clear`` on the daemon's own machine, through its store.
 """
@@ -73,7 +74,17 @@ def red_flag_advice(config: Config, flags: list[str]) -> str:
     return f"{words.title.upper()}\n{words.text}"
 
 
+# What a person is told when the daemon took one of these commands.
+_TAKEN = {
+    ("day", "up"): "ok: pacer knows you are up; your day starts now",
+    ("day", "bed"): "ok: pacer knows you are going to bed; no nudges until you are up "
+                    "again. Rest well",
+    ("exercise", None): "ok: pacer has noted your exercises. Well done",
+}
+
+
 def command_main(config_path: Path, kind: str, payload: dict[str, Any]) -> int:
+    parse_command(kind, payload)  # bad arguments say so before any config or broker
     config = load_config(config_path)
     flags = payload.get("red_flags") if kind == "symptom" else None
     if flags:
@@ -87,8 +98,11 @@ def command_main(config_path: Path, kind: str, payload: dict[str, Any]) -> int:
                   "told: the advice above still stands.", flush=True)
         raise
     if reply.get("ok"):
-        print("ok" if not flags else "ok: pacer has your report and has told your "
-              "physiotherapist; other prompts are paused until you have been seen")
+        if flags:
+            print("ok: pacer has your report and has told your physiotherapist; other "
+                  "prompts are paused until you have been seen")
+        else:
+            print(_TAKEN.get((kind, payload.get("event")), "ok"))
         return 0
     raise BadInput(f"the daemon refused the {kind}: {reply.get('error')}")
 

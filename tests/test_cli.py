@@ -12,6 +12,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from daemon_helpers import pacer_cli
 
+from pacer.contract.commands import EXERCISE_MAX_MIN
+from pacer.engine.model import EXERCISE_TEXT_MAX
+
 ROOT = Path(__file__).resolve().parent.parent
 SYDNEY = ZoneInfo("Australia/Sydney")
 
@@ -261,3 +264,52 @@ def test_the_advice_is_printed_even_when_the_daemon_cannot_be_reached(tmp_path: 
     assert "chest pain" in lines[1]
     assert "did not reach pacer" in lines[2]
     assert "Traceback" not in proc.stderr
+
+
+# --- v2: pacer day, pacer exercise (interfaces.md section 8.2) -------------------------
+
+
+def test_day_and_exercise_help() -> None:
+    top = pacer_cli("--help")
+    assert "tell pacer you are up, or going to bed" in top.stdout
+    assert "record a strength or mobility session" in top.stdout
+    day = pacer_cli("day", "--help")
+    assert day.returncode == 0
+    assert "{up,bed}" in day.stdout
+    exercise = pacer_cli("exercise", "--help")
+    assert exercise.returncode == 0
+    assert f"1 to {EXERCISE_MAX_MIN} minutes" in exercise.stdout
+    assert f"at most {EXERCISE_TEXT_MAX} characters" in exercise.stdout
+    assert "Both options may be left out" in exercise.stdout
+
+
+def _nowhere(tmp_path: Path) -> Path:
+    """A config whose broker port nobody listens on."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cfg = tmp_path / "pacer.toml"
+    cfg.write_text(f'[mqtt]\nurl = "mqtt://127.0.0.1:{port}"\n', encoding="utf-8")
+    return cfg
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["day"], "the following arguments are required: event"),
+    (["day", "awake"], "invalid choice: 'awake'"),
+    (["exercise", "--minutes", "twenty"], "invalid int value: 'twenty'"),
+    (["exercise", "--minutes", "0"],
+     "pacer: minutes must be a whole number from 1 to 600 (the session's length), got 0"),
+    (["exercise", "--minutes", "601"], "got 601"),
+    (["exercise", "--what", ""], 'what must be text of 1 to 200 characters'),
+    (["exercise", "--what", "x" * 201], "what must be text of 1 to 200 characters"),
+    (["exercise", "--what", "bridges\x1b[2J"], "must be plain text, without control "
+                                               'characters; it holds "\\u001b"'),
+])
+def test_day_and_exercise_bad_input_exits_2_before_any_broker(
+        tmp_path: Path, args: list[str], expected: str) -> None:
+    proc = pacer_cli(*args, "--config", str(_nowhere(tmp_path)))
+    assert proc.returncode == 2, proc
+    assert expected in proc.stderr
+    assert "connecting" not in proc.stderr  # refused before reaching for the broker
+    assert "Traceback" not in proc.stderr
+

@@ -47,6 +47,7 @@ from mqtt_helpers import (
 )
 
 from pacer.config import MqttConfig
+from pacer.contract.topics import EDITOR_COMMANDS, PERSON_COMMANDS
 from pacer.engine.model import PROMPT_KINDS
 from pacer.engine.safety import RED_FLAGS
 from pacer.errors import BrokerUnavailable
@@ -180,7 +181,7 @@ def test_another_user_cannot_read_or_command_alices_topics(
     phone.wait_for(1, lambda m: m.topic.startswith("pacer/alice/state"), what="state")
 
     # bob cannot act for alice either: the broker refuses, the daemon never sees it.
-    for kind in ("symptom", "ack", "dnd", "plan"):
+    for kind in PERSON_COMMANDS + EDITOR_COMMANDS:
         rc = bob.publish(f"pacer/alice/cmd/{kind}", b'{"level": "red"}',
                          response_topic="pacer/bob/reply", correlation=b"bob")
         assert rc.value == NOT_AUTHORIZED, kind
@@ -197,6 +198,68 @@ def test_another_user_cannot_read_or_command_alices_topics(
         assert leaked == [], [(m.topic, m.payload[:60]) for m in leaked]
     assert "command on" not in d.log()  # no command of bob's reached the daemon
     assert d.alive()
+
+
+def test_the_persons_account_sends_every_person_command_and_reads_them_back(
+    secure: PrivateBroker, peer: PeerFactory
+) -> None:
+    """The shipped ACL against mosquitto, without a daemon: alice's account may
+    publish each of her commands (``pacer day``, ``pacer exercise`` and the
+    others on the daemon's machine) and read them back, as her daemon must to
+    subscribe; it may not publish a plan change, and bob may publish none."""
+    alice = peer("alice", topics=["pacer/alice/cmd/#"])
+    bob = peer("bob")
+    for kind in PERSON_COMMANDS:
+        topic = f"pacer/alice/cmd/{kind}"
+        assert not alice.publish(topic, b"{}").is_failure, kind
+        alice.wait_for(1, topic_is(topic), what=f"alice's own {kind} back")
+        assert bob.publish(topic, b"{}").value == NOT_AUTHORIZED, kind
+    for kind in EDITOR_COMMANDS:
+        assert alice.publish(f"pacer/alice/cmd/{kind}", b"{}").value == NOT_AUTHORIZED, kind
+    assert {"day", "exercise"} <= set(PERSON_COMMANDS)  # v2
+
+
+ENGINE_NOT_READY = "could not process this command"
+
+
+def test_day_and_exercise_reach_the_daemon_from_the_phone_and_the_command_line(
+    tmp_path: Path, secure: PrivateBroker, pki: Pki, peer: PeerFactory, daemons: DaemonFactory
+) -> None:
+    """v2 commands (interfaces.md section 8.2) through the shipped ACL and a
+    real daemon: a bad one is answered with what is wrong; a good one, from
+    the phone or from ``pacer day`` / ``pacer exercise``, with ok. What the
+    engine makes of them is the engine's tests'."""
+    phone = peer("alice", topics=["pacer/alice/reply/#"])
+    cfg = write_secure_config(tmp_path, secure, pki, speed=60)
+    d = daemons(cfg).start()
+    wait_listening(phone)
+
+    nap = command(phone, "day", {"event": "nap"}, b"day-bad")
+    assert nap == {"ok": False,
+                   "error": 'event must be "up" (I am up) or "bed" (I am going to bed), '
+                            'got "nap"'}
+    long = command(phone, "exercise", {"minutes": 20, "what": "x" * 201}, b"ex-bad")
+    assert long["ok"] is False
+    assert "what must be text of 1 to 200 characters" in long["error"]
+    assert command(phone, "exercise", b"", b"ex-empty") == {
+        "ok": False, "error": "the payload is empty; send a JSON object"}
+
+    up = command(phone, "day", {"id": "up-1", "event": "up"}, b"day-up")
+    if not up["ok"] and ENGINE_NOT_READY in up["error"]:
+        pytest.skip("the engine does not take day events yet")
+    assert up == {"ok": True}
+    assert command(phone, "exercise", {"minutes": 20, "what": "bridges"}, b"ex-1") == {
+        "ok": True}
+    assert command(phone, "exercise", {}, b"ex-2") == {"ok": True}  # the one-tap form
+
+    for args, said in ((["exercise", "--minutes", "15", "--what", "cat-camel"],
+                        "ok: pacer has noted your exercises"),
+                       (["day", "bed"], "ok: pacer knows you are going to bed")):
+        proc = pacer_cli(*args, "--config", str(cfg))
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.startswith(said)
+    assert d.alive()
+    assert "Traceback" not in d.log()
 
 
 def test_wrong_password_is_refused_and_never_shown(
