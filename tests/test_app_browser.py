@@ -461,3 +461,95 @@ def test_today_shows_the_bout_the_band_the_walks_and_why_the_plan_changed(
     watcher.publish("pacer/alice/state", settling, retain=True)
     b.do("wait", selector="#plan", text="Settling after a flare")
     assert "Above today's upper limit" not in b.do("text", selector="#steps")
+
+
+# --- v2: "I'm up", "Going to bed", "Done my exercises" (interfaces.md section 8.2) -------
+
+
+def _command(watcher: Watcher, kind: str, n: int) -> tuple[Received, dict[str, object]]:
+    """The ``n``-th (from 1) command the app published on cmd/<kind>, and its
+    body without its id."""
+    topic = f"pacer/alice/cmd/{kind}"
+
+    def sent() -> list[Received]:
+        return [m for m in watcher.messages if m.topic == topic]
+
+    watcher.wait_for(lambda _m: len(sent()) >= n, what=f"the app's cmd/{kind} number {n}")
+    m = sent()[n - 1]
+    assert m.response_topic is not None
+    assert m.response_topic.startswith("pacer/alice/reply/app-")
+    assert m.correlation_data
+    body = _body(m)
+    assert isinstance(body.pop("id"), str)  # each tap its own, so a resend counts once
+    return m, body
+
+
+def test_today_taps_send_day_and_exercise_and_show_the_reply(
+    setup: Setup, browser: Browser, watcher: Watcher
+) -> None:
+    """No daemon: the test answers as the daemon would, so every reply the app
+    can get is shown (ok, refused, and the ids differ tap to tap)."""
+    b = browser
+    _sign_in(b, setup)
+    b.do("click", selector="nav [data-tab=today]")
+    # Before any figures: the taps are there, first ("I'm up" is what opens the day).
+    b.do("wait", selector="#day [data-day=up]")
+    assert "No figures yet" in b.do("text", selector="main")
+    assert b.do("eval", expr="[...document.querySelectorAll('#day button')].map(x => "
+                             "x.innerText)") == ["I'm up", "Going to bed", "Done my exercises"]
+
+    b.do("click", selector="#day [data-day=up]")
+    up, body = _command(watcher, "day", 1)
+    assert body == {"event": "up"}
+    b.do("wait", selector="#day [data-day=up]", text="Sending")
+    assert b.do("count", selector="#day button:disabled") == 3  # one tap at a time
+    watcher.answer(up, {"ok": True})
+    b.do("wait", selector="#day .reply.ok", text="Good to know you're up")
+    assert b.do("count", selector="#day button:disabled") == 0
+
+    b.do("click", selector="#day [data-day=bed]")
+    bed, body = _command(watcher, "day", 2)
+    assert body == {"event": "bed"}
+    assert _body(bed)["id"] != _body(up)["id"]
+    watcher.answer(bed, {"ok": False, "error": "pacer is starting up; try again"})
+    b.do("wait", selector="#day .reply.bad",
+         text="pacer did not take it: pacer is starting up; try again")
+    assert b.do("count", selector="#day .reply") == 1  # only the latest reply
+
+    b.do("click", selector="#day [data-day=exercise]")
+    done, body = _command(watcher, "exercise", 1)
+    assert body == {}  # one tap: neither minutes nor what
+    watcher.answer(done, {"ok": True})
+    b.do("wait", selector="#day .reply.ok", text="Well done. pacer has noted your exercises.")
+
+    # With figures (v2 state: the window is open), the taps stay, bed leading.
+    watcher.publish("pacer/alice/state", {**STATE, "v": 2,
+                                          "window": {"open": True,
+                                                     "since": "2026-11-23T07:05:00+11:00"}},
+                    retain=True)
+    b.do("wait", selector="#steps", text="3,120")
+    assert b.do("count", selector="#day [data-day=up].quiet") == 1
+    assert b.do("count", selector="#day [data-day=bed].quiet") == 0
+    assert b.do("eval", expr="document.getElementById('day').getBoundingClientRect().top"
+                ) < b.do("eval", expr="document.getElementById('sitting')"
+                                      ".getBoundingClientRect().top")
+    b.do("screenshot", path=str(SHOTS / "today-taps.png"))
+    assert not [x for x in b.do("logs") if x.startswith("pageerror")]
+
+
+def test_im_up_reaches_the_daemon(
+    setup: Setup, browser: Browser, watcher: Watcher, daemon: subprocess.Popen[bytes]
+) -> None:
+    """Through the real daemon; what the engine does with it is its own tests'."""
+    b = browser
+    _sign_in(b, setup)
+    watcher.wait_for(lambda m: m.topic == "pacer/alice/state" and _body(m).get("time"),
+                     timeout=30, what="the retained state")
+    b.do("click", selector="nav [data-tab=today]")
+    b.do("click", selector="#day [data-day=up]")
+    reply = watcher.wait_for(_is_reply, what="the daemon's reply to the app")
+    if "could not process" in str(_body(reply).get("error")):
+        pytest.skip("the engine does not take day events yet")
+    assert _body(reply) == {"ok": True}
+    b.do("wait", selector="#day .reply.ok", text="Good to know you're up", timeout=15000)
+    assert not [x for x in b.do("logs") if x.startswith("pageerror")]

@@ -20,6 +20,8 @@ from typing import Any
 
 from paho.mqtt import client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from pacer.app.bundle import WEB_DIR
 from pacer.mqtt.testing import Received
@@ -150,6 +152,19 @@ class Watcher:
         info = self._client.publish(topic, json.dumps(body), qos=1, retain=retain)
         info.wait_for_publish(10)
         assert info.is_published(), f"test watcher could not publish on {topic}"
+
+    def answer(self, command: Received, body: dict[str, Any]) -> None:
+        """Reply to ``command`` as the daemon would (interfaces.md section 7.2): on
+        its response topic, with its correlation data; for tests of the app's
+        side without a daemon."""
+        assert command.response_topic, f"no response topic on {command.topic}"
+        props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+        if command.correlation_data is not None:
+            props.CorrelationData = command.correlation_data
+        info = self._client.publish(command.response_topic, json.dumps(body), qos=1,
+                                    properties=props)
+        info.wait_for_publish(10)
+        assert info.is_published(), f"test watcher could not answer on {command.response_topic}"
 
     def close(self) -> None:
         self._client.disconnect()

@@ -23,6 +23,7 @@ const app = {
   status: { status: 'offline', detail: '' },
   daemon: null,
   checkin: { level: null, pain: null, flags: new Set(), advice: null, result: null, sending: false },
+  taps: { sending: null, result: null }, // the Today view's one-tap commands
 
   show(tab) {
     this.tab = tab;

@@ -3,7 +3,7 @@
 // retained pacer/<u>/state, summary/day and summary/week.
 
 import { h, steps, clock } from './dom.js';
-import { PHASES } from './words.js';
+import { DAY_TAPS, PHASES } from './words.js';
 import * as store from './store.js';
 
 export function todayView(app) {
@@ -11,13 +11,16 @@ export function todayView(app) {
   const week = store.retained('summary/week');
   const day = store.retained('summary/day');
   if (!state || !state.plan && !state.time) {
+    // The taps come first and work without figures: "I'm up" is what opens the day.
     return h('section', { class: 'screen', 'aria-label': 'Today' },
+      tapsCard(app, state),
       h('div', { class: 'card calm' }, h('h2', {}, 'No figures yet'),
         h('p', {}, 'They appear once pacer has heard from your wearable today.')));
   }
   const rules = effectiveRules(app.config.rules || {}, week, state);
   return h('section', { class: 'screen', 'aria-label': 'Today' },
     h('p', { class: 'meta' }, state.time ? `As of ${clock(state.time)}` : ''),
+    tapsCard(app, state),
     h('div', { class: 'pair' }, sittingCard(state, rules), walksCard(state, rules)),
     stepsCard(state),
     planCard(state, week, day),
@@ -119,4 +122,46 @@ function planCard(state, week, day) {
           h('strong', {}, c.by === 'pacer' ? 'pacer' : c.by), ` (${(c.time || '').slice(0, 10)}): `, c.why))))
       : h('p', { class: 'meta' }, 'No changes to the plan last week.'),
     lastDay(day));
+}
+
+/** "I'm up", "Going to bed", "Done my exercises": one tap each, sent to
+ * cmd/day and cmd/exercise; the daemon's reply is shown below them. */
+function tapsCard(app, state) {
+  const taps = app.taps;
+  // v2 state says whether the waking window is open: then the other of up and
+  // bed steps back (both stay: a tap is always believed, at any hour).
+  const open = state?.window?.open;
+  const quiet = new Set(['exercise', open === true ? 'up' : open === false ? 'bed' : null]);
+  return h('div', { class: 'card taps', id: 'day' },
+    h('div', { class: 'actions' }, DAY_TAPS.map((t) => h('button', {
+      class: `btn tap${quiet.has(t.key) ? ' quiet' : ''}`,
+      'data-day': t.key,
+      disabled: taps.sending !== null,
+      onclick: () => tap(app, t),
+    }, taps.sending === t.key ? 'Sending…' : t.label))),
+    taps.result ? tapReply(taps.result) : null);
+}
+
+function tapReply({ tap: t, reply }) {
+  let text;
+  if (reply.ok) text = `✓ ${t.done}`;
+  else if (reply.timeout) text = reply.error; // kept, and sent when pacer is back
+  else text = `pacer did not take it: ${reply.error}`;
+  return h('p', {
+    class: `reply ${reply.ok ? 'ok' : reply.timeout ? 'wait' : 'bad'}`, role: 'status',
+    'data-reply': t.key,
+  }, text);
+}
+
+async function tap(app, t) {
+  const taps = app.taps;
+  taps.sending = t.key;
+  taps.result = null;
+  app.render();
+  // An id makes a repeat of the same tap (a resend after a lost reply) count once.
+  const body = { id: `${t.key}-${Date.now().toString(36)}`, ...t.body };
+  const reply = await app.command(t.kind, body);
+  taps.sending = null;
+  taps.result = { tap: t, reply };
+  if (app.tab === 'today') app.render();
 }

@@ -172,3 +172,15 @@ export function why(prompt) {
       return '';
   }
 }
+
+// The Today view's one-tap buttons (pacing-rules.md sections 1 and 12): what
+// each sends, its label, and what the person reads once pacer has it. Calm
+// and short: the person may be in pain.
+export const DAY_TAPS = [
+  { key: 'up', kind: 'day', body: { event: 'up' }, label: "I'm up",
+    done: "Good to know you're up. pacer will pace your day from now." },
+  { key: 'bed', kind: 'day', body: { event: 'bed' }, label: 'Going to bed',
+    done: "Rest well. No nudges until you tell pacer you're up." },
+  { key: 'exercise', kind: 'exercise', body: {}, label: 'Done my exercises',
+    done: 'Well done. pacer has noted your exercises.' },
+];
