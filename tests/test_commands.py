@@ -18,6 +18,7 @@ from pacer.contract.commands import (
     ParsedCommand,
     parse_command,
 )
+from pacer.daemon.inbox import read_command
 from pacer.engine.model import (
     DND_MAX_MIN,
     EXERCISE_TEXT_MAX,
@@ -586,3 +587,21 @@ def test_plan_message() -> None:
 def test_plan_message_refusals(message: Any, expected: str) -> None:
     obj = {"by": "a", "why": "b", "clear_alert": True, "message": message}
     assert expected in rejected("plan", obj)
+
+
+def test_the_daemon_routes_the_new_topics() -> None:
+    """The daemon subscribes to cmd/+ and reads the kind from the topic."""
+    day = read_command("pacer/alice/cmd/day", b'{"event": "bed", "id": "b-1"}', plan_editors=())
+    assert day == ParsedCommand(DayEvent("bed"), "b-1")
+    done = read_command("pacer/alice/cmd/exercise", b"{}", plan_editors=())
+    assert done == ParsedCommand(Exercise(), None)
+    with pytest.raises(CommandRejected) as info:
+        read_command("pacer/alice/cmd/exercises", b"{}", plan_editors=())
+    assert str(info.value) == (
+        "unknown command 'exercises'; the command topics are cmd/ack, cmd/symptom, cmd/dnd, "
+        "cmd/plan, cmd/day, cmd/exercise")
+    # A plan's message does not get past the plan-editor check either.
+    with pytest.raises(CommandRejected, match="'bob' may not change this plan"):
+        read_command("pacer/alice/cmd/plan", json.dumps(
+            {"by": "bob", "why": "w", "clear_alert": True, "message": "hi"}).encode(),
+            plan_editors=("physio",))
