@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from pathlib import Path
@@ -128,11 +129,15 @@ def local_minute(day: date, clock: time, tz: tzinfo, *, after: Minute | None = N
 class DayCalendar:
     """Maps minutes to pacing days for one time zone and day/wake/sleep times."""
 
-    def __init__(self, tz: tzinfo, start: time, wake: time, sleep: time) -> None:
+    def __init__(self, tz: tzinfo, start: time, wake: time, sleep: time,
+                 weekdays: Mapping[int, tuple[time, time]] | None = None) -> None:
+        """``weekdays``: (wake, sleep) of the weekdays (0 is Monday) that have
+        their own times."""
         self.tz = tz
         self.start = start
         self.wake = wake
         self.sleep = sleep
+        self.weekdays = dict(weekdays or {})
         self.bounds = functools.lru_cache(maxsize=64)(self._bounds)
 
     def day_of(self, minute: Minute) -> date:
@@ -149,6 +154,7 @@ class DayCalendar:
     def _bounds(self, day: date) -> DayBounds:
         start = local_minute(day, self.start, self.tz)
         end = local_minute(day + timedelta(days=1), self.start, self.tz)
-        wake = local_minute(day, self.wake, self.tz, after=start)
-        sleep = local_minute(day, self.sleep, self.tz, after=start)
+        wake_at, sleep_at = self.weekdays.get(day.weekday(), (self.wake, self.sleep))
+        wake = local_minute(day, wake_at, self.tz, after=start)
+        sleep = local_minute(day, sleep_at, self.tz, after=start)
         return DayBounds(day=day, start=start, wake=wake, sleep=sleep, end=end)

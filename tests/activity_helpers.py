@@ -19,7 +19,17 @@ import json
 from collections.abc import Sequence
 from datetime import date, timedelta
 
-from engine_helpers import LONDON, UP, Day, Driver, Result, Segment, TimedCommand, to_local
+from engine_helpers import (
+    FIXED_DAY,
+    LONDON,
+    UP,
+    Day,
+    Driver,
+    Result,
+    Segment,
+    TimedCommand,
+    to_local,
+)
 
 from pacer.config import Rules
 from pacer.engine.core import Engine
@@ -68,7 +78,7 @@ def quota_driver(
 ) -> Driver:
     """A driver for the London test day; with a quota set directly unless
     ``quota`` is None (then the engine is in its baseline)."""
-    driver = Driver(rules=rules if rules is not None else Rules(), zone=LONDON,
+    driver = Driver(rules=rules if rules is not None else Rules(day=FIXED_DAY), zone=LONDON,
                     commands=commands)
     if quota is not None:
         give_quota(driver.engine, quota, baseline)

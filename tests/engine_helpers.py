@@ -27,7 +27,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pacer.config import Rules, WalkRules
+from pacer.config import DayRules, Rules, WalkRules
 from pacer.contract import payloads
 from pacer.engine.core import Engine
 from pacer.engine.model import (
@@ -137,12 +137,16 @@ def rules_with(**tables: Any) -> Rules:
 
 
 NO_WALKS = WalkRules(per_day=0, times=())
+FIXED_DAY = DayRules(wake_early_min=0, wake_late_min=0)
+"""The waking window at exactly day.wake to day.sleep, as in version 1: tests
+of other rules see them without the window moving with the data."""
 
 
 def sitting_rules(**tables: Any) -> Rules:
     """Rules without walk reminders (unless given), so the sitting rules are
     seen on their own; nothing else fires before a baseline exists."""
     tables.setdefault("walks", NO_WALKS)
+    tables.setdefault("day", FIXED_DAY)
     return Rules(**tables)
 
 

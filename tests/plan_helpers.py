@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 
 from engine_helpers import (
     LONDON,
+    FIXED_DAY,
     NO_WALKS,
     UP,
     Day,
@@ -81,6 +82,7 @@ def when(i: int, clock: str) -> str:
 def plan_rules(**tables: Any) -> Rules:
     """``Rules`` without walk reminders unless ``walks`` is given."""
     tables.setdefault("walks", NO_WALKS)
+    tables.setdefault("day", FIXED_DAY)
     return Rules(**tables)
 
 

@@ -148,7 +148,7 @@ def test_prompts_at_limit_and_repeats_up_to_the_cap(sat: int, clocks: list[str])
         (sitting(limit_min=30), ["09:30", "09:45", "10:00"]),
         (sitting(limit_min=15, repeat_min=5, max_repeats=1), ["09:15", "09:20"]),
         (sitting(max_repeats=0), ["09:40"]),
-        (sitting(max_repeats=4), ["09:40", "09:55", "10:10", "10:25", "10:40"]),
+        (sitting(max_repeats=3), ["09:40", "09:55", "10:10", "10:25"]),
     ],
 )
 def test_limit_repeat_and_cap_follow_the_rules(rules: Rules, clocks: list[str]) -> None:

@@ -11,7 +11,6 @@ from typing import Any
 
 from activity_helpers import BASELINE_DAY, after_days
 
-from pacer.contract import payloads
 from pacer.engine.core import STATE_VERSION, EngineState
 
 
@@ -19,7 +18,8 @@ def reference(state: EngineState) -> dict[str, Any]:
     data = dataclasses.asdict(state)
     data["gate"]["sent"] = list(state.gate.sent)
     if state.week is not None:
-        data["week"]["days"] = [payloads.day_summary(d) for d in state.week.days]
+        data["week"]["days"] = [json.loads(json.dumps(dataclasses.asdict(d)))
+                                for d in state.week.days]
     data["v"] = STATE_VERSION
     return data
 

@@ -17,8 +17,10 @@ from pacer.engine.model import (
     Ack,
     AlertCleared,
     Command,
+    DayEvent,
     DaySummary,
     Dnd,
+    Exercise,
     Outcome,
     PlanChange,
     PlanFigures,
@@ -31,7 +33,7 @@ from pacer.engine.model import (
     Symptom,
     WeekSummary,
 )
-from pacer.timebase import iso, iso_seconds
+from pacer.timebase import iso, iso_seconds, zone
 
 
 def encode(payload: dict[str, Any]) -> bytes:
@@ -72,9 +74,13 @@ def summary(s: Summary) -> dict[str, Any]:
 
 
 def day_summary(d: DaySummary) -> dict[str, Any]:
+    """The daily summary, v2 (interfaces.md section 8.5): v1's fields, then the
+    waking window, worn time, lying, each walk, dropped prompts, exercise."""
     b = d.breaks
+    tz = zone(d.timezone)
+    w = d.window
     return {
-        "v": 1,
+        "v": 2,
         "type": "summary",
         "period": "day",
         "user": d.user,
@@ -103,16 +109,34 @@ def day_summary(d: DaySummary) -> dict[str, Any]:
             "snoozed": b.snoozed,
             "dismissed": b.dismissed,
             "median_response_min": b.median_response_min,
+            "ignored_streak": b.ignored_streak,
         },
         "plan": plan_figures(d.plan),
         "flags": list(d.flags),
         "symptoms": [dict(entry) for entry in d.symptoms],
+        "window": None if w is None else {
+            "opened": None if w.opened is None else iso(w.opened, tz),
+            "closed": None if w.closed is None else iso(w.closed, tz),
+            "opened_by": w.opened_by,
+            "closed_by": w.closed_by,
+        },
+        "worn_min": d.worn_min,
+        "not_worn_min": d.not_worn_min,
+        "lying_min": d.lying_min,
+        "walk_lengths": list(d.walk_lengths),
+        "walk_target_min": d.walk_target_min,
+        "prompts_dropped": {key: d.prompts_dropped.get(key, 0) for key in DROP_KEYS},
+        "exercise": {"sessions": d.exercise_sessions, "minutes": d.exercise_min},
     }
+
+
+DROP_KEYS = ("budget", "limits", "dnd", "coverage", "coherence")
+"""Why nudges that were due were not sent, as the summary counts them."""
 
 
 def week_summary(w: WeekSummary) -> dict[str, Any]:
     return {
-        "v": 1,
+        "v": 2,
         "type": "summary",
         "period": "week",
         "user": w.user,
@@ -123,6 +147,8 @@ def week_summary(w: WeekSummary) -> dict[str, Any]:
         "cv_daily_steps_14d": w.cv_daily_steps_14d,
         "adherence": w.adherence,
         "plan_changes": [dict(change) for change in w.plan_changes],
+        "valid_days": w.valid_days,
+        "exercise": {"sessions": w.exercise_sessions, "target": w.exercise_target},
     }
 
 
@@ -141,13 +167,13 @@ def state(s: Status, *, user: str, tz: tzinfo,
     and no figures of today. ``devices``: the wearables, as the daemon sees them."""
     if s.time is None:
         body: dict[str, Any] = {
-            "v": 1, "type": "state", "user": user, "time": None,
+            "v": 2, "type": "state", "user": user, "time": None,
             "steps_today": s.steps_today, "sitting_min": s.sitting_min, "posture": s.posture,
             "plan": None, "walks": s.walks, "alert": s.alert, "dnd_until": None,
         }
     else:
         body = {
-            "v": 1,
+            "v": 2,
             "type": "state",
             "user": user,
             "time": iso(s.time, tz),
@@ -159,6 +185,11 @@ def state(s: Status, *, user: str, tz: tzinfo,
             "walks": s.walks,
             "alert": s.alert,
             "dnd_until": None if s.dnd_until is None else iso_seconds(s.dnd_until, tz),
+            "last_data": None if s.last_data is None else iso(s.last_data, tz),
+            "window": {"open": s.window_open,
+                       "since": None if s.window_since is None else iso(s.window_since, tz)},
+            "alert_seen": s.alert_seen,
+            "budget_left": s.budget_left,
         }
     if devices is not None:
         body["devices"] = devices
@@ -209,7 +240,8 @@ def alert_cleared(c: AlertCleared, *, user: str, tz: tzinfo) -> dict[str, Any]:
 
 def event_type(cmd: Command) -> str:
     """The audit event's type for a command."""
-    return {Ack: "ack", Symptom: "symptom", Dnd: "dnd", PlanChange: "plan_changed"}[type(cmd)]
+    return {Ack: "ack", Symptom: "symptom", Dnd: "dnd", PlanChange: "plan_changed",
+            DayEvent: "day", Exercise: "exercise"}[type(cmd)]
 
 
 def audit_event(cmd: Command, *, user: str, time: str, cmd_id: str | None) -> dict[str, Any]:
@@ -226,8 +258,14 @@ def audit_event(cmd: Command, *, user: str, time: str, cmd_id: str | None) -> di
         body.update(level=cmd.level, red_flags=list(cmd.red_flags), pain=cmd.pain)
     elif isinstance(cmd, Dnd):
         body.update(minutes=cmd.minutes)
+    elif isinstance(cmd, DayEvent):
+        body.update(event=cmd.event)
+    elif isinstance(cmd, Exercise):
+        body.update(minutes=cmd.minutes, what=cmd.what)
     else:
         body.update(by=cmd.by, why=cmd.why, set=dict(cmd.set), clear_alert=cmd.clear_alert)
+        if cmd.message is not None:
+            body["message"] = cmd.message
     return body
 
 

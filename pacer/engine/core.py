@@ -22,14 +22,17 @@ from pacer.engine.model import (
     DELIVERY_ORDER,
     NUDGES,
     SNOOZE_DEFAULT_MIN,
+    UNKNOWN_POSTURES,
     Ack,
     Alert,
     AlertCleared,
     Command,
+    DayEvent,
     DaySummary,
     Dnd,
     Dropped,
     Epoch,
+    Exercise,
     Outcome,
     OutcomeName,
     Output,
@@ -44,6 +47,7 @@ from pacer.engine.model import (
     Status,
     Summary,
     Symptom,
+    Window,
 )
 from pacer.engine.plan import DayRecord, PlanState
 from pacer.engine.rules import WEEKDAYS, Rules, SittingRules
@@ -53,7 +57,7 @@ from pacer.engine.sitting import Bout, BoutEnd, observe
 from pacer.engine.tally import DayTally
 from pacer.engine.texts import wording
 from pacer.engine.walks import StepRun, follow
-from pacer.engine.weekly import STORED_DAY_HEAD, WeekBook, stored_day, week_key
+from pacer.engine.weekly import WeekBook, stored_day, week_key
 from pacer.errors import CommandRejected
 from pacer.timebase import (
     DayBounds,
@@ -66,8 +70,18 @@ from pacer.timebase import (
     zone,
 )
 
-STATE_VERSION = 3
+STATE_VERSION = 4
+OLD_STATE_VERSIONS = (3,)  # restored with the v2 fields at their defaults
 SEDENTARY = Posture.SEDENTARY  # enum member lookups cost on the per-minute path
+STEPPING = Posture.STEPPING
+UPRIGHT = Posture.UPRIGHT
+LYING = Posture.LYING
+UNKNOWN = Posture.UNKNOWN
+BED_LYING_MIN = 60  # lying this long near bedtime is going to bed (section 1)
+BED_LYING_BEFORE_MIN = 120  # ... when it begins at most this long before day.sleep
+FLOOR_AFTER_UP_MIN = 510  # the floor check comes 8.5 hours after getting up at the earliest
+COVERAGE = 0.8  # the share of the window known that prompts about steps need
+EXERCISE_GAP_DAYS = 2  # an exercise reminder after this many days without a session
 RECENT_PROMPTS = 64  # prompts an `ack` may name by id
 ORDER = {kind: i for i, kind in enumerate(DELIVERY_ORDER)}
 DAY = 1440
@@ -79,11 +93,21 @@ EXPIRY_MIN: dict[str, int] = {
     "ceiling_reached": 120,
     "long_bout_rest": 15,
     "floor_nudge": 60,
-    "boom_followup": 12 * 60,
+    "standing_break": 15,
+    "exercise_reminder": 120,
+    "wearable_silent": 120,
     "review_suggested": DAY,
     "plan_update": DAY,
 }
 DEFAULT_SETTLE_TIMES = ("10:00", "14:00", "17:00")
+MORE = frozenset(("walk_reminder", "floor_nudge"))  # prompts that ask for more activity
+LESS = frozenset(("pace_ease_off", "ceiling_reached"))  # ... and for less
+BOUT_FIRST = frozenset(("sitting_break", "standing_break"))  # may use the budget's reserve
+BUDGET_HELD = "daily budget"
+COVERAGE_KINDS = frozenset(("pace_ease_off", "ceiling_reached", "floor_nudge"))
+# The morning message's parts, in the order it says them (section 8, v2).
+MORNING_PARTS = ("alert_cleared", "settle_end", "first_quota", "weekly_review", "amber_day",
+                 "plan_change", "boom_followup")
 
 
 @dataclass(slots=True)
@@ -130,21 +154,26 @@ class EngineState:
     week: WeekBook | None = None
     overrides: dict[str, Any] = field(default_factory=dict)
     posture: str = Posture.UNKNOWN.value  # of the last epoch, for the state topic
+    last_data: Minute | None = None  # the end of the last minute a wearable gave data for
+    ignored_streak: int = 0  # sitting prompts in a row ignored or dismissed
+    morning: list[dict[str, Any]] = field(default_factory=list)  # parts for the next morning
+    stand: list[int] = field(default_factory=lambda: [0, 0, 0])  # standing: run, break run,
+    # prompts in this run (posture devices)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = _plain(self)
         data["gate"]["sent"] = list(self.gate.sent)
         week = data["week"]
         if week is not None:
-            week["days"] = [{**STORED_DAY_HEAD, **d, "flags": list(d["flags"]),
-                             "symptoms": list(d["symptoms"])} for d in week["days"]]
+            week["days"] = [{**d, "flags": list(d["flags"]), "symptoms": list(d["symptoms"]),
+                             "walk_lengths": list(d["walk_lengths"])} for d in week["days"]]
         data["v"] = STATE_VERSION
         return data
 
     @classmethod
     def from_json(cls, snapshot: dict[str, Any]) -> EngineState:
         data = copy.deepcopy(snapshot)  # the state must not share lists with its source
-        if data.get("v") != STATE_VERSION:
+        if data.get("v") != STATE_VERSION and data.get("v") not in OLD_STATE_VERSIONS:
             raise ValueError(f"engine state version {data.get('v')!r} is not {STATE_VERSION}")
         gate = data["gate"]
         plan = data["plan"]
@@ -178,6 +207,10 @@ class EngineState:
             week=opt(WeekBook, data["week"]),
             overrides=dict(data["overrides"]),
             posture=data["posture"],
+            last_data=data.get("last_data"),
+            ignored_streak=data.get("ignored_streak", 0),
+            morning=list(data.get("morning", [])),
+            stand=list(data.get("stand", [0, 0, 0])),
         )
 
 
@@ -226,7 +259,8 @@ class Engine:
 
     def _new_calendar(self) -> None:
         day = self.rules.day
-        self.calendar = DayCalendar(self.tz, day.start, day.wake, day.sleep)
+        own = {i: day.times(i) for i in range(7) if day.has_own_times(i)}
+        self.calendar = DayCalendar(self.tz, day.start, day.wake, day.sleep, own)
         self._day = None
 
     # --- persistence ------------------------------------------------------------
@@ -284,7 +318,15 @@ class Engine:
         tally = st.tally
         assert tally is not None
         plan = st.plan
-        in_window = day.wake <= t < day.sleep
+        posture = epoch.posture
+        if posture is not UNKNOWN:
+            st.last_data = now
+        if not tally.open and tally.opened is None and t >= day.wake - self._early \
+                and t >= day.start and self._is_up(epoch):
+            self._open(t, "detected", now, day)  # the minute that shows the person up
+        in_window = tally.open
+        if in_window:
+            tally.window_min += 1
 
         if plan.settle_until is not None:
             if t * 60 < plan.settle_until:
@@ -292,27 +334,52 @@ class Engine:
             if now * 60 >= plan.settle_until:
                 self._end_settle(now)  # decided when the minute it ends in is over
         tally.count_epoch(epoch, in_window)
-        if in_window and epoch.steps:
-            slot = (t - day.wake) // pl.SLOT_MIN
-            if slot < len(tally.slot_steps):
+        if in_window and epoch.steps and tally.opened is not None:
+            slot = (t - tally.opened) // pl.SLOT_MIN
+            if 0 <= slot < len(tally.slot_steps):
                 tally.slot_steps[slot] += epoch.steps
         gate = st.gate
         if gate.dnd_until is not None or gate.snooze_until:
             self.gate.expire(now)
 
-        bout, end = observe(st.bout, epoch, self._sitting_rules())
-        if bout is not None and in_window and epoch.posture is SEDENTARY:
-            bout.window_min += 1
-        st.bout = bout
-        if end is not None:
-            self._bout_ended(end, now, day, out)
-            st.sit_catchup = None
+        # Only minutes inside the window make a sitting bout: nothing carries
+        # over the night (section 2, v2).
+        if in_window:
+            bout, end = observe(st.bout, epoch, self._sitting_rules())
+            if bout is not None:
+                if posture is SEDENTARY:
+                    bout.window_min += 1
+                    if epoch.inferred:
+                        bout.inferred = True
+                if bout.start == t and bout.sedentary_min == 1:
+                    streak = self.rules.sitting.ignored_streak
+                    bout.first_only = bool(streak) and st.ignored_streak >= streak
+            st.bout = bout
+            if end is not None:
+                self._bout_ended(end, now, out)
+                st.sit_catchup = None
+        elif st.bout is not None:
+            self._bout_cut(st.bout)
         self._close_response_window(t, now, out)
+        if self.rules.standing.limit_min and not epoch.inferred:
+            self._standing(epoch, in_window, now)
 
         run, ended = follow(st.run, epoch, in_window)
         st.run = run
         if ended is not None:
             self._run_ended(ended)
+
+        if posture is LYING:
+            self._lying(t, in_window, now, day, out)
+        elif tally.lying_from is not None:
+            tally.lying_from = None
+
+        # The configured edges of the window, at the end of this minute.
+        if not tally.open:
+            if tally.opened is None and day.wake + self._late <= now < day.sleep:
+                self._open(now, "configured", now, day)
+        elif now >= tally.close_due:
+            self._close(tally.close_due, "configured", now, out)
 
         jobs = self._schedule.get(now)
         if jobs:
@@ -322,14 +389,145 @@ class Engine:
             self._conditions(now, day)
         elif st.run is not None and not st.run.rest_prompted:
             self._long_bout(now)
+        if tally.open and not tally.silent_sent:
+            self._silent(now)
         self._deliver(epoch, now, day, out)
 
         st.next_minute = now
-        st.posture = epoch.posture.value
-        if now == day.sleep:
-            tally.plan_at_sleep = self._plan_figures(now)
-            out.append(Summary("day", tally.day, False, now,
-                               self._day_summary(final=False, now=now)))
+        st.posture = posture.value
+
+    # --- the waking window (pacing-rules.md section 1, v2) -------------------------
+
+    @property
+    def _early(self) -> int:
+        return self.rules.day.wake_early_min
+
+    @property
+    def _late(self) -> int:
+        return self.rules.day.wake_late_min
+
+    @staticmethod
+    def _is_up(epoch: Epoch) -> bool:
+        """A minute that shows the person up: stepping, or for a posture device
+        any posture but lying (a person seen sitting at their desk is up)."""
+        posture = epoch.posture
+        if posture is STEPPING:
+            return True
+        return not epoch.inferred and (posture is SEDENTARY or posture is UPRIGHT)
+
+    def _open(self, minute: Minute, by: str, now: Minute, day: DayBounds) -> None:
+        """The window opens at ``minute`` (its first minute); decided at ``now``."""
+        st = self.state
+        tally = st.tally
+        assert tally is not None
+        if tally.opened is None:
+            tally.opened, tally.opened_by = minute, by
+        tally.open = True
+        tally.closed = tally.closed_by = None
+        tally.since = minute
+        # A window the person opened with a tap lasts at least as long as a
+        # configured one, so a night worker's evening "I'm up" is not closed at
+        # the configured bedtime; the day's end closes any window.
+        due = day.sleep
+        if by == "event":
+            due = max(due, minute + (day.sleep - day.wake))
+        tally.close_due = min(due, day.end)
+        self._quiet_until = 0
+        if not tally.morning_done:
+            tally.morning_done = True
+            self._schedule = self._day_schedule(day)
+            self._morning(now, day)
+        self._flush_morning(now)
+
+    def _close(self, minute: Minute, by: str, now: Minute, out: list[Output]) -> None:
+        """The window closes at ``minute``; its figures so far are summarised."""
+        st = self.state
+        tally = st.tally
+        assert tally is not None
+        tally.open = False
+        tally.closed, tally.closed_by = minute, by
+        tally.since = minute
+        if st.bout is not None:
+            self._bout_cut(st.bout)
+        tally.plan_at_sleep = self._plan_figures(now)
+        out.append(Summary("day", tally.day, False, now, self._day_summary(final=False, now=now)))
+
+    def _lying(self, t: Minute, in_window: bool, now: Minute, day: DayBounds,
+               out: list[Output]) -> None:
+        """Lying for an hour that began near bedtime is going to bed: the
+        window closes when the lying began (posture devices)."""
+        tally = self.state.tally
+        assert tally is not None
+        if tally.lying_from is None:
+            tally.lying_from, tally.lying_window = t, 0
+        if in_window:
+            tally.lying_window += 1
+        if (
+            tally.open
+            and now - tally.lying_from >= BED_LYING_MIN
+            and tally.lying_from >= day.sleep - BED_LYING_BEFORE_MIN
+        ):
+            tally.uncount_lying(tally.lying_window)
+            self._close(tally.lying_from, "detected", now, out)
+
+    def _day_event(self, cmd: DayEvent, now: Minute) -> Reply:
+        """A tap is always believed, at any hour (section 1)."""
+        st = self.state
+        tally = st.tally
+        assert tally is not None
+        out: list[Output] = []
+        day = self._current_day()
+        if cmd.event == "up":
+            if not tally.open:
+                self._open(now, "event", now, day)
+        elif tally.open:
+            self._close(now, "event", now, out)
+        return Reply(True, outputs=tuple(out))
+
+    def _bout_cut(self, bout: Bout) -> None:
+        """A bout the window's close ends: counted, with no break and no outcome."""
+        tally = self.state.tally
+        assert tally is not None
+        if bout.window_min:
+            tally.bouts.append(bout.window_min)
+        self.state.bout = None
+
+    def _standing(self, epoch: Epoch, in_window: bool, now: Minute) -> None:
+        """Upright too long without a break (posture devices, section 2, v2):
+        the sitting rules' repeats and break apply."""
+        st = self.state
+        run, moving, prompts = st.stand
+        posture = epoch.posture
+        if not in_window or posture in UNKNOWN_POSTURES:
+            st.stand = [0, 0, 0] if not in_window else [run, 0, prompts]
+            return
+        sitting = self._sitting_rules()
+        if posture is UPRIGHT and epoch.steps < sitting.break_steps:
+            run, moving = run + 1, 0
+        else:
+            moving += 1
+            if moving >= sitting.break_min or epoch.steps >= sitting.break_steps:
+                run, moving, prompts = 0, 0, 0
+        limit = self.rules.standing.limit_min
+        if run >= limit and prompts < 1 + sitting.max_repeats and (
+            (run - limit) % sitting.repeat_min == 0
+        ):
+            self._queue("standing_break", now, {"bout_min": run, "limit_min": limit,
+                                                "repeat": prompts})
+            prompts += 1
+        st.stand = [run, moving, prompts]
+
+    def _silent(self, now: Minute) -> None:
+        """The wearable went quiet inside the window (section 8, v2)."""
+        st = self.state
+        tally = st.tally
+        assert tally is not None
+        assert tally.opened is not None
+        since = max(st.last_data or 0, tally.since or tally.opened)
+        if now - since >= self.rules.wear.silent_min:
+            tally.silent_sent = True
+            self._queue("wearable_silent", now, {
+                "since": iso(st.last_data, self.tz) if st.last_data is not None else None})
 
     # --- days ------------------------------------------------------------------------
 
@@ -341,23 +539,33 @@ class Engine:
         self._day = day
         st = self.state
         key = day.day.isoformat()
+        carry = False
         if st.tally is not None and st.tally.day != key:
-            self._finish_day(st.tally, out)
+            old = st.tally
+            # A window the person opened with a tap runs on into the new day
+            # (a night worker's shift across day.start); any other closes.
+            carry = old.open and old.opened_by == "event"
+            if old.open:
+                self._close(min(old.close_due, day.start), "day_end", day.start, out)
+            self._finish_day(old, out)
             st.tally = None
         if st.tally is None:
-            slots = -(-(day.sleep - day.wake) // pl.SLOT_MIN)
+            slots = -(-(day.end - day.start) // pl.SLOT_MIN)
             st.tally = DayTally(day=key, slot_steps=[0] * slots)
-        st.tally.walks_planned = self._walk_plan(day.start * 60)[0]
+            st.stand = [0, 0, 0]
+        tally = st.tally
+        tally.walks_planned, tally.walk_target, _ = self._walk_plan(day.start * 60)
         self._schedule = self._day_schedule(day)
+        if carry:
+            self._open(day.start, "event", day.start, day)
         return day
 
     def _finish_day(self, tally: DayTally, out: list[Output]) -> None:
         """Day rollover: the final summary, the day's record, the baseline."""
         st = self.state
         plan = st.plan
-        if st.bout is not None and st.bout.window_min:
-            tally.bouts.append(st.bout.window_min)  # the bout counts toward the day it sat in
-            st.bout.window_min = 0
+        if st.bout is not None:
+            self._bout_cut(st.bout)
         old = self.calendar.bounds(date.fromisoformat(tally.day))
         summary = self._day_summary(final=True, now=old.end)
         out.append(Summary("day", summary.date, True, old.end, summary))
@@ -400,57 +608,95 @@ class Engine:
         plan = self.state.plan
         rules = self.rules.plan
         plan.baseline = pl.baseline_of(plan.baseline_steps)
+        plan.baseline80 = pl.percentile(plan.baseline_steps, 0.8)
         plan.quota = round(plan.baseline * rules.start_factor)
         plan.phase = "progressing"
         plan.completed_on = first_day.isoformat()
         why = (f"the baseline is complete: the median of {len(plan.baseline_steps)} days was "
                f"{plan.baseline:,} steps, and the plan starts at "
                f"{round(rules.start_factor * 100)}% of it")
+        fitted = self._fit_walks(plan.quota)
+        if fitted:
+            why += f"; {fitted}"
         wake = self.calendar.bounds(first_day).wake
-        self._plan_update(None, plan.quota, why, wake, by="pacer")
+        self._plan_update(None, plan.quota, why, wake, by="pacer", part="first_quota")
 
     def _day_schedule(self, day: DayBounds) -> dict[Minute, list[str]]:
-        """Clock-time jobs of one day, keyed by the minute they run (their
-        evaluation time)."""
+        """Clock-time jobs of one day once its window has opened, keyed by the
+        minute they run (their evaluation time)."""
+        tally = self.state.tally
         jobs: dict[Minute, list[str]] = {}
+        if tally is None or tally.opened is None:
+            return jobs
 
         def add(minute: Minute, job: str) -> None:
             jobs.setdefault(minute, []).append(job)
 
-        add(day.wake, "wake")
-        _, _, times = self._walk_plan(day.start * 60)
-        for i, clock in enumerate(times):
-            add(day.at(clock, self.tz), f"walk:{i + 1}")
-        add(day.at(self.rules.pacing.floor_check_time, self.tz), "floor")
+        up = tally.opened
+        for i, minute in enumerate(self._walk_times(day, up)):
+            add(minute, f"walk:{i + 1}")
+        floor_at = max(day.at(self.rules.pacing.floor_check_time, self.tz),
+                       up + FLOOR_AFTER_UP_MIN)
+        add(floor_at, "floor")
+        if self.rules.exercise.per_week:
+            add(max(day.at(self.rules.exercise.reminder, self.tz), up + 1), "exercise")
         return jobs
 
+    def _walk_times(self, day: DayBounds, up: Minute) -> list[Minute]:
+        """The day's walk reminders in the order they fall (section 3, v2): one
+        that falls before getting up moves to ``walks.after_up_min`` after it,
+        or is dropped when the next reminder comes sooner."""
+        _, _, times = self._walk_plan(day.start * 60)
+        minutes = sorted(day.at(clock, self.tz) for clock in times)
+        moved = up + self.rules.walks.after_up_min
+        out: list[Minute] = []
+        for i, clock_minute in enumerate(minutes):
+            minute = clock_minute
+            if minute <= up:
+                later = minutes[i + 1] if i + 1 < len(minutes) else None
+                if later is not None and later <= moved:
+                    continue
+                minute = moved
+            if not out or minute > out[-1]:
+                out.append(minute)
+        return out
+
     def _walk_plan(self, at: float) -> tuple[int, int, tuple[Any, ...]]:
-        """(walks per day, minutes per walk, reminder times) in force."""
+        """(walks per day, target minutes per walk, reminder times) in force."""
         plan = self.state.plan
         walks = self.rules.walks
         if plan.settling(at):
-            times = walks.times if len(walks.times) == pl.SETTLE_WALKS else tuple(
+            settle = self.rules.settle
+            count = plan.settle_walks if plan.settle_walks is not None else settle.walks_per_day
+            minutes = plan.settle_walk_min if plan.settle_walk_min is not None else (
+                settle.walk_min)
+            times = walks.times if len(walks.times) >= count else tuple(
                 parse_clock(t) for t in DEFAULT_SETTLE_TIMES)
-            return pl.SETTLE_WALKS, pl.SETTLE_WALK_MIN, times
-        minutes = plan.walk_min if plan.walk_min is not None else walks.min_duration_min
-        return walks.per_day, minutes, walks.times
+            return count, minutes, tuple(times[:count])
+        count = plan.walks_per_day if plan.walks_per_day is not None else walks.per_day
+        minutes = plan.walk_min if plan.walk_min is not None else walks.start_min
+        return count, minutes, tuple(walks.times[:count])
 
     # --- clock-time jobs ---------------------------------------------------------------
 
     def _job(self, job: str, now: Minute, day: DayBounds, out: list[Output]) -> None:
-        if job == "wake":
-            self._wake(now, day)
-        elif job == "floor":
+        if job == "floor":
             tally = self.state.tally
             assert tally is not None
             quota = pl.quota_in_force(self.state.plan, self.rules, tally.day, now * 60)
-            floor, _ = pl.band(quota, self.rules)
+            floor, _ = self._band(quota, now)
             if floor is not None and tally.steps < floor and not tally.ceiling_hit:
                 self._queue("floor_nudge", now)
+        elif job == "exercise":
+            reason = self._exercise_reason(now, day)
+            if reason is not None:
+                self._queue("exercise_reminder", now, reason)
         else:
             self._queue("walk_reminder", now, {"walks_due": int(job.split(":")[1])})
 
-    def _wake(self, now: Minute, day: DayBounds) -> None:
+    def _morning(self, now: Minute, day: DayBounds) -> None:
+        """What pacer has to say at the first minute of the day's window: the
+        red-flag repeat, and the parts of the one morning plan message."""
         st = self.state
         plan = st.plan
         key = day.day.isoformat()
@@ -470,16 +716,13 @@ class Engine:
             why = (f"you reported an amber day yesterday, so today's target is "
                    f"{round(self.rules.traffic.amber_reduction * 100)}% lower")
             self._plan_update(plan.quota, new, why, now, by="pacer",
-                              changes={"quota_today": new})
+                              changes={"quota_today": new}, part="amber_day")
         record = plan.history[-1] if plan.history and plan.history[-1].day == yesterday else None
-        if (
-            record is not None
-            and not record.baseline
-            and record.quota is not None
-            and record.steps >= record.quota * self.rules.boom.factor
-        ):
-            self._queue("boom_followup", now,
-                        {"yesterday_steps": record.steps, "quota": record.quota})
+        if record is not None and record.boom:
+            self._part({"part": "boom_followup", "yesterday_steps": record.steps,
+                        "quota": record.quota,
+                        "why": f"yesterday was a big day ({record.steps:,} steps); keep "
+                               "today to plan, even if you feel good"})
 
     def _weekly_review(self, now: Minute, day: DayBounds) -> None:
         plan = self.state.plan
@@ -493,15 +736,34 @@ class Engine:
         if plan.settling(now * 60):
             review = pl.Review(False, "holding while the settle period lasts")
         old = plan.quota
+        why = review.why
+        changes: dict[str, Any] = {}
         if review.progress:
             plan.quota = old + round(plan.baseline * self.rules.plan.weekly_increment)
-            minutes = plan.walk_min if plan.walk_min is not None else (
-                self.rules.walks.min_duration_min)
-            plan.walk_min = min(minutes + 1, self.rules.walks.max_duration_min)
+            changes["plan.quota"] = plan.quota
+            walks = self.rules.walks
+            minutes = plan.walk_min if plan.walk_min is not None else walks.start_min
+            grown = min(minutes + walks.growth_min, walks.max_duration_min)
+            if grown != minutes:
+                plan.walk_min = grown
+                changes["walks.target_min"] = grown
+                why += f"; your walks grow to about {grown} minutes each"
+            sitting = self.rules.sitting
+            limit = plan.sitting_limit if plan.sitting_limit is not None else sitting.limit_min
+            longer = min(limit + sitting.limit_growth_min, sitting.target_min)
+            if longer > limit:
+                plan.sitting_limit = longer
+                self._sit_cache = None
+                changes["sitting.limit_min"] = longer
+                why += f"; movement breaks now come after {longer} minutes of sitting"
+            fitted = self._fit_walks(plan.quota)
+            if fitted:
+                why += f"; {fitted}"
             plan.phase = "progressing"
         else:
             plan.phase = "holding"
-        self._plan_update(old, plan.quota, review.why, now, by="pacer")
+        self._plan_update(old, plan.quota, why, now, by="pacer",
+                          changes=changes or {"plan.quota": plan.quota}, part="weekly_review")
 
     def _end_settle(self, now: Minute) -> None:
         plan = self.state.plan
@@ -509,30 +771,64 @@ class Engine:
         old = pl.quota_in_force(plan, self.rules, self._day_key(), plan.settle_until - 1)
         plan.settle_until = None
         plan.settle_from = None
+        plan.settle_walks = plan.settle_walk_min = None
+        self._sit_cache = None
         if plan.pre_red_quota is not None:
             plan.quota = round(plan.pre_red_quota * pl.RESUME_FACTOR)
             plan.pre_red_quota = None
             why = ("the settle period is over; the plan resumes at "
                    f"{round(pl.RESUME_FACTOR * 100)}% of the target before the flare-up")
-            self._plan_update(old, plan.quota, why, now, by="pacer")
+            self._plan_update(old, plan.quota, why, now, by="pacer", part="settle_end")
         self._schedule = self._day_schedule(self._current_day())
 
     # --- sitting (pacing-rules.md section 2) ----------------------------------------
 
     def _sitting_rules(self) -> SittingRules:
-        """The sitting rules in force: a settle period shortens the limit."""
+        """The sitting rules in force: the limit as it has grown, and a settle
+        period shortens it."""
         settling = self.state.plan.settle_until is not None
         cached = self._sit_cache
         if cached is not None and cached[0] == settling and cached[1] is self.rules:
             return cached[2]
         rules = self.rules.sitting
+        grown = self.state.plan.sitting_limit
+        if grown is not None and grown != rules.limit_min:
+            rules = rules.model_copy(update={"limit_min": grown})
         settle_limit = self.rules.settle.sitting_limit_min
         if settling and rules.limit_min > settle_limit:
             rules = rules.model_copy(update={"limit_min": settle_limit})
         self._sit_cache = (settling, self.rules, rules)
         return rules
 
-    def _bout_ended(self, end: BoutEnd, now: Minute, day: DayBounds, out: list[Output]) -> None:
+    def _fit_walks(self, quota: int | None) -> str:
+        """Planned walks must not by themselves pass half the quota (section 3,
+        v2): shorten them, then plan fewer, never below one walk of the
+        minimum. Returns what changed, in words, or ""."""
+        plan = self.state.plan
+        if quota is None:
+            return ""
+        walks = self.rules.walks
+        settling = plan.settle_until is not None
+        count, minutes, _ = self._walk_plan(plan.settle_until - 1 if settling and
+                                            plan.settle_until else 0.0)
+        start = (count, minutes)
+        budget = quota / 2
+        cadence = walks.min_cadence
+        while count * minutes * cadence > budget and minutes > walks.min_duration_min:
+            minutes -= 1
+        while count * minutes * cadence > budget and count > 1:
+            count -= 1
+        if (count, minutes) == start:
+            return ""
+        if settling:
+            plan.settle_walks, plan.settle_walk_min = count, minutes
+        else:
+            plan.walks_per_day, plan.walk_min = count, minutes
+        self._schedule = self._day_schedule(self._current_day())
+        return (f"so that the planned walks fit the step plan, the plan has "
+                f"{count} walk{'s' if count != 1 else ''} of about {minutes} minutes a day")
+
+    def _bout_ended(self, end: BoutEnd, now: Minute, out: list[Output]) -> None:
         st = self.state
         tally = st.tally
         assert tally is not None
@@ -541,7 +837,7 @@ class Engine:
             tally.bouts.append(bout.window_min)
         if end.break_start is None:
             return  # an unknown gap: no break, a pending prompt waits for its window
-        if bout.prompts == 0 and day.wake <= end.break_start < day.sleep:
+        if bout.prompts == 0:
             tally.natural += 1
         pending = st.pending
         if pending is not None and pending.bout_start == bout.start:
@@ -575,8 +871,10 @@ class Engine:
         catchup = st.sit_catchup is not None and now >= st.sit_catchup
         if (
             bout is None
+            or not rules.enabled
             or bout.sedentary_min < rules.limit_min
-            or bout.prompts >= 1 + rules.max_repeats
+            or bout.prompts >= (1 if bout.first_only else 1 + rules.max_repeats)
+            or bout.held == BUDGET_HELD
         ):
             if catchup:
                 st.sit_catchup = None  # the hold ended with nothing to catch up (11.5)
@@ -602,14 +900,29 @@ class Engine:
                 bout.held_since = None
                 bout.next_due = now + rules.repeat_min
                 return
+        if verdict is Verdict.SEND and not self._budget_allows("sitting_break",
+                                                                bout.prompts == 0):
+            # The rest of this bout stays silent: the budget is kept for
+            # the first prompt of a bout, and this one has had it or missed it.
+            bout.held = BUDGET_HELD
+            self._drop("sitting_break", now, "the daily prompt budget is used up", "budget", out)
+            return
         if verdict is Verdict.SEND:
             pending = st.pending
             if pending is not None:
                 # A newer prompt supersedes one still undecided: the person did
                 # not take the earlier one.
                 self._decide(pending.prompt_id, "ignored", now, out)
-            reason = {"bout_min": bout.sedentary_min, "limit_min": rules.limit_min,
-                      "repeat": bout.prompts}
+            tally = st.tally
+            assert tally is not None
+            sitting = self.rules.sitting
+            reason: dict[str, Any] = {
+                "bout_min": bout.sedentary_min, "limit_min": rules.limit_min,
+                "repeat": bout.prompts, "inferred": bout.inferred,
+                # after ceiling_reached a break never asks for walking
+                "advice": "position" if tally.ceiling_sent else sitting.break_advice}
+            if reason["advice"] == "custom":
+                reason["break_text"] = sitting.break_text
             prompt = self._emit("sitting_break", now, reason, now + rules.repeat_min, out)
             st.pending = Pending(prompt.id, now, bout.start)
             bout.prompts += 1
@@ -624,17 +937,21 @@ class Engine:
             # when they end if the bout is still going (section 11.5).
             bout.held = verdict.value
             bout.held_since = None
-            out.append(Dropped("sitting_break", now, f"held: {verdict.value}"))
+            counted = "dnd" if verdict is Verdict.DND else None
+            self._drop("sitting_break", now, f"held: {verdict.value}", counted, out)
 
     # --- walks and long stepping bouts --------------------------------------------------
 
     def _run_ended(self, run: StepRun) -> None:
+        """A walk counts from the fixed minimum (section 3, v2); the plan's
+        length is a target, and each walk's length goes in the summary."""
         tally = self.state.tally
         assert tally is not None
-        _, minutes, _ = self._walk_plan((run.start + run.minutes) * 60)
-        if run.window_min and run.is_walk(minutes, self.rules.walks.min_cadence):
+        walks = self.rules.walks
+        if run.window_min and run.is_walk(walks.min_duration_min, walks.min_cadence):
             tally.walks += 1
             tally.walk_min += run.window_min
+            tally.walk_lengths.append(run.window_min)
 
     # --- overactivity (section 5, heuristics) and other live conditions --------------
 
@@ -645,6 +962,12 @@ class Engine:
         ):
             run.rest_prompted = True
             self._queue("long_bout_rest", now)
+
+    def _band(self, quota: int | None, now: Minute) -> tuple[int | None, int | None]:
+        """(floor, ceiling) in force: the usual good day counts except while settling."""
+        plan = self.state.plan
+        usual = None if plan.settling(now * 60) else plan.baseline80
+        return pl.band(quota, self.rules, usual)
 
     def _conditions(self, now: Minute, day: DayBounds) -> None:
         """Live conditions: a long stepping bout, and the quota-based ones.
@@ -660,9 +983,10 @@ class Engine:
         self._quiet_until = self._next_change(now, day)
         if quota is None or plan.quota is None:
             return  # nothing that needs a quota during the baseline
-        _, ceiling = pl.band(quota, self.rules)
+        _, ceiling = self._band(quota, now)
         assert ceiling is not None
-        if tally.steps >= quota * self.rules.boom.factor:
+        # A boom is measured against the person's own baseline, never below it.
+        if tally.steps >= max(quota, plan.baseline or 0) * self.rules.boom.factor:
             tally.flag("boom")
         if tally.steps >= ceiling:
             tally.ceiling_hit = True
@@ -670,7 +994,7 @@ class Engine:
                 tally.ceiling_queued = True
                 self._queue("ceiling_reached", now)
             return
-        if plan.settling(at) or not day.wake <= now < day.sleep:
+        if plan.settling(at) or not tally.open:
             return
         if self._ease_off_reason(now, day) is None:
             return
@@ -690,20 +1014,45 @@ class Engine:
 
     def _next_change(self, now: Minute, day: DayBounds) -> Minute:
         """The next minute at which the quota or the window may change by
-        itself: wake, sleep, the end of the day or of a settle period."""
+        itself: the window's edges, the end of the settle-in time after getting
+        up, the end of the day or of a settle period."""
+        tally = self.state.tally
+        assert tally is not None
         edges = [day.end]
-        if now < day.wake:
-            edges.append(day.wake)
-        elif now < day.sleep:
-            edges.append(day.sleep)
+        if tally.open:
+            edges.append(tally.close_due)
+            if tally.opened is not None:
+                settled = tally.opened + self.rules.pacing.settle_in_min
+                if now < settled:
+                    edges.append(settled)
         until = self.state.plan.settle_until
         if until is not None:
             edges.append(int(until // 60) + 1)
         return min(edges)
 
     def _expected(self, quota: int, now: Minute, day: DayBounds) -> int:
-        share = pl.expected_share(self.state.plan.profile, now - day.wake, day.sleep - day.wake)
+        """E(t): from getting up to the configured bedtime (section 5, v2)."""
+        tally = self.state.tally
+        assert tally is not None
+        assert tally.opened is not None
+        up = tally.opened
+        share = pl.expected_share(self.state.plan.profile, now - up, max(1, day.sleep - up))
         return round(quota * share)
+
+    def _window_steps(self) -> int:
+        """Steps since getting up: steps before it are not counted against the pace."""
+        tally = self.state.tally
+        assert tally is not None
+        return sum(tally.slot_steps)
+
+    def _coverage(self, now: Minute, day: DayBounds) -> float:
+        """The share of the window so far that is known, counted from day.wake
+        or the window's opening, whichever is earlier (section 8)."""
+        tally = self.state.tally
+        assert tally is not None
+        first = min(day.wake, tally.opened if tally.opened is not None else day.wake)
+        span = now - first
+        return 1.0 if span <= 0 else min(1.0, tally.known_min / span)
 
     def _ease_off_reason(self, now: Minute, day: DayBounds) -> dict[str, Any] | None:
         st = self.state
@@ -712,11 +1061,42 @@ class Engine:
         quota = pl.quota_in_force(st.plan, self.rules, tally.day, now * 60)
         if quota is None or tally.ceiling_hit or st.plan.settling(now * 60):
             return None
+        if tally.opened is None or now - tally.opened < self.rules.pacing.settle_in_min:
+            return None
+        steps = self._window_steps()
         expected = self._expected(quota, now, day)
         margin = 1 + self.rules.pacing.ahead_margin
-        if tally.steps >= expected * margin and tally.steps >= quota * pl.EASE_OFF_MIN_SHARE:
-            return {"steps": tally.steps, "expected": expected, "quota": quota}
+        if steps >= expected * margin and steps >= quota * 0.5:
+            return {"steps": steps, "expected": expected, "quota": quota}
         return None
+
+    def _exercise_reason(self, now: Minute, day: DayBounds) -> dict[str, Any] | None:
+        """A reminder on a day without a session, when the week can no longer
+        reach its target without one today, or after two days without one;
+        never while settling or with an alert open (section 12)."""
+        st = self.state
+        tally = st.tally
+        assert tally is not None
+        target = self.rules.exercise.per_week
+        if not target or tally.exercise_sessions or st.plan.settling(now * 60):
+            return None
+        if st.plan.alert is not None:
+            return None
+        week = self._week_sessions()
+        days_left = 7 - day.day.weekday()  # today included
+        last = st.plan.last_exercise
+        gap = (day.day - date.fromisoformat(last)).days if last else None
+        behind = week + days_left - 1 < target
+        if week >= target or not (behind or gap is None or gap >= EXERCISE_GAP_DAYS):
+            return None
+        return {"sessions_week": week, "target": target}
+
+    def _week_sessions(self) -> int:
+        tally = self.state.tally
+        assert tally is not None
+        book = self._book()
+        return sum(d.exercise_sessions for d in book.days if d.date != tally.day) + (
+            tally.exercise_sessions)
 
     def _nudge_reason(self, q: Queued, now: Minute, day: DayBounds) -> dict[str, Any] | None:
         """The reason a queued nudge goes out with, or None if it no longer applies."""
@@ -731,13 +1111,15 @@ class Engine:
             # walking right now; one already long enough counts as done.
             run = st.run
             done = tally.walks
-            if run is not None:
-                _, minutes, _ = self._walk_plan(at)
-                if run.is_walk(minutes, self.rules.walks.min_cadence):
-                    done += 1
-            if done >= due or run is not None or tally.ceiling_hit:
+            walks = self.rules.walks
+            if run is not None and run.is_walk(walks.min_duration_min, walks.min_cadence):
+                done += 1
+            quiet = st.last_data is None or now - st.last_data >= 30
+            if done >= due or run is not None or tally.ceiling_hit or quiet:
                 return None
-            return {"walks_done": done, "walks_due": due}
+            _, target, _ = self._walk_plan(at)
+            return {"walks_done": done, "walks_due": due, "target_min": target,
+                    "coverage": round(self._coverage(now, day), 2)}
         if q.kind == "pace_ease_off":
             return self._ease_off_reason(now, day)
         if q.kind == "long_bout_rest":
@@ -745,8 +1127,13 @@ class Engine:
             if run is None or not run.walking_now:
                 return None
             return {"bout_min": run.minutes, "max_bout_min": self.rules.pacing.max_bout_min}
+        if q.kind in ("exercise_reminder", "wearable_silent", "standing_break"):
+            if q.kind == "exercise_reminder":
+                return self._exercise_reason(now, day)
+            assert q.reason is not None
+            return q.reason
         quota = pl.quota_in_force(st.plan, self.rules, tally.day, at)
-        floor, ceiling = pl.band(quota, self.rules)
+        floor, ceiling = self._band(quota, now)
         if q.kind == "ceiling_reached":
             if ceiling is None or tally.steps < ceiling:
                 return None
@@ -771,18 +1158,20 @@ class Engine:
         ready = [q for q in queue if q.due <= now] if queue else []
         if not ready and not sitting:
             return
-        ready.sort(key=lambda q: ORDER[q.kind])
         if sitting:
             # The sitting prompt is decided from the bout each minute, not queued.
             ready.append(Queued("sitting_break", now))
-            ready.sort(key=lambda q: ORDER[q.kind])
+        ready.sort(key=lambda q: ORDER[q.kind])
         prompts = self.rules.prompts
         alert_open = st.plan.alert is not None
+        tally = st.tally
+        assert tally is not None
+        is_open = tally.open
         for q in ready:
             if alert_open and q.kind != "red_flag":
                 self._suppress(q, now, out)
                 continue
-            verdict = self.gate.verdict(q.kind, now, day, prompts)
+            verdict = self.gate.verdict(q.kind, now, is_open, prompts)
             if q.kind == "sitting_break":
                 self._send_sitting(now, verdict, out)
                 continue
@@ -792,6 +1181,40 @@ class Engine:
                 queue.remove(q)
                 self._emit(q.kind, now, self._plan_reason(q), self._expiry(q.kind, now), out)
 
+    def _budget_allows(self, kind: str, first_of_bout: bool) -> bool:
+        """The daily budget (section 8, v2): its last ``prompts.reserve``
+        nudges are kept for the first prompt of a sitting or standing bout."""
+        tally = self.state.tally
+        assert tally is not None
+        rules = self.rules.prompts
+        left = rules.max_per_day - tally.nudges
+        if kind in BOUT_FIRST and first_of_bout:
+            return left > 0
+        return left > rules.reserve
+
+    def _incoherent(self, kind: str, now: Minute) -> bool:
+        """Never ask for more and for less within ``prompts.coherence_min``
+        (section 8, v2); after ``ceiling_reached`` never ask for more that day."""
+        tally = self.state.tally
+        assert tally is not None
+        gap = self.rules.prompts.coherence_min
+        if kind in LESS:
+            return tally.last_more is not None and now - tally.last_more < gap
+        if kind in MORE:
+            if tally.ceiling_sent:
+                return True
+            last = tally.last_ease_off
+            return last is not None and now - last < gap
+        return False
+
+    def _drop(self, kind: PromptKind, now: Minute, why: str, counted: str | None,
+              out: list[Output]) -> None:
+        out.append(Dropped(kind, now, why))
+        if counted is not None:
+            tally = self.state.tally
+            assert tally is not None
+            tally.count_drop(counted)
+
     def _deliver_nudge(
         self, q: Queued, verdict: Verdict, now: Minute, day: DayBounds, out: list[Output]
     ) -> None:
@@ -799,19 +1222,35 @@ class Engine:
         max_delay = self.rules.prompts.max_delay_min
         if verdict in (Verdict.SEND, Verdict.LIMITED) and now - q.due > max_delay:
             queue.remove(q)
-            out.append(Dropped(q.kind, now, "held back by the rate limits for more than "
-                               f"{max_delay} min"))
+            self._drop(q.kind, now, "held back by the rate limits for more than "
+                       f"{max_delay} min", "limits", out)
             return
         if verdict is Verdict.SEND:
+            if self._incoherent(q.kind, now):
+                tally = self.state.tally
+                assert tally is not None
+                if q.kind == "ceiling_reached" and tally.last_more is not None:
+                    # Still true later: said once the coherence time has passed.
+                    q.due = tally.last_more + self.rules.prompts.coherence_min
+                    return
+                queue.remove(q)
+                self._drop(q.kind, now, "would contradict a recent prompt", "coherence", out)
+                return
             queue.remove(q)
+            if q.kind in COVERAGE_KINDS and self._coverage(now, day) < COVERAGE:
+                self._drop(q.kind, now, "too little of today is known", "coverage", out)
+                return
             reason = self._nudge_reason(q, now, day)
             if reason is None:
                 out.append(Dropped(q.kind, now, "no longer applies"))
+            elif not self._budget_allows(q.kind, first_of_bout=True):
+                self._drop(q.kind, now, "the daily prompt budget is used up", "budget", out)
             else:
                 self._emit(q.kind, now, reason, self._expiry(q.kind, now), out)
         elif verdict is not Verdict.LIMITED:
             queue.remove(q)  # nudges due in quiet hours, do-not-disturb or a snooze
-            out.append(Dropped(q.kind, now, verdict.value))
+            counted = "dnd" if verdict is Verdict.DND else None
+            self._drop(q.kind, now, verdict.value, counted, out)
 
     def _suppress(self, q: Queued, now: Minute, out: list[Output]) -> None:
         """A red-flag alert is open: only the red-flag advice goes out."""
@@ -825,11 +1264,15 @@ class Engine:
         st.queue.remove(q)
         if q.kind not in NUDGES:
             st.plan.plan_held = True  # replaced by one plan_update when cleared
+            if q.kind == "plan_update":
+                st.morning = []
         out.append(Dropped(q.kind, now, "red-flag alert open"))
 
     def _plan_reason(self, q: Queued) -> dict[str, Any]:
         if q.kind == "settle_plan":
             return self._settle_reason()
+        if q.kind == "plan_update" and q.reason is None:
+            return self._morning_reason()
         assert q.reason is not None
         return q.reason
 
@@ -837,10 +1280,14 @@ class Engine:
         plan = self.state.plan
         assert plan.settle_until is not None
         quota = pl.quota_in_force(plan, self.rules, self._day_key(), plan.settle_until - 1)
+        walks, walk_min, _ = self._walk_plan(plan.settle_until - 1)
         return {
             "until": iso_seconds(plan.settle_until, self.tz),
             "quota": quota,
             "sitting_limit_min": self._sitting_rules().limit_min,
+            "walks": walks,
+            "walk_min": walk_min,
+            "advice": list(self.rules.settle.advice),
         }
 
     def _expiry(self, kind: str, now: Minute) -> Minute | None:
@@ -852,11 +1299,46 @@ class Engine:
         return now + EXPIRY_MIN[kind]
 
     def _plan_update(self, old: int | None, new: int | None, why: str, due: Minute, *,
-                     by: str | None = None, changes: dict[str, Any] | None = None) -> None:
-        self._queue("plan_update", due, {"old_quota": old, "new_quota": new, "why": why})
+                     part: str, by: str | None = None,
+                     changes: dict[str, Any] | None = None) -> None:
+        """A change to the plan to tell the person: a part of the next morning
+        message, or one message now when the window is open (section 8, v2)."""
+        self._part({"part": part, "old_quota": old, "new_quota": new, "why": why})
         self._quiet_until = 0  # the quota may have changed: check the live conditions
         if by is not None:
             self._record_change(due, by, why, changes or {"plan.quota": new})
+        tally = self.state.tally
+        if tally is not None and tally.open:
+            self._flush_morning(due)
+
+    def _part(self, part: dict[str, Any]) -> None:
+        parts = self.state.morning
+        parts[:] = [p for p in parts if p["part"] != part["part"]] + [part]
+
+    def _flush_morning(self, now: Minute) -> None:
+        """The parts gathered so far go out as one plan_update, made when it is
+        sent (parts added while it waits join it)."""
+        if self.state.morning and not any(q.kind == "plan_update" for q in self.state.queue):
+            self._queue("plan_update", now)
+
+    def _morning_reason(self) -> dict[str, Any]:
+        parts = self.state.morning
+        order = {name: i for i, name in enumerate(MORNING_PARTS)}
+        parts.sort(key=lambda p: order[p["part"]])
+        quotas = [p for p in parts if "new_quota" in p]
+        reason: dict[str, Any] = {
+            "parts": [p["part"] for p in parts],
+            "old_quota": quotas[0]["old_quota"] if quotas else self.state.plan.quota,
+            "new_quota": quotas[-1]["new_quota"] if quotas else self.state.plan.quota,
+            "why": "; ".join(p["why"] for p in parts),
+        }
+        for p in parts:
+            if p["part"] == "boom_followup":
+                reason["yesterday_steps"] = p["yesterday_steps"]
+            if p.get("message"):
+                reason["message"] = p["message"]
+        self.state.morning = []
+        return reason
 
     def _record_change(self, minute: Minute, by: str, why: str, changes: dict[str, Any]) -> None:
         plan = self.state.plan
@@ -890,10 +1372,17 @@ class Engine:
             reason=reason,
         )
         self.gate.sent_prompt(kind, now)
-        if st.tally is not None:
-            st.tally.count_prompt(kind)
+        tally = st.tally
+        if tally is not None:
+            tally.count_prompt(kind)
+            if kind in NUDGES:
+                tally.nudges += 1
             if kind == "pace_ease_off":
-                st.tally.last_ease_off = now
+                tally.last_ease_off = now
+            elif kind in MORE:
+                tally.last_more = now
+            elif kind == "ceiling_reached":
+                tally.ceiling_sent = True
         st.recent.append(Recent(prompt.id, kind, now))
         del st.recent[:-RECENT_PROMPTS]
         out.append(prompt)
@@ -918,6 +1407,11 @@ class Engine:
         recent.decided = True
         if recent.kind == "sitting_break" and st.tally is not None:
             st.tally.count_outcome(outcome, latency)
+            # A person who does not answer gets fewer prompts (section 2, v2).
+            if outcome == "taken":
+                st.ignored_streak = 0
+            elif outcome in ("ignored", "dismissed"):
+                st.ignored_streak += 1
         out.append(Outcome(prompt_id, recent.kind, outcome, now, latency, self_reported))
 
     def _find(self, prompt_id: str) -> Recent | None:
@@ -955,7 +1449,21 @@ class Engine:
             return Reply(True)
         if isinstance(cmd, Symptom):
             return self._symptom(cmd, at, now)
+        if isinstance(cmd, DayEvent):
+            return self._day_event(cmd, now)
+        if isinstance(cmd, Exercise):
+            return self._exercise(cmd)
         return self._plan(cmd, now)
+
+    def _exercise(self, cmd: Exercise) -> Reply:
+        """A strength or mobility session the person did (section 12)."""
+        st = self.state
+        tally = st.tally
+        assert tally is not None
+        tally.exercise_sessions += 1
+        tally.exercise_min += cmd.minutes or 0
+        st.plan.last_exercise = tally.day
+        return Reply(True)
 
     def _hold_sitting(self, until: float | None) -> None:
         """A sitting prompt is due when a snooze or do-not-disturb ends."""
@@ -1164,8 +1672,13 @@ class Engine:
             self._quiet_until = 0
             self._new_calendar()
             self._record_change(now, cmd.by, cmd.why, dict(cmd.set))
-            self._queue("plan_update", now, {"old_quota": old, "new_quota": plan.quota,
-                                             "why": f"{cmd.by} changed the plan: {cmd.why}"})
+            # The why is for the record; the person sees the message, if any.
+            said = cmd.message or "your physiotherapist has updated your plan"
+            fitted = self._fit_walks(plan.quota) if quota is not None else ""
+            self._plan_update(old, plan.quota, f"{said}; {fitted}" if fitted else said, now,
+                              part="plan_change")
+            if cmd.message:
+                self.state.morning[-1]["message"] = cmd.message
         if cmd.clear_alert:
             how = "local" if cmd.by.startswith("local:") else "physiotherapist"
             self._clear_alert(now, cmd.by, cmd.why, how, out)
@@ -1190,10 +1703,9 @@ class Engine:
         if alert is not None and plan.plan_held:
             plan.plan_held = False
             quota = pl.quota_in_force(plan, self.rules, self._day_key(), now * 60)
-            who = "you" if how == "person" else by
-            self._queue("plan_update", now, {
-                "old_quota": quota, "new_quota": quota,
-                "why": f"the alert was cleared by {who}; this is the plan in force"})
+            who = "you" if how == "person" else "your physiotherapist"
+            self._plan_update(quota, quota, f"the alert was cleared by {who}; this is the "
+                              "plan in force", now, part="alert_cleared")
 
     def status(self) -> Status:
         """What the state topic shows: today so far and the plan in force."""
@@ -1214,6 +1726,11 @@ class Engine:
             walks=st.tally.walks,
             alert=st.plan.alert is not None,
             dnd_until=dnd if dnd is not None and dnd > now * 60 else None,
+            last_data=st.last_data,
+            window_open=st.tally.open,
+            window_since=st.tally.since,
+            alert_seen=st.plan.alert is not None and st.plan.alert.get("seen") is not None,
+            budget_left=max(0, self.rules.prompts.max_per_day - st.tally.nudges),
         )
 
     def clear_alert(self, *, by: str, why: str, at: float) -> Reply:
@@ -1273,11 +1790,21 @@ class Engine:
             user=self.user,
             timezone=self.timezone,
             final=final,
-            min_known_min=round(self.rules.day.min_known_hours * 60),
+            min_known_min=self._min_known(tally),
             open_bout_min=open_bout,
             plan=figures,
             flags=flags,
+            window=Window(tally.opened, tally.opened_by, tally.closed, tally.closed_by),
+            ignored_streak=st.ignored_streak,
         )
+
+    def _min_known(self, tally: DayTally) -> int:
+        """Known minutes a valid day needs: min_known_hours, or 80 % of a
+        window that was shorter (section 1)."""
+        need = round(self.rules.day.min_known_hours * 60)
+        if 0 < tally.window_min < need:
+            return max(1, round(tally.window_min * COVERAGE))
+        return need
 
     def _book(self) -> WeekBook:
         st = self.state

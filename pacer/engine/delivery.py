@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from pacer.engine.rules import PromptRules
-from pacer.timebase import DayBounds, Minute
+from pacer.timebase import Minute
 
 
 class Verdict(Enum):
@@ -34,10 +34,11 @@ class Gate:
     def __init__(self, state: GateState) -> None:
         self.state = state
 
-    def verdict(self, kind: str, now: Minute, day: DayBounds, rules: PromptRules) -> Verdict:
+    def verdict(self, kind: str, now: Minute, window_open: bool, rules: PromptRules) -> Verdict:
+        """``window_open``: the person's waking window is open at ``now``."""
         if kind == "red_flag":
             return Verdict.SEND  # any hour, never limited, never silenced
-        if not day.wake <= now < day.sleep:
+        if not window_open:
             return Verdict.QUIET
         at = now * 60
         st = self.state

@@ -62,12 +62,14 @@ class Epoch:
 
 PromptKind = Literal[
     "sitting_break",
+    "standing_break",
     "walk_reminder",
     "pace_ease_off",
     "ceiling_reached",
     "long_bout_rest",
     "floor_nudge",
-    "boom_followup",
+    "exercise_reminder",
+    "wearable_silent",
     "settle_plan",
     "review_suggested",
     "red_flag",
@@ -75,17 +77,17 @@ PromptKind = Literal[
 ]
 PROMPT_KINDS: tuple[PromptKind, ...] = get_args(PromptKind)
 NUDGES: frozenset[str] = frozenset(
-    ("sitting_break", "walk_reminder", "pace_ease_off", "ceiling_reached", "long_bout_rest",
-     "floor_nudge")
+    ("sitting_break", "standing_break", "walk_reminder", "pace_ease_off", "ceiling_reached",
+     "long_bout_rest", "floor_nudge", "exercise_reminder", "wearable_silent")
 )
-PLAN_MESSAGES: frozenset[str] = frozenset(
-    ("settle_plan", "review_suggested", "plan_update", "boom_followup")
-)
-# Same-minute order (pacing-rules.md section 11.4): red flag, plan messages, nudges.
+"""The prompts the daily budget counts (pacing-rules.md section 8)."""
+PLAN_MESSAGES: frozenset[str] = frozenset(("settle_plan", "review_suggested", "plan_update"))
+# Same-minute order (pacing-rules.md section 11.4): red flag, plan messages, nudges
+# in the order of section 10.
 DELIVERY_ORDER: tuple[PromptKind, ...] = (
-    "red_flag", "settle_plan", "review_suggested", "plan_update", "boom_followup",
-    "sitting_break", "walk_reminder", "pace_ease_off", "ceiling_reached", "long_bout_rest",
-    "floor_nudge",
+    "red_flag", "settle_plan", "review_suggested", "plan_update",
+    "sitting_break", "standing_break", "walk_reminder", "pace_ease_off", "ceiling_reached",
+    "long_bout_rest", "floor_nudge", "exercise_reminder", "wearable_silent",
 )
 Level = Literal["info", "nudge", "warning", "urgent"]
 
@@ -149,6 +151,19 @@ class Breaks:
     snoozed: int
     dismissed: int
     median_response_min: int | float | None
+    ignored_streak: int = 0  # sitting prompts in a row ignored or dismissed, at the day's end
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """When a day's waking window opened and closed, and what said so:
+    ``event`` (the person's tap), ``detected`` (from the data) or
+    ``configured`` (the configured time)."""
+
+    opened: Minute | None
+    opened_by: str | None
+    closed: Minute | None
+    closed_by: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +194,16 @@ class DaySummary:
     plan: PlanFigures
     flags: tuple[str, ...]
     symptoms: tuple[Mapping[str, Any], ...]  # the day's check-ins as recorded
+    # v2 (a day stored by version 1 has the defaults)
+    window: Window | None = None
+    worn_min: int = 0
+    not_worn_min: int = 0
+    lying_min: int = 0
+    walk_lengths: tuple[int, ...] = ()
+    walk_target_min: int | None = None
+    prompts_dropped: Mapping[str, int] = field(default_factory=dict)
+    exercise_sessions: int = 0
+    exercise_min: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +218,9 @@ class WeekSummary:
     cv_daily_steps_14d: float | None
     adherence: float | None  # sitting breaks taken over prompted
     plan_changes: tuple[Mapping[str, Any], ...]  # each {time, by, why, set}
+    valid_days: int = 0
+    exercise_sessions: int = 0
+    exercise_target: int = 0  # sessions a week (0: no target set)
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,6 +294,11 @@ class Status:
     walks: int
     alert: bool  # a red-flag alert is open
     dnd_until: float | None  # unix seconds, while do-not-disturb lasts
+    last_data: Minute | None = None  # the end of the last minute a wearable gave data for
+    window_open: bool = False
+    window_since: Minute | None = None  # when it last opened or closed
+    alert_seen: bool = False  # the person said a clinician has seen them
+    budget_left: int | None = None  # nudges left in today's budget
 
 
 # --- commands (interfaces.md section 3 events, section 6 cmd topics) ----------------

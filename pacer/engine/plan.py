@@ -50,9 +50,15 @@ class PlanState:
     phase: str = "baseline"  # baseline | progressing | holding
     baseline_steps: list[int] = field(default_factory=list)
     baseline: int | None = None  # B: median steps of the baseline days
+    baseline80: int | None = None  # B80: their 80th percentile, the usual good day
     quota: int | None = None  # Q
     completed_on: str | None = None  # first day with a quota
-    walk_min: int | None = None  # planned walk length; None: walks.min_duration_min
+    walk_min: int | None = None  # planned walk length; None: walks.start_min
+    walks_per_day: int | None = None  # fitted to the quota; None: walks.per_day
+    settle_walks: int | None = None  # the settle plan's walks, fitted to its quota
+    settle_walk_min: int | None = None
+    sitting_limit: int | None = None  # grown at weekly reviews; None: sitting.limit_min
+    last_exercise: str | None = None  # ISO date of the last session
     amber_days: list[str] = field(default_factory=list)  # days whose quota is reduced
     settle_from: float | None = None  # unix seconds
     settle_until: float | None = None
@@ -82,10 +88,26 @@ def quota_in_force(plan: PlanState, rules: Rules, day: str, at: float) -> int | 
     return plan.quota
 
 
-def band(quota: int | None, rules: Rules) -> tuple[int | None, int | None]:
+def band(quota: int | None, rules: Rules, usual: int | None = None) -> tuple[int | None,
+                                                                           int | None]:
+    """(floor, ceiling) of a quota. v2: the ceiling never sits below the
+    person's usual good day (``usual``, B80) times ``plan.ceiling_of_usual``;
+    pass None while settling, where only the quota counts."""
     if quota is None:
         return None, None
-    return round(quota * rules.plan.floor), round(quota * rules.plan.ceiling)
+    ceiling = quota * rules.plan.ceiling
+    if usual is not None and rules.plan.ceiling_of_usual:
+        ceiling = max(ceiling, usual * rules.plan.ceiling_of_usual)
+    return round(quota * rules.plan.floor), round(ceiling)
+
+
+def percentile(values: Sequence[int], share: float) -> int:
+    """Linear interpolation between the closest ranks (numpy's default)."""
+    ordered = sorted(values)
+    pos = (len(ordered) - 1) * share
+    low = int(pos)
+    high = min(low + 1, len(ordered) - 1)
+    return round(ordered[low] + (ordered[high] - ordered[low]) * (pos - low))
 
 
 def baseline_of(steps: Sequence[int]) -> int:
@@ -144,24 +166,30 @@ class Review:
 
 
 def weekly_review(week: Sequence[DayRecord], rules: Rules) -> Review:
-    """The progression test over the 7 whole days before the review day."""
+    """The progression test over the 7 whole days before the review day (v2:
+    days at or above the plan count, a day above the range too unless a quiet
+    day followed it), with the reasons in words the person understands."""
     valid = sum(r.valid for r in week)
     red = sum(r.red for r in week)
     amber = sum(r.amber for r in week)
-    in_band = sum(
+    busts = sum(r.bust for r in week)
+    at_plan = sum(
         1 for r in week
-        if r.floor is not None and r.ceiling is not None and r.floor <= r.steps <= r.ceiling
+        if r.quota is not None and r.steps >= r.quota * rules.plan.progress_at
     )
     reasons = []
     if valid < 5:
-        reasons.append(f"only {valid} of 7 days had enough data (5 needed)")
+        reasons.append(f"only {valid} day{'s' if valid != 1 else ''} with enough data "
+                       "(5 needed)")
     if red:
         reasons.append(f"{red} red symptom day{'s' if red > 1 else ''}")
     if amber > 1:
         reasons.append(f"{amber} amber days (at most 1)")
-    if in_band < 4:
-        reasons.append(f"{in_band} day{'s' if in_band != 1 else ''} within the daily band "
-                       "(4 needed)")
+    if busts:
+        reasons.append(f"{busts} big day{'s were' if busts > 1 else ' was'} followed by a "
+                       "quiet day")
+    if at_plan < 4:
+        reasons.append(f"{at_plan} of 7 days at or near your plan (4 needed)")
     if reasons:
-        return Review(False, "holding this week: " + "; ".join(reasons))
-    return Review(True, f"steady week: {in_band} days within the band, {valid} valid days")
+        return Review(False, "the plan holds this week: " + "; ".join(reasons))
+    return Review(True, f"a steady week: {at_plan} of 7 days at or near your plan")

@@ -27,6 +27,8 @@ class Bout:
     next_due: Minute | None = None  # earliest time of the next sitting prompt
     held_since: Minute | None = None  # a due prompt held back by the rate limits since
     held: str | None = None  # why a due prompt is held (quiet hours, DND, snooze), logged once
+    inferred: bool = False  # some of its sitting was inferred from zero steps ("still")
+    first_only: bool = False  # a person who ignores prompts gets the first one only
 
 
 @dataclass(frozen=True, slots=True)

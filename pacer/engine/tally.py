@@ -7,7 +7,14 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
-from pacer.engine.model import Breaks, DaySummary, Epoch, PlanFigures, Posture
+from pacer.engine.model import Breaks, DaySummary, Epoch, PlanFigures, Posture, Window
+
+# Enum member lookups cost on the per-minute path.
+_UNKNOWN = Posture.UNKNOWN.value
+_NOT_WORN = Posture.NOT_WORN
+_SEDENTARY = Posture.SEDENTARY
+_SEDENTARY_NAME = Posture.SEDENTARY.value
+_LYING = Posture.LYING
 
 
 @dataclass(slots=True)
@@ -18,6 +25,8 @@ class DayTally:
     stepping_min: int = 0
     upright_min: int = 0
     sedentary_min: int = 0
+    lying_min: int = 0
+    not_worn_min: int = 0
     sedentary_inferred: bool = False
     bouts: list[int] = field(default_factory=list)  # closed bouts' window minutes
     sit_to_stand: int = 0
@@ -43,7 +52,30 @@ class DayTally:
     ceiling_queued: bool = False
     last_ease_off: int | None = None  # minute the last pace_ease_off was sent
     ease_off_retry: int | None = None  # not before this minute after one was queued
-    plan_at_sleep: PlanFigures | None = None  # the plan in force at day.sleep
+    plan_at_sleep: PlanFigures | None = None  # the plan in force when the window closed
+    # v2: the waking window (pacing-rules.md section 1)
+    opened: int | None = None  # the window's first minute (its first opening)
+    opened_by: str | None = None  # event | detected | configured
+    closed: int | None = None  # its last closing
+    closed_by: str | None = None
+    open: bool = False  # open now
+    since: int | None = None  # when it last opened or closed
+    close_due: int = 0  # while open: when it closes unless something says so first
+    window_min: int = 0  # minutes the window was open
+    late_open: bool = False  # opened by a tap after the configured bedtime
+    morning_done: bool = False  # the first opening's morning jobs ran
+    lying_from: int | None = None  # a lying run in progress (posture devices), from
+    lying_window: int = 0  # its minutes counted in the window so far
+    walk_lengths: list[int] = field(default_factory=list)
+    walk_target: int | None = None
+    nudges: int = 0  # nudges sent today (the daily budget)
+    dropped: dict[str, int] = field(default_factory=dict)  # by budget, limits, dnd, coverage
+    last_more: int | None = None  # the last walk_reminder or floor_nudge sent
+    ceiling_sent: bool = False
+    exercise_sessions: int = 0
+    exercise_min: int = 0
+    silent_sent: bool = False
+    standing_min: int = 0  # upright minutes in a row without a break (posture devices)
 
     def flag(self, name: str) -> None:
         if name not in self.flags:
@@ -52,25 +84,40 @@ class DayTally:
     def count_epoch(self, epoch: Epoch, in_window: bool) -> None:
         self.steps += epoch.steps
         if not in_window:
-            self.last_posture = Posture.UNKNOWN.value
+            self.last_posture = _UNKNOWN
             return
         posture = epoch.posture
+        if posture is _NOT_WORN:
+            self.not_worn_min += 1
+            self.last_posture = _UNKNOWN
+            return
         if posture is Posture.UNKNOWN:
-            self.last_posture = posture.value
+            self.last_posture = _UNKNOWN
             return
         self.known_min += 1
-        if posture is Posture.SEDENTARY:
+        if posture is _SEDENTARY:
             self.sedentary_min += 1
             if epoch.inferred:
                 self.sedentary_inferred = True
+        elif posture is _LYING:
+            self.lying_min += 1
         else:
             if posture is Posture.STEPPING:
                 self.stepping_min += 1
             else:
                 self.upright_min += 1
-            if self.last_posture == Posture.SEDENTARY.value:
+            if self.last_posture == _SEDENTARY_NAME:
                 self.sit_to_stand += 1
         self.last_posture = posture.value
+
+    def uncount_lying(self, minutes: int) -> None:
+        """Lying minutes that turned out to be the night (bed was detected
+        after them) leave the window's figures."""
+        self.lying_min -= minutes
+        self.known_min -= minutes
+
+    def count_drop(self, why: str) -> None:
+        self.dropped[why] = self.dropped.get(why, 0) + 1
 
     def count_prompt(self, kind: str) -> None:
         self.prompts[kind] = self.prompts.get(kind, 0) + 1
@@ -99,6 +146,8 @@ class DayTally:
         open_bout_min: int,
         plan: PlanFigures,
         flags: list[str],
+        window: Window | None,
+        ignored_streak: int,
     ) -> DaySummary:
         """The daily summary; ``open_bout_min`` is the window minutes of a bout
         still going, counted as if it ended now."""
@@ -131,10 +180,20 @@ class DayTally:
                 snoozed=self.snoozed,
                 dismissed=self.dismissed,
                 median_response_min=median,
+                ignored_streak=ignored_streak,
             ),
             plan=plan,
             flags=tuple(flags),
             symptoms=tuple(self.symptoms),
+            window=window,
+            worn_min=self.known_min,
+            not_worn_min=self.not_worn_min,
+            lying_min=self.lying_min,
+            walk_lengths=tuple(self.walk_lengths),
+            walk_target_min=self.walk_target,
+            prompts_dropped=dict(self.dropped),
+            exercise_sessions=self.exercise_sessions,
+            exercise_min=self.exercise_min,
         )
 
 

@@ -38,49 +38,77 @@ def _steps(n: Any) -> str:
     return f"{int(n):,}"
 
 
+_BREAKS = {
+    "walk": "A couple of minutes of standing or easy walking can help your back settle.",
+    "extension": "Stand up and gently lean back a few times, hands on your hips, then move "
+                 "about a little.",
+    "position": "Change position for a few minutes: stand, walk a little or lie down, "
+                "whatever feels easiest.",
+}
+
+
+def _break(r: R) -> str:
+    advice = r.get("advice", "walk")
+    if advice == "custom" and r.get("break_text"):
+        return str(r["break_text"])
+    return _BREAKS.get(advice, _BREAKS["walk"])
+
+
 def _sitting_break(r: R) -> Wording:
     minutes = r["bout_min"]
+    # A wrist cannot tell sitting from standing still: say only what is known.
+    doing = "been still" if r.get("inferred") else "been sitting"
     if r["repeat"] == 0:
-        text = (
-            f"You have been sitting for about {minutes} minutes. A couple of minutes of "
-            "standing or easy walking can help your back settle. If now is not a good time, "
-            "snooze this and come back to it."
-        )
+        text = (f"You have {doing} for about {minutes} minutes. {_break(r)} If now is not "
+                "a good time, snooze this and come back to it.")
     else:
-        text = (
-            f"Still sitting, about {minutes} minutes now. Whenever it suits you, stand up, "
-            "shift your weight or take a few easy steps; even a short change helps."
-        )
+        text = (f"Still going: about {minutes} minutes now. Whenever it suits you, "
+                f"{_break(r)[0].lower()}{_break(r)[1:]}")
     return Wording("nudge", "Time for a movement break", text, NUDGE_ACTIONS)
+
+
+def _standing_break(r: R) -> Wording:
+    text = (f"You have been standing for about {r['bout_min']} minutes. Sit down, walk a "
+            "little or lie down for a few minutes to give your back a change.")
+    return Wording("nudge", "Time to change position", text, NUDGE_ACTIONS)
 
 
 def _walk_reminder(r: R) -> Wording:
     done, due = r["walks_done"], r["walks_due"]
-    so_far = "no walks yet today" if done == 0 else f"{done} of your walks so far"
-    text = (
-        f"A short, easy walk is on today's plan ({so_far}; {due} planned by now). "
-        "Go at a comfortable pace and stop while it still feels fine."
-    )
+    target = r.get("target_min")
+    covered = r.get("coverage", 1.0) >= 0.8
+    if done:
+        so_far = f"{done} walk{'s' if done != 1 else ''} so far"
+    elif covered:
+        so_far = "no walks yet today"
+    else:
+        # The wearable missed part of the day: pacer may have missed a walk.
+        so_far = "no walk recorded so far, though pacer may have missed one"
+    length = f" of about {target} minutes" if target else ""
+    text = (f"A short, easy walk{length} is on today's plan ({so_far}; {due} planned by "
+            "now). Go at a comfortable pace and stop while it still feels fine.")
     return Wording("nudge", "A short walk?", text, NUDGE_ACTIONS)
 
 
 def _pace_ease_off(r: R) -> Wording:
     text = (
-        f"You are well ahead of today's plan: {_steps(r['steps'])} steps, where about "
-        f"{_steps(r['expected'])} would be on track for {_steps(r['quota'])} by evening. "
-        "Good days are welcome; easing off now helps avoid paying for it later. "
-        "(A pacing guide, not a medical limit.)"
+        f"You are well ahead of today's plan: {_steps(r['steps'])} steps since you got up, "
+        f"where about {_steps(r['expected'])} would be on track for {_steps(r['quota'])} "
+        "by evening. Good days are welcome; a slower pace for a while helps avoid paying "
+        "for it later. (A pacing guide, not a medical limit.)"
     )
-    return Wording("nudge", "Ahead of plan: time to ease off", text, ("done", "dismiss"))
+    return Wording("nudge", "Ahead of plan: an easier pace for a while?", text,
+                   ("done", "dismiss"))
 
 
 def _ceiling_reached(r: R) -> Wording:
     text = (
-        f"You have reached today's upper limit of {_steps(r['ceiling'])} steps "
-        f"({_steps(r['steps'])} so far). Bank the rest for tomorrow: steady days build "
-        "capacity better than big ones. (A pacing guide, not a medical limit.)"
+        f"A good day: {_steps(r['steps'])} steps, past the top of today's range "
+        f"({_steps(r['ceiling'])}). Keep the rest of the day light and bank the rest for "
+        "tomorrow: steady days build capacity better than big ones. (A pacing guide, not a "
+        "medical limit.)"
     )
-    return Wording("info", "Today's activity is done", text, INFO_ACTIONS)
+    return Wording("info", "A good day: keep the rest of it light", text, INFO_ACTIONS)
 
 
 def _long_bout_rest(r: R) -> Wording:
@@ -102,25 +130,41 @@ def _floor_nudge(r: R) -> Wording:
     return Wording("nudge", "A little movement, if you can", text, NUDGE_ACTIONS)
 
 
-def _boom_followup(r: R) -> Wording:
-    text = (
-        f"Yesterday was a big day ({_steps(r['yesterday_steps'])} steps against a plan of "
-        f"{_steps(r['quota'])}). Keep today to plan, even if you feel good: that is how "
-        "the boom-bust cycle is broken. (A pacing guide, not a medical limit.)"
-    )
-    return Wording("info", "Yesterday was big: keep today to plan", text, INFO_ACTIONS)
+def _exercise_reminder(r: R) -> Wording:
+    done, target = r["sessions_week"], r["target"]
+    text = (f"Your plan has {target} strength or mobility sessions a week, and {done} "
+            f"{'is' if done == 1 else 'are'} done this week. If you can, do today's "
+            'exercises at an easy level, then tap "Done my exercises".')
+    return Wording("nudge", "Time for your exercises?", text, NUDGE_ACTIONS)
+
+
+def _wearable_silent(r: R) -> Wording:
+    since = r.get("since")
+    when = f" since {_clock(str(since))}" if since else " today"
+    text = (f"pacer has had no data from your wearable{when}. Is it on and charged? Prompts "
+            "about sitting and walking wait until it is back.")
+    return Wording("info", "Is your wearable on?", text, INFO_ACTIONS)
+
+
+def _when(stamp: str) -> str:
+    """``2026-03-30T09:40:00+01:00`` as a person writes it: ``Monday at 9:40``."""
+    at = datetime.fromisoformat(stamp)
+    return f"{at.strftime('%A')} at {at.hour}:{at.minute:02d}"
 
 
 def _settle_plan(r: R) -> Wording:
     quota = r.get("quota")
     target = f"a lighter target of {_steps(quota)} steps" if quota else "no step target"
+    walks, minutes = r.get("walks", 3), r.get("walk_min", 5)
+    walk_text = (f"{walks} short walk{'s' if walks != 1 else ''} of about {minutes} minutes"
+                 if walks else "no planned walks")
+    advice = " ".join(str(line) for line in r.get("advice", ()))
     text = (
-        f"Thank you for letting pacer know. Until {str(r['until'])[:16].replace('T', ' ')} "
-        f"the plan settles: {target}, movement breaks every {r['sitting_limit_min']} minutes "
-        "of sitting, and three short walks of about 5 minutes. Flare-ups usually settle; "
-        "gentle movement helps. If the pain escalates or worries you, contact your "
-        "physiotherapist or GP."
-    )
+        f"Thank you for letting pacer know. Until {_when(str(r['until']))} the plan "
+        f"settles: {target}, a movement break every {r['sitting_limit_min']} minutes of "
+        f"sitting, and {walk_text}. {advice} Flare-ups usually settle; gentle movement "
+        "helps. If the pain escalates or worries you, contact your physiotherapist or GP."
+    ).replace("  ", " ")
     return Wording("warning", "Settle plan for the next few days", text, INFO_ACTIONS)
 
 
@@ -169,6 +213,8 @@ def red_flag(r: R, safety: SafetyRules) -> Wording:
 
 
 def _plan_update(r: R) -> Wording:
+    """One message about the plan; a morning one says each of its parts in turn
+    (its ``why`` joins them)."""
     old, new, why = r["old_quota"], r["new_quota"], r["why"]
     if old is None and new is not None:
         change = f"Your daily step plan starts at {_steps(new)} steps."
@@ -178,7 +224,11 @@ def _plan_update(r: R) -> Wording:
         change = f"Your daily plan stays at {_steps(new)} steps."
     else:
         change = f"Your daily plan changes from {_steps(old)} to {_steps(new)} steps."
-    return Wording("info", "Your plan", f"{change} Why: {why}.", INFO_ACTIONS)
+    said = ". ".join(part[:1].upper() + part[1:] for part in str(why).split("; ") if part)
+    parts = r.get("parts", ())
+    title = "Good morning: your plan today" if len(parts) > 1 or "boom_followup" in parts \
+        else "Your plan"
+    return Wording("info", title, f"{change} {said}.", INFO_ACTIONS)
 
 
 _WORDINGS: dict[str, Callable[[R], Wording]] = {
@@ -188,7 +238,9 @@ _WORDINGS: dict[str, Callable[[R], Wording]] = {
     "ceiling_reached": _ceiling_reached,
     "long_bout_rest": _long_bout_rest,
     "floor_nudge": _floor_nudge,
-    "boom_followup": _boom_followup,
+    "standing_break": _standing_break,
+    "exercise_reminder": _exercise_reminder,
+    "wearable_silent": _wearable_silent,
     "settle_plan": _settle_plan,
     "review_suggested": _review_suggested,
     "plan_update": _plan_update,

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from pacer.engine.model import Breaks, DaySummary, PlanFigures, WeekSummary
+from pacer.engine.model import Breaks, DaySummary, PlanFigures, WeekSummary, Window
 from pacer.engine.plan import DayRecord
 
 CV_DAYS = 14
@@ -20,15 +20,16 @@ def week_key(day: date) -> str:
     return f"{year}-W{week:02d}"
 
 
-# The state (version 3) keeps each of the week's days as the daily summary was
-# published then, v1: these keys lead it, then the summary's own fields.
+# The state keeps each of the week's days as the fields of ``DaySummary``; a
+# state written before version 4 led each with these keys of the v1 payload.
 STORED_DAY_HEAD: dict[str, Any] = {"v": 1, "type": "summary", "period": "day"}
 
 
 def stored_day(row: dict[str, Any]) -> DaySummary:
-    """A day of the week as the state keeps it (``STORED_DAY_HEAD`` and the
-    fields of ``DaySummary``), back as the typed summary."""
+    """A day of the week as the state keeps it, back as the typed summary
+    (a day kept by version 1 has no v2 fields: they take their defaults)."""
     fields = {k: v for k, v in row.items() if k not in STORED_DAY_HEAD}
+    window = fields.get("window")
     return DaySummary(**{
         **fields,
         "prompts": dict(fields["prompts"]),
@@ -36,6 +37,9 @@ def stored_day(row: dict[str, Any]) -> DaySummary:
         "plan": PlanFigures(**fields["plan"]),
         "flags": tuple(fields["flags"]),
         "symptoms": tuple(fields["symptoms"]),
+        "window": Window(**window) if window else None,
+        "walk_lengths": tuple(fields.get("walk_lengths", ())),
+        "prompts_dropped": dict(fields.get("prompts_dropped", {})),
     })
 
 
@@ -56,6 +60,7 @@ class WeekBook:
         timezone: str,
         history: Sequence[DayRecord],
         changes: Sequence[dict[str, Any]],
+        exercise_target: int = 0,
     ) -> WeekSummary:
         days = sorted(self.days, key=lambda d: d.date)
         prompted = sum(d.breaks.prompted for d in days)
@@ -74,4 +79,7 @@ class WeekBook:
             cv_daily_steps_14d=cv,
             adherence=round(taken / prompted, 2) if prompted else None,
             plan_changes=tuple(changes),
+            valid_days=sum(1 for d in days if d.valid),
+            exercise_sessions=sum(d.exercise_sessions for d in days),
+            exercise_target=exercise_target,
         )

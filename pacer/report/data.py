@@ -196,7 +196,8 @@ def load(
     bodies = {b["date"]: b for b in (_day(store, days_stored, b) for b in found)}
     tz_name = _zone_name(store, user, bodies, timezone)
     tz = zone(tz_name)
-    cal = DayCalendar(tz, day_rules.start, day_rules.wake, day_rules.sleep)
+    cal = DayCalendar(tz, day_rules.start, day_rules.wake, day_rules.sleep,
+                      {i: day_rules.times(i) for i in range(7)})
     days = []
     for i in range((last - first).days + 1):
         d = first + timedelta(days=i)
