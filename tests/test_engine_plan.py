@@ -5,12 +5,14 @@ plan in the daily and weekly summaries, plan changes by the physiotherapist
 
 Every recording starts on Monday 2026-06-01 in London (day 0). Unless a test
 says otherwise the baseline days 0-6 have 5,000 steps each, so at the rollover
-after day 6 B = 5,000 and the first quota day is day 7 (a Monday) with
-Q = 4,000, floor 2,000, ceiling 4,800 and the boom mark at 5,200; the first
-weekly review is at day 14's day.wake, over days 7-13. A day's steps are
-spread evenly over its known minutes from 07:30 (all upright, so no sitting
-prompts unless a test adds a bout). Walk reminders are off unless a test turns
-them on.
+after day 6 B = B80 = 5,000 and the first quota day is day 7 (a Monday) with
+Q = 4,000, floor 2,000, ceiling 6,000 (v2: max(Q * 1.5, B80 * 1.15 = 5,750))
+and the boom mark at 7,500 (v2: max(Q, B) * 1.5); the first weekly review is
+at day 14's day.wake, over days 7-13. A day's steps are spread evenly over its
+known minutes from 07:30 (all upright, so no sitting prompts unless a test adds
+a bout). Walk reminders are off unless a test turns them on. The waking window
+is the fixed 07:30-21:30 one (``plan_rules`` pins it, FIXED_DAY), so every
+morning message goes out at 07:30.
 """
 
 from __future__ import annotations
@@ -52,10 +54,11 @@ from pacer.engine.model import Alert, Dnd, PlanChange, Prompt, Symptom
 
 B = 5000
 Q = 4000
-FLOOR, CEILING = 2000, 4800
-BOOM = 5200  # Q * 1.3
+FLOOR, CEILING = 2000, 6000  # Q * 0.5; max(Q * 1.5, B80 * 1.15 = 5750)
+BOOM = 7500  # max(Q, B) * 1.5 (v2: against the baseline, never below it)
 SETTLE_Q = 3000  # B * 0.6
-STEADY = 3500  # inside every band in these tests: 2000-4800, settle 1500-3600, amber 1800-4320
+AT_PLAN = 3200  # Q * plan.progress_at (0.8): a day that counts toward progression
+STEADY = 3500  # at plan, inside every band: 2000-6000, settle 1500-4500, amber 1800-5750
 BASELINE = [B] * 7
 RED_FLAG = ("saddle_numbness",)
 BASELINE_WHY = "the baseline is complete"
@@ -113,7 +116,7 @@ def test_baseline_counts_valid_days_only(last_known_min: int, complete: bool) ->
     if complete:
         # B = median(3000, 7000, 5000, 4000, 6000, 5500, 4500) = 5000
         assert plan_updates(r) == [(when(9, "07:30"), {
-            "old_quota": None, "new_quota": Q,
+            "parts": ["first_quota"], "old_quota": None, "new_quota": Q,
             "why": "the baseline is complete: the median of 7 days was 5,000 steps, and the "
                    "plan starts at 80% of it"})]
     else:
@@ -129,10 +132,30 @@ def test_first_quota_is_announced_at_wake_and_applies_that_day() -> None:
     payload = payloads.prompt(p, user="alice", tz=day(7).tz)
     assert payload["time"] == "2026-06-08T07:30:00+01:00"
     assert "4,000" in payload["text"]
+    assert p.reason["parts"] == ["first_quota"]
     assert plan_of(r, 6) == {"phase": "baseline", "quota": None, "floor": None,
                              "ceiling": None, "achievement": None}
     assert plan_of(r, 7) == {"phase": "progressing", "quota": Q, "floor": FLOOR,
                              "ceiling": CEILING, "achievement": 0.88}  # 3500 / 4000
+
+
+@pytest.mark.parametrize(("steps", "reached"), [(6784, False), (6785, True)])
+def test_ceiling_is_never_below_the_usual_good_day(steps: int, reached: bool) -> None:
+    # v2 (section 4): ceiling = max(Q * 1.5, B80 * 1.15). Baseline days of 3,000 to
+    # 7,000: B = 5,000 and B80 = 5,900 (80th percentile, linear interpolation between
+    # 5,500 and 6,000), so the ceiling is 6,785, above Q * 1.5 = 6,000. Day 7 ends
+    # its data at 17:30, so the steps that reach the ceiling come inside the window.
+    specs: list[DaySpec | int] = [5500, 3000, 7000, 4500, 6000, 4000, 5000,
+                                  DaySpec(steps, known_min=600)]
+    r = run_days(specs)
+    assert plan_updates(r)[0][1]["new_quota"] == Q
+    assert [time for time, _ in stamped(r, "ceiling_reached")] == (
+        [when(7, "17:30")] if reached else [])
+    assert [reason["ceiling"] for _, reason in stamped(r, "ceiling_reached")] == (
+        [6785] if reached else [])
+    # The summary shows the ceiling in force, the same one.
+    assert plan_of(r, 7)["ceiling"] == 6785
+    assert "boom" not in flags_of(r, 7)  # 7,500 is the boom mark
 
 
 def test_nothing_that_needs_a_quota_fires_during_the_baseline() -> None:
@@ -153,14 +176,20 @@ def test_baseline_leaves_out_every_day_touched_by_a_settle_period() -> None:
     r = run_days(specs, commands=[at(1, "+1 03:59:30", Symptom("red"))])
     assert [("settling" in flags_of(r, i)) for i in range(7)] == [
         False, True, True, True, True, False, False]
-    # Sent at the next day.wake, the baseline quota is null.
-    assert stamped(r, "settle_plan") == [(when(2, "07:30"), {
-        "until": "2026-06-06T03:59:30+01:00", "quota": None, "sitting_limit_min": 30})]
+    # Sent at the next day.wake, the baseline quota is null; v2: the settle plan's
+    # walks and advice lines come with it (section 6).
+    [(time, reason)] = stamped(r, "settle_plan")
+    assert time == when(2, "07:30")
+    assert {k: reason[k] for k in ("until", "quota", "sitting_limit_min", "walks",
+                                   "walk_min")} == {
+        "until": "2026-06-06T03:59:30+01:00", "quota": None, "sitting_limit_min": 30,
+        "walks": 3, "walk_min": 5}
+    assert list(reason["advice"]) == list(SettleRules().advice)
     assert plan_of(r, 2)["phase"] == "settling"
     assert plan_of(r, 2)["quota"] is None
     # Valid untouched days 0, 5-10: the 7th is day 10, so the quota comes at day 11.
     assert plan_updates(r) == [(when(11, "07:30"), {
-        "old_quota": None, "new_quota": Q,
+        "parts": ["first_quota"], "old_quota": None, "new_quota": Q,
         "why": "the baseline is complete: the median of 7 days was 5,000 steps, and the "
                "plan starts at 80% of it"})]
 
@@ -182,7 +211,8 @@ def review_update(r: Result) -> dict[str, Any]:
 def assert_progressed(r: Result, old: int = Q) -> None:
     reason = review_update(r)
     assert (reason["old_quota"], reason["new_quota"]) == (old, old + 500)  # + B * 0.10
-    assert reason["why"].startswith("steady week")
+    assert reason["why"].startswith("a steady week: ")
+    assert "weekly_review" in reason["parts"]
     assert plan_of(r, 14)["phase"] == "progressing"
     assert quota(r, 14) == old + 500
 
@@ -190,6 +220,7 @@ def assert_progressed(r: Result, old: int = Q) -> None:
 def assert_held(r: Result, old: int = Q) -> str:
     reason = review_update(r)
     assert (reason["old_quota"], reason["new_quota"]) == (old, old)
+    assert str(reason["why"]).startswith("the plan holds this week: ")
     assert plan_of(r, 14)["phase"] == "holding"
     assert quota(r, 14) == old
     return str(reason["why"])
@@ -198,8 +229,11 @@ def assert_held(r: Result, old: int = Q) -> str:
 def test_steady_week_progresses() -> None:
     r = review([STEADY] * 7)
     assert_progressed(r)
+    # v2: the walk target grows with it (walks.growth_min, from 5 to 6 minutes).
+    assert review_update(r)["why"] == ("a steady week: 7 of 7 days at or near your plan; "
+                                       "your walks grow to about 6 minutes each")
     assert plan_of(r, 14) == {"phase": "progressing", "quota": 4500, "floor": 2250,
-                              "ceiling": 5400, "achievement": 0.0}
+                              "ceiling": 6750, "achievement": 0.0}
     # No review before the first quota week is over.
     assert [time for time, _ in plan_updates(r)] == [when(7, "07:30"), when(14, "07:30")]
 
@@ -212,7 +246,7 @@ def test_review_needs_five_valid_days(invalid_days: int, progress: bool) -> None
     if progress:
         assert_progressed(r)
     else:
-        assert "only 4 of 7 days had enough data (5 needed)" in assert_held(r)
+        assert "only 4 days with enough data (5 needed)" in assert_held(r)
 
 
 @pytest.mark.parametrize("red", [False, True])
@@ -249,19 +283,61 @@ def test_at_most_one_amber_day(amber_days: list[Any], progress: bool) -> None:
 
 
 @pytest.mark.parametrize(
-    ("week_days", "progress"),
+    ("week_days", "at_plan"),
     [
-        # Floor and ceiling are inside the band, one step beyond is not.
-        ([FLOOR, CEILING, FLOOR, CEILING, FLOOR - 1, CEILING + 1, FLOOR - 1], True),
-        ([FLOOR, CEILING, FLOOR, FLOOR - 1, CEILING + 1, FLOOR - 1, CEILING + 1], False),
+        # v2 (section 4): days with steps >= Q * plan.progress_at count; one step
+        # under it does not.
+        ([AT_PLAN] * 4 + [AT_PLAN - 1] * 3, 4),
+        ([AT_PLAN - 1, AT_PLAN, AT_PLAN - 1, AT_PLAN, AT_PLAN - 1, AT_PLAN, AT_PLAN - 1], 3),
+        # Days above the ceiling count too (6,001 is not a boom, so the quiet days
+        # after them are not busts).
+        ([CEILING + 1, FLOOR - 1] * 3 + [CEILING + 1], 4),
+        ([CEILING + 1, FLOOR - 1] * 3 + [FLOOR - 1], 3),
     ],
 )
-def test_four_days_within_the_band(week_days: list[DaySpec | int], progress: bool) -> None:
+def test_four_days_at_or_above_the_plan(week_days: list[DaySpec | int], at_plan: int) -> None:
     r = review(week_days)
-    if progress:
+    if at_plan >= 4:
+        assert_progressed(r)
+        assert review_update(r)["why"].startswith(
+            f"a steady week: {at_plan} of 7 days at or near your plan")
+    else:
+        assert assert_held(r) == (
+            f"the plan holds this week: {at_plan} of 7 days at or near your plan (4 needed)")
+
+
+@pytest.mark.parametrize("steps", [CEILING + 1000, BOOM, BOOM + 2000])
+def test_a_week_above_the_band_every_day_progresses(steps: int) -> None:
+    # v1 counted only days inside the band, so a person above it every day never
+    # progressed. v2: days above the ceiling count, booms included, as long as no
+    # bust followed them.
+    r = review([steps] * 7)
+    assert_progressed(r)
+    assert review_update(r)["why"].startswith("a steady week: 7 of 7 days at or near your plan")
+    assert [("boom" in flags_of(r, i)) for i in range(7, 14)] == [steps >= BOOM] * 7
+    assert all("bust" not in flags_of(r, i) for i in range(7, 14))
+
+
+@pytest.mark.parametrize(
+    ("week_days", "held_why"),
+    [
+        ([BOOM, FLOOR - 1, STEADY, STEADY, STEADY, STEADY, STEADY],
+         "1 big day was followed by a quiet day"),
+        ([BOOM, 1000, STEADY, BOOM, 1000, STEADY, STEADY],
+         "2 big days were followed by a quiet day"),
+        ([BOOM, FLOOR, STEADY, STEADY, STEADY, STEADY, STEADY], None),  # not a bust
+    ],
+)
+def test_hold_names_big_days_followed_by_a_quiet_day(
+    week_days: list[DaySpec | int], held_why: str | None
+) -> None:
+    # Enough days at or above the plan (a boom day counts), but a boom followed by
+    # a day under its floor (a bust) holds the plan, and the message says so.
+    r = review(week_days)
+    if held_why is None:
         assert_progressed(r)
     else:
-        assert "3 days within the daily band (4 needed)" in assert_held(r)
+        assert assert_held(r) == f"the plan holds this week: {held_why}"
 
 
 def test_first_review_comes_at_least_seven_days_after_the_baseline() -> None:
@@ -276,10 +352,14 @@ def test_first_review_comes_at_least_seven_days_after_the_baseline() -> None:
     ]
 
 
-@pytest.mark.parametrize(("max_min", "day21_walks"), [(6, 1), (30, 0)])
-def test_walk_duration_grows_with_progression_up_to_its_cap(
-    max_min: int, day21_walks: int
+@pytest.mark.parametrize(("max_min", "day21_target"), [(6, 6), (30, 7)])
+def test_walk_target_grows_with_progression_up_to_its_cap(
+    max_min: int, day21_target: int
 ) -> None:
+    # v2 (section 3): walks.min_duration_min (5) alone decides what counts as a walk;
+    # the plan's walk length is a target that grows by walks.growth_min (1) at each
+    # progression, up to walks.max_duration_min. v1 counted only walks as long as
+    # the target, so a 5-minute walk after the first progression was "0 walks".
     walks = WalkRules(per_day=0, times=(), min_duration_min=5, max_duration_min=max_min)
 
     def walk(minutes: int, steps: int) -> DaySpec:
@@ -287,14 +367,22 @@ def test_walk_duration_grows_with_progression_up_to_its_cap(
 
     specs: list[DaySpec | int] = [
         *BASELINE,
-        walk(5, STEADY), *[STEADY] * 6,  # day 7: walks are 5 minutes
+        walk(5, STEADY), *[STEADY] * 6,  # day 7: the target is 5 minutes
         walk(5, 4000), walk(6, 4000), *[4000] * 5,  # after the 1st progression: 6
         walk(6, 4500),  # after the 2nd: 7, or 6 with the cap at 6
     ]
     r = run_days(specs, rules=plan_rules(walks=walks))
-    assert [(reason["old_quota"], reason["new_quota"]) for _, reason in plan_updates(r)] == [
+    updates = plan_updates(r)
+    assert [(reason["old_quota"], reason["new_quota"]) for _, reason in updates] == [
         (None, 4000), (4000, 4500), (4500, 5000)]
-    assert [r.final(key(i))["walks"] for i in (7, 14, 15, 21)] == [1, 0, 1, day21_walks]
+    assert updates[1][1]["why"].endswith("; your walks grow to about 6 minutes each")
+    assert updates[2][1]["why"].endswith(
+        "; your walks grow to about 7 minutes each" if day21_target == 7 else "your plan")
+    assert [r.final(key(i))["walks"] for i in (7, 14, 15, 21)] == [1, 1, 1, 1]
+    assert [r.final(key(i))["walk_lengths"] for i in (7, 14, 15, 21)] == [[5], [5], [6], [6]]
+    # The target in force that day: a review at the window's first minute sets it.
+    assert [r.final(key(i))["walk_target_min"] for i in (7, 14, 15, 21)] == [
+        5, 6, 6, day21_target]
 
 
 # --- 3. amber (section 6) -------------------------------------------------------------
