@@ -41,20 +41,39 @@ from hypothesis.errors import HypothesisWarning
 from pacer.config import DayRules, PromptRules, Rules, SittingRules
 from pacer.contract import payloads
 from pacer.engine.core import Engine
-from pacer.engine.model import Ack, Command, Dnd, Epoch, Output, Posture
+from pacer.engine.model import (
+    Ack,
+    Command,
+    DayEvent,
+    DaySummary,
+    Dnd,
+    Epoch,
+    Output,
+    Posture,
+)
 
+LYING = Posture.LYING
+NOT_WORN = Posture.NOT_WORN
+STILL = "still"  # a step-only device's minute of zero steps (sedentary, inferred)
 DAY = Day(date(2026, 11, 23), SYDNEY)  # a Monday; Sydney is on summer time, +11:00
 KEY = "2026-11-23"
 DESK = ("09:00", 180, SIT)  # 09:00-12:00 sitting, no steps
 
 
+MECHANICS = {"max_repeats": 2, "ignored_streak": 0}
+"""Most tests here follow a bout through three prompts (the first and two
+repeats) to see the repeat, snooze, limit and cap mechanics; version 2's
+default is one repeat (test_v2_default_is_one_repeat_per_bout)."""
+
+
 def sitting(**rules: Any) -> Rules:
-    return sitting_rules(sitting=SittingRules(**rules))
+    return sitting_rules(sitting=SittingRules(**{**MECHANICS, **rules}))
 
 
 def limits(sitting_values: dict[str, Any], **prompt_rules: Any) -> Rules:
     return sitting_rules(
-        sitting=SittingRules(**sitting_values), prompts=PromptRules(**prompt_rules)
+        sitting=SittingRules(**{**MECHANICS, **sitting_values}),
+        prompts=PromptRules(**prompt_rules),
     )
 
 
@@ -64,6 +83,7 @@ def at(clock: str, cmd: Command) -> TimedCommand:
 
 
 def desk_day(*segments: Segment, **kw: Any) -> Result:
+    kw.setdefault("rules", sitting())
     return run(DAY.epochs(*segments), **kw)
 
 
@@ -85,12 +105,41 @@ def test_desk_day_gives_three_prompts_then_silence() -> None:
         "2026-11-23T09:55:00+11:00",
         "2026-11-23T10:10:00+11:00",
     ]
+    measured = {"inferred": False, "advice": "walk"}  # sitting measured by posture
     assert r.reasons() == [
-        {"bout_min": 40, "limit_min": 40, "repeat": 0},
-        {"bout_min": 55, "limit_min": 40, "repeat": 1},
-        {"bout_min": 70, "limit_min": 40, "repeat": 2},
+        {"bout_min": 40, "limit_min": 40, "repeat": 0, **measured},
+        {"bout_min": 55, "limit_min": 40, "repeat": 1, **measured},
+        {"bout_min": 70, "limit_min": 40, "repeat": 2, **measured},
     ]
     assert r.dropped == []
+
+
+def test_v2_default_is_one_repeat_per_bout() -> None:
+    """Version 2: the first prompt and one repeat, then silence until the bout ends."""
+    r = run(DAY.epochs(DESK))
+    assert r.prompt_clocks() == ["09:40", "09:55"]
+    assert repeats(r) == [0, 1]
+
+
+def test_after_an_ignored_streak_new_bouts_get_their_first_prompt_only() -> None:
+    """Three sitting prompts in a row ignored: the bouts that start after that
+    get no repeats, until a prompt is taken again (section 2, v2)."""
+    bouts = (("09:00", 80, SIT), ("", 3, UP), ("", 80, SIT), ("", 3, UP),
+             ("", 80, SIT), ("", 3, UP), ("", 80, SIT))
+    r = run(DAY.epochs(*bouts))
+    # Bout 1 leaves 2 ignored; bout 2 started before the streak reached 3 and
+    # keeps its repeat; bouts 3 and 4 start after it: the first prompt only.
+    assert [p.reason["repeat"] for p in r.prompts] == [0, 1, 0, 1, 0, 0]
+    assert r.final(KEY)["breaks"]["ignored_streak"] == 6
+
+
+def test_a_taken_prompt_ends_the_ignored_streak() -> None:
+    bouts = (("09:00", 80, SIT), ("", 3, UP), ("", 80, SIT), ("", 3, UP),
+             ("", 45, SIT), ("", 3, UP, 80), ("", 80, SIT))
+    r = run(DAY.epochs(*bouts))
+    # Bout 3's only prompt is taken 5 minutes later: bout 4 gets its repeat again.
+    assert [p.reason["repeat"] for p in r.prompts][-2:] == [0, 1]
+    assert r.final(KEY)["breaks"]["ignored_streak"] == 2
 
 
 def test_sitting_prompt_payload_shape() -> None:
@@ -106,7 +155,7 @@ def test_sitting_prompt_payload_shape() -> None:
     assert payload["title"]
     assert "40 minutes" in payload["text"]  # it says why it fired
     assert "snooze" in payload["actions"]
-    assert set(payload["reason"]) == {"bout_min", "limit_min", "repeat"}
+    assert set(payload["reason"]) == {"bout_min", "limit_min", "repeat", "inferred", "advice"}
     json.dumps(payload)  # the wire shape is plain JSON
 
 
@@ -117,7 +166,7 @@ def test_desk_day_summary() -> None:
     assert body["prompts"] == {"sitting_break": 3}
     assert body["breaks"] == {
         "prompted": 3, "taken": 0, "natural": 0, "ignored": 3, "snoozed": 0,
-        "dismissed": 0, "median_response_min": None,
+        "dismissed": 0, "median_response_min": None, "ignored_streak": 3,
     }
     assert body["sedentary_min"] == 180
     assert body["longest_sitting_bout_min"] == 180
@@ -486,20 +535,22 @@ def test_dnd_holds_a_repeat() -> None:
 # --- 6. quiet hours -------------------------------------------------------------------
 
 
-def test_bout_past_its_limit_before_wake_gets_its_first_prompt_at_wake() -> None:
+def test_a_bout_begun_before_the_window_counts_from_its_opening() -> None:
+    """Version 2: only minutes inside the waking window make a bout, so sitting
+    since 06:00 reaches its 40 minutes at 08:10, not at the opening."""
     r = desk_day(("06:00", 150, SIT))
-    assert r.prompt_clocks() == ["07:30", "07:45", "08:00"]
-    assert r.reasons()[0] == {"bout_min": 90, "limit_min": 40, "repeat": 0}
+    assert r.prompt_clocks() == ["08:10", "08:25"]
+    assert r.reasons()[0]["bout_min"] == 40
 
 
 @pytest.mark.parametrize(
-    ("start", "first", "bout_min"),
-    [("06:49", "07:30", 41), ("06:50", "07:30", 40), ("06:51", "07:31", 40)],
+    ("start", "first"),
+    [("06:49", "08:10"), ("07:29", "08:10"), ("07:30", "08:10"), ("07:31", "08:11")],
 )
-def test_wake_edge(start: str, first: str, bout_min: int) -> None:
-    r = desk_day((start, 60, SIT))
+def test_wake_edge(start: str, first: str) -> None:
+    r = desk_day((start, 120, SIT))
     assert r.prompt_clocks()[0] == first
-    assert bout_mins(r)[0] == bout_min
+    assert bout_mins(r)[0] == 40
 
 
 @pytest.mark.parametrize(
@@ -523,19 +574,19 @@ def test_no_repeat_after_sleep_and_none_overnight() -> None:
 
 
 def test_night_bout_running_into_the_morning() -> None:
-    # Sitting/lying from 02:00 (the previous pacing day) straight into the morning.
+    """Still from 02:00 straight into the morning: v1 said "sitting for 330
+    minutes" at 07:30; v2 counts from the window's opening, so half an hour of
+    sitting after it is no prompt at all."""
     r = desk_day(("+1 02:00", 6 * 60, SIT))
-    assert [DAY.iso(p.time) for p in r.prompts] == [
-        "2026-11-24T07:30:00+11:00",
-        "2026-11-24T07:45:00+11:00",
-        "2026-11-24T08:00:00+11:00",
-    ]
-    assert bout_mins(r)[0] == 330
+    assert r.prompts == []
+    body = r.final("2026-11-24")
+    assert body["longest_sitting_bout_min"] == 30
+    assert body["sedentary_min"] == 30
 
 
 # --- 7. rate limits -------------------------------------------------------------------
 
-FAST = {"limit_min": 15, "repeat_min": 5, "max_repeats": 5}
+FAST = {"limit_min": 15, "repeat_min": 5, "max_repeats": 3}
 
 
 @pytest.mark.parametrize(
@@ -608,7 +659,7 @@ def test_prompt_held_longer_than_max_delay_is_not_sent(repeat_min: int, max_dela
     # Due at 09:15 + repeat_min; the hourly limit frees at 10:15, which is
     # max_delay + 1 minutes after it fell due.
     rules = limits(
-        {"limit_min": 15, "repeat_min": repeat_min, "max_repeats": 5},
+        {"limit_min": 15, "repeat_min": repeat_min, "max_repeats": 3},
         max_per_hour=1, min_gap_min=0, max_delay_min=max_delay,
     )
     r = desk_day(("09:00", 80, SIT), rules=rules)
@@ -752,7 +803,7 @@ def test_median_counts_taken_only() -> None:
 )
 def test_prompts_carry_the_local_offset_of_their_day(zone: str, day: date, offset: str) -> None:
     d = Day(day, zone)
-    r = run(d.epochs(DESK), zone=zone)
+    r = run(d.epochs(DESK), zone=zone, rules=sitting())
     stamp = day.isoformat()
     assert r.prompt_times() == [f"{stamp}T{c}:00{offset}" for c in ("09:40", "09:55", "10:10")]
     assert payloads.prompt(r.prompts[0], user="alice", tz=d.tz)["expires"] == (
@@ -760,21 +811,21 @@ def test_prompts_carry_the_local_offset_of_their_day(zone: str, day: date, offse
     assert r.final(stamp)["date"] == stamp
 
 
-@pytest.mark.parametrize(
-    ("day", "bout_min"),
-    [
-        (date(2026, 3, 28), 450),  # 23:00 GMT to 07:30 BST: 8.5 wall hours, 7.5 real
-        (date(2026, 10, 24), 570),  # 23:00 BST to 07:30 GMT: 8.5 wall hours, 9.5 real
-    ],
-)
-def test_overnight_bout_is_counted_in_real_minutes(day: date, bout_min: int) -> None:
+@pytest.mark.parametrize("day", [date(2026, 3, 28), date(2026, 10, 24)])
+def test_a_dst_night_in_a_chair_is_no_bout(day: date) -> None:
+    """v1 counted the night's real minutes into the morning's bout (450 on the
+    spring-forward night, 570 on the fall-back one); v2 counts from 07:30."""
     d = Day(day, LONDON)
-    r = run(d.epochs(("23:00", bout_min + 30, SIT)), zone=LONDON)
-    assert r.prompt_clocks()[0] == "07:30"
-    assert bout_mins(r) == [bout_min, bout_min + 15, bout_min + 30]
+    r = run(d.epochs(("23:00", 11 * 60, SIT)), zone=LONDON)
+    first = r.prompts[0]
+    assert Day(day + timedelta(days=1), LONDON).clock(first.time) == "08:10"
+    assert first.reason["bout_min"] == 40
 
 
-ALL_DAY = sitting_rules(day=DayRules(start=time(0, 0), wake=time(0, 5), sleep=time(23, 0)))
+ALL_DAY = sitting_rules(
+    sitting=SittingRules(**MECHANICS),
+    day=DayRules(start=time(0, 0), wake=time(0, 5), sleep=time(23, 0), wake_early_min=0,
+                 wake_late_min=0))
 
 
 def test_bout_across_spring_forward_inside_the_window() -> None:
@@ -994,14 +1045,19 @@ def rule_sets(draw: st.DrawFn) -> Rules:
             break_min=draw(st.integers(1, 3)),
             break_steps=draw(st.integers(30, 100)),
             repeat_min=draw(st.integers(5, 30)),
-            max_repeats=draw(st.integers(0, 4)),
+            max_repeats=draw(st.integers(0, 3)),
             response_window_min=draw(st.integers(1, 30)),
+            ignored_streak=draw(st.sampled_from([0, 2, 3, 5])),
         ),
         prompts=PromptRules(
             max_per_hour=draw(st.integers(1, 6)),
             min_gap_min=draw(st.integers(0, 15)),
             max_delay_min=draw(st.integers(0, 30)),
+            max_per_day=draw(st.integers(1, 12)),
+            reserve=draw(st.integers(0, 4)),
         ),
+        day=DayRules(wake_early_min=draw(st.sampled_from([0, 60, 120])),
+                     wake_late_min=draw(st.sampled_from([0, 120, 240]))),
     )
 
 
@@ -1014,11 +1070,15 @@ segments = st.one_of(
     st.tuples(st.just(STEP), st.integers(1, 10), st.integers(20, 130)),
     st.tuples(st.just(UNK), st.integers(1, 10), st.just(0)),
     st.tuples(st.none(), st.integers(1, 10), st.just(0)),
+    st.tuples(st.just(LYING), st.integers(1, 120), st.just(0)),  # v2: lying is not sitting
+    st.tuples(st.just(NOT_WORN), st.integers(1, 90), st.just(0)),  # v2: unknown, never sitting
+    st.tuples(st.just(STILL), st.integers(1, 90), st.just(0)),  # a wrist's zero steps
 )
 commands: st.SearchStrategy[Command] = st.one_of(
     (st.none() | st.integers(1, 120)).map(lambda m: Ack("last", "snooze", m)),
     st.sampled_from([Ack("last", "done"), Ack("last", "dismiss")]),
     st.integers(0, 120).map(Dnd),
+    st.sampled_from([DayEvent("up"), DayEvent("bed")]),
 )
 
 
@@ -1030,10 +1090,7 @@ def scenarios(draw: st.DrawFn) -> tuple[str, list[Epoch], list[TimedCommand]]:
     m = start
     for posture, minutes, steps in draw(st.lists(segments, min_size=10, max_size=60)):
         if posture is not None:
-            epochs.extend(
-                Epoch.unknown(x) if posture is UNK else Epoch(x, steps, posture)
-                for x in range(m, m + minutes)
-            )
+            epochs.extend(_epoch(x, steps, posture) for x in range(m, m + minutes))
         m += minutes
     if not epochs:
         epochs.append(Epoch(m, 0, SIT))
@@ -1047,15 +1104,46 @@ def scenarios(draw: st.DrawFn) -> tuple[str, list[Epoch], list[TimedCommand]]:
     return zone, epochs, timed
 
 
+def _epoch(minute: int, steps: int, posture: Posture | str) -> Epoch:
+    if posture is UNK:
+        return Epoch.unknown(minute)
+    if posture is NOT_WORN:
+        return Epoch.not_worn(minute)
+    if posture == STILL:
+        return Epoch.from_steps(minute, 0)
+    assert isinstance(posture, Posture)
+    return Epoch(minute, steps, posture)
+
+
+def _windows(r: Result) -> dict[str, tuple[int, int]]:
+    """Each day's waking window, from its first opening to its last closing."""
+    out = {}
+    for x in r.summaries:
+        if x.final:
+            body = x.body
+            assert isinstance(body, DaySummary)
+            w = body.window
+            if w is not None and w.opened is not None:
+                out[x.key] = (w.opened, w.closed if w.closed is not None else x.time)
+    return out
+
+
 def check_invariants(r: Result, rules: Rules, epochs: list[Epoch]) -> None:
     prompts = r.prompts
     times = [p.time for p in prompts]
     by_minute = {e.start: e for e in epochs}
     s, pr = rules.sitting, rules.prompts
     assert times == sorted(times)
+    windows = _windows(r)
+    per_day: dict[str, int] = {}
     for p in prompts:
-        local = to_local(p.time, r.tz).time()
-        assert time(7, 30) <= local < time(21, 30), f"prompt at {local} outside the window"
+        # v2: no nudge outside the waking window, and never more than the
+        # day's budget; a bout never counts minutes from before the window.
+        day = next((k for k, (a, b) in windows.items() if a <= p.time < b), None)
+        assert day is not None, f"prompt at {to_local(p.time, r.tz)} outside the window"
+        per_day[day] = per_day.get(day, 0) + 1
+        assert per_day[day] <= pr.max_per_day
+        assert p.reason["bout_min"] <= p.time - windows[day][0]
         window = [t for t in times if p.time - 60 < t <= p.time]
         assert len(window) <= pr.max_per_hour
         # Decided on a sedentary epoch (section 11.8) that was not itself a break.
@@ -1067,6 +1155,11 @@ def check_invariants(r: Result, rules: Rules, epochs: list[Epoch]) -> None:
         assert p.reason["limit_min"] == s.limit_min
         assert p.reason["bout_min"] >= s.limit_min
         assert 0 <= p.reason["repeat"] <= s.max_repeats
+        # A prompt about sitting that was only inferred says so ("still").
+        if p.reason["inferred"]:
+            assert any(by_minute[m].inferred and by_minute[m].posture is SIT
+                       for m in range(p.time - p.reason["bout_min"] - 60, p.time)
+                       if m in by_minute)
         assert p.expires == p.time + s.repeat_min
     for a, b in itertools.pairwise(times):
         assert b - a >= pr.min_gap_min

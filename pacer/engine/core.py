@@ -321,8 +321,8 @@ class Engine:
         posture = epoch.posture
         if posture is not UNKNOWN:
             st.last_data = now
-        if not tally.open and tally.opened is None and t >= day.wake - self._early \
-                and t >= day.start and self._is_up(epoch):
+        if not tally.open and tally.opened is None and day.start <= t < day.sleep \
+                and t >= day.wake - self._early and self._is_up(epoch):
             self._open(t, "detected", now, day)  # the minute that shows the person up
         in_window = tally.open
         if in_window:
