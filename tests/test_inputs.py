@@ -52,7 +52,7 @@ def bad_minutes(tmp_path: Path, text: str | bytes) -> InputFileError:
 
 def test_minutes_explicit_postures(tmp_path: Path) -> None:
     rows = [
-        ("sitting", Posture.SEDENTARY), ("lying", Posture.SEDENTARY),
+        ("sitting", Posture.SEDENTARY), ("lying", Posture.LYING),
         ("sedentary", Posture.SEDENTARY), ("standing", Posture.UPRIGHT),
         ("upright", Posture.UPRIGHT), ("walking", Posture.STEPPING),
         ("running", Posture.STEPPING), ("stepping", Posture.STEPPING),
@@ -75,13 +75,11 @@ def test_minutes_empty_posture_derived_from_steps(tmp_path: Path) -> None:
         "2026-11-23T09:03:00+11:00,20,\n"
         "2026-11-23T09:04:00+11:00,130,\n"
     )
-    assert list(read_minutes(write(tmp_path, text))) == [
-        Epoch(M0, 0, Posture.SEDENTARY, inferred=True),
-        Epoch(M0 + 1, 1, Posture.UPRIGHT),
-        Epoch(M0 + 2, 19, Posture.UPRIGHT),
-        Epoch(M0 + 3, 20, Posture.STEPPING),
-        Epoch(M0 + 4, 130, Posture.STEPPING),
-    ]
+    epochs = list(read_minutes(write(tmp_path, text)))
+    steps = (0, 1, 19, 20, 130)
+    assert epochs == [Epoch.from_steps(M0 + i, n) for i, n in enumerate(steps)]
+    assert [e.posture for e in epochs] == [Posture.SEDENTARY, Posture.UPRIGHT, Posture.UPRIGHT,
+                                           Posture.STEPPING, Posture.STEPPING]
 
 
 def test_minutes_offsets_give_the_instant(tmp_path: Path) -> None:
@@ -124,13 +122,15 @@ def test_fill_gaps(tmp_path: Path) -> None:
     )
     epochs = list(fill_gaps(read_minutes(write(tmp_path, text))))
     assert epochs == [
-        Epoch(M0, 3, Posture.UPRIGHT),
+        Epoch.from_steps(M0, 3),
         Epoch(M0 + 1, 0, Posture.SEDENTARY),
         Epoch.unknown(M0 + 2),
         Epoch.unknown(M0 + 3),
-        Epoch(M0 + 4, 50, Posture.STEPPING),
+        Epoch.from_steps(M0 + 4, 50),
         Epoch(M0 + 5, 0, Posture.UNKNOWN),
     ]
+    # the same, filled as it is read
+    assert list(read_minutes(write(tmp_path, text), filled=True)) == epochs
 
 
 def test_fill_gaps_edges() -> None:

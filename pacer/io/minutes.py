@@ -1,40 +1,56 @@
-"""The replay input: one minute of activity per CSV row (interfaces.md section 3).
+"""The replay input: one minute of activity per CSV row (interfaces.md sections
+3 and 8.1).
 
 ::
 
-    time,steps,posture
-    2026-11-23T09:00:00+11:00,0,sitting
-    2026-11-23T09:01:00+11:00,34,
+    time,steps,posture,worn
+    2026-11-23T09:00:00+11:00,0,sitting,1
+    2026-11-23T09:01:00+11:00,34,,
+    2026-11-23T09:02:00+11:00,0,,0
 
-- The header is ``time,steps,posture``, in that order. A UTF-8 byte-order mark
-  is ignored, and so are spaces around any header name or value (spreadsheets
-  write ``time, steps, posture``); nothing else is tolerated.
+- The header is ``time,steps,posture`` or ``time,steps,posture,worn``, in that
+  order. A UTF-8 byte-order mark is ignored, and so are spaces around any header
+  name or value (spreadsheets write ``time, steps, posture``); nothing else is
+  tolerated.
 - ``time`` is ISO 8601 with a UTC offset (``+11:00`` or ``Z``), on a whole
   minute, in the years 1970 to 2999. The offset fixes the instant; no time
   zone is needed.
 - ``steps`` is a whole number from 0 to 100,000, written in ASCII digits.
 - ``posture`` is one of ``sitting lying standing walking running sedentary
-  upright stepping unknown``, or empty: then it is derived from the steps as for
-  a step-only device (``Epoch.from_steps``: 0 steps is sedentary, inferred). An
-  explicit ``unknown`` keeps the row's steps.
+  upright stepping unknown not_worn``, or empty: then it is derived from the
+  steps as for a step-only device (``Epoch.from_steps``: 0 steps is sedentary,
+  inferred). ``sitting`` is sedentary and ``lying`` is lying (since version 2:
+  never a sitting bout). An explicit ``unknown`` keeps the row's steps;
+  ``not_worn`` is ``Epoch.not_worn``, an unknown minute whatever its steps.
+- ``worn`` (optional) is ``1``, ``0`` or empty: ``0`` says the wearable was not
+  worn, and the minute is ``Epoch.not_worn`` whatever its steps and posture
+  (which are still checked); ``1`` or empty: as the other columns say.
 - Rows are in strictly increasing time order, at most one per minute. Empty
-  lines are skipped; a minute with no row is unknown (``fill_gaps``).
+  lines are skipped; a minute with no row is unknown (``fill_gaps``, or
+  ``read_minutes(path, filled=True)``).
 
 Every bad row raises ``InputFileError`` with its line number and what would be
 valid; so does a line longer than 4,096 bytes (``/dev/zero`` has no end of
 line). Reading is streaming: a year of minutes (525,600 rows) never sits in
 memory.
+
+A year of minutes is read in about a second: the usual row (the date and
+offset of the row before, plain values) is taken by a fast path that checks it
+with table look-ups; any other row goes through ``csv`` and the value-by-value
+checks, which give the errors.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import functools
+import io
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
+from itertools import chain
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
 
 from pacer.engine.model import Epoch, Posture
 from pacer.errors import InputFileError
@@ -42,6 +58,8 @@ from pacer.io import limits
 from pacer.timebase import Minute
 
 HEADER = ("time", "steps", "posture")
+HEADER_WORN = (*HEADER, "worn")
+"""The header with the optional fourth column (interfaces.md section 8.1)."""
 
 MAX_LINE_BYTES = 4096
 """The longest line read, end of line included (a row is about 40 bytes)."""
@@ -68,12 +86,13 @@ POSTURES: dict[str, Posture] = {
     "unknown": Posture.UNKNOWN,
     "not_worn": Posture.NOT_WORN,
 }
+WORN = {"1": True, "": True, "0": False}
+"""The values of the ``worn`` column: ``0`` is a minute the wearable was not worn."""
 _POSTURE_NAMES = " ".join(POSTURES)
 _EXAMPLE_TIME = "2026-11-23T09:00:00+11:00"
 _BOM = "\ufeff"
-
-if TYPE_CHECKING:
-    from _csv import Reader as _CsvReader
+_BLOCK = 1 << 16
+"""Bytes read at a time: lines are split and decoded a block at a time."""
 
 
 def _shown(text: str) -> str:
@@ -81,25 +100,72 @@ def _shown(text: str) -> str:
     return repr(text if len(text) <= 40 else f"{text[:40]}...")
 
 
-def _text_lines(f: BinaryIO, path: str) -> Iterator[str]:
-    """Lines decoded one by one, so a bad byte is reported on its own line."""
-    rows = limits.lines(f, MAX_LINE_BYTES)
-    number = 0
+def _too_long(where: str, line: int) -> InputFileError:
+    return InputFileError(
+        where, line, f"the line is longer than {MAX_LINE_BYTES:,} bytes; a minutes "
+        f"CSV has short rows like {_EXAMPLE_TIME},0,sitting")
+
+
+def _blocks(f: io.BufferedReader, where: str, unterminated: list[int]) -> Iterator[list[str]]:
+    """The file's lines, decoded, without their ends of line, many at a time.
+
+    The same lines and errors as decoding ``limits.lines(f, MAX_LINE_BYTES)``
+    line by line (a byte 0x0A is never part of a UTF-8 sequence), and as lazy:
+    every line before a bad one is yielded before the bad one raises. The
+    number of a last line with no end of line is put in ``unterminated[0]``."""
+    done = 0  # lines yielded so far
+    carry = b""  # the start of a line whose end is not read yet
     while True:
-        try:
-            raw = next(rows, None)
-        except limits.TooLarge as exc:
-            raise InputFileError(
-                path, exc.line, f"the line is longer than {MAX_LINE_BYTES:,} bytes; a minutes "
-                f"CSV has short rows like {_EXAMPLE_TIME},0,sitting") from None
-        if raw is None:
+        chunk = f.read1(_BLOCK)  # what a pipe has now: no wait for a whole block
+        data = carry + chunk if carry else chunk
+        if not chunk:
+            if data:  # a last line with no end of line
+                if len(data) > MAX_LINE_BYTES:
+                    raise _too_long(where, done + 1)
+                unterminated[0] = done + 1
+                try:
+                    text = data.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise InputFileError(where, done + 1, "not UTF-8 text") from None
+                yield [text.removeprefix(_BOM) if done == 0 else text]
             return
-        number += 1
-        try:
-            line = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise InputFileError(path, number, "not UTF-8 text") from None
-        yield line.removeprefix(_BOM) if number == 1 else line
+        cut = data.rfind(b"\n") + 1
+        body, carry = data[:cut], data[cut:]
+        if body:
+            lines, error = _decoded(body, where, done)
+            if lines:
+                yield lines
+            if error is not None:
+                raise error
+            done += len(lines)
+        if len(carry) > MAX_LINE_BYTES:  # too long, whether an end of line follows or not
+            raise _too_long(where, done + 1)
+
+
+def _decoded(body: bytes, where: str, done: int) -> tuple[list[str], InputFileError | None]:
+    """The lines of ``body`` (whole lines, each ending in a newline) before its
+    first bad one, and the error for that one (too long, or not UTF-8)."""
+    bad, error = body.count(b"\n"), None  # the index of the first bad line
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        bad = body.count(b"\n", 0, exc.start)
+        error = InputFileError(where, done + bad + 1, "not UTF-8 text")
+        text = body[: body.rfind(b"\n", 0, exc.start) + 1].decode("utf-8")
+    lines = text.split("\n")
+    lines.pop()  # what follows the last newline: nothing
+    # A line's bytes with its newline must be at most MAX_LINE_BYTES. ASCII
+    # text (the usual) has as many characters as bytes: no split of the bytes.
+    sizes: list[str] | list[bytes] = (
+        lines if error is None and len(text) == len(body) else body.split(b"\n"))
+    if max(map(len, sizes)) >= MAX_LINE_BYTES:
+        long = next(i for i, x in enumerate(sizes) if len(x) >= MAX_LINE_BYTES)
+        if long < bad:  # the line is too long before it is decoded
+            error = _too_long(where, done + long + 1)
+            del lines[long:]
+    if done == 0 and lines:
+        lines[0] = lines[0].removeprefix(_BOM)
+    return lines, error
 
 
 def parse_time(text: str) -> datetime:
@@ -159,15 +225,139 @@ def _steps(text: str) -> int:
     return int(digits)
 
 
-def _next_row(rows: _CsvReader, where: str) -> list[str] | None:
+def _csv_record(
+    first: str, lines: Iterator[str], number: int, where: str, unterminated: list[int]
+) -> tuple[list[str], int]:
+    """The CSV record that starts on line ``number`` (``first``), parsed by
+    ``csv`` from the lines as they were in the file (a quoted value can take in
+    the lines after it), and the number of its last line."""
+    last = number
+
+    def ended() -> Iterator[str]:
+        nonlocal last
+        yield first if last == unterminated[0] else first + "\n"
+        for line in lines:
+            last += 1
+            yield line if last == unterminated[0] else line + "\n"
+
     try:
-        return next(rows, None)
+        row = next(csv.reader(ended()))
     except csv.Error as exc:
-        raise InputFileError(where, rows.line_num, f"not a CSV row ({exc})") from None
+        raise InputFileError(where, last, f"not a CSV row ({exc})") from None
+    return row, last
 
 
-def read_minutes(path: Path) -> Iterator[Epoch]:
-    """The epochs of a minutes CSV, in time order, one per row (not gap-filled).
+def _fast_values(worn: bool) -> tuple[dict[str, Posture], frozenset[str]]:
+    """What the fast path takes after ``time,steps,``: the texts of an explicit
+    posture (``NOT_WORN`` for any not-worn minute) and those of a posture
+    derived from the steps. The row's last value may end in the ``\\r`` of a
+    CRLF end of line, which ``csv`` drops too."""
+    explicit: dict[str, Posture] = {}
+    derived: set[str] = set()
+    for end in ("", "\r"):
+        if not worn:
+            explicit.update({f"{name}{end}": posture for name, posture in POSTURES.items()})
+            derived.add(end)
+            continue
+        for flag in ("1", ""):
+            explicit.update({f"{name},{flag}{end}": p for name, p in POSTURES.items()})
+            derived.add(f",{flag}{end}")
+        explicit.update({f"{name},0{end}": Posture.NOT_WORN for name in (*POSTURES, "")})
+    return explicit, frozenset(derived)
+
+
+_FAST_VALUES = {len(HEADER): _fast_values(worn=False), len(HEADER_WORN): _fast_values(worn=True)}
+_CLOCK = {f"{h:02d}:{m:02d}": h * 60 + m for h in range(24) for m in range(60)}
+_STEPS = {str(n): n for n in range(1000)}  # the usual steps of a minute, in the usual digits
+
+
+def _slot_maker() -> Callable[[Minute, int, Posture], Epoch]:
+    """``Epoch(start, steps, posture)`` at about half the cost: a frozen
+    dataclass's ``__init__`` sets each field through ``object.__setattr__``,
+    and a year of rows makes half a million epochs. This sets the slots of a
+    new object directly, the same value; only while ``Epoch`` is the class it
+    was written for (these four fields, nothing run after ``__init__``),
+    otherwise it is ``Epoch`` itself."""
+    fields = [(f.name, f.default) for f in dataclasses.fields(Epoch)]
+    if (fields != [("start", dataclasses.MISSING), ("steps", dataclasses.MISSING),
+                   ("posture", dataclasses.MISSING), ("inferred", False)]
+            or getattr(Epoch, "__slots__", None) != tuple(name for name, _ in fields)
+            or hasattr(Epoch, "__post_init__")):
+        return Epoch
+    new = object.__new__
+    slots = vars(Epoch)  # the slots' member descriptors
+    set_start, set_steps = slots["start"].__set__, slots["steps"].__set__
+    set_posture, set_inferred = slots["posture"].__set__, slots["inferred"].__set__
+
+    def made(start: Minute, steps: int, posture: Posture) -> Epoch:
+        epoch = new(Epoch)
+        set_start(epoch, start)
+        set_steps(epoch, steps)
+        set_posture(epoch, posture)
+        set_inferred(epoch, False)
+        return epoch
+
+    return made
+
+
+_epoch = _slot_maker()
+
+
+def _checked_row(
+    row: list[str], line: int, where: str, *, previous: Minute | None, previous_t: str,
+    previous_line: int,
+) -> tuple[str, Minute, Epoch]:
+    """A row's time text, minute and epoch; the first bad value (time, steps,
+    order, posture, worn) raises ``InputFileError``."""
+    t, s, p = row[0].strip(), row[1].strip(), row[2].strip()
+    try:
+        start = _minute(t)
+        steps = _steps(s)
+    except ValueError as exc:
+        raise InputFileError(where, line, str(exc)) from None
+    if previous is not None and start <= previous:
+        raise InputFileError(
+            where, line,
+            f"time {_shown(t)} is not after the previous row's ({previous_t}, line "
+            f"{previous_line}); rows must be in increasing time order, one per minute",
+        )
+    posture = POSTURES.get(p) if p else None
+    if p and posture is None:
+        raise InputFileError(
+            where, line,
+            f"posture {_shown(p)} is not one of {_POSTURE_NAMES}, or empty (derived from the "
+            "steps)",
+        )
+    worn = WORN.get(row[3].strip()) if len(row) > len(HEADER) else True
+    if worn is None:
+        raise InputFileError(
+            where, line,
+            f"worn {_shown(row[3].strip())} is not 1 (worn), 0 (not worn) or empty (worn)",
+        )
+    if not worn or posture is Posture.NOT_WORN:
+        return t, start, Epoch.not_worn(start)
+    if posture is None:
+        return t, start, Epoch.from_steps(start, steps)
+    return t, start, Epoch(start, steps, posture)
+
+
+def _fast_day(t: str) -> tuple[str, str, Minute] | None:
+    """For a time of the common shape (already read by ``_minute``): its date
+    (``2026-11-23T``), what follows its hour and minute (``:00+11:00``) and the
+    minute of its date's midnight; a row with the same date and tail is the
+    fast path's."""
+    m = _COMMON.fullmatch(t)
+    if m is None or not FIRST_YEAR <= int(m.group(1)[:4]) <= LAST_YEAR:
+        return None
+    try:
+        return t[:11], t[16:], _midnight(m.group(1), m.group(4))
+    except ValueError:
+        return None
+
+
+def read_minutes(path: Path, *, filled: bool = False) -> Iterator[Epoch]:
+    """The epochs of a minutes CSV, in time order, one per row; with ``filled``
+    also an unknown epoch for each minute between two rows (as ``fill_gaps``).
 
     Lazy: the file is opened when the first epoch is taken, and each problem is
     raised as ``InputFileError`` when its row is reached."""
@@ -179,54 +369,77 @@ def read_minutes(path: Path) -> Iterator[Epoch]:
             where, None, f"cannot read the minutes file ({exc.strerror})"
         ) from None
     with f:
-        rows = csv.reader(_text_lines(f, where))
-        header = _next_row(rows, where)
-        if header is None:
+        unterminated = [0]
+        lines = chain.from_iterable(_blocks(f, where, unterminated))
+        first = next(lines, None)
+        if first is None:
             raise InputFileError(
                 where, 1, "the file is empty; it needs the header time,steps,posture"
             )
-        if tuple(h.strip() for h in header) != HEADER:
+        header, number = _csv_record(first, lines, 1, where, unterminated)
+        names = tuple(h.strip() for h in header)
+        if names not in (HEADER, HEADER_WORN):
             raise InputFileError(
-                where, 1, f"the header must be time,steps,posture, got {','.join(header)!r}"
+                where, 1, "the header must be time,steps,posture or time,steps,posture,worn, "
+                f"got {','.join(header)!r}"
             )
+        columns = len(names)
+        explicit, derived = _FAST_VALUES[columns]
+        clock, steps_of, not_worn = _CLOCK, _STEPS, Posture.NOT_WORN
+        make, from_steps, unknown, not_worn_epoch = (
+            _epoch, Epoch.from_steps, Epoch.unknown, Epoch.not_worn)
+        # The fast path's date, tail and midnight: none until a row sets them.
+        day, tail, midnight = "\0", "", 0
         previous: Minute | None = None
+        nxt = 0  # previous + 1, once there is a previous row
         previous_t, previous_line = "", 0
-        postures = POSTURES
-        while (row := _next_row(rows, where)) is not None:
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue  # an empty line
-            line = rows.line_num
-            if len(row) != 3:
-                raise InputFileError(
-                    where, line, f"expected 3 values (time,steps,posture), got {len(row)}"
-                )
-            t, s, p = row[0].strip(), row[1].strip(), row[2].strip()
-            try:
-                start = _minute(t)
-                steps = _steps(s)
-            except ValueError as exc:
-                raise InputFileError(where, line, str(exc)) from None
-            if previous is not None and start <= previous:
-                raise InputFileError(
-                    where,
-                    line,
-                    f"time {_shown(t)} is not after the previous row's ({previous_t}, line "
-                    f"{previous_line}); rows must "
-                    "be in increasing time order, one per minute",
-                )
-            if p:
-                posture = postures.get(p)
-                if posture is None:
-                    raise InputFileError(
-                        where,
-                        line,
-                        f"posture {_shown(p)} is not one of {_POSTURE_NAMES}, or empty (derived "
-                        "from the steps)",
-                    )
-                yield Epoch(start, steps, posture)
+        for line in lines:
+            number += 1
+            # The fast path: a row of plain values at the date and offset of
+            # the row before, after it. Every look-up here is of a valid text
+            # only, so a row it takes is one the checks below would take.
+            parts = line.split(",", 2)
+            if (
+                len(parts) == 3
+                and (t := parts[0])[:11] == day
+                and t[16:] == tail
+                and (clk := clock.get(t[11:16])) is not None
+                and (steps := steps_of.get(parts[1])) is not None
+                and (start := midnight + clk) >= nxt
+            ):
+                posture = explicit.get(parts[2])
+                if posture is not None:
+                    epoch = (make(start, steps, posture) if posture is not not_worn
+                             else not_worn_epoch(start))
+                elif parts[2] in derived:
+                    epoch = from_steps(start, steps)
+                else:
+                    epoch = None
             else:
-                yield Epoch.from_steps(start, steps)
-            previous, previous_t, previous_line = start, t, line
+                epoch = None
+            if epoch is None:
+                row, number = _csv_record(line, lines, number, where, unterminated)
+                if not row or (len(row) == 1 and not row[0].strip()):
+                    continue  # an empty line
+                if len(row) != columns:
+                    raise InputFileError(
+                        where, number, f"expected {columns} values ({','.join(names)}), "
+                        f"got {len(row)}"
+                    )
+                t, start, epoch = _checked_row(
+                    row, number, where, previous=previous, previous_t=previous_t,
+                    previous_line=previous_line)
+                fast = _fast_day(t)
+                if fast is not None:
+                    day, tail, midnight = fast
+            if start != nxt and filled and previous is not None:
+                for minute in range(nxt, start):
+                    yield unknown(minute)
+            yield epoch
+            previous = start
+            nxt = start + 1
+            previous_t = t
+            previous_line = number
 
 
 def first_row_offset(path: Path) -> timedelta | None:
