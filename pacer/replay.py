@@ -21,7 +21,7 @@ from pacer.contract import payloads
 from pacer.engine.core import Engine
 from pacer.engine.model import Epoch, Output, Prompt, Summary
 from pacer.io.events import TimedCommand, read_events
-from pacer.io.minutes import fill_gaps, parse_time, read_minutes
+from pacer.io.minutes import parse_time, read_minutes
 from pacer.store import Store
 from pacer.timebase import fixed_zone_name
 
@@ -203,7 +203,7 @@ def replay_command(args: argparse.Namespace) -> int:
     def reject(ev: TimedCommand, why: str) -> None:
         log.warning("%s:%d: event rejected: %s", args.events, ev.line, why)
 
-    epochs = fill_gaps(read_minutes(args.input))
+    epochs = read_minutes(args.input, filled=True)  # fills the gaps as it reads: no second pass
     # Not synced commit by commit: a replay that did not finish can be run again.
     store = Store.open(args.store, durable=False) if args.store else None
     try:
