@@ -1,10 +1,11 @@
 """Replay a year of realistic minutes through the full pacing engine.
 
-Prints, for the engine alone (minutes already in memory) and for the whole
-``pacer replay`` path (CSV parsing included, output discarded): minutes per
-second (median of the runs) and peak memory (tracemalloc's peak of Python
-allocations during one run, and the process's peak RSS). Also how the rate
-changes with the length of the history (a quarter, half and whole year).
+Prints, for the engine alone (minutes already in memory), for the minutes CSV
+reader alone (``read_minutes`` over the year's file, each epoch dropped) and
+for the whole ``pacer replay`` path (CSV parsing included, output discarded):
+minutes per second (median of the runs) and peak memory (tracemalloc's peak of
+Python allocations during one run, and the process's peak RSS). Also how the
+rate changes with the length of the history (a quarter, half and whole year).
 
     .venv/bin/python bench/replay_year.py [--days 365] [--repeat 3]
 """
@@ -26,7 +27,7 @@ from pacer.config import Rules
 from pacer.engine.core import Engine
 from pacer.engine.model import Ack, Epoch, Prompt, Summary
 from pacer.io.events import TimedCommand
-from pacer.io.minutes import fill_gaps, read_minutes
+from pacer.io.minutes import read_minutes
 from pacer.timebase import iso, zone
 
 TZ = "Europe/London"
@@ -71,8 +72,16 @@ def cli_run(csv: Path, events: list[simulate.TimedEvent]) -> int:
     def emit(out: Prompt | Summary) -> None:
         sink.append(len(replay.dumps(replay.wire(out, engine))))
 
-    stats = replay.run(engine, fill_gaps(read_minutes(csv)), timed, emit)
+    stats = replay.run(engine, read_minutes(csv, filled=True), timed, emit)
     return stats.minutes
+
+
+def read_run(csv: Path) -> int:
+    """The reader alone: every row parsed into its epoch, and dropped."""
+    n = 0
+    for _ in read_minutes(csv):
+        n += 1
+    return n
 
 
 def rate(fn: object, repeat: int, *args: object) -> tuple[float, list[float], int]:
@@ -113,6 +122,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         csv = Path(tmp) / "year.csv"
         write_csv(csv, epochs)
+        med_read, runs_read, _ = rate(read_run, args.repeat, csv)
+        print(f"CSV reader alone:    {med_read:>10,.0f} rows/s     (runs: "
+              f"{', '.join(f'{r:,.0f}' for r in runs_read)})")
         med_cli, runs_cli, _ = rate(cli_run, args.repeat, csv, events)
         print(f"replay path (CSV):   {med_cli:>10,.0f} minutes/s  (runs: "
               f"{', '.join(f'{r:,.0f}' for r in runs_cli)})")
