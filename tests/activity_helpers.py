@@ -3,10 +3,18 @@ with a quota, either set directly in its plan state or reached the honest way
 through seven valid baseline days.
 
 The test day is Wednesday 2026-06-10 in London (summer time, +01:00). With the
-default waking window (07:30-21:30, 840 minutes) a quota of 8,400 steps makes
-the linear expectation ``E(t)`` exactly 10 steps per minute since 07:30::
+waking window fixed at 07:30-21:30 (``FIXED_DAY``, 840 minutes) a quota of
+8,400 steps makes the linear expectation ``E(t)`` exactly 10 steps per minute
+since 07:30 (v2: since getting up, here 07:30)::
 
-    quota 8,400  floor 4,200  ceiling 10,080  boom 10,920  0.3 * quota 2,520
+    quota 8,400  floor 4,200  ceiling 12,600  boom 15,750  0.5 * quota 4,200
+
+v2 (pacing-rules.md section 4): the ceiling is max(quota * 1.5, B80 * 1.15);
+with the plan set by hand B80 is unknown, so only quota * 1.5 applies; seven
+baseline days of 10,500 steps give B80 = 10,500 and 12,075 < 12,600. The boom
+(section 5) is max(quota, baseline) * 1.5 = 15,750. ``pace_ease_off`` needs at
+least half the quota and comes ``pacing.settle_in_min`` (120) minutes after
+getting up at the earliest (09:30).
 
 A baseline of 10,500 steps a day gives that quota at the default start factor
 (0.8), so the honest route and the direct one agree.
@@ -33,7 +41,7 @@ from engine_helpers import (
 
 from pacer.config import Rules
 from pacer.engine.core import Engine
-from pacer.engine.model import Command, Prompt
+from pacer.engine.model import Command, Epoch, Prompt
 
 TEST_DATE = date(2026, 6, 10)  # a Wednesday: no weekly review
 DAY = Day(TEST_DATE, LONDON)
@@ -42,8 +50,10 @@ KEY = TEST_DATE.isoformat()
 QUOTA = 8400
 BASELINE = 10500
 FLOOR = 4200
-CEILING = 10080
-EASE_MIN = 2520  # 0.3 * quota
+CEILING = 12600  # quota * plan.ceiling (1.5); B80 * 1.15 = 12,075 is lower
+BOOM = 15750  # max(quota, baseline) * boom.factor (1.5)
+EASE_MIN = 4200  # 0.5 * quota (v2; v1: 0.3)
+SETTLED = "09:30"  # up at 07:30 + pacing.settle_in_min (120)
 
 BASELINE_DAYS = 7
 BASELINE_DAY: tuple[Segment, ...] = (
@@ -104,13 +114,18 @@ DayShape = tuple[Segment, ...]
 @functools.lru_cache(maxsize=8)
 def _history_snapshot(rules: Rules, shapes: tuple[DayShape, ...]) -> tuple[str, str]:
     """The engine's JSON state after one day of each shape, on the days just
-    before the test day, and the kinds of the prompts it sent."""
+    before the test day (each lived to its end), and the kinds of the prompts
+    it sent."""
     engine = Engine(rules, user="alice", timezone=LONDON)
     first = TEST_DATE - timedelta(days=len(shapes))
     sent: list[str] = []
     for i, shape in enumerate(shapes):
         for epoch in Day(first + timedelta(days=i), LONDON).epochs(*shape):
             sent.extend(o.kind for o in engine.advance(epoch) if isinstance(o, Prompt))
+    # Live the last day to its end (03:59 of the test date is still part of
+    # it), so what it says in its evening (v2: wearable_silent) is said here.
+    end = Epoch.unknown(DAY.at("04:00") - 1)
+    sent.extend(o.kind for o in engine.advance(end) if isinstance(o, Prompt))
     return json.dumps(engine.snapshot()), json.dumps(sent)
 
 

@@ -48,6 +48,7 @@ from activity_helpers import (
     quota_driver,
 )
 from engine_helpers import (
+    FIXED_DAY,
     LONDON,
     NO_WALKS,
     SIT,
@@ -82,7 +83,9 @@ from pacer.engine.safety import RED_FLAGS
 
 NEXT = Day(DAY.date + timedelta(days=1), LONDON)
 NEXT_KEY = NEXT.date.isoformat()
-QUIET = Rules(walks=NO_WALKS)  # no walk reminders: the rule under test on its own
+# No walk reminders, and the v1 fixed window 07:30-21:30: the rule under test
+# on its own (tests of the v2 window use Rules() and its defaults).
+QUIET = Rules(walks=NO_WALKS, day=FIXED_DAY)
 RED_FLAG = Symptom("red", ("saddle_numbness",))
 FLAG_ONLY = Symptom("green", ("both_legs",))  # a red flag without a settle plan
 CLEAR = PlanChange(by="physio", why="seen in clinic", clear_alert=True)
@@ -191,22 +194,38 @@ def test_several_single_pauses_in_one_walk() -> None:
 def test_a_walk_counts_with_its_minutes_inside_the_waking_window(
     start: str, expected: tuple[int, int]
 ) -> None:
+    # The fixed v1 window (FIXED_DAY): it opens at 07:30 whatever the data say.
     r = quiet_day((start, 20, STEP, 80), ("", 5, UP))
     assert walks(r) == expected
 
 
-def test_walk_duration_follows_the_plan() -> None:
-    rules = Rules(walks=WalkRules(per_day=0, times=(), min_duration_min=8))
+@pytest.mark.parametrize("start", ["07:05", "07:29", "07:30"])
+def test_a_walk_that_opens_the_window_counts_whole(start: str) -> None:
+    # v2 (section 1): the window opens at the first stepping minute from
+    # day.wake - wake_early_min (05:30) on, so the walk is inside it.
+    r = quiet_day((start, 20, STEP, 80), ("", 5, UP), rules=Rules(walks=NO_WALKS))
+    assert walks(r) == (1, 20)
+    assert r.final(KEY)["window"]["opened"] == f"2026-06-10T{start}:00+01:00"
+
+
+def test_walk_duration_follows_the_fixed_minimum_not_the_target() -> None:
+    rules = Rules(walks=WalkRules(per_day=0, times=(), min_duration_min=8), day=FIXED_DAY)
     for minutes, expected in [(7, (0, 0)), (8, (1, 8))]:
         assert walks(quiet_day(("09:00", minutes, STEP, 80), ("", 5, UP), rules=rules)) == (
             expected
         )
-    # The plan's own walk length (after progression) wins over the config minimum.
-    for minutes, expected in [(6, (0, 0)), (7, (1, 7))]:
+    # v2 (section 3): the plan's walk length (after progression) is a target,
+    # not a threshold: a 6-minute walk counts against a 7-minute target, and
+    # the summary shows both.
+    for minutes, expected in [(4, (0, 0)), (5, (1, 5)), (6, (1, 6)), (7, (1, 7))]:
         driver = quota_driver(rules=QUIET)
         driver.engine.state.plan.walk_min = 7
         driver.feed(DAY.epochs(("09:00", minutes, STEP, 80), ("", 5, UP)))
-        assert walks(driver.finish()) == expected
+        r = driver.finish()
+        assert walks(r) == expected
+        body = r.final(KEY)
+        assert body["walk_lengths"] == ([minutes] if expected[0] else [])
+        assert body["walk_target_min"] == 7
 
 
 def test_a_walk_is_counted_when_it_ends() -> None:
@@ -231,16 +250,30 @@ def test_walk_minutes_after_sleep_are_not_counted() -> None:
 def test_three_reminders_on_a_day_without_walks() -> None:
     r = day_run(("07:30", 14 * 60, UP))
     assert clocks(r, "walk_reminder") == ["10:00", "14:00", "17:00"]
+    # v2: the reason carries the target length (and the coverage so far).
     assert reasons(r, "walk_reminder") == [
-        {"walks_done": 0, "walks_due": 1},
-        {"walks_done": 0, "walks_due": 2},
-        {"walks_done": 0, "walks_due": 3},
+        {"walks_done": 0, "walks_due": 1, "target_min": 5, "coverage": 1.0},
+        {"walks_done": 0, "walks_due": 2, "target_min": 5, "coverage": 1.0},
+        {"walks_done": 0, "walks_due": 3, "target_min": 5, "coverage": 1.0},
     ]
     payload = payloads.prompt(of_kind(r, "walk_reminder")[0], user="alice", tz=DAY.tz)
     assert payload["time"] == "2026-06-10T10:00:00+01:00"
     assert payload["expires"] == "2026-06-10T11:00:00+01:00"
     assert payload["level"] == "nudge"
-    assert "walk" in payload["text"]
+    assert "walk of about 5 minutes" in payload["text"]
+    assert "no walks yet today" in payload["text"]  # the whole window is known
+
+
+def test_reminder_with_coverage_below_80_percent_says_a_walk_may_have_been_missed() -> None:
+    # v2 (sections 3, 8): data from 09:30 only; at 10:00, 30 of the 150 minutes
+    # since day.wake are known (20 %): the reminder still goes, worded so.
+    r = day_run(("09:30", 60, UP))
+    [p] = of_kind(r, "walk_reminder")
+    assert clocks_of(p) == "10:00"
+    assert p.reason["coverage"] == 0.2
+    assert "no walk recorded so far" in p.text
+    assert "may have missed one" in p.text
+    assert "no walks yet" not in p.text
 
 
 @pytest.mark.parametrize(
@@ -277,8 +310,25 @@ def test_a_reminder_fires_only_while_walks_lag_the_reminders_passed(
     ],
 )
 def test_a_walk_just_before_the_reminder(walk_start: str, walk_min: int, sent: bool) -> None:
-    r = day_run(("09:00", 1, UP), (walk_start, walk_min, STEP, 80), ("", 60, UP), quota=None)
+    # Worn from 09:00 up to the walk: v2 skips a reminder when the wearable
+    # sent nothing in the last 30 minutes.
+    before = DAY.at(walk_start) - DAY.at("09:00")
+    r = day_run(("09:00", before, UP), (walk_start, walk_min, STEP, 80), ("", 60, UP),
+                quota=None)
     assert clocks(r, "walk_reminder") == (["10:00"] if sent else [])
+
+
+@pytest.mark.parametrize(("last", "sent"), [("09:29", False), ("09:30", True)])
+def test_no_walk_reminder_when_the_wearable_was_silent_for_30_minutes(
+    last: str, sent: bool
+) -> None:
+    # v2 (section 3): the last data is epoch `last`; at 10:00 that is 30 (not
+    # sent) or 29 (sent) minutes ago.
+    minutes = DAY.at(last) - DAY.at("07:30") + 1
+    r = day_run(("07:30", minutes, UP), ("10:05", 60, UP), quota=None)
+    assert clocks(r, "walk_reminder") == (["10:00"] if sent else [])
+    if not sent:
+        assert drops(r, "walk_reminder") == [("10:00", "walk_reminder", "no longer applies")]
 
 
 def test_reminder_skipped_while_walking_and_not_sent_later() -> None:
@@ -286,7 +336,8 @@ def test_reminder_skipped_while_walking_and_not_sent_later() -> None:
     assert "10:00" not in clocks(r)
     assert drops(r, "walk_reminder") == [("10:00", "walk_reminder", "no longer applies")]
     # The walk was counted when it ended; at 14:00 one of two is done.
-    assert reasons(r, "walk_reminder") == [{"walks_done": 1, "walks_due": 2}]
+    assert reasons(r, "walk_reminder") == [
+        {"walks_done": 1, "walks_due": 2, "target_min": 5, "coverage": 0.63}]
 
 
 def test_reminder_skipped_when_walking_even_if_not_yet_a_walk() -> None:
@@ -306,10 +357,13 @@ def test_reminder_not_sent_in_the_tolerated_pause_of_a_walk(after: str) -> None:
 
 
 def test_reminder_skipped_after_the_ceiling() -> None:
-    r = day_run(("09:00", 1, UP, CEILING), ("", 12 * 60, UP))
+    # Worn from 07:30: v2 sends no prompt about steps with under 80 % known.
+    r = day_run(("07:30", 90, UP), ("09:00", 1, UP, CEILING), ("", 12 * 60, UP))
     assert kinds(r) == ["ceiling_reached"]
+    # v2 (section 8): nothing that asks for more for the rest of the day.
     assert drops(r, "walk_reminder") == [
-        (c, "walk_reminder", "no longer applies") for c in ("10:00", "14:00", "17:00")
+        (c, "walk_reminder", "would contradict a recent prompt")
+        for c in ("10:00", "14:00", "17:00")
     ]
 
 
@@ -321,14 +375,18 @@ def test_reminders_fire_during_the_baseline() -> None:
 
 def test_reminders_fire_on_every_honest_baseline_day() -> None:
     _, sent = after_baseline()
-    assert sent == ["walk_reminder"] * (3 * BASELINE_DAYS)
+    # v2 (section 8): the baseline day has no data after 17:30, so at 19:00
+    # (90 minutes) one wearable_silent goes out too, once a day.
+    assert sent == ["walk_reminder", "walk_reminder", "walk_reminder",
+                    "wearable_silent"] * BASELINE_DAYS
 
 
 def test_reminder_times_and_count_follow_the_config() -> None:
     rules = Rules(walks=WalkRules(per_day=2, times=(time(8, 15), time(20, 45))))
     r = day_run(("07:30", 14 * 60, UP), rules=rules)
     assert clocks(r, "walk_reminder") == ["08:15", "20:45"]
-    assert reasons(r, "walk_reminder")[1] == {"walks_done": 0, "walks_due": 2}
+    assert reasons(r, "walk_reminder")[1] == {
+        "walks_done": 0, "walks_due": 2, "target_min": 5, "coverage": 1.0}
 
 
 def test_reminder_in_do_not_disturb_is_dropped_not_delayed() -> None:
