@@ -64,6 +64,13 @@ RED_FLAG = ("saddle_numbness",)
 BASELINE_WHY = "the baseline is complete"
 
 
+def sitting_reason(bout_min: int, limit_min: int, repeat: int = 0) -> dict[str, Any]:
+    """A sitting prompt's reason (v2: with the break advice and whether sitting was
+    inferred; these recordings come from a posture device)."""
+    return {"bout_min": bout_min, "limit_min": limit_min, "repeat": repeat,
+            "advice": "walk", "inferred": False}
+
+
 def plan_updates(r: Result) -> list[tuple[str, dict[str, Any]]]:
     return stamped(r, "plan_update")
 
@@ -393,11 +400,12 @@ def test_amber_lowers_the_next_day_only(clock: str) -> None:
     # Any time in day 8 (which runs to 04:00 the next date) reduces day 9.
     r = run_days([*BASELINE, *[STEADY] * 4], commands=[at(8, clock, Symptom("amber"))])
     assert plan_updates(r)[1:] == [(when(9, "07:30"), {
-        "old_quota": Q, "new_quota": 3600,
+        "parts": ["amber_day"], "old_quota": Q, "new_quota": 3600,
         "why": "you reported an amber day yesterday, so today's target is 10% lower"})]
     assert [quota(r, i) for i in (7, 8, 9, 10)] == [Q, Q, 3600, Q]
+    # v2: the ceiling never drops below the usual good day, max(5,400, 5,750).
     assert plan_of(r, 9) == {"phase": "progressing", "quota": 3600, "floor": 1800,
-                             "ceiling": 4320, "achievement": 0.97}
+                             "ceiling": 5750, "achievement": 0.97}
     assert [s["level"] for s in r.final(key(8))["symptoms"]] == ["amber"]
 
 
@@ -409,10 +417,16 @@ def test_amber_during_the_baseline_changes_no_quota() -> None:
 
 
 def test_amber_on_the_last_baseline_day_lowers_the_first_quota_day() -> None:
+    # v2 (section 8): one morning message with both parts, not two messages.
     r = run_days([*BASELINE, STEADY, STEADY], commands=[at(6, "12:00", Symptom("amber"))])
-    assert [(reason["old_quota"], reason["new_quota"]) for _, reason in plan_updates(r)] == [
-        (None, Q), (Q, 3600)]
-    assert {time for time, _ in plan_updates(r)} == {when(7, "07:30"), when(7, "07:35")}
+    assert plan_updates(r) == [(when(7, "07:30"), {
+        "parts": ["first_quota", "amber_day"], "old_quota": None, "new_quota": 3600,
+        "why": "the baseline is complete: the median of 7 days was 5,000 steps, and the "
+               "plan starts at 80% of it; you reported an amber day yesterday, so today's "
+               "target is 10% lower"})]
+    text = kind(r, "plan_update")[0].text
+    assert "3,600" in text
+    assert text.index("The baseline is complete") < text.index("You reported an amber day")
     assert [quota(r, 7), quota(r, 8)] == [3600, Q]
 
 
@@ -431,16 +445,25 @@ def test_settle_plan_numbers_and_the_resume_at_ninety_percent() -> None:
     r = run_days(specs, commands=[at(8, "10:30", Symptom("red"))])
     [settle] = kind(r, "settle_plan")
     assert (stamp(settle), settle.level) == (when(8, "10:30"), "warning")
+    # v2 (section 6): the settle plan's walks (3 of 5 minutes: 900 steps fit half
+    # of 3,000) and what to do, in the physiotherapist's chosen lines.
     assert dict(settle.reason) == {"until": "2026-06-12T10:30:00+01:00", "quota": SETTLE_Q,
-                                   "sitting_limit_min": 30}
+                                   "sitting_limit_min": 30, "walks": 3, "walk_min": 5,
+                                   "advice": list(SettleRules().advice)}
+    assert "Until Friday at 10:30 the plan settles: a lighter target of 3,000 steps" in (
+        settle.text)
+    assert "3 short walks of about 5 minutes" in settle.text
+    assert all(line in settle.text for line in SettleRules().advice)
+    # While settling the ceiling is from the settle quota only: 3,000 * 1.5, not
+    # the usual good day's 5,750.
     for i in (8, 9, 10):
         assert plan_of(r, i) == {"phase": "settling", "quota": SETTLE_Q, "floor": 1500,
-                                 "ceiling": 3600, "achievement": 1.17}
+                                 "ceiling": 4500, "achievement": 1.17}
         assert "settling" in flags_of(r, i)
     # It ends on day 11 at 10:30: the rest of the day is on the resumed quota,
     # round(4000 * 0.9); the day still carries the flag.
     assert plan_of(r, 11) == {"phase": "progressing", "quota": 3600, "floor": 1800,
-                              "ceiling": 4320, "achievement": 0.97}
+                              "ceiling": 5750, "achievement": 0.97}
     assert "settling" in flags_of(r, 11)
     assert "settling" not in flags_of(r, 12)
     [(time, reason)] = plan_updates(r)[1:]
@@ -464,15 +487,22 @@ def test_settle_plan_has_three_walk_reminders_a_day() -> None:
 
 
 @pytest.mark.parametrize(("minutes", "settling", "walks"),
-                         [(5, False, 0), (7, False, 0), (8, False, 1), (4, True, 0),
-                          (5, True, 1)])
-def test_settle_walks_are_five_minutes(minutes: int, settling: bool, walks: int) -> None:
-    # The person's walks are 8 minutes; while settling a 5-minute walk counts.
+                         [(7, False, 0), (8, False, 1), (5, True, 0), (7, True, 0),
+                          (8, True, 1)])
+def test_a_walk_counts_from_the_fixed_minimum_while_settling_too(
+    minutes: int, settling: bool, walks: int
+) -> None:
+    # v2 (section 3): walks.min_duration_min (here 8) alone decides what counts as a
+    # walk; settle.walk_min (5) is the settle plan's target length, not a threshold
+    # (v1 counted a 5-minute walk while settling).
     spec = DaySpec(B, segments=(("12:00", minutes, STEP, 100),))
     rules = plan_rules(walks=WalkRules(min_duration_min=8))
     commands = [at(0, "09:00", Symptom("red"))] if settling else []
     r = run_days([spec], commands=commands, rules=rules)
     assert r.final(key(0))["walks"] == walks
+    assert r.final(key(0))["walk_lengths"] == ([minutes] if walks else [])
+    # The target in force at the window's close: the settle plan's 5 minutes.
+    assert r.final(key(0))["walk_target_min"] == (5 if settling else 8)
 
 
 @pytest.mark.parametrize("settling", [False, True])
@@ -500,7 +530,7 @@ def test_settle_sitting_limit_is_at_most_thirty(limit: int, in_force: int) -> No
     assert stamped(r, "settle_plan")[0][1]["sitting_limit_min"] == in_force
     first = kind(r, "sitting_break")[0]
     assert stamp(first) == when(0, f"09:{in_force:02d}")
-    assert dict(first.reason) == {"bout_min": in_force, "limit_min": in_force, "repeat": 0}
+    assert dict(first.reason) == sitting_reason(in_force, in_force)
 
 
 @pytest.mark.parametrize(("settle_limit", "limit", "in_force"),
@@ -515,7 +545,7 @@ def test_settle_sitting_limit_is_set_by_settle_sitting_limit_min(
     assert stamped(r, "settle_plan")[0][1]["sitting_limit_min"] == in_force
     first = kind(r, "sitting_break")[0]
     assert stamp(first) == when(0, f"09:{in_force:02d}")
-    assert dict(first.reason) == {"bout_min": in_force, "limit_min": in_force, "repeat": 0}
+    assert dict(first.reason) == sitting_reason(in_force, in_force)
 
 
 def test_settle_sitting_limit_min_is_a_setting_a_plan_change_may_set() -> None:
@@ -534,7 +564,7 @@ def test_settle_sitting_limit_applies_to_the_running_bout() -> None:
     r = run_days([spec], commands=[at(0, "09:35:30", Symptom("red"))], rules=rules)
     assert [(stamp(p), p.kind) for p in r.prompts[:2]] == [
         (when(0, "09:36"), "settle_plan"), (when(0, "09:36"), "sitting_break")]
-    assert dict(r.prompts[1].reason) == {"bout_min": 36, "limit_min": 30, "repeat": 0}
+    assert dict(r.prompts[1].reason) == sitting_reason(36, 30)
 
 
 def test_settle_plan_waits_for_do_not_disturb_and_is_not_dropped() -> None:
@@ -720,9 +750,10 @@ def test_clearing_the_red_flag_sends_one_plan_update_with_the_plan_in_force() ->
             and k == "plan_update"] == [(when(7, "07:30"), "plan_update"),
                                         (when(8, "07:30"), "plan_update")]
     # ... and are replaced by one plan_update stating the plan in force.
+    # v2: who cleared it in words for the person (the record keeps "physio").
     assert dict(kind(r, "plan_update")[0].reason) == {
-        "old_quota": 3600, "new_quota": 3600,
-        "why": "the alert was cleared by physio; this is the plan in force"}
+        "parts": ["alert_cleared"], "old_quota": 3600, "new_quota": 3600,
+        "why": "the alert was cleared by your physiotherapist; this is the plan in force"}
     assert [(t, b is None) for t, b in alerts(r)] == [(when(6, "22:00"), False),
                                                        (when(8, "12:00"), True)]
     # The plan itself went on meanwhile.
@@ -782,12 +813,40 @@ def test_boom_day_and_the_followup_next_morning(steps: int, boom: bool) -> None:
     r = run_days([*BASELINE, steps, STEADY])
     assert ("boom" in flags_of(r, 7)) is boom
     assert ("boom" in at_sleep(r, 7)["flags"]) is boom  # as soon as the steps reach it
+    # v2 (section 8): boom_followup is no longer a prompt kind; it is a part of the
+    # next morning's one plan_update.
+    assert kind(r, "boom_followup") == []
     if boom:
-        [p] = kind(r, "boom_followup")
+        [p] = kind(r, "plan_update")[1:]
         assert (stamp(p), p.level) == (when(8, "07:30"), "info")
-        assert dict(p.reason) == {"yesterday_steps": BOOM, "quota": Q}
+        assert dict(p.reason) == {
+            "parts": ["boom_followup"], "old_quota": Q, "new_quota": Q,
+            "why": "yesterday was a big day (7,500 steps); keep today to plan, even if you "
+                   "feel good",
+            "yesterday_steps": BOOM}
+        assert "Yesterday was a big day (7,500 steps)" in p.text
     else:
-        assert kind(r, "boom_followup") == []
+        assert plan_updates(r)[1:] == []
+
+
+@pytest.mark.parametrize(
+    ("change", "amber", "mark"),
+    [
+        (None, False, BOOM),  # max(4,000, 5,000) * 1.5
+        (None, True, BOOM),  # an amber day's 3,600 does not lower it (v1: 4,680)
+        (6000, False, 9000),  # a quota above the baseline: max(6,000, 5,000) * 1.5
+    ],
+)
+def test_boom_is_measured_against_the_baseline_never_below_it(
+    change: int | None, amber: bool, mark: int
+) -> None:
+    commands = []
+    if change is not None:
+        commands.append(at(7, "20:00", PlanChange("physio", "more", set={"plan.quota": change})))
+    if amber:
+        commands.append(at(7, "20:00", Symptom("amber")))
+    r = run_days([*BASELINE, STEADY, mark - 1, mark], commands=commands)
+    assert [("boom" in flags_of(r, i)) for i in (8, 9)] == [False, True]
 
 
 @pytest.mark.parametrize(
@@ -874,7 +933,7 @@ def test_weekly_cv_at_the_end_of_a_replay_counts_the_last_day() -> None:
 
 
 def test_boom_bust_cycles_count_the_bust_days_of_the_week() -> None:
-    r = run_days([*BASELINE, BOOM, 1000, STEADY, 5300, FLOOR - 1, BOOM, STEADY])
+    r = run_days([*BASELINE, BOOM, 1000, STEADY, BOOM + 500, FLOOR - 1, BOOM, STEADY])
     assert [("bust" in flags_of(r, i)) for i in range(7, 14)] == [
         False, True, False, False, True, False, False]
     assert week(r, "2026-W24")["boom_bust_cycles"] == 2
@@ -893,7 +952,7 @@ def test_physio_sitting_limit_applies_at_once(limit: int) -> None:
         "old_quota": None, "new_quota": None, "why": "physio changed the plan: shorter sitting"})]
     first = kind(r, "sitting_break")[0]
     assert stamp(first) == when(0, f"09:{limit:02d}")
-    assert dict(first.reason) == {"bout_min": limit, "limit_min": limit, "repeat": 0}
+    assert dict(first.reason) == sitting_reason(limit, limit)
     assert week(r, "2026-W23")["plan_changes"] == [
         {"time": "2026-06-01T09:05:00+01:00", "by": "physio", "why": "shorter sitting",
          "set": {"sitting.limit_min": limit}}]
@@ -983,7 +1042,7 @@ def test_replay_three_weeks_with_an_amber_and_a_red_day(tmp_path: Path) -> None:
     sitting = [p for p in prompts if p["kind"] == "sitting_break"]
     assert [p["time"][11:16] for p in sitting] == ["09:30", "09:45", "10:00"]
     assert {p["time"][:10] for p in sitting} == {"2026-06-18"}
-    assert sitting[0]["reason"] == {"bout_min": 30, "limit_min": 30, "repeat": 0}
+    assert sitting[0]["reason"] == sitting_reason(30, 30)
     # Walk reminders come only from the settle plan (days 16-19).
     walk_days = sorted({p["time"][:10] for p in prompts if p["kind"] == "walk_reminder"})
     assert walk_days == ["2026-06-17", "2026-06-18", "2026-06-19", "2026-06-20"]
