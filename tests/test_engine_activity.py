@@ -35,6 +35,7 @@ from activity_helpers import (
     FLOOR,
     KEY,
     QUOTA,
+    SETTLED,
     DayShape,
     after_baseline,
     after_days,
@@ -65,7 +66,7 @@ from engine_helpers import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pacer.config import PacingRules, PromptRules, Rules, WalkRules
+from pacer.config import PacingRules, PromptRules, Rules, SittingRules, WalkRules
 from pacer.contract import payloads
 from pacer.engine.model import (
     PROMPT_KINDS,
@@ -418,113 +419,155 @@ def test_reminder_held_by_the_limits_is_not_sent_once_the_walk_is_done() -> None
 # --- 3. pace_ease_off (section 5) ---------------------------------------------------------
 
 
+def worn(start: str, end: str, steps: int = 0) -> Segment:
+    """Upright minutes from ``start`` up to (not including) ``end``: the
+    wearable is worn, so the window so far is known (section 8, v2)."""
+    return (start, DAY.at(end) - DAY.at(start), UP, steps)
+
+
 @pytest.mark.parametrize(
     ("clock", "steps", "expected"),
     [
-        # 09:30: E = 1,200, 1.5 E = 1,800: the 0.3 * quota guard (2,520) decides.
+        # v2 (section 5): steps since getting up (07:30) >= 1.5 E(t) and
+        # >= 0.5 * quota (4,200), and 120 minutes after getting up.
+        # 09:29 counts at 09:29, 119 minutes after getting up: not yet; at 09:30.
+        ("09:28", EASE_MIN, {"steps": 4200, "expected": 1200, "quota": QUOTA}),
+        # 09:30: E = 1,200, 1.5 E = 1,800: the 0.5 * quota guard decides.
         ("09:29", EASE_MIN - 1, None),
-        ("09:29", EASE_MIN, {"steps": 2520, "expected": 1200, "quota": QUOTA}),
-        # 11:30: E = 2,400, 1.5 E = 3,600 decides.
-        ("11:29", 3599, None),
-        ("11:29", 3600, {"steps": 3600, "expected": 2400, "quota": QUOTA}),
-        # 10:18: both at once (15 * 168 = 2,520).
-        ("10:17", EASE_MIN, {"steps": 2520, "expected": 1680, "quota": QUOTA}),
+        ("09:29", EASE_MIN, {"steps": 4200, "expected": 1200, "quota": QUOTA}),
+        # 13:30: E = 3,600, 1.5 E = 5,400 decides.
+        ("13:29", 5399, None),
+        ("13:29", 5400, {"steps": 5400, "expected": 3600, "quota": QUOTA}),
+        # 12:10: both at once (15 * 280 = 4,200).
+        ("12:09", EASE_MIN, {"steps": 4200, "expected": 2800, "quota": QUOTA}),
     ],
 )
 def test_ease_off_edges(clock: str, steps: int, expected: dict[str, int] | None) -> None:
-    r = quiet_day((clock, 1, UP, steps), ("", 30, UP))
+    r = quiet_day(worn("07:30", clock), (clock, 1, UP, steps), ("", 30, UP))
     if expected is None:
         assert kinds(r) == []
     else:
         assert reasons(r, "pace_ease_off") == [expected]
         hh, mm = clock.split(":")
-        assert clocks(r) == [f"{hh}:{int(mm) + 1:02d}"]
+        due = max(f"{hh}:{int(mm) + 1:02d}", SETTLED)
+        assert clocks(r) == [due]
 
 
 def test_ease_off_prompt() -> None:
-    [p] = quiet_day(("09:29", 1, UP, 3000), ("", 30, UP)).prompts
+    [p] = quiet_day(worn("07:30", "09:29"), ("09:29", 1, UP, 5000), ("", 30, UP)).prompts
     payload = payloads.prompt(p, user="alice", tz=DAY.tz)
     assert payload["kind"] == "pace_ease_off"
+    assert payload["title"] == "Ahead of plan: an easier pace for a while?"
     assert payload["expires"] == "2026-06-10T10:00:00+01:00"
-    assert "3,000" in payload["text"]
+    assert "5,000" in payload["text"]
     assert "8,400" in payload["text"]
+    assert "since you got up" in payload["text"]
 
 
-@pytest.mark.parametrize(("second", "expected"), [("11:28", ["09:30", "11:30"]),
-                                                  ("11:29", ["09:30", "11:30"]),
-                                                  ("11:30", ["09:30", "11:31"])])
+@pytest.mark.parametrize("settle_in", [0, 60, 120, 180])
+def test_ease_off_waits_for_the_settle_in_time_after_getting_up(settle_in: int) -> None:
+    # v2 (section 5): pacing.settle_in_min after getting up (07:30), however
+    # far ahead: 5,000 steps in the first minute are ahead from 07:31 on.
+    rules = Rules(walks=NO_WALKS, day=FIXED_DAY, pacing=PacingRules(settle_in_min=settle_in))
+    r = quiet_day(("07:30", 1, UP, 5000), ("", 5 * 60, UP), rules=rules)
+    first = to_local(DAY.at("07:30") + max(1, settle_in), DAY.tz).strftime("%H:%M")
+    assert clocks(r, "pace_ease_off")[0] == first
+
+
+@pytest.mark.parametrize(("second", "expected"), [("14:08", ["12:10", "14:10"]),
+                                                  ("14:09", ["12:10", "14:10"]),
+                                                  ("14:10", ["12:10", "14:11"])])
 def test_ease_off_cooldown_is_120_minutes(second: str, expected: list[str]) -> None:
-    # Ahead at 09:30; ahead again from the minute after `second` on, but not
-    # before 11:30, 120 minutes after the first (at 11:29 it is 119).
-    r = quiet_day(("09:29", 1, UP, 3000), ("09:30", 1, UP), (second, 1, UP, 3000),
-                  ("", 30, UP))
+    # Ahead at 12:10 only (4,200 = 1.5 E, 1.5 E = 4,215 at 12:11); ahead again
+    # (6,200) from the minute after `second` on, but not before 14:10, 120
+    # minutes after the first (at 14:09 it is 119).
+    r = quiet_day(worn("07:30", "12:09"), ("12:09", 1, UP, 4200), worn("12:10", second),
+                  (second, 1, UP, 2000), ("", 30, UP))
     assert clocks(r) == expected
 
 
 def test_ease_off_every_120_minutes_while_ahead_until_the_ceiling() -> None:
     # 30 steps a minute from 07:30 is 3 E(t): ahead all the time, and past the
-    # 2,520 guard from 08:54 (84 minutes); the ceiling (10,080) comes at 13:06.
+    # 4,200 guard from 09:50 (140 minutes); the ceiling (12,600) comes at 14:30.
     r = quiet_day(("07:30", 14 * 60, UP, 30))
-    assert clocks(r, "pace_ease_off") == ["08:54", "10:54", "12:54"]
-    assert clocks(r, "ceiling_reached") == ["13:06"]
+    assert clocks(r, "pace_ease_off") == ["09:50", "11:50", "13:50"]
+    assert clocks(r, "ceiling_reached") == ["14:30"]
     assert r.dropped == []
 
 
 def test_ease_off_cooldown_counts_from_the_attempt() -> None:
     # The 09:30 attempt falls in do-not-disturb and is dropped; the next one may
     # only come 120 minutes after that attempt, although the person is still
-    # ahead at 10:30 (3,000 >= 1.5 * 1,800); at 11:30 4,000 >= 3,600.
-    r = quiet_day(("09:29", 1, UP, 3000), ("", 90, UP), ("", 1, UP, 1000), ("", 60, UP),
+    # ahead at 10:30 (4,500 >= 1.5 * 1,800).
+    r = quiet_day(worn("07:30", "09:29"), ("09:29", 1, UP, 4500), ("", 150, UP),
                   commands=[at("09:20", Dnd(20))])
     assert drops(r, "pace_ease_off") == [("09:30", "pace_ease_off", "do not disturb")]
     assert clocks(r) == ["11:30"]
 
 
 def test_ease_off_cooldown_counts_between_prompts_sent() -> None:
-    # Default rules: sitting prompts 09:40, 09:55, 10:10 and the 10:00 walk
-    # reminder fill the hour; ahead at 10:30, sent at 10:40 when 09:40 leaves it.
-    r = day_run(("09:00", 89, SIT), ("", 1, UP, 3000), ("", 119, UP), ("", 1, UP, 2000),
-                ("", 60, UP))
+    # Four sitting prompts (max_repeats 3) at 09:40, 09:55, 10:10 and 10:25
+    # fill the hour; ahead at 10:30, sent at 10:40 when 09:40 leaves it. Still
+    # ahead after, the next is 120 minutes after the one sent.
+    rules = Rules(walks=NO_WALKS, day=FIXED_DAY, sitting=SittingRules(max_repeats=3))
+    r = day_run(worn("07:30", "09:00"), ("09:00", 89, SIT), ("", 1, UP, 5000),
+                ("", 119, UP), ("", 1, UP, 2000), ("", 60, UP), rules=rules)
+    assert clocks(r, "sitting_break") == ["09:40", "09:55", "10:10", "10:25"]
     sent = [p.time for p in of_kind(r, "pace_ease_off")]
-    assert clocks(r, "pace_ease_off")[0] == "10:40"
-    assert len(sent) == 2
+    assert clocks(r, "pace_ease_off") == ["10:40", "12:40"]
     assert sent[1] - sent[0] >= 120
 
 
 def test_ease_off_held_by_the_limits_goes_out_with_its_minutes_numbers() -> None:
-    rules = Rules(walks=NO_WALKS, prompts=PromptRules(min_gap_min=10))
-    r = quiet_day(("09:00", 40, SIT), ("", 1, UP, 3000), ("", 30, UP), rules=rules)
+    rules = Rules(walks=NO_WALKS, day=FIXED_DAY, prompts=PromptRules(min_gap_min=10))
+    r = quiet_day(worn("07:30", "09:00"), ("09:00", 40, SIT), ("", 1, UP, 5000), ("", 30, UP),
+                  rules=rules)
     # Ahead at 09:41, one minute after the sitting prompt: sent at 09:50.
     assert clocks(r) == ["09:40", "09:50"]
-    assert reasons(r, "pace_ease_off") == [{"steps": 3000, "expected": 1400, "quota": QUOTA}]
+    assert reasons(r, "pace_ease_off") == [{"steps": 5000, "expected": 1400, "quota": QUOTA}]
 
 
 @pytest.mark.parametrize(
     ("gap", "sent", "dropped"),
     [
-        (5, ["10:25", "10:30"], []),  # 2,700 >= 1.5 * 1,800: still ahead at 10:30
-        (10, ["10:25"], [("10:35", "pace_ease_off", "no longer applies")]),  # 1.5 * 1,850
+        (5, ["12:25", "12:30"], []),  # 4,500 >= 1.5 * 3,000: still ahead at 12:30
+        (10, ["12:25"], [("12:35", "pace_ease_off", "no longer applies")]),  # 1.5 * 3,050
     ],
 )
 def test_ease_off_held_by_the_gap_is_sent_only_while_still_ahead(
     gap: int, sent: list[str], dropped: list[tuple[str, str, str]]
 ) -> None:
-    # Sitting prompt at 10:25; 2,700 steps in the next minute: ahead at 10:26
-    # (>= 1.5 * 1,760), held by min_gap after the sitting prompt.
-    rules = Rules(walks=NO_WALKS, prompts=PromptRules(min_gap_min=gap))
-    r = quiet_day(("09:45", 40, SIT), ("", 1, UP, 2700), ("", 30, UP), rules=rules)
+    # Sitting prompt at 12:25; 4,500 steps in the next minute: ahead at 12:26
+    # (>= 1.5 * 2,960), held by min_gap after the sitting prompt.
+    rules = Rules(walks=NO_WALKS, day=FIXED_DAY, prompts=PromptRules(min_gap_min=gap))
+    r = quiet_day(worn("07:30", "11:45"), ("11:45", 40, SIT), ("", 1, UP, 4500), ("", 30, UP),
+                  rules=rules)
     assert clocks(r) == sent
     assert drops(r) == dropped
     if len(sent) == 2:
         assert reasons(r, "pace_ease_off") == [
-            {"steps": 2700, "expected": 1800, "quota": QUOTA}]  # the numbers of 10:30
+            {"steps": 4500, "expected": 3000, "quota": QUOTA}]  # the numbers of 12:30
 
 
-def test_ease_off_for_steps_before_wake_waits_for_wake() -> None:
-    r = quiet_day(("05:00", 1, UP, 3000), ("", 4 * 60, UP))
-    assert clocks(r) == ["07:30"]
-    assert reasons(r, "pace_ease_off") == [{"steps": 3000, "expected": 0, "quota": QUOTA}]
-    assert r.dropped == []
+def test_steps_before_getting_up_never_make_ease_off_fire() -> None:
+    # v2 (section 5): a 6,000-step commute before the window opens at 07:30
+    # (v1 sent ease-off at 07:30 for it); a still day after.
+    r = quiet_day(("05:00", 60, STEP, 100), worn("07:30", "21:30"))
+    assert "pace_ease_off" not in kinds(r)
+    assert drops(r, "pace_ease_off") == []
+    assert r.final(KEY)["steps"] == 6000  # the day's steps count it
+
+
+def test_a_commute_before_detected_up_is_not_counted_against_the_pace() -> None:
+    # v2 window (section 1): stepping before day.wake - wake_early_min (05:30)
+    # does not open the window; it opens at 07:30 when the person is seen up.
+    # Then a walk of 1,500 steps: 1.5 E is met all morning, 0.5 * quota never
+    # by the steps since getting up (the day's 7,500 would meet both).
+    r = quiet_day(("04:30", 60, STEP, 100), ("07:30", 15, STEP, 100), ("", 4 * 60, UP),
+                  rules=Rules(walks=NO_WALKS))
+    assert r.final(KEY)["window"]["opened"] == "2026-06-10T07:30:00+01:00"
+    assert r.final(KEY)["steps"] == 7500
+    assert "pace_ease_off" not in kinds(r)
 
 
 def test_no_ease_off_after_sleep() -> None:
@@ -534,28 +577,30 @@ def test_no_ease_off_after_sleep() -> None:
 
 
 def test_no_ease_off_after_the_ceiling() -> None:
-    r = quiet_day(("09:29", 1, UP, 3000), ("", 60, UP), ("", 1, UP, 7080), ("", 5 * 60, UP))
+    r = quiet_day(worn("07:30", "09:29"), ("09:29", 1, UP, 5000), ("", 60, UP),
+                  ("", 1, UP, CEILING - 5000), ("", 5 * 60, UP))
     assert kinds(r) == ["pace_ease_off", "ceiling_reached"]
     assert clocks(r) == ["09:30", "10:31"]
 
 
 def test_ease_off_uses_the_persons_profile_after_14_valid_days() -> None:
-    # 14 days with all 10,500 steps between 07:30 and 09:15: by 07:45 the
-    # person's own median day has done 1/7 of its steps, so E = 1,200, not the
-    # linear 150 (honest: seven baseline days, then seven with the quota).
-    morning: DayShape = (("07:30", 105, UP, 100), ("", 495, UP, 0))
+    # 14 days with 6,000 of their 10,500 steps in the two hours after getting
+    # up at 07:30: by 09:30 the person's own median day has done 4/7 of its
+    # steps, so E = 4,800, not the linear 1,200 (honest: seven baseline days,
+    # then seven with the quota).
+    morning: DayShape = (("07:30", 120, UP, 50), ("", 450, UP, 10), ("", 30, UP, 0))
     driver, _ = after_days((morning,) * 14, rules=QUIET)
     assert driver.engine.state.plan.quota == QUOTA
-    driver.feed(DAY.epochs(("07:44", 1, UP, 3000), ("", 30, UP)))
+    driver.feed(DAY.epochs(worn("07:30", "09:29"), ("09:29", 1, UP, 7200), ("", 30, UP)))
     r = driver.finish()
-    assert reasons(r, "pace_ease_off") == [{"steps": 3000, "expected": 1200, "quota": QUOTA}]
+    assert reasons(r, "pace_ease_off") == [{"steps": 7200, "expected": 4800, "quota": QUOTA}]
 
 
 def test_linear_expectation_before_14_valid_days() -> None:
     driver, _ = after_baseline(rules=QUIET)
-    driver.feed(DAY.epochs(("07:44", 1, UP, 3000), ("", 30, UP)))
+    driver.feed(DAY.epochs(worn("07:30", "09:29"), ("09:29", 1, UP, 4200), ("", 30, UP)))
     r = driver.finish()
-    assert reasons(r, "pace_ease_off") == [{"steps": 3000, "expected": 150, "quota": QUOTA}]
+    assert reasons(r, "pace_ease_off") == [{"steps": 4200, "expected": 1200, "quota": QUOTA}]
 
 
 # --- 4. ceiling_reached (section 5, 11.13) ---------------------------------------------
