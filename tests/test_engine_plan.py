@@ -865,9 +865,10 @@ def test_bust_is_a_day_under_its_floor_right_after_a_boom_day(
 
 
 def test_summary_shows_the_quota_in_force_at_day_sleep() -> None:
-    # Amber on day 7: day 8's quota at day.sleep is the reduced one, in both summaries.
+    # Amber on day 7: day 8's quota at the window's close (day.sleep here) is the
+    # reduced one, in both summaries; the ceiling is the usual good day's 5,750.
     r = run_days([*BASELINE, STEADY, 2700], commands=[at(7, "12:00", Symptom("amber"))])
-    expected = {"phase": "progressing", "quota": 3600, "floor": 1800, "ceiling": 4320,
+    expected = {"phase": "progressing", "quota": 3600, "floor": 1800, "ceiling": 5750,
                 "achievement": 0.75}
     assert at_sleep(r, 8)["plan"] == expected
     assert plan_of(r, 8) == expected
@@ -885,10 +886,14 @@ def test_weekly_summary_shape() -> None:
     [summary] = [s for s in r.weeks if s.key == "2026-W24"]
     assert stamp(summary.time) == when(14, "04:00")  # at the rollover into Monday
     body = payloads.summary(summary)
+    # v2: days with enough data and exercise sessions against the target (section 9).
     assert set(body) == {"v", "type", "period", "user", "week", "timezone", "days",
-                         "boom_bust_cycles", "cv_daily_steps_14d", "adherence", "plan_changes"}
+                         "boom_bust_cycles", "cv_daily_steps_14d", "adherence", "plan_changes",
+                         "valid_days", "exercise"}
+    assert body["valid_days"] == 7
+    assert body["exercise"] == {"sessions": 0, "target": 0}  # exercise.per_week is off
     assert (body["v"], body["type"], body["period"], body["week"]) == (
-        1, "summary", "week", "2026-W24")
+        2, "summary", "week", "2026-W24")  # v2 summaries
     assert (body["user"], body["timezone"]) == ("alice", "Europe/London")
     assert [d["date"] for d in body["days"]] == [key(i) for i in range(7, 14)]
     assert body["days"][0] == r.final(key(7))
@@ -942,14 +947,18 @@ def test_boom_bust_cycles_count_the_bust_days_of_the_week() -> None:
 # --- 9. plan changes by the physiotherapist (sections 4, 9) ---------------------------
 
 
-@pytest.mark.parametrize("limit", [15, 30])
+@pytest.mark.parametrize("limit", [10, 15, 30])  # v2: sitting.limit_min is 10..120
 def test_physio_sitting_limit_applies_at_once(limit: int) -> None:
     spec = DaySpec(B, segments=(("09:00", 120, SIT),))
     change = PlanChange("physio", "shorter sitting", set={"sitting.limit_min": limit})
     r = run_days([spec], commands=[at(0, "09:05", change)])
     assert r.replies[0].ok
+    # v2: the why is for the record; the person is told their physiotherapist
+    # updated the plan (no message was given).
     assert plan_updates(r) == [(when(0, "09:05"), {
-        "old_quota": None, "new_quota": None, "why": "physio changed the plan: shorter sitting"})]
+        "parts": ["plan_change"], "old_quota": None, "new_quota": None,
+        "why": "your physiotherapist has updated your plan"})]
+    assert "shorter sitting" not in kind(r, "plan_update")[0].text
     first = kind(r, "sitting_break")[0]
     assert stamp(first) == when(0, f"09:{limit:02d}")
     assert dict(first.reason) == sitting_reason(limit, limit)
@@ -958,20 +967,33 @@ def test_physio_sitting_limit_applies_at_once(limit: int) -> None:
          "set": {"sitting.limit_min": limit}}]
 
 
-def test_physio_change_after_the_baseline_keeps_the_quota() -> None:
-    change = PlanChange("physio", "fewer prompts", set={"prompts.max_per_hour": 3})
+@pytest.mark.parametrize("message", [None, "Fewer reminders from today, as we agreed."])
+def test_physio_change_after_the_baseline_keeps_the_quota(message: str | None) -> None:
+    change = PlanChange("physio", "fewer prompts: complained of nagging",
+                        set={"prompts.max_per_hour": 3}, message=message)
     r = run_days([*BASELINE, STEADY], commands=[at(7, "12:00", change)])
-    assert plan_updates(r)[1:] == [(when(7, "12:00"), {
-        "old_quota": Q, "new_quota": Q, "why": "physio changed the plan: fewer prompts"})]
+    said = message or "your physiotherapist has updated your plan"
+    expected: dict[str, Any] = {"parts": ["plan_change"], "old_quota": Q, "new_quota": Q,
+                                "why": said}
+    if message is not None:
+        expected["message"] = message
+    assert plan_updates(r)[1:] == [(when(7, "12:00"), expected)]
+    text = kind(r, "plan_update")[1].text
+    assert "nagging" not in text  # the why is for the record only
+    assert said[:1].upper() + said[1:].rstrip(".") in text
+    assert week(r, "2026-W24")["plan_changes"][-1]["why"] == (
+        "fewer prompts: complained of nagging")
 
 
 @pytest.mark.parametrize(
     ("settings", "named"),
     [
-        ({"sitting.limit_min": 14}, "sitting.limit_min"),
+        ({"sitting.limit_min": 9}, "sitting.limit_min"),  # v2: 10..120
         ({"sitting.limit_min": 121}, "sitting.limit_min"),
+        ({"sitting.max_repeats": 4}, "sitting.max_repeats"),  # v2: 0..3
         ({"sitting.limt_min": 30}, "sitting.limt_min"),
         ({"plan.weekly_increment": 0.25}, "plan.weekly_increment"),
+        ({"pacing.settle_in_min": 361}, "pacing.settle_in_min"),  # v2 key, 0..360
     ],
 )
 def test_bad_plan_change_is_refused_and_changes_nothing(
@@ -985,6 +1007,22 @@ def test_bad_plan_change_is_refused_and_changes_nothing(
     assert plan_updates(r) == []
     assert stamp(kind(r, "sitting_break")[0]) == when(0, "09:40")
     assert week(r, "2026-W23")["plan_changes"] == []
+
+
+@pytest.mark.parametrize(
+    ("settings", "first_prompt"),
+    [
+        ({"sitting.max_repeats": 0}, ["09:40"]),
+        ({"sitting.max_repeats": 3}, ["09:40", "09:55", "10:10", "10:25"]),
+        ({"pacing.settle_in_min": 0}, ["09:40", "09:55"]),  # a v2 key a plan may set
+    ],
+)
+def test_good_v2_plan_change_applies(settings: dict[str, Any], first_prompt: list[str]) -> None:
+    # Sitting from 09:00 for two hours; the default is 1 + max_repeats (v2: 1) prompts.
+    spec = DaySpec(B, segments=(("09:00", 120, SIT),))
+    r = run_days([spec], commands=[at(0, "08:00", PlanChange("physio", "ok", set=settings))])
+    assert r.replies[0].ok
+    assert [day(0).clock(p.time) for p in kind(r, "sitting_break")] == first_prompt
 
 
 # --- 10. `pacer replay --json` over three weeks ---------------------------------------
@@ -1026,21 +1064,29 @@ def test_replay_three_weeks_with_an_amber_and_a_red_day(tmp_path: Path) -> None:
             if p["kind"] in ("plan_update", "settle_plan")]
     resume_why = ("the settle period is over; the plan resumes at 90% of the target before "
                   "the flare-up")
+    # v2: the replay's config has the default waking window, which opens when the
+    # person is up: epoch 07:30 shows them up, decided when it is over, so each
+    # morning message goes out at 07:31 (section 1: anything decided on an epoch
+    # happens at its end).
     assert [(k, t, r.get("new_quota")) for k, t, r in plan] == [
-        ("plan_update", "2026-06-08T07:30", 4000),  # baseline complete
-        ("plan_update", "2026-06-11T07:30", 3600),  # amber on day 9
-        ("plan_update", "2026-06-15T07:30", 4500),  # review: one amber, progress
+        ("plan_update", "2026-06-08T07:31", 4000),  # baseline complete
+        ("plan_update", "2026-06-11T07:31", 3600),  # amber on day 9
+        ("plan_update", "2026-06-15T07:31", 4500),  # review: one amber, progress
         ("settle_plan", "2026-06-17T10:30", None),
         ("plan_update", plan[4][1], 4050),  # resume at round(4500 * 0.9)
     ]
     assert [r["old_quota"] for _, _, r in plan[:3]] == [None, 4000, 4000]
+    assert [r["parts"] for k, _, r in plan if k == "plan_update"] == [
+        ["first_quota"], ["amber_day"], ["weekly_review"], ["settle_end"]]
     assert plan[3][2] == {"until": "2026-06-20T10:30:00+01:00", "quota": 3000,
-                          "sitting_limit_min": 30}
+                          "sitting_limit_min": 30, "walks": 3, "walk_min": 5,
+                          "advice": list(SettleRules().advice)}
     assert plan[4][1].startswith("2026-06-20T10:3")
     assert plan[4][2]["why"] == resume_why
-    # The settle sitting limit on day 17: first prompt at 30 minutes.
+    # The settle sitting limit on day 17: first prompt at 30 minutes, and v2's one
+    # repeat (sitting.max_repeats = 1).
     sitting = [p for p in prompts if p["kind"] == "sitting_break"]
-    assert [p["time"][11:16] for p in sitting] == ["09:30", "09:45", "10:00"]
+    assert [p["time"][11:16] for p in sitting] == ["09:30", "09:45"]
     assert {p["time"][:10] for p in sitting} == {"2026-06-18"}
     assert sitting[0]["reason"] == sitting_reason(30, 30)
     # Walk reminders come only from the settle plan (days 16-19).
@@ -1067,8 +1113,10 @@ def test_replay_three_weeks_with_an_amber_and_a_red_day(tmp_path: Path) -> None:
     assert [c["set"] for c in weeks[1]["plan_changes"]] == [
         {"plan.quota": 4000}, {"quota_today": 3600}]
     assert [c["set"] for c in weeks[2]["plan_changes"]] == [
-        {"plan.quota": 4500}, {"quota": 3000, "sitting.limit_min": 30}, {"plan.quota": 4050}]
-    # Three prompts on day 17; the break at 10:00 takes the last one.
-    assert [days[17]["breaks"][k] for k in ("prompted", "taken", "ignored")] == [3, 1, 2]
-    assert weeks[2]["adherence"] == 0.33
+        {"plan.quota": 4500, "walks.target_min": 6},  # v2: walks grow with the plan
+        {"quota": 3000, "sitting.limit_min": 30}, {"plan.quota": 4050}]
+    assert all(d["window"]["opened_by"] == "detected" for d in days)
+    # Two prompts on day 17; the break at 10:00 takes the last one.
+    assert [days[17]["breaks"][k] for k in ("prompted", "taken", "ignored")] == [2, 1, 1]
+    assert weeks[2]["adherence"] == 0.5
     assert weeks[2]["boom_bust_cycles"] == 0
