@@ -603,25 +603,90 @@ def test_linear_expectation_before_14_valid_days() -> None:
     assert reasons(r, "pace_ease_off") == [{"steps": 4200, "expected": 1200, "quota": QUOTA}]
 
 
+@pytest.mark.parametrize(
+    ("burst", "expected", "dropped"),
+    [
+        # Ahead from 10:30: 30 minutes after the 10:00 reminder, dropped; the
+        # cooldown then holds it until 12:30, and that ease-off drops the
+        # 14:00 reminder (90 minutes after it). 17:00 is 270 minutes after.
+        ("10:29", [("10:00", "walk_reminder"), ("12:30", "pace_ease_off"),
+                   ("17:00", "walk_reminder")],
+         [("10:30", "pace_ease_off"), ("14:00", "walk_reminder")]),
+        # Ahead at 11:59 only (4,200 >= 1.5 * 2,690): 119 minutes after it.
+        ("11:58", [("10:00", "walk_reminder"), ("14:00", "walk_reminder"),
+                   ("17:00", "walk_reminder")],
+         [("11:59", "pace_ease_off")]),
+        # Ahead at 12:00, exactly 120 minutes after the 10:00 reminder, and
+        # exactly 120 before the 14:00 one: all allowed.
+        ("11:59", [("10:00", "walk_reminder"), ("12:00", "pace_ease_off"),
+                   ("14:00", "walk_reminder"), ("17:00", "walk_reminder")], []),
+    ],
+)
+def test_walk_reminder_and_ease_off_never_within_120_minutes(
+    burst: str, expected: list[tuple[str, str]], dropped: list[tuple[str, str]]
+) -> None:
+    # v2 (section 8, coherence_min 120): no pace_ease_off in the 120 minutes
+    # after a walk_reminder, and no walk_reminder in the 120 after an ease-off.
+    steps = 5000 if burst == "10:29" else EASE_MIN
+    r = day_run(worn("07:30", burst), (burst, 1, UP, steps), ("", 9 * 60, UP))
+    assert list(zip(clocks(r), kinds(r), strict=True)) == expected
+    assert drops(r) == [(c, k, "would contradict a recent prompt") for c, k in dropped]
+    assert r.final(KEY)["prompts_dropped"]["coherence"] == len(dropped)
+
+
+def test_ease_off_drops_the_walk_reminder_that_would_follow_it() -> None:
+    # Ahead at 09:30 and again at 11:30 (5,000 >= 1.5 * 2,400): the 10:00
+    # reminder would contradict the first; 14:00 is 150 minutes after the second.
+    r = day_run(worn("07:30", "09:29"), ("09:29", 1, UP, 5000), worn("09:30", "21:30"))
+    assert list(zip(clocks(r), kinds(r), strict=True)) == [
+        ("09:30", "pace_ease_off"), ("11:30", "pace_ease_off"),
+        ("14:00", "walk_reminder"), ("17:00", "walk_reminder")]
+    assert drops(r) == [("10:00", "walk_reminder", "would contradict a recent prompt")]
+    # The reminder at 14:00 still counts the 10:00 one as due.
+    assert [p.reason["walks_due"] for p in of_kind(r, "walk_reminder")] == [2, 3]
+
+
 # --- 4. ceiling_reached (section 5, 11.13) ---------------------------------------------
 
 
 @pytest.mark.parametrize(("steps", "sent"), [(CEILING - 1, False), (CEILING, True)])
 def test_ceiling_edge(steps: int, sent: bool) -> None:
     # Steps of epoch 12:00 count at 12:01 (pace_ease_off fires then too, at
-    # 10,079: only the ceiling prompt is looked at here).
-    r = quiet_day(("12:00", 1, UP, steps), ("", 30, UP))
+    # 12,599: only the ceiling prompt is looked at here).
+    r = quiet_day(worn("07:30", "12:00"), ("12:00", 1, UP, steps), ("", 30, UP))
     assert reasons(r, "ceiling_reached") == (
         [{"steps": CEILING, "ceiling": CEILING}] if sent else [])
 
 
 def test_ceiling_prompt_says_to_bank_the_rest() -> None:
-    [p] = quiet_day(("12:00", 1, UP, 12000), ("", 30, UP)).prompts
+    [p] = quiet_day(worn("07:30", "12:00"), ("12:00", 1, UP, 13000), ("", 30, UP)).prompts
     assert p.kind == "ceiling_reached"
     assert clocks_of(p) == "12:01"
+    # v2 (section 5): a good day, keep the rest of it light; never an order to stop.
+    assert p.title == "A good day: keep the rest of it light"
     assert "bank the rest for tomorrow" in p.text.lower()
-    assert "10,080" in p.text
+    assert "activity is done" not in p.text.lower()
+    assert "stop" not in p.text.lower()
+    assert "12,600" in p.text
     assert p.expires == p.time + 120
+
+
+@pytest.mark.parametrize(("usual", "ceiling"), [(None, 12600), (10000, 12600),
+                                                (10956, 12600), (10958, 12602),
+                                                (14000, 16100)])
+def test_ceiling_is_never_below_the_usual_good_day(usual: int | None, ceiling: int) -> None:
+    # v2 (section 4): max(quota * 1.5, B80 * 1.15); B80 unknown: quota * 1.5.
+    # The ceiling counts the whole day's steps, those before getting up
+    # included (they never count towards pace_ease_off, which stays silent).
+    driver = quota_driver(rules=QUIET)
+    driver.engine.state.plan.baseline80 = usual
+    driver.feed(DAY.epochs(("05:00", 1, UP, ceiling - 1), worn("07:30", "12:00"),
+                           ("12:00", 1, UP, 1), ("", 30, UP)))
+    r = driver.finish()
+    assert kinds(r) == ["ceiling_reached"]
+    assert reasons(r, "ceiling_reached") == [{"steps": ceiling, "ceiling": ceiling}]
+    assert clocks(r, "ceiling_reached") == ["12:01"]
+    assert r.final(KEY)["plan"]["ceiling"] == ceiling
 
 
 def clocks_of(p: Prompt) -> str:
@@ -629,26 +694,32 @@ def clocks_of(p: Prompt) -> str:
 
 
 def test_ceiling_once_a_day() -> None:
-    r = quiet_day(("12:00", 1, UP, CEILING), ("", 60, UP, 100), ("", 1, UP, 5000),
-                  ("", 6 * 60, STEP, 100))
+    r = quiet_day(worn("07:30", "12:00"), ("12:00", 1, UP, CEILING), ("", 60, UP, 100),
+                  ("", 1, UP, 5000), ("", 6 * 60, STEP, 100))
     assert kinds(r).count("ceiling_reached") == 1
 
 
 def test_ceiling_silences_activity_prompts_but_not_rest_or_sitting() -> None:
     r = day_run(
+        worn("07:30", "09:00"),
         ("09:00", 1, UP, CEILING),  # ceiling at 09:01
+        worn("09:01", "11:00"),  # 10:00 walk reminder
         ("11:00", 50, STEP, 80),  # a long walk: the rest prompt still comes
+        worn("11:50", "12:00"),
         ("12:00", 60, SIT),  # sitting: breaks are about posture, they still come
-        ("", 4 * 60 + 30, UP),  # 16:00 floor check, 17:00 walk reminder
+        ("", 4 * 60 + 30, UP),  # 14:00 and 17:00 walk reminders, 16:00 floor check
     )
     assert kinds(r) == ["ceiling_reached", "long_bout_rest", "sitting_break", "sitting_break"]
     assert clocks(r) == ["09:01", "11:45", "12:40", "12:55"]
     assert "pace_ease_off" not in r.final(KEY)["prompts"]
+    assert [(d[0], d[1]) for d in drops(r)] == [
+        ("10:00", "walk_reminder"), ("14:00", "walk_reminder"), ("17:00", "walk_reminder")]
 
 
 def test_ceiling_reached_in_do_not_disturb_is_dropped_and_still_silences() -> None:
     # Section 11.13: reached means steps >= ceiling, delivered or not.
-    r = day_run(("09:00", 1, UP, CEILING), ("", 12 * 60, UP), commands=[at("08:55", Dnd(30))])
+    r = day_run(worn("07:30", "09:00"), ("09:00", 1, UP, CEILING), ("", 12 * 60, UP),
+                commands=[at("08:55", Dnd(30))])
     assert kinds(r) == []
     assert drops(r)[0] == ("09:01", "ceiling_reached", "do not disturb")
     assert [d[1] for d in drops(r)[1:]] == ["walk_reminder"] * 3
@@ -663,16 +734,20 @@ def test_ceiling_reached_before_wake_is_not_sent_at_wake() -> None:
 @pytest.mark.parametrize(
     ("crossing", "expected"),
     [
-        # Sitting prompts 09:40, 09:55, 10:10 and the walk reminder at 10:00
-        # fill the hour until 10:40.
+        # Sitting prompts 09:40, 09:55 and 10:10 (max_repeats 3) fill the hour
+        # (max_per_hour 3) until 10:40. No walk reminders: after one, v2
+        # holds the ceiling back for the coherence time (tested below).
         ("10:24", "10:40"),  # due 10:25: held 15 minutes, then sent
         ("10:13", None),  # due 10:14: still held at 10:30, dropped
     ],
 )
 def test_ceiling_held_by_the_hourly_limit(crossing: str, expected: str | None) -> None:
+    rules = Rules(walks=NO_WALKS, day=FIXED_DAY, sitting=SittingRules(max_repeats=3),
+                  prompts=PromptRules(max_per_hour=3))
     minutes = DAY.at(crossing) - DAY.at("09:00")
-    r = day_run(("09:00", minutes, SIT), (crossing, 1, UP, CEILING), ("", 8 * 60, UP, 10))
-    assert clocks(r)[:4] == ["09:40", "09:55", "10:00", "10:10"]
+    r = day_run(worn("07:30", "09:00"), ("09:00", minutes, SIT), (crossing, 1, UP, CEILING),
+                ("", 8 * 60, UP, 10), rules=rules)
+    assert clocks(r)[:3] == ["09:40", "09:55", "10:10"]
     if expected is None:
         assert "ceiling_reached" not in kinds(r)  # never re-sent that day
         assert drops(r, "ceiling_reached") == [
@@ -682,22 +757,58 @@ def test_ceiling_held_by_the_hourly_limit(crossing: str, expected: str | None) -
         assert clocks_of(p) == expected
         assert dict(p.reason) == {"steps": CEILING + 15 * 10, "ceiling": CEILING}  # 11.7
     # Nothing that asks for more activity after it, delivered or not.
-    assert [k for k in kinds(r)[4:] if k != "ceiling_reached"] == []
+    assert [k for k in kinds(r)[3:] if k != "ceiling_reached"] == []
 
 
 def test_ceiling_held_16_minutes_is_dropped() -> None:
+    rules = Rules(walks=NO_WALKS, day=FIXED_DAY, sitting=SittingRules(max_repeats=3),
+                  prompts=PromptRules(max_per_hour=3))
     minutes = DAY.at("10:23") - DAY.at("09:00")
-    r = day_run(("09:00", minutes, SIT), ("10:23", 1, UP, CEILING), ("", 60, UP, 10))
+    r = day_run(worn("07:30", "09:00"), ("09:00", minutes, SIT), ("10:23", 1, UP, CEILING),
+                ("", 60, UP, 10), rules=rules)
     # Due 10:24; the hour frees at 10:40, 16 minutes later.
     assert "ceiling_reached" not in kinds(r)
+    assert drops(r, "ceiling_reached") == [
+        ("10:40", "ceiling_reached", "held back by the rate limits for more than 15 min")]
+
+
+@pytest.mark.parametrize(("crossing", "sent"), [("10:29", "12:00"), ("11:59", "12:00"),
+                                                ("12:00", "12:01")])
+def test_ceiling_waits_for_the_coherence_time_after_a_walk_reminder(
+    crossing: str, sent: str
+) -> None:
+    # v2 (section 8): no ceiling_reached in the 120 minutes after the 10:00
+    # walk reminder; postponed, not dropped, and said with the numbers of the
+    # minute it goes out (exactly 120 minutes apart is allowed).
+    r = day_run(worn("07:30", crossing), (crossing, 1, UP, CEILING), ("", 3 * 60, UP, 1))
+    assert clocks(r, "walk_reminder") == ["10:00"]
+    [p] = of_kind(r, "ceiling_reached")
+    assert clocks_of(p) == sent
+    after = DAY.at(sent) - DAY.at(crossing) - 1
+    assert dict(p.reason) == {"steps": CEILING + after, "ceiling": CEILING}
+    assert drops(r, "ceiling_reached") == []
+    assert clocks(r, "walk_reminder") == ["10:00"]  # none after it that day
+
+
+@pytest.mark.parametrize("coherence", [0, 30])
+def test_ceiling_coherence_time_follows_the_config(coherence: int) -> None:
+    rules = Rules(day=FIXED_DAY, prompts=PromptRules(coherence_min=coherence))
+    r = day_run(worn("07:30", "10:09"), ("10:09", 1, UP, CEILING), ("", 60, UP), rules=rules)
+    assert clocks(r) == ["10:00", "10:30" if coherence else "10:10"]
 
 
 def test_ceiling_during_a_settle_period_uses_the_settle_quota() -> None:
-    # Settle quota = baseline 10,500 * 0.6 = 6,300, ceiling 7,560.
-    r = quiet_day(("09:00", 1, UP), ("12:00", 1, UP, 7560), ("", 30, UP),
-                  commands=[at("09:00", Symptom("red"))])
+    # Settle quota = baseline 10,500 * 0.6 = 6,300, ceiling 9,450 (the usual
+    # good day does not count while settling).
+    driver = quota_driver(rules=QUIET, commands=[at("09:00", Symptom("red"))])
+    driver.engine.state.plan.baseline80 = 14000  # 16,100 when not settling
+    driver.feed(DAY.epochs(worn("07:30", "12:00"), ("12:00", 1, UP, 9449), ("", 1, UP, 1),
+                           ("", 30, UP)))
+    r = driver.finish()
+    # The settle walk reminder at 10:00; the ceiling at 12:02, 122 minutes after it.
     assert kinds(r) == ["settle_plan", "walk_reminder", "ceiling_reached"]
-    assert reasons(r, "ceiling_reached") == [{"steps": 7560, "ceiling": 7560}]
+    assert reasons(r, "ceiling_reached") == [{"steps": 9450, "ceiling": 9450}]
+    assert clocks(r, "ceiling_reached") == ["12:02"]
 
 
 # --- 5. long_bout_rest (section 5, 11.9) ------------------------------------------------
@@ -818,8 +929,8 @@ def test_no_floor_nudge_after_the_ceiling() -> None:
     # Only a quota raised during the day can put the steps under the floor once
     # the ceiling was reached; no command does that, so the state is changed.
     driver = quota_driver(rules=QUIET)
-    driver.feed(DAY.epochs(("09:00", 1, UP, CEILING), ("", 3 * 60, UP)))
-    driver.engine.state.plan.quota = 30000  # floor 15,000, ceiling 36,000
+    driver.feed(DAY.epochs(worn("07:30", "09:00"), ("09:00", 1, UP, CEILING), ("", 3 * 60, UP)))
+    driver.engine.state.plan.quota = 30000  # floor 15,000, ceiling 45,000
     driver.feed(DAY.epochs(("12:01", 5 * 60, UP)))
     r = driver.finish()
     assert kinds(r) == ["ceiling_reached"]
