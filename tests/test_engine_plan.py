@@ -1025,7 +1025,157 @@ def test_good_v2_plan_change_applies(settings: dict[str, Any], first_prompt: lis
     assert [day(0).clock(p.time) for p in kind(r, "sitting_break")] == first_prompt
 
 
-# --- 10. `pacer replay --json` over three weeks ---------------------------------------
+# --- 10. one morning message (section 8, 11.15, v2) -------------------------------------
+
+
+def kinds_on(r: Result, i: int) -> list[str]:
+    return [p.kind for p in r.prompts if stamp(p).startswith(key(i))]
+
+
+def morning(r: Result, i: int) -> list[Prompt]:
+    """The plan_update prompts sent on day ``i`` (by its date)."""
+    return [p for p in kind(r, "plan_update") if stamp(p).startswith(key(i))]
+
+
+def test_review_amber_day_and_boom_followup_go_out_as_one_morning_message() -> None:
+    # Day 13 (Sunday) is a boom day and the person reports amber on it; Monday's
+    # review progresses (7 days at or above the plan, one amber, no bust).
+    commands = [at(13, "18:00", Symptom("amber"))]
+    r = review([*[STEADY] * 6, BOOM], commands)
+    [p] = morning(r, 14)
+    assert (stamp(p), p.level) == (when(14, "07:30"), "info")
+    assert dict(p.reason) == {
+        "parts": ["weekly_review", "amber_day", "boom_followup"],
+        "old_quota": Q,  # the review's old quota
+        "new_quota": 4050,  # the amber day's: round(4,500 * 0.9)
+        "why": "a steady week: 7 of 7 days at or near your plan; your walks grow to about "
+               "6 minutes each; you reported an amber day yesterday, so today's target is "
+               "10% lower; yesterday was a big day (7,500 steps); keep today to plan, even "
+               "if you feel good",
+        "yesterday_steps": BOOM,
+    }
+    # One text saying each part in turn.
+    assert p.title == "Good morning: your plan today"
+    text = p.text
+    order = ["A steady week", "You reported an amber day", "Yesterday was a big day"]
+    assert [text.index(part) for part in order] == sorted(text.index(part) for part in order)
+    assert "4,000 to 4,050" in text
+    assert [quota(r, 14), plan_of(r, 14)["phase"]] == [4050, "progressing"]
+    assert kind(r, "boom_followup") == []
+
+
+def test_a_morning_with_nothing_to_say_sends_nothing() -> None:
+    # Only the first quota morning has something to say: no review (too early), no
+    # amber, no boom, no change, no settle end.
+    # Day 12 is above the ceiling but not a boom: day 13's morning says nothing of it
+    # (v1 said "yesterday was a big day" after ordinary good days).
+    r = run_days([*BASELINE, *[STEADY] * 5, BOOM - 1], until=(13, "08:00"))
+    assert [time for time, _ in plan_updates(r)] == [when(7, "07:30")]
+    assert [stamp(p) for p in r.prompts if day(0).clock(p.time) < "08:00"] == [
+        when(7, "07:30")]
+    assert "ceiling_reached" in kinds_on(r, 12)
+
+
+def test_plan_change_made_overnight_joins_the_morning_message() -> None:
+    # A change at 22:00 (the window is closed) waits for the next morning, and goes
+    # out with the amber day in one message; its message is what the person reads.
+    change = PlanChange("physio", "call on Tuesday: sitting is better",
+                        set={"sitting.limit_min": 50},
+                        message="Sitting breaks now come after 50 minutes.")
+    commands = [at(7, "21:45", Symptom("amber")), at(7, "22:00", change)]
+    r = run_days([*BASELINE, STEADY, STEADY], commands=commands)
+    assert morning(r, 7) == kind(r, "plan_update")[:1]  # the first quota only
+    [p] = morning(r, 8)
+    assert stamp(p) == when(8, "07:30")
+    assert dict(p.reason) == {
+        "parts": ["amber_day", "plan_change"], "old_quota": Q, "new_quota": Q,
+        "why": "you reported an amber day yesterday, so today's target is 10% lower; "
+               "Sitting breaks now come after 50 minutes.",
+        "message": "Sitting breaks now come after 50 minutes."}
+    assert "Sitting breaks now come after 50 minutes." in p.text
+    assert ".." not in p.text
+    assert "call on Tuesday" not in p.text
+    assert quota(r, 8) == 3600
+    # The record keeps the time of the change and its why.
+    assert [c for c in week(r, "2026-W24")["plan_changes"] if c["by"] == "physio"] == [{
+        "time": "2026-06-08T22:00:00+01:00", "by": "physio",
+        "why": "call on Tuesday: sitting is better", "set": {"sitting.limit_min": 50}}]
+
+
+def test_alert_cleared_overnight_is_the_first_part_of_the_morning_message() -> None:
+    # 11.15: plan messages held while the red-flag alert was open are replaced by one
+    # part of the next morning message, here with the amber day.
+    flag = Symptom("green", red_flags=RED_FLAG)
+    commands = [
+        at(6, "22:00", flag),
+        at(7, "10:00", Symptom("amber")),
+        at(7, "23:00", PlanChange("physio", "seen: no concern", clear_alert=True)),
+    ]
+    r = run_days([*BASELINE, STEADY, STEADY], commands=commands)
+    assert [(stamp(p), p.kind) for p in r.prompts] == [
+        (when(6, "22:00"), "red_flag"),
+        (when(7, "07:30"), "red_flag"),  # the first quota was held back
+        (when(8, "07:30"), "plan_update"),  # no red-flag repeat: the alert is cleared
+    ]
+    assert dict(r.prompts[-1].reason) == {
+        "parts": ["alert_cleared", "amber_day"], "old_quota": Q, "new_quota": 3600,
+        "why": "the alert was cleared by your physiotherapist; this is the plan in force; "
+               "you reported an amber day yesterday, so today's target is 10% lower"}
+
+
+def test_settle_end_overnight_and_a_plan_change_say_the_plan_in_force() -> None:
+    # Red at 23:00 on day 8: the settle period ends at 23:00 on day 11, after the
+    # window closed, so its end is said the next morning. A change made during the
+    # settle period the same evening joins that message. The message's new quota is
+    # the plan in force on day 12: round(4,000 * 0.9).
+    change = PlanChange("physio", "less nagging", set={"prompts.max_per_hour": 3},
+                        message="Fewer reminders from now on.")
+    commands = [at(8, "23:00", Symptom("red")), at(11, "22:00", change)]
+    r = run_days([*BASELINE, *[STEADY] * 6], commands=commands)
+    [p] = morning(r, 12)
+    assert stamp(p) == when(12, "07:30")
+    assert p.reason["parts"] == ["settle_end", "plan_change"]
+    assert p.reason["old_quota"] == SETTLE_Q
+    assert quota(r, 12) == 3600
+    assert p.reason["new_quota"] == 3600
+    assert "4,000" not in p.text
+
+
+# --- 11. the walk plan fits the step plan (section 3, v2) --------------------------------
+
+
+def test_walk_plan_fitted_to_a_low_quota_is_said_and_stays_under_the_ceiling() -> None:
+    # Baseline 1,250 steps: Q = 1,000, so the planned walks may take at most 500
+    # steps at walks.min_cadence (60). Three 10-minute walks (1,800) are first
+    # shortened to the 5-minute minimum (900), then reduced to one walk (300).
+    walks = WalkRules(target_min=10)
+    low = 1250
+    walk_day = DaySpec(700, segments=(("10:05", 5, STEP, 60),))  # the planned walk
+    r = run_days([*[low] * 7, walk_day], rules=plan_rules(walks=walks))
+    [first] = morning(r, 7)
+    assert first.reason["parts"] == ["first_quota"]
+    assert first.reason["new_quota"] == 1000
+    assert first.reason["why"] == (
+        "the baseline is complete: the median of 7 days was 1,250 steps, and the plan "
+        "starts at 80% of it; so that the planned walks fit the step plan, the plan has "
+        "1 walk of about 5 minutes a day")
+    assert "1 walk of about 5 minutes a day" in first.text
+    # Ceiling max(1,500, 1,250 * 1.15) = 1,500: one planned walk at the minimum
+    # cadence (300 steps) is at most half the quota, far under the ceiling.
+    assert plan_of(r, 7)["ceiling"] == 1500
+    assert 1 * 5 * walks.min_cadence <= 1000 / 2
+    # The day: one reminder (one walk planned), the walk done, and nothing asks for
+    # less because of it.
+    assert [(time, reason["walks_due"], reason["target_min"])
+            for time, reason in stamped(r, "walk_reminder")
+            if time.startswith(key(7))] == [(when(7, "10:00"), 1, 5)]
+    assert r.final(key(7))["walks"] == 1
+    assert r.final(key(7))["walk_target_min"] == 5
+    assert {p.kind for p in r.prompts if stamp(p).startswith(key(7))} == {
+        "plan_update", "walk_reminder"}
+
+
+# --- 12. `pacer replay --json` over three weeks ---------------------------------------
 
 
 CONFIG = """\
