@@ -29,6 +29,7 @@ from activity_helpers import (
     BASELINE,
     BASELINE_DAY,
     BASELINE_DAYS,
+    BOOM,
     CEILING,
     DAY,
     EASE_MIN,
@@ -861,11 +862,12 @@ def test_long_bout_rest_needs_no_quota() -> None:
 def test_long_bout_rest_held_by_the_gap(
     after: str, sent: list[tuple[str, str]], dropped: list[tuple[str, str, str]]
 ) -> None:
-    # A walk at 60 steps a minute from 09:00 is ahead of plan at 09:42 (2,520
-    # steps); it reaches 45 minutes at 09:45, held by the 5-minute gap until
-    # 09:47. By then the bout has gone on, or ended with two standing minutes.
-    rest = ("", 10, STEP, 60) if after == "keeps walking" else ("", 10, UP)
-    r = quiet_day(("09:00", 45, STEP, 60), rest, ("", 10, UP))
+    # Up at 07:30; a walk at 100 steps a minute from 09:00 is ahead of plan at
+    # 09:42 (4,200 steps, half the quota); it reaches 45 minutes at 09:45, held
+    # by the 5-minute gap until 09:47. By then the bout has gone on, or ended
+    # with two standing minutes.
+    rest = ("", 10, STEP, 100) if after == "keeps walking" else ("", 10, UP)
+    r = quiet_day(worn("07:30", "09:00"), ("09:00", 45, STEP, 100), rest, ("", 10, UP))
     assert list(zip(clocks(r), kinds(r), strict=True)) == sent
     assert drops(r) == dropped
     if after == "keeps walking":
@@ -892,7 +894,8 @@ def test_long_bout_rest_in_do_not_disturb_is_not_repeated_for_that_bout() -> Non
     ],
 )
 def test_floor_nudge_at_1600(steps_1558: int, steps_1559: int, sent: bool) -> None:
-    r = quiet_day(("15:58", 1, UP, steps_1558), ("", 1, UP, steps_1559), ("", 3 * 60, UP))
+    r = quiet_day(worn("07:30", "15:58"), ("15:58", 1, UP, steps_1558),
+                  ("", 1, UP, steps_1559), ("", 3 * 60, UP))
     if sent:
         assert clocks(r) == ["16:00"]
         assert reasons(r, "floor_nudge") == [{"steps": steps_1558, "floor": FLOOR}]
@@ -914,10 +917,23 @@ def test_floor_nudge_once_a_day_at_its_time_only() -> None:
         "2026-06-10T16:00:00+01:00", "2026-06-11T16:00:00+01:00"]
 
 
-def test_floor_check_time_follows_the_config() -> None:
-    rules = Rules(walks=NO_WALKS, pacing=PacingRules(floor_check_time=time(12, 30)))
-    r = quiet_day(("07:30", 14 * 60, UP), rules=rules)
-    assert clocks(r) == ["12:30"]
+@pytest.mark.parametrize(("check", "up", "expected"), [
+    (time(16, 0), "07:30", "16:00"),
+    (time(17, 15), "07:30", "17:15"),
+    (time(12, 30), "07:30", "16:00"),  # v2: never before 8.5 hours after getting up
+    (time(12, 30), "06:00", "14:30"),
+    (time(16, 0), "09:00", "17:30"),
+    (time(16, 0), "09:01", "17:31"),
+])
+def test_floor_check_time_follows_the_config_and_getting_up(
+    check: time, up: str, expected: str
+) -> None:
+    # v2 (section 5): at max(pacing.floor_check_time, up + 8.5 h); the window
+    # opens when the person is first seen up (the v2 default window).
+    rules = Rules(walks=NO_WALKS, pacing=PacingRules(floor_check_time=check))
+    r = quiet_day(worn(up, "21:30"), rules=rules)
+    assert r.final(KEY)["window"]["opened"] == f"2026-06-10T{up}:00+01:00"
+    assert clocks(r) == [expected]
 
 
 def test_no_floor_nudge_in_the_baseline() -> None:
@@ -947,27 +963,47 @@ def test_floor_nudge_in_do_not_disturb_is_dropped() -> None:
 # --- 7. boom and bust (section 5) -------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("steps", "boom"), [(10919, False), (10920, True)])
+@pytest.mark.parametrize(("steps", "boom"), [(BOOM - 1, False), (BOOM, True)])
 def test_boom_day_and_next_morning_followup(steps: int, boom: bool) -> None:
-    r = quiet_day(("12:00", 1, UP, steps), ("", 60, UP), ("+1 07:00", 60, UP))
+    # v2 (sections 5, 8): boom at max(quota, baseline) * 1.5; the follow-up is
+    # a part of the next morning's one plan_update, not a prompt of its own.
+    r = quiet_day(worn("07:30", "12:00"), ("12:00", 1, UP, steps), ("", 60, UP),
+                  ("+1 07:00", 60, UP))
     assert ("boom" in r.final(KEY)["flags"]) is boom
-    followups = of_kind(r, "boom_followup")
+    assert "boom_followup" not in kinds(r)
+    mornings = [p for p in of_kind(r, "plan_update")
+                if to_local(p.time, DAY.tz).date() == NEXT.date]
     if boom:
-        [p] = followups
+        [p] = mornings
         assert to_local(p.time, DAY.tz).isoformat() == "2026-06-11T07:30:00+01:00"
-        assert dict(p.reason) == {"yesterday_steps": steps, "quota": QUOTA}
+        assert list(p.reason["parts"]) == ["boom_followup"]
+        assert p.reason["yesterday_steps"] == steps
+        assert (p.reason["old_quota"], p.reason["new_quota"]) == (QUOTA, QUOTA)
+        assert "big day" in p.text
+        assert f"{steps:,}" in p.text
     else:
-        assert followups == []
+        assert mornings == []  # a morning with nothing to say sends nothing
+
+
+@pytest.mark.parametrize(("baseline", "boom"), [(10500, BOOM), (7000, 12600)])
+def test_boom_is_measured_against_the_baseline_never_below_the_quota(
+    baseline: int, boom: int
+) -> None:
+    # v2 (section 5): max(Q, B) * boom.factor.
+    for steps, flagged in ((boom - 1, False), (boom, True)):
+        driver = quota_driver(rules=QUIET, baseline=baseline)
+        driver.feed(DAY.epochs(worn("07:30", "12:00"), ("12:00", 1, UP, steps), ("", 30, UP)))
+        assert ("boom" in driver.finish().final(KEY)["flags"]) is flagged
 
 
 def test_boom_flag_is_set_as_soon_as_the_threshold_is_reached() -> None:
-    r = quiet_day(("12:00", 1, UP, 10920), ("21:00", 40, UP))
+    r = quiet_day(("12:00", 1, UP, BOOM), ("21:00", 40, UP))
     sleep = next(s for s in r.summaries if not s.final)
     assert "boom" in payloads.summary(sleep)["flags"]
 
 
 def test_bust_after_a_boom() -> None:
-    r = quiet_day(("12:00", 1, UP, 11000), ("", 60, UP), ("+1 07:30", 14 * 60, UP, 4))
+    r = quiet_day(("12:00", 1, UP, BOOM), ("", 60, UP), ("+1 07:30", 14 * 60, UP, 4))
     assert "bust" in r.final(NEXT_KEY)["flags"]  # 3,360 < floor 4,200
 
 
