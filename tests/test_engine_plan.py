@@ -48,9 +48,9 @@ from plan_helpers import (
     write_events,
 )
 
-from pacer.config import PromptRules, SettleRules, SittingRules, WalkRules
+from pacer.config import DayRules, PromptRules, SettleRules, SittingRules, WalkRules
 from pacer.contract import payloads
-from pacer.engine.model import Alert, Dnd, PlanChange, Prompt, Symptom
+from pacer.engine.model import Alert, DayEvent, Dnd, PlanChange, Posture, Prompt, Symptom
 
 B = 5000
 Q = 4000
@@ -390,6 +390,30 @@ def test_walk_target_grows_with_progression_up_to_its_cap(
     # The target in force that day: a review at the window's first minute sets it.
     assert [r.final(key(i))["walk_target_min"] for i in (7, 14, 15, 21)] == [
         5, 6, 6, day21_target]
+
+
+@pytest.mark.parametrize(("growth", "target", "limits"),
+                         [(0, None, [40, 40]), (5, 50, [45, 50]), (15, 50, [50, 50])])
+def test_sitting_limit_grows_with_progression_up_to_its_target(
+    growth: int, target: int | None, limits: list[int]
+) -> None:
+    # v2 (section 2): sitting.limit_growth_min (default 0) is added to the limit at
+    # each review that progresses, up to sitting.limit_target_min; the message says so.
+    sitting = SittingRules(limit_growth_min=growth, limit_target_min=target)
+    bout = DaySpec(STEADY, segments=(("09:00", 70, SIT),))
+    specs: list[DaySpec | int] = [*BASELINE, *[STEADY] * 7, bout, *[4000] * 6, bout]
+    r = run_days(specs, rules=plan_rules(sitting=sitting))
+    reviews = plan_updates(r)[1:]
+    assert [(reason["old_quota"], reason["new_quota"]) for _, reason in reviews] == [
+        (4000, 4500), (4500, 5000)]
+    for (_, reason), before, limit in zip(reviews, [40, *limits], limits, strict=False):
+        said = f"movement breaks now come after {limit} minutes of sitting"
+        assert (said in reason["why"]) is (limit > before)
+    # The first sitting prompt of day 14 and of day 21 comes at the limit in force.
+    firsts = [p for p in kind(r, "sitting_break") if p.reason["repeat"] == 0]
+    assert [(stamp(p), p.reason["limit_min"]) for p in firsts] == [
+        (when(14, f"{9 + limits[0] // 60:02d}:{limits[0] % 60:02d}"), limits[0]),
+        (when(21, f"{9 + limits[1] // 60:02d}:{limits[1] % 60:02d}"), limits[1])]
 
 
 # --- 3. amber (section 6) -------------------------------------------------------------
@@ -1141,7 +1165,68 @@ def test_settle_end_overnight_and_a_plan_change_say_the_plan_in_force() -> None:
     assert "4,000" not in p.text
 
 
+@pytest.mark.parametrize(
+    ("lying_min", "tap", "sent", "opened_by"),
+    [
+        # Up at 09:15: the window's first minute, known when that minute is over.
+        (105, None, "09:15", "detected"),
+        # "I'm up" at 08:40:00 is believed: the window opens at 08:40; the tap takes
+        # effect from its own minute, so like a detected one it is acted on at 08:41.
+        (105, "08:40", "08:40", "event"),
+        # Nothing says up by day.wake + 240 min: the window opens at 11:30.
+        (300, None, "11:30", "configured"),
+    ],
+)
+def test_the_morning_message_waits_for_the_person_to_be_up(
+    lying_min: int, tap: str | None, sent: str, opened_by: str
+) -> None:
+    # v2 (section 1): with the default window rules (not FIXED_DAY) the window opens
+    # when the person is up; the first quota goes out at its first minute, never
+    # while they are still in bed. Day 7 starts with lying in bed from 07:30.
+    lying = DaySpec(STEADY, segments=(("07:30", lying_min, Posture.LYING),))
+    commands = [at(7, tap, DayEvent("up"))] if tap else []
+    r = run_days([*BASELINE, lying], commands=commands, rules=plan_rules(day=DayRules()))
+    window = r.final(key(7))["window"]
+    assert (window["opened"], window["opened_by"]) == (day(7).iso(day(7).at(sent)), opened_by)
+    decided = day(7).at(sent) + (0 if opened_by == "configured" else 1)
+    assert [time for time, _ in plan_updates(r)] == [stamp(decided)]
+
+
 # --- 11. the walk plan fits the step plan (section 3, v2) --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("baseline", "walks", "minutes"),
+    [
+        (5000, 3, 10),  # Q 4,000: 3 x 10 x 60 = 1,800 fits 2,000, nothing said
+        (2500, 3, 5),  # Q 2,000: shorter walks fit (900 <= 1,000)
+        (1250, 1, 5),  # Q 1,000: at the 5-minute minimum, then fewer walks (300 <= 500)
+    ],
+)
+def test_walk_plan_is_fitted_to_the_first_quota(baseline: int, walks: int, minutes: int) -> None:
+    rules = plan_rules(walks=WalkRules(target_min=10))
+    r = run_days([*[baseline] * 7, baseline * 9 // 10], rules=rules)
+    [(_, reason)] = plan_updates(r)
+    fitted = (f"so that the planned walks fit the step plan, the plan has {walks} "
+              f"walk{'s' if walks != 1 else ''} of about {minutes} minutes a day")
+    assert reason["why"].endswith(fitted) is (minutes != 10)
+    assert walks * minutes * 60 <= reason["new_quota"] / 2
+    # Reminders follow the fitted plan: one per planned walk, each with its target.
+    expected = [(when(7, clock), i + 1, minutes)
+                for i, clock in enumerate(["10:00", "14:00", "17:00"][:walks])]
+    assert [(time, r_["walks_due"], r_["target_min"]) for time, r_ in stamped(
+        r, "walk_reminder") if time.startswith(key(7))] == expected
+    assert r.final(key(7))["walk_target_min"] == minutes
+
+
+def test_settle_walks_are_fitted_to_the_settle_quota() -> None:
+    # Baseline 1,250: settle quota 750, so 3 walks of 5 minutes (900 steps) do not
+    # fit half of it; the settle plan has one walk of 5 minutes and says so.
+    r = run_days([1250] * 7 + [1000, 1000], commands=[at(8, "09:00", Symptom("red"))])
+    [(time, reason)] = stamped(r, "settle_plan")
+    assert time == when(8, "09:00")
+    assert (reason["quota"], reason["walks"], reason["walk_min"]) == (750, 1, 5)
+    assert "1 short walk of about 5 minutes" in kind(r, "settle_plan")[0].text
 
 
 def test_walk_plan_fitted_to_a_low_quota_is_said_and_stays_under_the_ceiling() -> None:
