@@ -177,6 +177,9 @@ def test_lines_across_blocks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     assert _outcome(path)[1] == (7, "not UTF-8 text")
     path.write_bytes(data + b"x" * minutes.MAX_LINE_BYTES)
     assert _outcome(path)[1][0] == 7  # type: ignore[index]
+    # too long and not UTF-8: the length is checked first, as the line is read
+    path.write_bytes(data + b"\xff" + b"x" * minutes.MAX_LINE_BYTES + b"\n")
+    assert "longer than" in _outcome(path)[1][1]  # type: ignore[index]
 
 
 def test_filled_is_fill_gaps(tmp_path: Path) -> None:

@@ -160,7 +160,7 @@ def _decoded(body: bytes, where: str, done: int) -> tuple[list[str], InputFileEr
         lines if error is None and len(text) == len(body) else body.split(b"\n"))
     if max(map(len, sizes)) >= MAX_LINE_BYTES:
         long = next(i for i, x in enumerate(sizes) if len(x) >= MAX_LINE_BYTES)
-        if long < bad:  # the line is too long before it is decoded
+        if long <= bad:  # a line is found too long before it is decoded
             error = _too_long(where, done + long + 1)
             del lines[long:]
     if done == 0 and lines:
@@ -231,6 +231,10 @@ def _csv_record(
     """The CSV record that starts on line ``number`` (``first``), parsed by
     ``csv`` from the lines as they were in the file (a quoted value can take in
     the lines after it), and the number of its last line."""
+    if '"' not in first and "\0" not in first and "\r" not in first[:-1]:
+        # No quote, NUL or CR before the last character: csv would split at the
+        # commas and drop a last CR, nothing else (and take no next line).
+        return first.removesuffix("\r").split(","), number
     last = number
 
     def ended() -> Iterator[str]:
@@ -341,18 +345,14 @@ def _checked_row(
     return t, start, Epoch(start, steps, posture)
 
 
-def _fast_day(t: str) -> tuple[str, str, Minute] | None:
-    """For a time of the common shape (already read by ``_minute``): its date
-    (``2026-11-23T``), what follows its hour and minute (``:00+11:00``) and the
-    minute of its date's midnight; a row with the same date and tail is the
-    fast path's."""
-    m = _COMMON.fullmatch(t)
-    if m is None or not FIRST_YEAR <= int(m.group(1)[:4]) <= LAST_YEAR:
-        return None
-    try:
-        return t[:11], t[16:], _midnight(m.group(1), m.group(4))
-    except ValueError:
-        return None
+def _fast_day(t: str, start: Minute) -> tuple[str, str, Minute] | None:
+    """For a time read as minute ``start``, written ``<date>THH:MM<tail>``: its
+    ``<date>T`` (``2026-11-23T``), its tail (``:00+11:00``) and the minute of
+    the date's midnight at that offset. Any ``HH:MM`` between the same date and
+    tail is then a valid time, ``HH * 60 + MM`` minutes after that midnight:
+    the fast path's rows."""
+    clk = _CLOCK.get(t[11:16]) if t[10:11] == "T" else None
+    return None if clk is None else (t[:11], t[16:], start - clk)
 
 
 def read_minutes(path: Path, *, filled: bool = False) -> Iterator[Epoch]:
@@ -429,7 +429,7 @@ def read_minutes(path: Path, *, filled: bool = False) -> Iterator[Epoch]:
                 t, start, epoch = _checked_row(
                     row, number, where, previous=previous, previous_t=previous_t,
                     previous_line=previous_line)
-                fast = _fast_day(t)
+                fast = _fast_day(t, start)
                 if fast is not None:
                     day, tail, midnight = fast
             if start != nxt and filled and previous is not None:
