@@ -34,10 +34,10 @@ valid; so does a line longer than 4,096 bytes (``/dev/zero`` has no end of
 line). Reading is streaming: a year of minutes (525,600 rows) never sits in
 memory.
 
-A year of minutes is read in about a second: the usual row (the date and
-offset of the row before, plain values) is taken by a fast path that checks it
-with table look-ups; any other row goes through ``csv`` and the value-by-value
-checks, which give the errors.
+A year of minutes is read in well under a second: the usual row (the date,
+seconds and offset written as in the row before, plain values, later than it)
+is taken by a fast path that checks it with table look-ups; any other row is
+parsed as ``csv`` would and checked value by value, which gives the errors.
 """
 
 from __future__ import annotations
@@ -395,9 +395,10 @@ def read_minutes(path: Path, *, filled: bool = False) -> Iterator[Epoch]:
         previous_t, previous_line = "", 0
         for line in lines:
             number += 1
-            # The fast path: a row of plain values at the date and offset of
-            # the row before, after it. Every look-up here is of a valid text
-            # only, so a row it takes is one the checks below would take.
+            # The fast path: a row of plain values, its time written as the
+            # row before's but for HH:MM, and later. Each table holds valid
+            # texts only, so a row taken here is one the checks below take,
+            # with the same epoch (tests/test_replay_minutes.py compares them).
             parts = line.split(",", 2)
             if (
                 len(parts) == 3
