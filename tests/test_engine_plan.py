@@ -669,10 +669,14 @@ def test_review_suggested_after_three_consecutive_red_days(
 @pytest.mark.parametrize(
     ("pains", "review_on"),
     [
+        # v2 (11.16): 3 consecutive days, each at least as high as the day before,
+        # the last at least 2 points above the first.
         ([3, 4, 5], 2),
         ([3, 4], None),  # two days only
-        ([3, 4, 4], None),  # not strictly rising
-        ([3, 5, 4], None),
+        ([3, 4, 4], None),  # up by 1 only
+        ([3, 3, 5], 2),  # a level day, then up: 2 points over the three days
+        ([3, 5, 5], 2),
+        ([3, 5, 4], None),  # not rising day after day
         ([3, 4, None, 5, 6], None),  # not consecutive days
         ([2, 3, 4, 5], 2),  # once while the alert is open
     ],
