@@ -27,8 +27,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from engine_helpers import (
-    LONDON,
     FIXED_DAY,
+    LONDON,
     NO_WALKS,
     UP,
     Day,
@@ -80,7 +80,9 @@ def when(i: int, clock: str) -> str:
 
 
 def plan_rules(**tables: Any) -> Rules:
-    """``Rules`` without walk reminders unless ``walks`` is given."""
+    """``Rules`` without walk reminders unless ``walks`` is given, and with v1's
+    fixed waking window (07:30-21:30, ``FIXED_DAY``) unless ``day`` is given, so
+    morning messages go out at 07:30 whatever the data say."""
     tables.setdefault("walks", NO_WALKS)
     tables.setdefault("day", FIXED_DAY)
     return Rules(**tables)

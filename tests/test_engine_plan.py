@@ -610,6 +610,20 @@ def test_red_after_day_sleep_keeps_that_day_summary_on_its_quota() -> None:
     assert plan_of(r, 9)["phase"] == "settling"
 
 
+def test_red_after_going_to_bed_waits_for_the_next_window() -> None:
+    # v2: "going to bed" closes the window at 20:00; a red report at 20:30 starts the
+    # settle period at once, but its message waits for the next window's first
+    # minute, and the day keeps the quota in force at its close.
+    commands = [at(8, "20:00", DayEvent("bed")), at(8, "20:30", Symptom("red"))]
+    r = run_days([*BASELINE, STEADY, STEADY, STEADY], commands=commands)
+    assert r.final(key(8))["window"]["closed"] == "2026-06-09T20:00:00+01:00"
+    assert at_sleep(r, 8)["plan"]["quota"] == Q
+    assert quota(r, 8) == Q
+    assert "settling" in flags_of(r, 8)
+    assert [time for time, _ in stamped(r, "settle_plan")] == [when(9, "07:30")]
+    assert stamped(r, "settle_plan")[0][1]["until"] == "2026-06-12T20:30:00+01:00"
+
+
 def test_settle_ending_at_day_sleep_shows_the_resumed_quota() -> None:
     r = run_days([*BASELINE, *[STEADY] * 5], commands=[at(8, "21:29:30", Symptom("red"))])
     assert at_sleep(r, 11)["plan"]["quota"] == 3600
