@@ -1022,33 +1022,39 @@ def test_baseline_days_are_never_boom_days() -> None:
 
 def test_honest_baseline_gives_the_quota_and_its_prompts() -> None:
     driver, sent = after_baseline()
-    assert set(sent) == {"walk_reminder"}  # nothing that needs a quota in the baseline
+    # Nothing that needs a quota in the baseline (v2: the baseline day has no
+    # data after 17:30, so a wearable_silent each evening).
+    assert set(sent) == {"walk_reminder", "wearable_silent"}
     driver.feed(DAY.epochs(
-        ("07:00", 60, UP),
-        ("09:29", 1, UP, 2600),  # ahead at 09:30
+        ("07:00", 149, UP),  # v2: up at 07:00 (seen upright), E(t) over 870 minutes
+        ("09:29", 1, UP, 4300),  # ahead at 09:30, and still at 11:30 (1.5 * 2,607)
         ("", 9 * 60 - 1, UP),
-        ("18:29", 1, UP, CEILING - 2600),  # the ceiling at 18:30
+        ("18:29", 1, UP, CEILING - 4300),  # the ceiling at 18:30
         ("", 60, UP),
     ))
     r = driver.finish()
     assert [(c, k) for c, k in zip(clocks(r), kinds(r), strict=True)] == [
-        ("07:30", "plan_update"),
+        ("07:01", "plan_update"),  # the morning message, at the window's first minute
         ("09:30", "pace_ease_off"),
-        ("10:00", "walk_reminder"),
-        ("14:00", "walk_reminder"),
-        ("16:00", "floor_nudge"),
+        ("11:30", "pace_ease_off"),
+        ("14:00", "walk_reminder"),  # 10:00 would contradict the ease-off
         ("17:00", "walk_reminder"),
-        ("18:30", "ceiling_reached"),
+        ("19:00", "ceiling_reached"),  # held for 120 minutes after 17:00's reminder
     ]
-    assert r.prompts[0].reason == {
-        "old_quota": None, "new_quota": QUOTA, "why": r.prompts[0].reason["why"]}
-    assert "baseline is complete" in r.prompts[0].reason["why"]
-    assert reasons(r, "floor_nudge") == [{"steps": 2600, "floor": FLOOR}]
+    assert drops(r) == [("10:00", "walk_reminder", "would contradict a recent prompt")]
+    first = r.prompts[0].reason
+    assert first == {"parts": ["first_quota"], "old_quota": None, "new_quota": QUOTA,
+                     "why": first["why"]}
+    assert "baseline is complete" in first["why"]
+    assert reasons(r, "pace_ease_off")[0] == {"steps": 4300, "expected": 1448, "quota": QUOTA}
     assert reasons(r, "ceiling_reached") == [{"steps": CEILING, "ceiling": CEILING}]
+    # No floor nudge: v2 ease-off needs half the quota since getting up, which
+    # is the floor, so the two never fire on the same day.
     plan = r.final(KEY)["plan"]
     assert (plan["phase"], plan["quota"], plan["floor"], plan["ceiling"]) == (
         "progressing", QUOTA, FLOOR, CEILING)
     assert driver.engine.state.plan.baseline == BASELINE
+    assert driver.engine.state.plan.baseline80 == BASELINE
 
 
 def test_six_valid_days_are_not_a_baseline() -> None:
@@ -1078,13 +1084,16 @@ def test_baseline_against_everything() -> None:
         quota=None,
     )
     assert [(c, k) for c, k in zip(clocks(r), kinds(r), strict=True)] == [
+        ("09:00", "wearable_silent"),  # v2: no data for 90 minutes since 07:30
         ("10:15", "long_bout_rest"),
         ("11:40", "sitting_break"),
         ("11:55", "sitting_break"),
         ("14:00", "walk_reminder"),
         ("17:00", "walk_reminder"),
     ]
-    assert reasons(r, "walk_reminder")[0] == {"walks_done": 1, "walks_due": 2}
+    assert drops(r) == [("10:00", "walk_reminder", "no longer applies")]  # walking then
+    assert reasons(r, "walk_reminder")[0] == {
+        "walks_done": 1, "walks_due": 2, "target_min": 5, "coverage": 0.62}
     body = r.final(KEY)
     assert body["plan"] == {"phase": "baseline", "quota": None, "floor": None,
                             "ceiling": None, "achievement": None}
@@ -1095,17 +1104,25 @@ def test_baseline_against_everything() -> None:
 
 
 def test_settle_stops_ease_off_and_floor_nudge() -> None:
-    ahead = (("09:00", 1, UP), ("09:29", 1, UP, 3000), ("", 8 * 60, UP))
-    assert kinds(quiet_day(*ahead)) == ["pace_ease_off", "floor_nudge"]
-    r = quiet_day(*ahead, commands=[at("09:00", Symptom("red"))])
-    # Settle walks: three reminders (section 6), but no ease-off, no floor nudge.
+    # v2: ease-off needs half the quota since getting up (the floor), so the
+    # two never fire on one day: an ahead day and a quiet day.
+    red = [at("09:00", Symptom("red"))]
+    ahead = (worn("07:30", "09:29"), ("09:29", 1, UP, 5000), ("", 8 * 60, UP))
+    assert kinds(quiet_day(*ahead)) == ["pace_ease_off", "pace_ease_off"]  # 09:30, 11:30
+    r = quiet_day(*ahead, commands=red)
+    # Settle walks: three reminders (section 6), but no ease-off.
+    assert kinds(r) == ["settle_plan"] + ["walk_reminder"] * 3
+    assert drops(r, "pace_ease_off") == []
+    quiet = (worn("07:30", "17:30"),)
+    assert kinds(quiet_day(*quiet)) == ["floor_nudge"]
+    r = quiet_day(*quiet, commands=red)
     assert kinds(r) == ["settle_plan"] + ["walk_reminder"] * 3
     assert drops(r, "floor_nudge") == [("16:00", "floor_nudge", "no longer applies")]
     assert r.final(KEY)["plan"]["phase"] == "settling"
 
 
 def test_ease_off_held_when_a_red_day_starts_is_dropped() -> None:
-    r = quiet_day(("09:00", 40, SIT), ("", 1, UP, 2600), ("", 30, UP),
+    r = quiet_day(worn("07:30", "09:00"), ("09:00", 40, SIT), ("", 1, UP, 5000), ("", 30, UP),
                   commands=[at("09:42", Symptom("red"))])
     # Ahead at 09:41 but held by the gap after the 09:40 sitting prompt; the
     # settle plan goes first at 09:45 and the ease-off no longer applies.
