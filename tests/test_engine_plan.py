@@ -48,9 +48,25 @@ from plan_helpers import (
     write_events,
 )
 
-from pacer.config import DayRules, PromptRules, SettleRules, SittingRules, WalkRules
+from pacer.config import (
+    DayRules,
+    PlanRules,
+    PromptRules,
+    SettleRules,
+    SittingRules,
+    WalkRules,
+)
 from pacer.contract import payloads
-from pacer.engine.model import Alert, DayEvent, Dnd, PlanChange, Posture, Prompt, Symptom
+from pacer.engine.model import (
+    Ack,
+    Alert,
+    DayEvent,
+    Dnd,
+    PlanChange,
+    Posture,
+    Prompt,
+    Symptom,
+)
 
 B = 5000
 Q = 4000
@@ -163,6 +179,21 @@ def test_ceiling_is_never_below_the_usual_good_day(steps: int, reached: bool) ->
     # The summary shows the ceiling in force, the same one.
     assert plan_of(r, 7)["ceiling"] == 6785
     assert "boom" not in flags_of(r, 7)  # 7,500 is the boom mark
+
+
+def test_four_day_baseline_median_and_usual_good_day() -> None:
+    # plan.baseline_days = 4 (Visible's): B = median(3,000, 4,000, 5,000, 9,000) =
+    # 4,500, so Q = 3,600; B80 = 5,000 + 0.4 * 4,000 = 6,600 (linear interpolation),
+    # so the ceiling is max(5,400, 7,590) = 7,590; the boom mark max(Q, B) * 1.5 = 6,750.
+    rules = plan_rules(plan=PlanRules(baseline_days=4))
+    r = run_days([9000, 3000, 5000, 4000, DaySpec(6750, known_min=600)], rules=rules)
+    [(time, reason)] = plan_updates(r)
+    assert (time, reason["new_quota"]) == (when(4, "07:30"), 3600)
+    assert "the median of 4 days was 4,500 steps" in reason["why"]
+    assert plan_of(r, 4) == {"phase": "progressing", "quota": 3600, "floor": 1800,
+                             "ceiling": 7590, "achievement": 1.88}
+    assert "boom" in flags_of(r, 4)
+    assert kind(r, "ceiling_reached") == []  # a boom under the usual good day's ceiling
 
 
 def test_nothing_that_needs_a_quota_fires_during_the_baseline() -> None:
@@ -800,6 +831,25 @@ def test_clearing_the_red_flag_sends_one_plan_update_with_the_plan_in_force() ->
                                                        (when(8, "12:00"), True)]
     # The plan itself went on meanwhile.
     assert [quota(r, 7), quota(r, 8), quota(r, 9)] == [Q, 3600, Q]
+
+
+def test_person_seen_and_told_to_carry_on_gets_the_plan_in_force() -> None:
+    # Section 7 (v2): "seen" with resume clears the alert; the held plan messages are
+    # replaced by one plan_update, said in the person's words ("by you").
+    flag = Symptom("green", red_flags=RED_FLAG)
+    commands = [at(6, "22:00", flag), at(7, "10:00", Symptom("amber")),
+                at(8, "12:00", Ack("last", "seen", resume=True))]
+    r = run_days([*BASELINE, STEADY, STEADY, STEADY], commands=commands)
+    assert [(stamp(p), p.kind) for p in r.prompts] == [
+        (when(6, "22:00"), "red_flag"),
+        (when(7, "07:30"), "red_flag"),
+        (when(8, "07:30"), "red_flag"),
+        (when(8, "12:00"), "plan_update"),
+    ]
+    assert dict(kind(r, "plan_update")[0].reason) == {
+        "parts": ["alert_cleared"], "old_quota": 3600, "new_quota": 3600,
+        "why": "the alert was cleared by you; this is the plan in force"}
+    assert [(t, b is None) for t, b in alerts(r)][-1] == (when(8, "12:00"), True)
 
 
 @pytest.mark.parametrize(
