@@ -1156,6 +1156,19 @@ def test_review_amber_day_and_boom_followup_go_out_as_one_morning_message() -> N
     assert kind(r, "boom_followup") == []
 
 
+def test_morning_message_waits_for_do_not_disturb_and_gathers_parts_meanwhile() -> None:
+    # DND from 07:00 to 08:30 delays the first quota message (never dropped); a plan
+    # change made at 08:00 joins it, so it is still one message.
+    change = PlanChange("physio", "fine-tune", set={"prompts.max_per_hour": 3})
+    commands = [at(7, "07:00", Dnd(90)), at(7, "08:00", change)]
+    r = run_days([*BASELINE, STEADY], commands=commands)
+    assert plan_updates(r) == [(when(7, "08:30"), {
+        "parts": ["first_quota", "plan_change"], "old_quota": None, "new_quota": Q,
+        "why": "the baseline is complete: the median of 7 days was 5,000 steps, and the "
+               "plan starts at 80% of it; your physiotherapist has updated your plan"})]
+    assert [d for d in r.dropped if d.kind == "plan_update"] == []
+
+
 def test_a_morning_with_nothing_to_say_sends_nothing() -> None:
     # Only the first quota morning has something to say: no review (too early), no
     # amber, no boom, no change, no settle end.
