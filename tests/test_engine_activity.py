@@ -67,7 +67,14 @@ from engine_helpers import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pacer.config import PacingRules, PromptRules, Rules, SittingRules, WalkRules
+from pacer.config import (
+    ExerciseRules,
+    PacingRules,
+    PromptRules,
+    Rules,
+    SittingRules,
+    WalkRules,
+)
 from pacer.contract import payloads
 from pacer.engine.model import (
     PROMPT_KINDS,
@@ -1173,6 +1180,7 @@ def test_red_flag_reply_carries_the_prompt_at_once() -> None:
 
 def test_red_flag_suspends_every_other_prompt_until_cleared() -> None:
     r = day_run(
+        worn("07:30", "09:00"),  # up at 07:30: the 08:30 report is inside the window
         ("09:00", 1, UP, CEILING),  # no ceiling prompt: suspended (and once a day)
         ("", 3 * 60, SIT),  # no sitting prompts while the alert is open
         ("12:01", 60, STEP, 100),  # long bout: suspended
@@ -1195,16 +1203,21 @@ def test_red_flag_suspends_every_other_prompt_until_cleared() -> None:
 
 
 def test_red_flag_is_not_counted_by_the_limits() -> None:
-    plain = day_run(("09:00", 3 * 60, SIT))
-    r = day_run(("09:00", 3 * 60, SIT), commands=[at("09:38", FLAG_ONLY), at("09:39", CLEAR)])
+    # Three sitting repeats (max_repeats 3; the v2 default is 1) and the
+    # 10:00 walk reminder fill the hour.
+    rules = Rules(day=FIXED_DAY, sitting=SittingRules(max_repeats=3))
+    plain = day_run(("09:00", 3 * 60, SIT), rules=rules)
+    r = day_run(("09:00", 3 * 60, SIT), rules=rules,
+                commands=[at("09:38", FLAG_ONLY), at("09:39", CLEAR)])
     # 09:38 red flag, then the desk day unchanged: 09:40 is 2 minutes after
     # it, and 09:40-10:10 are 4 more in the sliding hour.
     assert clocks(r) == ["09:38", *clocks(plain)]
-    assert clocks(plain) == ["09:40", "09:55", "10:00", "10:10"]
+    # 10:25's repeat waits for 09:40 to leave the hour.
+    assert clocks(plain) == ["09:40", "09:55", "10:00", "10:10", "10:40"]
 
 
 def test_red_flags_are_never_limited() -> None:
-    r = day_run(("09:00", 30, UP), commands=[
+    r = day_run(worn("07:30", "09:00"), ("09:00", 30, UP), commands=[
         at(f"09:0{i}", Symptom("green", (flag,))) for i, flag in enumerate(RED_FLAGS[:5])])
     assert red_flags(r) == [f"2026-06-10T09:0{i}:00+01:00" for i in range(5)]
     assert [list(p.reason["flags"]) for p in r.prompts] == [[f] for f in RED_FLAGS[:5]]
@@ -1252,9 +1265,10 @@ def test_no_repeat_once_cleared() -> None:
 def test_plan_message_held_by_the_alert_is_replaced_on_clearing() -> None:
     # A red report with a red flag: the settle plan is held while the alert is
     # open, then one plan_update states the plan in force (11.15).
-    r = quiet_day(("09:00", 3 * 60, UP), commands=[at("09:00", RED_FLAG), at("10:00", CLEAR)])
+    r = quiet_day(worn("07:30", "09:00"), ("09:00", 3 * 60, UP),
+                  commands=[at("09:00", RED_FLAG), at("10:00", CLEAR)])
     assert kinds(r) == ["red_flag", "plan_update", "walk_reminder"]
-    assert drops(r)[0] == ("09:01", "settle_plan", "red-flag alert open")
+    assert drops(r)[0] == ("09:00", "settle_plan", "red-flag alert open")
     update = r.prompts[1].reason
     assert update["old_quota"] == update["new_quota"] == 6300  # the settle quota
     assert "cleared" in update["why"]
@@ -1263,43 +1277,47 @@ def test_plan_message_held_by_the_alert_is_replaced_on_clearing() -> None:
 # --- 11. delivery: same-minute order, limits (sections 8, 11.4) -------------------------
 
 
+ALL_AT_1600 = Rules(day=FIXED_DAY, walks=WalkRules(per_day=1, times=(time(16, 0),)),
+                    exercise=ExerciseRules(per_week=4, reminder=time(16, 0)))
+
+
 def test_same_minute_order_then_the_limits() -> None:
-    # At 10:00: a sitting prompt (bout from 09:20), the walk reminder, ahead of
-    # plan (2,529 steps) and under the floor (floor check moved to 10:00).
-    rules = Rules(pacing=PacingRules(floor_check_time=time(10, 0)))
-    r = day_run(("06:00", 1, UP, 2470), ("09:20", 39, SIT), ("", 1, SIT, 59),
-                ("", 60, UP), rules=rules)
+    # At 16:00: a sitting prompt (bout from 15:20), the walk reminder, under
+    # the floor (the floor check, up at 07:30) and the exercise reminder. (v2:
+    # ease-off can no longer share a minute with a walk reminder or a floor
+    # nudge, section 8; the exercise reminder is new.)
+    r = day_run(worn("07:30", "15:20"), ("15:20", 40, SIT), ("", 60, UP), rules=ALL_AT_1600)
     assert [(c, k) for c, k in zip(clocks(r), kinds(r), strict=True)] == [
-        ("10:00", "sitting_break"),
-        ("10:05", "walk_reminder"),
-        ("10:10", "pace_ease_off"),
-        ("10:15", "floor_nudge"),
+        ("16:00", "sitting_break"),
+        ("16:05", "walk_reminder"),
+        ("16:10", "floor_nudge"),
+        ("16:15", "exercise_reminder"),
     ]
     assert r.dropped == []
 
 
 def test_held_nudges_go_out_in_order_and_the_rest_are_dropped() -> None:
-    # Same as above with four to a hour taken by earlier prompts: only what the
-    # limits allow within 15 minutes goes out.
-    rules = Rules(pacing=PacingRules(floor_check_time=time(10, 0)),
-                  prompts=PromptRules(max_per_hour=2))
-    r = day_run(("06:00", 1, UP, 2470), ("09:20", 39, SIT), ("", 1, SIT, 59),
-                ("", 60, UP), rules=rules)
+    # Same as above with two to an hour: only what the limits allow within
+    # 15 minutes goes out.
+    rules = ALL_AT_1600.model_copy(update={"prompts": PromptRules(max_per_hour=2)})
+    r = day_run(worn("07:30", "15:20"), ("15:20", 40, SIT), ("", 60, UP), rules=rules)
     assert kinds(r) == ["sitting_break", "walk_reminder"]
     assert drops(r) == [
-        ("10:16", "pace_ease_off", "held back by the rate limits for more than 15 min"),
-        ("10:16", "floor_nudge", "held back by the rate limits for more than 15 min"),
+        ("16:16", "floor_nudge", "held back by the rate limits for more than 15 min"),
+        ("16:16", "exercise_reminder", "held back by the rate limits for more than 15 min"),
     ]
+    assert r.final(KEY)["prompts_dropped"]["limits"] == 2
 
 
 def test_plan_messages_go_before_nudges() -> None:
-    driver, _ = after_baseline(rules=Rules(walks=WalkRules(
-        per_day=1, times=(time(7, 30),))))
-    driver.feed(DAY.epochs(("05:00", 1, UP, 3000), ("", 4 * 60, UP)))
-    r = driver.finish()
-    # plan_update, walk_reminder and pace_ease_off all due at 07:30.
-    assert [(c, k) for c, k in zip(clocks(r), kinds(r), strict=True)] == [
-        ("07:30", "plan_update"), ("07:35", "walk_reminder"), ("07:40", "pace_ease_off")]
+    # A red report in do-not-disturb: the settle plan waits for its end (10:00),
+    # when the sitting catch-up (the settle limit, 30, was reached at 09:50)
+    # and the 10:00 walk reminder are due too: the plan message goes first.
+    r = day_run(worn("07:30", "09:20"), ("09:20", 60, SIT), ("", 30, UP),
+                commands=[at("09:30", Dnd(30)), at("09:45", Symptom("red"))])
+    assert [(c, k) for c, k in zip(clocks(r), kinds(r), strict=True)][:3] == [
+        ("10:00", "settle_plan"), ("10:05", "sitting_break"), ("10:10", "walk_reminder")]
+    assert drops(r) == [("09:50", "sitting_break", "held: do not disturb")]
 
 
 # --- 12. what every prompt says (sections 5, 7, 8; interfaces.md section 4) --------------
