@@ -447,6 +447,21 @@ def test_sitting_limit_grows_with_progression_up_to_its_target(
         (when(21, f"{9 + limits[1] // 60:02d}:{limits[1] % 60:02d}"), limits[1])]
 
 
+def test_grown_sitting_limit_is_shortened_while_settling_and_comes_back() -> None:
+    # The limit grows to 45 at day 14's review; a red report on day 15 sets
+    # min(45, settle.sitting_limit_min = 30) until day 18 at 08:00; then 45 again.
+    sitting = SittingRules(limit_growth_min=5, limit_target_min=60)
+    bout = DaySpec(STEADY, segments=(("09:00", 70, SIT),))
+    specs: list[DaySpec | int] = [*BASELINE, *[STEADY] * 7, bout, bout, bout, bout, bout]
+    r = run_days(specs, commands=[at(15, "08:00", Symptom("red"))],
+                 rules=plan_rules(sitting=sitting))
+    assert stamped(r, "settle_plan")[0][1]["sitting_limit_min"] == 30
+    firsts = [p for p in kind(r, "sitting_break") if p.reason["repeat"] == 0]
+    assert [(stamp(p), p.reason["limit_min"]) for p in firsts] == [
+        (when(14, "09:45"), 45), (when(15, "09:30"), 30), (when(16, "09:30"), 30),
+        (when(17, "09:30"), 30), (when(18, "09:45"), 45)]
+
+
 # --- 3. amber (section 6) -------------------------------------------------------------
 
 
