@@ -198,7 +198,7 @@ def test_four_day_baseline_median_and_usual_good_day() -> None:
 
 def test_nothing_that_needs_a_quota_fires_during_the_baseline() -> None:
     # A very big day and a very small one in the baseline: no boom, no ceiling,
-    # no ease-off, no floor nudge, no boom_followup the morning after.
+    # no ease-off, no floor nudge, no boom follow-up the morning after.
     specs = [1000, 20000, B, B, B, B, 20000, STEADY]  # median still 5000
     r = run_days(specs)
     assert {p.kind for p in r.prompts} == {"plan_update"}
@@ -645,7 +645,8 @@ def test_settle_plan_waits_for_do_not_disturb_and_is_not_dropped() -> None:
 
 
 def test_red_after_day_sleep_keeps_that_day_summary_on_its_quota() -> None:
-    # Section 11.14: a day's summary shows the quota in force at day.sleep.
+    # Section 11.14: a day's summary shows the quota in force at the window's close
+    # (day.sleep here).
     r = run_days([*BASELINE, STEADY, STEADY, STEADY],
                  commands=[at(8, "22:00", Symptom("red"))])
     assert at_sleep(r, 8)["plan"]["quota"] == Q
