@@ -849,6 +849,25 @@ def test_clearing_the_red_flag_sends_one_plan_update_with_the_plan_in_force() ->
     assert [quota(r, 7), quota(r, 8), quota(r, 9)] == [Q, 3600, Q]
 
 
+def test_clearing_the_alert_during_a_settle_plan_states_the_settle_plan() -> None:
+    # A red report with a red flag on day 8 at 10:00: the settle plan's message is
+    # held while the alert is open. Cleared on day 9 at 12:00, the plan_update that
+    # replaces it states the plan in force, the settle plan still running included
+    # (11.15): its lighter target and until when (Friday at 10:00).
+    flag = Symptom("red", red_flags=RED_FLAG)
+    clear = PlanChange("physio", "seen: no concern", clear_alert=True)
+    r = run_days([*BASELINE, *[STEADY] * 4], commands=[at(8, "10:00", flag),
+                                                       at(9, "12:00", clear)])
+    assert (when(8, "10:00"), "settle_plan", "red-flag alert open") in dropped(r)
+    [p] = kind(r, "plan_update")[1:]
+    assert stamp(p) == when(9, "12:00")
+    assert p.reason["parts"] == ["alert_cleared"]
+    assert (p.reason["old_quota"], p.reason["new_quota"]) == (SETTLE_Q, SETTLE_Q)
+    assert plan_of(r, 9)["phase"] == "settling"
+    assert "settle" in p.text.lower()
+    assert "Friday at 10:00" in p.text
+
+
 def test_person_seen_and_told_to_carry_on_gets_the_plan_in_force() -> None:
     # Section 7 (v2): "seen" with resume clears the alert; the held plan messages are
     # replaced by one plan_update, said in the person's words ("by you").
