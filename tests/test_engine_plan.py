@@ -1112,6 +1112,30 @@ def test_physio_change_after_the_baseline_keeps_the_quota(message: str | None) -
         "fewer prompts: complained of nagging")
 
 
+def test_physio_quota_change_fits_the_walks_and_says_so() -> None:
+    # Section 3 (v2): a quota set by the physiotherapist refits the walk plan: at
+    # 1,000 steps three 5-minute walks (900) are more than half, so one walk.
+    change = PlanChange("physio", "flare risk: lower", set={"plan.quota": 1000})
+    r = run_days([*BASELINE, 900], commands=[at(7, "09:00", change)],
+                 rules=plan_rules(walks=WalkRules()))
+    assert plan_updates(r)[1:] == [(when(7, "09:00"), {
+        "parts": ["plan_change"], "old_quota": Q, "new_quota": 1000,
+        "why": "your physiotherapist has updated your plan; so that the planned walks fit "
+               "the step plan, the plan has 1 walk of about 5 minutes a day"})]
+    assert [(time, reason["walks_due"]) for time, reason in stamped(r, "walk_reminder")
+            if time.startswith(key(7))] == [(when(7, "10:00"), 1)]  # one walk, not three
+
+
+def test_physio_cannot_set_the_quota_during_the_baseline() -> None:
+    change = PlanChange("physio", "too early", set={"plan.quota": 3000})
+    r = run_days([B, B], commands=[at(1, "09:00", change)])
+    [reply] = r.replies
+    assert not reply.ok
+    assert reply.error == ("the quota cannot be set before the baseline is complete "
+                           "(1 of 7 valid days so far)")
+    assert plan_updates(r) == []
+
+
 @pytest.mark.parametrize(
     ("settings", "named"),
     [
