@@ -52,7 +52,7 @@ UP = Posture.UPRIGHT
 STEP = Posture.STEPPING
 UNK = Posture.UNKNOWN
 
-DEFAULT_STEPS = {SIT: 0, UP: 0, STEP: 30, UNK: 0}
+DEFAULT_STEPS = {SIT: 0, UP: 0, STEP: 30, UNK: 0, Posture.LYING: 0}
 """Steps per minute when a segment does not say: stepping minutes get 30,
 below the 60 that would make a one-minute break on their own."""
 

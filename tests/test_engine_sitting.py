@@ -1124,7 +1124,12 @@ def _windows(r: Result) -> dict[str, tuple[int, int]]:
             assert isinstance(body, DaySummary)
             w = body.window
             if w is not None and w.opened is not None:
-                out[x.key] = (w.opened, w.closed if w.closed is not None else x.time)
+                # Still open when the data ended: a prompt at that minute was in
+                # it. A tap closes the window at the minute it came in, which may
+                # follow a prompt sent at the start of that minute.
+                end = x.time if w.closed is None else w.closed
+                inclusive = w.closed is None or w.closed_by == "event"
+                out[x.key] = (w.opened, end + 1 if inclusive else end)
     return out
 
 

@@ -103,6 +103,9 @@ DEFAULT_SETTLE_TIMES = ("10:00", "14:00", "17:00")
 MORE = frozenset(("walk_reminder", "floor_nudge"))  # prompts that ask for more activity
 LESS = frozenset(("pace_ease_off", "ceiling_reached"))  # ... and for less
 BOUT_FIRST = frozenset(("sitting_break", "standing_break"))  # may use the budget's reserve
+TRAIL_MIN = 120  # wear.still_min's largest value: how far back "not worn" may reach
+TRAIL_LETTER = {Posture.SEDENTARY: "s", Posture.LYING: "l", Posture.UPRIGHT: "u",
+                Posture.STEPPING: "p", Posture.UNKNOWN: "x", Posture.NOT_WORN: "n"}
 BUDGET_HELD = "daily budget"
 COVERAGE_KINDS = frozenset(("pace_ease_off", "ceiling_reached", "floor_nudge"))
 # The morning message's parts, in the order it says them (section 8, v2).
@@ -159,6 +162,9 @@ class EngineState:
     morning: list[dict[str, Any]] = field(default_factory=list)  # parts for the next morning
     stand: list[int] = field(default_factory=lambda: [0, 0, 0])  # standing: run, break run,
     # prompts in this run (posture devices)
+    tap: list[Any] | None = None  # [minute, "up"|"bed"]: a tap for a minute not reached yet
+    trail: str = ""  # the last minutes' postures, one letter each (capital: in the window),
+    # so a late "not worn" can take them back out of the figures
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = _plain(self)
@@ -211,6 +217,8 @@ class EngineState:
             ignored_streak=data.get("ignored_streak", 0),
             morning=list(data.get("morning", [])),
             stand=list(data.get("stand", [0, 0, 0])),
+            trail=data.get("trail", ""),
+            tap=data.get("tap"),
         )
 
 
@@ -374,6 +382,11 @@ class Engine:
         elif tally.lying_from is not None:
             tally.lying_from = None
 
+        # A tap for a later minute than the engine had reached, once it is reached.
+        if st.tap is not None and now >= st.tap[0]:
+            minute, event = st.tap
+            st.tap = None
+            self._tapped(event, minute, day, out)
         # The configured edges of the window, at the end of this minute.
         if not tally.open:
             if tally.opened is None and day.wake + self._late <= now < day.sleep:
@@ -395,6 +408,8 @@ class Engine:
 
         st.next_minute = now
         st.posture = posture.value
+        letter = TRAIL_LETTER[posture]
+        st.trail = (st.trail + (letter.upper() if in_window else letter))[-TRAIL_MIN:]
 
     # --- the waking window (pacing-rules.md section 1, v2) -------------------------
 
@@ -450,6 +465,7 @@ class Engine:
         if st.bout is not None:
             self._bout_cut(st.bout)
         tally.plan_at_sleep = self._plan_figures(now)
+        tally.walks_planned, tally.walk_target, _ = self._walk_plan(now * 60)
         out.append(Summary("day", tally.day, False, now, self._day_summary(final=False, now=now)))
 
     def _lying(self, t: Minute, in_window: bool, now: Minute, day: DayBounds,
@@ -463,12 +479,19 @@ class Engine:
         if in_window:
             tally.lying_window += 1
         if (
-            tally.open
-            and now - tally.lying_from >= BED_LYING_MIN
-            and tally.lying_from >= day.sleep - BED_LYING_BEFORE_MIN
+            now - tally.lying_from < BED_LYING_MIN
+            or tally.lying_from < day.sleep - BED_LYING_BEFORE_MIN
         ):
+            return
+        if tally.open:
             tally.uncount_lying(tally.lying_window)
             self._close(tally.lying_from, "detected", now, out)
+        elif tally.closed_by == "configured" and tally.closed is not None \
+                and tally.lying_from < tally.closed:
+            # Bed came before the configured bedtime that closed the window.
+            tally.uncount_lying(tally.lying_window)
+            tally.closed, tally.closed_by = tally.lying_from, "detected"
+        tally.lying_window = 0
 
     def _day_event(self, cmd: DayEvent, now: Minute) -> Reply:
         """A tap is always believed, at any hour (section 1)."""
@@ -476,13 +499,60 @@ class Engine:
         tally = st.tally
         assert tally is not None
         out: list[Output] = []
-        day = self._current_day()
-        if cmd.event == "up":
-            if not tally.open:
-                self._open(now, "event", now, day)
-        elif tally.open:
-            self._close(now, "event", now, out)
+        if st.next_minute is not None and now > st.next_minute:
+            # Minutes before the tap are still to come: it takes effect from its
+            # own minute on.
+            st.tap = [now, cmd.event]
+            return Reply(True)
+        self._tapped(cmd.event, now, self._current_day(), out)
         return Reply(True, outputs=tuple(out))
+
+    def _tapped(self, event: str, minute: Minute, day: DayBounds, out: list[Output]) -> None:
+        tally = self.state.tally
+        assert tally is not None
+        if event == "up":
+            if not tally.open:
+                self._open(minute, "event", minute, day)
+        elif tally.open:
+            self._close(minute, "event", minute, out)
+
+    def not_worn(self, first: Minute, end: Minute) -> None:
+        """A wearable found out that minutes [first, end) it gave were not worn
+        (a still run): they become unknown after the fact, leaving the sitting
+        bout and the day's figures (pacing-rules.md section 1, v2). Only minutes
+        of today's window in the last ``TRAIL_MIN`` count; later ones are told
+        as ``not_worn`` epochs."""
+        st = self.state
+        tally = st.tally
+        if tally is None or st.next_minute is None:
+            return
+        trail = list(st.trail)
+        base = st.next_minute - len(trail)
+        bout = st.bout
+        for minute in range(max(first, base, tally.opened or base), min(end, st.next_minute)):
+            i = minute - base
+            letter = trail[i]
+            if not letter.isupper():
+                continue  # outside the window: counted for steps only
+            trail[i] = "N"
+            if letter in "XN":
+                continue
+            tally.known_min -= 1
+            tally.not_worn_min += 1
+            if letter == "S":
+                tally.sedentary_min -= 1
+                if bout is not None and minute >= bout.start and bout.sedentary_min:
+                    bout.sedentary_min -= 1
+                    bout.window_min -= 1
+            elif letter == "L":
+                tally.lying_min -= 1
+            elif letter == "U":
+                tally.upright_min -= 1
+            else:
+                tally.stepping_min -= 1
+        st.trail = "".join(trail)
+        if bout is not None and bout.sedentary_min <= 0:
+            st.bout = None  # the whole bout was the wearable lying still
 
     def _bout_cut(self, bout: Bout) -> None:
         """A bout the window's close ends: counted, with no break and no outcome."""
@@ -1756,7 +1826,7 @@ class Engine:
         assert tally is not None
         at = now * 60
         quota = pl.quota_in_force(plan, self.rules, tally.day, at)
-        floor, ceiling = pl.band(quota, self.rules)
+        floor, ceiling = self._band(quota, now)
         phase = "settling" if plan.settling(at) else plan.phase
         achievement = round(tally.steps / quota, 2) if quota else None
         return PlanFigures(phase=phase, quota=quota, floor=floor, ceiling=ceiling,
@@ -1767,6 +1837,9 @@ class Engine:
         tally = st.tally
         assert tally is not None
         figures = tally.plan_at_sleep or self._plan_figures(now)
+        if tally.plan_at_sleep is None:
+            # the plan in force at the window's close, or now while it is open
+            tally.walks_planned, tally.walk_target, _ = self._walk_plan(now * 60)
         if tally.plan_at_sleep and figures.quota:
             figures = replace(figures, achievement=round(tally.steps / figures.quota, 2))
         flags = list(tally.flags)
