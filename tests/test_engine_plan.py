@@ -1310,8 +1310,8 @@ def test_settle_end_overnight_and_a_plan_change_say_the_plan_in_force() -> None:
     [
         # Up at 09:15: the window's first minute, known when that minute is over.
         (105, None, "09:15", "detected"),
-        # "I'm up" at 08:40:00 is believed: the window opens at 08:40; the tap takes
-        # effect from its own minute, so like a detected one it is acted on at 08:41.
+        # "I'm up" at 08:40:00 is believed at once: the window opens at 08:40 and the
+        # message goes out then.
         (105, "08:40", "08:40", "event"),
         # Nothing says up by day.wake + 240 min: the window opens at 11:30.
         (300, None, "11:30", "configured"),
@@ -1328,7 +1328,7 @@ def test_the_morning_message_waits_for_the_person_to_be_up(
     r = run_days([*BASELINE, lying], commands=commands, rules=plan_rules(day=DayRules()))
     window = r.final(key(7))["window"]
     assert (window["opened"], window["opened_by"]) == (day(7).iso(day(7).at(sent)), opened_by)
-    decided = day(7).at(sent) + (0 if opened_by == "configured" else 1)
+    decided = day(7).at(sent) + (1 if opened_by == "detected" else 0)
     assert [time for time, _ in plan_updates(r)] == [stamp(decided)]
 
 
