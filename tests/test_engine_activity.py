@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import functools
 import itertools
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -1438,7 +1438,18 @@ def test_texts_say_why_they_fired() -> None:
 
 # --- 13. properties over random days -----------------------------------------------------
 
-NON_RED_LIMIT = PromptRules()
+# The v2 defaults, and a tight set that reaches the limits, the budget and
+# the sitting repeats more often.
+RULE_SETS = (
+    Rules(),
+    Rules(sitting=SittingRules(max_repeats=3),
+          prompts=PromptRules(max_per_hour=2, max_per_day=6, reserve=2)),
+)
+NUDGE_KINDS = frozenset((  # section 8: what the daily budget counts
+    "sitting_break", "standing_break", "walk_reminder", "pace_ease_off", "ceiling_reached",
+    "long_bout_rest", "floor_nudge", "exercise_reminder", "wearable_silent"))
+MORE = frozenset(("walk_reminder", "floor_nudge"))  # section 8: ask for more activity
+LESS = frozenset(("pace_ease_off", "ceiling_reached"))  # ... and for less
 SCENARIO_DATES = [DAY.date, date(2026, 3, 28), date(2026, 10, 24)]  # the next nights: DST
 
 segment = st.one_of(
@@ -1463,9 +1474,13 @@ command: st.SearchStrategy[Command] = st.one_of(
 )
 
 
+Scenario = tuple[int | None, Rules, list[Epoch], list[TimedCommand]]
+
+
 @st.composite
-def scenarios(draw: st.DrawFn) -> tuple[int | None, list[Epoch], list[TimedCommand]]:
+def scenarios(draw: st.DrawFn) -> Scenario:
     quota = draw(st.sampled_from([None, 2000, 5000, QUOTA]))
+    rules = draw(st.sampled_from(RULE_SETS))
     day = Day(draw(st.sampled_from(SCENARIO_DATES)), LONDON)
     start = day.at("04:00") + draw(st.integers(0, 20 * 60))
     epochs: list[Epoch] = []
@@ -1480,12 +1495,12 @@ def scenarios(draw: st.DrawFn) -> tuple[int | None, list[Epoch], list[TimedComma
     end = epochs[-1].start + 1
     timed = draw(st.lists(
         st.tuples(st.integers(start * 60, end * 60 + 59).map(float), command), max_size=10))
-    return quota, epochs, timed
+    return quota, rules, epochs, timed
 
 
-def drive(quota: int | None, epochs: list[Epoch], timed: list[TimedCommand],
+def drive(quota: int | None, rules: Rules, epochs: list[Epoch], timed: list[TimedCommand],
           restart_after: int | None = None) -> Result:
-    driver = Driver(rules=Rules(), zone=LONDON, commands=timed)
+    driver = Driver(rules=rules, zone=LONDON, commands=timed)
     if quota is not None:
         give_quota(driver.engine, quota)
     if restart_after is None:
@@ -1497,7 +1512,13 @@ def drive(quota: int | None, epochs: list[Epoch], timed: list[TimedCommand],
     return driver.finish()
 
 
-def check(r: Result, quota: int | None) -> None:
+def local_day(r: Result, minute: int) -> str:
+    """The pacing day of a prompt inside a waking window (05:30-21:30 here)."""
+    return to_local(minute, r.tz).date().isoformat()
+
+
+def check(r: Result, quota: int | None, rules: Rules) -> None:
+    limits = rules.prompts
     prompts = r.prompts
     assert len({p.id for p in prompts}) == len(prompts)
     others = [p for p in prompts if p.kind != "red_flag"]
@@ -1511,20 +1532,57 @@ def check(r: Result, quota: int | None) -> None:
         assert REASON_KEYS[p.kind] <= set(p.reason) <= (
             REASON_KEYS[p.kind] | REASON_EXTRA.get(p.kind, set()))
         assert (p.expires is None) == (p.kind == "red_flag")
+    # v2 (sections 1, 11.1): only red flags outside the waking window, which
+    # opens when the person is up (from day.wake - wake_early_min, 05:30) and
+    # closes at day.sleep (no taps here); the prompt's minute lies inside the
+    # window its day's summary reports.
+    windows = {s.key: payloads.summary(s)["window"] for s in r.summaries if s.final}
     for p in others:
-        local = to_local(p.time, r.tz).time()
-        assert time(7, 30) <= local < time(21, 30), f"{p.kind} at {local}"
+        local = to_local(p.time, r.tz)
+        assert time(5, 30) <= local.time() < time(21, 30), f"{p.kind} at {local}"
+        window = windows[local_day(r, p.time)]
+        assert window["opened"] is not None, f"{p.kind} at {local}: no window"
+        assert datetime.fromisoformat(window["opened"]) <= local, f"{p.kind} at {local}"
+        if window["closed"] is not None:
+            assert local < datetime.fromisoformat(window["closed"]), f"{p.kind} at {local}"
         in_hour = [t for t in times if p.time - 60 < t <= p.time]
-        assert len(in_hour) <= NON_RED_LIMIT.max_per_hour
+        assert len(in_hour) <= limits.max_per_hour
     for a, b in itertools.pairwise(times):
-        assert b - a >= NON_RED_LIMIT.min_gap_min
+        assert b - a >= limits.min_gap_min
     if quota is None:  # a few days: always inside the baseline
-        assert not {p.kind for p in prompts} & {
-            "pace_ease_off", "ceiling_reached", "floor_nudge", "boom_followup"}
-    # Once a day: one ceiling and one floor nudge per pacing day at most.
-    for kind in ("ceiling_reached", "floor_nudge"):
-        days = [to_local(p.time, r.tz).date() for p in prompts if p.kind == kind]
+        assert not {p.kind for p in prompts} & {"pace_ease_off", "ceiling_reached",
+                                               "floor_nudge"}
+        assert not [p for p in prompts if p.kind == "plan_update"
+                    and "boom_followup" in p.reason["parts"]]
+    # Once a day: one ceiling, one floor nudge, one wearable_silent per day at most.
+    for kind in ("ceiling_reached", "floor_nudge", "wearable_silent"):
+        days = [local_day(r, p.time) for p in prompts if p.kind == kind]
         assert len(days) == len(set(days))
+    # v2 (section 8): the daily budget of nudges.
+    per_day: dict[str, int] = {}
+    for p in others:
+        if p.kind in NUDGE_KINDS:
+            key = local_day(r, p.time)
+            per_day[key] = per_day.get(key, 0) + 1
+    assert all(n <= limits.max_per_day for n in per_day.values()), per_day
+    # v2 (section 8): never more and less within coherence_min (exactly is
+    # allowed), and nothing that asks for more after ceiling_reached that day.
+    gap = limits.coherence_min
+    for first, then in itertools.combinations(others, 2):  # in time order
+        if (first.kind in MORE and then.kind in LESS) or (
+                first.kind == "pace_ease_off" and then.kind in MORE):
+            assert then.time - first.time >= gap, f"{first.kind} then {then.kind}"
+        if first.kind == "ceiling_reached" and then.kind in MORE:
+            assert local_day(r, first.time) != local_day(r, then.time), "more after the ceiling"
+    # v2 (section 5): pace_ease_off at most once per cooldown, and never within
+    # settle_in_min of getting up.
+    eases = [p for p in others if p.kind == "pace_ease_off"]
+    for first, then in itertools.pairwise(eases):
+        assert then.time - first.time >= rules.pacing.ease_off_cooldown_min
+    for p in eases:
+        opened = datetime.fromisoformat(windows[local_day(r, p.time)]["opened"])
+        up = int(opened.timestamp()) // 60
+        assert p.time - up >= rules.pacing.settle_in_min
     # While a red-flag alert is open, only red_flag prompts go out.
     open_alert = False
     for o in r.outputs:
@@ -1546,30 +1604,24 @@ PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[Heal
 
 @PROPERTY
 @given(scenarios())
-def test_property_delivery_rules_hold_for_every_kind(
-    scenario: tuple[int | None, list[Epoch], list[TimedCommand]],
-) -> None:
-    quota, epochs, timed = scenario
-    check(drive(quota, epochs, timed), quota)
+def test_property_delivery_rules_hold_for_every_kind(scenario: Scenario) -> None:
+    quota, rules, _, _ = scenario
+    check(drive(*scenario), quota, rules)
 
 
 @PROPERTY
 @given(scenarios())
-def test_property_running_twice_gives_the_same_output(
-    scenario: tuple[int | None, list[Epoch], list[TimedCommand]],
-) -> None:
-    quota, epochs, timed = scenario
-    assert drive(quota, epochs, timed).outputs == drive(quota, epochs, timed).outputs
+def test_property_running_twice_gives_the_same_output(scenario: Scenario) -> None:
+    assert drive(*scenario).outputs == drive(*scenario).outputs
 
 
 @PROPERTY
 @given(scenarios(), st.data())
 def test_property_snapshot_and_restore_anywhere_gives_the_same_output(
-    scenario: tuple[int | None, list[Epoch], list[TimedCommand]], data: st.DataObject
+    scenario: Scenario, data: st.DataObject
 ) -> None:
-    quota, epochs, timed = scenario
-    k = data.draw(st.integers(0, len(epochs)), label="restart after")
-    assert drive(quota, epochs, timed, k).outputs == drive(quota, epochs, timed).outputs
+    k = data.draw(st.integers(0, len(scenario[2])), label="restart after")
+    assert drive(*scenario, k).outputs == drive(*scenario).outputs
 
 
 def test_generated_scenarios_reach_the_activity_prompts() -> None:
@@ -1581,12 +1633,14 @@ def test_generated_scenarios_reach_the_activity_prompts() -> None:
     @settings(max_examples=150, database=None, deadline=None, derandomize=True,
               suppress_health_check=list(HealthCheck))
     @given(scenarios())
-    def collect(scenario: tuple[int | None, list[Epoch], list[TimedCommand]]) -> None:
+    def collect(scenario: Scenario) -> None:
         r = drive(*scenario)
         seen.update(kinds(r))
         why.update(d.why.split(" for ")[0] for d in r.dropped)
 
     collect()
     assert {"sitting_break", "walk_reminder", "pace_ease_off", "ceiling_reached",
-            "long_bout_rest", "floor_nudge", "red_flag"} <= seen
-    assert "held back by the rate limits" in why
+            "long_bout_rest", "floor_nudge", "red_flag", "wearable_silent"} <= seen
+    # v2: the coherence rule, the daily budget and the coverage rule are reached too.
+    assert {"held back by the rate limits", "would contradict a recent prompt",
+            "the daily prompt budget is used up", "too little of today is known"} <= why
