@@ -1,20 +1,21 @@
 """Walks, walk reminders, the overactivity heuristics (pace_ease_off,
-ceiling_reached, long_bout_rest, floor_nudge, boom_followup), red flags, and
-how these rules play with each other and with the delivery rules
-(pacing-rules.md sections 3, 4, 5, 7, 8, 10 and 11; interfaces.md section 4).
+ceiling_reached, long_bout_rest, floor_nudge, the boom and its follow-up),
+red flags, and how these rules play with each other and with the delivery
+rules (pacing-rules.md version 2, sections 1, 3, 4, 5, 7, 8, 10 and 11;
+interfaces.md section 4).
 
 The test day is Wednesday 2026-06-10 in London (+01:00); see
-``activity_helpers``: a quota of 8,400 steps makes the linear expectation
-E(t) = 10 steps per minute since 07:30; floor 4,200, ceiling 10,080, boom
-10,920, and pace_ease_off needs at least 2,520 (0.3 * quota). Most tests set
-the quota directly in the plan state; those marked "honest" reach it through
-seven valid baseline days.
+``activity_helpers``: most tests use the fixed v1 window 07:30-21:30
+(``FIXED_DAY``) and are worn from 07:30 (``worn``), so a quota of 8,400 steps
+makes the linear expectation E(t) = 10 steps per minute since getting up at
+07:30; floor 4,200, ceiling 12,600, boom 15,750, and pace_ease_off needs at
+least 4,200 steps since getting up (0.5 * quota) and comes at 09:30 at the
+earliest (pacing.settle_in_min). Tests of the v2 window use ``Rules()``.
+Most tests set the quota directly in the plan state; those marked "honest"
+reach it through seven valid baseline days.
 
 An epoch is named by its start and evaluated at its end: steps of epoch 09:29
 are counted at 09:30, and a prompt decided then is stamped 09:30.
-
-Tests marked xfail show the behaviour the spec asks for where the engine
-does something else; each names the sentence it rests on.
 """
 
 from __future__ import annotations
@@ -219,6 +220,23 @@ def test_a_walk_counts_with_its_minutes_inside_the_waking_window(
     # The fixed v1 window (FIXED_DAY): it opens at 07:30 whatever the data say.
     r = quiet_day((start, 20, STEP, 80), ("", 5, UP))
     assert walks(r) == expected
+
+
+@pytest.mark.parametrize(("rules", "first", "opened"), [
+    (Rules(walks=NO_WALKS), "12:30", "11:30"),  # day.wake + wake_late_min (240)
+    (Rules(walks=NO_WALKS), "11:00", "11:00"),  # seen up before then
+    (QUIET, "09:00", "07:30"),  # FIXED_DAY: exactly day.wake, as in v1
+])
+def test_an_engine_started_late_opens_the_window_when_it_was_due(
+    rules: Rules, first: str, opened: str
+) -> None:
+    # Section 1: if nothing says the person is up by day.wake + wake_late_min,
+    # the window opens then, also for an engine whose first minute is later
+    # (a replay that starts mid-day).
+    r = quiet_day((first, 30, UP), rules=rules)
+    window = r.final(KEY)["window"]
+    assert window["opened"] == f"2026-06-10T{opened}:00+01:00"
+    assert window["opened_by"] == ("detected" if first == opened else "configured")
 
 
 @pytest.mark.parametrize("start", ["07:05", "07:29", "07:30"])
@@ -589,6 +607,18 @@ def test_a_commute_before_detected_up_is_not_counted_against_the_pace() -> None:
     assert r.final(KEY)["window"]["opened"] == "2026-06-10T07:30:00+01:00"
     assert r.final(KEY)["steps"] == 7500
     assert "pace_ease_off" not in kinds(r)
+
+
+@pytest.mark.parametrize(("unknown", "sent"), [(24, True), (25, False)])
+def test_ease_off_needs_80_percent_of_the_window_known(unknown: int, sent: bool) -> None:
+    # v2 (sections 5, 8): at 09:30, 96 of the 120 minutes since 07:30 known
+    # is 80 % (sent); 95 is not (dropped, and tried again after the cooldown).
+    r = quiet_day(("07:30", 30, UP), (f"08:{unknown:02d}", 0, UP),
+                  worn(f"08:{unknown:02d}", "09:29"), ("09:29", 1, UP, 5000), ("", 150, UP))
+    assert clocks(r, "pace_ease_off") == (["09:30", "11:30"] if sent else ["11:30"])
+    assert drops(r) == ([] if sent else [
+        ("09:30", "pace_ease_off", "too little of today is known")])
+    assert r.final(KEY)["prompts_dropped"]["coverage"] == (0 if sent else 1)
 
 
 def test_no_ease_off_after_sleep() -> None:
@@ -1234,6 +1264,20 @@ def test_red_flags_are_never_limited() -> None:
         at(f"09:0{i}", Symptom("green", (flag,))) for i, flag in enumerate(RED_FLAGS[:5])])
     assert red_flags(r) == [f"2026-06-10T09:0{i}:00+01:00" for i in range(5)]
     assert [list(p.reason["flags"]) for p in r.prompts] == [[f] for f in RED_FLAGS[:5]]
+
+
+@pytest.mark.parametrize(("report", "repeated"), [("08:59:59", True), ("09:00", False)])
+def test_red_flag_in_the_windows_first_minute_is_not_repeated(
+    report: str, repeated: bool
+) -> None:
+    # v2 (sections 7, 11.15): repeated at the first minute of a window that
+    # opens after the report; the window opens at 09:00 (first seen up), so a
+    # report at 09:00:00 lies inside it.
+    r = day_run(("04:00", 1, UNK), ("09:00", 30, UP), rules=Rules(walks=NO_WALKS),
+                commands=[at(report, FLAG_ONLY)])
+    assert r.final(KEY)["window"]["opened"] == "2026-06-10T09:00:00+01:00"
+    first = to_local(DAY.at(report[:5]), DAY.tz).isoformat()
+    assert red_flags(r) == [first] + (["2026-06-10T09:01:00+01:00"] if repeated else [])
 
 
 def test_red_flag_in_the_baseline() -> None:
