@@ -1377,6 +1377,20 @@ def test_plan_messages_go_before_nudges() -> None:
     assert drops(r) == [("09:50", "sitting_break", "held: do not disturb")]
 
 
+def test_the_budgets_reserve_is_kept_for_the_first_sitting_prompt() -> None:
+    # v2 (section 8): with 5 a day and a reserve of 3, walk reminders and the
+    # floor nudge go only while more than 3 are left; the first prompt of a
+    # sitting bout may use the reserve, its repeat may not.
+    rules = Rules(day=FIXED_DAY, prompts=PromptRules(max_per_day=5, reserve=3))
+    r = day_run(worn("07:30", "17:20"), ("17:20", 60, SIT), ("", 30, UP), rules=rules)
+    assert list(zip(clocks(r), kinds(r), strict=True)) == [
+        ("10:00", "walk_reminder"), ("14:00", "walk_reminder"), ("18:00", "sitting_break")]
+    budget = "the daily prompt budget is used up"
+    assert drops(r) == [("16:00", "floor_nudge", budget), ("17:00", "walk_reminder", budget),
+                        ("18:15", "sitting_break", budget)]
+    assert r.final(KEY)["prompts_dropped"]["budget"] == 3
+
+
 # --- 12. what every prompt says (sections 5, 7, 8; interfaces.md section 4) --------------
 
 
