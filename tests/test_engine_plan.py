@@ -1252,7 +1252,8 @@ def test_plan_change_made_overnight_joins_the_morning_message() -> None:
     [p] = morning(r, 8)
     assert stamp(p) == when(8, "07:30")
     assert dict(p.reason) == {
-        "parts": ["amber_day", "plan_change"], "old_quota": Q, "new_quota": Q,
+        # the quota in force today, the amber day's
+        "parts": ["amber_day", "plan_change"], "old_quota": Q, "new_quota": 3600,
         "why": "you reported an amber day yesterday, so today's target is 10% lower; "
                "Sitting breaks now come after 50 minutes.",
         "message": "Sitting breaks now come after 50 minutes."}

@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 import json
 import warnings
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -1148,9 +1148,15 @@ def check_invariants(r: Result, rules: Rules, epochs: list[Epoch]) -> None:
         assert day is not None, f"prompt at {to_local(p.time, r.tz)} outside the window"
         per_day[day] = per_day.get(day, 0) + 1
         assert per_day[day] <= pr.max_per_day
-        assert p.reason["bout_min"] <= p.time - windows[day][0]
         window = [t for t in times if p.time - 60 < t <= p.time]
         assert len(window) <= pr.max_per_hour
+        if p.kind == "wearable_silent":  # the only other prompt these scenarios allow
+            since = p.reason["since"]
+            if since is not None:
+                quiet = p.time - datetime.fromisoformat(since).timestamp() / 60
+                assert quiet >= rules.wear.silent_min
+            continue
+        assert p.reason["bout_min"] <= p.time - windows[day][0]
         # Decided on a sedentary epoch (section 11.8) that was not itself a break.
         epoch = by_minute.get(p.time - 1)
         assert epoch is not None
@@ -1183,7 +1189,8 @@ def check_invariants(r: Result, rules: Rules, epochs: list[Epoch]) -> None:
     finals = [x for x in r.summaries if x.final]
     keys = [x.key for x in finals]
     assert keys == sorted(set(keys))
-    assert sum(payloads.summary(x)["breaks"]["prompted"] for x in finals) == len(prompts)
+    sitting_sent = [p for p in prompts if p.kind == "sitting_break"]
+    assert sum(payloads.summary(x)["breaks"]["prompted"] for x in finals) == len(sitting_sent)
     outcomes_counted = sum(
         payloads.summary(x)["breaks"][k] for x in finals
         for k in ("taken", "ignored", "snoozed", "dismissed")

@@ -55,7 +55,7 @@ from pacer.engine.safety import tier_of
 from pacer.engine.settings import PLAN_VALUES, apply_settings
 from pacer.engine.sitting import Bout, BoutEnd, observe
 from pacer.engine.tally import DayTally
-from pacer.engine.texts import wording
+from pacer.engine.texts import when_written, wording
 from pacer.engine.walks import StepRun, follow
 from pacer.engine.weekly import WeekBook, stored_day, week_key
 from pacer.errors import CommandRejected
@@ -329,9 +329,14 @@ class Engine:
         posture = epoch.posture
         if posture is not UNKNOWN:
             st.last_data = now
-        if not tally.open and tally.opened is None and day.start <= t < day.sleep \
-                and t >= day.wake - self._early and self._is_up(epoch):
-            self._open(t, "detected", now, day)  # the minute that shows the person up
+        if not tally.open and tally.opened is None and day.start <= t < day.sleep:
+            late = day.wake + self._late
+            if t >= late:
+                # Nothing said the person was up by then (or pacer saw nothing
+                # before): the window opened at the configured time.
+                self._open(late, "configured", now, day)
+            elif t >= day.wake - self._early and self._is_up(epoch):
+                self._open(t, "detected", now, day)  # the minute that shows the person up
         in_window = tally.open
         if in_window:
             tally.window_min += 1
@@ -464,6 +469,7 @@ class Engine:
         tally.since = minute
         if st.bout is not None:
             self._bout_cut(st.bout)
+        self._flag_boom(now)
         tally.plan_at_sleep = self._plan_figures(now)
         tally.walks_planned, tally.walk_target, _ = self._walk_plan(now * 60)
         out.append(Summary("day", tally.day, False, now, self._day_summary(final=False, now=now)))
@@ -775,7 +781,9 @@ class Engine:
         # the morning after a night report included, until the person says they
         # have been seen (section 7, edge case 15).
         alert = plan.alert
-        if alert is not None and alert.get("seen") is None and alert["raised"] < now:
+        tally = st.tally
+        first = tally.opened if tally is not None and tally.opened is not None else now
+        if alert is not None and alert.get("seen") is None and alert["raised"] < first:
             self._queue("red_flag", now, {
                 "flags": list(alert["flags"]), "tier": tier_of(alert["flags"]),
                 "repeat": True, "reported": alert["time"]})
@@ -1055,9 +1063,7 @@ class Engine:
             return  # nothing that needs a quota during the baseline
         _, ceiling = self._band(quota, now)
         assert ceiling is not None
-        # A boom is measured against the person's own baseline, never below it.
-        if tally.steps >= max(quota, plan.baseline or 0) * self.rules.boom.factor:
-            tally.flag("boom")
+        self._flag_boom(now)
         if tally.steps >= ceiling:
             tally.ceiling_hit = True
             if not tally.ceiling_queued:
@@ -1081,6 +1087,17 @@ class Engine:
             tally.ease_off_retry = now + cooldown
             self._queue("pace_ease_off", now)
             self._quiet_until = min(self._quiet_until, tally.ease_off_retry)
+
+    def _flag_boom(self, now: Minute) -> None:
+        """A boom is measured against the person's own baseline, never below it."""
+        st = self.state
+        tally = st.tally
+        assert tally is not None
+        quota = pl.quota_in_force(st.plan, self.rules, tally.day, now * 60)
+        if quota is not None and st.plan.quota is not None and (
+            tally.steps >= max(quota, st.plan.baseline or 0) * self.rules.boom.factor
+        ):
+            tally.flag("boom")
 
     def _next_change(self, now: Minute, day: DayBounds) -> Minute:
         """The next minute at which the quota or the window may change by
@@ -1249,7 +1266,7 @@ class Engine:
                 self._deliver_nudge(q, verdict, now, day, out)
             elif verdict is Verdict.SEND:
                 queue.remove(q)
-                self._emit(q.kind, now, self._plan_reason(q), self._expiry(q.kind, now), out)
+                self._emit(q.kind, now, self._plan_reason(q, now), self._expiry(q.kind, now), out)
 
     def _budget_allows(self, kind: str, first_of_bout: bool) -> bool:
         """The daily budget (section 8, v2): its last ``prompts.reserve``
@@ -1338,11 +1355,11 @@ class Engine:
                 st.morning = []
         out.append(Dropped(q.kind, now, "red-flag alert open"))
 
-    def _plan_reason(self, q: Queued) -> dict[str, Any]:
+    def _plan_reason(self, q: Queued, now: Minute) -> dict[str, Any]:
         if q.kind == "settle_plan":
             return self._settle_reason()
         if q.kind == "plan_update" and q.reason is None:
-            return self._morning_reason()
+            return self._morning_reason(now)
         assert q.reason is not None
         return q.reason
 
@@ -1391,15 +1408,19 @@ class Engine:
         if self.state.morning and not any(q.kind == "plan_update" for q in self.state.queue):
             self._queue("plan_update", now)
 
-    def _morning_reason(self) -> dict[str, Any]:
+    def _morning_reason(self, now: Minute) -> dict[str, Any]:
         parts = self.state.morning
         order = {name: i for i, name in enumerate(MORNING_PARTS)}
         parts.sort(key=lambda p: order[p["part"]])
         quotas = [p for p in parts if "new_quota" in p]
+        tally = self.state.tally
+        in_force = pl.quota_in_force(self.state.plan, self.rules,
+                                     tally.day if tally is not None else "", now * 60)
         reason: dict[str, Any] = {
             "parts": [p["part"] for p in parts],
-            "old_quota": quotas[0]["old_quota"] if quotas else self.state.plan.quota,
-            "new_quota": quotas[-1]["new_quota"] if quotas else self.state.plan.quota,
+            "old_quota": quotas[0]["old_quota"] if quotas else in_force,
+            # the plan in force when the message goes out, whatever came between
+            "new_quota": in_force,
             "why": "; ".join(p["why"] for p in parts),
         }
         for p in parts:
@@ -1678,6 +1699,8 @@ class Engine:
                             {"quota": settle_quota,
                              "sitting.limit_min": min(self.rules.sitting.limit_min,
                                                       self.rules.settle.sitting_limit_min)})
+        self._sit_cache = None
+        self._fit_walks(settle_quota)
         self._schedule = self._day_schedule(self._current_day())
         bout = self.state.bout
         if bout is not None:
@@ -1693,7 +1716,9 @@ class Engine:
         while (d - timedelta(days=red_days)).isoformat() in plan.red_days:
             red_days += 1
         pains = [plan.pain[k] for k in last3 if k in plan.pain]
-        rising = len(pains) == 3 and pains[0] < pains[1] < pains[2]
+        # v2 (11.16): each day at least as high as the day before, +2 overall
+        rising = len(pains) == 3 and pains[0] <= pains[1] <= pains[2] and (
+            pains[2] - pains[0] >= 2)
         if red_days < 3 and not rising:
             return
         reason: dict[str, Any] = {"red_days": red_days}
@@ -1734,7 +1759,7 @@ class Engine:
                 return Reply(False, "the quota cannot be set before the baseline is complete "
                              f"({len(plan.baseline_steps)} of "
                              f"{self.rules.plan.baseline_days} valid days so far)")
-            old = plan.quota
+            old = pl.quota_in_force(plan, self.rules, self._day_key(), now * 60)
             if quota is not None:
                 plan.quota = int(quota)
             st.overrides = merged
@@ -1745,7 +1770,8 @@ class Engine:
             # The why is for the record; the person sees the message, if any.
             said = cmd.message or "your physiotherapist has updated your plan"
             fitted = self._fit_walks(plan.quota) if quota is not None else ""
-            self._plan_update(old, plan.quota, f"{said}; {fitted}" if fitted else said, now,
+            new = pl.quota_in_force(plan, self.rules, self._day_key(), now * 60)
+            self._plan_update(old, new, f"{said}; {fitted}" if fitted else said, now,
                               part="plan_change")
             if cmd.message:
                 self.state.morning[-1]["message"] = cmd.message
@@ -1774,8 +1800,16 @@ class Engine:
             plan.plan_held = False
             quota = pl.quota_in_force(plan, self.rules, self._day_key(), now * 60)
             who = "you" if how == "person" else "your physiotherapist"
-            self._plan_update(quota, quota, f"the alert was cleared by {who}; this is the "
-                              "plan in force", now, part="alert_cleared")
+            why = f"the alert was cleared by {who}; this is the plan in force"
+            if plan.settling(now * 60):
+                settle = self._settle_reason()
+                walks = settle["walks"]
+                why += (f"; a settle plan runs until {when_written(settle['until'])}: a "
+                        f"movement break every {settle['sitting_limit_min']} minutes of "
+                        f"sitting and {walks} short walk{'s' if walks != 1 else ''} of about "
+                        f"{settle['walk_min']} minutes; " + "; ".join(
+                            line.rstrip(".") for line in settle["advice"]))
+            self._plan_update(quota, quota, why, now, part="alert_cleared")
 
     def status(self) -> Status:
         """What the state topic shows: today so far and the plan in force."""

@@ -17,6 +17,7 @@ from pacer.engine.model import Level, PromptKind
 from pacer.engine.rules import SafetyRules
 from pacer.engine.safety import first_line, said
 
+GUIDE = "(A pacing guide, not a medical limit.)"
 NOT_A_DIAGNOSIS = "pacer cannot diagnose anything; this advice is based on what you reported."
 
 
@@ -146,7 +147,7 @@ def _wearable_silent(r: R) -> Wording:
     return Wording("info", "Is your wearable on?", text, INFO_ACTIONS)
 
 
-def _when(stamp: str) -> str:
+def when_written(stamp: str) -> str:
     """``2026-03-30T09:40:00+01:00`` as a person writes it: ``Monday at 9:40``."""
     at = datetime.fromisoformat(stamp)
     return f"{at.strftime('%A')} at {at.hour}:{at.minute:02d}"
@@ -160,7 +161,7 @@ def _settle_plan(r: R) -> Wording:
                  if walks else "no planned walks")
     advice = " ".join(str(line) for line in r.get("advice", ()))
     text = (
-        f"Thank you for letting pacer know. Until {_when(str(r['until']))} the plan "
+        f"Thank you for letting pacer know. Until {when_written(str(r['until']))} the plan "
         f"settles: {target}, a movement break every {r['sitting_limit_min']} minutes of "
         f"sitting, and {walk_text}. {advice} Flare-ups usually settle; gentle movement "
         "helps. If the pain escalates or worries you, contact your physiotherapist or GP."
@@ -224,11 +225,15 @@ def _plan_update(r: R) -> Wording:
         change = f"Your daily plan stays at {_steps(new)} steps."
     else:
         change = f"Your daily plan changes from {_steps(old)} to {_steps(new)} steps."
-    said = ". ".join(part[:1].upper() + part[1:] for part in str(why).split("; ") if part)
+    said = ". ".join(part[:1].upper() + part[1:].rstrip(".!? ")
+                     for part in str(why).split("; ") if part)
     parts = r.get("parts", ())
+    if "boom_followup" in parts:
+        said += f". {GUIDE}"
     title = "Good morning: your plan today" if len(parts) > 1 or "boom_followup" in parts \
         else "Your plan"
-    return Wording("info", title, f"{change} {said}.", INFO_ACTIONS)
+    end = "" if said.endswith((".", ")")) else "."
+    return Wording("info", title, f"{change} {said}{end}", INFO_ACTIONS)
 
 
 _WORDINGS: dict[str, Callable[[R], Wording]] = {
