@@ -7,7 +7,9 @@ through the engine and prints one Markdown row each:
 
   days            pacing days simulated
   nudges/day      the most nudges on one day, and the mean (v2 budget: 10)
-  asleep          prompts other than red_flag sent while the person slept
+  asleep          prompts other than red_flag sent while the person slept, and
+                  (after "+") those after a bed time they did not tap, which a
+                  wrist watch cannot see
   contradictions  "more" and "less" within 120 minutes (or after the ceiling)
   progressions    weekly reviews that raised the quota
   bouts > up      sitting prompts whose bout is longer than the person had been up
@@ -45,6 +47,7 @@ def row(result: Run) -> dict[str, Any]:
         "nudges_max": v.nudges_max,
         "nudges_mean": round(v.nudges_mean, 2),
         "asleep": len(v.asleep),
+        "asleep_untold": len(v.asleep_untold),
         "contradictions": len(v.contradictions),
         "progressions": len(v.progressions),
         "bouts_over_up": len(v.bouts_over_up),
@@ -63,7 +66,8 @@ def markdown(rows: list[dict[str, Any]], total: float) -> str:
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for r in rows:
         cells = (r["persona"], r["days"], r["nudges_max"], f"{r['nudges_mean']:.1f}",
-                 r["asleep"], r["contradictions"], r["progressions"], r["bouts_over_up"],
+                 f"{r['asleep']} + {r['asleep_untold']}", r["contradictions"],
+                 r["progressions"], r["bouts_over_up"],
                  f"{r['morning_plan_max']} / {r['morning_plan_total']}", r["rejected"],
                  f"{r['seconds']:.1f}")
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")

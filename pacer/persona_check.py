@@ -197,7 +197,8 @@ class Verdict:
 
     days: int
     nudges: dict[date, int]
-    asleep: list[Prompt]
+    asleep: list[Prompt]  # while asleep after going to bed with a tap or seen lying
+    asleep_untold: list[Prompt]  # while asleep after a bed the person did not tell
     contradictions: list[tuple[Prompt, Prompt]]
     progressions: list[Prompt]
     bouts_over_up: list[Prompt]
@@ -217,7 +218,10 @@ def judge(prompts: Sequence[Prompt], truth: Recording, *,
     return Verdict(
         days=truth.days,
         nudges=nudges_per_day(prompts, truth.timezone, truth.dates(), day_start),
-        asleep=prompts_asleep(prompts, truth.sleep),
+        asleep=prompts_asleep(prompts, [s for s in truth.sleep
+                                          if s[0] not in truth.untold_beds]),
+        asleep_untold=prompts_asleep(prompts, [s for s in truth.sleep
+                                                if s[0] in truth.untold_beds]),
         contradictions=contradictions(prompts, truth.timezone, day_start=day_start),
         progressions=progressions(prompts),
         bouts_over_up=bouts_over_time_up(prompts, truth.sleep),

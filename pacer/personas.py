@@ -79,6 +79,9 @@ class Recording:
     sleep: list[tuple[Minute, Minute]]
     settings: Mapping[str, Any]  # rule-table settings ("table.key" -> value) for this person
     unseen_steps: int  # steps walked while the wearable was not worn
+    # Bed times the person did not tell with a tap: a step-only wearable cannot
+    # see them, so pacer keeps the window open until its configured length.
+    untold_beds: tuple[Minute, ...] = ()
 
     @property
     def first_minute(self) -> Minute:
@@ -117,6 +120,7 @@ class _Builder:
         self.sleep: list[tuple[Minute, Minute]] = []
         self.asleep_since: Minute | None = self.first  # every recording begins at night
         self.unseen_steps = 0
+        self.untold_beds: list[Minute] = []
 
     @property
     def cursor(self) -> Minute:
@@ -189,6 +193,7 @@ class _Builder:
             days=self.days, epochs=self.epochs,
             events=sorted(self.events, key=lambda e: e.at), sleep=self.sleep,
             settings=dict(settings), unseen_steps=self.unseen_steps,
+            untold_beds=tuple(self.untold_beds),
         )
 
 
@@ -421,6 +426,8 @@ def _night_shift(b: _Builder, weeks: int) -> None:
             b.command(up + rng.randint(0, 4), DayEvent("up"))
         if rng.random() < 0.9:
             b.command(bed - rng.randint(1, 8), DayEvent("bed"))
+        else:
+            b.untold_beds.append(bed)
 
     for i in range(b.days):
         day = b.start + timedelta(days=i)

@@ -74,6 +74,16 @@ def test_a_day_in_bed_opens_at_wake_plus_wake_late_and_gets_no_nudge_before() ->
     assert all(DAY.clock(p.time) >= "11:30" for p in r.prompts)
 
 
+def test_a_night_trip_on_a_posture_device_does_not_open_the_window() -> None:
+    """Our choice: a posture device shows the person up after 5 minutes in a row
+    not lying (a 3-minute walk to the toilet at 05:40 is not getting up)."""
+    day = DAY.epochs(("04:00", 100, LIE), ("", 3, STEP, 40), ("", 70, LIE),
+                     ("", 4, UP), ("", 1, LIE), ("", 30, SIT))
+    r = run(day, zone=LONDON, rules=rules())
+    assert window(r)["opened"] == "2026-06-10T06:58:00+01:00"
+    assert window(r)["opened_by"] == "detected"
+
+
 def test_a_posture_device_seen_sitting_is_up_but_lying_is_not() -> None:
     day = DAY.epochs(("04:00", 150, LIE), ("", 1, SIT), ("", 60, SIT))
     r = run(day, zone=LONDON, rules=rules())
@@ -268,5 +278,6 @@ def test_exercise_sessions_are_counted_and_a_reminder_comes_when_the_week_needs_
 
 
 def test_unknown_minutes_do_not_open_the_window() -> None:
-    r = run(DAY.epochs(("05:00", 120, UNK), ("", 1, STEP, 90)), zone=LONDON, rules=rules())
+    r = run(DAY.epochs(("05:00", 120, UNK)) + steps(DAY, "07:00", 1), zone=LONDON,
+            rules=rules())
     assert window(r)["opened"] == "2026-06-10T07:00:00+01:00"

@@ -77,6 +77,7 @@ STEPPING = Posture.STEPPING
 UPRIGHT = Posture.UPRIGHT
 LYING = Posture.LYING
 UNKNOWN = Posture.UNKNOWN
+UP_RUN_MIN = 5  # a posture device shows the person up after this many minutes not lying
 BED_LYING_MIN = 60  # lying this long near bedtime is going to bed (section 1)
 BED_LYING_BEFORE_MIN = 120  # ... when it begins at most this long before day.sleep
 FLOOR_AFTER_UP_MIN = 510  # the floor check comes 8.5 hours after getting up at the earliest
@@ -335,8 +336,13 @@ class Engine:
                 # Nothing said the person was up by then (or pacer saw nothing
                 # before): the window opened at the configured time.
                 self._open(late, "configured", now, day)
-            elif t >= day.wake - self._early and self._is_up(epoch):
-                self._open(t, "detected", now, day)  # the minute that shows the person up
+            elif t >= day.wake - self._early and self._is_up(epoch, tally):
+                # the minute that shows the person up (for a posture device the
+                # first of the run that did)
+                first = t - tally.up_run + 1 if not epoch.inferred else t
+                self._open(first, "detected", now, day)
+                if first < t:
+                    self._count_back(first, t)
         in_window = tally.open
         if in_window:
             tally.window_min += 1
@@ -427,13 +433,41 @@ class Engine:
         return self.rules.day.wake_late_min
 
     @staticmethod
-    def _is_up(epoch: Epoch) -> bool:
-        """A minute that shows the person up: stepping, or for a posture device
-        any posture but lying (a person seen sitting at their desk is up)."""
+    def _is_up(epoch: Epoch, tally: DayTally) -> bool:
+        """A minute that shows the person up: for a step-only device a stepping
+        minute; for a posture device ``UP_RUN_MIN`` minutes in a row of any
+        posture but lying (a person seen sitting at their desk is up, a trip to
+        the toilet in the night is not)."""
         posture = epoch.posture
-        if posture is STEPPING:
-            return True
-        return not epoch.inferred and (posture is SEDENTARY or posture is UPRIGHT)
+        if epoch.inferred:
+            return posture is STEPPING
+        if posture is LYING or posture in UNKNOWN_POSTURES:
+            tally.up_run = 0
+            return False
+        tally.up_run += 1
+        return tally.up_run >= UP_RUN_MIN
+
+    def _count_back(self, first: Minute, t: Minute) -> None:
+        """The minutes of the run that showed the person up, before the one that
+        decided it, join the window's figures (the sitting bout starts afresh)."""
+        st = self.state
+        tally = st.tally
+        assert tally is not None
+        trail = st.trail
+        for minute in range(first, t):
+            i = len(trail) - (t - minute)
+            if i < 0:
+                continue
+            letter = trail[i]
+            tally.known_min += 1
+            tally.window_min += 1
+            if letter == "s":
+                tally.sedentary_min += 1
+            elif letter == "u":
+                tally.upright_min += 1
+            elif letter == "p":
+                tally.stepping_min += 1
+        st.trail = trail[:len(trail) - (t - first)] + trail[len(trail) - (t - first):].upper()
 
     def _open(self, minute: Minute, by: str, now: Minute, day: DayBounds) -> None:
         """The window opens at ``minute`` (its first minute); decided at ``now``."""

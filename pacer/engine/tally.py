@@ -62,6 +62,7 @@ class DayTally:
     since: int | None = None  # when it last opened or closed
     close_due: int = 0  # while open: when it closes unless something says so first
     window_min: int = 0  # minutes the window was open
+    up_run: int = 0  # minutes in a row not lying (posture devices), before the window opens
     late_open: bool = False  # opened by a tap after the configured bedtime
     morning_done: bool = False  # the first opening's morning jobs ran
     lying_from: int | None = None  # a lying run in progress (posture devices), from
