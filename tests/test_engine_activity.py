@@ -1084,7 +1084,9 @@ def test_honest_baseline_gives_the_quota_and_its_prompts() -> None:
     ))
     r = driver.finish()
     assert [(c, k) for c, k in zip(clocks(r), kinds(r), strict=True)] == [
-        ("07:01", "plan_update"),  # the morning message, at the window's first minute
+        # The morning message: standing before day.wake shows the person up
+        # after 5 minutes (the window opened at 07:00, known at 07:05).
+        ("07:05", "plan_update"),
         ("09:30", "pace_ease_off"),
         ("11:30", "pace_ease_off"),
         ("14:00", "walk_reminder"),  # 10:00 would contradict the ease-off

@@ -105,8 +105,9 @@ MORE = frozenset(("walk_reminder", "floor_nudge"))  # prompts that ask for more 
 LESS = frozenset(("pace_ease_off", "ceiling_reached"))  # ... and for less
 BOUT_FIRST = frozenset(("sitting_break", "standing_break"))  # may use the budget's reserve
 TRAIL_MIN = 120  # wear.still_min's largest value: how far back "not worn" may reach
-TRAIL_LETTER = {Posture.SEDENTARY: "s", Posture.LYING: "l", Posture.UPRIGHT: "u",
-                Posture.STEPPING: "p", Posture.UNKNOWN: "x", Posture.NOT_WORN: "n"}
+TRAIL_OUT = {Posture.SEDENTARY: "s", Posture.LYING: "l", Posture.UPRIGHT: "u",
+             Posture.STEPPING: "p", Posture.UNKNOWN: "x", Posture.NOT_WORN: "n"}
+TRAIL_IN = {posture: letter.upper() for posture, letter in TRAIL_OUT.items()}
 BUDGET_HELD = "daily budget"
 COVERAGE_KINDS = frozenset(("pace_ease_off", "ceiling_reached", "floor_nudge"))
 # The morning message's parts, in the order it says them (section 8, v2).
@@ -264,6 +265,7 @@ class Engine:
         # Until this minute the live conditions cannot change unless steps
         # arrive (an optimisation only: 0 means "check").
         self._quiet_until: Minute = 0
+        self._rules_changed()
         self._new_calendar()
 
     def _new_calendar(self) -> None:
@@ -323,7 +325,9 @@ class Engine:
         st = self.state
         t = epoch.start
         now = t + 1
-        day = self._enter_day(t, out)
+        day = self._day
+        if day is None or not day.start <= t < day.end:
+            day = self._enter_day(t, out)
         tally = st.tally
         assert tally is not None
         plan = st.plan
@@ -336,7 +340,7 @@ class Engine:
                 # Nothing said the person was up by then (or pacer saw nothing
                 # before): the window opened at the configured time.
                 self._open(late, "configured", now, day)
-            elif t >= day.wake - self._early and self._is_up(epoch, tally):
+            elif t >= day.wake - self._early and self._is_up(epoch, tally, t >= day.wake):
                 # the minute that shows the person up (for a posture device the
                 # first of the run that did)
                 first = t - tally.up_run + 1 if not epoch.inferred else t
@@ -379,14 +383,16 @@ class Engine:
                 st.sit_catchup = None
         elif st.bout is not None:
             self._bout_cut(st.bout)
-        self._close_response_window(t, now, out)
-        if self.rules.standing.limit_min and not epoch.inferred:
+        if st.pending is not None:
+            self._close_response_window(t, now, out)
+        if self._standing_limit and not epoch.inferred:
             self._standing(epoch, in_window, now)
 
-        run, ended = follow(st.run, epoch, in_window)
-        st.run = run
-        if ended is not None:
-            self._run_ended(ended)
+        if st.run is not None or posture is STEPPING:
+            run, ended = follow(st.run, epoch, in_window)
+            st.run = run
+            if ended is not None:
+                self._run_ended(ended)
 
         if posture is LYING:
             self._lying(t, in_window, now, day, out)
@@ -413,31 +419,37 @@ class Engine:
             self._conditions(now, day)
         elif st.run is not None and not st.run.rest_prompted:
             self._long_bout(now)
-        if tally.open and not tally.silent_sent:
+        if tally.open and not tally.silent_sent and (
+                st.last_data is None or now - st.last_data >= self._silent_min):
             self._silent(now)
-        self._deliver(epoch, now, day, out)
+        bout = st.bout
+        if st.queue or (bout is not None and (
+                bout.sedentary_min >= self._sitting_rules().limit_min
+                or st.sit_catchup is not None)):
+            self._deliver(epoch, now, day, out)
 
         st.next_minute = now
-        st.posture = posture.value
-        letter = TRAIL_LETTER[posture]
-        st.trail = (st.trail + (letter.upper() if in_window else letter))[-TRAIL_MIN:]
+        st.posture = posture  # a StrEnum: its own name as a string
+        st.trail = (st.trail + (TRAIL_IN if in_window else TRAIL_OUT)[posture])[-TRAIL_MIN:]
 
     # --- the waking window (pacing-rules.md section 1, v2) -------------------------
 
-    @property
-    def _early(self) -> int:
-        return self.rules.day.wake_early_min
-
-    @property
-    def _late(self) -> int:
-        return self.rules.day.wake_late_min
+    def _rules_changed(self) -> None:
+        """Values read every minute, taken from the rules once."""
+        rules = self.rules
+        self._early = rules.day.wake_early_min
+        self._late = rules.day.wake_late_min
+        self._silent_min = rules.wear.silent_min
+        self._standing_limit = rules.standing.limit_min
+        self._sit_cache = None
 
     @staticmethod
-    def _is_up(epoch: Epoch, tally: DayTally) -> bool:
+    def _is_up(epoch: Epoch, tally: DayTally, after_wake: bool) -> bool:
         """A minute that shows the person up: for a step-only device a stepping
-        minute; for a posture device ``UP_RUN_MIN`` minutes in a row of any
-        posture but lying (a person seen sitting at their desk is up, a trip to
-        the toilet in the night is not)."""
+        minute; for a posture device any posture but lying (a person seen
+        sitting at their desk is up), except that before ``day.wake`` standing
+        and walking count after ``UP_RUN_MIN`` minutes in a row (a trip to the
+        toilet in the night is not getting up)."""
         posture = epoch.posture
         if epoch.inferred:
             return posture is STEPPING
@@ -445,28 +457,29 @@ class Engine:
             tally.up_run = 0
             return False
         tally.up_run += 1
-        return tally.up_run >= UP_RUN_MIN
+        return after_wake or posture is SEDENTARY or tally.up_run >= UP_RUN_MIN
 
     def _count_back(self, first: Minute, t: Minute) -> None:
         """The minutes of the run that showed the person up, before the one that
-        decided it, join the window's figures (the sitting bout starts afresh)."""
+        decided it, join the window's figures."""
         st = self.state
         tally = st.tally
         assert tally is not None
         trail = st.trail
+        run = st.run
         for minute in range(first, t):
             i = len(trail) - (t - minute)
             if i < 0:
                 continue
-            letter = trail[i]
+            letter = trail[i]  # standing or walking: lying and sitting end the run
             tally.known_min += 1
             tally.window_min += 1
-            if letter == "s":
-                tally.sedentary_min += 1
-            elif letter == "u":
+            if letter == "u":
                 tally.upright_min += 1
             elif letter == "p":
                 tally.stepping_min += 1
+                if run is not None and minute >= run.start:
+                    run.window_min += 1  # a walk that got the person up counts whole
         st.trail = trail[:len(trail) - (t - first)] + trail[len(trail) - (t - first):].upper()
 
     def _open(self, minute: Minute, by: str, now: Minute, day: DayBounds) -> None:
@@ -898,10 +911,10 @@ class Engine:
     def _sitting_rules(self) -> SittingRules:
         """The sitting rules in force: the limit as it has grown, and a settle
         period shortens it."""
-        settling = self.state.plan.settle_until is not None
         cached = self._sit_cache
-        if cached is not None and cached[0] == settling and cached[1] is self.rules:
+        if cached is not None:
             return cached[2]
+        settling = self.state.plan.settle_until is not None
         rules = self.rules.sitting
         grown = self.state.plan.sitting_limit
         if grown is not None and grown != rules.limit_min:
@@ -1798,6 +1811,7 @@ class Engine:
                 plan.quota = int(quota)
             st.overrides = merged
             self.rules = rules
+            self._rules_changed()
             self._quiet_until = 0
             self._new_calendar()
             self._record_change(now, cmd.by, cmd.why, dict(cmd.set))

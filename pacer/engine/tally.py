@@ -109,7 +109,7 @@ class DayTally:
                 self.upright_min += 1
             if self.last_posture == _SEDENTARY_NAME:
                 self.sit_to_stand += 1
-        self.last_posture = posture.value
+        self.last_posture = posture  # a StrEnum: its own name as a string
 
     def uncount_lying(self, minutes: int) -> None:
         """Lying minutes that turned out to be the night (bed was detected
