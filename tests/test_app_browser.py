@@ -460,7 +460,16 @@ def test_today_shows_the_bout_the_band_the_walks_and_why_the_plan_changed(
                                   "floor": 1320, "ceiling": 3168}}
     watcher.publish("pacer/alice/state", settling, retain=True)
     b.do("wait", selector="#plan", text="Settling after a flare")
-    assert "Above today's upper limit" not in b.do("text", selector="#steps")
+    assert "Past the top of today's range" not in b.do("text", selector="#steps")
+
+    # v2 state: the waking day, the wearable's last data and the budget left.
+    v2 = {**STATE, "v": 2, "window": {"open": True, "since": "2026-11-23T07:02:00+11:00"},
+          "last_data": "2026-11-23T14:19:00+11:00", "budget_left": 6, "alert_seen": False}
+    watcher.publish("pacer/alice/state", v2, retain=True)
+    b.do("wait", selector="#day-line", text="Your day began at 7:02")
+    line = b.do("text", selector="#day-line")
+    assert "last data from your wearable at 14:19" in line
+    assert "6 reminders left today" in line
 
 
 # --- v2: "I'm up", "Going to bed", "Done my exercises" (interfaces.md section 8.2) -------

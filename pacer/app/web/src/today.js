@@ -20,6 +20,7 @@ export function todayView(app) {
   const rules = effectiveRules(app.config.rules || {}, week, state);
   return h('section', { class: 'screen', 'aria-label': 'Today' },
     h('p', { class: 'meta' }, state.time ? `As of ${clock(state.time)}` : ''),
+    dayLine(state),
     tapsCard(app, state),
     h('div', { class: 'pair' }, sittingCard(state, rules), walksCard(state, rules)),
     stepsCard(state),
@@ -74,7 +75,7 @@ function stepsCard(state) {
   let words;
   if (n < plan.floor) words = `Below the plan's lower mark of ${steps(plan.floor)}.`;
   else if (n <= plan.ceiling) words = `Within today's plan (${steps(plan.floor)} to ${steps(plan.ceiling)}).`;
-  else words = `Above today's upper limit of ${steps(plan.ceiling)}: time to rest.`;
+  else words = `Past the top of today's range (${steps(plan.ceiling)}): a good day, keep the rest of it light.`;
   return h('div', { class: 'card figure', id: 'steps' },
     h('h2', {}, 'Steps today'),
     h('p', { class: 'big' }, steps(n), h('small', {}, ` of ${steps(plan.quota)}`)),
@@ -98,6 +99,28 @@ function walksCard(state, rules) {
     h('p', { class: 'big' }, `${done} of ${planned}`),
     h('div', { class: 'dots' }, dots),
     h('p', {}, done >= planned ? 'All done for today.' : 'Short and easy.'));
+}
+
+/** "9:40" as people write it (no leading zero). */
+function spoken(iso) {
+  const hhmm = clock(iso);
+  return hhmm.startsWith('0') ? hhmm.slice(1) : hhmm;
+}
+
+/** v2 state: the waking day, the last data from the wearable and the prompts
+ * left in today's budget, so the person can see why pacer is quiet. */
+function dayLine(state) {
+  const parts = [];
+  const w = state.window;
+  if (w && w.since) parts.push(w.open ? `Your day began at ${spoken(w.since)}` : `Your day closed at ${spoken(w.since)}`);
+  else if (w && !w.open) parts.push('Your day has not begun yet');
+  if (state.last_data) parts.push(`last data from your wearable at ${spoken(state.last_data)}`);
+  else if (w) parts.push('no data from your wearable yet today');
+  if (typeof state.budget_left === 'number') {
+    parts.push(`${state.budget_left} reminder${state.budget_left === 1 ? '' : 's'} left today`);
+  }
+  if (!parts.length) return null;
+  return h('p', { class: 'meta', id: 'day-line' }, `${parts.join(' · ')}.`);
 }
 
 function lastDay(day) {
