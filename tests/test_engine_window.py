@@ -14,7 +14,15 @@ from typing import Any
 import pytest
 from engine_helpers import LONDON, SIT, STEP, UNK, UP, Day, Driver, Result, TimedCommand, run
 
-from pacer.config import DayRules, ExerciseRules, PromptRules, Rules, SittingRules, WalkRules
+from pacer.config import (
+    DayRules,
+    ExerciseRules,
+    PromptRules,
+    Rules,
+    SittingRules,
+    StandingRules,
+    WalkRules,
+)
 from pacer.engine.model import DayEvent, Epoch, Exercise, Posture
 
 LIE = Posture.LYING
@@ -281,3 +289,26 @@ def test_unknown_minutes_do_not_open_the_window() -> None:
     r = run(DAY.epochs(("05:00", 120, UNK)) + steps(DAY, "07:00", 1), zone=LONDON,
             rules=rules())
     assert window(r)["opened"] == "2026-06-10T07:00:00+01:00"
+
+
+# --- standing, for a back that does not tolerate it ---------------------------------------
+
+
+def test_standing_too_long_gets_a_standing_break_on_a_posture_device() -> None:
+    standing = rules(standing=StandingRules(limit_min=30))
+    r = run(DAY.epochs(("07:00", 5, SIT), ("", 80, UP), ("", 2, SIT), ("", 40, UP)),
+            zone=LONDON, rules=standing)
+    got = [(DAY.clock(p.time), p.reason["bout_min"], p.reason["repeat"])
+           for p in r.prompts if p.kind == "standing_break"]
+    # 07:05 on its feet: 30 minutes at 07:35, one repeat 15 minutes later; two
+    # minutes sitting is a break, and the next stretch starts afresh.
+    assert got == [("07:35", 30, 0), ("07:50", 45, 1), ("08:57", 30, 0)]
+    assert "standing for about 30 minutes" in r.prompts[0].text
+
+
+def test_a_wrist_never_gets_a_standing_break() -> None:
+    standing = rules(standing=StandingRules(limit_min=30))
+    r = run(steps(DAY, "07:00", 2) + [Epoch.from_steps(m, 5) for m in
+                                      range(DAY.at("07:02"), DAY.at("09:00"))],
+            zone=LONDON, rules=standing)
+    assert [p for p in r.prompts if p.kind == "standing_break"] == []
