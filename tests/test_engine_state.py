@@ -7,11 +7,18 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from datetime import date
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from activity_helpers import BASELINE_DAY, after_days
 
-from pacer.engine.core import STATE_VERSION, EngineState
+from pacer import simulate
+from pacer.config import Rules
+from pacer.engine.core import STATE_VERSION, Engine, EngineState
+from pacer.engine.model import DaySummary, Prompt, Summary
+from pacer.timebase import iso
 
 
 def reference(state: EngineState) -> dict[str, Any]:
@@ -21,6 +28,7 @@ def reference(state: EngineState) -> dict[str, Any]:
         data["week"]["days"] = [json.loads(json.dumps(dataclasses.asdict(d)))
                                 for d in state.week.days]
     data["v"] = STATE_VERSION
+    del data["from_v1"]  # how it was restored, not part of the state
     return data
 
 
@@ -47,3 +55,34 @@ def test_to_json_shares_no_list_or_dict_with_the_state() -> None:
 
 def test_the_empty_state_too() -> None:
     assert EngineState().to_json() == reference(EngineState())
+
+
+V1_STATE = Path(__file__).parent / "data" / "engine_state_v3.json"
+"""A snapshot version 1 of the engine wrote (state v3) at 10:00 on the tenth
+day of ``simulate.minutes(date(2026, 6, 1), 10, London, seed 7)``, its baseline
+complete: what a daemon upgraded in the middle of a day finds in its store."""
+
+
+def test_a_state_written_by_version_1_carries_on() -> None:
+    saved = json.loads(V1_STATE.read_text())["snapshot"]
+    assert saved["v"] == 3
+    engine = Engine.restore(Rules(), user="alice", timezone="Europe/London", snapshot=saved)
+    quota = engine.state.plan.quota
+    assert quota is not None
+    epochs = [e for e in simulate.minutes(date(2026, 6, 1), 11, "Europe/London", 7)
+              if e.start >= saved["next_minute"]]
+    outputs = [o for e in epochs for o in engine.advance(e)] + engine.close_day()
+    days = {o.key: o.body for o in outputs if isinstance(o, Summary) and o.final
+            and isinstance(o.body, DaySummary)}
+    # The day it was in keeps version 1's window, and its morning is not said again.
+    today = days["2026-06-10"]
+    assert today.window is not None
+    assert (today.window.opened_by, iso(today.window.opened, ZoneInfo("Europe/London"))) == (
+        "configured", "2026-06-10T07:30:00+01:00")
+    assert not [o for o in outputs if isinstance(o, Prompt) and o.kind == "plan_update"
+                and o.time < engine.calendar.bounds(date(2026, 6, 11)).start]
+    # The next day follows version 2, with the plan it had.
+    assert days["2026-06-11"].window is not None
+    assert days["2026-06-11"].window.opened_by in ("detected", "configured")
+    assert days["2026-06-11"].plan.quota is not None
+    assert engine.snapshot()["v"] == STATE_VERSION

@@ -165,12 +165,14 @@ class EngineState:
     stand: list[int] = field(default_factory=lambda: [0, 0, 0])  # standing: run, break run,
     # prompts in this run (posture devices)
     tap: list[Any] | None = None  # [minute, "up"|"bed"]: a tap for a minute not reached yet
+    from_v1: bool = False  # restored from a state version 1 wrote (not stored)
     trail: str = ""  # the last minutes' postures, one letter each (capital: in the window),
     # so a late "not worn" can take them back out of the figures
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = _plain(self)
         data["gate"]["sent"] = list(self.gate.sent)
+        del data["from_v1"]
         week = data["week"]
         if week is not None:
             week["days"] = [{**d, "flags": list(d["flags"]), "symptoms": list(d["symptoms"]),
@@ -221,6 +223,7 @@ class EngineState:
             stand=list(data.get("stand", [0, 0, 0])),
             trail=data.get("trail", ""),
             tap=data.get("tap"),
+            from_v1=data["v"] in OLD_STATE_VERSIONS,
         )
 
 
@@ -267,6 +270,29 @@ class Engine:
         self._quiet_until: Minute = 0
         self._rules_changed()
         self._new_calendar()
+        if self.state.from_v1:
+            self._from_v1()
+
+    def _from_v1(self) -> None:
+        """A state written by version 1 knew only the fixed window: the day it
+        was in keeps that window, its morning already said (v1 spoke at
+        day.wake); later days follow version 2."""
+        st = self.state
+        st.from_v1 = False
+        tally, now = st.tally, st.next_minute
+        if tally is None or now is None or tally.opened is not None:
+            return
+        day = self.calendar.bounds(date.fromisoformat(tally.day))
+        if now <= day.wake:
+            return  # the window has not opened yet: version 2 opens it
+        tally.opened, tally.opened_by, tally.morning_done = day.wake, "configured", True
+        tally.since, tally.close_due = day.wake, day.sleep
+        tally.window_min = min(now, day.sleep) - day.wake
+        if now < day.sleep:
+            tally.open = True
+        else:
+            tally.closed, tally.closed_by, tally.since = day.sleep, "configured", day.sleep
+        self._schedule = self._day_schedule(day)
 
     def _new_calendar(self) -> None:
         day = self.rules.day
