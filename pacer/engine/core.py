@@ -393,7 +393,7 @@ class Engine:
 
         # Only minutes inside the window make a sitting bout: nothing carries
         # over the night (section 2, v2).
-        if in_window:
+        if in_window and (st.bout is not None or posture is SEDENTARY):
             bout, end = observe(st.bout, epoch, self._sitting_rules())
             if bout is not None:
                 if posture is SEDENTARY:
@@ -407,7 +407,7 @@ class Engine:
             if end is not None:
                 self._bout_ended(end, now, out)
                 st.sit_catchup = None
-        elif st.bout is not None:
+        elif not in_window and st.bout is not None:
             self._bout_cut(st.bout)
         if st.pending is not None:
             self._close_response_window(t, now, out)
@@ -450,8 +450,8 @@ class Engine:
             self._silent(now)
         bout = st.bout
         if st.queue or (bout is not None and (
-                bout.sedentary_min >= self._sitting_rules().limit_min
-                or st.sit_catchup is not None)):
+                st.sit_catchup is not None
+                or bout.sedentary_min >= (self._sit_cache or self._sit_cached())[2].limit_min)):
             self._deliver(epoch, now, day, out)
 
         st.next_minute = now
@@ -933,6 +933,11 @@ class Engine:
         self._schedule = self._day_schedule(self._current_day())
 
     # --- sitting (pacing-rules.md section 2) ----------------------------------------
+
+    def _sit_cached(self) -> tuple[bool, Rules, SittingRules]:
+        self._sitting_rules()
+        assert self._sit_cache is not None
+        return self._sit_cache
 
     def _sitting_rules(self) -> SittingRules:
         """The sitting rules in force: the limit as it has grown, and a settle
