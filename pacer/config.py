@@ -332,12 +332,41 @@ def _field(loc: Iterable[int | str]) -> FieldInfo | None:
     return info
 
 
-def format_errors(exc: ValidationError, source: str) -> list[str]:
-    problems = []
+_WEEKDAYS_TABLE = 'a table of weekdays (mon..sun), e.g. { sat = { wake = "09:00" } }'
+
+
+def _weekday_named(loc: tuple[int | str, ...], raw: Any) -> tuple[tuple[int | str, ...], str]:
+    """day.weekdays is written as a table but checked as sorted (weekday, times)
+    pairs, so pydantic names a pair by its index: name the weekday as written
+    instead. Returns the location, and a message to use instead of pydantic's
+    (or "")."""
+    if loc[:2] != ("day", "weekdays"):
+        return loc, ""
+    day = raw.get("day") if isinstance(raw, dict) else None
+    written = day.get("weekdays") if isinstance(day, dict) else None
+    if not isinstance(written, dict):
+        return loc[:2], f"must be {_WEEKDAYS_TABLE}"
+    if len(loc) < 4 or not isinstance(loc[2], int) or not 0 <= loc[2] < len(written):
+        return loc, ""
+    key = sorted(written)[loc[2]]
+    if loc[3] == 0:
+        return (*loc[:2], key), "unknown weekday; use mon, tue, wed, thu, fri, sat or sun"
+    if len(loc) == 4:
+        return (*loc[:2], key), 'must be a table of wake and/or sleep, e.g. { wake = "09:00" }'
+    return (*loc[:2], key, *loc[4:]), ""
+
+
+def format_errors(exc: ValidationError, source: str, raw: Any = None) -> list[str]:
+    """One line per problem, ``source:table.key: message``; ``raw`` is the
+    input that was checked, for naming the weekdays of day.weekdays."""
+    problems: list[str] = []
     for err in exc.errors():
-        where = _where(err["loc"])
+        loc, instead = _weekday_named(tuple(err["loc"]), raw)
+        where = _where(loc)
         msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
+        if instead:
+            msg = instead
+        elif err["type"] == "extra_forbidden":
             msg = "unknown key (check the spelling; see config/pacer.example.toml)"
         elif err["type"] == "union_tag_invalid":
             msg = "unknown device kind; use one of replay, " + ", ".join(get_args(BleKind))
@@ -345,7 +374,9 @@ def format_errors(exc: ValidationError, source: str) -> list[str]:
             msg = "a device needs a kind"
         elif err["type"].endswith(_SAYS_WHAT) and (info := _field(err["loc"])) is not None:
             msg = f"must be {describe(info)}, got {show_value(err['input'])}"
-        problems.append(f"{source}:{where}: {msg}" if where else f"{source}: {msg}")
+        line = f"{source}:{where}: {msg}" if where else f"{source}: {msg}"
+        if line not in problems:  # a list for day.weekdays fails once per item
+            problems.append(line)
     return problems
 
 
@@ -353,7 +384,7 @@ def parse_config(raw: dict[str, Any], source: str = "<config>") -> Config:
     try:
         return Config.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(format_errors(exc, source)) from None
+        raise ConfigError(format_errors(exc, source, raw)) from None
 
 
 def load_config(path: Path | str) -> Config:

@@ -340,14 +340,18 @@ def test_plan_unknown_setting_names_the_nearest() -> None:
     [
         (
             "sitting.limit_min",
-            14,
-            "set: sitting.limit_min must be a whole number from 15 to 120, got 14",
+            9,
+            "set: sitting.limit_min must be a whole number from 10 to 120, got 9",
         ),
-        ("sitting.limit_min", 121, "from 15 to 120, got 121"),
+        ("sitting.limit_min", 121, "from 10 to 120, got 121"),
+        ("sitting.max_repeats", 4, "set: sitting.max_repeats must be a whole number from 0 to 3"),
         ("sitting.limit_min", "30", 'got "30"'),
         ("sitting.limit_min", 30.0, "got 30.0"),
         ("sitting.limit_min", True, "got true"),
-        ("plan.ceiling", 2.01, "set: plan.ceiling must be a number from 1 to 2, got 2.01"),
+        ("plan.ceiling", 3.01, "set: plan.ceiling must be a number from 1 to 3, got 3.01"),
+        ("boom.factor", 1.05, "set: boom.factor must be a number from 1.1 to 3, got 1.05"),
+        ("walks.min_duration_min", 16, "from 2 to 15, got 16"),
+        ("prompts.max_per_day", 31, "from 1 to 30, got 31"),
         ("plan.floor", 0.09, "from 0.1 to 1, got 0.09"),
         ("plan.weekly_increment", True, "got true"),
         ("plan.review_day", "Monday", 'one of "monday", "tuesday"'),
@@ -364,7 +368,8 @@ def test_plan_values_checked_by_the_config_model(name: str, value: Any, expected
 
 def test_plan_values_at_the_range_edges_pass() -> None:
     ok: dict[str, Any] = {
-        "sitting.limit_min": 15, "plan.ceiling": 2.0, "plan.floor": 0.1, "prompts.min_gap_min": 0,
+        "sitting.limit_min": 10, "plan.ceiling": 3.0, "plan.floor": 0.1, "prompts.min_gap_min": 0,
+        "sitting.max_repeats": 3, "boom.factor": 1.1, "walks.min_duration_min": 2,
     }
     assert parse("plan", plan_set(ok)).command == PlanChange("physio", "review", set=ok)
     ok = {"sitting.limit_min": 120, "plan.ceiling": 1, "day.wake": "06:00"}

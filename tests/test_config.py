@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from datetime import time
 from pathlib import Path
 
 import pytest
@@ -69,9 +70,14 @@ def test_example_names_every_key() -> None:
         assert table in raw, table
         for key in model.model_fields:
             assert mentioned(table, key), f"{table}.{key}"
-    # every rule key carries its default
+    # every rule key carries its default; a key with no value by default (None,
+    # which TOML cannot write, or an empty day.weekdays) is shown commented out
     for table in RULE_TABLES:
-        assert set(raw[table]) == set(type(getattr(Config(), table)).model_fields), table
+        fields = type(getattr(Config(), table)).model_fields
+        unset = {key for key, info in fields.items() if info.default in (None, ())}
+        assert set(raw[table]) == set(fields) - unset, table
+        for key in unset:
+            assert re.search(rf"^# {key} = ", text, re.M), f"{table}.{key}"
     for device in (ReplayDevice, BleDevice):
         for key in device.model_fields:
             assert re.search(rf"^# {key} = ", text, re.M), f"devices.{key}"
@@ -115,11 +121,27 @@ def test_unknown_table(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("[sitting]\nlimit_min = 14\n",
-         "sitting.limit_min: must be a whole number from 15 to 120, got 14"),
+        ("[sitting]\nlimit_min = 9\n",
+         "sitting.limit_min: must be a whole number from 10 to 120, got 9"),
         ("[sitting]\nlimit_min = 121\n",
-         "sitting.limit_min: must be a whole number from 15 to 120, got 121"),
-        ("[plan]\nceiling = 2.5\n", "plan.ceiling: must be a number from 1 to 2, got 2.5"),
+         "sitting.limit_min: must be a whole number from 10 to 120, got 121"),
+        ("[sitting]\nmax_repeats = 4\n",
+         "sitting.max_repeats: must be a whole number from 0 to 3, got 4"),
+        ("[plan]\nceiling = 3.5\n", "plan.ceiling: must be a number from 1 to 3, got 3.5"),
+        ("[plan]\nceiling = 0.9\n", "plan.ceiling: must be a number from 1 to 3, got 0.9"),
+        ("[boom]\nfactor = 1.05\n", "boom.factor: must be a number from 1.1 to 3, got 1.05"),
+        ("[walks]\nmin_duration_min = 1\n",
+         "walks.min_duration_min: must be a whole number from 2 to 15, got 1"),
+        ("[walks]\nmin_duration_min = 16\n",
+         "walks.min_duration_min: must be a whole number from 2 to 15, got 16"),
+        ("[prompts]\nmax_per_day = 31\n",
+         "prompts.max_per_day: must be a whole number from 1 to 30, got 31"),
+        ("[day]\nwake_early_min = 361\n",
+         "day.wake_early_min: must be a whole number from 0 to 360, got 361"),
+        ("[wear]\nsilent_min = 20\n",
+         "wear.silent_min: must be a whole number from 30 to 600, got 20"),
+        ("[exercise]\nper_week = 15\n",
+         "exercise.per_week: must be a whole number from 0 to 14, got 15"),
         ("[plan]\nweekly_increment = -0.1\n",
          "plan.weekly_increment: must be a number from 0 to 0.2, got -0.1"),
         ("[prompts]\nmax_per_hour = 0\n",
@@ -135,9 +157,144 @@ def test_out_of_range_says_the_allowed_range(tmp_path: Path, text: str, expected
 
 
 def test_range_edges_accepted(tmp_path: Path) -> None:
-    config = load_config(write(tmp_path, "[sitting]\nlimit_min = 15\n[plan]\nceiling = 2\n"))
-    assert config.sitting.limit_min == 15
-    assert config.plan.ceiling == 2.0
+    config = load_config(write(tmp_path, "[sitting]\nlimit_min = 10\nmax_repeats = 3\n"
+                                         "[plan]\nceiling = 3\n[boom]\nfactor = 1.1\n"
+                                         "[walks]\nmin_duration_min = 2\n"
+                                         "[prompts]\nmax_per_day = 30\n"))
+    assert config.sitting.limit_min == 10
+    assert config.sitting.max_repeats == 3
+    assert config.plan.ceiling == 3.0
+    assert config.boom.factor == 1.1
+    assert config.walks.min_duration_min == 2
+    assert config.prompts.max_per_day == 30
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[sitting]\nignored_streak = 1\n",
+         "sitting: ignored_streak must be 0 (off) or 2 to 10"),
+        ('[sitting]\nbreak_advice = "custom"\n',
+         'sitting: break_advice "custom" needs break_text: the physiotherapist\'s own words '
+         "for a break (at most 200 characters)"),
+        ("[sitting]\nlimit_min = 45\nlimit_target_min = 30\n",
+         "sitting: limit_target_min must not be below limit_min"),
+        ("[plan]\nceiling_of_usual = 0.5\n",
+         "plan: ceiling_of_usual must be 0 (off) or 1.0 to 2.0"),
+        ('[day]\nweekdays = { sat = { wake = "23:00" } }\n',
+         "day: wake must come before sleep within the day that begins at day.start (on sat)"),
+    ],
+)
+def test_v2_keys_that_relate(tmp_path: Path, text: str, expected: str) -> None:
+    (line,) = problems(tmp_path, text)
+    assert line == expected
+
+
+def test_v2_keys_that_relate_accepted(tmp_path: Path) -> None:
+    config = load_config(write(
+        tmp_path,
+        '[sitting]\nignored_streak = 0\nbreak_advice = "custom"\n'
+        'break_text = "Stand and lean back gently three times."\n'
+        "limit_growth_min = 5\nlimit_target_min = 60\n"
+        "[plan]\nceiling_of_usual = 0\n"
+        '[day]\nweekdays = { fri = { sleep = "23:30" }, sat = { wake = "09:00" } }\n',
+    ))
+    assert config.sitting.ignored_streak == 0
+    assert config.sitting.target_min == 60
+    assert config.plan.ceiling_of_usual == 0
+    friday, saturday = 4, 5
+    assert config.day.times(friday) == (config.day.wake, time(23, 30))
+    assert config.day.times(saturday) == (time(9, 0), config.day.sleep)
+    assert config.day.times(0) == (time(7, 30), time(21, 30))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # the weekday as the person wrote it, not the index of a checked pair
+        ('[day]\nweekdays = { saturday = { wake = "09:00" } }\n',
+         "day.weekdays.saturday: unknown weekday; use mon, tue, wed, thu, fri, sat or sun"),
+        ('[day]\nweekdays = { fri = { wake = "09:00" }, sat = { wak = "09:00" } }\n',
+         "day.weekdays.sat.wak: unknown key (check the spelling; see config/pacer.example.toml)"),
+        ('[day]\nweekdays = { sat = { wake = "9am" } }\n',
+         "day.weekdays.sat.wake: '9am' is not a clock time; use HH:MM, for example 07:30"),
+        ('[day]\nweekdays = { sat = "09:00" }\n',
+         'day.weekdays.sat: must be a table of wake and/or sleep, e.g. { wake = "09:00" }'),
+        ('[day]\nweekdays = ["sat", "sun"]\n',
+         'day.weekdays: must be a table of weekdays (mon..sun), e.g. { sat = { wake = "09:00" } }'),
+    ],
+)
+def test_weekdays_problems_name_the_weekday(tmp_path: Path, text: str, expected: str) -> None:
+    (line,) = problems(tmp_path, text)
+    assert line == expected
+
+
+# The rule tables of the version 1 example config, with its values.
+V1_RULES = """\
+[day]
+start = "04:00"
+wake = "07:30"
+sleep = "21:30"
+min_known_hours = 10.0
+[sitting]
+limit_min = 40
+gap_tolerance_min = 5
+break_min = 2
+break_steps = 60
+repeat_min = 15
+max_repeats = 2
+response_window_min = 15
+[walks]
+min_duration_min = 5
+max_duration_min = 30
+min_cadence = 60
+per_day = 3
+times = ["10:00", "14:00", "17:00"]
+[plan]
+baseline_days = 7
+start_factor = 0.8
+floor = 0.5
+ceiling = 1.2
+weekly_increment = 0.1
+review_day = "monday"
+[pacing]
+ahead_margin = 0.5
+ease_off_cooldown_min = 120
+max_bout_min = 45
+floor_check_time = "16:00"
+[boom]
+factor = 1.3
+[traffic]
+amber_reduction = 0.1
+[settle]
+hours = 72
+quota_factor = 0.6
+sitting_limit_min = 30
+[prompts]
+max_per_hour = 4
+min_gap_min = 5
+max_delay_min = 15
+"""
+
+
+def test_v1_config_still_loads(tmp_path: Path) -> None:
+    """A version 1 config stays valid (interfaces.md 8.7): its own values are
+    kept, and the keys version 2 added take their defaults."""
+    config = load_config(write(tmp_path, V1_RULES))
+    assert config.sitting.max_repeats == 2
+    assert config.plan.ceiling == 1.2
+    assert config.boom.factor == 1.3
+    # v1's walk length is v2's minimum walk and, with no target_min, the planned length
+    assert config.walks.min_duration_min == 5
+    assert config.walks.target_min is None
+    assert config.walks.start_min == 5
+    defaults = Config()
+    for table in ("standing", "wear", "exercise", "safety"):
+        assert getattr(config, table) == getattr(defaults, table), table
+    assert config.day.weekdays == ()
+    assert config.prompts.max_per_day == defaults.prompts.max_per_day
+    assert config.sitting.enabled is True
+    assert config.sitting.break_advice == "walk"
 
 
 @pytest.mark.parametrize(
