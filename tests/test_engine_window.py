@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 from engine_helpers import LONDON, SIT, STEP, UNK, UP, Day, Driver, Result, TimedCommand, run
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pacer.config import (
     DayRules,
@@ -23,7 +25,7 @@ from pacer.config import (
     StandingRules,
     WalkRules,
 )
-from pacer.engine.model import DayEvent, Epoch, Exercise, Posture
+from pacer.engine.model import DayEvent, Dnd, Epoch, Exercise, Posture
 
 LIE = Posture.LYING
 DAY = Day(date(2026, 6, 10), LONDON)  # a Wednesday
@@ -312,3 +314,59 @@ def test_a_wrist_never_gets_a_standing_break() -> None:
                                       range(DAY.at("07:02"), DAY.at("09:00"))],
             zone=LONDON, rules=standing)
     assert [p for p in r.prompts if p.kind == "standing_break"] == []
+
+
+# --- combinations ------------------------------------------------------------------------
+
+
+def test_nudges_dropped_in_do_not_disturb_do_not_use_the_budget() -> None:
+    # Two-prompt bouts all day; do-not-disturb over the morning's bouts.
+    segments: list[Any] = [("07:00", 2, UP)]
+    for _ in range(8):
+        segments += [("", 58, SIT), ("", 2, UP)]
+    budget = rules(prompts=PromptRules(max_per_day=4, reserve=1),
+                   sitting=SittingRules(ignored_streak=0))
+    quiet = run(DAY.epochs(*segments), zone=LONDON, rules=budget,
+                commands=[at("07:00", Dnd(240))])
+    sent = [p for p in quiet.prompts if p.kind == "sitting_break"]
+    assert len(sent) == 4
+    assert all(DAY.clock(p.time) >= "11:00" for p in sent)
+    dropped = quiet.final(KEY)["prompts_dropped"]
+    assert dropped["dnd"] > 0
+    assert dropped["budget"] > 0
+
+
+def test_the_morning_message_and_a_walk_reminder_do_not_contradict() -> None:
+    """Plan messages are neither more nor less: a walk reminder right after the
+    morning message goes out."""
+    walks = rules(walks=WalkRules(per_day=1, times=("07:40",)),
+                  day=DayRules(wake_early_min=0, wake_late_min=0))
+    driver = Driver(rules=walks, zone=LONDON)
+    driver.engine.state.morning.append({"part": "plan_change", "old_quota": None,
+                                        "new_quota": None, "why": "a test part"})
+    driver.feed(DAY.epochs(("07:30", 30, UP, 5)))
+    r = driver.finish()
+    # The data begin at 07:30: the window opened then, said at the minute's end.
+    assert [(DAY.clock(p.time), p.kind) for p in r.prompts] == [
+        ("07:31", "plan_update"), ("07:40", "walk_reminder")]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(5, 120), st.integers(0, 90), st.integers(0, 30))
+def test_property_a_still_run_told_as_not_worn_never_yields_a_sitting_prompt(
+    still_min: int, after: int, head: int
+) -> None:
+    """Whatever the lengths, after the correction no sitting prompt counts the
+    still run: a prompt's bout is only the sitting that came after it."""
+    driver = Driver(rules=rules(), zone=LONDON)
+    driver.feed(steps(DAY, "07:00", 2) + still(DAY, "07:02", head))
+    start = DAY.at("07:02") + head
+    driver.feed([Epoch.from_steps(m, 0) for m in range(start, start + still_min)])
+    driver.engine.not_worn(start, start + still_min)
+    end = start + still_min
+    driver.feed([Epoch.from_steps(m, 0) for m in range(end, end + after)])
+    r = driver.finish()
+    for p in r.prompts:
+        if p.kind == "sitting_break" and p.time > end:
+            assert p.reason["bout_min"] <= head + (p.time - end)
+    assert r.final(KEY)["not_worn_min"] == still_min
