@@ -128,7 +128,8 @@ class SittingRules(Table):
     break_min: int = Field(2, ge=1, le=10)
     break_steps: int = Field(60, ge=10, le=1000)
     repeat_min: int = Field(15, ge=5, le=60)
-    max_repeats: int = Field(1, ge=0, le=3)
+    # v2 allows 0..3 for a new plan; a v1 config's larger value stays valid
+    max_repeats: int = Field(1, ge=0, le=10)
     response_window_min: int = Field(15, ge=1, le=60)
     break_advice: BreakAdvice = "walk"
     break_text: str | None = Field(None, min_length=1, max_length=200)
@@ -168,7 +169,9 @@ class WearRules(Table):
 class WalkRules(Table):
     # v2: the fixed minimum that decides what counts as a walk; the plan's walk
     # length (target_min, growing) is a target, not a threshold.
-    min_duration_min: int = Field(5, ge=2, le=15)
+    # (v2 allows 2..15; a v1 config's value, the planned length then, stays valid
+    # and keeps its v1 meaning: walks shorter than it do not count)
+    min_duration_min: int = Field(5, ge=1, le=60)
     target_min: int | None = Field(None, ge=2, le=60)
     growth_min: int = Field(1, ge=0, le=5)
     max_duration_min: int = Field(30, ge=5, le=120)
@@ -222,7 +225,7 @@ class PacingRules(Table):
 
 
 class BoomRules(Table):
-    factor: float = Field(1.5, ge=1.1, le=3.0)
+    factor: float = Field(1.5, ge=1.05, le=3.0)  # v2: 1.1..3.0; v1's 1.05 stays valid
 
 
 class TrafficRules(Table):
