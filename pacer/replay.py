@@ -157,7 +157,7 @@ def format_line(out: Prompt | Summary, engine: Engine) -> str:
         f"quota {plan['quota']} ({plan['floor']}-{plan['ceiling']})")
     flags = f"; flags: {', '.join(b['flags'])}" if b["flags"] else ""
     return (
-        f"{b['date']}  summary{'' if b['final'] else ' (so far)'}: "
+        f"{b['date']}  summary{'' if b['final'] else ' (so far)'}: {_window(b)}"
         f"{'valid' if b['valid'] else 'not valid'}, known {b['known_min']} min, "
         f"steps {b['steps']}, sedentary {b['sedentary_min']} min"
         f"{' (inferred)' if b['sedentary_inferred'] else ''}, "
@@ -166,6 +166,16 @@ def format_line(out: Prompt | Summary, engine: Engine) -> str:
         f"taken {brk['taken']}, ignored {brk['ignored']}, snoozed {brk['snoozed']}, "
         f"natural breaks {brk['natural']}; walks {b['walks']}; {plan['phase']}, {quota}{flags}"
     )
+
+
+def _window(b: dict[str, Any]) -> str:
+    """``up 06:58 (detected), bed 21:30 (configured), `` from a v2 summary."""
+    w = b.get("window")
+    if not w or not w.get("opened"):
+        return "the day did not open, " if w else ""
+    closed = w.get("closed")
+    bed = f", bed {closed[11:16]} ({w['closed_by']})" if closed else ""
+    return f"up {w['opened'][11:16]} ({w['opened_by']}){bed}, "
 
 
 def dumps(data: dict[str, Any]) -> str:
