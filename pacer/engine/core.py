@@ -382,8 +382,18 @@ class Engine:
                 tally.settling = True  # this minute lay inside the settle period
             if now * 60 >= plan.settle_until:
                 self._end_settle(now)  # decided when the minute it ends in is over
-        tally.count_epoch(epoch, in_window)
-        if in_window and epoch.steps and tally.opened is not None:
+        steps = epoch.steps
+        if in_window and posture is SEDENTARY:
+            # The commonest minute, counted as count_epoch would, without the call.
+            tally.steps += steps
+            tally.known_min += 1
+            tally.sedentary_min += 1
+            if epoch.inferred:
+                tally.sedentary_inferred = True
+            tally.last_posture = posture
+        else:
+            tally.count_epoch(epoch, in_window)
+        if in_window and steps and tally.opened is not None:
             slot = (t - tally.opened) // pl.SLOT_MIN
             if 0 <= slot < len(tally.slot_steps):
                 tally.slot_steps[slot] += epoch.steps
@@ -393,8 +403,17 @@ class Engine:
 
         # Only minutes inside the window make a sitting bout: nothing carries
         # over the night (section 2, v2).
-        if in_window and (st.bout is not None or posture is SEDENTARY):
-            bout, end = observe(st.bout, epoch, self._sitting_rules())
+        bout = st.bout
+        if in_window and bout is not None and posture is SEDENTARY and (
+                steps < (self._sit_cache or self._sit_cached())[2].break_steps):
+            # One more sitting minute of a bout, as sitting.observe counts it.
+            bout.sedentary_min += 1
+            bout.unknown_run = bout.move_run = 0
+            bout.window_min += 1
+            if epoch.inferred:
+                bout.inferred = True
+        elif in_window and (bout is not None or posture is SEDENTARY):
+            bout, end = observe(bout, epoch, self._sitting_rules())
             if bout is not None:
                 if posture is SEDENTARY:
                     bout.window_min += 1
