@@ -1141,7 +1141,7 @@ def test_physio_cannot_set_the_quota_during_the_baseline() -> None:
     [
         ({"sitting.limit_min": 9}, "sitting.limit_min"),  # v2: 10..120
         ({"sitting.limit_min": 121}, "sitting.limit_min"),
-        ({"sitting.max_repeats": 11}, "sitting.max_repeats"),  # 0..10 (v2 asks 0..3; v1 values stay valid)
+        ({"sitting.max_repeats": 11}, "sitting.max_repeats"),  # 0..10: v1 values stay valid
         ({"sitting.limt_min": 30}, "sitting.limt_min"),
         ({"plan.weekly_increment": 0.25}, "plan.weekly_increment"),
         ({"pacing.settle_in_min": 361}, "pacing.settle_in_min"),  # v2 key, 0..360
