@@ -326,6 +326,8 @@ class Daemon:
             # The trackers' state goes with the minute: a restart neither loses
             # nor repeats a step (ble.py).
             state["devices"] = self.ble.state()
+        # A minute the store cannot take stops the daemon (StoreError): restarted,
+        # it carries on from what was stored, so nothing is half applied.
         self.store.commit_minute(self.user, epoch, source, outputs, state, outbox)
         if self.ble is not None:
             raw = self.ble.take_raw()
@@ -411,6 +413,9 @@ class Daemon:
                 log.info("command %s was already applied; sending its reply again", cmd_id)
                 self._reply(msg, done)
                 return
+        # Applied and recorded in one transaction, or not at all: if the store
+        # cannot take it, the engine goes back to where it was.
+        before = self.engine.snapshot()
         reply = self.engine.command(parsed.command, at)
         payload = payloads.reply(reply)
         if not reply.ok:
@@ -428,12 +433,16 @@ class Daemon:
         else:
             # Kept in the local audit trail as refused, never published as applied.
             audit["refused"] = reply.error
-        self.store.commit_command(
-            self.user, at, audit["type"], audit, reply.outputs,
-            self.engine.snapshot() if reply.ok else None,
-            self._state_minute(at) if reply.ok else None,
-            outbox, cmd_id=cmd_id, reply=payload if cmd_id is not None else None,
-        )
+        try:
+            self.store.commit_command(
+                self.user, at, audit["type"], audit, reply.outputs,
+                self.engine.snapshot() if reply.ok else None,
+                self._state_minute(at) if reply.ok else None,
+                outbox, cmd_id=cmd_id, reply=payload if cmd_id is not None else None,
+            )
+        except Exception:
+            self.engine.rewind(before)
+            raise
         self._log_outputs(list(reply.outputs))
         self._reply(msg, payload)
         self._wake_publisher.set()
@@ -471,16 +480,21 @@ class Daemon:
                 self._catch_up(until=at)  # as for a command over MQTT
                 cmd = PlanChange(by=str(payload["by"]), why=str(payload["why"]),
                                  clear_alert=True)
+                before = self.engine.snapshot()
                 reply = self.engine.command(cmd, at)
                 outbox = outbox_for(reply.outputs, topics=self.topics, tz=self.engine.tz,
                                     real_deadline=self.clock.real_deadline)
                 audit = audit_event(cmd, user=self.user, time=iso_seconds(at, self.engine.tz),
                                     cmd_id=None)
-                self.store.commit_command(
-                    self.user, at, audit["type"], audit, reply.outputs,
-                    self.engine.snapshot() if reply.ok else None,
-                    self._state_minute(at) if reply.ok else None, outbox,
-                )
+                try:
+                    self.store.commit_command(
+                        self.user, at, audit["type"], audit, reply.outputs,
+                        self.engine.snapshot() if reply.ok else None,
+                        self._state_minute(at) if reply.ok else None, outbox,
+                    )
+                except Exception:
+                    self.engine.rewind(before)  # not applied unless recorded
+                    raise
                 self.store.request_done(seq, payloads.reply(reply))
                 log.info("local request to clear the alert: %s",
                          "done" if reply.ok else reply.error)

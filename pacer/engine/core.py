@@ -259,8 +259,18 @@ class Engine:
         self.user = user
         self.timezone = timezone
         self.tz = zone(timezone)
-        self.state = state if state is not None else EngineState()
-        self.rules = apply_settings(rules, self.state.overrides) if self.state.overrides else rules
+        self._take_state(state if state is not None else EngineState())
+
+    def rewind(self, snapshot: dict[str, Any]) -> None:
+        """Go back to a state taken earlier (``snapshot``): what the shell does
+        when it could not store what followed, so nothing is applied that was
+        not recorded."""
+        self._take_state(EngineState.from_json(snapshot))
+
+    def _take_state(self, state: EngineState) -> None:
+        self.state = state
+        rules = self.base_rules
+        self.rules = apply_settings(rules, state.overrides) if state.overrides else rules
         self.gate = Gate(self.state.gate)
         self._day: DayBounds | None = None
         self._schedule: dict[Minute, list[str]] = {}
