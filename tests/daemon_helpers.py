@@ -85,22 +85,28 @@ async def run_daemon(config: Config, world: VirtualWorld, clock: Clock,
 
 _POSTURE_WORD = {
     Posture.SEDENTARY: "sitting",
+    Posture.LYING: "lying",
     Posture.UPRIGHT: "standing",
     Posture.STEPPING: "walking",
     Posture.UNKNOWN: "unknown",
+    Posture.NOT_WORN: "not_worn",
 }
 
 
 def write_minutes(path: Path, epochs: Iterable[Epoch], tz: ZoneInfo) -> int:
-    """A replay minutes CSV (interfaces.md section 3); unknown minutes get no
-    row (a missing row is unknown). The number of rows written."""
+    """A replay minutes CSV (interfaces.md sections 3 and 8.1); unknown minutes
+    get no row (a missing row is unknown), a not-worn minute is a ``not_worn``
+    row, and a step-derived (inferred) minute has its posture left empty, so
+    that reading the file back gives the same epochs. The number of rows written."""
     n = 0
     with path.open("w", encoding="utf-8") as f:
         f.write("time,steps,posture\n")
         for e in epochs:
             if e.posture is Posture.UNKNOWN:
                 continue
-            f.write(f"{iso(e.start, tz)},{e.steps},{_POSTURE_WORD[e.posture]}\n")
+            derived = e.inferred and e == Epoch.from_steps(e.start, e.steps)
+            word = "" if derived else _POSTURE_WORD[e.posture]
+            f.write(f"{iso(e.start, tz)},{e.steps},{word}\n")
             n += 1
     return n
 

@@ -43,24 +43,32 @@ def test_desk_day_gives_exactly_three_prompts(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     lines = json_lines(proc.stdout)
     prompts = [x for x in lines if x["type"] == "prompt" and x["kind"] == "sitting_break"]
+    # v2: the first prompt at 40 minutes and one repeat 15 minutes later
+    # (sitting.max_repeats defaults to 1), then silence for the rest of the bout.
     assert [p["time"] for p in prompts] == [
-        "2026-11-23T09:40:00+11:00", "2026-11-23T09:55:00+11:00", "2026-11-23T10:10:00+11:00",
+        "2026-11-23T09:40:00+11:00", "2026-11-23T09:55:00+11:00",
     ]
+    # v2 reasons also say whether the sitting was inferred (a thigh sensor's is
+    # measured) and which break the text asks for (sitting.break_advice).
     assert [p["reason"] for p in prompts] == [
-        {"bout_min": 40, "limit_min": 40, "repeat": 0},
-        {"bout_min": 55, "limit_min": 40, "repeat": 1},
-        {"bout_min": 70, "limit_min": 40, "repeat": 2},
+        {"bout_min": 40, "limit_min": 40, "repeat": 0, "inferred": False, "advice": "walk"},
+        {"bout_min": 55, "limit_min": 40, "repeat": 1, "inferred": False, "advice": "walk"},
     ]
     # The only other prompt is the 10:00 walk reminder of the default plan.
     others = [(x["kind"], x["time"]) for x in lines if x["type"] == "prompt"
               and x["kind"] != "sitting_break"]
     assert others == [("walk_reminder", "2026-11-23T10:00:00+11:00")]
-    # Then the day's final summary and the (partial) week's.
+    # Then the day's final summary (v2) and the (partial) week's.
     day, week = lines[-2], lines[-1]
     assert (day["type"], day["period"], day["final"]) == ("summary", "day", True)
+    assert day["v"] == 2
     assert day["longest_sitting_bout_min"] == 180
+    assert day["prompts"] == {"sitting_break": 2, "walk_reminder": 1}
+    # A thigh sensor's first sitting minute shows the person up: the window opens then.
+    assert day["window"] == {"opened": "2026-11-23T09:00:00+11:00", "closed": None,
+                             "opened_by": "detected", "closed_by": None}
     assert (week["period"], week["week"]) == ("week", "2026-W48")
-    assert len(lines) == 6
+    assert len(lines) == 5
 
 
 def test_text_output_and_the_same_result_twice(tmp_path: Path) -> None:
@@ -76,7 +84,7 @@ def test_replay_with_events_and_config(tmp_path: Path) -> None:
     desk = minutes_csv(tmp_path / "desk.csv", [("09:00", 120, "sitting", 0)])
     cfg = tmp_path / "pacer.toml"
     cfg.write_text('[user]\nid = "alice"\ntimezone = "Australia/Sydney"\n'
-                   "[sitting]\nlimit_min = 30\n", encoding="utf-8")
+                   "[sitting]\nlimit_min = 30\nmax_repeats = 2\n", encoding="utf-8")
     events = tmp_path / "events.jsonl"
     events.write_text(
         '{"time": "2026-11-23T09:31:00+11:00", "type": "ack", "prompt": "last", '
@@ -89,8 +97,8 @@ def test_replay_with_events_and_config(tmp_path: Path) -> None:
     lines = json_lines(proc.stdout)
     times = [x["time"][11:16] for x in lines  # type: ignore[index]
              if x["type"] == "prompt" and x["kind"] == "sitting_break"]
-    # First at 30 min, snoozed at 09:31 for 20 min: the catch-up at 09:51,
-    # then the last repeat 15 min later.
+    # First at 30 min, snoozed at 09:31 for 20 min: the catch-up at 09:51
+    # (it counts toward the cap), then the last of 1 + 2 repeats 15 min later.
     assert times == ["09:30", "09:51", "10:06"]
     summary = lines[-2]
     assert summary["user"] == "alice"
@@ -210,15 +218,24 @@ def test_scan_without_bluetooth_says_why() -> None:
 # --- red flags (pacing-rules.md section 7) ---------------------------------------------
 
 
-def _night_report(tmp_path: Path, *extra: str) -> list[dict[str, object]]:
-    """A night with the wrist still, a report of saddle numbness at 02:00, then
-    the morning; ``extra`` are more event lines."""
-    night = minutes_csv(tmp_path / "night.csv", [("00:00", 10 * 60, "", 0)])
+def _night_report(tmp_path: Path, *extra: str,
+                  config: Path | None = None) -> list[dict[str, object]]:
+    """A night with the wrist still, a report of saddle numbness at 02:00, a
+    trip to the toilet at 04:30 (before day.wake - day.wake_early_min, 05:30:
+    not getting up), then the morning: up at 07:12 (the step-only watch's first
+    stepping minute opens the waking window), still again until 10:00;
+    ``extra`` are more event lines, ``config`` a config file."""
+    night = minutes_csv(tmp_path / "night.csv", [
+        ("00:00", 270, "", 0), ("04:30", 3, "", 30), ("04:33", 159, "", 0),
+        ("07:12", 4, "", 40), ("07:16", 164, "", 0),
+    ])
     events = tmp_path / "events.jsonl"
     report = ('{"time": "2026-11-23T02:00:00+11:00", "type": "symptom", "level": "red", '
               '"red_flags": ["saddle_numbness"]}')
     events.write_text("\n".join((report, *extra)) + "\n", encoding="utf-8")
-    proc = pacer_cli("replay", "--input", str(night), "--events", str(events), "--json")
+    options = ("--config", str(config)) if config is not None else ()
+    proc = pacer_cli("replay", "--input", str(night), "--events", str(events), *options,
+                     "--json")
     assert proc.returncode == 0, proc.stderr
     flags = [x for x in json_lines(proc.stdout)
              if x["type"] == "prompt" and x["kind"] == "red_flag"]
@@ -237,8 +254,22 @@ def test_a_night_report_of_an_emergency_flag_comes_at_once_and_again_that_mornin
     assert reason["tier"] == "emergency"
     text = str(first["text"])
     assert text.startswith("Call 999 or go to the emergency department now.")
-    assert repeat["time"] == "2026-11-23T07:30:00+11:00"  # the window's first minute
+    # v2: again at the first minute of the next waking window, which opens when
+    # the person is up: epoch 07:12, decided when it is complete (section 1).
+    assert repeat["time"] == "2026-11-23T07:13:00+11:00"
+    assert repeat["reason"] == {**reason, "repeat": True,
+                                "reported": "2026-11-23T02:00:00+11:00"}
     assert str(repeat["text"]).startswith("Call 999")
+
+
+def test_a_pinned_window_repeats_the_flag_at_the_configured_wake(tmp_path: Path) -> None:
+    # day.wake_early_min = day.wake_late_min = 0 pin v1's window at day.wake:
+    # the repeat comes at 07:30 whatever the watch saw (at 04:30 or 07:12).
+    cfg = tmp_path / "pinned.toml"
+    cfg.write_text("[day]\nwake_early_min = 0\nwake_late_min = 0\n", encoding="utf-8")
+    first, repeat = _night_report(tmp_path, config=cfg)
+    assert first["time"] == "2026-11-23T02:00:00+11:00"
+    assert repeat["time"] == "2026-11-23T07:30:00+11:00"
 
 
 def test_seen_before_the_morning_means_no_repeat(tmp_path: Path) -> None:

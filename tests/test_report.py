@@ -271,8 +271,13 @@ def test_html_says_first_what_needs_attention(reports: dict[str, Path]) -> None:
     assert "The person did not say they had been seen." in header
     assert (f"Cleared on {red_flag_day + timedelta(days=1):%a %d %b} 09:30 by physio.jones "
             "(physiotherapist): seen in clinic") in header
-    assert "Review suggested on Mon 30 Mar" in header
-    assert "Pain reported rising three days running: 1 \u2192 2 \u2192 4" in header
+    # v2's rising pain (each day at least as high, up 2 or more over three days):
+    # the red day's 7 after two days of 1 suggests the review (the scripted
+    # rise later in the month comes while that suggestion is still open).
+    review_day = FIRST + timedelta(days=history.RED_DAY)
+    assert f"Review suggested on {review_day:%a %d %b}" in header
+    assert ("Pain reported three days running, up 6 points: 1 \u2192 1 \u2192 7 "
+            f"({review_day - timedelta(days=2):%a %d} to {review_day:%a %d %b})") in header
     assert "1 boom-bust cycle" in header
     assert "Low adherence to movement breaks" in header
     no_data = FIRST + timedelta(days=history.NO_DATA_DAY)

@@ -77,7 +77,7 @@ def test_reopening_keeps_data(path: Path) -> None:
     with Store.open(path) as s:
         s.commit_minute("alice", Epoch.from_steps(T0, 42), "wrist", [], {"n": 1}, [msg()])
     with Store.open(path) as s:
-        assert s.epochs("alice", T0, T0 + 1) == [Epoch(T0, 42, Posture.STEPPING)]
+        assert s.epochs("alice", T0, T0 + 1) == [Epoch(T0, 42, Posture.STEPPING, inferred=True)]
         assert s.load_state("alice") == (T0, {"n": 1})
         assert len(s.outbox_pending()) == 1
     with raw(path) as conn:
@@ -180,7 +180,7 @@ def test_duplicate_minute_raises_and_writes_nothing(store: Store, path: Path) ->
     with pytest.raises(StoreError, match=r"already stored .* must never be fed twice"):
         store.commit_minute("alice", Epoch.from_steps(T0, 99), "thigh", [prompt("p2", T0)],
                             {"v": "second"}, [msg("second")])
-    assert store.epochs("alice", T0, T0 + 1) == [Epoch(T0, 10, Posture.UPRIGHT)]
+    assert store.epochs("alice", T0, T0 + 1) == [Epoch(T0, 10, Posture.UPRIGHT, inferred=True)]
     assert [p["id"] for p in store.prompts("alice")] == ["p1"]
     assert store.load_state("alice") == (T0, {"v": "first"})
     assert [m.topic for _, m in store.outbox_pending()] == ["first"]
@@ -213,12 +213,23 @@ def test_unserialisable_state_writes_nothing(store: Store) -> None:
     assert store.outbox_pending() == []
 
 
+def test_every_posture_is_kept_as_it_came(store: Store) -> None:
+    # v2: lying and not-worn minutes are their own postures, and a step-derived
+    # minute keeps its inferred flag whatever its posture.
+    epochs = [Epoch(T0, 0, Posture.LYING), Epoch.not_worn(T0 + 1), Epoch.unknown(T0 + 2),
+              Epoch(T0 + 3, 0, Posture.SEDENTARY), Epoch.from_steps(T0 + 4, 0),
+              Epoch.from_steps(T0 + 5, 30)]
+    for e in epochs:
+        store.commit_minute("alice", e, "thigh", [], {"m": e.start}, [])
+    assert store.epochs("alice", T0, T0 + len(epochs)) == epochs
+
+
 def test_users_are_kept_apart(store: Store) -> None:
     for user, steps in (("alice", 1), ("bob", 2)):
         epoch = Epoch.from_steps(T0, steps)
         store.commit_minute(user, epoch, "w", [prompt("p1", T0)], {"u": user}, [])
-    assert store.epochs("alice", T0, T0 + 1) == [Epoch(T0, 1, Posture.UPRIGHT)]
-    assert store.epochs("bob", T0, T0 + 1) == [Epoch(T0, 2, Posture.UPRIGHT)]
+    assert store.epochs("alice", T0, T0 + 1) == [Epoch(T0, 1, Posture.UPRIGHT, inferred=True)]
+    assert store.epochs("bob", T0, T0 + 1) == [Epoch(T0, 2, Posture.UPRIGHT, inferred=True)]
     assert store.load_state("bob") == (T0, {"u": "bob"})
     assert store.last_minute("carol") is None
     assert store.load_state("carol") is None
@@ -415,7 +426,7 @@ def test_killed_process_leaves_committed_data(path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, check=False)
     assert done.returncode == -signal.SIGKILL, done.stderr.decode()
     with Store.open(path) as s:
-        assert s.epochs("alice", T0, T0 + 1) == [Epoch(T0, 25, Posture.STEPPING)]
+        assert s.epochs("alice", T0, T0 + 1) == [Epoch(T0, 25, Posture.STEPPING, inferred=True)]
         assert s.load_state("alice") == (T0, {"v": 1})
         assert [m.msg_id for _, m in s.outbox_pending()] == ["m1"]
 

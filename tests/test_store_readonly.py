@@ -46,7 +46,7 @@ def path(tmp_path: Path) -> Path:
 def test_reads_and_writes_nothing(path: Path) -> None:
     before = path.read_bytes()
     with open_readonly(path) as s:
-        assert s.epochs("alice", T0, T0 + 1) == [Epoch(T0, 42, Posture.STEPPING)]
+        assert s.epochs("alice", T0, T0 + 1) == [Epoch(T0, 42, Posture.STEPPING, inferred=True)]
         assert s.load_state("alice") == (T0, {"n": 1})
         with pytest.raises(StoreError, match="readonly"):
             s.commit_minute("alice", Epoch.from_steps(T0 + 1, 1), "wrist", [], {}, [])

@@ -174,7 +174,9 @@ def _after(changes: Sequence[PlanChange], key: str, when: datetime | None, *,
 
 def _reviews(data: ReportData) -> list[Attention]:
     """Review suggested, with the reason in the physiotherapist's terms: the
-    three red days, or the pain scores that rose three days running."""
+    three red days, or the pain scores of three days running that rose over
+    them (v2: each day at least as high as the day before, up 2 or more in
+    all, so the scores need not rise every day)."""
     out = []
     days = data.days
     for i, day in enumerate(days):
@@ -187,9 +189,12 @@ def _reviews(data: ReportData) -> list[Attention]:
         span = f"{run[0].day:%a %d} to {run[-1].day:%a %d %b}"
         if len(run) == 3 and all("red" in lv for lv in levels):
             why = f"Red symptom reports three days running ({span})."
-        elif len(run) == 3 and all(p is not None for p in pains):
+        elif len(run) == 3 and (first := pains[0]) is not None and (
+                last := pains[-1]) is not None and pains[1] is not None and last > first:
             scores = " \u2192 ".join(str(p) for p in pains)
-            why = f"Pain reported rising three days running: {scores} ({span})."
+            rise = last - first
+            why = (f"Pain reported three days running, up {rise} point"
+                   f"{'s' if rise != 1 else ''}: {scores} ({span}).")
         else:
             why = "Red days, or pain rising day after day."
         out.append(Attention(

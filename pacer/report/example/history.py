@@ -6,8 +6,10 @@ on day 21), with what a physiotherapist meets in practice:
 - one day the watch stayed at home (no data) and one day it ran flat at noon
   (not a valid day);
 - a week on a wrist watch that only counts steps (sitting is inferred);
-- evening traffic-light check-ins, a red day (settle plan), pain rising three
-  days running (review suggested) and one red flag, cleared the next morning;
+- evening traffic-light check-ins, a red day (settle plan; its pain of 7 after
+  two days of 1 is v2's rising pain: review suggested), pain rising three days
+  running later (while that suggestion is still open) and one red flag, cleared
+  the next morning;
 - a physiotherapist's plan change with who and why;
 - snoozed and "done" answers to some sitting prompts.
 
