@@ -1690,7 +1690,7 @@ def test_generated_scenarios_reach_the_activity_prompts() -> None:
     seen: set[str] = set()
     why: set[str] = set()
 
-    @settings(max_examples=150, database=None, deadline=None, derandomize=True,
+    @settings(max_examples=300, database=None, deadline=None, derandomize=True,
               suppress_health_check=list(HealthCheck))
     @given(scenarios())
     def collect(scenario: Scenario) -> None:

@@ -94,6 +94,7 @@ def day_summary(d: DaySummary) -> dict[str, Any]:
         "upright_min": d.upright_min,
         "sedentary_min": d.sedentary_min,
         "sedentary_inferred": d.sedentary_inferred,
+        "sedentary_inferred_min": d.sedentary_inferred_min,
         "sitting_bouts_30": d.sitting_bouts_30,
         "sitting_bouts_60": d.sitting_bouts_60,
         "longest_sitting_bout_min": d.longest_sitting_bout_min,

@@ -400,6 +400,7 @@ class Engine:
             tally.sedentary_min += 1
             if epoch.inferred:
                 tally.sedentary_inferred = True
+                tally.sedentary_inferred_min += 1
             tally.last_posture = posture
         else:
             tally.count_epoch(epoch, in_window)
@@ -2005,7 +2006,7 @@ class Engine:
             user=self.user,
             timezone=self.timezone,
             final=final,
-            min_known_min=self._min_known(tally),
+            min_known_min=self._min_known(tally, now),
             open_bout_min=open_bout,
             plan=figures,
             flags=flags,
@@ -2013,12 +2014,14 @@ class Engine:
             ignored_streak=st.ignored_streak,
         )
 
-    def _min_known(self, tally: DayTally) -> int:
+    def _min_known(self, tally: DayTally, now: Minute) -> int:
         """Known minutes a valid day needs: min_known_hours, or 80 % of a
-        window that was shorter (section 1)."""
+        window that was shorter (section 1). A window still open counts to when
+        it is due to close: a day whose data end early is not a short window."""
         need = round(self.rules.day.min_known_hours * 60)
-        if 0 < tally.window_min < need:
-            return max(1, round(tally.window_min * COVERAGE))
+        length = tally.window_min + (max(0, tally.close_due - now) if tally.open else 0)
+        if 0 < length < need:
+            return max(1, round(length * COVERAGE))
         return need
 
     def _book(self) -> WeekBook:

@@ -182,7 +182,7 @@ class DaySummary:
     stepping_min: int
     upright_min: int
     sedentary_min: int
-    sedentary_inferred: bool
+    sedentary_inferred: bool  # most of the sedentary minutes were inferred from zero steps
     sitting_bouts_30: int
     sitting_bouts_60: int
     longest_sitting_bout_min: int
@@ -196,6 +196,7 @@ class DaySummary:
     symptoms: tuple[Mapping[str, Any], ...]  # the day's check-ins as recorded
     # v2 (a day stored by version 1 has the defaults)
     window: Window | None = None
+    sedentary_inferred_min: int = 0
     worn_min: int = 0
     not_worn_min: int = 0
     lying_min: int = 0

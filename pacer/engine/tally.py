@@ -27,7 +27,8 @@ class DayTally:
     sedentary_min: int = 0
     lying_min: int = 0
     not_worn_min: int = 0
-    sedentary_inferred: bool = False
+    sedentary_inferred: bool = False  # some sedentary minute was inferred (kept for v3 states)
+    sedentary_inferred_min: int = 0  # sedentary minutes inferred from zero steps
     bouts: list[int] = field(default_factory=list)  # closed bouts' window minutes
     sit_to_stand: int = 0
     walks: int = 0
@@ -100,6 +101,7 @@ class DayTally:
             self.sedentary_min += 1
             if epoch.inferred:
                 self.sedentary_inferred = True
+                self.sedentary_inferred_min += 1
         elif posture is _LYING:
             self.lying_min += 1
         else:
@@ -165,7 +167,10 @@ class DayTally:
             stepping_min=self.stepping_min,
             upright_min=self.upright_min,
             sedentary_min=self.sedentary_min,
-            sedentary_inferred=self.sedentary_inferred,
+            # "inferred" only when most of it was (issue: a day of 645 measured
+            # minutes and 60 inferred is a measured day)
+            sedentary_inferred=2 * self.sedentary_inferred_min > self.sedentary_min,
+            sedentary_inferred_min=self.sedentary_inferred_min,
             sitting_bouts_30=sum(1 for b in bouts if b >= 30),
             sitting_bouts_60=sum(1 for b in bouts if b >= 60),
             longest_sitting_bout_min=max(bouts, default=0),
