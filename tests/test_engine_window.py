@@ -370,3 +370,14 @@ def test_property_a_still_run_told_as_not_worn_never_yields_a_sitting_prompt(
         if p.kind == "sitting_break" and p.time > end:
             assert p.reason["bout_min"] <= head + (p.time - end)
     assert r.final(KEY)["not_worn_min"] == still_min
+
+
+@pytest.mark.parametrize(("measured", "inferred", "marked"), [(645, 60, False), (60, 61, True)])
+def test_a_day_is_inferred_only_when_most_of_its_sitting_was(
+    measured: int, inferred: int, marked: bool
+) -> None:
+    epochs = DAY.epochs(("07:00", 1, UP), ("", measured, SIT))
+    epochs += still(DAY, DAY.clock(epochs[-1].start + 1), inferred)
+    r = run(epochs, zone=LONDON, rules=rules())
+    body = r.final(KEY)
+    assert (body["sedentary_inferred"], body["sedentary_inferred_min"]) == (marked, inferred)
