@@ -78,8 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Start a private MQTT broker on a free loopback port, run the daemon on a "
             "scripted desk day at an accelerated clock, and print every prompt as an "
-            "MQTT subscriber receives it, then the day's summary. Needs no hardware, "
-            "no config and no broker of your own."
+            "MQTT subscriber receives it, then the day's summary. The store starts with "
+            "a simulated previous week, so the day opens with the first step plan. Needs "
+            "no hardware, no config and no broker of your own."
         ),
     )
     demo.add_argument("--speed", type=_positive_float, default=1200.0,

@@ -6,7 +6,9 @@ private mosquitto and a real SQLite file.
 from __future__ import annotations
 
 import asyncio
+import io
 import json
+import re
 import sqlite3
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +24,7 @@ from devices.virtual import VirtualWatch, virtual_world
 from pacer.config import Config, parse_config
 from pacer.daemon.app import Daemon
 from pacer.daemon.clock import Clock
+from pacer.demo import _demo
 from pacer.mqtt.broker import PrivateBroker
 from pacer.mqtt.testing import Collector
 
@@ -131,3 +134,31 @@ def test_no_wearable_in_reach_gives_unknown_minutes_and_no_crash(tmp_path: Path)
     rows = asyncio.run(asyncio.wait_for(scenario(), 60))
     assert len(rows) >= 10
     assert {p for _, _, p in rows} == {"unknown"}
+
+
+def test_demo_opens_the_day_at_getting_up_with_one_morning_message() -> None:
+    """``pacer demo``, its first 90 minutes: the store is seeded with a week, so
+    the baseline completes in the night; the watch's first minute with 20 steps
+    (06:30, walking to the kitchen) opens the day, and the first prompt is the
+    one morning message with the first step plan, as that minute ends; then the
+    07:00 breakfast sitting is prompted at 40 minutes."""
+    out = io.StringIO()
+    assert asyncio.run(asyncio.wait_for(_demo(1200.0, 1.5, out), 90)) == 0
+    text = out.getvalue()
+    assert re.search(r"^Seeded 7 days of history .*median [\d,]+ steps.*$", text,
+                     flags=re.MULTILINE), text
+    # The watch counts each minute's steps in its middle, 25 ms real at 1200x: on
+    # a busy machine they can land in the next minute, so a minute either way.
+    opened = re.findall(r"^  day opened at 06:3(\d): you are up$", text, flags=re.MULTILINE)
+    assert opened in (["0"], ["1"]), text
+    up = int(opened[0])
+    prompts = re.findall(r"^  (\d\d:\d\d)  \[(\w+)\]", text, flags=re.MULTILINE)
+    assert [k for _, k in prompts] == ["plan_update", "sitting_break"], text
+    assert prompts[0][0] == f"06:3{up + 1}", text  # at the end of the window's first minute
+    assert prompts[1][0] in ("07:40", "07:41"), text
+    lines = text.splitlines()
+    morning = lines.index(next(x for x in lines if "[plan_update]" in x))
+    assert lines[morning - 1].startswith("  day opened at "), text  # the opening comes first
+    assert "(parts=first_quota, old_quota=None, new_quota=" in lines[morning]
+    assert lines[morning + 1].strip().startswith("Your daily step plan starts at "), text
+    assert "The watch buzzed 2 time(s)" in text

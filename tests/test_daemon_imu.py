@@ -203,15 +203,26 @@ def test_minute_book_takes_the_majority_posture_of_the_pipeline_seconds() -> Non
 def test_demo_on_a_virtual_thigh_sensor_measures_the_morning_sitting(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """``pacer demo --wearable thigh``, the first 80 minutes of its day: the 07:00
-    breakfast sitting, measured from the thigh's acceleration, is prompted at 40 min."""
+    """``pacer demo --wearable thigh``, its night and the first 80 minutes of its
+    day: lying in bed, the wearer sits up at 06:30, which opens the day (sitting
+    counts as up for a posture device); the seeded week's baseline gives the
+    morning message; the 07:00 breakfast sitting, measured from the thigh's
+    acceleration, is prompted at 40 min."""
 
     out = io.StringIO()
-    assert asyncio.run(asyncio.wait_for(_demo(1200.0, 1.3, out, wearable="thigh"), 120)) == 0
+    assert asyncio.run(asyncio.wait_for(_demo(1200.0, 1.3, out, wearable="thigh"), 150)) == 0
     text = out.getvalue()
     assert "a virtual WitMotion IMU on the thigh" in text
     assert "240x at most, not 1200x" in text
+    assert "Seeded 7 days of history" in text
+    # The bathroom walk at 05:22 is before day.wake - wake_early_min: not up yet.
+    opened = re.findall(r"^  day opened at (\d\d:\d\d): you are up$", text, flags=re.MULTILINE)
+    assert opened in (["06:30"], ["06:31"]), text  # the link's timing: a minute either way
     prompts = re.findall(r"^  (\d\d:\d\d)  \[(\w+)\]", text, flags=re.MULTILINE)
+    assert [k for _, k in prompts][:1] == ["plan_update"], text  # the first thing said
+    assert "(parts=first_quota, " in text
+    assert "Your daily step plan starts at" in text
+    assert [k for _, k in prompts].count("plan_update") == 1, text
     assert ("sitting_break" in {k for _, k in prompts}), text
     first = next(t for t, k in prompts if k == "sitting_break")
     assert first in ("07:40", "07:41"), text
