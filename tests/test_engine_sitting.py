@@ -60,7 +60,7 @@ KEY = "2026-11-23"
 DESK = ("09:00", 180, SIT)  # 09:00-12:00 sitting, no steps
 
 
-MECHANICS = {"max_repeats": 2, "ignored_streak": 0}
+MECHANICS: dict[str, Any] = {"max_repeats": 2, "ignored_streak": 0}
 """Most tests here follow a bout through three prompts (the first and two
 repeats) to see the repeat, snooze, limit and cap mechanics; version 2's
 default is one repeat (test_v2_default_is_one_repeat_per_bout)."""

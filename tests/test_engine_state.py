@@ -77,6 +77,7 @@ def test_a_state_written_by_version_1_carries_on() -> None:
     # The day it was in keeps version 1's window, and its morning is not said again.
     today = days["2026-06-10"]
     assert today.window is not None
+    assert today.window.opened is not None
     assert (today.window.opened_by, iso(today.window.opened, ZoneInfo("Europe/London"))) == (
         "configured", "2026-06-10T07:30:00+01:00")
     assert not [o for o in outputs if isinstance(o, Prompt) and o.kind == "plan_update"

@@ -8,7 +8,7 @@ Times are local London clock times; a prompt decided on epoch 09:39 is stamped
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, time
 from typing import Any
 
 import pytest
@@ -166,8 +166,8 @@ def test_a_bout_never_carries_over_the_night() -> None:
 
 
 def test_a_configured_night_window_belongs_to_the_day_it_opens_in() -> None:
-    night = rules(day=DayRules(start="12:00", wake="14:30", sleep="06:30", min_known_hours=8,
-                               wake_early_min=0, wake_late_min=0))
+    night = rules(day=DayRules(start=time(12, 0), wake=time(14, 30), sleep=time(6, 30),
+                               min_known_hours=8, wake_early_min=0, wake_late_min=0))
     r = run(DAY.epochs(("14:00", 18 * 60, SIT)), zone=LONDON, rules=night)
     w = window(r)
     assert (w["opened"], w["closed"]) == ("2026-06-10T14:30:00+01:00",
@@ -273,7 +273,7 @@ def test_the_budget_caps_nudges_and_keeps_its_reserve_for_a_bouts_first_prompt()
 
 def test_exercise_sessions_are_counted_and_a_reminder_comes_when_the_week_needs_one() -> None:
     monday = Day(date(2026, 6, 8), LONDON)
-    plan = rules(exercise=ExerciseRules(per_week=4, reminder="18:00"))
+    plan = rules(exercise=ExerciseRules(per_week=4, reminder=time(18, 0)))
     epochs = []
     for i in range(3):
         d = Day(date(2026, 6, 8 + i), LONDON)
@@ -339,7 +339,7 @@ def test_nudges_dropped_in_do_not_disturb_do_not_use_the_budget() -> None:
 def test_the_morning_message_and_a_walk_reminder_do_not_contradict() -> None:
     """Plan messages are neither more nor less: a walk reminder right after the
     morning message goes out."""
-    walks = rules(walks=WalkRules(per_day=1, times=("07:40",)),
+    walks = rules(walks=WalkRules(per_day=1, times=(time(7, 40),)),
                   day=DayRules(wake_early_min=0, wake_late_min=0))
     driver = Driver(rules=walks, zone=LONDON)
     driver.engine.state.morning.append({"part": "plan_change", "old_quota": None,
