@@ -421,7 +421,10 @@ path = "pacer.sqlite3"
 
 
 # Sitting rules that fire often, within the ranges pacer/config.py allows; no
-# walk reminders, so a desk day's prompts are sitting prompts only.
+# walk reminders, so a desk day's prompts are sitting prompts only. v2 stops
+# at 1 + max_repeats prompts a bout (10 is a v1 value v2 still accepts) and
+# at the daily budget, less its reserve for a bout's first prompt: 30 keeps a
+# two-hour desk day's 21 prompts (09:15, then every 5 minutes) within it.
 BUSY_RULES = """
 [sitting]
 limit_min = 15
@@ -431,6 +434,7 @@ max_repeats = 10
 [prompts]
 max_per_hour = 20
 min_gap_min = 0
+max_per_day = 30
 
 [walks]
 per_day = 0

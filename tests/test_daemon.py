@@ -67,7 +67,8 @@ def test_prompts_reach_the_broker_with_expiry_and_status(
     body = json.loads(msg.payload)
     assert body["kind"] == "sitting_break"
     assert body["time"] == "2026-11-23T09:40:00+11:00"
-    assert body["reason"] == {"bout_min": 40, "limit_min": 40, "repeat": 0}
+    assert body["reason"] == {"bout_min": 40, "limit_min": 40, "repeat": 0,
+                              "inferred": False, "advice": "walk"}
     assert msg.qos == 1
     assert not msg.retain
     if broker.protocol == "5":
@@ -82,6 +83,9 @@ def test_prompts_reach_the_broker_with_expiry_and_status(
 def test_sigkill_gives_offline_and_restart_resumes_the_bout(
     daemon: DaemonProcess, broker: PrivateBroker, subscriber: SubscriberFactory, tmp_path: Path
 ) -> None:
+    # Two repeats a bout (v2's default is one), so the bout's third prompt
+    # shows it survived the kill.
+    write_desk_config(tmp_path, broker, extra="[sitting]\nmax_repeats = 2\n")
     sub: Collector = subscriber(broker, "pacer/alice/#")
     daemon.start()
     sub.wait_for(1, timeout=30, match=is_prompt)

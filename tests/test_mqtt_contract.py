@@ -22,7 +22,6 @@ import logging
 import os
 import random
 import signal
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -494,7 +493,8 @@ times = []
     # The old limit (20) still applies: no prompt at 09:15, the first at 09:20.
     (p1,) = phone.wait_for(1, is_prompt("sitting_break"), timeout=20)
     assert body(p1)["time"].endswith("09:20:00+11:00")
-    assert body(p1)["reason"] == {"bout_min": 20, "limit_min": 20, "repeat": 0}
+    assert body(p1)["reason"] == {"bout_min": 20, "limit_min": 20, "repeat": 0,
+                                  "inferred": False, "advice": "walk"}
 
     accepted = command(physio, "plan", {"id": "plan-1", "by": "physio", "why": "fewer prompts",
                                         "set": {"sitting.limit_min": 30}},
@@ -562,7 +562,7 @@ def _hostile(rng: random.Random) -> list[tuple[str, str, bytes]]:
         ],
         "plan": [
             {"by": "mallory", "why": "take over", "set": {"sitting.limit_min": 30}},
-            {"by": "physio", "why": "too low", "set": {"sitting.limit_min": 14}},
+            {"by": "physio", "why": "too low", "set": {"sitting.limit_min": 9}},  # v2: 10..120
             {"by": "physio", "why": "too high", "set": {"sitting.limit_min": 121}},
             {"by": "physio", "why": "string", "set": {"sitting.limit_min": "30"}},
             {"by": "physio", "why": "typo", "set": {"sitting.limt_min": 30}},
@@ -928,7 +928,11 @@ def test_pacer_symptom_ack_dnd_from_the_command_line(
     late = peer("alice", topics=["pacer/alice/#"])
     late.wait_for(1, lambda m: m.topic == "pacer/alice/status" and m.retain,
                   what="the daemon's retained status")
-    time.sleep(1.0)  # the rest of the retained set, sent with it
+    # Barrier: a message of late's own, published after it subscribed; the
+    # broker sent the retained set on subscribing, so all of it came first.
+    probe = "pacer/alice/cli/probe-late"
+    assert not late.publish(probe, b"probe").is_failure
+    late.wait_for(1, topic_is(probe), what="late's own probe")
     retained = {m.topic for m in late.snapshot(lambda m: m.retain)}
     assert "pacer/alice/state" in retained, retained
     assert not [t for t in retained if t.startswith("pacer/alice/cli/")], retained
