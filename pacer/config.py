@@ -174,6 +174,9 @@ class MqttConfig(Table):
     ha_discovery: bool = False
     plan_editors: Annotated[tuple[str, ...], Items] = ()
     protocol: Literal["5", "3.1.1"] = "5"
+    # Commands one sender may send a minute, in bursts of up to half as many at
+    # once; more are refused and counted (a flood must not starve the others).
+    commands_per_minute: int = Field(120, ge=2, le=100_000)
 
     @field_validator("url")
     @classmethod

@@ -38,6 +38,11 @@ def status_lines(store: Store, user: str, tz_name: str, now: float) -> list[str]
             lines.append("wearables: none configured")
         if info.get("commands_refused"):
             lines.append(f"commands refused since start: {info['commands_refused']}")
+        if info.get("commands_rate_limited"):
+            lines.append("commands refused for coming too fast since start: "
+                         f"{info['commands_rate_limited']}")
+        if info.get("mqtt_dropped"):
+            lines.append(f"MQTT messages dropped, the incoming queue full: {info['mqtt_dropped']}")
     pending = store.outbox_count()
     lines.append(f"outbox: {pending} message(s) waiting for the broker")
     prompts = store.prompts(user)

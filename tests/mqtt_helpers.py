@@ -379,7 +379,7 @@ def write_secure_config(directory: Path, broker: PrivateBroker, pki: Pki, *, spe
                  user: str = "alice", password: str | None = None, protocol: str = "5",
                  host: str = "127.0.0.1", plan_editors: Iterable[str] = (),
                  ha_discovery: bool = False, rules: str = "", minutes: int = 120,
-                 name: str = "pacer.toml") -> Path:
+                 name: str = "pacer.toml", commands_per_minute: int = 120) -> Path:
     """A daemon config for ``user`` on the secure broker, fed a desk day by a
     replay device at ``speed``; ``rules`` is TOML appended as is. The password
     file ends with a newline (interfaces.md 7.6: it is ignored)."""
@@ -410,6 +410,7 @@ ca_file = "{pki.ca}"
 protocol = "{protocol}"
 plan_editors = [{editors}]
 ha_discovery = {"true" if ha_discovery else "false"}
+commands_per_minute = {commands_per_minute}
 
 [storage]
 path = "pacer.sqlite3"

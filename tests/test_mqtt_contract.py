@@ -622,8 +622,11 @@ def test_a_thousand_hostile_commands_each_get_an_error_reply(
 ) -> None:
     phone = peer("alice", topics=["pacer/alice/reply/#", "pacer/alice/prompt"])
     physio = peer("physio", topics=["pacer/alice/reply/physio-hostile"])
+    # What each command says is tested here, not how fast they come (that is
+    # test_a_flood_of_commands_is_flow_controlled_limited_and_counted).
     d = daemons(write_secure_config(tmp_path, secure, pki, speed=300, rules=BUSY_RULES,
-                                    plan_editors=["physio"])).start()
+                                    plan_editors=["physio"],
+                                    commands_per_minute=100_000)).start()
     wait_listening(phone)
     clients = {"alice": phone, "physio": physio}
     rng = random.Random(20261123)
@@ -686,6 +689,47 @@ def test_a_thousand_hostile_commands_each_get_an_error_reply(
                    what="a prompt after the hostile commands")
     assert d.alive()
     assert generic == [], f"{len(generic)} hostile commands broke the handler: {generic[:5]}"
+    assert "Traceback" not in d.log()
+
+
+def test_a_flood_of_commands_is_flow_controlled_limited_and_counted(
+    tmp_path: Path, secure: PrivateBroker, pki: Pki, peer: PeerFactory, daemons: DaemonFactory
+) -> None:
+    """3,000 commands from one sender as fast as it can: the broker holds what
+    the daemon has not taken (MQTT 5 receive maximum), so nothing falls out of
+    its queue unacknowledged; past its limit (here 60 a minute, 30 at once)
+    the sender's commands are refused, told once per burst, and counted. Every
+    command is either applied or counted."""
+    n = 3000
+    phone = peer("alice", topics=["pacer/alice/reply/#"])
+    d = daemons(write_secure_config(tmp_path, secure, pki, speed=60, rules=BUSY_RULES,
+                                    commands_per_minute=60)).start()
+    wait_listening(phone)
+    mids = [phone.send("pacer/alice/cmd/symptom", b'{"level": "green"}',
+                       response_topic="pacer/alice/reply/flood",
+                       correlation=f"flood-{i}".encode()) for i in range(n)]
+    for mid in mids:
+        assert not phone.puback(mid, timeout=60).is_failure
+
+    def beat() -> dict[str, Any]:
+        rows = d.query("SELECT payload FROM heartbeat")
+        return json.loads(rows[0][0]) if rows else {}
+
+    def applied() -> int:
+        return int(d.query("SELECT count(*) FROM events WHERE type = 'symptom'")[0][0])
+
+    wait_until(lambda: applied() + int(beat().get("commands_rate_limited", 0)) == n, 90,
+               lambda: f"every command applied or counted: {applied()} applied, "
+               f"{beat().get('commands_rate_limited')} limited, of {n}", interval=0.5)
+    info = beat()
+    assert info["mqtt_dropped"] == 0, "a command fell out of the daemon's queue"
+    assert 30 <= applied() < n
+    refusals = [body(m) for m in phone.snapshot(lambda m: m.topic == "pacer/alice/reply/flood")
+                if not body(m)["ok"]]
+    assert refusals, "the sender was told"
+    assert all("too many commands" in r["error"] for r in refusals)
+    assert len(refusals) < n - applied(), "told once per burst, not once per command"
+    assert d.alive()
     assert "Traceback" not in d.log()
 
 

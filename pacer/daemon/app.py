@@ -47,6 +47,7 @@ from pacer.daemon.clock import Clock
 from pacer.daemon.inbox import read_command
 from pacer.daemon.messages import outbox_for
 from pacer.daemon.publisher import Publisher
+from pacer.daemon.ratelimit import SENDERS_MAX, RateLimit
 from pacer.daemon.sources import ReplayFeed
 from pacer.daemon.systemd import Notifier
 from pacer.engine.core import Engine
@@ -128,6 +129,10 @@ class Daemon:
         self._state_sent: dict[str, Any] | None = None
         self._state_at = -STATE_EVERY_S
         self.rejected = 0  # commands refused (counted, and each logged)
+        self.limited = 0  # commands refused by the per-sender limit (counted)
+        per_minute = config.mqtt.commands_per_minute
+        self._limit = RateLimit(burst=max(1, per_minute // 2), per_s=per_minute / 60)
+        self._limited_told: set[str] = set()  # senders told once in this burst
         self._replies: set[asyncio.Future[None]] = set()
         self.publisher = Publisher(store, self.link, self._wake_publisher)
 
@@ -298,6 +303,8 @@ class Daemon:
                        "connected": self.link.connected},
             "devices": self._devices(),
             "commands_refused": self.rejected,
+            "commands_rate_limited": self.limited,
+            "mqtt_dropped": self.link.dropped,
         })
 
     async def _retention(self) -> None:
@@ -393,6 +400,21 @@ class Daemon:
                 self.link.ack(msg)
 
     def _command(self, msg: Incoming) -> None:
+        sender = msg.response_topic or msg.topic
+        if not self._limit.allow(sender, time.monotonic()):
+            self.limited += 1
+            if sender not in self._limited_told:
+                # Told once per burst: answering every one would flood the
+                # sender and the broker in turn.
+                if len(self._limited_told) >= SENDERS_MAX:
+                    self._limited_told.clear()
+                self._limited_told.add(sender)
+                log.warning("too many commands from %s: refusing them for now (%d so far)",
+                            sender, self.limited)
+                self._reply(msg, payloads.refusal(
+                    "too many commands in a short time; wait a few seconds and send it again"))
+            return
+        self._limited_told.discard(sender)
         at = self.clock.now()
         # Minutes already over come first, as in a replay: the minute job may not
         # have run yet (it runs a second into each minute). Late samples of a

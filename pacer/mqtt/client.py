@@ -345,6 +345,12 @@ class MqttLink:
         if self._v5:
             props = _new_properties(PacketTypes.CONNECT)
             props.SessionExpiryInterval = self._session_expiry_s
+            if self.manual_ack:
+                # Flow control: the broker sends at most this many QoS 1 and 2
+                # messages not yet acknowledged, so a burst waits at the broker
+                # instead of overflowing ``messages`` (half of it: room is left
+                # for QoS 0 and retained messages).
+                props.ReceiveMaximum = max(1, min(65535, self.messages.maxsize // 2))
         else:
             self._log.info("MQTT 3.1.1 ([mqtt] protocol): message expiry, user properties, "
                            "response topics and PUBACK reason codes are off")
