@@ -21,7 +21,7 @@ from pacer.contract import payloads
 from pacer.engine.core import Engine
 from pacer.engine.model import Epoch, Output, Prompt, Summary
 from pacer.io.events import TimedCommand, read_events
-from pacer.io.minutes import parse_time, read_minutes
+from pacer.io.minutes import first_row_offset, read_minutes
 from pacer.store import Store
 from pacer.timebase import fixed_zone_name
 
@@ -186,16 +186,9 @@ def input_zone_name(path: Path) -> str:
     """Without a configured zone a replay keeps the input's own local time:
     the UTC offset of its first row, as a fixed offset (set [user] timezone
     to follow DST)."""
-    try:
-        with path.open(encoding="utf-8-sig", errors="replace") as f:
-            f.readline()
-            first = f.readline().split(",", 1)[0].strip()
-    except OSError:
-        return "UTC"  # read_minutes reports the file itself
-    try:
-        offset = parse_time(first).utcoffset()
-    except ValueError:
-        offset = None  # read_minutes reports the bad row with its line number
+    # At most two short lines are read (a file with no end, /dev/zero, is
+    # reported by read_minutes with its line number).
+    offset = first_row_offset(path)
     return "UTC" if offset is None else fixed_zone_name(offset)
 
 

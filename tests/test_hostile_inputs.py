@@ -111,6 +111,12 @@ def test_replay_of_dev_zero_as_minutes(tmp_path: Path) -> None:
     one_line_error(proc, f"{ZERO}:1:", f"longer than {MAX_LINE_BYTES:,} bytes")
 
 
+def test_replay_of_dev_zero_without_a_zone(tmp_path: Path) -> None:
+    # No config: the zone is taken from the input's first row, read within limits.
+    proc = pacer_cli("replay", "--input", str(ZERO), memory_cap=MEMORY_CAP)
+    one_line_error(proc, f"{ZERO}:1:", f"longer than {MAX_LINE_BYTES:,} bytes")
+
+
 def test_replay_of_dev_zero_as_events(tmp_path: Path) -> None:
     proc = pacer_cli("replay", "--input", str(desk(tmp_path / "m.csv")), "--events", str(ZERO),
                      memory_cap=MEMORY_CAP)
