@@ -332,7 +332,9 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser(
         "check-config",
         help="validate a config file",
-        description="Validate a config file: exit 0, or exit 2 with one line per problem.",
+        description=(
+            "Validate a config file and what 'pacer run' will need from it (the files it "
+            "names, the store's folder): exit 0, or exit 2 with one line per problem."),
     )
     check.add_argument("path", type=Path)
     return parser
@@ -365,9 +367,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "check-config":
-        from pacer.config import load_config
+        from pacer.config import load_config, run_problems
 
-        load_config(args.path)
+        problems = run_problems(load_config(args.path), str(args.path))
+        if problems:
+            raise ConfigError(problems)
         print(f"{args.path}: ok")
         return EXIT_OK
     if args.command == "replay":

@@ -420,3 +420,52 @@ def load_config(path: Path | str) -> Config:
         raise ConfigError([f"{p}: not valid TOML: a number has more than "
                            f"{sys.get_int_max_str_digits():,} digits"]) from None
 
+
+
+# --- what ``pacer run`` will need ---------------------------------------------------
+
+
+def _file_problem(path: Path, what: str) -> str | None:
+    """Why ``path`` cannot be read as ``what``, or None when it can."""
+    if not path.exists():
+        return f"{path}: no such file; {what} must be there when pacer runs"
+    if not path.is_file():
+        return f"{path} is not a file; {what} must be a file"
+    if not os.access(path, os.R_OK):
+        return f"{path}: pacer cannot read {what} (permission denied)"
+    return None
+
+
+def run_problems(config: Config, source: str) -> list[str]:
+    """What ``pacer run`` would fail on although the file itself is valid: one
+    line per problem, ``source:table.key: message`` as ``ConfigError`` has them.
+
+    An empty file (or one of comments only); a file named by a key (the MQTT
+    password and certificates, a replay device's minutes) that does not exist
+    or cannot be read; a store in a folder that does not exist. Nothing here
+    needs the network or opens the store."""
+    if not config.model_fields_set:
+        return [f"{source}: the file is empty (or holds comments only): pacer run would start "
+                "with no wearables and a store in the current folder; start from "
+                "config/pacer.example.toml"]
+    problems: list[str] = []
+    folder = config.storage.path.parent
+    if not folder.is_dir():
+        being = "is not a folder" if folder.exists() else "does not exist"
+        problems.append(f"{source}:storage.path: the folder {folder} {being}; create it, or "
+                        "put the store in an existing folder")
+    elif config.storage.path.is_dir():
+        problems.append(f"{source}:storage.path: {config.storage.path} is a folder; name the "
+                        "store's file in it, e.g. pacer.sqlite3")
+    mqtt = config.mqtt
+    files = (("password_file", "the MQTT password file"), ("ca_file", "the CA certificate"),
+             ("client_cert", "the client certificate"), ("client_key", "the client key"))
+    for key, what in files:
+        path = getattr(mqtt, key)
+        if path is not None and (problem := _file_problem(path, what)) is not None:
+            problems.append(f"{source}:mqtt.{key}: {problem}")
+    for i, device in enumerate(config.devices):
+        if isinstance(device, ReplayDevice) and (
+                problem := _file_problem(device.path, "the replay's minutes file")) is not None:
+            problems.append(f"{source}:devices[{i}].path: {problem}")
+    return problems

@@ -50,3 +50,8 @@ class BrokerUnavailable(PacerError):  # noqa: N818
 
 class StoreError(PacerError):
     """The SQLite store cannot be opened or written."""
+
+
+class StoreFolderMissing(BadInput):
+    """The store's path names a folder that does not exist: a mistyped path in
+    the config or on the command line, which no restart can fix (exit 2)."""

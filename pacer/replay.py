@@ -13,6 +13,7 @@ import logging
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +21,11 @@ from pacer.config import Config, load_config
 from pacer.contract import payloads
 from pacer.engine.core import Engine
 from pacer.engine.model import Epoch, Output, Prompt, Summary
+from pacer.errors import BadInput, InputFileError
 from pacer.io.events import TimedCommand, read_events
 from pacer.io.minutes import first_row_offset, read_minutes
 from pacer.store import Store
-from pacer.timebase import fixed_zone_name
+from pacer.timebase import Minute, fixed_zone_name, to_datetime
 
 log = logging.getLogger(__name__)
 
@@ -192,6 +194,27 @@ def input_zone_name(path: Path) -> str:
     return "UTC" if offset is None else fixed_zone_name(offset)
 
 
+def _local(minute: Minute, engine: Engine) -> str:
+    """A minute as a person reads it: ``2026-11-23 09:00+11:00``."""
+    return to_datetime(minute, engine.tz).isoformat(sep=" ", timespec="minutes")
+
+
+def check_after_stored(
+    store: Store, store_path: Path, input_path: Path, first: Minute, engine: Engine
+) -> None:
+    """Refuse (``BadInput``, before anything is written) a replay whose first
+    minute is not after the last one ``store`` holds for the user: a minute is
+    never stored twice, and the engine's days must follow each other."""
+    last = store.last_minute(engine.user)
+    if last is None or first > last:
+        return
+    raise BadInput(
+        f"{store_path} already holds minutes for user {engine.user!r} up to "
+        f"{_local(last, engine)}, and {input_path} starts at {_local(first, engine)}, "
+        "so those minutes would be stored twice. Replay into a new store (another "
+        f"--store path), or keep only the rows after {_local(last, engine)} in the input")
+
+
 def replay_command(args: argparse.Namespace) -> int:
     """``pacer replay``: parse, run, print."""
     config = load_config(args.config) if args.config else Config()
@@ -207,10 +230,18 @@ def replay_command(args: argparse.Namespace) -> int:
         log.warning("%s:%d: event rejected: %s", args.events, ev.line, why)
 
     epochs = read_minutes(args.input, filled=True)  # fills the gaps as it reads: no second pass
+    first = next(epochs, None)
+    if first is None:
+        raise InputFileError(
+            str(args.input), None, "there are no minutes to replay: the file has its header "
+            "and no rows; add rows like 2026-11-23T09:00:00+11:00,0,sitting")
     # Not synced commit by commit: a replay that did not finish can be run again.
     store = Store.open(args.store, durable=False) if args.store else None
     try:
-        stats = run(engine, epochs, events, emit, store=store, on_reject=reject)
+        if store is not None:
+            check_after_stored(store, args.store, args.input, first.start, engine)
+        stats = run(engine, chain((first,), epochs), events, emit, store=store,
+                    on_reject=reject)
     finally:
         if store is not None:
             store.close()

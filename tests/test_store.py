@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from pacer.engine.model import Dropped, Epoch, Outcome, Output, Posture, Prompt
-from pacer.errors import StoreError
+from pacer.errors import StoreError, StoreFolderMissing
 from pacer.store import OutboxMessage, PublishedSummary, Store
 from pacer.store.migrations import MIGRATIONS
 from pacer.store.sqlite import apply_migrations
@@ -104,10 +104,12 @@ def test_not_a_database_gives_store_error(path: Path) -> None:
     assert path.read_bytes() == b"time,steps,posture\n" * 200  # left alone
 
 
-def test_missing_directory_gives_store_error_with_hint(tmp_path: Path) -> None:
-    with pytest.raises(StoreError, match="check that its directory exists") as info:
-        Store.open(tmp_path / "no" / "such" / "dir" / "pacer.sqlite3")
-    assert isinstance(info.value.__cause__, sqlite3.OperationalError)
+def test_missing_directory_is_bad_input_with_hint(tmp_path: Path) -> None:
+    # A mistyped path: bad input (exit 2, no systemd restart), not a store failure.
+    folder = tmp_path / "no" / "such" / "dir"
+    with pytest.raises(StoreFolderMissing, match=f"the folder {folder} does not exist; create"):
+        Store.open(folder / "pacer.sqlite3")
+    assert not (tmp_path / "no").exists()
 
 
 def test_failed_migration_rolls_back_and_retries(path: Path) -> None:

@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 
 from pacer.contract import payloads
 from pacer.engine.model import Alert, Dropped, Epoch, Outcome, Output, Posture, Prompt, Summary
-from pacer.errors import StoreError
+from pacer.errors import StoreError, StoreFolderMissing
 from pacer.store.migrations import MIGRATIONS
 from pacer.timebase import Minute, iso
 
@@ -96,6 +96,13 @@ class Store:
         commits are not synced one by one, so a power cut may lose the last
         ones, but the file stays consistent (WAL)."""
         p = Path(path)
+        if not p.parent.is_dir():
+            # SQLite would say "unable to open database file": an operator's
+            # mistake, not a failure a restart could cure.
+            raise StoreFolderMissing(
+                f"cannot open the store {p}: the folder {p.parent} "
+                f"{'is not a folder' if p.parent.exists() else 'does not exist'}; create "
+                "it, or correct the path ([storage] path in the config, or --store)")
         try:
             # isolation_level=None: no implicit transactions; every write below
             # opens its own, so what is atomic is visible in the code.
