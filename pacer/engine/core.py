@@ -479,9 +479,8 @@ class Engine:
                 st.last_data is None or now - st.last_data >= self._silent_min):
             self._silent(now)
         bout = st.bout
-        if st.queue or (bout is not None and (
-                st.sit_catchup is not None
-                or bout.sedentary_min >= (self._sit_cache or self._sit_cached())[2].limit_min)):
+        if st.queue or (bout is not None and (st.sit_catchup is not None or (
+                bout.held != BUDGET_HELD and self._sitting_may_come(bout)))):
             self._deliver(epoch, now, day, out)
 
         st.next_minute = now
@@ -963,6 +962,13 @@ class Engine:
         self._schedule = self._day_schedule(self._current_day())
 
     # --- sitting (pacing-rules.md section 2) ----------------------------------------
+
+    def _sitting_may_come(self, bout: Bout) -> bool:
+        """The bout is at its limit and below its cap: a sitting prompt may be
+        due (``_sitting_due`` decides)."""
+        rules = (self._sit_cache or self._sit_cached())[2]
+        cap = 1 if bout.first_only else 1 + rules.max_repeats
+        return bout.sedentary_min >= rules.limit_min and bout.prompts < cap
 
     def _sit_cached(self) -> tuple[bool, Rules, SittingRules]:
         self._sitting_rules()
