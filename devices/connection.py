@@ -36,7 +36,7 @@ from devices.backoff import backoff_delay
 from devices.drivers import Decoder
 from devices.drivers.infinitime import encode_new_alert
 from devices.drivers.witmotion import Reassembler
-from devices.errors import DecodeError
+from devices.errors import DecodeError, ImplausibleReading
 from devices.failures import DeviceAbsentError, describe
 from devices.profiles import Profile, SetupError, Translator
 from devices.samples import Link, Sample
@@ -333,19 +333,21 @@ class DeviceLink:
         self.handle(uuid, data)
 
     def handle(self, uuid: str, data: bytes | bytearray) -> None:
-        """Decode one value, feed the trackers and queue the samples; bad bytes are counted."""
+        """Decode one value, feed the trackers and queue the samples; bad bytes
+        and impossible values are counted (``decode_errors``)."""
         at = self.clock()
         try:
             readings = self.decode(uuid, data)
-        except DecodeError as error:
+            samples = [s for r in readings for s in self.translator.samples(r, at)]
+        except (DecodeError, ImplausibleReading) as error:
+            # ImplausibleReading: decoded, but no person could have caused it.
             self.status.decode_errors += 1
             n = self.status.decode_errors
             if n <= DECODE_ERRORS_LOGGED or n % 100 == 0:
                 logger.warning("%s: ignored a bad value (%d so far): %s", self.who, n, error)
             return
-        for reading in readings:
-            for sample in self.translator.samples(reading, at):
-                self.emit(sample)
+        for sample in samples:
+            self.emit(sample)
 
     async def notify_watch(self, title: str, text: str) -> bool:
         """Show a New Alert on this watch; False (logged) when not connected or it failed."""

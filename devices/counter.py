@@ -14,7 +14,14 @@ after every (re)connect. This module turns that series into ``StepDelta``s:
   which is logged;
 * a rise seen more than ``tolerance_s`` after a local midnight that passed since
   the last change also counts from zero: the watch reset at midnight and has
-  already counted more than yesterday's last value.
+  already counted more than yesterday's last value;
+* a rise larger than anyone can step in the time since the last reading
+  (``devices.plausible.most_steps``: 300 a minute, plus a minute's slack) is
+  implausible: it counts nothing, and the reading is the new baseline, so a
+  counter that jumped keeps counting from where it is. ``StepCounter`` raises
+  ``ImplausibleReading`` for it, which the connection counts as a bad value.
+  Steps the watch counted while out of reach are a plausible rise over the
+  time away, and count (the daemon caps what one minute takes: ``pacer.daemon.ble``).
 
 Known limits, because InfiniTime keeps no history readable over BLE:
 
@@ -38,6 +45,8 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import date, datetime, tzinfo
 
+from devices.errors import ImplausibleReading
+from devices.plausible import MAX_STEPS_PER_MINUTE, most_steps
 from devices.samples import StepDelta
 
 logger = logging.getLogger(__name__)
@@ -55,6 +64,7 @@ class CounterEvent(enum.StrEnum):
     RISE = "rise"
     MIDNIGHT_RESET = "midnight_reset"
     REBOOT = "reboot"
+    IMPLAUSIBLE = "implausible"
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +138,10 @@ def count(
         return CounterUpdate(new, total, event, None)
     if _midnight_in(state.changed_at, at - tolerance_s, zone):
         return CounterUpdate(new, total, CounterEvent.MIDNIGHT_RESET, None)
-    return CounterUpdate(new, total - state.total, CounterEvent.RISE, previous_at)
+    rise = total - state.total
+    if previous_at is not None and rise > most_steps(at - previous_at):
+        return CounterUpdate(new, 0, CounterEvent.IMPLAUSIBLE, previous_at)
+    return CounterUpdate(new, rise, CounterEvent.RISE, previous_at)
 
 
 class StepCounter:
@@ -155,7 +168,8 @@ class StepCounter:
         self.state = state if state is not None else CounterState()
 
     def update(self, total: int, at: float) -> StepDelta | None:
-        """The delta for one reading, or None when it adds no steps."""
+        """The delta for one reading, or None when it adds no steps;
+        ``ImplausibleReading`` (the state taken) for a rise no person makes."""
         before = self.state.total
         result = count(self.state, total, at, zone=self.zone, tolerance_s=self.tolerance_s)
         self.state = result.state
@@ -168,6 +182,13 @@ class StepCounter:
         elif result.event is CounterEvent.MIDNIGHT_RESET:
             logger.info(
                 "%s: step counter reset for the new day (%s -> %d)", self.who, before, total
+            )
+        elif result.event is CounterEvent.IMPLAUSIBLE:
+            seconds = at - (result.since if result.since is not None else at)
+            raise ImplausibleReading(
+                f"step counter rose from {before} to {total} in {seconds:.0f} s, more than "
+                f"{MAX_STEPS_PER_MINUTE} steps a minute can explain; not counted, and "
+                f"{total} is the new baseline"
             )
         if result.steps <= 0:
             return None

@@ -35,3 +35,9 @@ class DecodeError(DeviceError):
             f"characteristic {characteristic or '(no UUID)'}: {problem} "
             f"(got {len(self.payload)} byte(s): {shown or 'none'})"
         )
+
+
+class ImplausibleReading(DeviceError):  # noqa: N818 - what the device sent us
+    """A value that decodes but no person could have caused (a step counter
+    that rose faster than anyone steps, ``devices.plausible``). Counted and
+    logged as a bad value, like ``DecodeError``; the reading is not counted."""

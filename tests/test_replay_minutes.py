@@ -105,7 +105,8 @@ def test_worn_header_with_spaces(tmp_path: Path) -> None:
 # --- the fast path takes what the checks take ---------------------------------------------
 
 _POSTURE_TEXTS = [*minutes.POSTURES, "", " sitting", "Sitting", "sat", '"sitting"']
-_STEP_TEXTS = ["0", "3", "25", "999", "1000", "007", " 4", "100000", "100001", "-1", "", "1.5"]
+_STEP_TEXTS = ["0", "3", "25", "300", "299", "007", " 4", "301", "999", "1000", "100001", "-1",
+               "", "1.5"]
 
 
 def _random_file(rng: random.Random, worn: bool) -> str:

@@ -4,7 +4,8 @@ Decoded here:
 
 * step count ``00030001-...``: uint32 LE, the watch's steps *today* (it resets
   at the watch's local midnight and on every reboot; ``devices.counter`` turns
-  it into deltas);
+  it into deltas). A count above ``devices.plausible.MAX_STEPS_PER_DAY`` is
+  no person's day: a ``DecodeError``;
 * raw motion ``00030002-...``: int16[3] LE, X, Y, Z in "binary milli-g"
   (1 g = 1024);
 * Heart Rate Measurement 0x2A37 (InfiniTime always sends ``00 bpm``, but the
@@ -27,6 +28,8 @@ from typing import Literal
 
 from devices.drivers import battery, heart_rate
 from devices.drivers._common import char_uuid, need_length, unknown
+from devices.errors import DecodeError
+from devices.plausible import MAX_STEPS_PER_DAY
 from devices.readings import Acceleration, Reading, StepCount
 from devices.uuids import BATTERY_LEVEL, HEART_RATE_MEASUREMENT, RAW_MOTION, STEP_COUNT
 
@@ -49,6 +52,9 @@ def decode(characteristic_uuid: str, payload: bytes | bytearray) -> list[Reading
     if uuid == STEP_COUNT:
         need_length(uuid, data, 4, "a step count (uint32)")
         (total,) = struct.unpack("<I", data)
+        if total > MAX_STEPS_PER_DAY:
+            raise DecodeError(uuid, data, f"a step count of {total:,} today is more than "
+                              f"anyone can step in a day ({MAX_STEPS_PER_DAY:,})")
         return [StepCount(total)]
     if uuid == RAW_MOTION:
         need_length(uuid, data, 6, "raw motion (3 x int16)")

@@ -15,7 +15,17 @@
 - ``time`` is ISO 8601 with a UTC offset (``+11:00`` or ``Z``), on a whole
   minute, in the years 1970 to 2999. The offset fixes the instant; no time
   zone is needed.
-- ``steps`` is a whole number from 0 to 100,000, written in ASCII digits.
+- ``steps`` is a whole number from 0 to 300, written in ASCII digits: the most
+  a person steps in a minute (``MAX_STEPS``). Walking stays under about 140 a
+  minute and everyday running under 200; the highest cadence measured, an
+  elite sprinter's 4.5 to 5 steps a second, is 270 to 300, kept up for
+  seconds (``devices.plausible`` gives the sources). The limit is the sprint,
+  not the ~250 where walking and running end, so that a real minute is never
+  refused; a row above it is a fault in whatever wrote the file, and is
+  refused with its line number, not stored. (A step counter that catches up
+  after a gap puts many steps in one minute: the daemon caps such a minute at
+  the same 300, ``pacer.daemon.ble``; a file holding such a minute must be
+  capped or spread by whoever wrote it.)
 - ``posture`` is one of ``sitting lying standing walking running sedentary
   upright stepping unknown not_worn``, or empty: then it is derived from the
   steps as for a step-only device (``Epoch.from_steps``: 0 steps is sedentary,
@@ -52,6 +62,7 @@ from datetime import datetime, timedelta
 from itertools import chain
 from pathlib import Path
 
+from devices.plausible import MAX_STEPS_PER_MINUTE
 from pacer.engine.model import Epoch, Posture
 from pacer.errors import InputFileError
 from pacer.io import limits
@@ -63,10 +74,9 @@ HEADER_WORN = (*HEADER, "worn")
 
 MAX_LINE_BYTES = 4096
 """The longest line read, end of line included (a row is about 40 bytes)."""
-MAX_STEPS = 100_000
-"""The most steps one minute can hold: far above any cadence (about 300 a
-minute at a sprint), but a step counter catching up after a gap can put a
-day's steps in one minute. A year of such minutes still fits SQLite's integers."""
+MAX_STEPS = MAX_STEPS_PER_MINUTE
+"""The most steps one minute can hold: 300, an elite sprinter's cadence (the
+module docstring says why; ``devices.plausible`` gives the sources)."""
 FIRST_YEAR = 1970
 LAST_YEAR = 2999
 """The years of the times pacer takes (the engine counts minutes from 1970;
@@ -220,8 +230,8 @@ def _steps(text: str) -> int:
         raise ValueError(f"steps {_shown(text)} is not a whole number of 0 or more, like 0 or 42")
     digits = text.lstrip("0") or "0"  # checked before int(): 5,000 digits is a ValueError
     if len(digits) > len(str(MAX_STEPS)) or int(digits) > MAX_STEPS:
-        raise ValueError(f"steps {_shown(text)} is more than {MAX_STEPS:,}, the most a minute "
-                         "can hold")
+        raise ValueError(f"steps {_shown(text)} is more than {MAX_STEPS:,}, the most a person "
+                         "steps in a minute (an elite sprinter's cadence)")
     return int(digits)
 
 
@@ -272,7 +282,7 @@ def _fast_values(worn: bool) -> tuple[dict[str, Posture], frozenset[str]]:
 
 _FAST_VALUES = {len(HEADER): _fast_values(worn=False), len(HEADER_WORN): _fast_values(worn=True)}
 _CLOCK = {f"{h:02d}:{m:02d}": h * 60 + m for h in range(24) for m in range(60)}
-_STEPS = {str(n): n for n in range(1000)}  # the usual steps of a minute, in the usual digits
+_STEPS = {str(n): n for n in range(MAX_STEPS + 1)}  # every valid steps, in the usual digits
 
 
 def _slot_maker() -> Callable[[Minute, int, Posture], Epoch]:
