@@ -98,6 +98,17 @@ def test_csv_is_one_row_per_day_with_the_summary_fields(
     for row in rows:
         body = stored[row["date"]]
         for name in report_csv.COLUMNS:
+            if name == "sedentary_inferred_share":
+                share = body["sedentary_inferred_min"] / body["sedentary_min"] \
+                    if body["sedentary_min"] else None
+                assert row[name] == ("" if share is None else f"{share:.3f}")
+                continue
+            if name == "walk_lengths":
+                assert row[name] == ";".join(str(n) for n in body["walk_lengths"])
+                continue
+            if name == "provisional":
+                assert row[name] == "false"
+                continue
             if name.startswith("prompts."):
                 expected = body["prompts"].get(name.split(".")[1], 0)
             elif name == "flags":
@@ -173,7 +184,7 @@ def test_fhir_days_are_local_days_with_their_offset(reports: dict[str, Path]) ->
     length = datetime.fromisoformat(dst["end"]) - datetime.fromisoformat(dst["start"])
     assert length == timedelta(hours=23)
     for items in by_day.values():
-        assert len(items) == 4
+        assert len(items) == 7  # v2: worn time, walks and exercise too
         assert {o["status"] for o in items} == {"final"}
         assert {o["subject"]["identifier"]["value"] for o in items} == {history.USER}
         period = items[0]["effectivePeriod"]
@@ -195,7 +206,15 @@ def fhir_figures(path: Path) -> dict[str, dict[str, Any]]:
              "breaks-taken": "breaks.taken", "breaks-natural": "breaks.natural",
              "breaks-ignored": "breaks.ignored", "breaks-snoozed": "breaks.snoozed",
              "breaks-dismissed": "breaks.dismissed",
-             "median-response": "breaks.median_response_min"}
+             "median-response": "breaks.median_response_min",
+             # version 2
+             "sedentary-inferred": "sedentary_inferred_min", "lying": "lying_min",
+             "ignored-streak": "breaks.ignored_streak",
+             **{f"dropped-{k}": f"prompts_dropped.{k}"
+                for k in ("budget", "limits", "dnd", "coverage", "coherence")},
+             "worn-time": "worn_min", "not-worn": "not_worn_min", "walks": "walks",
+             "walk-target": "walk_target_min", "exercise-sessions": "exercise.sessions",
+             "exercise-minutes": "exercise.minutes"}
     for obs in observations(path):
         day = out.setdefault(obs["effectivePeriod"]["start"][:10], {})
         code = obs["code"]["coding"][0]["code"]
@@ -203,7 +222,13 @@ def fhir_figures(path: Path) -> dict[str, dict[str, Any]]:
         if code == "87705-0":
             day["sedentary_inferred"] = "method" in obs
         for comp in obs.get("component", ()):
-            day[names[comp["code"]["coding"][0]["code"]]] = comp["valueQuantity"]["value"]
+            part = comp["code"]["coding"][0]["code"]
+            if part == "walk-length":
+                day.setdefault("walk_lengths", []).append(comp["valueQuantity"]["value"])
+            elif part.startswith("window-"):
+                day[f"window.{part[7:].replace('-by', '_by')}"] = None  # seen, not compared
+            else:
+                day[names[part]] = comp["valueQuantity"]["value"]
     return out
 
 
@@ -221,8 +246,9 @@ class DayTable(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = dict(attrs)
         if tag == "tr" and a.get("data-date"):
+            # The daily table and the waking-day table: one row per date in each.
             self._date = a["data-date"]
-            self.rows[self._date or ""] = {}
+            self.rows.setdefault(self._date or "", {})
         elif self._date and a.get("data-field"):
             self.rows[self._date][a["data-field"] or ""] = a.get("data-value") or ""
 
@@ -246,13 +272,21 @@ def test_html_csv_fhir_and_store_agree(reports: dict[str, Path],
     checked = 0
     for day, body in stored.items():
         for name, html_value in page[day].items():
+            if name == "walk_lengths":
+                assert html_value == csv_rows[day][name], day
+                continue
             assert html_value == report_csv.cell(field(body, name)), (day, name)
             assert csv_rows[day][name] == html_value, (day, name)
             checked += 1
         no_data = body["known_min"] == 0
         for name, value in fhir[day].items():
-            if no_data and name in ("steps", "sedentary_min", "sitting_bouts_30"):
+            if no_data and name in ("steps", "sedentary_min", "sitting_bouts_30", "walks"):
                 assert value is None  # dataAbsentReason instead of a made-up 0
+                continue
+            if name.startswith("window."):
+                continue  # times, not quantities: test_report_v2 checks them
+            if name == "walk_lengths":
+                assert value == body["walk_lengths"], day
                 continue
             assert value == field(body, name), (day, name)
             if name != "sedentary_inferred":
@@ -312,7 +346,7 @@ def test_html_opens_offline(reports: dict[str, Path]) -> None:
     # Several inline SVGs share one id space: every id must be unique.
     ids = re.findall(r'\sid="([^"]+)"', page)
     assert len(ids) == len(set(ids))
-    assert page.count('<svg class="chart"') == 12  # six charts, wide and narrow
+    assert page.count('<svg class="chart"') == 14  # seven charts, wide and narrow
 
 
 # --- in a real browser ---------------------------------------------------------
@@ -382,9 +416,9 @@ def test_phone_gets_the_narrow_charts_and_no_sideways_page(
     phone = layout(reports["html"], tmp_path, PHONE)
     assert (phone["narrow"], phone["wide"]) == ("block", "none")
     assert phone["width"] <= PHONE[0]  # tables scroll inside their box, not the page
-    assert phone["charts"] == 6
+    assert phone["charts"] == 7
     assert phone["right"] <= PHONE[0]  # every chart fits the screen
     laptop = layout(reports["html"], tmp_path, LAPTOP)
     assert (laptop["narrow"], laptop["wide"]) == ("none", "block")
     assert laptop["width"] <= LAPTOP[0]
-    assert laptop["charts"] == 6
+    assert laptop["charts"] == 7

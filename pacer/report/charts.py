@@ -20,7 +20,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time
 from typing import Any
 
 import matplotlib
@@ -229,7 +229,7 @@ def sitting_chart(days: Sequence[Day], layout: Layout) -> str:
         fig, (top, bottom) = _figure(layout, 5.4, rows=2, ratios=(1.3, 1))
         x = np.arange(len(days))
         sed = np.array(_values(days, "sedentary_min"))
-        inferred = np.array([bool(d.get("sedentary_inferred")) for d in days], dtype=bool)
+        inferred = np.array([d.inferred for d in days], dtype=bool)
         top.bar(x[~inferred], sed[~inferred], width=0.7, color=GREY, label="sedentary minutes",
                 zorder=2)
         top.bar(x[inferred], sed[inferred], width=0.7, facecolor="white", edgecolor=INK,
@@ -317,7 +317,7 @@ def hours_chart(days: Sequence[Day], layout: Layout, *, start_hour: int, wake: f
 
 
 def _row_label(day: Day, layout: Layout) -> str:
-    mark = " *" if day.get("sedentary_inferred") else ""
+    mark = " *" if day.inferred else ""
     text = f"{day.day:%a %d %b}" if layout is WIDE else f"{day.day:%a %d}"
     return text + mark
 
@@ -384,6 +384,78 @@ def walks_chart(days: Sequence[Day], planned: Sequence[int], layout: Layout) -> 
                              label="numbers: minutes walked"))
         _legend(fig, handles, layout, 3)
         return to_svg(fig, f"walks-{layout.name}")
+
+
+OPENED_BY = (
+    # how, label, marker, face
+    ("event", "the person said so", "D", INK),
+    ("detected", "detected from the wearable", "o", ORANGE),
+    ("configured", "configured time", "s", "white"),
+)
+
+
+def _clock(day: Day, when: datetime | None) -> float:
+    """Hours from the day's midnight (local wall clock, past 24 after
+    midnight); NaN without a time."""
+    if when is None:
+        return math.nan
+    return (when.replace(tzinfo=None) - datetime.combine(day.day, time())).total_seconds() / 3600
+
+
+def window_chart(days: Sequence[Day], layout: Layout) -> str:
+    """Top: each day's waking window as a bar from when it opened to when it
+    closed, the ends marked by how. Bottom: the hours the wearable was worn
+    and not worn in it. Days without a version 2 summary have neither."""
+    with matplotlib.rc_context(STYLE):
+        fig, (top, bottom) = _figure(layout, 5.6, rows=2, ratios=(1.4, 1))
+        x = np.arange(len(days))
+        opened = np.array([_clock(d, d.window_time("opened")) for d in days])
+        closed = np.array([_clock(d, d.window_time("closed")) for d in days])
+        span = ~np.isnan(opened) & ~np.isnan(closed)
+        top.bar(x[span], (closed - opened)[span], bottom=opened[span], width=0.6, color=SKY,
+                label="waking window", zorder=2)
+        # Still open when the data ended (a day so far): as far as it has run.
+        so_far = np.array([float((d.get("worn_min") or 0) + (d.get("not_worn_min") or 0)) / 60
+                           for d in days])
+        still = ~np.isnan(opened) & np.isnan(closed)
+        top.bar(x[still], so_far[still], bottom=opened[still], width=0.6, facecolor="white",
+                edgecolor=BLUE, hatch="..", label="still open when the data ended", zorder=2)
+        closed = np.where(still, opened + so_far, closed)
+        for how, label, marker, face in OPENED_BY:
+            for edge, times in (("opened", opened), ("closed", closed)):
+                at = [i for i, d in enumerate(days)
+                      if d.window_by(edge) == how and not math.isnan(times[i])]
+                top.scatter(at, times[at], marker=marker, s=34, color=face, edgecolor=INK,
+                            lw=0.8, zorder=3, label=label if edge == "opened" else None)
+        shown = np.concatenate([opened[~np.isnan(opened)], closed[~np.isnan(closed)]])
+        low = math.floor(float(shown.min(initial=24.0))) - 1 if shown.size else 5
+        high = math.ceil(float(shown.max(initial=0.0))) + 1 if shown.size else 24
+        top.set_ylim(high, low)  # morning at the top, as a day reads
+        top.yaxis.set_major_locator(ticker.MultipleLocator(3 if layout is WIDE else 4))
+        top.yaxis.set_major_formatter(ticker.FuncFormatter(
+            lambda v, _pos: f"{int(v) % 24:02d}:00"))
+        top.set_ylabel("clock time")
+        _grid(top)
+        _week_lines(top, days)
+        top.tick_params(axis="x", which="both", labelbottom=False)
+
+        worn = np.array([float(d.get("worn_min") or 0) / 60 for d in days])
+        not_worn = np.array([float(d.get("not_worn_min") or 0) / 60 for d in days])
+        bottom.bar(x, worn, width=0.7, color=BLUE, label="worn", zorder=2)
+        bottom.bar(x, not_worn, bottom=worn, width=0.7, facecolor="white", edgecolor=INK,
+                   hatch="///", label="not worn", zorder=2)
+        bottom.set_ylim(0, max(float((worn + not_worn).max(initial=0)), 4.0) * 1.15)
+        bottom.set_ylabel("hours in\nthe window")
+        bottom.yaxis.set_major_locator(ticker.MaxNLocator(integer=True, nbins=4))
+        _grid(bottom)
+        _no_data(bottom, days, 0.1)
+        handles = [*_ordered(top, ("waking window", "still open when the data ended",
+                                   *(label for _h, label, _m, _f in OPENED_BY))),
+                   *_ordered(bottom, ("worn", "not worn"))]
+        _legend(fig, handles, layout, 3)
+        _day_axis(bottom, days, layout)
+        fig.align_ylabels([top, bottom])
+        return to_svg(fig, f"window-{layout.name}")
 
 
 LEVELS = {

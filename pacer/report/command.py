@@ -90,6 +90,7 @@ def _make(fmt: str, store: Store, user: str, dates: tuple[date, date],
             day_rules=config.day, walk_rules=config.walks,
             timezone=config.user.timezone,
             tick=lambda label: progress.step(f"day {label}"),
+            rules=config.rules,
         )
         if fmt == "html":
             return html.render(loaded, step=progress.step)

@@ -5,7 +5,11 @@ fields as ``table.key``.
 Cells: numbers as stored; ``true``/``false``; an empty cell for null (no quota
 yet, no response time) and, on a day with no stored summary, for everything
 but ``date``, ``user``, ``timezone`` and ``valid`` (no data is not zero).
-``flags`` holds the day's flags joined by ``;``; ``symptoms`` the day's reports
+``flags`` holds the day's flags joined by ``;``, ``walk_lengths`` each walk's
+minutes joined by ``;``; ``sedentary_inferred`` is true when most of the
+day's sedentary minutes were inferred from zero steps (a version 1 day keeps
+its stored flag) and ``sedentary_inferred_share`` is the share inferred, to
+three decimals (not a summary field; empty for version 1); ``symptoms`` the day's reports
 as a JSON array, lossless. The last column, ``red_flag_reports``, is not a
 summary field: the day's red-flag reports as a JSON array, each with its time,
 flags and tier, when the person said they had been seen and who cleared the
@@ -21,25 +25,38 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from pacer.contract.payloads import DROP_KEYS
 from pacer.engine.model import PROMPT_KINDS
 from pacer.report.data import Day, ReportData
 from pacer.report.findings import RedFlagReport, red_flag_reports
 
 BREAKS = ("prompted", "taken", "natural", "ignored", "snoozed", "dismissed",
-          "median_response_min")
+          "median_response_min", "ignored_streak")
 PLAN = ("phase", "quota", "floor", "ceiling", "achievement")
+WINDOW = ("opened", "closed", "opened_by", "closed_by")
+EXERCISE = ("sessions", "minutes")
 
 COLUMNS: tuple[str, ...] = (
     "date", "user", "timezone", "final", "valid", "known_min", "steps", "stepping_min",
-    "upright_min", "sedentary_min", "sedentary_inferred", "sitting_bouts_30",
+    "upright_min", "sedentary_min", "sedentary_inferred", "sedentary_inferred_min",
+    "sedentary_inferred_share", "sitting_bouts_30",
     "sitting_bouts_60", "longest_sitting_bout_min", "sit_to_stand", "walks", "walk_min",
     *(f"prompts.{k}" for k in PROMPT_KINDS),
     *(f"breaks.{k}" for k in BREAKS),
     *(f"plan.{k}" for k in PLAN),
-    "flags", "symptoms", "red_flag_reports",
+    "flags", "symptoms",
+    *(f"window.{k}" for k in WINDOW),
+    "worn_min", "not_worn_min", "lying_min", "walk_lengths", "walk_target_min",
+    *(f"prompts_dropped.{k}" for k in DROP_KEYS),
+    *(f"exercise.{k}" for k in EXERCISE),
+    "red_flag_reports", "v", "provisional",
 )
-"""Every field of the daily summary except the constant ``v``, ``type`` and
-``period``, in the summary's order; then the day's red-flag reports."""
+"""Every field of the daily summary except the constant ``type`` and
+``period``, in the summary's order (version 2's ``sedentary_inferred_min``
+beside ``sedentary_inferred``, its other additions after ``symptoms``); then
+the day's red-flag reports, the summary's version and whether the row is the
+day so far (``provisional``, not a stored summary). A version 1 day leaves
+version 2's columns empty: not counted is not zero."""
 
 
 def cell(value: Any) -> str:
@@ -73,7 +90,19 @@ def row(day: Day, user: str, timezone: str,
         return out
     values: dict[str, str] = {}
     for name in COLUMNS:
-        if name.startswith("prompts."):
+        if name == "v":
+            values[name] = cell(day.body.get("v", 1))
+        elif name == "provisional":
+            values[name] = cell(day.provisional)
+        elif name == "sedentary_inferred":
+            values[name] = cell(day.inferred)
+        elif name == "sedentary_inferred_share":
+            share = day.inferred_share
+            values[name] = "" if share is None else f"{share:.3f}"
+        elif name == "walk_lengths":
+            lengths = day.body.get("walk_lengths")
+            values[name] = "" if lengths is None else ";".join(str(n) for n in lengths)
+        elif name.startswith("prompts."):
             # The summary lists only the kinds sent that day: the others are 0.
             values[name] = cell(day.body["prompts"].get(name.partition(".")[2], 0))
         elif name == "flags":

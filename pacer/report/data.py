@@ -14,6 +14,7 @@ the shape pacer writes, is ``BadInput`` naming the store and the summary.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -22,14 +23,25 @@ from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
-from pacer.config import DayRules, WalkRules
+from pacer.config import DayRules, Rules, WalkRules
+from pacer.contract import payloads
+from pacer.engine.core import Engine
 from pacer.engine.model import UNKNOWN_POSTURES, Posture
 from pacer.errors import BadInput, StoreError
 from pacer.report import stored
 from pacer.store import Store
 from pacer.store.readonly import connect_readonly
-from pacer.timebase import DayBounds, DayCalendar, to_datetime, zone
+from pacer.timebase import (
+    DayBounds,
+    DayCalendar,
+    Minute,
+    fixed_zone_name,
+    system_zone_name,
+    to_datetime,
+    zone,
+)
 
+log = logging.getLogger(__name__)
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 HOURS = 24
@@ -55,10 +67,54 @@ class Day:
     body: Mapping[str, Any] | None
     hours: tuple[HourCell, ...]
     inferred_minutes: int  # sedentary minutes guessed from zero steps (step-only device)
+    provisional: bool = False  # the day so far, worked out from the store, not published
 
     @property
     def has_data(self) -> bool:
         return self.body is not None
+
+    @property
+    def inferred(self) -> bool:
+        """Most of the day's sedentary minutes were inferred from zero steps.
+        A version 2 summary counts them (``sedentary_inferred_min``), so the
+        rule is applied to the count, whichever version of the engine set the
+        flag; a version 1 day keeps its own flag (any inferred minute)."""
+        if self.body is None:
+            return False
+        count = self.body.get("sedentary_inferred_min")
+        if isinstance(count, int):
+            return 2 * count > int(self.body["sedentary_min"])
+        return bool(self.body["sedentary_inferred"])
+
+    @property
+    def inferred_share(self) -> float | None:
+        """Sedentary minutes inferred over sedentary minutes; None for a
+        version 1 day (it does not count them) or a day without sitting."""
+        if self.body is None:
+            return None
+        count = self.body.get("sedentary_inferred_min")
+        sedentary = int(self.body["sedentary_min"])
+        if not isinstance(count, int) or sedentary <= 0:
+            return None
+        return count / sedentary
+
+    def window_time(self, edge: str) -> datetime | None:
+        """When the waking window opened (``opened``) or closed (``closed``),
+        in the day's own offset; None for a version 1 day or no such time."""
+        window = self.body.get("window") if self.body is not None else None
+        value = window.get(edge) if isinstance(window, Mapping) else None
+        if not isinstance(value, str):
+            return None
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return None
+
+    def window_by(self, edge: str) -> str | None:
+        """How the window ``opened`` or ``closed``: ``event``, ``detected``, ``configured``."""
+        window = self.body.get("window") if self.body is not None else None
+        value = window.get(f"{edge}_by") if isinstance(window, Mapping) else None
+        return value if isinstance(value, str) else None
 
     @property
     def valid(self) -> bool:
@@ -114,6 +170,7 @@ class ReportData:
     notes: tuple[PromptNote, ...]  # red flags and plan messages inside the range
     store_path: Path
     made: datetime = field(default_factory=lambda: datetime.now().astimezone())
+    so_far: datetime | None = None  # the provisional day's figures run up to this time
 
 
 # --- finding the store and the user ---------------------------------------------
@@ -136,15 +193,17 @@ def check_store_file(path: Path) -> None:
 
 
 def store_users(path: Path) -> list[str]:
-    """The users with a stored daily summary. Read-only SQL of our own: the
-    Store has no listing of users, and a report must not write."""
+    """The users with a stored daily summary, or with an engine state (a
+    running daemon's user before its first summary: the report shows the day
+    so far). Read-only SQL of our own: a report must not write."""
     try:
         conn = connect_readonly(path)
     except StoreError as exc:
         raise BadInput(str(exc)) from None
     try:
         rows = conn.execute(
-            "SELECT DISTINCT user FROM summaries WHERE period = 'day' ORDER BY user"
+            "SELECT user FROM summaries WHERE period = 'day' "
+            "UNION SELECT user FROM engine_state ORDER BY user"
         ).fetchall()
     except sqlite3.Error as exc:
         raise BadInput(f"{path}: cannot read the store's users: {exc}") from None
@@ -186,16 +245,26 @@ def load(
     walk_rules: WalkRules,
     timezone: str | None = None,
     tick: Tick | None = None,
+    rules: Rules | None = None,
 ) -> ReportData:
     """Everything a report of ``first``..``last`` (inclusive) needs. ``tick``
     is called once per day loaded, for a progress bar. A stored body that is
-    not what pacer writes raises ``BadInput``."""
+    not what pacer writes raises ``BadInput``. With ``rules`` (the daemon's),
+    a day in the range that has no stored summary yet but that the stored
+    engine state is in (a report asked mid-day) is the day so far, marked
+    ``provisional``."""
     days_stored = f"daily summary of {user} from {first} to {last}"
     with _reading(store, days_stored):
         found = store.summaries(user, "day", first.isoformat(), last.isoformat())
     bodies = {b["date"]: b for b in (_day(store, days_stored, b) for b in found)}
     tz_name = _zone_name(store, user, bodies, timezone)
     tz = zone(tz_name)
+    so_far = _day_so_far(store, user, tz_name, rules) if rules is not None else None
+    provisional = None
+    if so_far is not None and first.isoformat() <= so_far[0]["date"] <= last.isoformat() \
+            and so_far[0]["date"] not in bodies:
+        provisional = so_far[0]["date"]
+        bodies[provisional] = so_far[0]
     cal = DayCalendar(tz, day_rules.start, day_rules.wake, day_rules.sleep,
                       {i: day_rules.times(i) for i in range(7)})
     days = []
@@ -204,7 +273,8 @@ def load(
         bounds = cal.bounds(d)
         with _reading(store, f"minute of {user} on {d}"):
             cells, inferred = _hours(store, user, bounds, tz, day_rules)
-        days.append(Day(d, bounds, bodies.get(d.isoformat()), cells, inferred))
+        days.append(Day(d, bounds, bodies.get(d.isoformat()), cells, inferred,
+                        provisional=d.isoformat() == provisional))
         if tick is not None:
             tick(d.isoformat())
     start, end = cal.bounds(first).start, cal.bounds(last).end
@@ -230,7 +300,35 @@ def load(
         changes=_changes(weeks, to_datetime(start, tz), to_datetime(end, tz)),
         notes=_notes(prompts, tz),
         store_path=store.path,
+        so_far=to_datetime(so_far[1], tz) if so_far is not None and provisional else None,
     )
+
+
+def _day_so_far(store: Store, user: str, tz_name: str,
+                rules: Rules) -> tuple[Mapping[str, Any], Minute] | None:
+    """The current day as far as the stored engine state has run, and the
+    minute it runs to: what a running daemon would publish if the day ended
+    now (``Engine.close_day`` on a copy of the state, in memory: the store is
+    not written). Its ``final`` is false. None without a state, or with one
+    this pacer cannot read (the stored summaries are reported all the same)."""
+    with _reading(store, f"engine state of {user}"):
+        saved = store.load_state(user)
+    if saved is None:
+        return None
+    _minute, snapshot = saved
+    try:
+        engine = Engine.restore(rules, user=user, timezone=tz_name, snapshot=snapshot)
+        until = engine.next_minute
+        made = engine.close_day()
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        log.warning("%s: the engine state of %s cannot be read (%s): no day so far",
+                    store.path, user, exc)
+        return None
+    for summary in made:
+        if summary.period == "day" and until is not None:
+            body = {**payloads.summary(summary), "final": False}
+            return _day(store, f"day so far of {user}", body), until
+    return None
 
 
 def _zone_name(store: Store, user: str, bodies: Mapping[str, Mapping[str, Any]],
@@ -244,7 +342,20 @@ def _zone_name(store: Store, user: str, bodies: Mapping[str, Mapping[str, Any]],
         every = store.summaries(user, "day")
     for body in every:
         return str(_day(store, what, body)["timezone"])
-    return fallback or "UTC"
+    # No summary yet (a daemon's first day): the config's zone, else the
+    # offset of the running daemon's clock, else the zone it would default to.
+    return fallback or _heartbeat_zone(store, user) or system_zone_name()
+
+
+def _heartbeat_zone(store: Store, user: str) -> str | None:
+    """A fixed zone at the offset of the daemon's last heartbeat clock, if any."""
+    try:
+        beat = store.heartbeat(user)
+        clock = beat[1].get("clock") if beat is not None else None
+        offset = datetime.fromisoformat(clock).utcoffset() if isinstance(clock, str) else None
+    except (StoreError, ValueError, AttributeError):  # an older store, a foreign body
+        return None
+    return fixed_zone_name(offset) if offset is not None else None
 
 
 @contextmanager

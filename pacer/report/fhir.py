@@ -17,6 +17,15 @@ offset), ``subject`` an identifier of the pacer user, ``status`` ``final``
   components taken, natural breaks, ignored, snoozed, dismissed and the median
   response time.
 
+A version 2 summary adds to the sedentary time the minutes inferred
+(``sedentary-inferred``) and lying (``lying``), and ``method`` is inferred only
+when most of the sedentary minutes were; to the prompts the ignored streak
+and the nudges not sent (``dropped-budget``, ``dropped-limits``, ...); and
+three Observations: worn time (``worn-time``, with the minutes not worn and
+when and how the waking window opened and closed), walks (``walks``, each
+walk's length and the target length) and exercise sessions
+(``exercise-sessions``, with their minutes).
+
 Then, per red-flag report (a check-in that reported red flags), one
 Observation with category ``survey`` (the person's own report),
 ``effectiveDateTime`` the check-in's time, code ``red-flag-report`` and the
@@ -114,7 +123,15 @@ def observations(day: Day, data: ReportData) -> list[dict[str, Any]]:
             _component("longest-sitting-bout", "Longest sitting bout",
                        quantity(body["longest_sitting_bout_min"], "min", "min")),
         ]
-    if body["sedentary_inferred"]:
+        if isinstance(body.get("sedentary_inferred_min"), int):
+            sed["component"] = [_component(
+                "sedentary-inferred", "Sedentary minutes inferred from zero steps",
+                quantity(body["sedentary_inferred_min"], "min/day", "min/d"))]
+        if isinstance(body.get("lying_min"), int):
+            sed.setdefault("component", []).append(_component(
+                "lying", "Lying in the waking window (not counted as sedentary)",
+                quantity(body["lying_min"], "min/day", "min/d")))
+    if day.inferred:
         sed["method"] = concept(CODE_SYSTEM, "inferred-from-steps",
                                 "Sitting inferred from zero steps (step-only device)")
     prompts["valueQuantity"] = quantity(breaks["prompted"], "prompts/day", "{prompts}/d")
@@ -133,7 +150,20 @@ def observations(day: Day, data: ReportData) -> list[dict[str, Any]]:
         prompts["component"].append(_component(
             "median-response", "Median time from prompt to break",
             quantity(median, "min", "min")))
+    if isinstance(breaks.get("ignored_streak"), int):
+        prompts["component"].append(_component(
+            "ignored-streak", "Sitting prompts ignored in a row at the end of the day",
+            quantity(breaks["ignored_streak"], "prompts", "{prompts}")))
+    dropped = body.get("prompts_dropped")
+    if isinstance(dropped, dict):
+        prompts["component"] += [
+            _component(f"dropped-{name}", label,
+                       quantity(dropped.get(name, 0), "prompts/day", "{prompts}/d"))
+            for name, label in DROPPED
+        ]
     out = [steps, sed, bouts, prompts]
+    if "window" in body:
+        out += _v2(day, data, no_data=no_data)
     if not body["valid"] and not no_data:
         hours = data.day_rules.min_known_hours
         text = (f"Not a valid day: {body['known_min']} minutes of wearable data in the "
@@ -141,6 +171,68 @@ def observations(day: Day, data: ReportData) -> list[dict[str, Any]]:
         for obs in out:
             obs["note"] = [{"text": text}]
     return out
+
+
+DROPPED = (
+    ("budget", "Nudges not sent: the day's budget of prompts was spent"),
+    ("limits", "Nudges not sent: over a per-kind limit"),
+    ("dnd", "Nudges not sent: do not disturb"),
+    ("coverage", "Nudges not sent: too little wearable data"),
+    ("coherence", "Nudges not sent: too soon after another prompt"),
+)
+
+
+def _v2(day: Day, data: ReportData, *, no_data: bool) -> list[dict[str, Any]]:
+    """A version 2 day's worn time with its waking window, walks against the
+    target length, and exercise sessions."""
+    body = day.body
+    assert body is not None
+    worn = _obs(day, data, "worn", concept(CODE_SYSTEM, "worn-time",
+                                           "Time the wearable was worn in the waking window"))
+    walks = _obs(day, data, "walks", concept(CODE_SYSTEM, "walks", "Walks"))
+    exercise = _obs(day, data, "exercise", concept(
+        CODE_SYSTEM, "exercise-sessions", "Strength or mobility sessions logged"))
+    worn["valueQuantity"] = quantity(body["worn_min"], "min/day", "min/d")
+    worn["component"] = [_component("not-worn", "Not worn in the waking window",
+                                    quantity(body["not_worn_min"], "min/day", "min/d"))]
+    for edge, label in (("opened", "Waking window opened"), ("closed", "Waking window closed")):
+        when = day.window_time(edge)
+        if when is not None:
+            worn["component"].append({"code": concept(CODE_SYSTEM, f"window-{edge}", label),
+                                      "valueDateTime": when.isoformat()})
+        by = day.window_by(edge)
+        if by is not None:
+            worn["component"].append({
+                "code": concept(CODE_SYSTEM, f"window-{edge}-by", f"{label}: how"),
+                "valueString": WINDOW_HOW.get(by, by)})
+    if no_data:
+        walks["dataAbsentReason"] = concept(ABSENT, "unknown", "Unknown")
+        walks["dataAbsentReason"]["text"] = "no wearable data that day"
+    else:
+        walks["valueQuantity"] = quantity(body["walks"], "walks/day", "{walks}/d")
+        walks["component"] = [
+            _component("walk-length", f"Walk {i} length", quantity(n, "min", "min"))
+            for i, n in enumerate(body["walk_lengths"], start=1)
+        ]
+        target = body.get("walk_target_min")
+        if target is not None:
+            walks["component"].append(_component(
+                "walk-target", "Target length of a walk", quantity(target, "min", "min")))
+        if not walks["component"]:
+            del walks["component"]
+    exercise["valueQuantity"] = quantity(body["exercise"]["sessions"], "sessions/day",
+                                         "{sessions}/d")
+    exercise["component"] = [_component("exercise-minutes", "Minutes of exercise logged",
+                                        quantity(body["exercise"]["minutes"], "min/day",
+                                                 "min/d"))]
+    return [worn, walks, exercise]
+
+
+WINDOW_HOW = {
+    "event": "the person said so",
+    "detected": "detected from the wearable",
+    "configured": "at the configured time",
+}
 
 
 def _obs(day: Day, data: ReportData, what: str, code: dict[str, Any]) -> dict[str, Any]:

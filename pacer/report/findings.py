@@ -46,7 +46,10 @@ class KeyFigures:
     mean_sedentary_min: float | None  # over valid days
     bouts_60: int
     walks: int
-    inferred_days: int
+    inferred_days: int  # days most of whose sedentary minutes were inferred
+    inferred_share: float | None  # inferred over sedentary minutes, days that count them
+    dropped_budget: int  # nudges not sent because the day's budget was spent (v2 days)
+    exercise_sessions: int  # strength and mobility sessions logged (v2 days)
     plan: Mapping[str, Any] | None  # the last day's plan
 
 
@@ -56,6 +59,17 @@ def adherence(days: Sequence[Day]) -> float | None:
     prompted = sum(d.get("breaks.prompted") or 0 for d in days)
     taken = sum(d.get("breaks.taken") or 0 for d in days)
     return taken / prompted if prompted else None
+
+
+def inferred_share(days: Sequence[Day]) -> float | None:
+    """Sedentary minutes inferred from zero steps over sedentary minutes, over
+    the days that count them (version 2); None when no such day sat at all."""
+    counted = [d for d in days if isinstance(d.get("sedentary_inferred_min"), int)]
+    sedentary = sum(int(d.get("sedentary_min")) for d in counted)
+    if not sedentary:
+        return None
+    inferred = sum(int(d.get("sedentary_inferred_min")) for d in counted)
+    return inferred / sedentary
 
 
 def key_figures(data: ReportData) -> KeyFigures:
@@ -77,7 +91,10 @@ def key_figures(data: ReportData) -> KeyFigures:
                             if valid else None),
         bouts_60=sum(d.get("sitting_bouts_60") for d in with_body),
         walks=sum(d.get("walks") for d in with_body),
-        inferred_days=sum(1 for d in with_body if d.get("sedentary_inferred")),
+        inferred_days=sum(1 for d in with_body if d.inferred),
+        inferred_share=inferred_share(with_body),
+        dropped_budget=sum(d.get("prompts_dropped.budget") or 0 for d in with_body),
+        exercise_sessions=sum(d.get("exercise.sessions") or 0 for d in with_body),
         plan=with_body[-1].body["plan"] if with_body and with_body[-1].body else None,
     )
 
@@ -227,15 +244,17 @@ def _low_adherence(data: ReportData) -> list[Attention]:
         f"{w['week']} {w['adherence']:.0%}" for w in data.weeks
         if w.get("adherence") is not None
     )
+    by_week = f" By week: {weeks}." if weeks else ""
     return [Attention(
         "review", f"Low adherence to movement breaks: {rate:.0%}",
         f"Fewer than {LOW_ADHERENCE:.0%} of sitting prompts were followed by a break "
-        f"within the response window. By week: {weeks}.")]
+        f"within the response window.{by_week}")]
 
 
 def _missing(data: ReportData) -> list[Attention]:
     hours = data.day_rules.min_known_hours
-    missing = [d for d in data.days if not d.valid]
+    # The day so far (a report asked mid-day) is not a day without data.
+    missing = [d for d in data.days if not d.valid and not d.provisional]
     if not missing:
         return []
     parts = [_stretch(run) for run in _runs(missing)]

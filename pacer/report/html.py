@@ -23,7 +23,7 @@ from pacer.report import charts, redflags
 from pacer.report.data import Day, PlanChange, ReportData
 from pacer.report.findings import attention, key_figures
 
-CHART_COUNT = 6
+CHART_COUNT = 7
 """Charts drawn per report, for the progress bar."""
 
 
@@ -121,6 +121,13 @@ def _charts(data: ReportData, step: Callable[[str], None]) -> list[Chart]:
         "breaks taken without a prompt.",
         "Stacked bar chart of sitting prompt outcomes per day.",
         lambda lay: charts.prompts_chart(days, lay))
+    add("window", "The waking day: when it opened and closed, and the time worn",
+        "Top: each day's waking window, from the time it opened to the time it closed; the "
+        "marks at its ends say how (the person said so, detected from the wearable, or the "
+        "configured time). Bottom: hours of the window the wearable was worn (solid) and "
+        "not worn (hatched). Days recorded before version 2 have neither.",
+        "Bar chart of each day's waking window by clock time, and of hours worn and not worn.",
+        lambda lay: charts.window_chart(days, lay))
     planned = charts.planned_walks(days, data.walk_rules.per_day, data.changes)
     add("walks", "Walks against the plan",
         "Bars are walks done (numbers: minutes walked); the dashed line is the walks "
@@ -147,7 +154,29 @@ def _row(day: Day) -> dict[str, Any]:
             text += (f": {redflags.tier(flags, s.get('tier'))} red flag, "
                      f"{redflags.names(flags)}")
         symptoms.append(text)
-    return {"day": day, "symptoms": symptoms}
+    walks = [int(n) for n in (body or {}).get("walk_lengths") or ()]
+    target = (body or {}).get("walk_target_min")
+    return {"day": day, "symptoms": symptoms, "walks": walks,
+            "walks_long": sum(1 for n in walks if target is not None and n >= target),
+            "opened": _edge(day, "opened"), "closed": _edge(day, "closed")}
+
+
+WINDOW_HOW = {"event": "the person said so", "detected": "detected",
+              "configured": "configured time"}
+
+
+def _edge(day: Day, edge: str) -> str:
+    """``07:12 (detected)``; an en dash for a version 1 day."""
+    when = day.window_time(edge)
+    if when is None:
+        if edge == "closed" and day.window_time("opened") is not None:
+            return "still open when the data ended"
+        return "\u2013"
+    text = f"{when:%H:%M}"
+    if when.date() != day.day:
+        text += f" ({when:%a})"
+    by = day.window_by(edge)
+    return f"{text}, {WINDOW_HOW.get(by, by)}" if by else text
 
 
 def render(data: ReportData, step: Callable[[str], None] | None = None) -> str:
@@ -163,5 +192,8 @@ def render(data: ReportData, step: Callable[[str], None] | None = None) -> str:
         charts=_charts(data, tick),
         rows=[_row(d) for d in data.days],
         changes=changes,
-        inferred=[d for d in data.days if d.get("sedentary_inferred")],
+        inferred=[d for d in data.days if d.inferred],
+        inferred_some=[d for d in data.days if not d.inferred and d.inferred_share],
+        v2=any(d.body is not None and "window" in d.body for d in data.days),
+        provisional=[d for d in data.days if d.provisional],
     )

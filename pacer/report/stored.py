@@ -66,10 +66,24 @@ BREAKS: dict[str, Check] = {
     **dict.fromkeys(("prompted", "taken", "natural", "ignored", "snoozed", "dismissed"), WHOLE),
     "median_response_min": _or_null(NUMBER),
 }
+BREAKS_V2: dict[str, Check] = {"ignored_streak": WHOLE}
 PLAN: dict[str, Check] = {
     "phase": TEXT, "quota": _or_null(WHOLE), "floor": _or_null(WHOLE),
     "ceiling": _or_null(WHOLE), "achievement": _or_null(NUMBER),
 }
+DAY_V2: dict[str, Check] = {
+    **dict.fromkeys(("sedentary_inferred_min", "worn_min", "not_worn_min", "lying_min"), WHOLE),
+    "window": (lambda v: v is None or isinstance(v, dict), "an object or null"),
+    "walk_lengths": (lambda v: isinstance(v, list) and all(_whole(x) for x in v),
+                     "a list of whole numbers"),
+    "walk_target_min": _or_null(WHOLE), "prompts_dropped": COUNTS, "exercise": OBJECT,
+}
+"""Version 2's additions (interfaces.md section 8.5): checked when present, as
+a store written by version 1 holds days without them."""
+WINDOW: dict[str, Check] = dict.fromkeys(("opened", "closed", "opened_by", "closed_by"),
+                                         _or_null(TEXT))
+EXERCISE: dict[str, Check] = {"sessions": WHOLE, "minutes": WHOLE}
+WEEK_EXERCISE: dict[str, Check] = {"sessions": WHOLE, "target": WHOLE}
 SYMPTOM: dict[str, Check] = {"level": TEXT}
 SYMPTOM_OPTIONAL: dict[str, Check] = {
     "time": TEXT, "pain": NUMBER, "red_flags": STRINGS, "tier": _or_null(TEXT),
@@ -79,6 +93,7 @@ WEEK: dict[str, Check] = {
     "cv_daily_steps_14d": _or_null(NUMBER), "adherence": _or_null(NUMBER),
     "plan_changes": LIST,
 }
+WEEK_V2: dict[str, Check] = {"valid_days": WHOLE, "exercise": OBJECT}
 PLAN_CHANGE: dict[str, Check] = {"time": TEXT, "by": TEXT, "why": TEXT}
 PROMPT: dict[str, Check] = {"time": WHOLE, "kind": TEXT, "title": TEXT, "text": TEXT}
 
@@ -87,7 +102,13 @@ def day(stored: Any) -> Mapping[str, Any]:
     """A stored daily summary, checked."""
     body = _keys(stored, DAY)
     _keys(body["breaks"], BREAKS, "breaks.")
+    _keys(body["breaks"], BREAKS_V2, "breaks.", optional=True)
     _keys(body["plan"], PLAN, "plan.")
+    _keys(body, DAY_V2, optional=True)
+    if body.get("window") is not None:
+        _keys(body["window"], WINDOW, "window.", optional=True)
+    if "exercise" in body:
+        _keys(body["exercise"], EXERCISE, "exercise.")
     for i, entry in enumerate(body["symptoms"]):
         where = f"symptoms[{i}]."
         _keys(entry, SYMPTOM, where)
@@ -103,6 +124,9 @@ def day(stored: Any) -> Mapping[str, Any]:
 def week(stored: Any) -> Mapping[str, Any]:
     """A stored weekly summary, checked, with its plan changes' times."""
     body = _keys(stored, WEEK)
+    _keys(body, WEEK_V2, optional=True)
+    if "exercise" in body:
+        _keys(body["exercise"], WEEK_EXERCISE, "exercise.")
     for i, change in enumerate(body["plan_changes"]):
         where = f"plan_changes[{i}]."
         _keys(change, PLAN_CHANGE, where)
