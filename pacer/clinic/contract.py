@@ -204,6 +204,7 @@ class Breaks(_Model):
     snoozed: Count | None = None
     dismissed: Count | None = None
     median_response_min: Number | None = None
+    ignored_streak: Count | None = None  # v2
 
 
 class Plan(_Model):
@@ -212,6 +213,25 @@ class Plan(_Model):
     floor: Count | None = None
     ceiling: Count | None = None
     achievement: Number | None = None
+
+
+class Window(_Model):
+    """The waking window: when it opened and closed (ISO times) and how."""
+
+    opened: Short | None = None
+    closed: Short | None = None
+    opened_by: Short | None = None
+    closed_by: Short | None = None
+
+
+class DayExercise(_Model):
+    sessions: Count | None = None
+    minutes: Minutes | None = None
+
+
+class WeekExercise(_Model):
+    sessions: Count | None = None
+    target: Count | None = None
 
 
 class DaySummary(_Model):
@@ -238,6 +258,16 @@ class DaySummary(_Model):
     plan: Plan | None = None
     flags: Flags = []
     symptoms: Annotated[list[dict[str, Any]], Field(max_length=500)] = []
+    # v2 (interfaces.md section 8.5); a v1 day has none of them
+    sedentary_inferred_min: Minutes | None = None
+    window: Window | None = None
+    worn_min: Minutes | None = None
+    not_worn_min: Minutes | None = None
+    lying_min: Minutes | None = None
+    walk_lengths: Annotated[list[Minutes], Field(max_length=500)] | None = None
+    walk_target_min: Minutes | None = None
+    prompts_dropped: dict[Word, Count] | None = None
+    exercise: DayExercise | None = None
 
 
 class WeekSummary(_Model):
@@ -251,6 +281,8 @@ class WeekSummary(_Model):
     cv_daily_steps_14d: Number | None = None
     adherence: Share | None = None
     plan_changes: Annotated[list[dict[str, Any]], Field(max_length=500)] = []
+    valid_days: Count | None = None  # v2
+    exercise: WeekExercise | None = None  # v2
 
 
 class Event(_Model):

@@ -570,3 +570,100 @@ def _patient_view(db: Database, rules: ClinicTable, patient: str,
                        data.unreadable + reader.unreadable)
     return PatientView(patient_row(patient, seen, rules), out, events, requests,
                        tuple(history[:HISTORY_LIMIT]))
+
+
+# --- version 2's day, in words for the patient page -----------------------------
+
+
+WINDOW_HOW = {"event": "said", "detected": "detected", "configured": "configured"}
+
+
+def _whole(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _clock(value: object, day: str) -> str | None:
+    """``07:55`` from an ISO time (``Tue 00:10`` past midnight); None without one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return f"{when:%H:%M}" if when.date().isoformat() == day else f"{when:%a %H:%M}"
+
+
+def inferred_share(day: Mapping[str, Any]) -> float | None:
+    """Sedentary minutes inferred from zero steps over sedentary minutes (v2)."""
+    inferred, sedentary = _whole(day.get("sedentary_inferred_min")), _whole(
+        day.get("sedentary_min"))
+    return inferred / sedentary if inferred is not None and sedentary else None
+
+
+def mostly_inferred(day: Mapping[str, Any]) -> bool:
+    """Most of the day's sitting was inferred (v2 counts it); a v1 day keeps its flag."""
+    inferred, sedentary = _whole(day.get("sedentary_inferred_min")), _whole(
+        day.get("sedentary_min"))
+    if inferred is not None and sedentary is not None:
+        return 2 * inferred > sedentary
+    return day.get("sedentary_inferred") is True
+
+
+def waking_day(day: Mapping[str, Any]) -> str:
+    """``07:55 (said) to 21:55 (configured); worn 12.0 h, not worn 0.0 h;
+    lying 30 min``; an en dash for a v1 day."""
+    window = day.get("window")
+    if "worn_min" not in day and not isinstance(window, Mapping):
+        return "\u2013"
+    parts = []
+    if isinstance(window, Mapping):
+        date_text = str(day.get("date"))
+        ends = []
+        for edge in ("opened", "closed"):
+            at = _clock(window.get(edge), date_text)
+            by = window.get(f"{edge}_by")
+            how = f" ({WINDOW_HOW.get(by, by)})" if isinstance(by, str) else ""
+            ends.append(f"{at}{how}" if at else ("still open" if edge == "closed" else "\u2013"))
+        parts.append(" to ".join(ends))
+    worn, not_worn = _whole(day.get("worn_min")), _whole(day.get("not_worn_min"))
+    if worn is not None:
+        text = f"worn {worn / 60:.1f} h"
+        if not_worn:
+            text += f", not worn {not_worn / 60:.1f} h"
+        parts.append(text)
+    lying = _whole(day.get("lying_min"))
+    if lying:
+        parts.append(f"lying {lying} min")
+    return "; ".join(parts)
+
+
+def walks_nudges(day: Mapping[str, Any]) -> str:
+    """``walks 12, 12 min (target 5: 2 reached it); 1 nudge not sent (budget);
+    3 prompts ignored in a row; exercise 1 (20 min)``; an en dash for a v1 day."""
+    lengths = day.get("walk_lengths")
+    if not isinstance(lengths, list):
+        return "\u2013"
+    walks = [n for n in (_whole(x) for x in lengths) if n is not None]
+    target = _whole(day.get("walk_target_min"))
+    text = f"walks {', '.join(str(n) for n in walks)} min" if walks else "no walk"
+    if target is not None:
+        text += f" (target {target}: {sum(1 for n in walks if n >= target)} reached it)"
+    parts = [text]
+    dropped = day.get("prompts_dropped")
+    if isinstance(dropped, Mapping):
+        budget = _whole(dropped.get("budget")) or 0
+        other = sum(_whole(v) or 0 for k, v in dropped.items() if k != "budget")
+        if budget:
+            parts.append(f"{budget} nudge{'s' if budget != 1 else ''} not sent (budget)")
+        if other:
+            parts.append(f"{other} held back otherwise")
+    breaks = day.get("breaks")
+    streak = _whole(breaks.get("ignored_streak")) if isinstance(breaks, Mapping) else None
+    if streak:
+        parts.append(f"{streak} prompt{'s' if streak != 1 else ''} ignored in a row")
+    exercise = day.get("exercise")
+    sessions = _whole(exercise.get("sessions")) if isinstance(exercise, Mapping) else None
+    if sessions:
+        minutes = _whole(exercise.get("minutes")) if isinstance(exercise, Mapping) else None
+        parts.append(f"exercise {sessions}" + (f" ({minutes} min)" if minutes else ""))
+    return "; ".join(parts)

@@ -40,7 +40,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from pacer.clinic import auth
+from pacer.clinic import auth, views
 from pacer.clinic.charts import week_chart
 from pacer.clinic.config import ClinicConfig
 from pacer.clinic.db import Database
@@ -108,6 +108,10 @@ def _environment() -> jinja2.Environment:
     env.filters["num"] = lambda v: f"{int(v):,}".replace(",", " ") if _number(v) else "–"
     env.filters["at"] = _at  # a time from a patient's message, in the patient's own zone
     env.filters["event"] = event_text
+    env.filters["waking_day"] = views.waking_day
+    env.filters["walks_nudges"] = views.walks_nudges
+    env.filters["inferred_share"] = views.inferred_share
+    env.filters["mostly_inferred"] = views.mostly_inferred
     return env
 
 
