@@ -143,3 +143,11 @@ def test_words_of_the_day() -> None:
     assert walks_nudges(v2) == ("walks 12, 4 min (target 10: 1 reached it); 2 nudges not "
                                 "sent (budget); 1 held back otherwise; 3 prompts ignored "
                                 "in a row")
+
+
+def test_a_window_still_open_says_so() -> None:
+    v1 = day_summary("otto", date(2026, 11, 23))
+    day = {**v1, "window": {"opened": "2026-11-23T08:00:00+11:00", "closed": None,
+                            "opened_by": "detected", "closed_by": None},
+           "worn_min": 240, "not_worn_min": 0, "lying_min": 0}
+    assert waking_day(day) == "from 08:00 (detected), still open; worn 4.0 h"

@@ -623,8 +623,14 @@ def waking_day(day: Mapping[str, Any]) -> str:
             at = _clock(window.get(edge), date_text)
             by = window.get(f"{edge}_by")
             how = f" ({WINDOW_HOW.get(by, by)})" if isinstance(by, str) else ""
-            ends.append(f"{at}{how}" if at else ("still open" if edge == "closed" else "\u2013"))
-        parts.append(" to ".join(ends))
+            ends.append(f"{at}{how}" if at else None)
+        opened, closed = ends
+        if opened and closed:
+            parts.append(f"{opened} to {closed}")
+        elif opened:
+            parts.append(f"from {opened}, still open")
+        elif closed:
+            parts.append(f"until {closed}")
     worn, not_worn = _whole(day.get("worn_min")), _whole(day.get("not_worn_min"))
     if worn is not None:
         text = f"worn {worn / 60:.1f} h"
