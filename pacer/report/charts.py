@@ -449,9 +449,14 @@ def window_chart(days: Sequence[Day], layout: Layout) -> str:
         bottom.yaxis.set_major_locator(ticker.MaxNLocator(integer=True, nbins=4))
         _grid(bottom)
         _no_data(bottom, days, 0.1)
-        handles = [*_ordered(top, ("waking window", "still open when the data ended",
-                                   *(label for _h, label, _m, _f in OPENED_BY))),
-                   *_ordered(bottom, ("worn", "not worn"))]
+        # Only what the chart shows: an empty series would still get a legend entry.
+        hows = {d.window_by(edge) for d in days for edge in ("opened", "closed")}
+        top_labels = ["waking window"] if span.any() else []
+        if still.any():
+            top_labels.append("still open when the data ended")
+        top_labels += [label for how, label, _m, _f in OPENED_BY if how in hows]
+        bottom_labels = ["worn"] + (["not worn"] if not_worn.any() else [])
+        handles = [*_ordered(top, top_labels), *_ordered(bottom, bottom_labels)]
         _legend(fig, handles, layout, 3)
         _day_axis(bottom, days, layout)
         fig.align_ylabels([top, bottom])
