@@ -7,6 +7,7 @@ received as the collector receives them (``records.parse`` into
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import Iterator
@@ -15,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser_helpers import screenshot_dir
 from daemon_helpers import pacer_cli
+from PIL import Image
 from starlette.testclient import TestClient
 
 from pacer.clinic import auth
@@ -25,9 +28,12 @@ from pacer.clinic.records import parse
 from pacer.clinic.testing import day_summary, encode
 from pacer.clinic.views import mostly_inferred, waking_day, walks_nudges
 from pacer.clinic.web import create_app
+from pacer.report.example.screenshot import LAPTOP, PHONE, chromium, dump_dom, screenshot
 from pacer.store import Store
 
 NAME, PASSWORD = "jo.physio", "correct horse battery"
+SHOTS = screenshot_dir(Path(__file__).resolve().parent.parent / "pacer" / "clinic"
+                       / "screenshots")
 POSTURE_DAY, STEP_DAY = "2026-11-23", "2026-11-24"
 
 
@@ -151,3 +157,34 @@ def test_a_window_still_open_says_so() -> None:
                             "opened_by": "detected", "closed_by": None},
            "worn_min": 240, "not_worn_min": 0, "lying_min": 0}
     assert waking_day(day) == "from 08:00 (detected), still open; worn 4.0 h"
+
+
+PROBE = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>probe</title></head>
+<body style="margin:0"><iframe id="page" style="border:0;width:%dpx;height:%dpx"
+srcdoc="%s"></iframe><script>
+window.addEventListener("load", () => {
+  const doc = document.getElementById("page").contentDocument;
+  document.title = JSON.stringify({width: doc.documentElement.scrollWidth});
+});
+</script></body></html>"""
+
+
+@pytest.mark.skipif(chromium() is None, reason="needs Debian's chromium")
+@pytest.mark.parametrize(("name", "size"), [("laptop", LAPTOP), ("phone", PHONE)])
+def test_screenshots_of_the_patient_page(client: TestClient, tmp_path: Path, name: str,
+                                         size: tuple[int, int]) -> None:
+    """Looked at at both widths (pacer/clinic/screenshots/ with
+    PACER_SCREENSHOTS=1); on a phone the days table scrolls inside its card,
+    the page does not scroll sideways."""
+    page = tmp_path / "patient.html"
+    page.write_text(client.get("/patients/eva").text, encoding="utf-8")
+    png = screenshot(page, SHOTS / f"patient-v2-{name}.png", (size[0], 1400))
+    with Image.open(png) as im:
+        assert len(im.convert("RGB").getcolors(maxcolors=1 << 20) or ()) > 50  # not a blank
+    probe = tmp_path / "probe.html"
+    probe.write_text(PROBE % (size[0], size[1], html.escape(page.read_text(encoding="utf-8"),
+                                                            quote=True)), encoding="utf-8")
+    found = re.search(r"<title>(.*?)</title>", dump_dom(probe, (max(size[0], 800), size[1])),
+                      re.S)
+    assert found
+    assert json.loads(html.unescape(found.group(1)))["width"] <= size[0]
