@@ -45,7 +45,8 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(num=num, pct=pct, hours=hours, flag=redflags.name)
+    env.filters.update(num=num, pct=pct, hours=hours, flag=redflags.name,
+                       dv=lambda v: "" if v is None else v)  # a data-value: null is empty
     return env
 
 
@@ -156,7 +157,9 @@ def _row(day: Day) -> dict[str, Any]:
         symptoms.append(text)
     walks = [int(n) for n in (body or {}).get("walk_lengths") or ()]
     target = (body or {}).get("walk_target_min")
+    dropped = (body or {}).get("prompts_dropped") or {}
     return {"day": day, "symptoms": symptoms, "walks": walks,
+            "dropped_other": sum(v for k, v in dropped.items() if k != "budget"),
             "walks_long": sum(1 for n in walks if target is not None and n >= target),
             "opened": _edge(day, "opened"), "closed": _edge(day, "closed")}
 
