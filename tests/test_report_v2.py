@@ -330,3 +330,25 @@ def test_a_user_with_neither_summaries_nor_minutes_is_still_refused(tmp_path: Pa
                      "--to", POSTURE_DAY, "--format", "csv", "--out", "-")
     assert proc.returncode == 2
     assert "no summaries for user 'carol' (users in the store: alice)" in proc.stderr
+
+
+def test_mid_day_after_stored_days_adds_only_today_so_far(tmp_path: Path) -> None:
+    """Yesterday's summary was published at rollover; today has none yet."""
+    full = minutes(tmp_path / "all.csv").read_text(encoding="utf-8").splitlines()
+    keep = [full[0], *(r for r in full[1:] if r < f"{STEP_DAY}T11:00")]
+    (tmp_path / "m.csv").write_text("\n".join(keep) + "\n", encoding="utf-8")
+    path = tmp_path / "pacer.sqlite3"
+    engine = Engine(Config().rules, user="alice", timezone="Australia/Sydney")
+    with Store.open(path) as s:
+        for epoch in read_minutes(tmp_path / "m.csv", filled=True):
+            s.commit_minute("alice", epoch, "ble", engine.advance(epoch), engine.snapshot(),
+                            outbox=())
+        stored = {b["date"]: b for b in s.summaries("alice", "day")}
+    assert stored[POSTURE_DAY]["final"] is True
+    assert STEP_DAY not in stored
+    got = rows(report(path, "csv"))
+    assert (got[POSTURE_DAY]["provisional"], got[POSTURE_DAY]["final"]) == ("false", "true")
+    assert got[POSTURE_DAY]["steps"] == str(stored[POSTURE_DAY]["steps"])
+    assert (got[STEP_DAY]["provisional"], got[STEP_DAY]["final"]) == ("true", "false")
+    assert got[STEP_DAY]["timezone"] == "Australia/Sydney"  # from the stored summary
+    assert got[STEP_DAY]["known_min"] == str(3 * 60)
