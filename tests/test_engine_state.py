@@ -29,6 +29,7 @@ def reference(state: EngineState) -> dict[str, Any]:
                                 for d in state.week.days]
     data["v"] = STATE_VERSION
     del data["from_v1"]  # how it was restored, not part of the state
+    data["trail"] = "".join(state.trail[-120:])  # kept as one string
     return data
 
 

@@ -228,6 +228,7 @@ def test_a_late_not_worn_correction_takes_the_minutes_out_of_the_bout_and_the_da
     body = r.final(KEY)
     assert body["not_worn_min"] == 30
     assert body["sedentary_min"] == 20
+    assert body["sedentary_inferred_min"] == 20  # the taken-back minutes are not counted
     assert [p for p in r.prompts if p.kind == "sitting_break"] == []
 
 

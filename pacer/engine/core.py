@@ -166,12 +166,13 @@ class EngineState:
     # prompts in this run (posture devices)
     tap: list[Any] | None = None  # [minute, "up"|"bed"]: a tap for a minute not reached yet
     from_v1: bool = False  # restored from a state version 1 wrote (not stored)
-    trail: str = ""  # the last minutes' postures, one letter each (capital: in the window),
+    trail: list[str] = field(default_factory=list)  # the last minutes' postures, one letter each (capital: in the window),
     # so a late "not worn" can take them back out of the figures
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = _plain(self)
         data["gate"]["sent"] = list(self.gate.sent)
+        data["trail"] = "".join(self.trail[-TRAIL_MIN:])
         del data["from_v1"]
         week = data["week"]
         if week is not None:
@@ -221,7 +222,7 @@ class EngineState:
             ignored_streak=data.get("ignored_streak", 0),
             morning=list(data.get("morning", [])),
             stand=list(data.get("stand", [0, 0, 0])),
-            trail=data.get("trail", ""),
+            trail=list(data.get("trail", "")),
             tap=data.get("tap"),
             from_v1=data["v"] in OLD_STATE_VERSIONS,
         )
@@ -338,7 +339,7 @@ class Engine:
                 f"the engine expects {iso(expected, self.tz)} or later"
             )
         out: list[Output] = []
-        if expected is not None:
+        if expected is not None and expected != epoch.start:
             for minute in range(expected, epoch.start):
                 self._step(Epoch.unknown(minute), out)
         self._step(epoch, out)
@@ -393,7 +394,9 @@ class Engine:
             if now * 60 >= plan.settle_until:
                 self._end_settle(now)  # decided when the minute it ends in is over
         steps = epoch.steps
-        if in_window and posture is SEDENTARY:
+        bout = st.bout
+        sitting = in_window and posture is SEDENTARY
+        if sitting:
             # The commonest minute, counted as count_epoch would, without the call.
             tally.steps += steps
             tally.known_min += 1
@@ -404,18 +407,17 @@ class Engine:
             tally.last_posture = posture
         else:
             tally.count_epoch(epoch, in_window)
-        if in_window and steps and tally.opened is not None:
+        if steps and in_window and tally.opened is not None:
             slot = (t - tally.opened) // pl.SLOT_MIN
             if 0 <= slot < len(tally.slot_steps):
-                tally.slot_steps[slot] += epoch.steps
+                tally.slot_steps[slot] += steps
         gate = st.gate
         if gate.dnd_until is not None or gate.snooze_until:
             self.gate.expire(now)
 
         # Only minutes inside the window make a sitting bout: nothing carries
         # over the night (section 2, v2).
-        bout = st.bout
-        if in_window and bout is not None and posture is SEDENTARY and (
+        if sitting and bout is not None and (
                 steps < (self._sit_cache or self._sit_cached())[2].break_steps):
             # One more sitting minute of a bout, as sitting.observe counts it.
             bout.sedentary_min += 1
@@ -467,11 +469,10 @@ class Engine:
         elif now >= tally.close_due:
             self._close(tally.close_due, "configured", now, out)
 
-        jobs = self._schedule.get(now)
-        if jobs:
-            for job in jobs:
+        if now in self._schedule:
+            for job in self._schedule[now]:
                 self._job(job, now, day, out)
-        if epoch.steps or now >= self._quiet_until:
+        if steps or now >= self._quiet_until:
             self._conditions(now, day)
         elif st.run is not None and not st.run.rest_prompted:
             self._long_bout(now)
@@ -485,7 +486,12 @@ class Engine:
 
         st.next_minute = now
         st.posture = posture  # a StrEnum: its own name as a string
-        st.trail = (st.trail + (TRAIL_IN if in_window else TRAIL_OUT)[posture])[-TRAIL_MIN:]
+        trail = st.trail
+        # "I": a sitting minute of the window inferred from zero steps
+        trail.append("I" if sitting and epoch.inferred else
+                     (TRAIL_IN if in_window else TRAIL_OUT)[posture])
+        if len(trail) > 2 * TRAIL_MIN:
+            del trail[:-TRAIL_MIN]
 
     # --- the waking window (pacing-rules.md section 1, v2) -------------------------
 
@@ -535,7 +541,8 @@ class Engine:
                 tally.stepping_min += 1
                 if run is not None and minute >= run.start:
                     run.window_min += 1  # a walk that got the person up counts whole
-        st.trail = trail[:len(trail) - (t - first)] + trail[len(trail) - (t - first):].upper()
+        for i in range(max(0, len(trail) - (t - first)), len(trail)):
+            trail[i] = trail[i].upper()
 
     def _open(self, minute: Minute, by: str, now: Minute, day: DayBounds) -> None:
         """The window opens at ``minute`` (its first minute); decided at ``now``."""
@@ -634,10 +641,11 @@ class Engine:
         tally = st.tally
         if tally is None or st.next_minute is None:
             return
-        trail = list(st.trail)
+        trail = st.trail
         base = st.next_minute - len(trail)
         bout = st.bout
-        for minute in range(max(first, base, tally.opened or base), min(end, st.next_minute)):
+        reach = max(first, base, st.next_minute - TRAIL_MIN, tally.opened or base)
+        for minute in range(reach, min(end, st.next_minute)):
             i = minute - base
             letter = trail[i]
             if not letter.isupper():
@@ -647,8 +655,10 @@ class Engine:
                 continue
             tally.known_min -= 1
             tally.not_worn_min += 1
-            if letter == "S":
+            if letter in "SI":
                 tally.sedentary_min -= 1
+                if letter == "I":
+                    tally.sedentary_inferred_min -= 1
                 if bout is not None and minute >= bout.start and bout.sedentary_min:
                     bout.sedentary_min -= 1
                     bout.window_min -= 1
@@ -658,7 +668,6 @@ class Engine:
                 tally.upright_min -= 1
             else:
                 tally.stepping_min -= 1
-        st.trail = "".join(trail)
         if bout is not None and bout.sedentary_min <= 0:
             st.bout = None  # the whole bout was the wearable lying still
 
