@@ -166,8 +166,9 @@ class EngineState:
     # prompts in this run (posture devices)
     tap: list[Any] | None = None  # [minute, "up"|"bed"]: a tap for a minute not reached yet
     from_v1: bool = False  # restored from a state version 1 wrote (not stored)
-    trail: list[str] = field(default_factory=list)  # the last minutes' postures, one letter each (capital: in the window),
-    # so a late "not worn" can take them back out of the figures
+    # The last minutes' postures, one letter each (capital: in the window), so
+    # a late "not worn" can take them back out of the figures.
+    trail: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = _plain(self)
