@@ -7,15 +7,12 @@ what it counted at reconnect, in that minute); when several wearables count
 steps, a minute takes the largest count, so a watch and a foot pod do not add
 up the same steps. A minute in which no wearable was connected is unknown.
 
-A minute keeps at most ``devices.plausible.MAX_STEPS_PER_MINUTE`` (300) steps,
-the most a person steps in one; more is capped, and logged. More arrive at
-once when a watch catches up after a gap, or at its first reading of a day
-(the steps it counted before pacer was listening): those were taken in the
-minutes before, which are stored already (unknown, without a wearable), so
-they cannot be spread back over them; spreading them forward would make the
-minutes after look like walking and hide a sitting bout. So they are capped:
-the day's step count leaves out what a watch counted while pacer could not
-see it, as it leaves out those minutes.
+A watch that catches up after a gap delivers the steps it counted meanwhile
+at once: they go into the minute they arrive in, so the day loses no step
+(the minutes they were taken in are stored already, unknown). They were
+plausible when they were decoded: a rise faster than
+``devices.plausible.MAX_STEPS_PER_MINUTE`` a minute over the time it covers is
+refused there as an impossible reading.
 
 Exactly once across a kill: before a minute is stored the queue of samples is
 drained into the book, and the trackers' state and the book's uncounted steps
@@ -42,16 +39,15 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, tzinfo
+from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
 
-from devices.plausible import MAX_STEPS_PER_MINUTE
 from devices.samples import Battery, HeartRate, Link, Motion, Sample, StepDelta
 from devices.spec import DeviceSpec
 from pacer.config import BleDevice
 from pacer.engine.model import Epoch
 from pacer.minutes import minute_epoch, minute_posture
-from pacer.timebase import Minute, iso
+from pacer.timebase import Minute
 
 if TYPE_CHECKING:
     from devices.imu import Placement
@@ -187,12 +183,6 @@ class MinuteBook:
             steps = max(steps, per.pop(minute, 0))
             for old in [m for m in per if m < minute - KEEP_MIN]:
                 del per[old]
-        if steps > MAX_STEPS_PER_MINUTE:
-            log.info(
-                "%d steps arrived in the minute %s (a wearable catching up after a gap, or "
-                "its first reading of the day); the minute keeps %d, the most a person "
-                "steps in one", steps, iso(minute, UTC), MAX_STEPS_PER_MINUTE)
-            steps = MAX_STEPS_PER_MINUTE
         self.open_minute = minute + 1
         return minute_epoch(minute, steps, self.posture(minute), known=self.known(minute))
 
