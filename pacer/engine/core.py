@@ -924,7 +924,7 @@ class Engine:
         week = [r for r in plan.history if first <= r.day < day.day.isoformat()]
         review = pl.weekly_review(week, self.rules)
         if plan.settling(now * 60):
-            review = pl.Review(False, "holding while the settle period lasts")
+            review = pl.Review(False, "the plan holds while the settle plan lasts")
         old = plan.quota
         why = review.why
         changes: dict[str, Any] = {}

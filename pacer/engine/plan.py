@@ -184,7 +184,7 @@ def weekly_review(week: Sequence[DayRecord], rules: Rules) -> Review:
     if red:
         reasons.append(f"{red} red symptom day{'s' if red > 1 else ''}")
     if amber > 1:
-        reasons.append(f"{amber} amber days (at most 1)")
+        reasons.append(f"{amber} amber days (it grows after a week with at most one)")
     if busts:
         reasons.append(f"{busts} big day{'s were' if busts > 1 else ' was'} followed by a "
                        "quiet day")
