@@ -275,9 +275,12 @@ class Translator:
                 return [] if delta is None else [delta]
             case Acceleration(x, y, z):
                 return [Motion(at=at, device=self.label, x=x, y=y, z=z)]
-            case HeartRateReading(bpm):
-                # 0 means "not measuring" (InfiniTime outside its HR app), not a heart rate.
-                return [] if bpm == 0 else [HeartRate(at=at, device=self.label, bpm=bpm)]
+            case HeartRateReading(bpm, contact):
+                # 0 means "not measuring" (InfiniTime outside its HR app), not a heart
+                # rate; but a strap that says it has no skin contact is heard (not worn).
+                if bpm == 0 and contact is not False:
+                    return []
+                return [HeartRate(at=at, device=self.label, bpm=bpm, contact=contact)]
             case RscReading(cadence_spm=spm) if self.cadence is not None:
                 cadence, delta = self.cadence.update(spm, at)
                 return [cadence] if delta is None else [cadence, delta]

@@ -44,11 +44,17 @@ class Cadence:
 
 @dataclass(frozen=True, slots=True)
 class HeartRate:
-    """Heart rate in beats per minute."""
+    """Heart rate in beats per minute, and the sensor's skin contact.
+
+    ``contact`` is the Heart Rate Measurement's sensor contact status (flags
+    bit 1) when the sensor supports it (bit 2), else None. A strap without skin
+    contact may send ``bpm`` 0: it is not worn, and says so.
+    """
 
     at: float
     device: str
     bpm: int
+    contact: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
