@@ -31,6 +31,15 @@ measured, else as for a step-only device. The mount orientation the pipeline
 learnt from walking is stored with each minute (``mounts``) and given to the
 pipeline after a restart or a new rate, so sitting is measured at once; a
 sensor strapped on anew is only known from its next walk.
+
+Not worn (pacing-rules.md section 1, v2): a minute in which a wearable said it
+was not worn, and no wearable showed it worn, is a ``not_worn`` epoch (unknown,
+never sitting). A wearable says it is not worn with a heart rate measurement
+without skin contact (``HeartRate.contact`` False), or by charging: from a
+battery level ``CHARGE_RISE`` points above the lowest it reported since (a
+level that wobbles up one point is no charger) until its next sign of wear.
+Signs of wear are steps, a measurement with skin contact and a posture an IMU
+measured. A wearable that gives none of these signals is trusted as worn.
 """
 
 from __future__ import annotations
@@ -62,6 +71,8 @@ POSTURE_PLACEMENTS: frozenset[str] = frozenset(("thigh", "waist"))
 """Where an IMU tells sitting from standing (a wrist cannot; a chest only trunk tilt)."""
 PUSH_AFTER = 600
 """Samples buffered at most before they go through the pipeline (else once a minute)."""
+CHARGE_RISE = 2
+"""Battery points above the lowest level since that mean the wearable is charging."""
 
 
 @dataclass(slots=True)
@@ -72,6 +83,8 @@ class DeviceSeen:
     last_data: float | None = None
     battery: int | None = None
     heart_rate: int | None = None
+    battery_low: int | None = None  # the lowest level since it last charged
+    charging_since: Minute | None = None  # on the charger from this minute, until worn
 
 
 @dataclass(slots=True)
@@ -86,6 +99,8 @@ class MinuteBook:
     """Saved mount references of IMUs whose track has not started yet."""
     postures: dict[Minute, dict[int, int]] = field(default_factory=dict)
     """Seconds of each ``Label`` by minute, all posture IMUs together."""
+    worn: dict[Minute, bool] = field(default_factory=dict)
+    """Minutes a wearable showed worn (True) or said it was not (False); worn wins."""
 
     def track(self, device: str, placement: Placement, rate: float) -> ImuTrack:
         """The device's pipeline at ``rate`` (a new one, same mount, if the rate changed)."""
@@ -159,10 +174,43 @@ class MinuteBook:
                 minute = self._minute_of(sample.at)
                 per = self.steps.setdefault(sample.device, {})
                 per[minute] = per.get(minute, 0) + sample.steps
+                if sample.steps:
+                    self._wear(seen, minute, worn=True)
             case Battery():
-                seen.battery = sample.percent
+                self._battery(seen, sample)
             case HeartRate():
-                seen.heart_rate = sample.bpm
+                if sample.bpm:
+                    seen.heart_rate = sample.bpm
+                if sample.contact is not None:
+                    self._wear(seen, self._minute_of(sample.at), worn=sample.contact)
+
+    def _wear(self, seen: DeviceSeen, minute: Minute, *, worn: bool) -> None:
+        """A sign that a wearable is worn in ``minute`` (or, ``worn=False``, is not)."""
+        self.worn[minute] = self.worn.get(minute, False) or worn
+        if worn:
+            seen.charging_since = None
+
+    def _battery(self, seen: DeviceSeen, sample: Battery) -> None:
+        seen.battery = percent = sample.percent
+        low = seen.battery_low
+        if low is None or percent < low:
+            seen.battery_low = percent
+        elif percent >= low + CHARGE_RISE:
+            seen.battery_low = percent  # rising again from here means still charging
+            if seen.charging_since is None:
+                seen.charging_since = self._minute_of(sample.at)
+
+    def not_worn(self, minute: Minute) -> bool:
+        """Whether a wearable said ``minute`` was not worn and none showed it worn."""
+        worn = self.worn.pop(minute, None)
+        for old in [m for m in self.worn if m < minute - KEEP_MIN]:
+            del self.worn[old]
+        if worn:
+            return False
+        if worn is False:
+            return True
+        return any(s.charging_since is not None and s.charging_since <= minute
+                   for s in self.seen.values())
 
     def known(self, minute: Minute) -> bool:
         start, end = minute * 60, (minute + 1) * 60
@@ -184,7 +232,12 @@ class MinuteBook:
             for old in [m for m in per if m < minute - KEEP_MIN]:
                 del per[old]
         self.open_minute = minute + 1
-        return minute_epoch(minute, steps, self.posture(minute), known=self.known(minute))
+        posture = self.posture(minute)
+        if posture is not None:
+            self.worn[minute] = True  # an IMU measured the person's posture
+        if self.not_worn(minute) and self.known(minute):
+            return Epoch.not_worn(minute)
+        return minute_epoch(minute, steps, posture, known=self.known(minute))
 
     def pending(self) -> dict[str, dict[str, int]]:
         return {d: {str(m): s for m, s in per.items() if s} for d, per in self.steps.items()}
