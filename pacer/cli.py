@@ -268,7 +268,10 @@ def build_parser() -> argparse.ArgumentParser:
     status = sub.add_parser(
         "status",
         help="what the daemon is doing: wearables, broker, last prompt, today's figures",
-        description="Show the daemon's state from its store (run it on the daemon's machine).",
+        description="Show what the daemon last recorded in its store, with its age (run it "
+                    "on the daemon's machine): its heartbeat (running, stopped, or silent "
+                    "since), the broker and wearables as it last saw them, the engine's own "
+                    "time, the waking window and today's figures.",
     )
     status.add_argument("--config", type=Path, default=default_config, help=config_help)
 

@@ -58,9 +58,11 @@ from pacer.config import Config, parse_config
 from pacer.daemon.app import Daemon
 from pacer.daemon.clock import Clock
 from pacer.daemon.systemd import JournalFormatter
+from pacer.engine.core import Engine
 from pacer.engine.model import Epoch, Posture
 from pacer.mqtt.broker import PrivateBroker
 from pacer.mqtt.testing import Collector
+from pacer.status import status_lines
 from pacer.store import Store
 from pacer.timebase import iso
 
@@ -312,12 +314,24 @@ def _frozen(d: DaemonProcess) -> Any:
 
 
 def _expected_today(db: Path) -> tuple[str, str]:
+    """The today line for a day whose waking window is open, and the engine
+    line (the next minute the engine expects), from the stored state."""
     (state,) = query(db, "SELECT state FROM engine_state WHERE user = ?", (USER,))
     st = json.loads(state[0])
     tally, bout = st["tally"], st["bout"] or {}
-    return (f"today ({tally['day']}): {tally['steps']:,} steps, sedentary "
-            f"{tally['sedentary_min']} min, sitting now {bout.get('sedentary_min', 0)} min, "
-            f"walks {tally['walks']}, sitting prompts {tally['prompted']}"), tally["day"]
+    assert tally["open"], tally
+    began = datetime.fromtimestamp(tally["opened"] * 60, TZ).strftime("%H:%M")
+    return (f"today ({tally['day']}): day began at {began}; {tally['steps']:,} steps, "
+            f"sedentary {tally['sedentary_min']} min, sitting now "
+            f"{bout.get('sedentary_min', 0)} min, walks {tally['walks']}, sitting prompts "
+            f"{tally['prompted']}"), (f"engine: at {iso(st['next_minute'], TZ)} "
+                                      "(the next minute it expects)")
+
+
+def _heartbeat(db: Path) -> dict[str, Any]:
+    payload: dict[str, Any] = json.loads(scalar(db, "SELECT payload FROM heartbeat",
+                                                default="{}"))
+    return payload
 
 
 def test_status_while_running_with_and_without_broker_and_after_the_stop(
@@ -333,39 +347,51 @@ def test_status_while_running_with_and_without_broker_and_after_the_stop(
                        extra="[sitting]\nlimit_min = 15\nrepeat_min = 15\n")
     d = DaemonProcess(cfg)
     proc_daemon.append(d)
-    d.start()
-    db = d.db
-    # The first heartbeat is written at start-up, before the broker has
-    # answered; the next one (10 s later) sees the connection.
-    wait_until(lambda: scalar(db, "SELECT count(*) FROM prompts") >= 1
-               and json.loads(scalar(db, "SELECT payload FROM heartbeat", default="{}"))
-               .get("broker", {}).get("connected"), 30,
-               "a prompt and a heartbeat that sees the broker", diagnose=d.log, interval=0.1)
+    online = Collector(broker.host, broker.port, f"pacer/{USER}/status")
+    try:
+        d.start()
+        db = d.db
+        # The first heartbeat is written at start-up, before the broker has
+        # answered; the link connecting writes the next at once, not 10 s
+        # (HEARTBEAT_S) later: status says connected as soon as the daemon is.
+        online.wait_for(1, timeout=30, match=lambda m: m.payload == b"online")
+    finally:
+        online.close()
+    wait_until(lambda: _heartbeat(db).get("broker", {}).get("connected"), 3,
+               "a heartbeat as the link connects", diagnose=d.log, interval=0.05)
+    assert _line(_status(cfg), "broker:") == f"broker: 127.0.0.1:{broker.port}, connected"
+    wait_until(lambda: scalar(db, "SELECT count(*) FROM prompts") >= 1, 30, "a prompt",
+               diagnose=d.log, interval=0.1)
 
     with _frozen(d):
         lines = _status(cfg)
         newest = prompts(db)[-1]
         pending = scalar(db, "SELECT count(*) FROM outbox")
-        today, day = _expected_today(db)
+        today, engine = _expected_today(db)
     print("\n".join(lines))
-    assert re.fullmatch(rf"daemon: running, pid {d.pid}, pacer {re.escape(__version__)}, "
-                        rf"clock 2026-03-10T\d\d:\d\d:\d\d\+00:00 \(300x\)",
+    assert re.fullmatch(rf"daemon: running \(heartbeat \d+ s ago\), pid {d.pid}, "
+                        rf"pacer {re.escape(__version__)}, "
+                        rf"clock 2026-03-10T\d\d:\d\d:\d\d\+00:00 \(300x\) at that heartbeat",
                         _line(lines, "daemon:")), lines
+    # The engine's own time, from the state stored with its last minute, not
+    # the clock sampled at the heartbeat (up to 50 simulated minutes old here).
+    assert _line(lines, "engine:") == engine
     assert _line(lines, "broker:") == f"broker: 127.0.0.1:{broker.port}, connected"
     assert _line(lines, "wearable ") == "wearable replay (replay): connected"
     assert _line(lines, "outbox:") == f"outbox: {pending} message(s) waiting for the broker"
     assert _line(lines, "last prompt:") == (
         f"last prompt: {newest['kind']} at {iso(newest['time'], TZ)} ({newest['title']})")
     assert _line(lines, "today") == today
-    assert day == "2026-03-10"
+    assert today.startswith("today (2026-03-10): day began at 09:")
     assert _line(lines, "plan:") == "plan: baseline, no quota yet"
 
-    # The broker goes away: the daemon says so in its next heartbeat (every
-    # 10 s) and prompts pile up in the outbox.
+    # The broker goes away: the daemon records it at once (a heartbeat as the
+    # link drops) and prompts pile up in the outbox.
     broker.kill()
-    wait_until(lambda: not json.loads(scalar(db, "SELECT payload FROM heartbeat"))
-               ["broker"]["connected"] and scalar(db, "SELECT count(*) FROM outbox") >= 2,
-               30, "the heartbeat to see the broker gone and the outbox to fill", interval=0.2)
+    wait_until(lambda: not _heartbeat(db)["broker"]["connected"], 3,
+               "a heartbeat as the link drops", diagnose=d.log, interval=0.05)
+    wait_until(lambda: scalar(db, "SELECT count(*) FROM outbox") >= 2,
+               30, "the outbox to fill", interval=0.2)
     with _frozen(d):
         lines = _status(cfg)
         pending = scalar(db, "SELECT count(*) FROM outbox")
@@ -375,27 +401,101 @@ def test_status_while_running_with_and_without_broker_and_after_the_stop(
     assert _line(lines, "broker:") == f"broker: 127.0.0.1:{broker.port}, NOT connected"
     assert _line(lines, "outbox:") == f"outbox: {pending} message(s) waiting for the broker"
     assert _line(lines, "today") == today
-    assert _line(lines, "daemon:").startswith(f"daemon: running, pid {d.pid}")
+    assert re.match(rf"daemon: running \(heartbeat \d+ s ago\), pid {d.pid}, ",
+                    _line(lines, "daemon:")), lines
 
     assert d.terminate() == 0  # stops cleanly with the broker gone
     pid = d.pid
     pending = scalar(db, "SELECT count(*) FROM outbox")
-    # The heartbeat it left is as fresh as its last beat; two minutes later it
-    # is stale. Age it through the Store API rather than waiting.
+    # Right after the stop: its last heartbeat says it stopped, its links closed.
+    lines = _status(cfg)
+    print("\n".join(lines))
+    assert re.fullmatch(rf"daemon: not running \(stopped \d+ s ago\), pid {pid}, .*",
+                        _line(lines, "daemon:")), lines
+    assert re.fullmatch(rf"broker: 127.0.0.1:{broker.port}, not connected: the daemon stopped "
+                        r"\d+ s ago", _line(lines, "broker:")), lines
+    assert re.fullmatch(r"wearable replay \(replay\): not connected: the daemon stopped \d+ s ago",
+                        _line(lines, "wearable ")), lines
+    # Two minutes later. Age it through the Store API rather than waiting.
     with Store.open(db) as store:
         beat_row = store.heartbeat(USER)
         assert beat_row is not None
         _at, info = beat_row
+        assert info["running"] is False
         store.beat(USER, time.time() - 125, info)
     lines = _status(cfg)
     print("\n".join(lines))
     assert _line(lines, "daemon:").startswith(
-        f"daemon: not running (last seen 2 min ago), pid {pid}, pacer {__version__}")
+        f"daemon: not running (stopped 2 min ago), pid {pid}, pacer {__version__}")
+    assert _line(lines, "broker:") == (
+        f"broker: 127.0.0.1:{broker.port}, not connected: the daemon stopped 2 min ago")
+    # A daemon gone silent without recording a stop (killed, or its machine
+    # lost power): what it last knew, with its age, never a guess that the
+    # links are up now.
+    with Store.open(db) as store:
+        store.beat(USER, time.time() - 125, {
+            **info, "running": True, "broker": {**info["broker"], "connected": True},
+            "devices": [{**dev, "connected": True} for dev in info["devices"]]})
+    crashed = _status(cfg)
+    print("\n".join(crashed))
+    assert _line(crashed, "daemon:").startswith(
+        f"daemon: not running (last seen 2 min ago, its stop not recorded), pid {pid}, "
+        f"pacer {__version__}")
+    assert _line(crashed, "broker:") == (
+        f"broker: 127.0.0.1:{broker.port}, unknown (connected when last seen 2 min ago)")
+    assert _line(crashed, "wearable ") == (
+        "wearable replay (replay): unknown (connected when last seen 2 min ago)")
     # What the store knows is still shown: the queue waiting for the broker,
     # the last prompt, today's figures.
     assert _line(lines, "outbox:") == f"outbox: {pending} message(s) waiting for the broker"
     assert _line(lines, "last prompt:").startswith("last prompt: ")
     assert _line(lines, "today").startswith("today (2026-03-10): ")
+
+
+def test_status_shows_the_waking_window_and_sitting_only_inside_it(tmp_path: Path) -> None:
+    """Before the waking window opens there is no day to count yet: status
+    says the day has not begun, not "sedentary 0 min, sitting now 16 min";
+    once it opens, when it began, and sitting inside it. The engine's own
+    time (the next minute it expects) is shown as it was stored."""
+    cfg = parse_config({"user": {"id": USER, "timezone": TZ_NAME}})
+    engine = Engine(cfg.rules, user=USER, timezone=TZ_NAME)
+    night = at_local(DAY, "04:00")
+    # Twenty minutes with the wearable off, then sixteen sitting: not enough
+    # to open the window (version 2 opens it on a longer run up).
+    epochs = [Epoch.unknown(m) for m in range(night, night + 20)]
+    epochs += [Epoch(m, 0, S, inferred=False) for m in range(night + 20, night + 36)]
+    with Store.open(tmp_path / "pacer.sqlite3") as store:
+
+        def take(batch: list[Epoch]) -> list[str]:
+            for epoch in batch:
+                outputs = engine.advance(epoch)
+                store.commit_minute(USER, epoch, "replay", outputs, engine.snapshot(), [])
+            return status_lines(store, USER, TZ_NAME, time.time())
+
+        lines = take(epochs)
+        print("\n".join(lines))
+        assert _line(lines, "today") == (
+            "today (2026-03-10): the day has not begun: waiting for you to get up")
+        assert not any("sitting now" in line or "sedentary" in line for line in lines), lines
+        assert _line(lines, "engine:") == (
+            f"engine: at {iso(night + 36, TZ)} (the next minute it expects)")
+
+        # Sitting on until the window opens (detected): when the day began,
+        # and what it holds.
+        more = [Epoch(m, 0, S, inferred=False) for m in range(night + 36, night + 120)]
+        lines = take(more)
+        print("\n".join(lines))
+        state = engine.snapshot()
+        tally, bout = state["tally"], state["bout"]
+        assert tally["open"], tally
+        assert tally["opened"] is not None, tally
+        began = datetime.fromtimestamp(tally["opened"] * 60, TZ).strftime("%H:%M")
+        assert _line(lines, "today") == (
+            f"today (2026-03-10): day began at {began}; 0 steps, sedentary "
+            f"{tally['sedentary_min']} min, sitting now {bout['sedentary_min']} min, walks 0, "
+            f"sitting prompts {tally['prompted']}")
+        assert _line(lines, "engine:") == (
+            f"engine: at {iso(night + 120, TZ)} (the next minute it expects)")
 
 
 # --- 6. missed jobs: downtime, suspend, retention (in-process, the clock in the test's hand) ---

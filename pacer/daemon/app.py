@@ -66,6 +66,7 @@ log = logging.getLogger(__name__)
 
 PUBLISH_TIMEOUT_S = 10.0
 HEARTBEAT_S = 10.0
+LINK_WATCH_S = 0.1  # how soon a heartbeat follows the MQTT link connecting or dropping
 MIN_TICK_S = 0.01  # the minute job's period at very high replay speeds
 CATCH_UP_SLICE = 30  # minutes taken between two turns of the loop in a long catch-up
 STATE_EVERY_S = 30.0  # the retained state at most this often (real seconds)
@@ -192,6 +193,7 @@ class Daemon:
                 tasks.create_task(self._state(), name="state")
                 tasks.create_task(self._local_requests(), name="local requests")
                 tasks.create_task(self._stop_when_asked(), name="stop")
+                tasks.create_task(self._beat_on_link_change(), name="link heartbeat")
         except* _Stop:
             pass
         finally:
@@ -201,6 +203,7 @@ class Daemon:
                 await self.ble.stop()
             await self.publisher.flush(timeout=3.0)
             await self.link.stop()
+            self._last_beat()
 
     def stop(self) -> None:
         self._stopping.set()
@@ -293,15 +296,40 @@ class Daemon:
         return False
 
     async def _beat(self) -> None:
-        """What ``pacer status`` shows about the running daemon."""
+        self._record_beat(running=True)
+
+    def _last_beat(self) -> None:
+        """The heartbeat saying the daemon stopped, its links closed: ``pacer
+        status`` must not show a stopped daemon running until its last beat
+        goes stale. A store that cannot take it does not hide why it stopped."""
+        try:
+            self._record_beat(running=False)
+        except PacerError as exc:
+            log.warning("the stop was not recorded in the heartbeat: %s", exc)
+
+    async def _beat_on_link_change(self) -> None:
+        """A heartbeat as soon as the MQTT link connects or drops, not only on
+        the timer: ``pacer status`` shows the link as it is."""
+        seen = self.link.connected
+        while True:
+            await asyncio.sleep(LINK_WATCH_S)
+            if self.link.connected != seen:
+                seen = self.link.connected
+                self._record_beat(running=True)
+
+    def _record_beat(self, *, running: bool) -> None:
+        """What ``pacer status`` shows about the daemon (``running`` False: the
+        last one, written as it stops)."""
         self.store.beat(self.user, time.time(), {
+            "running": running,
             "pid": os.getpid(),
             "version": __version__,
             "clock": iso_seconds(self.clock.now(), self.engine.tz),
             "speed": self.clock.speed,
             "broker": {"url": f"{self.config.mqtt.host}:{self.config.mqtt.port}",
                        "connected": self.link.connected},
-            "devices": self._devices(),
+            "devices": self._devices() if running else [
+                {**dev, "connected": False} for dev in self._devices()],
             "commands_refused": self.rejected,
             "commands_rate_limited": self.limited,
             "mqtt_dropped": self.link.dropped,
