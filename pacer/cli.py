@@ -58,9 +58,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"pacer {__version__}")
     parser.add_argument(
         "--log-level",
-        default="INFO",
+        default=None,
         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-        help="how much to log to stderr (default: %(default)s)",
+        help="how much to log to stderr (default: INFO; WARNING for the one-shot "
+             "commands a person sends: symptom, ack, dnd, day, exercise)",
+    )
+    parser.add_argument(
+        "--verbose", action="store_true",
+        help="log at INFO level, for the one-shot commands too (connecting, sending)",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -343,11 +348,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+ONE_SHOT = frozenset(("symptom", "ack", "dnd", "day", "exercise"))
+"""Commands a person sends from the command line: quiet unless --verbose."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(log_formatter())
+    if args.log_level is None:
+        # A person sending one command wants its answer, not the connection's story.
+        quiet = args.command in ONE_SHOT and not args.verbose
+        args.log_level = "WARNING" if quiet else "INFO"
     logging.basicConfig(level=args.log_level, handlers=[handler])
     # APScheduler says INFO for every run of every job: once a minute is noise.
     logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLevelName(

@@ -481,8 +481,11 @@ def test_short_snooze_gets_its_prompt_when_it_ends() -> None:
 def test_ack_with_nothing_to_ack_is_refused() -> None:
     r = desk_day(("09:00", 10, SIT), commands=[at("09:05", Ack("last", "snooze"))])
     assert not r.replies[0].ok
+    assert r.replies[0].error == "cannot snooze a prompt: no prompt has been sent yet"
     r = desk_day(DESK, commands=[at("09:45", Ack("alice-nope", "done"))])
     assert not r.replies[0].ok
+    assert r.replies[0].error == ("cannot mark a prompt as done: no recent prompt has the id "
+                                  "'alice-nope'")
     assert r.prompt_clocks() == ["09:40", "09:55", "10:10"]
 
 

@@ -1066,5 +1066,9 @@ def test_mqtt_311_prompts_arrive_and_replies_go_to_the_reply_topic(
 
     proc = pacer_cli("symptom", "green", "--config", str(cfg))
     assert (proc.returncode, proc.stdout) == (0, "ok\n"), proc.stderr
+    assert proc.stderr == "", "a person's command prints its answer, not the connection's story"
+    loud = pacer_cli("--verbose", "symptom", "green", "--config", str(cfg))
+    assert loud.returncode == 0, loud.stderr
+    assert "connecting to the MQTT broker" in loud.stderr
     assert "MQTT 3.1.1" in d.log()
     assert d.alive()

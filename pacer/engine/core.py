@@ -1694,7 +1694,9 @@ class Engine:
         if target is None:
             what = "no prompt has been sent yet" if cmd.prompt == "last" else (
                 f"no recent prompt has the id {cmd.prompt!r}")
-            return Reply(False, f"cannot {cmd.action} that: {what}")
+            doing = {"done": "mark a prompt as done", "snooze": "snooze a prompt",
+                     "dismiss": "dismiss a prompt"}[cmd.action]
+            return Reply(False, f"cannot {doing}: {what}")
         if target.kind == "red_flag":
             return Reply(False, f'a red-flag prompt takes only "seen" (not {cmd.action!r}): '
                          "once you have been seen by a clinician")
