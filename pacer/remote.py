@@ -28,6 +28,50 @@ log = logging.getLogger(__name__)
 
 REPLY_WAIT_S = 10.0
 LOCAL_WAIT_S = 5.0
+RETRY_KEEP_S = 15 * 60  # a command sent again within this long is the same command
+PENDING_FILE = "pacer-cli-pending.json"
+
+
+def _pending_path(config: Config) -> Path:
+    # Next to the daemon's store: the command line runs on the daemon's machine.
+    return config.storage.path.parent / PENDING_FILE
+
+
+def command_id(config: Config, kind: str, payload: dict[str, Any], now: float) -> str:
+    """The id a command is sent with. A command that got no reply may have
+    been applied: sent again (the same kind and words, soon after), it keeps
+    its id, so the daemon answers it without applying it twice."""
+    key = json.dumps([config.user.id, kind, payload], sort_keys=True)
+    path = _pending_path(config)
+    try:
+        pending = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+        if not isinstance(pending, dict):
+            pending = {}
+    except (OSError, ValueError):
+        pending = {}
+    fresh = {k: v for k, v in pending.items()
+             if isinstance(v, list) and len(v) == 2 and now - float(v[1]) < RETRY_KEEP_S}
+    if key in fresh:
+        return str(fresh[key][0])
+    cmd_id = f"cli-{uuid.uuid4().hex[:16]}"
+    fresh[key] = [cmd_id, now]
+    try:
+        path.write_text(json.dumps(fresh), encoding="utf-8")
+    except OSError as exc:
+        log.warning("cannot keep the command's id for a retry in %s: %s", path, exc.strerror)
+    return cmd_id
+
+
+def command_answered(config: Config, kind: str, payload: dict[str, Any]) -> None:
+    """The daemon answered: a later command with the same words is a new one."""
+    key = json.dumps([config.user.id, kind, payload], sort_keys=True)
+    path = _pending_path(config)
+    try:
+        pending = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(pending, dict) and pending.pop(key, None) is not None:
+            path.write_text(json.dumps(pending), encoding="utf-8")
+    except (OSError, ValueError):
+        pass
 
 
 async def send(config: Config, kind: str, payload: dict[str, Any],
@@ -90,13 +134,15 @@ def command_main(config_path: Path, kind: str, payload: dict[str, Any]) -> int:
     if flags:
         parse_command(kind, payload)  # advice only for a report that can be sent
         print(red_flag_advice(config, list(flags)), flush=True)
+    sent = {**payload, "id": command_id(config, kind, payload, time.time())}
     try:
-        reply = asyncio.run(send(config, kind, payload))
+        reply = asyncio.run(send(config, kind, sent))
     except PacerError:
         if flags:
             print("Your report did not reach pacer, so your physiotherapist has not been "
                   "told: the advice above still stands.", flush=True)
         raise
+    command_answered(config, kind, payload)
     if reply.get("ok"):
         if flags:
             print("ok: pacer has your report and has told your physiotherapist; other "
