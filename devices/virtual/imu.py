@@ -63,6 +63,8 @@ MAX_NOTIFY = 244
 TURNED = np.array([[0.0, 0.0, 1.0], [0.0, -1.0, 0.0], [1.0, 0.0, 0.0]])
 """The default mount: the sensor's z along the thigh, y reversed (not the identity,
 so the pipeline has to learn the orientation)."""
+TABLE_NOISE_G = 0.003
+"""A sensor laid on a table moves by its noise floor alone (a few mg)."""
 
 
 class Timeline:
@@ -73,6 +75,9 @@ class Timeline:
         self.rotation = rotation
         self._rng = np.random.default_rng(seed)
         self._segments: list[tuple[float, Segment]] = [(-math.inf, Segment("sitting", 1.0))]
+        self.off: list[tuple[float, float, tuple[float, float, float]]] = []
+        """Clock times [start, end) the sensor lies still on a table, not worn, and
+        which way up (gravity in its own axes)."""
 
     def play(self, segments: list[Segment], at: float) -> None:
         """From clock time ``at``, these activities (the timeline before ``at`` is kept)."""
@@ -103,7 +108,13 @@ class Timeline:
             seg = self._segments[int(k)][1]
             out[sel] = body_signal(times[sel], seg.activity, seg.cadence_spm, self.placement)
         out += self._rng.normal(scale=NOISE_G, size=out.shape)
-        return np.asarray(out @ self.rotation.T, dtype=np.float64)
+        out = out @ self.rotation.T
+        for start, end, up in self.off:
+            sel = (times >= start) & (times < end)
+            if sel.any():
+                out[sel] = up
+                out[sel] += self._rng.normal(scale=TABLE_NOISE_G, size=(int(sel.sum()), 3))
+        return np.asarray(out, dtype=np.float64)
 
 
 class _Streamer:
@@ -161,6 +172,14 @@ class _ImuPeripheral(VirtualPeripheral):
     def play(self, segments: list[Segment], at: float | None = None) -> None:
         """From clock time ``at`` (default now, on the device clock), these activities."""
         self.timeline.play(segments, self.clock() if at is None else at)
+
+    def take_off(self, seconds: float, at: float | None = None,
+                 up: tuple[float, float, float] = (0.0, 0.0, 1.0)) -> None:
+        """Taken off and laid still on a table from clock time ``at`` (default
+        now) for ``seconds``, flat (``up``: gravity in the sensor's axes, z up by
+        default); the timeline plays on underneath."""
+        start = self.clock() if at is None else at
+        self.timeline.off.append((start, start + seconds, up))
 
     async def _send(self, times: Float) -> None:
         raise NotImplementedError
