@@ -4,13 +4,23 @@ gives that it is not worn, from its bytes to the daemon's minutes
 
 from __future__ import annotations
 
-from datetime import UTC
+import asyncio
+import json
+import math
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
 
 from devices.drivers import heart_rate
 from devices.profiles import Translator
 from devices.samples import Battery, HeartRate, Link, StepDelta
 from pacer.daemon.ble import MinuteBook
-from pacer.engine.model import Epoch
+from pacer.daemon.wear import Stillness
+from pacer.engine.model import Epoch, Posture
 
 T0 = 1_800_000_000.0  # on a whole minute
 M0 = int(T0 // 60)
@@ -86,3 +96,131 @@ def test_a_charging_watch_out_of_reach_gives_unknown_not_not_worn() -> None:
     book.note("infinitime", Link(T0 + 3, "watch", connected=False, reason="lost"))
     assert book.take(M0) == Epoch.not_worn(M0)
     assert book.take(M0 + 1) == Epoch.unknown(M0 + 1)
+
+
+def stream(book: MinuteBook, minutes: int, noise_g: float, seed: int = 1,
+           up: tuple[float, float, float] = (0.0, 1.0, 0.0)) -> list[Epoch]:
+    """A thigh IMU at 10 Hz for ``minutes`` with white noise of ``noise_g`` on a
+    fixed orientation, each minute taken as the daemon takes it."""
+    np = pytest.importorskip("numpy")
+    rng = np.random.default_rng(seed)
+    track = book.track("thigh", "thigh", 10.0)
+    out: list[Epoch] = []
+    for m in range(minutes):
+        for s in range(60):
+            at = T0 + m * 60 + s + 0.95
+            xyz = np.asarray(up) + rng.normal(scale=noise_g, size=(10, 3))
+            for x, y, z in xyz:
+                book.motion(track, "thigh", "witmotion", at, (float(x), float(y), float(z)))
+        out.append(book.take(M0 + m))
+    return out
+
+
+def test_a_thigh_sensor_on_a_table_is_not_worn_from_the_first_still_minute() -> None:
+    book = book_with("witmotion", "thigh")
+    book.still_min = 15
+    got = stream(book, 20, noise_g=0.003)  # a table: the sensor's noise floor only
+    assert all(e.posture is not Posture.NOT_WORN for e in got[:14])
+    assert got[14:] == [Epoch.not_worn(M0 + m) for m in range(14, 20)]
+    assert book.runs == [(M0, M0 + 14)]  # for Engine.not_worn, once
+
+
+def test_a_still_sitting_thigh_with_10_mg_noise_stays_worn() -> None:
+    """The synthetic IMUs' noise (an SD under GGIR's 13 mg, a range over 50 mg)."""
+    book = book_with("witmotion", "thigh")
+    got = stream(book, 20, noise_g=0.010)
+    assert not [e for e in got if e.posture is Posture.NOT_WORN]
+    assert book.runs == []
+
+
+def test_stillness_rule_counts_two_axes_of_three_and_a_moved_minute_ends_the_run() -> None:
+    still = Stillness(still_min=5)
+    for m in range(4):
+        for i in range(60):  # x swings 100 mg; y and z still: two axes of three
+            still.add(m, (0.1 * (i % 2), 1.0, 0.0))
+        assert still.close(m) == (False, None)
+    for i in range(60):  # y and x swing: one axis still, the run ends
+        still.add(4, (0.1 * (i % 2), 0.1 * (i % 2), 0.0))
+    assert still.close(4) == (False, None)
+    for m in range(5, 10):
+        for _ in range(60):
+            still.add(m, (0.0, 1.0, 0.0))
+    assert [still.close(m) for m in range(5, 10)] == [(False, None)] * 4 + [(True, (5, 9))]
+    still.add(10, (0.0, 1.0, 0.0))  # too few readings for a verdict: trusted as worn
+    assert still.close(10) == (False, None)
+
+
+def test_a_virtual_thigh_sensor_laid_on_a_table_is_not_worn_and_gets_no_sitting_prompt(
+    tmp_path: Path,
+) -> None:
+    """Real bleak, the daemon at 120x, the IMU pipeline, mosquitto and SQLite: 10
+    minutes sitting, then the sensor lies on a table for 40 (a bout of 50 without
+    not-worn detection, a sitting prompt at 40), then it is worn for a walk."""
+    pytest.importorskip("bumble", reason="the virtual wearables need the 'virtual' extra")
+    from daemon_helpers import until  # noqa: PLC0415
+
+    from devices.imu.synth import Segment  # noqa: PLC0415
+    from devices.virtual import virtual_world  # noqa: PLC0415
+    from pacer.config import parse_config  # noqa: PLC0415
+    from pacer.daemon.app import Daemon  # noqa: PLC0415
+    from pacer.daemon.clock import Clock  # noqa: PLC0415
+    from pacer.mqtt.broker import PrivateBroker  # noqa: PLC0415
+    from pacer.mqtt.testing import Collector  # noqa: PLC0415
+    from pacer.store import Store  # noqa: PLC0415
+
+    start = datetime(2026, 6, 10, 8, 55, tzinfo=ZoneInfo("Europe/London")).timestamp()
+
+    async def scenario() -> dict[str, Any]:
+        with PrivateBroker() as broker:
+            phone = Collector(broker.host, broker.port, "pacer/alice/prompt")
+            try:
+                async with virtual_world() as world:
+                    clock = Clock(speed=120.0, origin=start)
+                    thigh = await world.add_witmotion(clock=clock.now)
+                    config = parse_config({
+                        "user": {"id": "alice", "timezone": "Europe/London"},
+                        "devices": [{"kind": "witmotion", "address": thigh.address,
+                                     "placement": "thigh"}],
+                        "mqtt": {"url": broker.url},
+                        "storage": {"path": str(tmp_path / "pacer.sqlite3")},
+                        "walks": {"per_day": 0, "times": []},
+                    })
+                    with Store.open(config.storage.path) as store:
+                        daemon = Daemon(config, store=store, clock=clock,
+                                        ble_backend=world.backend,
+                                        ble_scanner_backend=world.scanner_backend)
+                        task = asyncio.create_task(daemon.run())
+                        try:
+                            await until(lambda: bool(daemon.ble and daemon.ble.devices()[0][
+                                "connected"]), 15, "the thigh sensor to connect")
+                            begin = (math.floor(clock.now() / 60) + 1) * 60.0 + 45
+                            thigh.play([Segment("walking", 180, 105),
+                                        Segment("sitting", 50 * 60),
+                                        Segment("walking", 180, 105)], at=begin)
+                            off = begin + 180 + 600
+                            # On its side, as a sitting thigh holds it (TURNED):
+                            # without not-worn detection the pipeline reads sitting.
+                            thigh.take_off(40 * 60, at=off, up=(0.0, -1.0, 0.0))
+                            done = off + 40 * 60 + 180
+                            await until(lambda: (daemon.engine.next_minute or 0) * 60 >= done,
+                                        120, "the walk after the table")
+                            tally = daemon.engine.state.tally
+                            not_worn = tally.not_worn_min if tally is not None else -1
+                        finally:
+                            daemon.stop()
+                            await asyncio.wait_for(task, 20)
+                prompts = [json.loads(m.payload) for m in phone.messages]
+            finally:
+                phone.close()
+        return {"off": off, "prompts": prompts, "not_worn": not_worn}
+
+    result = asyncio.run(asyncio.wait_for(scenario(), 180))
+    with sqlite3.connect(tmp_path / "pacer.sqlite3") as conn:
+        rows = dict(conn.execute("SELECT minute, posture FROM epochs").fetchall())
+    first = int(result["off"] // 60) + 1  # the first whole minute on the table
+    # The run is found at its 15th minute; those before were stored as taken,
+    # the engine was told (Engine.not_worn); the later ones are stored not worn.
+    table = [rows[m] for m in range(first + 15, first + 38)]
+    assert set(table) == {"not_worn"}, table
+    assert 36 <= result["not_worn"] <= 40, result["not_worn"]
+    assert not [p for p in result["prompts"] if p["kind"] == "sitting_break"]

@@ -109,6 +109,7 @@ class Daemon:
         if ble:
             self.ble = BleSource(
                 ble, clock=self.clock.now, zone=self.engine.tz,
+                still_min=config.rules.wear.still_min,
                 saved=saved[1].get("devices") if saved else None,
                 backend=ble_backend, scanner_backend=ble_scanner_backend,
             )
@@ -346,6 +347,11 @@ class Daemon:
             epoch = self.feed.epoch(minute)
         elif self.ble is not None:
             epoch = self.ble.epoch(minute)
+            # A still run found minutes already given not worn (ble.py).
+            for first, end in self.ble.take_not_worn():
+                log.info("not worn: minutes %s to %s were still", iso(first, self.engine.tz),
+                         iso(end, self.engine.tz))
+                self.engine.not_worn(first, end)
         else:
             epoch = Epoch.unknown(minute)
         outputs = self.engine.advance(epoch)

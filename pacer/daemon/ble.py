@@ -39,7 +39,11 @@ without skin contact (``HeartRate.contact`` False), or by charging: from a
 battery level ``CHARGE_RISE`` points above the lowest it reported since (a
 level that wobbles up one point is no charger) until its next sign of wear.
 Signs of wear are steps, a measurement with skin contact and a posture an IMU
-measured. A wearable that gives none of these signals is trusted as worn.
+measured. A thigh or waist IMU still for ``wear.still_min`` minutes
+(``pacer.daemon.wear``) is not worn: the run's minutes already taken are
+handed to the engine (``take_not_worn``, for ``Engine.not_worn``), its later
+minutes are ``not_worn`` epochs. A wearable that gives none of these signals
+is trusted as worn.
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ from typing import TYPE_CHECKING, Any
 from devices.samples import Battery, HeartRate, Link, Motion, Sample, StepDelta
 from devices.spec import DeviceSpec
 from pacer.config import BleDevice
+from pacer.daemon.wear import Stillness
 from pacer.engine.model import Epoch
 from pacer.minutes import minute_epoch, minute_posture
 from pacer.timebase import Minute
@@ -101,6 +106,11 @@ class MinuteBook:
     """Seconds of each ``Label`` by minute, all posture IMUs together."""
     worn: dict[Minute, bool] = field(default_factory=dict)
     """Minutes a wearable showed worn (True) or said it was not (False); worn wins."""
+    still_min: int = 15
+    """``wear.still_min``: still minutes in a row that mean an IMU is not worn."""
+    stills: dict[str, Stillness] = field(default_factory=dict)
+    runs: list[tuple[Minute, Minute]] = field(default_factory=list)
+    """Minutes ``[first, end)`` already taken that a still run found not worn."""
 
     def track(self, device: str, placement: Placement, rate: float) -> ImuTrack:
         """The device's pipeline at ``rate`` (a new one, same mount, if the rate changed)."""
@@ -127,6 +137,10 @@ class MinuteBook:
     def motion(self, track: ImuTrack, device: str, kind: str, at: float,
                xyz: tuple[float, float, float]) -> None:
         self.seen.setdefault(device, DeviceSeen(kind)).last_data = at
+        still = self.stills.get(device)
+        if still is None:
+            still = self.stills[device] = Stillness(self.still_min)
+        still.add(self._minute_of(at), xyz)
         track.add(at, xyz)
         if len(track.buffer) >= PUSH_AFTER:
             self._place(device, track.seconds())
@@ -233,7 +247,15 @@ class MinuteBook:
                 del per[old]
         self.open_minute = minute + 1
         posture = self.posture(minute)
-        if posture is not None:
+        still = False
+        for stillness in self.stills.values():
+            off, run = stillness.close(minute)
+            still = still or off
+            if run is not None:
+                self.runs.append(run)
+        if still:
+            self.worn[minute] = self.worn.get(minute, False)  # not worn, unless shown
+        elif posture is not None:
             self.worn[minute] = True  # an IMU measured the person's posture
         if self.not_worn(minute) and self.known(minute):
             return Epoch.not_worn(minute)
@@ -263,6 +285,7 @@ class BleSource:
         *,
         clock: Callable[[], float],
         zone: tzinfo,
+        still_min: int = 15,
         saved: dict[str, Any] | None = None,
         backend: Any = None,
         scanner_backend: Any = None,
@@ -287,7 +310,7 @@ class BleSource:
                             for k, v in saved.get("cadence", {}).items()},
         )
         self.labels = {device_spec(d).label: d for d in devices}
-        self.book = MinuteBook()
+        self.book = MinuteBook(still_min=still_min)
         self.book.restore_pending(saved.get("pending", {}))
         self.book.references = {k: v for k, v in saved.get("mounts", {}).items()
                                 if isinstance(v, dict)}
@@ -351,6 +374,12 @@ class BleSource:
     def epoch(self, minute: Minute) -> Epoch:
         self.drain()
         return self.book.take(minute)
+
+    def take_not_worn(self) -> list[tuple[Minute, Minute]]:
+        """Minutes ``[first, end)`` already given that a still run found not
+        worn since the last call (after ``epoch``): for ``Engine.not_worn``."""
+        runs, self.book.runs = self.book.runs, []
+        return runs
 
     def state(self) -> dict[str, Any]:
         """Stored with each minute (after ``epoch``), restored after a restart."""
