@@ -224,3 +224,66 @@ def test_a_virtual_thigh_sensor_laid_on_a_table_is_not_worn_and_gets_no_sitting_
     assert set(table) == {"not_worn"}, table
     assert 36 <= result["not_worn"] <= 40, result["not_worn"]
     assert not [p for p in result["prompts"] if p["kind"] == "sitting_break"]
+
+
+def test_a_virtual_watch_on_its_charger_is_not_worn_until_its_next_steps(
+    tmp_path: Path,
+) -> None:
+    """Real bleak on the virtual InfiniTime watch and the daemon at 240x: its
+    battery rises (the charger), and the minutes until it counts steps again
+    are stored not worn."""
+    pytest.importorskip("bumble", reason="the virtual wearables need the 'virtual' extra")
+    from daemon_helpers import run_daemon, until  # noqa: PLC0415
+
+    from devices.virtual import virtual_world  # noqa: PLC0415
+    from pacer.config import parse_config  # noqa: PLC0415
+    from pacer.daemon.app import Daemon  # noqa: PLC0415
+    from pacer.daemon.clock import Clock  # noqa: PLC0415
+    from pacer.mqtt.broker import PrivateBroker  # noqa: PLC0415
+
+    start = datetime(2026, 6, 10, 8, 55, tzinfo=ZoneInfo("Europe/London")).timestamp()
+    marks: dict[str, float] = {}
+
+    async def scenario() -> None:
+        with PrivateBroker() as broker:
+            async with virtual_world(watches=1) as world:
+                watch = world.watches[0]
+                config = parse_config({
+                    "user": {"id": "alice", "timezone": "Europe/London"},
+                    "devices": [{"kind": "infinitime", "address": watch.address,
+                                 "placement": "wrist"}],
+                    "mqtt": {"url": broker.url},
+                    "storage": {"path": str(tmp_path / "pacer.sqlite3")},
+                    "walks": {"per_day": 0, "times": []},
+                })
+                clock = Clock(speed=240.0, origin=start)
+
+                async def day(daemon: Daemon) -> None:
+                    await until(lambda: bool(daemon.ble and daemon.ble.devices()[0][
+                        "connected"]), 10, "the watch to connect")
+                    await watch.walk(30)
+                    await asyncio.sleep(1.0)
+                    await watch.set_battery(60)
+                    await asyncio.sleep(0.5)
+                    await watch.set_battery(63)  # on the charger
+                    marks["rise"] = clock.now()
+                    await asyncio.sleep(3.0)  # 12 clock minutes
+                    await watch.set_battery(100)
+                    await asyncio.sleep(1.0)
+                    marks["walk"] = clock.now()
+                    await watch.walk(40)  # worn again
+                    await asyncio.sleep(1.5)
+
+                await run_daemon(config, world, clock, day)
+
+    asyncio.run(asyncio.wait_for(scenario(), 120))
+    with sqlite3.connect(tmp_path / "pacer.sqlite3") as conn:
+        rows = dict(conn.execute("SELECT minute, posture FROM epochs").fetchall())
+    rise, walk = int(marks["rise"] // 60), int(marks["walk"] // 60)
+    assert walk - rise >= 12
+    assert {rows[m] for m in range(rise + 1, walk - 1)} == {"not_worn"}
+    before = [rows[m] for m in range(rise - 3, rise)]
+    assert "not_worn" not in before, before
+    after = [rows[m] for m in range(walk + 2, max(rows) + 1)]
+    assert after
+    assert "not_worn" not in after, after
