@@ -83,6 +83,7 @@ BED_LYING_BEFORE_MIN = 120  # ... when it begins at most this long before day.sl
 FLOOR_AFTER_UP_MIN = 510  # the floor check comes 8.5 hours after getting up at the earliest
 COVERAGE = 0.8  # the share of the window known that prompts about steps need
 EXERCISE_GAP_DAYS = 2  # an exercise reminder after this many days without a session
+WALK_QUIET_MIN = 30  # no walk reminder when the wearable sent nothing for this long
 RECENT_PROMPTS = 64  # prompts an `ack` may name by id
 ORDER = {kind: i for i, kind in enumerate(DELIVERY_ORDER)}
 DAY = 1440
@@ -276,7 +277,9 @@ class Engine:
         self.gate = Gate(self.state.gate)
         self._day: DayBounds | None = None
         self._schedule: dict[Minute, list[str]] = {}
-        self._sit_cache: tuple[bool, Rules, SittingRules] | None = None
+        # The sitting rules in force, worked out once (``_sitting_rules``) and
+        # forgotten whenever the rules, the grown limit or a settle period change.
+        self._sit: SittingRules | None = None
         # Until this minute the live conditions cannot change unless steps
         # arrive (an optimisation only: 0 means "check").
         self._quiet_until: Minute = 0
@@ -419,7 +422,7 @@ class Engine:
         # Only minutes inside the window make a sitting bout: nothing carries
         # over the night (section 2, v2).
         if sitting and bout is not None and (
-                steps < (self._sit_cache or self._sit_cached())[2].break_steps):
+                steps < (self._sit or self._sitting_rules()).break_steps):
             # One more sitting minute of a bout, as sitting.observe counts it.
             bout.sedentary_min += 1
             bout.unknown_run = bout.move_run = 0
@@ -503,7 +506,7 @@ class Engine:
         self._late = rules.day.wake_late_min
         self._silent_min = rules.wear.silent_min
         self._standing_limit = rules.standing.limit_min
-        self._sit_cache = None
+        self._sit = None
 
     @staticmethod
     def _is_up(epoch: Epoch, tally: DayTally, after_wake: bool) -> bool:
@@ -696,7 +699,7 @@ class Engine:
             moving += 1
             if moving >= sitting.break_min or epoch.steps >= sitting.break_steps:
                 run, moving, prompts = 0, 0, 0
-        limit = self.rules.standing.limit_min
+        limit = self._standing_limit
         if run >= limit and prompts < 1 + sitting.max_repeats and (
             (run - limit) % sitting.repeat_min == 0
         ):
@@ -712,7 +715,7 @@ class Engine:
         assert tally is not None
         assert tally.opened is not None
         since = max(st.last_data or 0, tally.since or tally.opened)
-        if now - since >= self.rules.wear.silent_min:
+        if now - since >= self._silent_min:
             tally.silent_sent = True
             self._queue("wearable_silent", now, {
                 "since": iso(st.last_data, self.tz) if st.last_data is not None else None})
@@ -943,7 +946,7 @@ class Engine:
             longer = min(limit + sitting.limit_growth_min, sitting.target_min)
             if longer > limit:
                 plan.sitting_limit = longer
-                self._sit_cache = None
+                self._sit = None
                 changes["sitting.limit_min"] = longer
                 why += f"; movement breaks now come after {longer} minutes of sitting"
             fitted = self._fit_walks(plan.quota)
@@ -962,7 +965,7 @@ class Engine:
         plan.settle_until = None
         plan.settle_from = None
         plan.settle_walks = plan.settle_walk_min = None
-        self._sit_cache = None
+        self._sit = None
         if plan.pre_red_quota is not None:
             plan.quota = round(plan.pre_red_quota * pl.RESUME_FACTOR)
             plan.pre_red_quota = None
@@ -976,21 +979,15 @@ class Engine:
     def _sitting_may_come(self, bout: Bout) -> bool:
         """The bout is at its limit and below its cap: a sitting prompt may be
         due (``_sitting_due`` decides)."""
-        rules = (self._sit_cache or self._sit_cached())[2]
+        rules = self._sit or self._sitting_rules()
         cap = 1 if bout.first_only else 1 + rules.max_repeats
         return bout.sedentary_min >= rules.limit_min and bout.prompts < cap
-
-    def _sit_cached(self) -> tuple[bool, Rules, SittingRules]:
-        self._sitting_rules()
-        assert self._sit_cache is not None
-        return self._sit_cache
 
     def _sitting_rules(self) -> SittingRules:
         """The sitting rules in force: the limit as it has grown, and a settle
         period shortens it."""
-        cached = self._sit_cache
-        if cached is not None:
-            return cached[2]
+        if self._sit is not None:
+            return self._sit
         settling = self.state.plan.settle_until is not None
         rules = self.rules.sitting
         grown = self.state.plan.sitting_limit
@@ -999,7 +996,7 @@ class Engine:
         settle_limit = self.rules.settle.sitting_limit_min
         if settling and rules.limit_min > settle_limit:
             rules = rules.model_copy(update={"limit_min": settle_limit})
-        self._sit_cache = (settling, self.rules, rules)
+        self._sit = rules
         return rules
 
     def _fit_walks(self, quota: int | None) -> str:
@@ -1277,7 +1274,7 @@ class Engine:
         steps = self._window_steps()
         expected = self._expected(quota, now, day)
         margin = 1 + self.rules.pacing.ahead_margin
-        if steps >= expected * margin and steps >= quota * 0.5:
+        if steps >= expected * margin and steps >= quota * pl.EASE_OFF_MIN_SHARE:
             return {"steps": steps, "expected": expected, "quota": quota}
         return None
 
@@ -1325,7 +1322,7 @@ class Engine:
             walks = self.rules.walks
             if run is not None and run.is_walk(walks.min_duration_min, walks.min_cadence):
                 done += 1
-            quiet = st.last_data is None or now - st.last_data >= 30
+            quiet = st.last_data is None or now - st.last_data >= WALK_QUIET_MIN
             if done >= due or run is not None or tally.ceiling_hit or quiet:
                 return None
             _, target, _ = self._walk_plan(at)
@@ -1338,11 +1335,11 @@ class Engine:
             if run is None or not run.walking_now:
                 return None
             return {"bout_min": run.minutes, "max_bout_min": self.rules.pacing.max_bout_min}
-        if q.kind in ("exercise_reminder", "wearable_silent", "standing_break"):
-            if q.kind == "exercise_reminder":
-                return self._exercise_reason(now, day)
+        if q.kind == "exercise_reminder":
+            return self._exercise_reason(now, day)
+        if q.kind in ("wearable_silent", "standing_break"):
             assert q.reason is not None
-            return q.reason
+            return q.reason  # decided when queued
         quota = pl.quota_in_force(st.plan, self.rules, tally.day, at)
         floor, ceiling = self._band(quota, now)
         if q.kind == "ceiling_reached":
@@ -1825,7 +1822,7 @@ class Engine:
                             {"quota": settle_quota,
                              "sitting.limit_min": min(self.rules.sitting.limit_min,
                                                       self.rules.settle.sitting_limit_min)})
-        self._sit_cache = None
+        self._sit = None
         self._fit_walks(settle_quota)
         self._schedule = self._day_schedule(self._current_day())
         bout = self.state.bout

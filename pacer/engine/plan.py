@@ -16,10 +16,8 @@ from pacer.engine.rules import Rules
 HISTORY_DAYS = 28  # day records kept: 14 for the CV and the time-of-day profile, with room
 PROFILE_DAYS = 14  # valid days before the person's own time-of-day profile replaces linear
 SLOT_MIN = 30  # profile resolution over the waking window
-SETTLE_WALKS = 3
-SETTLE_WALK_MIN = 5
 RESUME_FACTOR = 0.9  # after a settle period: the pre-flare quota times 0.9
-EASE_OFF_MIN_SHARE = 0.3  # pace_ease_off needs at least 30 % of the quota done
+EASE_OFF_MIN_SHARE = 0.5  # pace_ease_off needs at least half the quota done (v2)
 
 
 @dataclass(slots=True)
