@@ -20,6 +20,7 @@ from browser_helpers import screenshot_dir
 from daemon_helpers import pacer_cli
 from PIL import Image
 from starlette.testclient import TestClient
+from v2_history import POSTURE_DAY, STEP_DAY, two_days_of_minutes
 
 from pacer.clinic import auth
 from pacer.clinic.config import load_clinic_config
@@ -34,22 +35,6 @@ from pacer.store import Store
 NAME, PASSWORD = "jo.physio", "correct horse battery"
 SHOTS = screenshot_dir(Path(__file__).resolve().parent.parent / "pacer" / "clinic"
                        / "screenshots")
-POSTURE_DAY, STEP_DAY = "2026-11-23", "2026-11-24"
-
-
-def _minutes(path: Path) -> Path:
-    rows = ["time,steps,posture"]
-    for day, posture in ((POSTURE_DAY, True), (STEP_DAY, False)):
-        for i in range(12 * 60):
-            t = f"{day}T{8 + i // 60:02d}:{i % 60:02d}:00+11:00"
-            if i % 90 < 12:
-                rows.append(f"{t},100,{'walking' if posture else ''}")
-            elif posture and not 300 <= i < 360:
-                rows.append(f"{t},0,sitting")
-            else:
-                rows.append(f"{t},0,")
-    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +50,7 @@ def bodies(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, dict[str
                                   "event": "up"}) + "\n" + json.dumps(
         {"time": f"{POSTURE_DAY}T18:00:00+11:00", "type": "exercise", "minutes": 20}) + "\n",
         encoding="utf-8")
-    proc = pacer_cli("replay", "--input", str(_minutes(folder / "m.csv")), "--events",
+    proc = pacer_cli("replay", "--input", str(two_days_of_minutes(folder / "m.csv")), "--events",
                      str(events), "--config", str(cfg), "--store", str(store))
     assert proc.returncode == 0, proc.stderr
     with Store.open(store) as s:

@@ -26,34 +26,15 @@ from typing import Any
 
 import pytest
 from daemon_helpers import pacer_cli
+from v2_history import POSTURE_DAY, STEP_DAY, two_days_of_minutes
 
 from pacer.config import Config
 from pacer.engine.core import Engine
 from pacer.io.minutes import read_minutes
 from pacer.store import Store
 
-POSTURE_DAY, STEP_DAY = "2026-11-23", "2026-11-24"
 V2_ONLY = ("sedentary_inferred_min", "window", "worn_min", "not_worn_min", "lying_min",
            "walk_lengths", "walk_target_min", "prompts_dropped", "exercise")
-
-
-def minutes(path: Path) -> Path:
-    """08:00-20:00 on two days, a 12-minute walk every 90 minutes. The first
-    day's sitting is measured by posture except 13:00-14:00 (no posture, no
-    steps: inferred); the second day has no posture at all (a step-only
-    device)."""
-    rows = ["time,steps,posture"]
-    for day, posture in ((POSTURE_DAY, True), (STEP_DAY, False)):
-        for i in range(12 * 60):
-            t = f"{day}T{8 + i // 60:02d}:{i % 60:02d}:00+11:00"
-            if i % 90 < 12:
-                rows.append(f"{t},100,{'walking' if posture else ''}")
-            elif posture and not 300 <= i < 360:
-                rows.append(f"{t},0,sitting")
-            else:
-                rows.append(f"{t},0,")
-    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
-    return path
 
 
 def config(folder: Path, store: Path) -> Path:
@@ -73,7 +54,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
         {"time": f"{POSTURE_DAY}T18:00:00+11:00", "type": "exercise", "minutes": 20,
          "what": "bridges"},
     )), encoding="utf-8")
-    proc = pacer_cli("replay", "--input", str(minutes(folder / "m.csv")), "--events",
+    proc = pacer_cli("replay", "--input", str(two_days_of_minutes(folder / "m.csv")), "--events",
                      str(events), "--config", str(config(folder, path)), "--store", str(path))
     assert proc.returncode == 0, proc.stderr
     return path
@@ -284,7 +265,7 @@ def test_v1_days_keep_their_flag_and_leave_v2_columns_empty(v1_store: Path) -> N
 def daemon_morning(folder: Path, *, until: str) -> Path:
     """What a running daemon has stored by ``until`` on the posture day: each
     minute with the engine state after it, no summary yet, and a heartbeat."""
-    full = minutes(folder / "all.csv").read_text(encoding="utf-8").splitlines()
+    full = two_days_of_minutes(folder / "all.csv").read_text(encoding="utf-8").splitlines()
     keep = [full[0], *(r for r in full[1:] if r.startswith(POSTURE_DAY) and r < until)]
     morning = folder / "morning.csv"
     morning.write_text("\n".join(keep) + "\n", encoding="utf-8")
@@ -334,7 +315,7 @@ def test_a_user_with_neither_summaries_nor_minutes_is_still_refused(tmp_path: Pa
 
 def test_mid_day_after_stored_days_adds_only_today_so_far(tmp_path: Path) -> None:
     """Yesterday's summary was published at rollover; today has none yet."""
-    full = minutes(tmp_path / "all.csv").read_text(encoding="utf-8").splitlines()
+    full = two_days_of_minutes(tmp_path / "all.csv").read_text(encoding="utf-8").splitlines()
     keep = [full[0], *(r for r in full[1:] if r < f"{STEP_DAY}T11:00")]
     (tmp_path / "m.csv").write_text("\n".join(keep) + "\n", encoding="utf-8")
     path = tmp_path / "pacer.sqlite3"
