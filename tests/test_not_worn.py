@@ -157,7 +157,7 @@ def test_a_virtual_thigh_sensor_laid_on_a_table_is_not_worn_and_gets_no_sitting_
     minutes sitting, then the sensor lies on a table for 40 (a bout of 50 without
     not-worn detection, a sitting prompt at 40), then it is worn for a walk."""
     pytest.importorskip("bumble", reason="the virtual wearables need the 'virtual' extra")
-    from daemon_helpers import until  # noqa: PLC0415
+    from daemon_helpers import connected, run_daemon, until  # noqa: PLC0415
 
     from devices.imu.synth import Segment  # noqa: PLC0415
     from devices.virtual import virtual_world  # noqa: PLC0415
@@ -166,7 +166,6 @@ def test_a_virtual_thigh_sensor_laid_on_a_table_is_not_worn_and_gets_no_sitting_
     from pacer.daemon.clock import Clock  # noqa: PLC0415
     from pacer.mqtt.broker import PrivateBroker  # noqa: PLC0415
     from pacer.mqtt.testing import Collector  # noqa: PLC0415
-    from pacer.store import Store  # noqa: PLC0415
 
     start = datetime(2026, 6, 10, 8, 55, tzinfo=ZoneInfo("Europe/London")).timestamp()
 
@@ -185,34 +184,29 @@ def test_a_virtual_thigh_sensor_laid_on_a_table_is_not_worn_and_gets_no_sitting_
                         "storage": {"path": str(tmp_path / "pacer.sqlite3")},
                         "walks": {"per_day": 0, "times": []},
                     })
-                    with Store.open(config.storage.path) as store:
-                        daemon = Daemon(config, store=store, clock=clock,
-                                        ble_backend=world.backend,
-                                        ble_scanner_backend=world.scanner_backend)
-                        task = asyncio.create_task(daemon.run())
-                        try:
-                            await until(lambda: bool(daemon.ble and daemon.ble.devices()[0][
-                                "connected"]), 15, "the thigh sensor to connect")
-                            begin = (math.floor(clock.now() / 60) + 1) * 60.0 + 45
-                            thigh.play([Segment("walking", 180, 105),
-                                        Segment("sitting", 50 * 60),
-                                        Segment("walking", 180, 105)], at=begin)
-                            off = begin + 180 + 600
-                            # On its side, as a sitting thigh holds it (TURNED):
-                            # without not-worn detection the pipeline reads sitting.
-                            thigh.take_off(40 * 60, at=off, up=(0.0, -1.0, 0.0))
-                            done = off + 40 * 60 + 180
-                            await until(lambda: (daemon.engine.next_minute or 0) * 60 >= done,
-                                        120, "the walk after the table")
-                            tally = daemon.engine.state.tally
-                            not_worn = tally.not_worn_min if tally is not None else -1
-                        finally:
-                            daemon.stop()
-                            await asyncio.wait_for(task, 20)
+                    seen: dict[str, Any] = {}
+
+                    async def body(daemon: Daemon) -> None:
+                        await until(lambda: connected(daemon), 15, "the thigh sensor to connect")
+                        begin = (math.floor(clock.now() / 60) + 1) * 60.0 + 45
+                        thigh.play([Segment("walking", 180, 105),
+                                    Segment("sitting", 50 * 60),
+                                    Segment("walking", 180, 105)], at=begin)
+                        off = seen["off"] = begin + 180 + 600
+                        # On its side, as a sitting thigh holds it (TURNED):
+                        # without not-worn detection the pipeline reads sitting.
+                        thigh.take_off(40 * 60, at=off, up=(0.0, -1.0, 0.0))
+                        done = off + 40 * 60 + 180
+                        await until(lambda: (daemon.engine.next_minute or 0) * 60 >= done,
+                                    120, "the walk after the table")
+                        tally = daemon.engine.state.tally
+                        seen["not_worn"] = tally.not_worn_min if tally is not None else -1
+
+                    await run_daemon(config, world, clock, body)
                 prompts = [json.loads(m.payload) for m in phone.messages]
             finally:
                 phone.close()
-        return {"off": off, "prompts": prompts, "not_worn": not_worn}
+        return {**seen, "prompts": prompts}
 
     result = asyncio.run(asyncio.wait_for(scenario(), 180))
     with sqlite3.connect(tmp_path / "pacer.sqlite3") as conn:
@@ -233,7 +227,7 @@ def test_a_virtual_watch_on_its_charger_is_not_worn_until_its_next_steps(
     battery rises (the charger), and the minutes until it counts steps again
     are stored not worn."""
     pytest.importorskip("bumble", reason="the virtual wearables need the 'virtual' extra")
-    from daemon_helpers import run_daemon, until  # noqa: PLC0415
+    from daemon_helpers import connected, run_daemon, until  # noqa: PLC0415
 
     from devices.virtual import virtual_world  # noqa: PLC0415
     from pacer.config import parse_config  # noqa: PLC0415
@@ -258,21 +252,25 @@ def test_a_virtual_watch_on_its_charger_is_not_worn_until_its_next_steps(
                 })
                 clock = Clock(speed=240.0, origin=start)
 
+                async def clock_minutes(n: float) -> None:
+                    """Until ``n`` minutes of the daemon's clock have passed."""
+                    until_at = clock.now() + n * 60
+                    await until(lambda: clock.now() >= until_at, 10, f"{n:g} clock minutes")
+
                 async def day(daemon: Daemon) -> None:
-                    await until(lambda: bool(daemon.ble and daemon.ble.devices()[0][
-                        "connected"]), 10, "the watch to connect")
+                    await until(lambda: connected(daemon), 10, "the watch to connect")
                     await watch.walk(30)
-                    await asyncio.sleep(1.0)
+                    await clock_minutes(4)
                     await watch.set_battery(60)
-                    await asyncio.sleep(0.5)
+                    await clock_minutes(2)
                     await watch.set_battery(63)  # on the charger
                     marks["rise"] = clock.now()
-                    await asyncio.sleep(3.0)  # 12 clock minutes
+                    await clock_minutes(12)
                     await watch.set_battery(100)
-                    await asyncio.sleep(1.0)
+                    await clock_minutes(4)
                     marks["walk"] = clock.now()
                     await watch.walk(40)  # worn again
-                    await asyncio.sleep(1.5)
+                    await clock_minutes(6)
 
                 await run_daemon(config, world, clock, day)
 
