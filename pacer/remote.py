@@ -7,6 +7,7 @@ clear`` on the daemon's own machine, through its store.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import getpass
 import json
 import logging
@@ -32,23 +33,28 @@ RETRY_KEEP_S = 15 * 60  # a command sent again within this long is the same comm
 PENDING_FILE = "pacer-cli-pending.json"
 
 
-def _pending_path(config: Config) -> Path:
-    # Next to the daemon's store: the command line runs on the daemon's machine.
-    return config.storage.path.parent / PENDING_FILE
+def _pending(config: Config) -> tuple[Path, dict[str, Any]]:
+    """The file of commands sent without an answer yet (next to the daemon's
+    store: the command line runs on the daemon's machine), and what it holds
+    (nothing when it is missing or damaged)."""
+    path = config.storage.path.parent / PENDING_FILE
+    try:
+        pending = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return path, {}
+    return path, pending if isinstance(pending, dict) else {}
+
+
+def _key(config: Config, kind: str, payload: dict[str, Any]) -> str:
+    return json.dumps([config.user.id, kind, payload], sort_keys=True)
 
 
 def command_id(config: Config, kind: str, payload: dict[str, Any], now: float) -> str:
     """The id a command is sent with. A command that got no reply may have
     been applied: sent again (the same kind and words, soon after), it keeps
     its id, so the daemon answers it without applying it twice."""
-    key = json.dumps([config.user.id, kind, payload], sort_keys=True)
-    path = _pending_path(config)
-    try:
-        pending = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-        if not isinstance(pending, dict):
-            pending = {}
-    except (OSError, ValueError):
-        pending = {}
+    key = _key(config, kind, payload)
+    path, pending = _pending(config)
     fresh = {k: v for k, v in pending.items()
              if isinstance(v, list) and len(v) == 2 and now - float(v[1]) < RETRY_KEEP_S}
     if key in fresh:
@@ -64,14 +70,10 @@ def command_id(config: Config, kind: str, payload: dict[str, Any], now: float) -
 
 def command_answered(config: Config, kind: str, payload: dict[str, Any]) -> None:
     """The daemon answered: a later command with the same words is a new one."""
-    key = json.dumps([config.user.id, kind, payload], sort_keys=True)
-    path = _pending_path(config)
-    try:
-        pending = json.loads(path.read_text(encoding="utf-8"))
-        if isinstance(pending, dict) and pending.pop(key, None) is not None:
+    path, pending = _pending(config)
+    if pending.pop(_key(config, kind, payload), None) is not None:
+        with contextlib.suppress(OSError):
             path.write_text(json.dumps(pending), encoding="utf-8")
-    except (OSError, ValueError):
-        pass
 
 
 async def send(config: Config, kind: str, payload: dict[str, Any],
