@@ -406,7 +406,6 @@ class Engine:
             tally.known_min += 1
             tally.sedentary_min += 1
             if epoch.inferred:
-                tally.sedentary_inferred = True
                 tally.sedentary_inferred_min += 1
             tally.last_posture = posture
         else:

@@ -27,7 +27,9 @@ class DayTally:
     sedentary_min: int = 0
     lying_min: int = 0
     not_worn_min: int = 0
-    sedentary_inferred: bool = False  # some sedentary minute was inferred (kept for v3 states)
+    # Written by version 1's states (v3), which are still read; the summary's
+    # flag now comes from sedentary_inferred_min.
+    sedentary_inferred: bool = False
     sedentary_inferred_min: int = 0  # sedentary minutes inferred from zero steps
     bouts: list[int] = field(default_factory=list)  # closed bouts' window minutes
     sit_to_stand: int = 0
@@ -64,7 +66,6 @@ class DayTally:
     close_due: int = 0  # while open: when it closes unless something says so first
     window_min: int = 0  # minutes the window was open
     up_run: int = 0  # minutes in a row not lying (posture devices), before the window opens
-    late_open: bool = False  # opened by a tap after the configured bedtime
     morning_done: bool = False  # the first opening's morning jobs ran
     lying_from: int | None = None  # a lying run in progress (posture devices), from
     lying_window: int = 0  # its minutes counted in the window so far
@@ -100,7 +101,6 @@ class DayTally:
         if posture is _SEDENTARY:
             self.sedentary_min += 1
             if epoch.inferred:
-                self.sedentary_inferred = True
                 self.sedentary_inferred_min += 1
         elif posture is _LYING:
             self.lying_min += 1
