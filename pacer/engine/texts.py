@@ -59,12 +59,13 @@ def _sitting_break(r: R) -> Wording:
     minutes = r["bout_min"]
     # A wrist cannot tell sitting from standing still: say only what is known.
     doing = "been still" if r.get("inferred") else "been sitting"
+    advice = _break(r)
     if r["repeat"] == 0:
-        text = (f"You have {doing} for about {minutes} minutes. {_break(r)} If now is not "
+        text = (f"You have {doing} for about {minutes} minutes. {advice} If now is not "
                 "a good time, snooze this and come back to it.")
     else:
         text = (f"Still going: about {minutes} minutes now. Whenever it suits you, "
-                f"{_break(r)[0].lower()}{_break(r)[1:]}")
+                f"{advice[0].lower()}{advice[1:]}")
     return Wording("nudge", "Time for a movement break", text, NUDGE_ACTIONS)
 
 
@@ -149,8 +150,7 @@ def _wearable_silent(r: R) -> Wording:
 
 def when_written(stamp: str) -> str:
     """``2026-03-30T09:40:00+01:00`` as a person writes it: ``Monday at 9:40``."""
-    at = datetime.fromisoformat(stamp)
-    return f"{at.strftime('%A')} at {at.hour}:{at.minute:02d}"
+    return f"{datetime.fromisoformat(stamp).strftime('%A')} at {_clock(stamp)}"
 
 
 def _settle_plan(r: R) -> Wording:
