@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from pacer.engine.model import Level, PromptKind
+from pacer.engine.numbers import grouped
 from pacer.engine.rules import SafetyRules
 from pacer.engine.safety import first_line, said
 
@@ -36,7 +37,7 @@ RED_FLAG_ACTIONS = ("seen",)  # "seen", or "seen" with resume: I was told I can 
 
 
 def _steps(n: Any) -> str:
-    return f"{int(n):,}"
+    return grouped(int(n))
 
 
 _BREAKS = {

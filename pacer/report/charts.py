@@ -36,6 +36,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.typing import RcKeyType
 
+from pacer.engine.numbers import grouped
 from pacer.report.data import Day, PlanChange
 from pacer.report.redflags import how_of
 
@@ -205,7 +206,7 @@ def steps_chart(days: Sequence[Day], layout: Layout) -> str:
         _no_data(ax, days, top * 0.02)
         ax.set_ylim(0, top * 1.12)
         ax.set_ylabel("steps per day")
-        ax.yaxis.set_major_formatter(ticker.StrMethodFormatter("{x:,.0f}"))
+        ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda x, _pos: grouped(x)))
         _grid(ax)
         _day_axis(ax, days, layout)
         _legend(fig, _ordered(ax, ("steps", "steps, not a valid day", "quota",

@@ -19,6 +19,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from pacer import __version__
+from pacer.engine.numbers import grouped
 from pacer.report import charts, redflags
 from pacer.report.data import Day, PlanChange, ReportData
 from pacer.report.findings import attention, key_figures
@@ -57,7 +58,7 @@ def num(value: object, digits: int = 0) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, int | float):
-        return f"{value:,.{digits}f}"
+        return grouped(value, digits)
     return str(value)
 
 
