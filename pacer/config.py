@@ -29,6 +29,7 @@ from pydantic import (
 )
 from pydantic.fields import FieldInfo
 
+from pacer.contract.topics import DEFAULT_PREFIX
 from pacer.engine.describe import describe, show_value
 from pacer.engine.rules import (
     RULE_TABLES,
@@ -170,7 +171,7 @@ class MqttConfig(Table):
     ca_file: FilePath | None = None
     client_cert: FilePath | None = None
     client_key: FilePath | None = None
-    topic_prefix: str = "pacer"
+    topic_prefix: str = DEFAULT_PREFIX
     ha_discovery: bool = False
     plan_editors: Annotated[tuple[str, ...], Items] = ()
     protocol: Literal["5", "3.1.1"] = "5"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import socket
 import ssl
@@ -27,6 +28,7 @@ from pacer.app import bundle
 from pacer.app.bundle import DIST_DIR, WEB_DIR, AppNotBuiltError, check_bundle, is_stale
 from pacer.app.server import AppServer, app_config, safety_config
 from pacer.config import Config, load_config
+from pacer.contract.topics import Topics, app_topics
 from pacer.engine.safety import FLAGS, RED_FLAGS
 
 BUILT = (DIST_DIR / "BUILT").is_file()
@@ -100,8 +102,9 @@ def test_nothing_outside_the_bundle(served: str, path: str) -> None:
 
 def test_app_config_without_a_config_file() -> None:
     body = app_config(None, None)
-    assert {k: v for k, v in body.items() if k != "safety"} == {
+    assert {k: v for k, v in body.items() if k not in ("safety", "topics")} == {
         "v": 1, "user": None, "broker_url": None, "rules": {}}
+    assert body["topics"] == app_topics("pacer")
     assert body["safety"]["emergency_number"] == "999"
 
 
@@ -143,15 +146,53 @@ def test_app_config_safety_from_a_config_file(tmp_path: Path) -> None:
     assert safety["urgent_service"] == "healthdirect on 1800 022 222"
 
 
-def _words_js(expr: str) -> Any:
-    """``expr`` evaluated by node with words.js imported as ``m``."""
+def _js(module: str, expr: str) -> Any:
+    """``expr`` evaluated by node with ``src/<module>`` imported as ``m``."""
     if shutil.which("node") is None:
         pytest.skip("node is not installed")
     out = subprocess.run(
         ["node", "--input-type=module", "-e",
-         f"const m = await import('./src/words.js'); console.log(JSON.stringify({expr}));"],
+         f"const m = await import('./src/{module}'); console.log(JSON.stringify({expr}));"],
         cwd=WEB_DIR, capture_output=True, text=True, timeout=30, check=True).stdout
     return json.loads(out)
+
+
+def _words_js(expr: str) -> Any:
+    return _js("words.js", expr)
+
+
+def test_the_app_uses_the_contracts_topics_for_the_signed_in_account(tmp_path: Path) -> None:
+    """app-config.json carries the contract's topics under the config's prefix;
+    the app fills in the account and its client id and gets what the daemon
+    and the broker's ACL use."""
+    cfg = tmp_path / "pacer.toml"
+    cfg.write_text('[user]\nid = "alice"\n[mqtt]\ntopic_prefix = "clinic-7/pacer"\n',
+                   encoding="utf-8")
+    served = app_config(load_config(cfg), None)
+    t = Topics("clinic-7/pacer", "bob")
+    got = _js("topics.js", f"""(() => {{
+      const t = m.appTopics({json.dumps(served)}, 'bob', 'app-x1');
+      return {{names: Object.fromEntries(t.names), reply: t.reply, cmd: t.cmd('symptom')}};
+    }})()""")
+    assert got == {
+        "names": {t.prompt: "prompt", t.state: "state", t.summary("day"): "summary/day",
+                  t.summary("week"): "summary/week", t.alert: "alert", t.status: "status"},
+        "reply": t.reply_to("app-x1"), "cmd": t.cmd("symptom")}
+
+
+def test_the_app_without_topics_in_its_config_builds_none() -> None:
+    assert _js("topics.js", "[m.appTopics({}, 'bob', 'c'), m.appTopics(null, 'bob', 'c'), "
+                            "m.appTopics({topics: {subscribe: {}}}, 'bob', 'c')]") == [None] * 3
+
+
+def test_the_apps_sources_write_no_topic() -> None:
+    """Topics come from app-config.json only: no source joins levels with a
+    slash or names a tree's command or reply level."""
+    joined = re.compile(r"\$\{[^}]*\}/|/(cmd|reply)\b|['`\"]pacer/")
+    found = {f.name: [n for n, line in enumerate(f.read_text(encoding="utf-8").splitlines(), 1)
+                      if joined.search(line) and not line.lstrip().startswith("//")]
+             for f in sorted((WEB_DIR / "src").glob("*.js"))}
+    assert {k: v for k, v in found.items() if v} == {}
 
 
 def test_the_apps_built_in_red_flags_match_the_engine() -> None:

@@ -40,6 +40,7 @@ from urllib.parse import unquote, urlsplit
 from pacer.app.bundle import STAMP
 from pacer.config import Config
 from pacer.contract import payloads
+from pacer.contract.topics import DEFAULT_PREFIX, app_topics
 from pacer.engine.safety import FLAGS
 
 log = logging.getLogger(__name__)
@@ -99,8 +100,10 @@ def app_config(config: Config | None, broker_url: str | None) -> dict[str, Any]:
     """What ``/app-config.json`` says: no secrets, only what the screens need."""
     user: str | None = None
     rules: dict[str, Any] = {}
+    prefix = DEFAULT_PREFIX
     if config is not None:
         user = config.mqtt.username or config.user.id
+        prefix = config.mqtt.topic_prefix
         rules = {
             "sitting_limit_min": config.sitting.limit_min,
             "walks_per_day": config.walks.per_day,
@@ -109,7 +112,7 @@ def app_config(config: Config | None, broker_url: str | None) -> dict[str, Any]:
             "amber_reduction": config.traffic.amber_reduction,
         }
     return payloads.app_config(user=user, broker_url=broker_url, rules=rules,
-                               safety=safety_config(config))
+                               safety=safety_config(config), topics=app_topics(prefix))
 
 
 def build_files(root: Path) -> frozenset[str]:

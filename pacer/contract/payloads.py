@@ -287,6 +287,8 @@ def refusal(error: str | None) -> dict[str, Any]:
 
 
 def app_config(*, user: str | None, broker_url: str | None, rules: dict[str, Any],
-               safety: dict[str, Any]) -> dict[str, Any]:
-    """What the phone app reads at start: no secrets, only what its screens need."""
-    return {"v": 1, "user": user, "broker_url": broker_url, "rules": rules, "safety": safety}
+               safety: dict[str, Any], topics: dict[str, Any]) -> dict[str, Any]:
+    """What the phone app reads at start: no secrets, only what its screens
+    need, and its topics (``topics.app_topics``)."""
+    return {"v": 1, "user": user, "broker_url": broker_url, "rules": rules, "safety": safety,
+            "topics": topics}

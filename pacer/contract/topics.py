@@ -10,7 +10,9 @@ own prefix.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+DEFAULT_PREFIX = "pacer"  # the first level of every tree unless [mqtt] topic_prefix says
 ANY = "+"  # one topic level: every user's tree, in a subscription filter
 ALL = "#"  # every level below, in a subscription filter
 
@@ -110,6 +112,26 @@ class Topics:
     def phone_status(self) -> str:
         """The Last Will of the demo's stand-in for the phone."""
         return self._t("phone")
+
+
+# The placeholders of ``app_topics``: the phone app fills them in with the
+# account the person signs in with and its own client id.
+USER_SLOT = "{user}"
+CLIENT_SLOT = "{client}"
+KIND_SLOT = "{kind}"
+APP_SUBSCRIBES = ("prompt", "state", "summary/day", "summary/week", "alert", "status")
+
+
+def app_topics(prefix: str) -> dict[str, Any]:
+    """The phone app's topics as templates, for ``app-config.json``: what it
+    subscribes to (by the name its screens use), where it sends ``cmd/<kind>``
+    and where it asks for replies. The app builds no topic of its own."""
+    t = Topics(prefix, USER_SLOT)
+    leaves = {PROMPT: t.prompt, STATE: t.state, ALERT: t.alert, STATUS: t.status,
+              **{f"{SUMMARY}/{p}": t.summary(p) for p in PERIODS}}
+    return {"subscribe": {name: leaves[name] for name in APP_SUBSCRIBES},
+            "cmd": t.cmd(KIND_SLOT), "reply": t.reply_to(CLIENT_SLOT),
+            "commands": list(PERSON_COMMANDS)}
 
 
 def shared(group: str, topic_filter: str) -> str:

@@ -1,7 +1,7 @@
 // The connection to the person's broker: MQTT 5 over WebSockets, signed in as
-// the person. Commands go to pacer/<u>/cmd/<kind> with a response topic under
-// pacer/<u>/reply/app-... and correlation data; the daemon's reply comes back
-// there (interfaces.md section 7.2).
+// the person. Commands go to cmd/<kind> in the person's tree with a response
+// topic under its reply/ and correlation data; the daemon's reply comes back
+// there (interfaces.md section 7.2). The topics are app-config.json's (topics.js).
 
 import mqtt from 'mqtt';
 import { Buffer } from 'buffer';
@@ -9,11 +9,11 @@ import { Buffer } from 'buffer';
 const REPLY_TIMEOUT_MS = 15000;
 
 export class Link extends EventTarget {
-  constructor({ url, user, password, clientId, prefix = 'pacer' }) {
+  constructor({ url, user, password, clientId, topics }) {
     super();
     this.user = user;
-    this.base = `${prefix}/${user}`;
-    this.replyTopic = `${this.base}/reply/${clientId}`;
+    this.topics = topics;
+    this.replyTopic = topics.reply;
     this.pending = new Map();
     this.seq = 0;
     this.status = 'connecting';
@@ -45,9 +45,7 @@ export class Link extends EventTarget {
   _connected() {
     // Subscribing again on every connection makes the broker send the
     // retained state and summaries again (retain handling 0).
-    const topics = ['prompt', 'state', 'summary/day', 'summary/week', 'alert', 'status']
-      .map((t) => `${this.base}/${t}`);
-    topics.push(this.replyTopic);
+    const topics = [...this.topics.names.keys(), this.replyTopic];
     this.client.subscribe(topics, { qos: 1 }, (err) => {
       if (err) this._status('error', `subscribe refused: ${err.message}`);
       else this._status('online');
@@ -60,7 +58,8 @@ export class Link extends EventTarget {
       this._reply(payload, props.correlationData);
       return;
     }
-    const name = topic.slice(this.base.length + 1);
+    const name = this.topics.names.get(topic);
+    if (name === undefined) return; // not a topic this app asked for
     const text = payload.toString();
     let body = null;
     if (name === 'status') {
@@ -105,7 +104,7 @@ export class Link extends EventTarget {
           'The message is kept and will reach it when it is back.', timeout: true });
       }, REPLY_TIMEOUT_MS);
       this.pending.set(id, { resolve, timer });
-      this.client.publish(`${this.base}/cmd/${kind}`, JSON.stringify(body), {
+      this.client.publish(this.topics.cmd(kind), JSON.stringify(body), {
         qos: 1,
         properties: { responseTopic: this.replyTopic, correlationData: Buffer.from(id) },
       }, (err) => {

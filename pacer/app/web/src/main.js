@@ -3,6 +3,7 @@
 
 import { h, replace } from './dom.js';
 import { Link } from './link.js';
+import { appTopics } from './topics.js';
 import * as store from './store.js';
 import { promptsView } from './prompts.js';
 import { checkinView } from './checkin.js';
@@ -52,7 +53,15 @@ const app = {
     const s = store.settings();
     if (!s) return;
     if (this.link) this.link.close();
-    this.link = new Link({ url: s.url, user: s.user, password: s.password, clientId: store.clientId() });
+    this.link = null;
+    const clientId = store.clientId();
+    const topics = appTopics(this.config, s.user, clientId);
+    if (!topics) {
+      this.status = { status: 'error', detail: 'app-config.json has no topics: is this page served by pacer app?' };
+      renderHeader();
+      return;
+    }
+    this.link = new Link({ url: s.url, user: s.user, password: s.password, clientId, topics });
     this.link.addEventListener('status', (e) => { this.status = e.detail; renderHeader(); });
     this.link.addEventListener('message', (e) => onMessage(e.detail));
   },
