@@ -45,6 +45,7 @@ from pacer.daemon.app import Daemon
 from pacer.daemon.clock import Clock
 from pacer.engine.core import Engine
 from pacer.engine.model import DaySummary, Epoch, Prompt, Summary
+from pacer.extras import install_hint
 from pacer.mqtt.broker import PrivateBroker
 from pacer.mqtt.client import Incoming, MqttLink
 from pacer.personas import PERSONAS
@@ -329,8 +330,8 @@ async def _demo(speed: float, hours: float, out: Any, wearable: str = "watch") -
             config = demo_config(workdir, broker, source)
             print(f"pacer demo: private {broker.backend} broker at {broker.url}; a scripted "
                   f"desk day from a replay device at {speed:g}x real time ({DEMO_TZ}); "
-                  "install the 'virtual' extra to run it on a virtual watch over "
-                  "Bluetooth", file=out)
+                  "to run it on a virtual watch over Bluetooth, install the 'virtual' "
+                  f"extra: {install_hint('virtual')}", file=out)
             summary, daemon = await _run(config, out, hours, today, tz, history=history)
         if summary is None:
             so_far = daemon.engine.close_day()

@@ -223,7 +223,7 @@ def _postgres_up() -> str | None:
     try:
         import psycopg  # noqa: PLC0415
     except ImportError:
-        return "psycopg is not installed (pip install 'pacer[clinic]')"
+        return "psycopg is not installed (pip install 'pacer-activity[clinic]')"
     try:
         with socket.create_connection(("127.0.0.1", 5432), timeout=1):
             pass

@@ -139,7 +139,7 @@ def test_broker_start_failure_shows_log_tail() -> None:
 def test_no_broker_available_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(broker_mod, "find_mosquitto", lambda: None)
     monkeypatch.setattr(broker_mod, "amqtt_available", lambda: False)
-    with pytest.raises(PacerError, match=r"apt-get install mosquitto.*pacer\[demo\]"):
+    with pytest.raises(PacerError, match=r"apt-get install mosquitto.*pacer-activity\[demo\]"):
         PrivateBroker()
 
 
@@ -572,7 +572,7 @@ def test_unreadable_ca_file_is_bad_input(tmp_path: Path) -> None:
 # --- amqtt fallback ------------------------------------------------------------------
 
 
-@pytest.mark.skipif(not amqtt_available(), reason="amqtt is not installed (pacer[demo])")
+@pytest.mark.skipif(not amqtt_available(), reason="amqtt is not installed (the 'demo' extra)")
 def test_amqtt_fallback_speaks_311(subscriber: SubscriberFactory) -> None:
     async def main(b: PrivateBroker, got: Collector) -> None:
         link = make_link(b, "amq")

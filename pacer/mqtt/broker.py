@@ -30,12 +30,14 @@ from types import TracebackType
 from typing import Any, Literal, Protocol
 
 from pacer.errors import PacerError
+from pacer.extras import install_hint
 
 log = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
 SEARCH_DIRS = ("/usr/sbin", "/usr/local/sbin")
-INSTALL_ADVICE = "install mosquitto (`apt-get install mosquitto`) or `pip install 'pacer[demo]'`"
+INSTALL_ADVICE = ("install mosquitto (`apt-get install mosquitto`) or the embedded broker: "
+                  + install_hint("demo"))
 
 Backend = Literal["auto", "mosquitto", "amqtt"]
 

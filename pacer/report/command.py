@@ -24,6 +24,7 @@ from pathlib import Path
 
 from pacer.config import Config, load_config
 from pacer.errors import BadInput, PacerError, StoreError
+from pacer.extras import needs_extra
 from pacer.report import data as report_data
 from pacer.report.progress import Progress
 from pacer.store import Store
@@ -76,13 +77,10 @@ def _make(fmt: str, store: Store, user: str, dates: tuple[date, date],
     n_days = (last - first).days + 1
     charts = 0
     if fmt == "html":
-        try:
-            # Imported here: only HTML needs the optional extra (and it is slow).
+        # Imported here: only HTML needs the optional extra (and it is slow).
+        with needs_extra("report", "the HTML report (Jinja2 and matplotlib; CSV and FHIR "
+                         "need neither)"):
             from pacer.report import html  # noqa: PLC0415
-        except ImportError as exc:  # the optional extra is not installed
-            raise PacerError(
-                f"the HTML report needs Jinja2 and matplotlib ({exc.name} is missing): "
-                "pip install 'pacer[report]'; CSV and FHIR need neither") from None
         charts = html.CHART_COUNT
     with Progress(n_days + charts, "report") as progress:
         loaded = report_data.load(
