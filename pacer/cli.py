@@ -299,7 +299,8 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "collect: store every patient's summaries, alerts and events from MQTT "
             "(shared subscriptions; run several for load sharing). serve: the "
-            "physiotherapist's web app and JSON API. add-user: set a sign-in password."
+            "physiotherapist's web app and JSON API. add-user: set a sign-in password. "
+            "token: read-only API tokens for scripts."
         ),
     )
     clinic_sub = clinic.add_subparsers(dest="clinic_command", required=True, metavar="WHAT")
@@ -314,6 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_user.add_argument("name")
     add_user.add_argument("--config", type=Path, required=True, metavar="CLINIC.toml",
                           help="clinic config: its [web] users_file")
+    _token_parser(clinic_sub)
 
     app = sub.add_parser(
         "app",
@@ -350,6 +352,40 @@ def build_parser() -> argparse.ArgumentParser:
 
 ONE_SHOT = frozenset(("symptom", "ack", "dnd", "day", "exercise"))
 """Commands a person sends from the command line: quiet unless --verbose."""
+
+
+def _token_parser(clinic_sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``pacer clinic token create | list | revoke``."""
+    token = clinic_sub.add_parser(
+        "token", help="read-only API tokens for a physiotherapist's scripts",
+        description=(
+            "Tokens let a script read the clinic's JSON API (/api/, described at "
+            "/api/openapi.json) as a clinician, with 'Authorization: Bearer pct_...': "
+            "GET and HEAD only, never the web pages. Only a hash is stored."))
+    token_sub = token.add_subparsers(dest="what", required=True, metavar="WHAT")
+    config_help = "clinic config: its database (and [web] users_file)"
+    create = token_sub.add_parser(
+        "create", help="make a token and print it once",
+        description=("Make a token that reads what USER may read; it is printed once on "
+                     "stdout (only its hash is kept) and works until revoked, expired, or "
+                     "USER is removed from the users file."))
+    create.add_argument("--user", required=True, metavar="NAME",
+                        help="the clinician the token acts as (a name in the users file)")
+    create.add_argument("--name", metavar="LABEL",
+                        help="what the token is for, shown by 'token list'")
+    create.add_argument("--expires", type=int, metavar="DAYS",
+                        help="stop working after DAYS days (default: never)")
+    listing = token_sub.add_parser(
+        "list", help="every token: id, user, name, times and state (never the token)",
+        description="List every token with its owner, name, times and state.")
+    revoke = token_sub.add_parser(
+        "revoke", help="end a token at once",
+        description="Revoke the token named ID (from 'token list'): refused from the next "
+                    "request on.")
+    revoke.add_argument("id", metavar="ID", help="the token's id (pct_<id>_...)")
+    for one in (create, listing, revoke):
+        one.add_argument("--config", type=Path, required=True, metavar="CLINIC.toml",
+                         help=config_help)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

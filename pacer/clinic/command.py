@@ -1,4 +1,4 @@
-"""``pacer clinic collect | serve | add-user``."""
+"""``pacer clinic collect | serve | add-user | token``."""
 
 from __future__ import annotations
 
@@ -39,6 +39,10 @@ def clinic_main(args: argparse.Namespace) -> int:
         print(f"{args.name}: password set in {config.web.users_file}")
         return 0
     _check_database_driver(config)
+    if args.clinic_command == "token":
+        from pacer.clinic.token_command import token_main  # noqa: PLC0415
+
+        return token_main(config, args)
     if args.clinic_command == "collect":
         from pacer.clinic.collector import collect  # noqa: PLC0415
 

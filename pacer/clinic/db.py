@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from pacer.clinic.records import DeadLetter, Record
+from pacer.clinic.tokens import ApiToken
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,19 @@ SCHEMA = (
     """CREATE TABLE IF NOT EXISTS web_sessions (
         id TEXT PRIMARY KEY, user_name TEXT NOT NULL, password TEXT NOT NULL,
         created_at DOUBLE PRECISION NOT NULL, expires_at DOUBLE PRECISION NOT NULL)""",
+    # The physiotherapists' log of review minutes and contacts (``reviews``),
+    # for remote-monitoring records: who, when, how long, what kind, what.
+    """CREATE TABLE IF NOT EXISTS review_log (
+        id TEXT PRIMARY KEY, user_id TEXT NOT NULL, by_name TEXT NOT NULL,
+        at DOUBLE PRECISION NOT NULL, minutes INTEGER NOT NULL, kind TEXT NOT NULL,
+        what TEXT NOT NULL, logged_at DOUBLE PRECISION NOT NULL)""",
+    # Read-only API tokens for scripts (``tokens``): the SHA-256 of the secret,
+    # never the token; a revoked row is kept, so the list shows it.
+    """CREATE TABLE IF NOT EXISTS api_tokens (
+        id TEXT PRIMARY KEY, user_name TEXT NOT NULL, name TEXT NOT NULL,
+        digest TEXT NOT NULL, created_at DOUBLE PRECISION NOT NULL,
+        expires_at DOUBLE PRECISION, revoked_at DOUBLE PRECISION,
+        last_used_at DOUBLE PRECISION)""",
 )
 _DEAD = ("INSERT INTO dead_letters (key, topic, payload, size, reason, first_at, last_at) "
          "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET "
@@ -126,6 +140,10 @@ class Stored:
 # insufficient resources, operator intervention, system error, internal error.
 _PG_TRANSIENT = ("08", "40", "53", "57", "58", "XX")
 _PG_TRANSIENT_STATES = ("55P03", "55006")  # lock not available, object in use
+
+
+def _maybe(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 def _session_key(token: str) -> str:
@@ -336,6 +354,38 @@ class Database:
             cur = conn.execute("DELETE FROM web_sessions WHERE user_name = ? AND password <> ?",
                                (user, keep_password or ""))
             return int(cur.rowcount)
+
+    # --- API tokens -------------------------------------------------------------------
+
+    def add_token(self, token: ApiToken) -> None:
+        with self.transaction() as conn:
+            conn.execute("INSERT INTO api_tokens (id, user_name, name, digest, created_at, "
+                         "expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+                         (token.id, token.user, token.name, token.digest, token.created_at,
+                          token.expires_at))
+
+    def tokens(self, token_id: str | None = None) -> list[ApiToken]:
+        """Every token (oldest first), or the one named ``token_id``."""
+        sql = ("SELECT id, user_name, name, digest, created_at, expires_at, revoked_at, "
+               "last_used_at FROM api_tokens")
+        rows = (self.query(sql + " WHERE id = ?", (token_id,)) if token_id is not None
+                else self.query(sql + " ORDER BY created_at, id"))
+        return [ApiToken(str(r[0]), str(r[1]), str(r[2]), str(r[3]), float(r[4]),
+                         _maybe(r[5]), _maybe(r[6]), _maybe(r[7])) for r in rows]
+
+    def revoke_token(self, token_id: str, now: float) -> bool:
+        """Revoke a token; False if there is none of that id or it was revoked."""
+        with self.transaction() as conn:
+            cur = conn.execute("UPDATE api_tokens SET revoked_at = ? WHERE id = ? "
+                               "AND revoked_at IS NULL", (now, token_id))
+            return bool(cur.rowcount)
+
+    def token_used(self, token_id: str, now: float, every_s: float = 60.0) -> None:
+        """Note the token's last use (at most one write per ``every_s``)."""
+        with self.transaction() as conn:
+            conn.execute("UPDATE api_tokens SET last_used_at = ? WHERE id = ? AND "
+                         "(last_used_at IS NULL OR last_used_at <= ?)",
+                         (now, token_id, now - every_s))
 
     # --- counts (tests, benchmark) -------------------------------------------------------
 

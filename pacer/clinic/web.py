@@ -3,8 +3,12 @@
 Pages: ``/signin``, ``/`` (the patient list, by what needs attention),
 ``/patients/<id>`` (the patient's weeks with charts, recent events, the plan
 form and the replies to earlier changes); ``POST /patients/<id>/plan``
-publishes the plan change (``plan.PlanSender``). JSON: ``/api/patients`` and
-``/api/patients/<id>``. Everything needs a signed-in user.
+publishes the plan change (``plan.PlanSender``). JSON: ``/api/patients``,
+``/api/patients/<id>`` and ``/api/openapi.json``, the OpenAPI document that
+describes them (``openapi``). Everything needs a signed-in user; the JSON
+also takes a read-only API token (``tokens``) as ``Authorization: Bearer``,
+which acts as its owner for GET and HEAD and is refused (403) for any other
+method on any route.
 
 Sessions: a signed cookie (Starlette's ``SessionMiddleware``: itsdangerous,
 HttpOnly, SameSite=Lax, Secure with ``[web] https_only``, keyed by
@@ -26,6 +30,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
@@ -39,8 +44,9 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from pacer.clinic import auth, views
+from pacer.clinic import auth, openapi, tokens, views
 from pacer.clinic.charts import week_chart
 from pacer.clinic.config import ClinicConfig
 from pacer.clinic.db import Database
@@ -174,6 +180,29 @@ class ClinicApp:
             return None
         return name
 
+    def token_user(self, text: str, now: float) -> str | None:
+        """The owner of the live API token ``text``, or None (malformed, unknown,
+        wrong secret, revoked, expired, or its owner removed from the users
+        file); notes its use. Blocking: call from a thread. The token itself
+        is never logged, only its id."""
+        parts = tokens.split(text)
+        found = self.db.tokens(parts[0]) if parts is not None else []
+        stored = found[0] if found else None
+        matches = tokens.secret_matches(stored, parts[1] if parts is not None else "")
+        if stored is None or not matches:
+            log.warning("API request with an unknown or malformed token refused")
+            return None
+        state = stored.state(now)
+        if state != "active":
+            log.warning("API token %s of %s refused: %s", stored.id, stored.user, state)
+            return None
+        if self.users.hash_of(stored.user) is None:
+            log.warning("API token %s refused: %s is no longer in the users file",
+                        stored.id, stored.user)
+            return None
+        self.db.token_used(stored.id, now)
+        return stored.user
+
     # --- sign-in -----------------------------------------------------------------------
 
     async def signin_page(self, request: Request) -> Response:
@@ -285,6 +314,9 @@ class ClinicApp:
             return JSONResponse({"error": "no such patient"}, 404, headers=HEADERS)
         return JSONResponse(view.as_json(), headers=HEADERS)
 
+    async def api_openapi(self, request: Request) -> Response:
+        return JSONResponse(openapi.document(), headers=HEADERS)
+
 
 def _chart(week: str, days: tuple[Any, ...]) -> Markup:
     try:
@@ -295,7 +327,18 @@ def _chart(week: str, days: tuple[Any, ...]) -> Markup:
 
 
 def _signed_in(clinic: ClinicApp, handler: Handler, api: bool = False) -> Handler:
+    """``handler`` for a signed-in user; with ``api``, or for an API token's
+    owner (a token sent to a page is not looked at: the page needs a session)."""
     async def guarded(request: Request) -> Response:
+        sent = tokens.bearer(request.headers.get("authorization")) if api else None
+        if sent is not None:
+            owner = await asyncio.to_thread(clinic.token_user, sent, time.time())
+            if owner is None:
+                return JSONResponse({"error": "the API token is not valid: it may be "
+                                              "revoked or expired; ask for a new one"}, 401,
+                                    headers={**HEADERS, "WWW-Authenticate": _INVALID})
+            request.state.user = owner
+            return await handler(request)
         token = request.session.get("sid")
         user = (await asyncio.to_thread(clinic.session_user, token)
                 if isinstance(token, str) else None)
@@ -307,6 +350,28 @@ def _signed_in(clinic: ClinicApp, handler: Handler, api: bool = False) -> Handle
         request.state.user = user
         return await handler(request)
     return guarded
+
+
+_INVALID = 'Bearer error="invalid_token"'
+_READING = frozenset({"GET", "HEAD"})
+
+
+class ReadOnlyTokens:
+    """Refuse (403) any request that carries an API token with a method other
+    than GET or HEAD, on every route, before routing: tokens only read."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] not in _READING and any(
+                k == b"authorization" for k, _ in scope["headers"]):
+            response = JSONResponse({"error": "API tokens only read (GET or HEAD); sign in "
+                                              "to the web app to change anything"}, 403,
+                                    headers=HEADERS)
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 def create_app(config: ClinicConfig, *, db: Database | None = None,
@@ -333,9 +398,11 @@ def create_app(config: ClinicConfig, *, db: Database | None = None,
         Route("/patients/{patient}/plan", _signed_in(clinic, clinic.plan), methods=["POST"]),
         Route("/api/patients", _signed_in(clinic, clinic.api_patients, api=True)),
         Route("/api/patients/{patient}", _signed_in(clinic, clinic.api_patient, api=True)),
+        Route("/api/openapi.json", _signed_in(clinic, clinic.api_openapi, api=True)),
     ]
     secret = auth.load_secret(config.web.secret_file)
-    middleware = [Middleware(SessionMiddleware, secret_key=secret,
+    middleware = [Middleware(ReadOnlyTokens),
+                  Middleware(SessionMiddleware, secret_key=secret,
                              session_cookie="pacer_clinic", max_age=SESSION_MAX_AGE_S,
                              same_site="lax", https_only=config.web.https_only)]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
