@@ -55,6 +55,9 @@ def _desk_csv(path: Path, minutes: int = 120) -> None:
 
 
 def _config(tmp: Path, broker: PrivateBroker) -> Path:
+    # The shipped rules, so the screenshots show what a person gets (a break
+    # after 40 minutes); only the repeat comes sooner than its 15 minutes, so
+    # that the snooze test can tell a snoozed prompt from a repeated one.
     _desk_csv(tmp / "desk.csv")
     (tmp / "password").write_text(PASSWORD + "\n", encoding="utf-8")
     cfg = tmp / "pacer.toml"
@@ -69,7 +72,6 @@ path = "desk.csv"
 speed = 120
 
 [sitting]
-limit_min = 15
 repeat_min = 5
 
 [mqtt]
@@ -154,6 +156,27 @@ def _body(m: Received) -> dict[str, object]:
     return body
 
 
+# Scrolls the element to the top, then to the bottom of the screen, and asks
+# each time whether it is what lies at its first and last line's middle (not the
+# sticky header or the fixed tab bar over it).
+_UNCOVERED = """(sel => {
+  const el = document.querySelector(sel);
+  const hit = (y) => {
+    const r = el.getBoundingClientRect();
+    const found = document.elementFromPoint(r.left + r.width / 2, y(r));
+    return found !== null && el.contains(found);
+  };
+  el.scrollIntoView({block: 'start'});
+  const start = hit((r) => r.top + 4);
+  el.scrollIntoView({block: 'end'});
+  return {start, end: hit((r) => r.bottom - 4)};
+})"""
+
+
+def _uncovered(b: Browser, selector: str) -> Any:
+    return b.do("eval", expr=f"{_UNCOVERED}({json.dumps(selector)})")
+
+
 def _is_reply(m: Received) -> bool:
     return m.topic.startswith("pacer/alice/reply/app-")
 
@@ -164,9 +187,10 @@ def test_prompt_appears_and_snooze_holds_the_next_one(
     b = browser
     _sign_in(b, setup)
     first = watcher.wait_for(lambda m: m.topic == "pacer/alice/prompt"
-                             and _body(m)["kind"] == "sitting_break", timeout=40,
+                             and _body(m)["kind"] == "sitting_break", timeout=60,
                              what="the first sitting prompt")
     prompt = _body(first)
+    assert prompt["reason"]["limit_min"] == 40  # the default, as the screenshot shows it
     card = f'[data-prompt="{prompt["id"]}"]'
     b.do("wait", selector=card, timeout=10000)
     assert "movement break" in b.do("text", selector=card)
@@ -405,7 +429,7 @@ WEEK: dict[str, Any] = {
     "days": [], "boom_bust_cycles": 0, "cv_daily_steps_14d": 0.18, "adherence": 0.7,
     "plan_changes": [
         {"time": "2026-11-16T07:30:00+11:00", "by": "pacer",
-         "why": "steady week: 5 days within the band, 7 valid days",
+         "why": "a steady week: 5 of 7 days at or near your plan",  # pacer's words
          "set": {"plan.quota": 4400}},
         {"time": "2026-11-18T10:05:00+11:00", "by": "physio",
          "why": "sitting is the main trigger: shorter breaks", "set": {"sitting.limit_min": 30}},
@@ -435,7 +459,7 @@ def test_today_shows_the_bout_the_band_the_walks_and_why_the_plan_changed(
     assert "Within today's plan (2,200 to 5,280)" in b.do("text", selector="#steps")
     sitting = b.do("text", selector="#sitting")
     assert "22 min" in sitting
-    assert "30 min" in sitting  # the physiotherapist's limit, not the config's 15
+    assert "30 min" in sitting  # the physiotherapist's limit, not the config's 40
     assert "1 of 3" in b.do("text", selector="#walks")
     assert b.do("count", selector="#walks .dot.done") == 1
     plan = b.do("text", selector="#plan")
@@ -443,6 +467,12 @@ def test_today_shows_the_bout_the_band_the_walks_and_why_the_plan_changed(
     assert "shorter breaks" in plan
     assert "steady week" in plan
     assert "Day 2026-11-22: 4,210 steps, 2 walks, 3 of 5 movement breaks taken" in plan
+    # The last card clears the tab bar: scrolled to (as a link or a focused
+    # field scrolls), "Why it changed" is what a finger there touches.
+    assert _uncovered(b, "#why-changed") == {"start": True, "end": True}
+    # Scrolled to the end: the plan and why it changed, above the tab bar (the
+    # top of Today is in today-taps.png).
+    b.do("eval", expr="window.scrollTo(0, document.documentElement.scrollHeight)")
     b.do("screenshot", path=str(SHOTS / "today.png"))
 
     # Installable: the service worker is active and has cached the app shell.

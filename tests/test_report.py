@@ -109,6 +109,8 @@ def test_csv_is_one_row_per_day_with_the_summary_fields(
             if name == "provisional":
                 assert row[name] == "false"
                 continue
+            if name in ("enough_data", "days_with_data_30d"):
+                continue  # not summary fields: see test_csv_and_html_count_days_with_data
             if name.startswith("prompts."):
                 expected = body["prompts"].get(name.split(".")[1], 0)
             elif name == "flags":
@@ -126,6 +128,29 @@ def test_csv_is_one_row_per_day_with_the_summary_fields(
             assert row[name] == report_csv.cell(expected), (row["date"], name)
     no_data = rows[history.NO_DATA_DAY]
     assert (no_data["valid"], no_data["known_min"]) == ("false", "0")
+
+
+def test_csv_and_html_count_days_with_data(
+        reports: dict[str, Path], stored: dict[str, dict[str, Any]]) -> None:
+    """Remote-monitoring records: the day at home and the day the battery ran
+    out at noon have too little data; the 30-day count runs up day by day (the
+    history starts on the report's first day) and the HTML shows the same."""
+    rows = read_csv(reports["csv"])
+    enough = [r["enough_data"] == "true" for r in rows]
+    assert not enough[history.NO_DATA_DAY]
+    assert not enough[history.FLAT_DAY]
+    for i, r in enumerate(rows):
+        assert enough[i] == (stored[r["date"]]["worn_min"] >= 600), r["date"]
+        assert int(r["days_with_data_30d"]) == sum(enough[:i + 1]), r["date"]
+    total = sum(enough)
+    assert total == history.DAYS - 2
+    page = reports["html"].read_text(encoding="utf-8")
+    assert f'id="monitoring-rolling" data-value="{total}"' in page
+    period = re.search(r'<tr data-period="1">.*?data-value="(\d+)"', page, re.S)
+    assert period is not None
+    assert period[1] == str(total)
+    assert "counted to" in page  # the first period runs past the report's last day
+    assert "16+" in page
 
 
 def test_csv_includes_days_with_nothing_stored(made: history.History, tmp_path: Path) -> None:
@@ -151,7 +176,15 @@ def observations(path: Path, *, daily: bool = True) -> list[dict[str, Any]]:
     """The bundle's daily Observations, or (``daily`` False) its red-flag reports."""
     data = json.loads(path.read_text(encoding="utf-8"))
     return [e["resource"] for e in data["entry"]
-            if ("effectivePeriod" in e["resource"]) == daily]
+            if (e["resource"]["code"]["coding"][0]["code"] != "red-flag-report") == daily]
+
+
+def date_of(obs: dict[str, Any]) -> str:
+    """A daily Observation's date: steps and sedentary time carry it as the
+    Physical Activity guide wants, the others start their period on it."""
+    if "effectiveDateTime" in obs:
+        return str(obs["effectiveDateTime"])
+    return str(obs["effectivePeriod"]["start"][:10])
 
 
 def test_fhir_bundle_validates_as_r4_observations(reports: dict[str, Path]) -> None:
@@ -174,12 +207,11 @@ def test_fhir_bundle_validates_as_r4_observations(reports: dict[str, Path]) -> N
 def test_fhir_days_are_local_days_with_their_offset(reports: dict[str, Path]) -> None:
     by_day: dict[str, list[dict[str, Any]]] = {}
     for obs in observations(reports["fhir"]):
-        start = obs["effectivePeriod"]["start"]
-        by_day.setdefault(start[:10], []).append(obs)
+        by_day.setdefault(date_of(obs), []).append(obs)
     assert len(by_day) == history.DAYS
     # The clocks go forward in London at 01:00 on 29 March 2026: the pacing day
     # that began at 04:00 on the 28th is 23 hours long and ends with a new offset.
-    dst = by_day["2026-03-28"][0]["effectivePeriod"]
+    dst = by_day["2026-03-28"][2]["effectivePeriod"]  # sitting bouts
     assert (dst["start"], dst["end"]) == ("2026-03-28T04:00:00+00:00", "2026-03-29T04:00:00+01:00")
     length = datetime.fromisoformat(dst["end"]) - datetime.fromisoformat(dst["start"])
     assert length == timedelta(hours=23)
@@ -187,7 +219,7 @@ def test_fhir_days_are_local_days_with_their_offset(reports: dict[str, Path]) ->
         assert len(items) == 7  # v2: worn time, walks and exercise too
         assert {o["status"] for o in items} == {"final"}
         assert {o["subject"]["identifier"]["value"] for o in items} == {history.USER}
-        period = items[0]["effectivePeriod"]
+        period = items[2]["effectivePeriod"]
         assert datetime.fromisoformat(period["end"]) > datetime.fromisoformat(period["start"])
     (flag,) = observations(reports["fhir"], daily=False)
     assert flag["effectiveDateTime"].startswith(
@@ -216,7 +248,7 @@ def fhir_figures(path: Path) -> dict[str, dict[str, Any]]:
              "walk-target": "walk_target_min", "exercise-sessions": "exercise.sessions",
              "exercise-minutes": "exercise.minutes"}
     for obs in observations(path):
-        day = out.setdefault(obs["effectivePeriod"]["start"][:10], {})
+        day = out.setdefault(date_of(obs), {})
         code = obs["code"]["coding"][0]["code"]
         day[names[code]] = obs.get("valueQuantity", {}).get("value")
         if code == "87705-0":
@@ -227,6 +259,8 @@ def fhir_figures(path: Path) -> dict[str, dict[str, Any]]:
                 day.setdefault("walk_lengths", []).append(comp["valueQuantity"]["value"])
             elif part.startswith("window-"):
                 day[f"window.{part[7:].replace('-by', '_by')}"] = None  # seen, not compared
+            elif part == "DeviceActivePercentage":
+                continue  # a share worked out from worn_min: test_report_fhir_pa checks it
             else:
                 day[names[part]] = comp["valueQuantity"]["value"]
     return out

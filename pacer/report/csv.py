@@ -13,8 +13,10 @@ three decimals (not a summary field; empty for version 1); ``symptoms`` the day'
 as a JSON array, lossless. The last column, ``red_flag_reports``, is not a
 summary field: the day's red-flag reports as a JSON array, each with its time,
 flags and tier, when the person said they had been seen and who cleared the
-alert, when and how (from the plan history); empty on a day without one. The
-README lists every column.
+alert, when and how (from the plan history); empty on a day without one.
+``enough_data`` and ``days_with_data_30d`` are the remote-monitoring records'
+figures (``report.monitoring``), on every row, a day without a summary
+included (it has no data). The README lists every column.
 """
 
 from __future__ import annotations
@@ -23,10 +25,12 @@ import csv
 import io
 import json
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 from pacer.contract.payloads import DROP_KEYS
 from pacer.engine.model import PROMPT_KINDS
+from pacer.report import monitoring
 from pacer.report.data import Day, ReportData
 from pacer.report.findings import RedFlagReport, red_flag_reports
 
@@ -49,13 +53,15 @@ COLUMNS: tuple[str, ...] = (
     "worn_min", "not_worn_min", "lying_min", "walk_lengths", "walk_target_min",
     *(f"prompts_dropped.{k}" for k in DROP_KEYS),
     *(f"exercise.{k}" for k in EXERCISE),
-    "red_flag_reports", "v", "provisional",
+    "red_flag_reports", "v", "provisional", "enough_data", "days_with_data_30d",
 )
 """Every field of the daily summary except the constant ``type`` and
 ``period``, in the summary's order (version 2's ``sedentary_inferred_min``
 beside ``sedentary_inferred``, its other additions after ``symptoms``); then
-the day's red-flag reports, the summary's version and whether the row is the
-day so far (``provisional``, not a stored summary). A version 1 day leaves
+the day's red-flag reports, the summary's version, whether the row is the
+day so far (``provisional``, not a stored summary), and the remote-monitoring
+figures (``report.monitoring``): whether the day has enough data and the days
+with enough data in the 30 days ending on it. A version 1 day leaves
 version 2's columns empty: not counted is not zero."""
 
 
@@ -83,10 +89,16 @@ def report_json(r: RedFlagReport) -> dict[str, Any]:
 
 
 def row(day: Day, user: str, timezone: str,
-        reports: Sequence[RedFlagReport] = ()) -> dict[str, str]:
+        reports: Sequence[RedFlagReport] = (),
+        monitored: frozenset[date] = frozenset()) -> dict[str, str]:
+    """One day's row; ``monitored``: the dates with enough data (for the
+    rolling 30-day count, which reaches before the report's first day)."""
+    counted = {"enough_data": cell(day.day in monitored),
+               "days_with_data_30d": str(monitoring.rolling(monitored, day.day))}
     if day.body is None:
         out = dict.fromkeys(COLUMNS, "")
-        out.update(date=day.day.isoformat(), user=user, timezone=timezone, valid="false")
+        out.update(date=day.day.isoformat(), user=user, timezone=timezone, valid="false",
+                   **counted)
         return out
     values: dict[str, str] = {}
     for name in COLUMNS:
@@ -111,6 +123,8 @@ def row(day: Day, user: str, timezone: str,
             values[name] = _json(day.body["symptoms"])
         elif name == "red_flag_reports":
             values[name] = _json([report_json(r) for r in reports]) if reports else ""
+        elif name in counted:
+            values[name] = counted[name]
         else:
             values[name] = cell(day.get(name))
     return values
@@ -123,7 +137,7 @@ def render(data: ReportData) -> str:
     reports = red_flag_reports(data)
     for day in data.days:
         writer.writerow(row(day, data.user, data.timezone,
-                            [r for r in reports if r.day == day.day]))
+                            [r for r in reports if r.day == day.day], data.monitored))
     return buf.getvalue()
 
 

@@ -28,7 +28,7 @@ from pacer.contract import payloads
 from pacer.engine.core import Engine
 from pacer.engine.model import UNKNOWN_POSTURES, Posture
 from pacer.errors import BadInput, StoreError
-from pacer.report import stored
+from pacer.report import monitoring, stored
 from pacer.store import Store
 from pacer.store.readonly import connect_readonly
 from pacer.timebase import (
@@ -171,6 +171,9 @@ class ReportData:
     store_path: Path
     made: datetime = field(default_factory=lambda: datetime.now().astimezone())
     so_far: datetime | None = None  # the provisional day's figures run up to this time
+    # Dates with enough data for remote-monitoring records (report.monitoring),
+    # from every stored day up to ``last``: the 30-day counts reach before ``first``.
+    monitored: frozenset[date] = frozenset()
 
 
 # --- finding the store and the user ---------------------------------------------
@@ -287,6 +290,11 @@ def load(
         prompts = store.prompts(user, start, end)
     for p in prompts:
         _checked(store, prompts_stored, stored.prompt, p, "id")
+    with _reading(store, f"daily summary of {user} up to {last}"):
+        earlier = store.summaries(user, "day", None, last.isoformat())
+    monitored = monitoring.days_with_data(
+        [b for b in earlier if isinstance(b, Mapping)]
+        + ([bodies[provisional]] if provisional is not None else []))
     return ReportData(
         user=user,
         timezone=tz_name,
@@ -301,6 +309,7 @@ def load(
         notes=_notes(prompts, tz),
         store_path=store.path,
         so_far=to_datetime(so_far[1], tz) if so_far is not None and provisional else None,
+        monitored=monitored,
     )
 
 

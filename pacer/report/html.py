@@ -20,7 +20,7 @@ from markupsafe import Markup
 
 from pacer import __version__
 from pacer.engine.numbers import grouped
-from pacer.report import charts, redflags
+from pacer.report import charts, monitoring, redflags
 from pacer.report.data import Day, PlanChange, ReportData
 from pacer.report.findings import attention, key_figures
 
@@ -183,6 +183,26 @@ def _edge(day: Day, edge: str) -> str:
     return f"{text}, {WINDOW_HOW.get(by, by)}" if by else text
 
 
+@dataclass(frozen=True, slots=True)
+class Monitoring:
+    """The report's remote-monitoring section: the billing periods that touch
+    the report's dates, and the rolling count of the 30 days ending on its
+    last day."""
+
+    periods: tuple[monitoring.Period, ...]
+    rolling: int
+    band: monitoring.Band
+    enough_min: int = monitoring.ENOUGH_WORN_MIN
+    short_share: float = monitoring.SHORT_WINDOW_SHARE
+    period_days: int = monitoring.PERIOD_DAYS
+
+
+def _monitoring(data: ReportData) -> Monitoring:
+    count = monitoring.rolling(data.monitored, data.last)
+    return Monitoring(monitoring.periods(data.monitored, data.last, first=data.first),
+                      count, monitoring.band(count))
+
+
 def render(data: ReportData, step: Callable[[str], None] | None = None) -> str:
     tick = step or (lambda _label: None)
     env = environment()
@@ -200,4 +220,5 @@ def render(data: ReportData, step: Callable[[str], None] | None = None) -> str:
         inferred_some=[d for d in data.days if not d.inferred and d.inferred_share],
         v2=any(d.body is not None and "window" in d.body for d in data.days),
         provisional=[d for d in data.days if d.provisional],
+        monitoring=_monitoring(data),
     )

@@ -140,7 +140,7 @@ function planCard(state, week, day) {
     h('p', {}, PHASES[plan.phase] || ''),
     plan.quota ? h('p', {}, `Daily target ${steps(plan.quota)} steps.`) : null,
     changes.length
-      ? h('div', {}, h('h3', {}, 'Why it changed'),
+      ? h('div', { id: 'why-changed' }, h('h3', {}, 'Why it changed'),
         h('ul', { class: 'changes' }, changes.map((c) => h('li', {},
           h('strong', {}, c.by === 'pacer' ? 'pacer' : c.by), ` (${(c.time || '').slice(0, 10)}): `, c.why))))
       : h('p', { class: 'meta' }, 'No changes to the plan last week.'),
