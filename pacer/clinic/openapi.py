@@ -118,7 +118,6 @@ def _json(schema: str, what: str) -> dict[str, Any]:
 _REFUSED = {
     "401": _json("Error", "no session, or the token is unknown, malformed, revoked or "
                           "expired, or its owner was removed"),
-    "403": _json("Error", "a token was sent with a method other than GET or HEAD"),
 }
 
 
@@ -142,7 +141,8 @@ def document() -> dict[str, Any]:
                 "attention and one patient's weeks. Sign in with the web app's session "
                 "cookie, or send a token made by `pacer clinic token create` as "
                 "`Authorization: Bearer pct_...`; a token reads what its owner may read, "
-                "only with GET or HEAD."),
+                "only with GET or HEAD: any other method with a token, on any route, is "
+                "refused before routing (the `ReadOnly` response, 403)."),
         },
         "paths": {
             "/api/patients": _get("every patient, most in need of attention first",
@@ -158,6 +158,8 @@ def document() -> dict[str, Any]:
         },
         "components": {
             "schemas": SCHEMAS,
+            "responses": {"ReadOnly": _json("Error", "a token was sent with a method other "
+                                                     "than GET or HEAD")},
             "securitySchemes": {
                 "session": {"type": "apiKey", "in": "cookie", "name": "pacer_clinic",
                             "description": "the web app's signed session cookie"},
