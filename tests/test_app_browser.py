@@ -190,7 +190,9 @@ def test_prompt_appears_and_snooze_holds_the_next_one(
                              and _body(m)["kind"] == "sitting_break", timeout=60,
                              what="the first sitting prompt")
     prompt = _body(first)
-    assert prompt["reason"]["limit_min"] == 40  # the default, as the screenshot shows it
+    reason = prompt["reason"]
+    assert isinstance(reason, dict)
+    assert reason["limit_min"] == 40  # the default, as the screenshot shows it
     card = f'[data-prompt="{prompt["id"]}"]'
     b.do("wait", selector=card, timeout=10000)
     assert "movement break" in b.do("text", selector=card)
