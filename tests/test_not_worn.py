@@ -285,3 +285,277 @@ def test_a_virtual_watch_on_its_charger_is_not_worn_until_its_next_steps(
     after = [rows[m] for m in range(walk + 2, max(rows) + 1)]
     assert after
     assert "not_worn" not in after, after
+
+
+# --- the wrist (InfiniTime's raw motion) ---------------------------------------------------
+
+
+def wrist(book: MinuteBook, minutes: int, noise_g: float, seed: int = 2,
+          first: int = 0) -> list[Epoch]:
+    """A watch's raw motion at 1 Hz (as the virtual watch sends it on a table),
+    gravity on z plus white noise of ``noise_g``, each minute taken."""
+    import random  # noqa: PLC0415
+
+    rng = random.Random(seed)
+    out: list[Epoch] = []
+    for m in range(first, first + minutes):
+        for s in range(60):
+            xyz = (rng.gauss(0.0, noise_g), rng.gauss(0.0, noise_g), 1.0 + rng.gauss(0.0, noise_g))
+            book.still("watch", "infinitime", T0 + m * 60 + s + 0.5, xyz)
+        out.append(book.take(M0 + m))
+    return out
+
+
+def test_a_watch_laid_on_a_table_is_not_worn_and_a_living_wrist_is_worn() -> None:
+    book = book_with("infinitime", "watch")
+    got = wrist(book, 20, noise_g=3 / 1024)  # the BMA421's few counts of noise
+    assert all(e.posture is not Posture.NOT_WORN for e in got[:14])
+    assert got[14:] == [Epoch.not_worn(M0 + m) for m in range(14, 20)]
+    assert book.runs == [(M0, M0 + 14)]
+    # A wrist at a desk: typing and reaching, 40 mg and more within every minute.
+    living = book_with("infinitime", "watch")
+    assert not [e for e in wrist(living, 20, noise_g=0.04) if e.posture is Posture.NOT_WORN]
+    assert living.runs == []
+
+
+def test_a_candidate_run_is_told_until_it_is_long_enough() -> None:
+    book = book_with("infinitime", "watch")
+    book.still_min = 5
+    wrist(book, 3, noise_g=3 / 1024)
+    assert book.still_since() == M0
+    wrist(book, 2, noise_g=3 / 1024, first=3)
+    assert book.still_since() is None  # found not worn: no longer a candidate
+    assert book.runs == [(M0, M0 + 4)]
+
+
+def test_a_still_run_and_the_charger_survive_a_restart_and_a_gap_pauses_the_run() -> None:
+    """What the daemon stores with each minute (``BleSource.state()["wear"]``),
+    through JSON into a fresh book: a restart in the middle of a still run keeps
+    it (the minutes the watch was not connected pause it), and a watch on its
+    charger stays on it."""
+    book = book_with("infinitime", "watch")
+    book.still_min = 10
+    book.note("infinitime", Battery(T0 + 5 * 60 + 5, "watch", 40))
+    book.note("infinitime", Battery(T0 + 5 * 60 + 15, "watch", 43))  # charging
+    got = wrist(book, 6, noise_g=3 / 1024)
+    assert got[5] == Epoch.not_worn(M0 + 5)
+    saved = json.loads(json.dumps(book.wear_state()))
+
+    after = MinuteBook(still_min=10)
+    after.restore_wear(saved, {"watch": "infinitime", "other": "rsc"})
+    # Two minutes down (the restart): not connected, unknown; the run waits.
+    assert [after.take(M0 + m) for m in (6, 7)] == [Epoch.unknown(M0 + 6),
+                                                  Epoch.unknown(M0 + 7)]
+    after.note("infinitime", Link(T0 + 8 * 60, "watch", connected=True, reason="connected"))
+    got = wrist(after, 4, noise_g=3 / 1024, first=8)
+    assert got == [Epoch.not_worn(M0 + m) for m in range(8, 12)]  # charger and stillness
+    # 6 still minutes before, 4 after: the run reaches 10 and reaches back to M0.
+    assert after.runs == [(M0, M0 + 11)]
+
+    fresh = MinuteBook(still_min=10)  # what a daemon without the saved state knew
+    fresh.note("infinitime", Link(T0 + 8 * 60, "watch", connected=True, reason="connected"))
+    got = wrist(fresh, 4, noise_g=3 / 1024, first=8)
+    assert fresh.runs == []
+    assert Epoch.not_worn(M0 + 8) not in got
+
+
+def test_a_minute_connected_throughout_without_readings_ends_the_run() -> None:
+    book = book_with("infinitime", "watch")
+    book.still_min = 5
+    wrist(book, 3, noise_g=3 / 1024)
+    assert book.take(M0 + 3) == Epoch.from_steps(M0 + 3, 0)  # a stalled stream
+    assert book.still_since() is None
+
+
+# --- the engine: a candidate still run holds the sitting prompt ----------------------------
+
+
+def desk(driver: Any, day: Any, start: str, minutes: int, still_from: int | None = None,
+         ) -> None:
+    """Zero-step minutes (inferred sitting) from ``start``; from ``still_from``
+    the daemon tells the engine a still run is open (``Engine.still``)."""
+    first = day.at(start)
+    for m in range(first, first + minutes):
+        driver.engine.still(still_from if still_from is not None and m >= still_from else None)
+        driver.feed([Epoch.from_steps(m, 0)])
+
+
+def sitting_prompts(driver: Any, day: Any) -> list[tuple[str, int]]:
+    return [(day.clock(p.time), p.reason["bout_min"]) for p in driver.finish().prompts
+            if p.kind == "sitting_break"]
+
+
+@pytest.mark.parametrize("found", [True, False])
+def test_a_sitting_prompt_waits_while_a_still_run_may_be_the_watch_on_a_table(
+    found: bool,
+) -> None:
+    """Sitting from 07:05 (limit 40, due 07:45); the watch lies still from 07:35.
+    Found not worn at 07:50 (15 still minutes): its minutes leave the bout and
+    no prompt ever went out about them; the watch worn again, the bout goes on
+    from 30 minutes. Moved at 07:48 instead (it was worn): the held prompt goes
+    out then, late, with the bout as it is."""
+    from datetime import date  # noqa: PLC0415
+
+    from engine_helpers import LONDON, Day, Driver  # noqa: PLC0415
+
+    from pacer.config import Rules, WalkRules  # noqa: PLC0415
+
+    day = Day(date(2026, 6, 10), LONDON)
+    driver = Driver(rules=Rules(walks=WalkRules(per_day=0, times=())), zone=LONDON)
+    driver.feed([Epoch.from_steps(m, 90) for m in range(day.at("07:00"), day.at("07:05"))])
+    desk(driver, day, "07:05", 30)
+    table = day.at("07:35")
+    if found:
+        desk(driver, day, "07:35", 15, still_from=table)
+        driver.engine.not_worn(table, day.at("07:50"))
+        desk(driver, day, "07:50", 15)
+        assert sitting_prompts(driver, day) == [("08:00", 40)]
+    else:
+        desk(driver, day, "07:35", 13, still_from=table)
+        desk(driver, day, "07:48", 5)
+        assert sitting_prompts(driver, day) == [("07:49", 44)]
+
+
+def test_without_the_still_run_told_the_prompt_goes_out_at_the_limit() -> None:
+    """The control for the test above: the same minutes, nothing told."""
+    from datetime import date  # noqa: PLC0415
+
+    from engine_helpers import LONDON, Day, Driver  # noqa: PLC0415
+
+    from pacer.config import Rules, WalkRules  # noqa: PLC0415
+
+    day = Day(date(2026, 6, 10), LONDON)
+    driver = Driver(rules=Rules(walks=WalkRules(per_day=0, times=())), zone=LONDON)
+    driver.feed([Epoch.from_steps(m, 90) for m in range(day.at("07:00"), day.at("07:05"))])
+    desk(driver, day, "07:05", 45)
+    assert sitting_prompts(driver, day) == [("07:45", 40)]
+
+
+def test_a_watch_off_for_two_hours_is_said_once_as_gone_quiet() -> None:
+    """Not-worn minutes are no data for ``wearable_silent`` (wear.silent_min,
+    90): the still run told late counts from its first minute."""
+    from datetime import date  # noqa: PLC0415
+
+    from engine_helpers import LONDON, Day, Driver  # noqa: PLC0415
+
+    from pacer.config import Rules, WalkRules  # noqa: PLC0415
+
+    day = Day(date(2026, 6, 10), LONDON)
+    driver = Driver(rules=Rules(walks=WalkRules(per_day=0, times=())), zone=LONDON)
+    driver.feed([Epoch.from_steps(m, 90) for m in range(day.at("07:00"), day.at("07:05"))])
+    desk(driver, day, "07:05", 15)
+    table = day.at("07:20")
+    desk(driver, day, "07:20", 15, still_from=table)
+    driver.engine.not_worn(table, day.at("07:35"))
+    driver.feed([Epoch.not_worn(m) for m in range(day.at("07:35"), day.at("09:20"))])
+    driver.feed([Epoch.from_steps(m, 90) for m in range(day.at("09:20"), day.at("09:30"))])
+    prompts = driver.finish().prompts
+    assert [(day.clock(p.time), p.kind) for p in prompts if p.kind != "plan_update"] == [
+        ("08:50", "wearable_silent")]
+
+
+def test_the_store_rewrites_minutes_found_not_worn_with_the_minute_that_found_them(
+    tmp_path: Path,
+) -> None:
+    from pacer.errors import StoreError  # noqa: PLC0415
+    from pacer.store import Store  # noqa: PLC0415
+
+    path = tmp_path / "pacer.sqlite3"
+    with Store.open(path) as store:
+        for m in range(5):
+            store.commit_minute("alice", Epoch.from_steps(M0 + m, 0), "ble", [], {}, [])
+        store.commit_minute("bob", Epoch.from_steps(M0 + 1, 0), "ble", [], {}, [])
+        # A minute already stored: nothing of the call is kept, the rewrite neither.
+        with pytest.raises(StoreError):
+            store.commit_minute("alice", Epoch.from_steps(M0 + 4, 0), "ble", [], {}, [],
+                                not_worn=[(M0 + 1, M0 + 4)])
+        assert {e.posture for e in store.epochs("alice", M0, M0 + 5)} == {Posture.SEDENTARY}
+        store.commit_minute("alice", Epoch.not_worn(M0 + 5), "ble", [], {}, [],
+                            not_worn=[(M0 + 1, M0 + 4)])
+        got = [(e.start - M0, e.posture, e.inferred) for e in store.epochs("alice", M0, M0 + 6)]
+        assert got == [(0, Posture.SEDENTARY, True)] + [
+            (m, Posture.NOT_WORN, False) for m in (1, 2, 3)] + [
+            (4, Posture.SEDENTARY, True), (5, Posture.NOT_WORN, False)]
+        assert [e.posture for e in store.epochs("bob", M0, M0 + 5)] == [Posture.SEDENTARY]
+
+
+# --- end to end: the virtual watch laid on a table ---------------------------------------
+
+
+def watch_config(tmp_path: Path, address: str, broker_url: str) -> Any:
+    from pacer.config import parse_config  # noqa: PLC0415
+
+    return parse_config({
+        "user": {"id": "alice", "timezone": "Europe/London"},
+        "devices": [{"kind": "infinitime", "address": address, "placement": "wrist"}],
+        "mqtt": {"url": broker_url},
+        "storage": {"path": str(tmp_path / "pacer.sqlite3")},
+        "walks": {"per_day": 0, "times": []},
+        "day": {"sleep": "11:45", "min_known_hours": 3},
+    })
+
+
+def test_a_virtual_watch_on_a_table_for_two_hours_of_a_desk_day(tmp_path: Path) -> None:
+    """Real bleak on the virtual InfiniTime watch (its raw motion), the daemon at
+    240x, mosquitto and SQLite: sitting at a desk from 08:56, the watch laid on
+    a table 30 minutes into the bout for two hours, then worn again until the
+    window closes at 11:45. Without wrist stillness the bout reaches its 40
+    minutes on the table and gets a sitting prompt; here none, the table's
+    minutes are stored not worn (those before the run was found rewritten),
+    the day summary counts them, and one wearable_silent says it went quiet."""
+    pytest.importorskip("bumble", reason="the virtual wearables need the 'virtual' extra")
+    from daemon_helpers import connected, run_daemon, until  # noqa: PLC0415
+
+    from devices.virtual import virtual_world  # noqa: PLC0415
+    from pacer.daemon.app import Daemon  # noqa: PLC0415
+    from pacer.daemon.clock import Clock  # noqa: PLC0415
+    from pacer.mqtt.broker import PrivateBroker  # noqa: PLC0415
+    from pacer.mqtt.testing import Collector  # noqa: PLC0415
+    from pacer.store import Store  # noqa: PLC0415
+
+    start = datetime(2026, 6, 10, 8, 55, tzinfo=ZoneInfo("Europe/London")).timestamp()
+    marks: dict[str, float] = {}
+
+    async def scenario() -> list[dict[str, Any]]:
+        with PrivateBroker() as broker:
+            phone = Collector(broker.host, broker.port, "pacer/alice/prompt")
+            try:
+                async with virtual_world(watches=1) as world:
+                    watch = world.watches[0]
+                    clock = Clock(speed=240.0, origin=start)
+                    config = watch_config(tmp_path, watch.address, broker.url)
+
+                    async def day(daemon: Daemon) -> None:
+                        await until(lambda: connected(daemon), 10, "the watch to connect")
+                        await watch.walk(30)
+                        sat = (math.floor(clock.now() / 60) + 1) * 60.0
+                        off = marks["off"] = sat + 30 * 60 + 5
+                        watch.take_off(2 * 3600, clock=clock.now, at=off)
+                        back = off + 2 * 3600
+                        await until(lambda: clock.now() >= back and not watch.on_table, 60,
+                                    "the two hours on the table")
+                        await watch.walk(40)
+                        await until(lambda: daemon.engine.state.tally is not None
+                                    and daemon.engine.state.tally.closed is not None,
+                                    30, "the window to close")
+
+                    await run_daemon(config, world, clock, day)
+                prompts = [json.loads(m.payload) for m in phone.messages]
+            finally:
+                phone.close()
+        return prompts
+
+    prompts = asyncio.run(asyncio.wait_for(scenario(), 150))
+    with sqlite3.connect(tmp_path / "pacer.sqlite3") as conn:
+        rows = dict(conn.execute("SELECT minute, posture FROM epochs").fetchall())
+    with Store.open(tmp_path / "pacer.sqlite3") as store:
+        [summary] = store.summaries("alice", "day")
+    first = int(marks["off"] // 60) + 1  # the first whole minute on the table
+    table = [rows[m] for m in range(first, first + 119)]
+    assert set(table) == {"not_worn"}, table
+    before = [rows[m] for m in range(first - 25, first - 1)]
+    assert "not_worn" not in before, before
+    assert 119 <= summary["not_worn_min"] <= 121, summary["not_worn_min"]
+    kinds = [p["kind"] for p in prompts]
+    assert "sitting_break" not in kinds, prompts
+    assert kinds.count("wearable_silent") == 1, kinds

@@ -12,11 +12,24 @@ InfiniTime >= 1.16 does), ``reboot()`` drops the link and restarts the counter
 from 0 (it is not persisted), and the ``VirtualPeripheral`` methods drop the
 link, take the watch out of reach and send garbage. ``steps_per_day`` is what
 the watch counted on each of its days, the truth the tests compare against.
+
+``take_off`` lays it flat on a table for a while (on an injected clock, an
+accelerated daemon clock in tests): it counts no steps, and its raw motion is
+gravity plus the accelerometer's noise floor, notified ``rate`` times a clock
+second (the firmware notifies whenever a value changes, up to 10 times a second;
+one a second is enough for the stillness rule's 30 readings a minute and is
+what an accelerated test can carry); ``put_on`` (or the end of the time) puts
+it back on the wrist, with a movement. Worn, the virtual watch notifies motion
+only on ``move``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import random
 import struct
+from collections.abc import Callable
 
 from bumble.gatt import Characteristic, Service
 from bumble.link import LocalLink
@@ -36,6 +49,14 @@ from devices.virtual.peripheral import (
     write_only,
 )
 
+TABLE_NOISE = 3
+"""The noise floor of a watch lying still, in binary milli-g (1 g = 1024): a few
+counts for the BMA421 at its +/-2 g range."""
+MOTION_HZ = 1.0
+"""Raw motion readings a clock second while laid on a table (see the module)."""
+TICK_S = 0.05
+"""Real seconds between bursts of raw motion notifications."""
+
 
 class VirtualWatch(VirtualPeripheral):
     """An InfiniTime-like watch on a bumble link."""
@@ -50,6 +71,10 @@ class VirtualWatch(VirtualPeripheral):
         self.motion = (0, 0, 1024)
         self.alerts: list[bytes] = []
         self.reboots = 0
+        self.on_table = False
+        """Laid on a table (``take_off``): not worn, no steps counted."""
+        self._table: asyncio.Task[None] | None = None
+        self._rng = random.Random(len(address))
         services = [
             Service(
                 gatt_uuid(uuids.MOTION_SERVICE),
@@ -115,7 +140,10 @@ class VirtualWatch(VirtualPeripheral):
         return [a for a in map(decode_new_alert, self.alerts) if a is not None]
 
     async def walk(self, steps: int, *, per_notification: int = 10) -> None:
-        """Count ``steps``, notifying the new count every ``per_notification`` steps."""
+        """Count ``steps``, notifying the new count every ``per_notification``
+        steps; none while it lies on a table (the person walks without it)."""
+        if self.on_table:
+            return
         left = steps
         while left > 0:
             chunk = min(per_notification, left)
@@ -161,3 +189,59 @@ class VirtualWatch(VirtualPeripheral):
         """Report an acceleration in g (sent as binary milli-g, 1 g = 1024)."""
         self.motion = (round(x * 1024), round(y * 1024), round(z * 1024))
         await self.notify(uuids.RAW_MOTION, struct.pack("<hhh", *self.motion))
+
+    def take_off(self, seconds: float | None, *, clock: Callable[[], float],
+                 at: float | None = None, rate: float = MOTION_HZ,
+                 up: tuple[float, float, float] = (0.0, 0.0, 1.0)) -> None:
+        """Laid still on a table from ``clock`` time ``at`` (default now) for
+        ``seconds`` (None: until ``put_on``), ``up`` being gravity in the watch's
+        axes (face up by default); then back on the wrist."""
+        if rate <= 0 or rate > 10:
+            raise ValueError("InfiniTime notifies raw motion up to 10 times a second")
+        self._stop_table()
+        start = clock() if at is None else at
+        end = None if seconds is None else start + seconds
+        self._table = asyncio.ensure_future(self._lie(clock, start, end, rate, up))
+
+    async def put_on(self) -> None:
+        """Back on the wrist now (a movement is notified)."""
+        self._stop_table()
+        await self._lifted()
+
+    def _stop_table(self) -> None:
+        task, self._table = self._table, None
+        if task is not None:
+            task.cancel()
+        self.on_table = False
+
+    async def _lie(self, clock: Callable[[], float], start: float, end: float | None,
+                   rate: float, up: tuple[float, float, float]) -> None:
+        while clock() < start:
+            await asyncio.sleep(TICK_S)
+        self.on_table = True
+        rest = [round(g * 1024) for g in up]
+        sent = 0  # readings since ``start``
+        while end is None or start + sent / rate < end:
+            await asyncio.sleep(TICK_S)
+            now = clock() if end is None else min(clock(), end)
+            due = int((now - start) * rate) - sent
+            for _ in range(max(due, 0)):
+                x, y, z = (v + round(self._rng.gauss(0.0, TABLE_NOISE)) for v in rest)
+                self.motion = (x, y, z)
+                await self.notify(uuids.RAW_MOTION, struct.pack("<hhh", x, y, z))
+            sent += max(due, 0)
+        self.on_table = False
+        self._table = None
+        await self._lifted()
+
+    async def _lifted(self) -> None:
+        """Picked up and strapped on: a movement far beyond the noise floor."""
+        await self.move(0.3, -0.4, 0.85)
+
+    async def close(self) -> None:
+        task = self._table
+        self._stop_table()
+        if task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await super().close()

@@ -343,15 +343,20 @@ class Daemon:
             log.info("retention: removed %d raw samples older than %d days", removed, days)
 
     def _take(self, minute: int) -> None:
+        not_worn: list[tuple[int, int]] = []
         if self.feed is not None:
             epoch = self.feed.epoch(minute)
         elif self.ble is not None:
             epoch = self.ble.epoch(minute)
-            # A still run found minutes already given not worn (ble.py).
-            for first, end in self.ble.take_not_worn():
+            # A still run found minutes already given not worn (ble.py): the
+            # engine takes them back, the store rewrites them with this minute.
+            not_worn = self.ble.take_not_worn()
+            for first, end in not_worn:
                 log.info("not worn: minutes %s to %s were still", iso(first, self.engine.tz),
                          iso(end, self.engine.tz))
                 self.engine.not_worn(first, end)
+            # A still run not yet long enough holds a sitting prompt.
+            self.engine.still(self.ble.still_since())
         else:
             epoch = Epoch.unknown(minute)
         outputs = self.engine.advance(epoch)
@@ -369,7 +374,8 @@ class Daemon:
             state["devices"] = self.ble.state()
         # A minute the store cannot take stops the daemon (StoreError): restarted,
         # it carries on from what was stored, so nothing is half applied.
-        self.store.commit_minute(self.user, epoch, source, outputs, state, outbox)
+        self.store.commit_minute(self.user, epoch, source, outputs, state, outbox,
+                                 not_worn=not_worn)
         if self.ble is not None:
             raw = self.ble.take_raw()
             if raw:

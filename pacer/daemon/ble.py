@@ -39,11 +39,21 @@ without skin contact (``HeartRate.contact`` False), or by charging: from a
 battery level ``CHARGE_RISE`` points above the lowest it reported since (a
 level that wobbles up one point is no charger) until its next sign of wear.
 Signs of wear are steps, a measurement with skin contact and a posture an IMU
-measured. A thigh or waist IMU still for ``wear.still_min`` minutes
-(``pacer.daemon.wear``) is not worn: the run's minutes already taken are
-handed to the engine (``take_not_worn``, for ``Engine.not_worn``), its later
-minutes are ``not_worn`` epochs. A wearable that gives none of these signals
-is trusted as worn.
+measured. A thigh or waist IMU, or an InfiniTime watch on the wrist (its raw
+motion), still for ``wear.still_min`` minutes (``pacer.daemon.wear``) is not
+worn: the run's minutes already taken are handed to the engine
+(``take_not_worn``, for ``Engine.not_worn``, and the store, which rewrites them
+as ``not_worn``), its later minutes are ``not_worn`` epochs; while a run is
+shorter than that, ``still_since`` tells the engine to hold a sitting prompt
+(``Engine.still``). The still runs and the charging state are stored with each
+minute (``state``), so a restart keeps them. A wearable that gives none of these
+signals is trusted as worn.
+
+The watch's raw motion costs its battery: InfiniTime notifies it whenever a
+value changes, up to 10 times a second, so the daemon subscribes to it only for
+an ``infinitime`` device with ``placement = "wrist"`` (the subscription also
+keeps InfiniTime <= 1.15 counting steps with the screen off, ble-protocols.md
+section 1.1).
 """
 
 from __future__ import annotations
@@ -136,14 +146,18 @@ class MinuteBook:
 
     def motion(self, track: ImuTrack, device: str, kind: str, at: float,
                xyz: tuple[float, float, float]) -> None:
+        self.still(device, kind, at, xyz)
+        track.add(at, xyz)
+        if len(track.buffer) >= PUSH_AFTER:
+            self._place(device, track.seconds())
+
+    def still(self, device: str, kind: str, at: float, xyz: tuple[float, float, float]) -> None:
+        """Acceleration (g) for the stillness rule alone (a wrist's, and an IMU's)."""
         self.seen.setdefault(device, DeviceSeen(kind)).last_data = at
         still = self.stills.get(device)
         if still is None:
             still = self.stills[device] = Stillness(self.still_min)
         still.add(self._minute_of(at), xyz)
-        track.add(at, xyz)
-        if len(track.buffer) >= PUSH_AFTER:
-            self._place(device, track.seconds())
 
     def _minute_of(self, at: float) -> Minute:
         minute = int(at // 60)
@@ -227,15 +241,7 @@ class MinuteBook:
                    for s in self.seen.values())
 
     def known(self, minute: Minute) -> bool:
-        start, end = minute * 60, (minute + 1) * 60
-        for seen in self.seen.values():
-            if seen.up_since is not None and seen.up_since < end:
-                return True
-            if seen.down_at is not None and seen.down_at > start:
-                return True
-            if seen.last_data is not None and start <= seen.last_data < end:
-                return True
-        return False
+        return any(_heard(seen, minute) for seen in self.seen.values())
 
     def take(self, minute: Minute) -> Epoch:
         for device, track in self.tracks.items():
@@ -248,8 +254,9 @@ class MinuteBook:
         self.open_minute = minute + 1
         posture = self.posture(minute)
         still = False
-        for stillness in self.stills.values():
-            off, run = stillness.close(minute)
+        for device, stillness in self.stills.items():
+            seen = self.seen.get(device)
+            off, run = stillness.close(minute, whole=seen is not None and _whole(seen, minute))
             still = still or off
             if run is not None:
                 self.runs.append(run)
@@ -261,6 +268,34 @@ class MinuteBook:
             return Epoch.not_worn(minute)
         return minute_epoch(minute, steps, posture, known=self.known(minute))
 
+    def still_since(self) -> Minute | None:
+        """The first minute of the earliest still run not yet long enough to be
+        not worn (after ``take``), for ``Engine.still``."""
+        firsts = [f for s in self.stills.values() if (f := s.candidate) is not None]
+        return min(firsts, default=None)
+
+    def wear_state(self) -> dict[str, dict[str, Any]]:
+        """What tells worn from not worn across a restart: each sensor's still
+        run, and each wearable's lowest battery level and charging minute."""
+        runs = {d: r for d, s in self.stills.items() if (r := s.state()) is not None}
+        charge = {d: [s.battery_low, s.charging_since] for d, s in self.seen.items()
+                  if s.battery_low is not None or s.charging_since is not None}
+        return {"still": runs, "charge": charge}
+
+    def restore_wear(self, saved: dict[str, Any], kinds: dict[str, str]) -> None:
+        """``wear_state`` as stored (``kinds``: each configured device's kind;
+        others are left out, as a device taken out of the config)."""
+        for device, run in saved.get("still", {}).items():
+            if device in kinds:
+                still = self.stills[device] = Stillness(self.still_min)
+                still.restore(run)
+        for device, charge in saved.get("charge", {}).items():
+            if device in kinds and isinstance(charge, list) and len(charge) == 2:
+                seen = self.seen.setdefault(device, DeviceSeen(kinds[device]))
+                low, since = charge
+                seen.battery_low = low if isinstance(low, int) else None
+                seen.charging_since = since if isinstance(since, int) else None
+
     def pending(self) -> dict[str, dict[str, int]]:
         return {d: {str(m): s for m, s in per.items() if s} for d, per in self.steps.items()}
 
@@ -269,6 +304,29 @@ class MinuteBook:
             book = self.steps.setdefault(device, {})
             for minute, steps in per.items():
                 book[int(minute)] = book.get(int(minute), 0) + int(steps)
+
+
+def _heard(seen: DeviceSeen, minute: Minute) -> bool:
+    """Whether the wearable was connected, or sent something, in ``minute``."""
+    start, end = minute * 60, (minute + 1) * 60
+    if seen.up_since is not None and seen.up_since < end:
+        return True
+    if seen.down_at is not None and seen.down_at > start:
+        return True
+    return seen.last_data is not None and start <= seen.last_data < end
+
+
+def wrist_motion(device: BleDevice) -> bool:
+    """A watch whose raw motion the stillness rule reads (InfiniTime on the wrist)."""
+    return device.kind == "infinitime" and device.placement == "wrist"
+
+
+def _whole(seen: DeviceSeen, minute: Minute) -> bool:
+    """Whether the wearable was connected throughout ``minute``."""
+    start, end = minute * 60, (minute + 1) * 60
+    if seen.down_at is not None and start < seen.down_at < end:
+        return False
+    return seen.up_since is not None and seen.up_since <= start
 
 
 def device_spec(device: BleDevice) -> DeviceSpec:
@@ -302,7 +360,9 @@ class BleSource:
             zone=zone,
             backend=backend,
             scanner_backend=scanner_backend,
-            motion=False,  # wrist motion is not used by the rules yet
+            # InfiniTime's raw motion (battery: up to 10 notifications a
+            # second) only for a watch on the wrist: the stillness rule's.
+            motion=any(wrist_motion(d) for d in devices),
             calibration={device_spec(d).label: d.calibration for d in devices},
             counter_states={k: CounterState.from_dict(v)
                             for k, v in saved.get("counters", {}).items()},
@@ -314,6 +374,9 @@ class BleSource:
         self.book.restore_pending(saved.get("pending", {}))
         self.book.references = {k: v for k, v in saved.get("mounts", {}).items()
                                 if isinstance(v, dict)}
+        wear = saved.get("wear")
+        if isinstance(wear, dict):
+            self.book.restore_wear(wear, {label: d.kind for label, d in self.labels.items()})
         self._raw: list[tuple[str, float, str, dict[str, Any]]] = []
         self._notes: set[asyncio.Task[bool]] = set()
 
@@ -341,8 +404,13 @@ class BleSource:
         self._raw.append((sample.device, sample.at, type(sample).__name__, fields))
 
     def _motion(self, sample: Motion) -> None:
-        """Acceleration of a thigh or waist IMU into its pipeline (others are not used yet)."""
+        """Acceleration of a thigh or waist IMU into its pipeline, of a watch on
+        the wrist into the stillness rule (others are not used)."""
         device = self.labels.get(sample.device)
+        if device is not None and wrist_motion(device):
+            self.book.still(sample.device, device.kind, sample.at,
+                            (sample.x, sample.y, sample.z))
+            return
         if device is None or device.placement not in POSTURE_PLACEMENTS:
             return
         link = self.manager.links.get(sample.device)
@@ -392,7 +460,12 @@ class BleSource:
             if r is not None:
                 cadence[label] = r.to_dict()
         return {"counters": counters, "cadence": cadence, "pending": self.book.pending(),
-                "mounts": self.book.mounts()}
+                "mounts": self.book.mounts(), "wear": self.book.wear_state()}
+
+    def still_since(self) -> Minute | None:
+        """The first minute of a still run not yet known to be not worn (after
+        ``epoch``): for ``Engine.still``."""
+        return self.book.still_since()
 
     def take_raw(self) -> list[tuple[str, float, str, dict[str, Any]]]:
         raw, self._raw = self._raw, []

@@ -1,5 +1,5 @@
-"""Motion too still for a living thigh or waist: the wearable is not worn
-(pacing-rules.md section 1, v2: ``wear.still_min``).
+"""Motion too still for a living wrist, thigh or waist: the wearable is not
+worn (pacing-rules.md section 1, v2: ``wear.still_min``).
 
 The research-grade reference is GGIR's non-wear rule (van Hees et al. 2011,
 2013): a window is non-wear when, on at least two of the three axes, the
@@ -25,9 +25,22 @@ daemon must decide while it streams, and the rules' window is
   for the WitMotion and Polar accelerometers: 3 mg of noise gives a range of
   18-22 mg a minute from 10 to 100 Hz, medians again, under 50 mg with room
   to spare).
-* A minute with fewer than ``MIN_SAMPLES`` readings (out of reach, a stalled
-  stream) gives no verdict and ends the run: a device that cannot tell is
-  trusted as worn.
+* A minute with fewer than ``MIN_SAMPLES`` readings while the sensor was
+  connected throughout (a stalled stream) gives no verdict and ends the run: a
+  device that cannot tell is trusted as worn. A minute it was not connected
+  throughout (out of reach, the daemon restarting) with too few readings for a
+  verdict pauses the run: it neither counts towards ``still_min`` nor ends the
+  run, so a restart in the middle of a run keeps it (``state``/``restore``).
+* The wrist (InfiniTime's raw motion, 1 g = 1024, notified as its values
+  change, up to 10 a second) uses the same two criteria and values. GGIR
+  applies its 13 mg to wrist data too, and a living wrist is the least still
+  of the three places: at a desk it types, reaches and turns, far beyond 50 mg
+  within any minute, let alone 15 in a row. A lower wrist threshold would only
+  make a still sleeper's wrist look not worn sooner; a higher one would call a
+  still worn wrist not worn, the worse mistake (its sitting would go unseen).
+* Until a run reaches ``still_min`` it is a candidate: ``candidate`` gives its
+  first minute, and the engine holds a sitting prompt while one is open
+  (``Engine.still``), so no prompt goes out about minutes later found not worn.
 * Once a run reaches ``still_min`` minutes it is not worn from its first
   minute: the daemon tells the engine (``Engine.not_worn``) about the minutes
   it already took, and the run's later minutes are ``not_worn`` epochs until
@@ -87,6 +100,7 @@ class Stillness:
     still_min: int = 15
     minutes: dict[Minute, _Acc] = field(default_factory=dict)
     first: Minute | None = None  # the first minute of the current still run
+    length: int = 0  # its still minutes (paused ones not counted)
 
     def add(self, minute: Minute, xyz: tuple[float, float, float]) -> None:
         acc = self.minutes.get(minute)
@@ -94,21 +108,40 @@ class Stillness:
             acc = self.minutes[minute] = _Acc()
         acc.add(xyz)
 
-    def close(self, minute: Minute) -> tuple[bool, tuple[Minute, Minute] | None]:
+    def close(self, minute: Minute, *, whole: bool = True
+              ) -> tuple[bool, tuple[Minute, Minute] | None]:
         """Whether ``minute`` is not worn, and the earlier minutes ``[first, end)``
         of the run that became not worn with it (once, when the run reaches
-        ``still_min``)."""
+        ``still_min``). ``whole`` False: the sensor was not connected throughout
+        the minute, and too few readings pause the run instead of ending it."""
         acc = self.minutes.pop(minute, None)
         for old in [m for m in self.minutes if m < minute]:
             del self.minutes[old]
-        if acc is None or acc.n < MIN_SAMPLES or not acc.still():
-            self.first = None
+        few = acc is None or acc.n < MIN_SAMPLES
+        if few and not whole:
+            return False, None
+        if acc is None or few or not acc.still():
+            self.first, self.length = None, 0
             return False, None
         if self.first is None:
             self.first = minute
-        length = minute - self.first + 1
-        if length < self.still_min:
+        self.length += 1
+        if self.length < self.still_min:
             return False, None
-        if length == self.still_min:
+        if self.length == self.still_min:
             return True, (self.first, minute)
         return True, None
+
+    @property
+    def candidate(self) -> Minute | None:
+        """The first minute of a run not yet long enough to be not worn."""
+        return self.first if 0 < self.length < self.still_min else None
+
+    def state(self) -> list[int] | None:
+        """The run, stored with each minute (None: no run)."""
+        return None if self.first is None else [self.first, self.length]
+
+    def restore(self, saved: object) -> None:
+        if (isinstance(saved, list) and len(saved) == 2
+                and all(isinstance(v, int) for v in saved)):
+            self.first, self.length = saved[0], saved[1]

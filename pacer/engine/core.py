@@ -160,7 +160,8 @@ class EngineState:
     week: WeekBook | None = None
     overrides: dict[str, Any] = field(default_factory=dict)
     posture: str = Posture.UNKNOWN.value  # of the last epoch, for the state topic
-    last_data: Minute | None = None  # the end of the last minute a wearable gave data for
+    last_data: Minute | None = None  # the end of the last minute a worn wearable gave data for
+    still_since: Minute | None = None  # a still run, not yet known not worn, began here
     ignored_streak: int = 0  # sitting prompts in a row ignored or dismissed
     morning: list[dict[str, Any]] = field(default_factory=list)  # parts for the next morning
     stand: list[int] = field(default_factory=lambda: [0, 0, 0])  # standing: run, break run,
@@ -221,6 +222,7 @@ class EngineState:
             overrides=dict(data["overrides"]),
             posture=data["posture"],
             last_data=data.get("last_data"),
+            still_since=data.get("still_since"),
             ignored_streak=data.get("ignored_streak", 0),
             morning=list(data.get("morning", [])),
             stand=list(data.get("stand", [0, 0, 0])),
@@ -262,6 +264,10 @@ class Engine:
         self.user = user
         self.timezone = timezone
         self.tz = zone(timezone)
+        # History (minutes from before pacer, ``pacer import``): the days' figures
+        # and the plan learn from them, but no prompt is decided, so none is
+        # counted as sent, ignored or taken on a day when nobody was asked.
+        self.history = False
         self._take_state(state if state is not None else EngineState())
 
     def rewind(self, snapshot: dict[str, Any]) -> None:
@@ -373,8 +379,8 @@ class Engine:
         assert tally is not None
         plan = st.plan
         posture = epoch.posture
-        if posture is not UNKNOWN:
-            st.last_data = now
+        if posture not in UNKNOWN_POSTURES:
+            st.last_data = now  # a wearable not worn is as quiet as one not heard
         if not tally.open and tally.opened is None and day.start <= t < day.sleep:
             late = day.wake + self._late
             if t >= late:
@@ -673,6 +679,19 @@ class Engine:
                 tally.stepping_min -= 1
         if bout is not None and bout.sedentary_min <= 0:
             st.bout = None  # the whole bout was the wearable lying still
+        if st.last_data is not None and st.last_data > first:
+            st.last_data = first  # no worn data since the run began
+        if st.still_since is not None and st.still_since < end:
+            st.still_since = None
+
+    def still(self, first: Minute | None) -> None:
+        """A wearable's motion has been still since minute ``first``, a run not
+        yet long enough to call it not worn (None: no such run). Until the run
+        breaks (the sitting prompt then goes out, late by up to
+        ``wear.still_min`` minutes) or is found not worn (``not_worn``: its
+        minutes leave the bout), no sitting prompt is sent, so none is ever
+        about minutes later found not worn (pacing-rules.md section 1, v2)."""
+        self.state.still_since = first
 
     def _bout_cut(self, bout: Bout) -> None:
         """A bout the window's close ends: counted, with no break and no outcome."""
@@ -1077,6 +1096,8 @@ class Engine:
             if catchup:
                 st.sit_catchup = None  # the hold ended with nothing to catch up (11.5)
             return False
+        if st.still_since is not None and st.still_since <= epoch.start:
+            return False  # the wearable may be lying still, not worn (Engine.still)
         if epoch.posture is not SEDENTARY:
             return False  # decided on a sedentary epoch only (11.8)
         if bout.next_due is None or now >= bout.next_due:
@@ -1361,6 +1382,9 @@ class Engine:
     def _deliver(self, epoch: Epoch, now: Minute, day: DayBounds, out: list[Output]) -> None:
         st = self.state
         queue = st.queue
+        if self.history:
+            queue.clear()  # nobody was there to ask: nothing waits for later either
+            return
         sitting = st.bout is not None and self._sitting_due(epoch, now)
         ready = [q for q in queue if q.due <= now] if queue else []
         if not ready and not sitting:

@@ -143,15 +143,27 @@ class Store:
         outputs: Sequence[Output | PublishedSummary],
         state: Mapping[str, Any],
         outbox: Sequence[OutboxMessage],
+        *,
+        not_worn: Sequence[tuple[Minute, Minute]] = (),
     ) -> None:
         """Store one processed minute: the epoch, the prompts, outcomes and
         summaries among ``outputs`` (``Dropped`` is logged by the caller, not
         stored), the engine state after it, and the messages to publish.
+        ``not_worn``: minutes ``[first, end)`` stored earlier that the engine
+        has just taken back as not worn (a still run, ``Engine.not_worn``);
+        their posture becomes ``not_worn`` in the same transaction, so the
+        stored minutes never disagree with the state stored beside them.
+        Their steps stay: they were counted.
 
         All or nothing. A minute already stored for ``user`` raises StoreError:
         feeding a minute twice would count its steps twice.
         """
         with self._write(f"minute {_when(epoch.start)} for user {user!r}"):
+            for first, end in not_worn:
+                self._conn.execute(
+                    "UPDATE epochs SET posture = ?, inferred = 0"
+                    " WHERE user = ? AND minute >= ? AND minute < ?",
+                    (Posture.NOT_WORN.value, user, first, end))
             self._insert_epoch(user, epoch, source)
             self._insert_outputs(user, outputs)
             self._put_state(user, epoch.start, state)
@@ -270,6 +282,24 @@ class Store:
         rows = self._read("SELECT MAX(minute) FROM epochs WHERE user = ?", (user,))
         last: Minute | None = rows[0][0]
         return last
+
+    def first_minute(self, user: str, *, besides: str | None = None) -> Minute | None:
+        """The oldest stored epoch's minute, leaving out those stored from
+        ``besides`` (an import's source: the first minute pacer measured)."""
+        rows = self._read("SELECT MIN(minute) FROM epochs WHERE user = ? AND source != ?",
+                          (user, besides if besides is not None else ""))
+        first: Minute | None = rows[0][0]
+        return first
+
+    def add_minute(self, user: str, epoch: Epoch, source: str) -> bool:
+        """Store a minute from before the engine's time (an import), unless one
+        is stored already for that minute: False then, and nothing changes."""
+        with self._write(f"minute {_when(epoch.start)} for user {user!r}"):
+            cur = self._conn.execute(
+                "INSERT OR IGNORE INTO epochs (user, minute, steps, posture, inferred, source)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (user, epoch.start, epoch.steps, epoch.posture.value, int(epoch.inferred), source))
+            return cur.rowcount == 1
 
     def epochs(self, user: str, start: Minute, end: Minute) -> list[Epoch]:
         """Stored epochs with ``start <= minute < end``, in time order (minutes
