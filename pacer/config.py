@@ -1,7 +1,7 @@
 """pacer's configuration: one TOML file, loaded once into typed, frozen values.
 
 Every table and key is declared with its default and allowed range: the rule
-tables in the engine (pacer/engine/rules.py, from pacing-rules.md), the
+tables in the engine (pacer/engine/rules.py, from docs/pacing-rules.md), the
 daemon's own tables (user, devices, mqtt, storage) here. pydantic does the
 checking, so unknown keys, wrong types and out-of-range numbers are all
 reported together, one line per problem, as ``file:table.key: message``.

@@ -1,6 +1,6 @@
 """Samples to one-minute epochs: one rule, for the live daemon (``daemon.ble``)
 and for ``pacer epochs`` offline, so a replay of a recording and the daemon that
-streamed it agree minute by minute (pacing-rules.md section 1).
+streamed it agree minute by minute (docs/pacing-rules.md section 1).
 
 A minute's posture comes from the seconds an IMU labelled in it: with at least
 ``POSTURE_MIN_S`` seconds of known posture it takes their majority (ties: the

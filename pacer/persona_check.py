@@ -1,7 +1,7 @@
 """How the engine treats a simulated persona (pacer/personas.py): run it, then
 judge the prompts against the ground truth with pure functions.
 
-The detectors follow pacing-rules.md version 2: nudges per day against the
+The detectors follow docs/pacing-rules.md version 2: nudges per day against the
 daily budget (section 8), prompts while the person slept (section 1: no
 prompt outside the waking window except ``red_flag``), contradictions
 (section 8: nothing asks for more and for less within 120 minutes), weekly

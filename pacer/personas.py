@@ -9,7 +9,7 @@ walked while the wearable was not worn. A checker (pacer/persona_check.py) can
 then count what no recording of a real person could tell: prompts sent while
 the person slept, a sitting bout carried over the night.
 
-These are the people the pacing-rules.md version 2 review replayed: a desk
+These are the people the docs/pacing-rules.md version 2 review replayed: a desk
 worker with long meetings, a boom-bust retiree, a deconditioned person on a
 thigh IMU, a night worker on rotating shifts, a person whose watch is often off
 and a person with a red flag at 02:00. All live in Europe/London and start on

@@ -32,7 +32,7 @@ learnt from walking is stored with each minute (``mounts``) and given to the
 pipeline after a restart or a new rate, so sitting is measured at once; a
 sensor strapped on anew is only known from its next walk.
 
-Not worn (pacing-rules.md section 1, v2): a minute in which a wearable said it
+Not worn (docs/pacing-rules.md section 1, v2): a minute in which a wearable said it
 was not worn, and no wearable showed it worn, is a ``not_worn`` epoch (unknown,
 never sitting). A wearable says it is not worn with a heart rate measurement
 without skin contact (``HeartRate.contact`` False), or by charging: from a

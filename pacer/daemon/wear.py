@@ -1,5 +1,5 @@
 """Motion too still for a living wrist, thigh or waist: the wearable is not
-worn (pacing-rules.md section 1, v2: ``wear.still_min``).
+worn (docs/pacing-rules.md section 1, v2: ``wear.still_min``).
 
 The research-grade reference is GGIR's non-wear rule (van Hees et al. 2011,
 2013): a window is non-wear when, on at least two of the three axes, the

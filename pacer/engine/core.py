@@ -502,7 +502,7 @@ class Engine:
         if len(trail) > 2 * TRAIL_MIN:
             del trail[:-TRAIL_MIN]
 
-    # --- the waking window (pacing-rules.md section 1, v2) -------------------------
+    # --- the waking window (docs/pacing-rules.md section 1, v2) -------------------------
 
     def _rules_changed(self) -> None:
         """Values read every minute, taken from the rules once."""
@@ -643,7 +643,7 @@ class Engine:
     def not_worn(self, first: Minute, end: Minute) -> None:
         """A wearable found out that minutes [first, end) it gave were not worn
         (a still run): they become unknown after the fact, leaving the sitting
-        bout and the day's figures (pacing-rules.md section 1, v2). Only minutes
+        bout and the day's figures (docs/pacing-rules.md section 1, v2). Only minutes
         of today's window in the last ``TRAIL_MIN`` count; later ones are told
         as ``not_worn`` epochs."""
         st = self.state
@@ -690,7 +690,7 @@ class Engine:
         breaks (the sitting prompt then goes out, late by up to
         ``wear.still_min`` minutes) or is found not worn (``not_worn``: its
         minutes leave the bout), no sitting prompt is sent, so none is ever
-        about minutes later found not worn (pacing-rules.md section 1, v2)."""
+        about minutes later found not worn (docs/pacing-rules.md section 1, v2)."""
         self.state.still_since = first
 
     def _bout_cut(self, bout: Bout) -> None:
@@ -992,7 +992,7 @@ class Engine:
             self._plan_update(old, plan.quota, why, now, by="pacer", part="settle_end")
         self._schedule = self._day_schedule(self._current_day())
 
-    # --- sitting (pacing-rules.md section 2) ----------------------------------------
+    # --- sitting (docs/pacing-rules.md section 2) ----------------------------------------
 
     def _sitting_may_come(self, bout: Bout) -> bool:
         """The bout is at its limit and below its cap: a sitting prompt may be

@@ -1,4 +1,4 @@
-"""When a prompt may be sent (pacing-rules.md section 8 and 11).
+"""When a prompt may be sent (docs/pacing-rules.md section 8 and 11).
 
 ``Gate.verdict`` answers for one prompt kind at one minute; the engine decides
 what a "not now" means for that kind (hold, delay, drop) and calls ``sent``

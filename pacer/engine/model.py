@@ -21,7 +21,7 @@ class Posture(StrEnum):
 
 UNKNOWN_POSTURES = frozenset((Posture.UNKNOWN, Posture.NOT_WORN))
 """Minutes pacer has no posture for: neither counts as known, and neither ever
-joins a sitting bout (pacing-rules.md section 1)."""
+joins a sitting bout (docs/pacing-rules.md section 1)."""
 
 
 STEPPING_MIN_STEPS = 20
@@ -43,7 +43,7 @@ class Epoch:
 
     @classmethod
     def from_steps(cls, start: Minute, steps: int) -> Epoch:
-        """Posture for a step-only device (pacing-rules.md section 1)."""
+        """Posture for a step-only device (docs/pacing-rules.md section 1)."""
         if steps >= STEPPING_MIN_STEPS:
             return cls(start, steps, Posture.STEPPING, inferred=True)
         if steps > 0:
@@ -80,9 +80,9 @@ NUDGES: frozenset[str] = frozenset(
     ("sitting_break", "standing_break", "walk_reminder", "pace_ease_off", "ceiling_reached",
      "long_bout_rest", "floor_nudge", "exercise_reminder", "wearable_silent")
 )
-"""The prompts the daily budget counts (pacing-rules.md section 8)."""
+"""The prompts the daily budget counts (docs/pacing-rules.md section 8)."""
 PLAN_MESSAGES: frozenset[str] = frozenset(("settle_plan", "review_suggested", "plan_update"))
-# Same-minute order (pacing-rules.md section 11.4): red flag, plan messages, nudges
+# Same-minute order (docs/pacing-rules.md section 11.4): red flag, plan messages, nudges
 # in the order of section 10.
 DELIVERY_ORDER: tuple[PromptKind, ...] = (
     "red_flag", "settle_plan", "review_suggested", "plan_update",
@@ -110,7 +110,7 @@ OutcomeName = Literal["taken", "snoozed", "dismissed", "ignored"]
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """What followed a prompt (for sitting prompts: pacing-rules.md section 2)."""
+    """What followed a prompt (for sitting prompts: docs/pacing-rules.md section 2)."""
 
     prompt_id: str
     kind: PromptKind
@@ -142,7 +142,7 @@ class PlanFigures:
 
 @dataclass(frozen=True, slots=True)
 class Breaks:
-    """A day's sitting prompts and breaks (pacing-rules.md section 2)."""
+    """A day's sitting prompts and breaks (docs/pacing-rules.md section 2)."""
 
     prompted: int
     taken: int
@@ -237,7 +237,7 @@ class Summary:
 
 @dataclass(frozen=True, slots=True)
 class RedFlagAlert:
-    """An open red-flag alert (pacing-rules.md section 7)."""
+    """An open red-flag alert (docs/pacing-rules.md section 7)."""
 
     time: str  # the latest report (local ISO 8601, seconds)
     raised: str  # the first report of this alert
@@ -345,7 +345,7 @@ DayEventName = Literal["up", "bed"]
 
 @dataclass(frozen=True, slots=True)
 class DayEvent:
-    """The person is up, or going to bed (pacing-rules.md section 1, v2): one tap
+    """The person is up, or going to bed (docs/pacing-rules.md section 1, v2): one tap
     is always believed, at any hour."""
 
     event: DayEventName
@@ -356,7 +356,7 @@ EXERCISE_TEXT_MAX = 200
 
 @dataclass(frozen=True, slots=True)
 class Exercise:
-    """A strength or mobility session done (pacing-rules.md section 12)."""
+    """A strength or mobility session done (docs/pacing-rules.md section 12)."""
 
     minutes: int | None = None
     what: str | None = None

@@ -1,5 +1,5 @@
 """The daily plan: baseline, quota, floor and ceiling, weekly progression,
-amber days and the settle period (pacing-rules.md sections 4 and 6).
+amber days and the settle period (docs/pacing-rules.md sections 4 and 6).
 
 Plain data plus pure functions; the engine decides when to call them.
 """

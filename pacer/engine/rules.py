@@ -1,5 +1,5 @@
 """The pacing rules: every table and key the engine reads, with its default and
-allowed range (pacing-rules.md).
+allowed range (docs/pacing-rules.md).
 
 pydantic checks them: unknown keys, wrong types and out-of-range numbers are
 refused. The config loader (pacer/config.py) builds its config file's rule
@@ -47,7 +47,7 @@ class Table(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
-# --- rule tables (pacing-rules.md) -------------------------------------------------
+# --- rule tables (docs/pacing-rules.md) -------------------------------------------------
 
 
 WeekdayKey = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -242,7 +242,7 @@ SETTLE_ADVICE: tuple[str, ...] = (
 
 
 class SettleRules(Table):
-    """The settle plan after a red report (pacing-rules.md section 6)."""
+    """The settle plan after a red report (docs/pacing-rules.md section 6)."""
 
     hours: int = Field(72, ge=24, le=168)
     quota_factor: float = Field(0.6, ge=0.2, le=1.0)
@@ -270,7 +270,7 @@ class ExerciseRules(Table):
 
 
 class SafetyRules(Table):
-    """Where red-flag advice sends the person (pacing-rules.md section 7): their own
+    """Where red-flag advice sends the person (docs/pacing-rules.md section 7): their own
     country's numbers, so a person outside the UK is not told to call 999."""
 
     emergency_number: str = Field(

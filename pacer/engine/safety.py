@@ -1,4 +1,4 @@
-"""Red flags (pacing-rules.md section 7): their two tiers, plain words and advice.
+"""Red flags (docs/pacing-rules.md section 7): their two tiers, plain words and advice.
 
 The advice leads with what to do, for the highest tier reported, because a
 frightened person reading a phone at night must know it from the first line:

@@ -1,5 +1,5 @@
 """Rule settings by name (``table.key``): checking a plan change's ``set`` and
-applying it to the rules in force (interfaces.md section 6, pacing-rules.md).
+applying it to the rules in force (interfaces.md section 6, docs/pacing-rules.md).
 
 Each value is checked by the model of its rule table (pacer/engine/rules.py),
 so the ranges live in one place. Checks that relate two settings of a table

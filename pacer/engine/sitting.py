@@ -1,4 +1,4 @@
-"""Sitting bouts and breaks (pacing-rules.md section 2), as a small state machine.
+"""Sitting bouts and breaks (docs/pacing-rules.md section 2), as a small state machine.
 
 The tracker only follows postures; when to prompt, and what the outcome of a
 prompt was, is decided by the engine from what the tracker reports.

@@ -1,5 +1,5 @@
 """A day's running figures and the daily summary made from them
-(pacing-rules.md section 9, interfaces.md section 5)."""
+(docs/pacing-rules.md section 9, interfaces.md section 5)."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ class DayTally:
     last_ease_off: int | None = None  # minute the last pace_ease_off was sent
     ease_off_retry: int | None = None  # not before this minute after one was queued
     plan_at_sleep: PlanFigures | None = None  # the plan in force when the window closed
-    # v2: the waking window (pacing-rules.md section 1)
+    # v2: the waking window (docs/pacing-rules.md section 1)
     opened: int | None = None  # the window's first minute (its first opening)
     opened_by: str | None = None  # event | detected | configured
     closed: int | None = None  # its last closing

@@ -189,7 +189,7 @@ def _clock(stamp: str) -> str:
 
 def red_flag(r: R, safety: SafetyRules) -> Wording:
     """The action first, for the highest tier reported; then what the person
-    reported; then that pacer cannot diagnose (pacing-rules.md section 7)."""
+    reported; then that pacer cannot diagnose (docs/pacing-rules.md section 7)."""
     tier = r["tier"]
     number = safety.emergency_number
     flags = [str(f) for f in r["flags"]]

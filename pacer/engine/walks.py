@@ -1,4 +1,4 @@
-"""Runs of stepping minutes: walks (pacing-rules.md section 3) and long
+"""Runs of stepping minutes: walks (docs/pacing-rules.md section 3) and long
 stepping bouts (section 5, ``long_bout_rest``).
 
 A run is stepping minutes in a row; a single non-stepping minute between two

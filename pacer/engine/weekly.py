@@ -1,4 +1,4 @@
-"""The weekly summary for the physiotherapist (pacing-rules.md section 9,
+"""The weekly summary for the physiotherapist (docs/pacing-rules.md section 9,
 interfaces.md section 5): the week's daily rows and what they add up to."""
 
 from __future__ import annotations

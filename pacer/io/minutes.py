@@ -83,7 +83,7 @@ LAST_YEAR = 2999
 a day, a week or a plan's weeks reach past any time it is given)."""
 
 POSTURES: dict[str, Posture] = {
-    # what posture-reporting devices say (pacing-rules.md section 1) ...
+    # what posture-reporting devices say (docs/pacing-rules.md section 1) ...
     "sitting": Posture.SEDENTARY,
     "lying": Posture.LYING,
     "standing": Posture.UPRIGHT,

@@ -1,4 +1,4 @@
-// Plain-language texts (pacing-rules.md sections 6 and 7). pacer does not
+// Plain-language texts (docs/pacing-rules.md sections 6 and 7). pacer does not
 // diagnose; the red-flag advice is shown on the phone at once, whatever the
 // daemon says or whether it is reachable.
 
@@ -26,7 +26,7 @@ export const LIGHTS = [
   },
 ];
 
-// The red flags (pacing-rules.md section 7), as pacer/engine/safety.py has
+// The red flags (docs/pacing-rules.md section 7), as pacer/engine/safety.py has
 // them: the app asks and advises from app-config.json's "safety", which the
 // server builds from that table; this copy is for when the config is missing
 // (tests/test_app.py keeps it equal to the engine's).
@@ -173,7 +173,7 @@ export function why(prompt) {
   }
 }
 
-// The Today view's one-tap buttons (pacing-rules.md sections 1 and 12): what
+// The Today view's one-tap buttons (docs/pacing-rules.md sections 1 and 12): what
 // each sends, its label, and what the person reads once pacer has it. Calm
 // and short: the person may be in pain.
 export const DAY_TAPS = [
