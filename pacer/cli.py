@@ -155,6 +155,37 @@ def build_parser() -> argparse.ArgumentParser:
     config_help = "config file (default: %(default)s)"
     default_config = Path("/etc/pacer/pacer.toml")
 
+    importing = sub.add_parser(
+        "import",
+        help="history from before pacer into the store (a band's Gadgetbridge export)",
+        description="Bring a wearable's history from before pacer into the store, so the "
+                    "baseline and the report can start from it.",
+    )
+    import_sub = importing.add_subparsers(dest="source", required=True, metavar="SOURCE")
+    gadgetbridge = import_sub.add_parser(
+        "gadgetbridge",
+        help="minutes from Gadgetbridge's exported database",
+        description=(
+            "Read the per-minute steps, and for Huami bands (Mi Band, Amazfit) and "
+            "Bangle.js their not-worn and sleep marks, from the database Gadgetbridge "
+            "exports (Settings > Data management > Export database), and store them as "
+            "minutes for the config's user. Before pacer has measured anything the "
+            "minutes also run through the pacing rules as history (no prompts), so the "
+            "store gains day summaries and the baseline. Importing again stores nothing "
+            "twice; pacer's own minutes are never overwritten."
+        ),
+    )
+    gadgetbridge.add_argument("database", type=Path, metavar="EXPORT.db",
+                              help="the exported database file")
+    gadgetbridge.add_argument("--device", metavar="NAME",
+                              help="only this band (its name or Bluetooth address, as "
+                                   "Gadgetbridge lists it; default: every device in the file)")
+    gadgetbridge.add_argument("--from", dest="since", type=_report_date, metavar="DATE",
+                              help="only minutes from this day on (YYYY-MM-DD, local)")
+    gadgetbridge.add_argument("--config", type=Path, default=default_config, help=config_help)
+    gadgetbridge.add_argument("--store", type=Path, metavar="PATH",
+                              help="the SQLite store (default: the config's [storage] path)")
+
     report = sub.add_parser(
         "report",
         help="the physiotherapist's report from stored data: html, csv or fhir",
@@ -434,6 +465,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from pacer.report.command import report_command
 
         return report_command(args)
+    if args.command == "import":
+        from pacer.importer import import_command
+
+        return import_command(args)
     if args.command == "epochs":
         from pacer.epochs import epochs_command
 

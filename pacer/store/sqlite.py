@@ -169,6 +169,25 @@ class Store:
             self._put_state(user, epoch.start, state)
             self._insert_outbox(user, outbox)
 
+    def commit_minutes(
+        self,
+        user: str,
+        minutes: Sequence[tuple[Epoch, Sequence[Output]]],
+        source: str,
+        state: Mapping[str, Any],
+    ) -> None:
+        """Store a run of processed minutes, their outputs and the engine
+        state after the last of them in one transaction: an import's batch,
+        with nothing to publish. All or nothing, as ``commit_minute``."""
+        if not minutes:
+            return
+        last = minutes[-1][0].start
+        with self._write(f"minutes up to {_when(last)} for user {user!r}"):
+            for epoch, outputs in minutes:
+                self._insert_epoch(user, epoch, source)
+                self._insert_outputs(user, outputs)
+            self._put_state(user, last, state)
+
     def commit_command(  # noqa: PLR0917
         self,
         user: str,
