@@ -559,3 +559,64 @@ def test_a_virtual_watch_on_a_table_for_two_hours_of_a_desk_day(tmp_path: Path) 
     kinds = [p["kind"] for p in prompts]
     assert "sitting_break" not in kinds, prompts
     assert kinds.count("wearable_silent") == 1, kinds
+
+
+def test_a_still_run_goes_on_across_a_daemon_restart(tmp_path: Path) -> None:
+    """The virtual watch lies on a table; the daemon (240x) is stopped 7 still
+    minutes into the run and started again 2 clock minutes later on the same
+    store. The run goes on from its stored state, and when it reaches 15 still
+    minutes the minutes stored before the restart are rewritten not worn (a
+    daemon that forgot the run would start a new one after the restart)."""
+    pytest.importorskip("bumble", reason="the virtual wearables need the 'virtual' extra")
+    from daemon_helpers import connected, run_daemon, until  # noqa: PLC0415
+
+    from devices.virtual import virtual_world  # noqa: PLC0415
+    from pacer.daemon.app import Daemon  # noqa: PLC0415
+    from pacer.daemon.clock import Clock  # noqa: PLC0415
+    from pacer.mqtt.broker import PrivateBroker  # noqa: PLC0415
+
+    start = datetime(2026, 6, 10, 8, 55, tzinfo=ZoneInfo("Europe/London")).timestamp()
+    marks: dict[str, int] = {}
+
+    async def scenario() -> None:
+        with PrivateBroker() as broker:
+            async with virtual_world(watches=1) as world:
+                watch = world.watches[0]
+                clock = Clock(speed=240.0, origin=start)
+                config = watch_config(tmp_path, watch.address, broker.url)
+
+                def taken(daemon: Daemon, minute: int) -> bool:
+                    return (daemon.engine.next_minute or 0) > minute
+
+                async def before(daemon: Daemon) -> None:
+                    await until(lambda: connected(daemon), 10, "the watch to connect")
+                    await watch.walk(30)
+                    off = (math.floor(clock.now() / 60) + 2) * 60.0
+                    marks["first"] = int(off // 60)
+                    watch.take_off(None, clock=clock.now, at=off)
+                    marks["stop"] = marks["first"] + 7
+                    await until(lambda: taken(daemon, marks["stop"] - 1), 30,
+                                "7 minutes on the table")
+                    assert daemon.ble is not None
+                    [stillness] = daemon.ble.book.stills.values()
+                    run = stillness.state()
+                    assert run is not None
+                    assert run[0] == marks["first"], run
+
+                async def after(daemon: Daemon) -> None:
+                    await until(lambda: connected(daemon), 10, "the watch to reconnect")
+                    end = int(clock.now() // 60) + 12
+                    await until(lambda: taken(daemon, end), 30, "the run to be found")
+
+                await run_daemon(config, world, clock, before)
+                down = clock.now() + 120
+                await until(lambda: clock.now() >= down, 5, "2 clock minutes down")
+                await run_daemon(config, world, clock, after)
+                await watch.put_on()
+
+    asyncio.run(asyncio.wait_for(scenario(), 90))
+    with sqlite3.connect(tmp_path / "pacer.sqlite3") as conn:
+        rows = dict(conn.execute("SELECT minute, posture FROM epochs").fetchall())
+    first, stop = marks["first"], marks["stop"]
+    assert [rows[m] for m in range(first, stop)] == ["not_worn"] * (stop - first)
+    assert rows[first - 2] != "not_worn"
