@@ -15,7 +15,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from pacer import cli
-from pacer.engine.model import Epoch, Posture
+from pacer.config import load_config
+from pacer.engine.core import Engine
+from pacer.engine.model import Epoch, Posture, Prompt
 from pacer.io.gadgetbridge import Kind, Sample, Tally, to_minutes
 from pacer.store import Store
 
@@ -283,3 +285,30 @@ def test_a_device_not_in_the_export_is_named_with_those_that_are(
     assert "no device called 'Pixel Watch'" in err
     assert "Mi Band 5 (C8:0F:10:AA:BB:CC)" in err
     assert "Bangle.js 2" in err
+
+
+def test_the_daemons_first_morning_after_an_import_states_the_plan_learnt(
+        config: Path, export: Path, tmp_path: Path) -> None:
+    """The state an import leaves is the one the daemon resumes from: its
+    first morning tells the person the quota learnt from the band's days,
+    and nothing from the history comes out as a prompt."""
+    assert _import(config, export, "--device", "Mi Band 5") == 0
+    with Store.open(tmp_path / "pacer.sqlite3") as store:
+        saved = store.load_state("alice")
+    assert saved is not None
+    cfg = load_config(config)
+    engine = Engine.restore(cfg.rules, user="alice", timezone="Europe/London",
+                            snapshot=saved[1])
+    day = FIRST + timedelta(days=DAYS)  # pacer starts the morning after the export ends
+    start, end = _ts(day, 0) // 60, _ts(day, 8) // 60
+    up = _ts(day, 7) // 60
+    prompts = [o for m in range(start, end)
+               for o in engine.advance(Epoch.from_steps(m, 60 if m >= up and m % 10 == 0 else 0))
+               if isinstance(o, Prompt)]
+    assert [p.kind for p in prompts] == ["plan_update"]
+    plan = engine.state.plan
+    assert plan.baseline == round(statistics.median(day_steps(i) for i in range(7)))
+    assert plan.quota is not None
+    assert prompts[0].time >= up
+    assert prompts[0].reason["new_quota"] == plan.quota
+    assert "first_quota" in prompts[0].reason["parts"]
