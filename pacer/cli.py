@@ -211,6 +211,11 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--format", required=True, choices=["html", "csv", "fhir"])
     report.add_argument("--out", type=Path, required=True, metavar="PATH",
                         help="the file to write ('-' for standard output)")
+    report.add_argument("--patient-id", metavar="ID",
+                        help="fhir only: the user's Patient id at the clinic's FHIR server; "
+                             "the bundle then refers to Patient/ID, as the HL7 Physical "
+                             "Activity guide's profiles need (without it, an identifier "
+                             "of the pacer user, and no profile claim)")
 
     symptom = sub.add_parser(
         "symptom",

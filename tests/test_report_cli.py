@@ -92,8 +92,10 @@ def test_config_gives_store_and_user(store: Path, tmp_path: Path) -> None:
     bundle = json.loads(out.read_text(encoding="utf-8"))
     assert bundle["resourceType"] == "Bundle"
     assert len(bundle["entry"]) == 7  # v2: steps, sitting, bouts, prompts, worn, walks, exercise
-    # The period is the local pacing day, from day.start.
-    start = bundle["entry"][0]["resource"]["effectivePeriod"]["start"]
+    # Steps carry the local date, as the Physical Activity guide wants; the
+    # others' period is the local pacing day, from day.start.
+    assert bundle["entry"][0]["resource"]["effectiveDateTime"] == f"{DAY}"
+    start = bundle["entry"][2]["resource"]["effectivePeriod"]["start"]
     assert start == f"{DAY}T04:00:00+11:00"
 
 

@@ -81,7 +81,8 @@ def observations(bundle: str, day: str) -> dict[str, dict[str, Any]]:
     out = {}
     for entry in json.loads(bundle)["entry"]:
         obs = entry["resource"]
-        start = obs.get("effectivePeriod", {}).get("start", "")
+        # steps and sedentary time carry the date, as the Physical Activity guide wants
+        start = obs.get("effectivePeriod", {}).get("start", obs.get("effectiveDateTime", ""))
         if start.startswith(day):
             out[obs["code"]["coding"][0]["code"]] = obs
     return out

@@ -26,6 +26,7 @@ from pacer.config import Config, load_config
 from pacer.errors import BadInput, PacerError, StoreError
 from pacer.extras import needs_extra
 from pacer.report import data as report_data
+from pacer.report.fhir_pa import PATIENT_ID
 from pacer.report.progress import Progress
 from pacer.store import Store
 from pacer.store.readonly import open_readonly
@@ -46,6 +47,7 @@ def report_command(args: argparse.Namespace) -> int:
         raise BadInput(f"--from {first} is after --to {last}; --from and --to are inclusive")
     if (last - first).days >= MAX_DAYS:
         raise BadInput(f"--from {first} to --to {last} is more than {MAX_DAYS} days")
+    patient = _patient(args)
     config, store_path, wanted = _source(args)
     report_data.check_store_file(store_path)
     try:
@@ -54,7 +56,8 @@ def report_command(args: argparse.Namespace) -> int:
         raise BadInput(str(exc)) from None
     with store:
         user = report_data.pick_user(store_path, wanted)
-        text = _make(args.format, store, user, (first, last), config)
+        text = _make(args.format, store, user, (first, last), config,
+                     patient=patient)
     _write(args.out, text)
     if str(args.out) != "-":
         log.info("wrote the %s report for %s (%s to %s) to %s", args.format, user, first,
@@ -71,8 +74,22 @@ def _source(args: argparse.Namespace) -> tuple[Config, Path, str | None]:
     return config, config.storage.path, args.user or config.user.id
 
 
+def _patient(args: argparse.Namespace) -> str | None:
+    """The clinic's FHIR Patient id for the user (``--patient-id``), checked
+    against FHIR's id type; only the FHIR bundle uses it."""
+    patient: str | None = getattr(args, "patient_id", None)
+    if patient is None:
+        return None
+    if args.format != "fhir":
+        raise BadInput("--patient-id is for --format fhir (the bundle's Patient reference)")
+    if not PATIENT_ID.fullmatch(patient):
+        raise BadInput(f"--patient-id {patient[:80]!r} is not a FHIR id: 1 to 64 letters, "
+                       "digits, '-' or '.', as the clinic's FHIR server has it")
+    return patient
+
+
 def _make(fmt: str, store: Store, user: str, dates: tuple[date, date],
-          config: Config) -> str:
+          config: Config, *, patient: str | None = None) -> str:
     first, last = dates
     n_days = (last - first).days + 1
     charts = 0
@@ -98,7 +115,7 @@ def _make(fmt: str, store: Store, user: str, dates: tuple[date, date],
         return csv.render(loaded)
     from pacer.report import fhir  # noqa: PLC0415
 
-    return fhir.render(loaded)
+    return fhir.render(loaded, patient=patient)
 
 
 def _write(out: Path, text: str) -> None:

@@ -2,15 +2,28 @@
 daily Observations, as plain JSON (no FHIR library at run time; the tests
 validate the output with fhir.resources).
 
-Per day with a stored summary, four Observations, each with ``effectivePeriod``
-(the pacing day, ``day.start`` to the next ``day.start``, local time with its
-offset), ``subject`` an identifier of the pacer user, ``status`` ``final``
-(``preliminary`` for a summary not yet final) and ``category`` ``activity``:
+Per day with a stored summary, four Observations, each with ``status``
+``final`` (``preliminary`` for a summary not yet final), the categories
+``activity`` and the Physical Activity guide's ``PhysicalActivity``, and
+``subject`` the clinic's ``Patient/<id>`` when it gave one (``pacer report
+--patient-id``), else an identifier of the pacer user (then ``performer`` is
+left out too):
 
 - daily steps: LOINC 41950-7, UCUM ``/d``;
 - sedentary time: LOINC 87705-0 (a trial-use LOINC term), UCUM ``min/d``, over
   the waking window, as sedentary behaviour is defined for waking hours; a
   ``method`` says when sitting was inferred from a step-only device;
+
+These two follow the HL7 Physical Activity IG's time-based measure
+(``fhir_pa`` lists its rules and where they come from): ``effectiveDateTime``
+the date of the pacing day (local), ``performer`` the Patient, and the worn
+time as the guide's ``DeviceActivePercentage`` component (the minutes worn in
+the waking window over the whole day for steps, over the waking window for
+sedentary time). Each claims the guide's profile in ``meta.profile`` only when
+it conforms: not with a user identifier for subject, not while preliminary,
+not with pacer's note on a day that is not valid (the guide wants a note's
+author). The other daily Observations have ``effectivePeriod``, the pacing
+day (``day.start`` to the next ``day.start``, local time with its offset):
 - sitting bouts: local code ``sitting-bouts-30`` (UCUM ``{bouts}/d``), with
   components for bouts of 60 minutes or more and the longest bout (``min``);
 - sitting prompts: local code ``sitting-prompts`` (``{prompts}/d``), with
@@ -49,10 +62,10 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pacer.report import redflags
+from pacer.report import fhir_pa, redflags
 from pacer.report.data import Day, ReportData
 from pacer.report.findings import RedFlagReport, red_flag_reports
-from pacer.timebase import to_datetime
+from pacer.timebase import minute_of, to_datetime
 
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
@@ -74,16 +87,20 @@ def concept(system: str, code: str, display: str) -> dict[str, Any]:
     return {"coding": [{"system": system, "code": code, "display": display}], "text": display}
 
 
-def render(data: ReportData, *, now: datetime | None = None) -> str:
-    return json.dumps(bundle(data, now=now), indent=2, ensure_ascii=False) + "\n"
+def render(data: ReportData, *, now: datetime | None = None,
+           patient: str | None = None) -> str:
+    """The bundle as JSON; ``patient`` is the clinic's Patient id for the user."""
+    return json.dumps(bundle(data, now=now, patient=patient), indent=2,
+                      ensure_ascii=False) + "\n"
 
 
-def bundle(data: ReportData, *, now: datetime | None = None) -> dict[str, Any]:
+def bundle(data: ReportData, *, now: datetime | None = None,
+           patient: str | None = None) -> dict[str, Any]:
     entries = []
     reports = red_flag_reports(data)
     for day in data.days:
-        found = [red_flag_observation(r, data) for r in reports if r.day == day.day]
-        for obs in observations(day, data) + found:
+        found = [red_flag_observation(r, data, patient) for r in reports if r.day == day.day]
+        for obs in observations(day, data, patient) + found:
             entries.append({"fullUrl": f"urn:uuid:{obs['id']}", "resource": obs})
     stamp = (now or data.made).isoformat(timespec="seconds")
     return {
@@ -96,19 +113,21 @@ def bundle(data: ReportData, *, now: datetime | None = None) -> dict[str, Any]:
     }
 
 
-def observations(day: Day, data: ReportData) -> list[dict[str, Any]]:
+def observations(day: Day, data: ReportData,
+                 patient: str | None = None) -> list[dict[str, Any]]:
     body = day.body
     if body is None:
         return []  # nothing was measured: no Observation rather than a made-up zero
     no_data = body["known_min"] == 0
     breaks = body["breaks"]
-    steps = _obs(day, data, "steps",
+    steps = _obs(day, data, patient, "steps",
                  concept(LOINC, "41950-7", "Number of steps in 24 hour Measured"))
-    sed = _obs(day, data, "sedentary", concept(LOINC, "87705-0", "Sedentary activity 24 hour"))
-    bouts = _obs(day, data, "bouts", concept(CODE_SYSTEM, "sitting-bouts-30",
-                                            "Sitting bouts of 30 minutes or more"))
-    prompts = _obs(day, data, "prompts", concept(CODE_SYSTEM, "sitting-prompts",
-                                                "Sitting prompts sent"))
+    sed = _obs(day, data, patient, "sedentary",
+               concept(LOINC, "87705-0", "Sedentary activity 24 hour"))
+    bouts = _obs(day, data, patient, "bouts", concept(CODE_SYSTEM, "sitting-bouts-30",
+                                                     "Sitting bouts of 30 minutes or more"))
+    prompts = _obs(day, data, patient, "prompts", concept(CODE_SYSTEM, "sitting-prompts",
+                                                         "Sitting prompts sent"))
     if no_data:
         for obs in (steps, sed, bouts):
             obs["dataAbsentReason"] = concept(ABSENT, "unknown", "Unknown")
@@ -161,16 +180,48 @@ def observations(day: Day, data: ReportData) -> list[dict[str, Any]]:
                        quantity(dropped.get(name, 0), "prompts/day", "{prompts}/d"))
             for name, label in DROPPED
         ]
+    worn = int(body["known_min"])  # v2's worn_min is the same count
+    _daily_measure(steps, day, worn, day.bounds.length_min)
+    _daily_measure(sed, day, worn, _window_min(day))
     out = [steps, sed, bouts, prompts]
     if "window" in body:
-        out += _v2(day, data, no_data=no_data)
+        out += _v2(day, data, patient, no_data=no_data)
     if not body["valid"] and not no_data:
         hours = data.day_rules.min_known_hours
         text = (f"Not a valid day: {body['known_min']} minutes of wearable data in the "
                 f"waking window, {hours:g} hours needed.")
         for obs in out:
             obs["note"] = [{"text": text}]
-    return out
+    return [_claimed(steps), _claimed(sed), *out[2:]]
+
+
+def _daily_measure(obs: dict[str, Any], day: Day, worn_min: int, span_min: int) -> None:
+    """Daily steps or sedentary time in the Physical Activity guide's shape: a
+    date for the day instead of its period, the Patient as performer, and the
+    share of ``span_min`` the wearable was worn."""
+    del obs["effectivePeriod"]
+    obs["effectiveDateTime"] = day.day.isoformat()
+    if "reference" in obs["subject"]:
+        obs["performer"] = [dict(obs["subject"])]
+    obs.setdefault("component", []).append(fhir_pa.percent_active(worn_min, span_min))
+
+
+def _window_min(day: Day) -> int:
+    """Minutes of the waking window: from when it opened to when it closed
+    (version 2), each edge as configured for the day when the summary has no
+    time for it (version 1, or a window still open)."""
+    opened, closed = day.window_time("opened"), day.window_time("closed")
+    start = minute_of(opened) if opened is not None else day.bounds.wake
+    end = minute_of(closed) if closed is not None else day.bounds.sleep
+    return max(0, end - start)
+
+
+def _claimed(obs: dict[str, Any]) -> dict[str, Any]:
+    """``obs`` with the guide's profile in ``meta.profile`` if it conforms."""
+    if fhir_pa.problems(obs):
+        return obs
+    head = {k: obs[k] for k in ("resourceType", "id")}
+    return head | {"meta": {"profile": [fhir_pa.TIME_MEASURE]}} | obs
 
 
 DROPPED = (
@@ -182,15 +233,16 @@ DROPPED = (
 )
 
 
-def _v2(day: Day, data: ReportData, *, no_data: bool) -> list[dict[str, Any]]:
+def _v2(day: Day, data: ReportData, patient: str | None, *,
+        no_data: bool) -> list[dict[str, Any]]:
     """A version 2 day's worn time with its waking window, walks against the
     target length, and exercise sessions."""
     body = day.body
     assert body is not None
-    worn = _obs(day, data, "worn", concept(CODE_SYSTEM, "worn-time",
-                                           "Time the wearable was worn in the waking window"))
-    walks = _obs(day, data, "walks", concept(CODE_SYSTEM, "walks", "Walks"))
-    exercise = _obs(day, data, "exercise", concept(
+    worn = _obs(day, data, patient, "worn", concept(
+        CODE_SYSTEM, "worn-time", "Time the wearable was worn in the waking window"))
+    walks = _obs(day, data, patient, "walks", concept(CODE_SYSTEM, "walks", "Walks"))
+    exercise = _obs(day, data, patient, "exercise", concept(
         CODE_SYSTEM, "exercise-sessions", "Strength or mobility sessions logged"))
     worn["valueQuantity"] = quantity(body["worn_min"], "min/day", "min/d")
     worn["component"] = [_component("not-worn", "Not worn in the waking window",
@@ -235,17 +287,19 @@ WINDOW_HOW = {
 }
 
 
-def _obs(day: Day, data: ReportData, what: str, code: dict[str, Any]) -> dict[str, Any]:
+def _obs(day: Day, data: ReportData, patient: str | None, what: str,
+         code: dict[str, Any]) -> dict[str, Any]:
     assert day.body is not None
     tz = data.tz
     return {
         "resourceType": "Observation",
         "id": str(uuid.uuid5(_NAMESPACE, f"{data.user}/{day.day.isoformat()}/{what}")),
         "status": "final" if day.body["final"] else "preliminary",
-        "category": [concept(CATEGORY, "activity", "Activity")],
+        # The guide's two categories on every daily Observation: it lets other
+        # activity measures carry PhysicalActivity too (measures.html).
+        "category": fhir_pa.categories(),
         "code": code,
-        "subject": {"identifier": {"system": USER_SYSTEM, "value": data.user},
-                    "display": data.user},
+        "subject": subject(data, patient),
         "effectivePeriod": {
             "start": to_datetime(day.bounds.start, tz).isoformat(),
             "end": to_datetime(day.bounds.end, tz).isoformat(),
@@ -253,11 +307,21 @@ def _obs(day: Day, data: ReportData, what: str, code: dict[str, Any]) -> dict[st
     }
 
 
+def subject(data: ReportData, patient: str | None) -> dict[str, Any]:
+    """``Patient/<patient>`` when the clinic maps the user to a Patient (the
+    guide wants a reference), else the pacer user's identifier, which the
+    guide's profiles do not accept."""
+    if patient is not None:
+        return {"reference": f"Patient/{patient}", "display": data.user}
+    return {"identifier": {"system": USER_SYSTEM, "value": data.user}, "display": data.user}
+
+
 def _component(code: str, display: str, value: dict[str, Any]) -> dict[str, Any]:
     return {"code": concept(CODE_SYSTEM, code, display), "valueQuantity": value}
 
 
-def red_flag_observation(report: RedFlagReport, data: ReportData) -> dict[str, Any]:
+def red_flag_observation(report: RedFlagReport, data: ReportData,
+                         patient: str | None = None) -> dict[str, Any]:
     """One red-flag report: its tier as the value, each flag, whether the
     person said they had been seen, and who cleared the alert and how."""
     stamp = report.time.isoformat() if report.time is not None else report.day.isoformat()
@@ -297,8 +361,7 @@ def red_flag_observation(report: RedFlagReport, data: ReportData) -> dict[str, A
         "status": "final",
         "category": [concept(CATEGORY, "survey", "Survey")],
         "code": concept(RED_FLAG_SYSTEM, "red-flag-report", "Red flag reported by the person"),
-        "subject": {"identifier": {"system": USER_SYSTEM, "value": data.user},
-                    "display": data.user},
+        "subject": subject(data, patient),
         "effectiveDateTime": stamp,
         "valueCodeableConcept": concept(RED_FLAG_SYSTEM, tier, f"{tier.capitalize()} tier"),
         "note": [{"text": " ".join(words)}],
