@@ -59,6 +59,7 @@ from pacer.report import redflags
 log = logging.getLogger(__name__)
 
 SESSION_MAX_AGE_S = 8 * 3600
+TOKEN_USE_EVERY_S = 60.0  # how often a token's last use is written
 # The settings the form offers, with the range the daemon accepts (it checks again).
 FORM_SETTINGS = (
     ("plan.quota", "daily step quota", 100, 100_000),
@@ -200,7 +201,8 @@ class ClinicApp:
             log.warning("API token %s refused: %s is no longer in the users file",
                         stored.id, stored.user)
             return None
-        self.db.token_used(stored.id, now)
+        if stored.last_used_at is None or now - stored.last_used_at >= TOKEN_USE_EVERY_S:
+            self.db.token_used(stored.id, now, TOKEN_USE_EVERY_S)  # no write per request
         return stored.user
 
     # --- sign-in -----------------------------------------------------------------------
