@@ -2,10 +2,17 @@
 
 A private broker on a free loopback port; a virtual InfiniTime watch on a
 virtual Bluetooth link (bumble), walking a scripted desk day; the daemon (the
-same code as ``pacer run``) connected to it through ordinary bleak code at an
-accelerated clock; and an ordinary MQTT subscriber printing what a phone would
-receive. Prompts also buzz the virtual watch. Without the virtual-device
-extra the demo falls back to a replay device (the same day from a file).
+same code as ``pacer run``) connected to it through ordinary bleak code; and an
+ordinary MQTT subscriber printing what a phone would receive. Prompts also
+buzz the virtual watch. Without the virtual-device extra the demo falls back
+to a replay device (the same day from a file).
+
+The watch's day runs in lock-step (``pacer.lockstep``): the daemon's clock
+moves a minute at a time, once the watch's steps of that minute are in the
+daemon and the minute's messages have reached the phone. So the prompts and
+the summary are the same at every speed and on every run (the day is always
+``DEMO_DAY``, the week before it a seeded persona); ``--speed`` only paces
+the minutes, up to ``WATCH_MAX_SPEED``, what this machine keeps up with.
 
 Before the daemon starts, the store gets the person's previous week (a
 simulated desk worker, stored as ``pacer replay --store`` stores it): the daemon
@@ -24,14 +31,13 @@ for a posture device opens the day.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import json
 import logging
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -43,18 +49,24 @@ from pacer.contract import payloads
 from pacer.contract.topics import Topics
 from pacer.daemon.app import Daemon
 from pacer.daemon.clock import Clock
+from pacer.demo_words import buzz_line, prompt_lines, summary_rows
 from pacer.engine.core import Engine
-from pacer.engine.model import DaySummary, Epoch, Prompt, Summary
+from pacer.engine.model import DaySummary, Epoch, Output, Summary
 from pacer.extras import install_hint
+from pacer.lockstep import MINUTE_STALL_S, DemoStalled, StepClock, until
 from pacer.mqtt.broker import PrivateBroker
 from pacer.mqtt.client import Incoming, MqttLink
 from pacer.personas import PERSONAS
 from pacer.store import Store
+from pacer.timebase import iso
 
 log = logging.getLogger(__name__)
 
 DEMO_USER = "demo"
 DEMO_TZ = "Europe/London"
+DEMO_DAY = date(2026, 3, 2)
+"""The demo's day, every run: a Monday, its week of history well clear of a
+clock change. A run does not depend on the date it is run on."""
 DAY_START = (6, 30)
 
 # A desk worker's day, as (minutes, posture, steps per minute); the times in the
@@ -99,6 +111,11 @@ SCRIPT: tuple[tuple[int, str, int], ...] = (
 
 
 WEARABLES = ("watch", "thigh")
+WATCH_MAX_SPEED = 3000.0
+"""The watch's lock-step pace at most: bench/demo_pace.py measures what this
+machine keeps up with (bench/README.md); above it a minute waits on the pipeline."""
+CONNECT_S = 30.0  # real seconds for the daemon to find and connect to the virtual watch
+SYNC_TOPIC = "pacer-demo/sync"  # the phone's own marker: the minute's messages are all in
 THIGH_MAX_SPEED = 240.0
 """10 Hz of acceleration at 240x is 2,400 samples a real second through bleak."""
 PRE_ROLL_S = 5 * 60  # the daemon's clock starts this early, to connect before the day
@@ -110,6 +127,7 @@ THIGH_NIGHT_WALK_S = 6 * 60
 THIGH_PRE_ROLL_S = 68 * 60
 HISTORY_DAYS = 7  # plan.baseline_days: the baseline completes the night before the demo
 HISTORY_PERSONA = "desk_worker"
+MINUTES_A_DAY = 24 * 60
 
 
 def posture_script() -> tuple[tuple[int, str, int], ...]:
@@ -166,35 +184,40 @@ def demo_config(workdir: Path, broker: PrivateBroker, device: dict[str, Any]) ->
 
 def seed_history(workdir: Path, today: date, until: int) -> list[int]:
     """The person's previous week (a simulated desk worker, pacer.personas) into
-    the demo's store, as ``pacer replay --store`` stores it: every minute with
-    the engine state after it; then the night, as a daemon with the wearable out
-    of reach takes it: unknown minutes until ``until``, the minute the daemon's
-    clock starts at. The baseline completes at the day's rollover in that night,
-    so the first step plan waits for the morning message. The daemon resumes
-    from the stored state. Returns the steps of each day of the week.
+    the demo's store: every minute and what the engine made of it; then the
+    night, as a daemon with the wearable out of reach takes it: unknown minutes
+    until ``until``, the minute the daemon's clock starts at. The baseline
+    completes at the day's rollover in that night, so the first step plan waits
+    for the morning message. The daemon resumes from the stored state. Returns
+    the steps of each day of the week.
 
-    Done before the daemon's clock starts (it takes a few real seconds), and
-    the night too: a daemon catching up on it as it starts (a durable commit a
-    minute) would take clock minutes from finding the watch at 1200x."""
+    Done before the daemon's clock starts, and the night too: a daemon catching
+    up on it as it starts (a durable commit a minute) would take clock minutes
+    from finding the watch. Stored a day at a time, as an import stores a batch
+    (the engine state after each): a state a minute, as ``pacer replay --store``
+    keeps it, took most of the demo's start-up."""
     config = parse_config(_settings(workdir), source="demo")  # the daemon's rules
     persona = dataclasses.replace(PERSONAS[HISTORY_PERSONA],
                                   start=today - timedelta(days=HISTORY_DAYS))
     recording = persona.generate(weeks=1)  # HISTORY_DAYS whole pacing days
     engine = Engine(config.rules, user=config.user.id, timezone=config.user.zone_name())
     days: list[int] = []
-
-    def keep(out: Prompt | Summary) -> None:  # the prompts of last week are not news
-        if isinstance(out, Summary) and isinstance(out.body, DaySummary):
-            days.append(out.body.steps)
-
-    # Not synced minute by minute, as a replay: the demo's store is thrown away.
+    # Not synced, as a replay: the demo's store is thrown away.
     with Store.open(config.storage.path, durable=False) as store:
-        replay.run(engine, recording.epochs, (), keep, store=store)
-        for minute in range(recording.end_minute, until):
-            epoch = Epoch.unknown(minute)
-            outputs = engine.advance(epoch)
-            store.commit_minute(config.user.id, epoch, "none", outputs, engine.snapshot(),
-                                outbox=())
+        night = (Epoch.unknown(m) for m in range(recording.end_minute, until))
+        for epochs, source in ((recording.epochs, replay.REPLAY_SOURCE), (night, "none")):
+            batch: list[tuple[Epoch, list[Output]]] = []
+            for epoch in epochs:
+                outputs = engine.advance(epoch)
+                batch.append((epoch, outputs))
+                # The prompts of last week are not news; its days' steps are.
+                days.extend(out.body.steps for out in outputs
+                            if isinstance(out, Summary) and out.final
+                            and isinstance(out.body, DaySummary))
+                if len(batch) == MINUTES_A_DAY:
+                    store.commit_minutes(config.user.id, batch, source, engine.snapshot())
+                    batch = []
+            store.commit_minutes(config.user.id, batch, source, engine.snapshot())
     return days
 
 
@@ -206,69 +229,206 @@ def _virtual_available() -> bool:
     return True
 
 
-async def _walk_the_day(watch: Any, clock: Clock, day: date, tz: ZoneInfo) -> None:
-    """The watch counts the script's steps, in the middle of each minute."""
-    t = datetime(day.year, day.month, day.day, *DAY_START, tzinfo=tz).timestamp()
+def walk_plan(start_minute: int) -> dict[int, int]:
+    """The script's steps by minute (unix minutes, the day's first at
+    ``start_minute``); minutes without steps are left out."""
+    plan: dict[int, int] = {}
+    minute = start_minute
     for minutes, _posture, steps in SCRIPT:
         for _ in range(minutes):
-            await clock.sleep_until(t + 30)
             if steps:
-                await watch.walk(steps, per_notification=max(steps, 1))
-            t += 60
+                plan[minute] = steps
+            minute += 1
+    return plan
 
 
-def _show(msg: Incoming, out: Any) -> dict[str, Any] | None:
+def _parse(msg: Incoming) -> dict[str, Any] | None:
     try:
         data = json.loads(msg.payload)
     except ValueError:
         return None
-    if not isinstance(data, dict):
-        return None
-    if data.get("type") == "prompt":
-        clock = data["time"][11:16]
-        # "why" is said in the text already (a morning message's whole paragraph)
-        reason = ", ".join(f"{k}={'+'.join(map(str, v)) if isinstance(v, list) else v}"
-                           for k, v in data["reason"].items() if k != "why")
-        print(f"  {clock}  [{data['kind']}] {data['title']}  ({reason})", file=out)
-        print(f"         {data['text']}", file=out)
-    return data
+    return data if isinstance(data, dict) else None
 
 
-def _edge(window: dict[str, Any], which: str) -> str:
-    """``06:30 (detected)``: when the window opened or closed, and how."""
-    stamp = window.get(which)
-    return "-" if stamp is None else f"{stamp[11:16]} ({window.get(which + '_by')})"
+class _Phone:
+    """What the phone received, printed as it comes: each prompt made by the
+    demo's end (clock seconds), counted; the day's summary kept, not printed."""
+
+    def __init__(self, out: Any, day: date, end: float) -> None:
+        self.out = out
+        self.day = day
+        self.end = end
+        self.prompts = 0
+        self.summary: dict[str, Any] | None = None
+        self.notes: list[str] = []
+        """Lines for after the summary: how the run went, not what the day was."""
+
+    def show(self, data: dict[str, Any]) -> None:
+        if data.get("type") == "prompt":
+            # A free-running clock (the thigh, the replay device) runs on past
+            # the end while the demo stops: what it makes then is not shown.
+            if datetime.fromisoformat(data["time"]).timestamp() > self.end:
+                return
+            for line in prompt_lines(data):
+                print(line, file=self.out)
+            self.prompts += 1
+        elif (self.summary is None and data.get("type") == "summary"
+              and data.get("period") == "day" and data.get("date") == self.day.isoformat()):
+            self.summary = data  # today's: never an earlier day's
 
 
-def _print_summary(s: dict[str, Any], out: Any) -> None:
-    b = s["breaks"]
-    w = s.get("window") or {}
-    plan = s["plan"]
+def _print_summary(s: dict[str, Any], out: Any, response_window_min: int) -> None:
     print(f"\nSummary for {s['date']} ({s['timezone']}), as the physiotherapist sees it:",
           file=out)
-    rows = [
-        ("waking window", f"{_edge(w, 'opened')} to {_edge(w, 'closed')}"),
-        ("steps", s["steps"]),
-        ("step plan (floor - ceiling)", f"{plan['quota']} ({plan['floor']} - {plan['ceiling']})"),
-        ("known minutes (waking day)", s["known_min"]),
-        ("sedentary / upright / stepping min",
-         f"{s['sedentary_min']} / {s['upright_min']} / {s['stepping_min']}"),
-        ("sitting bouts >= 30 / >= 60 min", f"{s['sitting_bouts_30']} / {s['sitting_bouts_60']}"),
-        ("longest sitting bout", f"{s['longest_sitting_bout_min']} min"),
-        ("sit-to-stand transitions", s["sit_to_stand"]),
-        ("sitting prompts", b["prompted"]),
-        ("  taken / ignored / snoozed", f"{b['taken']} / {b['ignored']} / {b['snoozed']}"),
-        ("  median response", f"{b['median_response_min']} min"),
-        ("natural breaks", b["natural"]),
-        ("nudges over the daily budget", s.get("prompts_dropped", {}).get("budget", 0)),
-    ]
-    for label, value in rows:
+    for label, value in summary_rows(s, response_window_min):
         print(f"  {label:<36} {value}", file=out)
 
 
-async def _demo_thigh(speed: float, hours: float, out: Any, *, workdir: Path,
-                      broker: PrivateBroker, today: date, tz: ZoneInfo, history: list[int],
-                      origin: float) -> tuple[dict[str, Any] | None, Daemon]:
+Body = Callable[[MqttLink, Daemon, "asyncio.Task[None]"], Awaitable[None]]
+"""What the demo does while the daemon runs: (phone, daemon, the daemon's task)."""
+
+
+async def _demo_watch(speed: float, out: Any, *, workdir: Path, broker: PrivateBroker,
+                      history: list[int], origin: float, start: float,
+                      shown: _Phone) -> Daemon:
+    from devices.virtual import virtual_world  # noqa: PLC0415
+
+    pace = min(speed, WATCH_MAX_SPEED)
+    clock = StepClock(speed=pace, origin=origin)
+    async with virtual_world(watches=1) as world:
+        watch = world.watches[0]
+        device = {"kind": "infinitime", "address": watch.address, "placement": "wrist"}
+        config = demo_config(workdir, broker, device)
+        print(f"pacer demo: private {broker.backend} broker at {broker.url}; a virtual "
+              f"InfiniTime watch ({watch.address}) on a virtual Bluetooth link walks a "
+              f"scripted desk day ({DEMO_DAY:%A} {DEMO_DAY.day} {DEMO_DAY:%B %Y}, {DEMO_TZ}) "
+              f"minute by minute in lock-step with the daemon's clock, at {pace:g}x real time",
+              file=out)
+        if speed > pace:
+            print(f"(a minute waits for the watch, the daemon and the broker: {pace:g}x at "
+                  f"most, not {speed:g}x; the day is the same at any speed)", file=out)
+
+        async def body(phone: MqttLink, daemon: Daemon, runner: asyncio.Task[None]) -> None:
+            await _lockstep(phone, daemon, runner, clock=clock, watch=watch, start=start,
+                            shown=shown)
+
+        daemon = await _run(config, out, history=history, clock=clock, world=world, body=body)
+        buzzed = len(watch.shown_alerts)
+    print(f"\n{buzz_line(buzzed, shown.prompts)}", file=out)
+    return daemon
+
+
+async def _sync(phone: MqttLink, n: int) -> list[dict[str, Any]]:
+    """Every message the phone received before its own marker ``n`` came back:
+    the broker hands a subscriber its messages in the order it took them, so
+    with the marker back, everything the broker took before it is in."""
+    token = str(n).encode()
+    await phone.publish(SYNC_TOPIC, token, qos=1)
+    got: list[dict[str, Any]] = []
+    try:
+        async with asyncio.timeout(MINUTE_STALL_S):
+            while True:
+                msg = await phone.messages.get()
+                if msg.topic == SYNC_TOPIC:
+                    if msg.payload == token:
+                        return got
+                    continue
+                data = _parse(msg)
+                if data is not None:
+                    got.append(data)
+    except TimeoutError:
+        raise DemoStalled(f"the demo's phone did not hear back from the broker in "
+                              f"{MINUTE_STALL_S:g} s; run it again, at a lower --speed") from None
+
+
+def _alive(runner: asyncio.Task[None]) -> Callable[[], None]:
+    def check() -> None:
+        if runner.done():
+            runner.result()  # the daemon's own error, if it failed
+            raise DemoStalled("the daemon stopped before the demo's end")
+    return check
+
+
+def _count(daemon: Daemon) -> int | None:
+    """The watch's step count as the daemon last read it (None: not yet)."""
+    ble = daemon.ble
+    if ble is None or not ble.devices()[0]["connected"]:
+        return None
+    state = ble.manager.counter_state(next(iter(ble.labels)))
+    return None if state is None else state.total
+
+
+def _taken(daemon: Daemon, minute: int) -> Callable[[], bool]:
+    """Whether the daemon has taken ``minute``."""
+    return lambda: (daemon.engine.next_minute or 0) > minute
+
+
+async def _lockstep(phone: MqttLink, daemon: Daemon, runner: asyncio.Task[None], *,
+                    clock: StepClock, watch: Any, start: float, shown: _Phone) -> None:
+    """The day a minute at a time: the watch's steps in the minute's middle,
+    counted by the daemon; the clock to the minute's end; the minute taken, its
+    messages at the broker and at the phone (printed), its prompts on the
+    watch; then the next minute, no sooner than the pace allows."""
+    alive = _alive(runner)
+    tz = daemon.engine.tz
+    await until(lambda: _count(daemon) is not None, "the daemon to connect to the virtual watch",
+                timeout=CONNECT_S, alive=alive)
+    window = _Window(daemon)
+    plan = walk_plan(int(start // 60))
+    pace_s = 60 / clock.speed
+    minute = int(clock.now() // 60)
+    first, began = minute, time.monotonic()
+    while (minute + 1) * 60 <= shown.end and shown.summary is None:
+        begun = time.monotonic()
+        at = iso(minute, tz)[11:16]
+        steps = plan.get(minute, 0)
+        if steps:
+            clock.move_to(minute * 60 + 30)
+            await watch.walk(steps, per_notification=steps)
+            await until(lambda: _count(daemon) == watch.steps,
+                        f"the daemon to count the steps of {at}", alive=alive)
+        clock.move_to((minute + 1) * 60)
+        await until(_taken(daemon, minute),
+                    f"the daemon to take the minute {at}", alive=alive)
+        await until(lambda: not daemon.store.outbox_pending(limit=1),
+                    f"the messages of {at} to reach the broker", alive=alive)
+        received = await _sync(phone, minute)
+        window.show(shown.out)
+        for data in received:
+            shown.show(data)
+        await until(lambda: len(watch.alerts) >= shown.prompts,
+                    f"the watch to buzz with the prompts of {at}", alive=alive)
+        minute += 1
+        await asyncio.sleep(max(0.0, begun + pace_s - time.monotonic()))
+    kept_up = (minute - first) * 60 / max(time.monotonic() - began, 1e-9)
+    if minute > first and kept_up < 0.9 * clock.speed:
+        shown.notes.append(f"(this machine kept up with about {kept_up:.0f}x, not the "
+                           f"{clock.speed:g}x asked: the same day, only slower)")
+
+
+async def _free_running(phone: MqttLink, daemon: Daemon, runner: asyncio.Task[None], *,
+                        shown: _Phone) -> None:
+    """The thigh and the replay device run on a free-running clock: messages
+    are printed as they come until the end (and two clock minutes of grace: the
+    day's summary is made after the minute that ends the waking window)."""
+    window = _Window(daemon)
+    while daemon.clock.now() < shown.end + 120 and shown.summary is None:
+        if runner.done():
+            runner.result()
+            return
+        try:
+            msg = await asyncio.wait_for(phone.messages.get(), timeout=0.2)
+        except TimeoutError:
+            window.show(shown.out)
+            continue
+        window.show(shown.out)
+        data = _parse(msg)
+        if data is not None:
+            shown.show(data)
+
+
+async def _demo_thigh(speed: float, out: Any, *, workdir: Path, broker: PrivateBroker,
+                      history: list[int], origin: float, shown: _Phone) -> Daemon:
     from devices.virtual import virtual_world  # noqa: PLC0415
 
     if speed > THIGH_MAX_SPEED:
@@ -285,76 +445,64 @@ async def _demo_thigh(speed: float, hours: float, out: Any, *, workdir: Path,
               f"WitMotion IMU on the thigh ({thigh.address}) streams the acceleration of a "
               f"scripted desk day over a virtual Bluetooth link at {speed:g}x real time "
               f"({DEMO_TZ}); pacer measures sitting from it", file=out)
-        return await _run(config, out, hours, today, tz, history=history, clock=clock,
-                          world=world)
+
+        async def body(phone: MqttLink, daemon: Daemon, runner: asyncio.Task[None]) -> None:
+            await _free_running(phone, daemon, runner, shown=shown)
+
+        return await _run(config, out, history=history, clock=clock, world=world, body=body)
 
 
 async def _demo(speed: float, hours: float, out: Any, wearable: str = "watch") -> int:
     if wearable not in WEARABLES:
         raise ValueError(f"wearable must be one of {', '.join(WEARABLES)}")
     tz = ZoneInfo(DEMO_TZ)
-    today = datetime.now(tz).date()
+    day = DEMO_DAY
     with tempfile.TemporaryDirectory(prefix="pacer-demo-") as tmp, PrivateBroker() as broker:
         workdir = Path(tmp)
-        thigh = wearable == "thigh" and _virtual_available()
-        start = datetime(today.year, today.month, today.day, *DAY_START, tzinfo=tz)
+        virtual = _virtual_available()
+        thigh = wearable == "thigh" and virtual
+        start = datetime(day.year, day.month, day.day, *DAY_START, tzinfo=tz).timestamp()
+        # The demo ends after the last whole minute of --hours.
+        shown = _Phone(out, day, start + round(hours * 60) * 60)
         # The daemon's clock starts a few minutes early, to find and connect to
         # the wearable before the day begins (for the thigh, in the night).
-        origin = start.timestamp() - (THIGH_PRE_ROLL_S if thigh else PRE_ROLL_S)
-        history = seed_history(workdir, today, until=int(origin // 60))
+        origin = start - (THIGH_PRE_ROLL_S if thigh else PRE_ROLL_S)
+        history = seed_history(workdir, day, until=int(origin // 60))
         if thigh:
-            summary, daemon = await _demo_thigh(speed, hours, out, workdir=workdir,
-                                                broker=broker, today=today, tz=tz,
-                                                history=history, origin=origin)
-        elif _virtual_available():
-            from devices.virtual import virtual_world  # noqa: PLC0415
-
-            async with virtual_world(watches=1) as world:
-                watch = world.watches[0]
-                device = {"kind": "infinitime", "address": watch.address,
-                          "placement": "wrist"}
-                config = demo_config(workdir, broker, device)
-                print(f"pacer demo: private {broker.backend} broker at {broker.url}; a virtual "
-                      f"InfiniTime watch ({watch.address}) on a virtual Bluetooth link walks a "
-                      f"scripted desk day at {speed:g}x real time ({DEMO_TZ})", file=out)
-                clock = Clock(speed=speed, origin=origin)
-                summary, daemon = await _run(config, out, hours, today, tz,
-                                             history=history, clock=clock,
-                                             world=world, walker=lambda: _walk_the_day(
-                                                 watch, clock, today, tz))
-                buzzed = len(watch.shown_alerts)
-            print(f"\nThe watch buzzed {buzzed} time(s) with the prompts' titles.", file=out)
+            daemon = await _demo_thigh(speed, out, workdir=workdir, broker=broker,
+                                       history=history, origin=origin, shown=shown)
+        elif virtual:
+            daemon = await _demo_watch(speed, out, workdir=workdir, broker=broker,
+                                       history=history, origin=origin, start=start,
+                                       shown=shown)
         else:
-            write_script(workdir / "day.csv", today, tz)
+            write_script(workdir / "day.csv", day, tz)
             source = {"kind": "replay", "path": str(workdir / "day.csv"), "speed": speed}
             config = demo_config(workdir, broker, source)
             print(f"pacer demo: private {broker.backend} broker at {broker.url}; a scripted "
                   f"desk day from a replay device at {speed:g}x real time ({DEMO_TZ}); "
                   "to run it on a virtual watch over Bluetooth, install the 'virtual' "
                   f"extra: {install_hint('virtual')}", file=out)
-            summary, daemon = await _run(config, out, hours, today, tz, history=history)
+
+            async def body(phone: MqttLink, daemon: Daemon, runner: asyncio.Task[None]) -> None:
+                await _free_running(phone, daemon, runner, shown=shown)
+
+            daemon = await _run(config, out, history=history, body=body)
+        summary = shown.summary
         if summary is None:
             so_far = daemon.engine.close_day()
             if so_far:
                 summary = payloads.summary(so_far[0])
                 print("\n(the demo ended before the waking day did: figures so far)", file=out)
         if summary is not None:
-            _print_summary(summary, out)
+            _print_summary(summary, out, daemon.config.rules.sitting.response_window_min)
+        for note in shown.notes:
+            print(note, file=out)
     return 0
 
 
-async def _run(
-    config: Config,
-    out: Any,
-    hours: float,
-    today: date,
-    tz: ZoneInfo,
-    *,
-    history: list[int],
-    clock: Clock | None = None,
-    world: Any = None,
-    walker: Any = None,
-) -> tuple[dict[str, Any] | None, Daemon]:
+async def _run(config: Config, out: Any, *, history: list[int], body: Body,
+               clock: Clock | None = None, world: Any = None) -> Daemon:
     print(f"Seeded {len(history)} days of history (a simulated desk worker's previous week, "
           f"median {sorted(history)[len(history) // 2]:,} steps): the baseline completes "
           "overnight", file=out)
@@ -363,37 +511,33 @@ async def _run(
     phone = MqttLink(config.mqtt, client_id="pacer-demo-phone",
                      status_topic=topics.phone_status)
     await phone.start()
-    await phone.wait_connected(10)
-    await phone.subscribe(topics.tree)
-    with Store.open(config.storage.path) as store:
-        daemon = Daemon(
-            config, store=store, clock=clock,
-            ble_backend=world.backend if world else None,
-            ble_scanner_backend=world.scanner_backend if world else None,
-        )
-        runner = asyncio.create_task(daemon.run(), name="daemon")
-        walking = asyncio.create_task(walker(), name="walker") if walker else None
-        # Two clock minutes of grace: the day's summary is made at the end of
-        # the waking window, after the minute that ends it.
-        end_clock = datetime(today.year, today.month, today.day, *DAY_START,
-                             tzinfo=tz).timestamp() + hours * 3600 + 120
-        summary = await _watch(phone, daemon, end_clock, out, today)
-        if walking is not None:
-            walking.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await walking
-        daemon.stop()
-        await runner
-    await phone.stop(publish_offline=False)
-    return summary, daemon
+    try:
+        await phone.wait_connected(10)
+        await phone.subscribe(topics.tree)
+        await phone.subscribe(SYNC_TOPIC)
+        with Store.open(config.storage.path) as store:
+            daemon = Daemon(
+                config, store=store, clock=clock,
+                ble_backend=world.backend if world else None,
+                ble_scanner_backend=world.scanner_backend if world else None,
+            )
+            runner = asyncio.create_task(daemon.run(), name="daemon")
+            try:
+                await body(phone, daemon, runner)
+            finally:
+                daemon.stop()
+                await runner
+    finally:
+        await phone.stop(publish_offline=False)
+    return daemon
 
 
 class _Window:
     """Prints the waking window opening and closing, from the daemon's state
     payload (its ``window``). Read from the daemon rather than the retained
     state topic, which goes out at most every 30 real seconds (10 clock hours at
-    1200x); read before each message is shown, so the opening comes before the
-    morning message it brings."""
+    1200x); read before each minute's messages are shown, so the opening comes
+    before the morning message it brings."""
 
     def __init__(self, daemon: Daemon) -> None:
         self.daemon = daemon
@@ -415,36 +559,12 @@ class _Window:
         print(f"  day opened at {at}{': you are up' if up else ''}", file=out)
 
 
-async def _watch(
-    phone: MqttLink, daemon: Daemon, end_clock: float, out: Any, today: date
-) -> dict[str, Any] | None:
-    summary: dict[str, Any] | None = None
-    window = _Window(daemon)
-    while daemon.clock.now() < end_clock:
-        try:
-            msg = await asyncio.wait_for(phone.messages.get(), timeout=0.2)
-        except TimeoutError:
-            window.show(out)
-            continue
-        window.show(out)
-        data = _show(msg, out)
-        # Today's: never an earlier day's, should the daemon publish one.
-        if (data and data.get("type") == "summary" and data.get("period") == "day"
-                and data.get("date") == today.isoformat()):
-            summary = data
-            break
-    # Let the last messages of the run arrive.
-    deadline = time.monotonic() + 0.5
-    while time.monotonic() < deadline:
-        with contextlib.suppress(TimeoutError):
-            msg = await asyncio.wait_for(phone.messages.get(), timeout=0.1)
-            _show(msg, out)
-    return summary
-
-
 def run_demo(*, speed: float, hours: float, wearable: str = "watch") -> int:
     for name in ("pacer", "devices"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    # The virtual link warns of the notifications still in flight when the demo ends.
-    logging.getLogger("bumble").setLevel(logging.ERROR)
+    # The virtual link warns of the notifications still in flight when the demo
+    # ends; the scheduler, of a minute job still running when the next is due
+    # (it runs again as soon as it can).
+    for name in ("bumble", "apscheduler"):
+        logging.getLogger(name).setLevel(logging.ERROR)
     return asyncio.run(_demo(speed, hours, sys.stdout, wearable))

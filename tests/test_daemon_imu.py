@@ -218,14 +218,18 @@ def test_demo_on_a_virtual_thigh_sensor_measures_the_morning_sitting(
     # The bathroom walk at 05:22 is before day.wake - wake_early_min: not up yet.
     opened = re.findall(r"^  day opened at (\d\d:\d\d): you are up$", text, flags=re.MULTILINE)
     assert opened in (["06:30"], ["06:31"]), text  # the link's timing: a minute either way
-    prompts = re.findall(r"^  (\d\d:\d\d)  \[(\w+)\]", text, flags=re.MULTILINE)
-    assert [k for _, k in prompts][:1] == ["plan_update"], text  # the first thing said
-    assert "(parts=first_quota, " in text
+    prompts = re.findall(r"^  (\d\d:\d\d)  (.+?)  \((.+)\)$", text, flags=re.MULTILINE)
+    assert [title for _, title, _ in prompts][:1] == ["Your plan"], text  # the first thing said
+    assert prompts[0][2] == "step plan 6,456", text
     assert "Your daily step plan starts at" in text
-    assert [k for _, k in prompts].count("plan_update") == 1, text
-    assert ("sitting_break" in {k for _, k in prompts}), text
-    first = next(t for t, k in prompts if k == "sitting_break")
-    assert first in ("07:40", "07:41"), text
+    assert [title for _, title, _ in prompts].count("Your plan") == 1, text
+    # Sitting measured from the thigh, not inferred from no steps.
+    sitting = [(t, why) for t, title, why in prompts if title == "Time for a movement break"]
+    assert sitting, text
+    assert sitting[0][0] in ("07:40", "07:41"), text
+    assert sitting[0][1].startswith("sitting "), text
+    assert not re.search(r"\w=\S", text), text  # no Python reprs: key=value
+    assert max(t for t, _, _ in prompts) <= "07:48", text  # 06:30 + 1.3 h: nothing past it
     assert "sedentary / upright / stepping min" in text
 
 
