@@ -82,15 +82,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="zero-setup demonstration of the whole pipeline",
         description=(
             "Start a private MQTT broker on a free loopback port, run the daemon on a "
-            "scripted desk day at an accelerated clock, and print every prompt as an "
-            "MQTT subscriber receives it, then the day's summary. The store starts with "
-            "a simulated previous week, so the day opens with the first step plan. Needs "
-            "no hardware, no config and no broker of your own."
+            "scripted desk day, a minute at a time and faster than real time, and print "
+            "every prompt as an MQTT subscriber receives it, then the day's summary. The "
+            "store starts with a simulated previous week, so the day opens with the first "
+            "step plan. Needs no hardware, no config and no broker of your own."
         ),
     )
     demo.add_argument("--speed", type=_positive_float, default=1200.0,
-                      help="how many times faster than real time the clock runs "
-                           "(default: %(default)s: one minute in 50 ms)")
+                      help="how many times faster than real time the day runs "
+                           "(default: %(default)s: one minute in 50 ms). The watch's day "
+                           "steps a minute at a time in lock-step with the daemon, so its "
+                           "prompts and summary are the same at any speed and on every run; "
+                           "at most 3000x, what a small machine keeps up with")
     demo.add_argument("--hours", type=_positive_float, default=15.0,
                       help="how many hours of the scripted day to run, from 06:30 "
                            "(default: %(default)s)")

@@ -205,6 +205,15 @@ def test_demo_offers_a_virtual_thigh_sensor() -> None:
     assert "WitMotion IMU on the thigh" in demo.stdout
 
 
+def test_demo_help_says_the_speed_is_capped_and_the_day_the_same() -> None:
+    # The demo's own runs are in tests/test_daemon_ble.py.
+    from pacer.demo import WATCH_MAX_SPEED  # noqa: PLC0415 - the demo loads the daemon
+
+    words = " ".join(pacer_cli("demo", "--help").stdout.split())
+    assert f"at most {WATCH_MAX_SPEED:g}x" in words, words
+    assert "the same at any speed and on every run" in words, words
+
+
 def test_scan_without_bluetooth_says_why() -> None:
     proc = pacer_cli("scan", "--seconds", "1")
     # This machine has no Bluetooth stack: a clear line and exit 1, no traceback.
