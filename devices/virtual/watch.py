@@ -55,7 +55,10 @@ counts for the BMA421 at its +/-2 g range."""
 MOTION_HZ = 1.0
 """Raw motion readings a clock second while laid on a table (see the module)."""
 TICK_S = 0.05
-"""Real seconds between bursts of raw motion notifications."""
+"""Real seconds between bursts of raw motion notifications, at most."""
+BURST_S = 5.0
+"""Clock seconds a burst covers at most: at a fast clock the bursts come more
+often, so each minute gets its share of readings, not one burst or none."""
 
 
 class VirtualWatch(VirtualPeripheral):
@@ -221,9 +224,15 @@ class VirtualWatch(VirtualPeripheral):
         self.on_table = True
         rest = [round(g * 1024) for g in up]
         sent = 0  # readings since ``start``
+        tick = TICK_S
         while end is None or start + sent / rate < end:
-            await asyncio.sleep(TICK_S)
-            now = clock() if end is None else min(clock(), end)
+            before = clock()
+            await asyncio.sleep(tick)
+            now = clock()
+            if now - before > BURST_S:
+                tick = max(tick * BURST_S / (now - before), 0.002)
+            if end is not None:
+                now = min(now, end)
             due = int((now - start) * rate) - sent
             for _ in range(max(due, 0)):
                 x, y, z = (v + round(self._rng.gauss(0.0, TABLE_NOISE)) for v in rest)
