@@ -97,8 +97,8 @@ def test_patient_page_shows_version_2_s_day(client: TestClient,
     assert "exercise 1 (20 min)" in posture
     assert "mostly inferred" not in posture
     share = round(100 * body["sedentary_inferred_min"] / body["sedentary_min"])
-    assert f"({share} % inferred)" in posture
-    assert "mostly inferred, 100 %" in _row(page, STEP_DAY)
+    assert f"({share}% inferred)" in posture
+    assert "mostly inferred, 100%" in _row(page, STEP_DAY)
     assert re.search(r"valid days \d+;\s+exercise sessions 1 \(no weekly target\)", page)
 
 

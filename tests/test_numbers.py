@@ -1,6 +1,7 @@
 """Every surface writes a number the same way: 3,379, thousands grouped with a
 comma (issue 21 item 9: the clinic wrote 1 650 where the report and the app
-wrote 3,379). The phone app's twin is checked in its browser test (3,120)."""
+wrote 3,379), and a share as "71%" (the clinic wrote "71 %"). The phone app's
+twin is checked in its browser test (3,120)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from pacer.clinic.web import _environment
-from pacer.engine.numbers import grouped
+from pacer.engine.numbers import grouped, percent
 from pacer.engine.rules import SafetyRules
 from pacer.engine.texts import wording
-from pacer.report.html import num
+from pacer.report.html import num, pct
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,9 +27,14 @@ def test_grouped_puts_a_comma_between_thousands(value: float, digits: int, shown
     assert grouped(value, digits) == shown
 
 
+def test_percent_is_a_whole_number_and_the_sign() -> None:
+    assert [percent(s) for s in (0, 0.714, 1)] == ["0%", "71%", "100%"]
+
+
 def test_the_report_and_the_prompts_write_it_alike() -> None:
     assert num(1650) == "1,650"
     assert num(3379.4) == "3,379"
+    assert pct(0.714) == "71%"
     text = wording("ceiling_reached", {"steps": 13379, "ceiling": 11650},
                    SafetyRules()).text
     assert "13,379 steps" in text
@@ -40,13 +46,15 @@ def test_the_clinic_writes_it_alike() -> None:
     assert num_filter(1650) == "1,650"
     assert num_filter(123_456) == "123,456"
     assert num_filter(None) == "–"
+    assert _environment().filters["pct"](0.714) == "71%"
 
 
 def test_no_surface_formats_thousands_its_own_way() -> None:
     """The web surfaces go through the one helper per side: no other grouping
     (a space, a locale) creeps back into the clinic, the report or the app."""
     python = [ROOT / "pacer" / "clinic", ROOT / "pacer" / "report"]
-    own_ways = ('replace(",", " ")', ":,}", ":,.", "StrMethodFormatter", "locale.")
+    own_ways = ('replace(",", " ")', ":,}", ":,.", "StrMethodFormatter", "locale.", ":.0%}",
+                '} %"')
     found = [f"{p.relative_to(ROOT)}: {w}" for d in python for p in sorted(d.rglob("*.py"))
              for w in own_ways if w in p.read_text(encoding="utf-8")]
     app = ROOT / "pacer" / "app" / "web" / "src"

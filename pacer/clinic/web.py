@@ -52,7 +52,7 @@ from pacer.clinic.config import ClinicConfig
 from pacer.clinic.db import Database
 from pacer.clinic.plan import PATIENT_ID, PlanSender
 from pacer.clinic.views import ATTENTION, event_text, patient_list, patient_view
-from pacer.engine.numbers import grouped
+from pacer.engine.numbers import grouped, percent
 from pacer.errors import PacerError
 from pacer.report import redflags
 
@@ -112,7 +112,7 @@ def _environment() -> jinja2.Environment:
         loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
         autoescape=True, undefined=jinja2.ChainableUndefined)
     env.filters["when"] = _when
-    env.filters["pct"] = lambda v: f"{round(100 * v)} %" if _number(v) else "–"
+    env.filters["pct"] = lambda v: percent(v) if _number(v) else "–"
     env.filters["num"] = lambda v: grouped(int(v)) if _number(v) else "–"
     env.filters["at"] = _at  # a time from a patient's message, in the patient's own zone
     env.filters["event"] = event_text

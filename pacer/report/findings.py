@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
+from pacer.engine.numbers import percent
 from pacer.engine.safety import Tier
 from pacer.report import redflags
 from pacer.report.data import Day, PlanChange, ReportData
@@ -241,13 +242,13 @@ def _low_adherence(data: ReportData) -> list[Attention]:
     if rate is None or rate >= LOW_ADHERENCE:
         return []
     weeks = ", ".join(
-        f"{w['week']} {w['adherence']:.0%}" for w in data.weeks
+        f"{w['week']} {percent(w['adherence'])}" for w in data.weeks
         if w.get("adherence") is not None
     )
     by_week = f" By week: {weeks}." if weeks else ""
     return [Attention(
-        "review", f"Low adherence to movement breaks: {rate:.0%}",
-        f"Fewer than {LOW_ADHERENCE:.0%} of sitting prompts were followed by a break "
+        "review", f"Low adherence to movement breaks: {percent(rate)}",
+        f"Fewer than {percent(LOW_ADHERENCE)} of sitting prompts were followed by a break "
         f"within the response window.{by_week}")]
 
 

@@ -19,7 +19,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from pacer import __version__
-from pacer.engine.numbers import grouped
+from pacer.engine.numbers import grouped, percent
 from pacer.report import charts, monitoring, redflags
 from pacer.report.data import Day, PlanChange, ReportData
 from pacer.report.findings import attention, key_figures
@@ -63,7 +63,7 @@ def num(value: object, digits: int = 0) -> str:
 
 
 def pct(value: float | None) -> str:
-    return "\u2013" if value is None else f"{value:.0%}"
+    return "\u2013" if value is None else percent(value)
 
 
 def hours(minutes: int | None) -> str:
