@@ -250,7 +250,7 @@ def test_api_patients_agrees_with_the_page(site: Site) -> None:
     assert by_id[LISTED_ONLY] | {} == {
         "id": LISTED_ONLY, "attention": "no data", "rank": 6, "reasons": ["no data"],
         "status": None, "last_day": None, "steps": None, "quota": None, "adherence": None,
-        "alert": None, "red_flag": None}
+        "alert": None, "red_flag": None, "days_with_data_30d": 0}
     latest = site.db.query("SELECT max(key) FROM summaries WHERE user_id = 'farid-s' "
                            "AND period = 'day'")[0][0]
     assert by_id["farid-s"]["last_day"] == latest

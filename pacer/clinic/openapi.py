@@ -70,6 +70,11 @@ _ROW = {
     "adherence": _null({"type": "number", "minimum": 0}),
     "alert": _null(_ref("Alert")),
     "red_flag": _null(_ref("RedFlag")),
+    "days_with_data_30d": _null({
+        "type": "integer", "minimum": 0, "maximum": 30,
+        "description": "days with enough data (pacer/report/monitoring.py) in the 30 days "
+                       "ending today, for remote-monitoring records; null when the "
+                       "patient's data cannot be read"}),
 }
 
 SCHEMAS: dict[str, Any] = {

@@ -45,7 +45,7 @@ from pacer.clinic import contract
 from pacer.clinic.config import ClinicTable
 from pacer.clinic.db import CLEARED_EVENT, Database
 from pacer.engine.safety import Tier
-from pacer.report import redflags
+from pacer.report import monitoring, redflags
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +113,7 @@ class PatientRow:
     adherence: float | None
     alert: Mapping[str, Any] | None  # the open alert's body as published
     red_flag: RedFlag | None = None  # the open alert, when it is a red flag
+    days_30: int | None = None  # days with enough data in the 30 days to today (monitoring)
 
     @property
     def attention(self) -> str:
@@ -123,7 +124,8 @@ class PatientRow:
                 "reasons": list(self.reasons), "status": self.status,
                 "last_day": self.last_day, "steps": self.steps, "quota": self.quota,
                 "adherence": self.adherence, "alert": self.alert,
-                "red_flag": self.red_flag.as_json() if self.red_flag else None}
+                "red_flag": self.red_flag.as_json() if self.red_flag else None,
+                "days_with_data_30d": self.days_30}
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,7 +256,7 @@ def assess(patient: str, *, days: Sequence[Mapping[str, Any]], week: Mapping[str
         steps=latest.get("steps") if latest else None,
         quota=plan.get("quota") if isinstance(plan, Mapping) else None,
         adherence=None if adherence is None else round(float(adherence), 2), alert=alert,
-        red_flag=red)
+        red_flag=red, days_30=monitoring.rolling(monitoring.days_with_data(days), now))
 
 
 # --- reading the database -------------------------------------------------------------
@@ -500,7 +502,7 @@ def patient_list(db: Database, rules: ClinicTable) -> list[PatientRow]:
     rows = []
     for pid in patient_ids(db, rules):
         try:
-            data = _patient_data(db, pid, 14)
+            data = _patient_data(db, pid, monitoring.PERIOD_DAYS)  # the 30-day count
         except Exception:  # a row the driver itself cannot return
             log.exception("patient %s: stored data unreadable", pid)
             rows.append(unreadable_row(pid))
