@@ -130,6 +130,17 @@ def test_the_database_keeps_only_a_hash(api_site: ApiSite,
     assert tokens.digest(secret) not in listed
 
 
+def test_last_use_is_written_at_most_once_a_minute(api_site: ApiSite,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    token_id = _parts(api_site.token(capsys))[0]
+    db = api_site.db
+    for now in (1000.0, 1030.0, 1059.9):
+        db.token_used(token_id, now)
+    assert db.tokens(token_id)[0].last_used_at == 1000.0
+    db.token_used(token_id, 1060.0)
+    assert db.tokens(token_id)[0].last_used_at == 1060.0
+
+
 # --- only reading, only the API ------------------------------------------------------------
 
 
@@ -179,10 +190,17 @@ def test_wrong_and_malformed_tokens_are_refused(api_site: ApiSite,
     wrong_secret = f"pct_{token_id}_{secret[::-1]}"
     c = api_site.client
     for header in (f"Bearer {other}", f"Bearer {wrong_secret}", "Bearer", "Bearer pct_",
-                   f"Basic {token}", f"Bearer {token} extra", f"bearer {secret}"):
+                   f"Bearer {token} extra", f"bearer {secret}"):
         r = c.get("/api/patients", headers={"Authorization": header})
         assert r.status_code == 401, header
         assert r.headers["www-authenticate"] == 'Bearer error="invalid_token"'
+    # Another scheme is not a token (a proxy's basic auth, sent with every
+    # request, forms too): the session decides.
+    behind_proxy = TestClient(c.app, headers={"Authorization": "Basic cHJveHk6cGFzcw=="})
+    r = behind_proxy.get("/api/patients")
+    assert (r.status_code, r.json()) == (401, {"error": "sign in first"})
+    assert _sign_in(behind_proxy).status_code == 303
+    assert behind_proxy.get("/api/patients").status_code == 200
     assert c.get("/api/patients", headers={"Authorization": f"bearer {token}"}
                  ).status_code == 200  # the scheme's case does not matter (RFC 7235)
 
@@ -322,7 +340,8 @@ def test_token_text_parts_and_states() -> None:
     for bad in ("", made.text + "x", made.text.replace("pct_", "pat_"), made.text[:-1]):
         assert tokens.split(bad) is None, bad
     assert tokens.bearer(None) is None
-    assert tokens.bearer("Basic abc") == ""
+    assert tokens.bearer("Basic abc") is None
+    assert tokens.bearer("Bearer") == ""
     assert tokens.bearer("  Bearer  pct_x ") == "pct_x"
     row = tokens.ApiToken(made.id, NAME, "n", made.digest, 100.0, 200.0, None, None)
     assert [row.state(t) for t in (100.0, 199.9, 200.0)] == ["active", "active", "expired"]

@@ -82,12 +82,13 @@ def split(text: str) -> tuple[str, str] | None:
 
 
 def bearer(header: str | None) -> str | None:
-    """The token of an ``Authorization: Bearer ...`` header ("" when the
-    header is there but says something else), None without the header."""
+    """What an ``Authorization: Bearer ...`` header sends (maybe not a token
+    at all), or None without one. Other schemes are not ours (a proxy's basic
+    auth, say): they are left alone."""
     if header is None:
         return None
     scheme, _, value = header.strip().partition(" ")
-    return value.strip() if scheme.lower() == "bearer" else ""
+    return value.strip() if scheme.lower() == "bearer" else None
 
 
 def secret_matches(stored: ApiToken | None, secret: str) -> bool:
