@@ -2,8 +2,11 @@
 
 Pages: ``/signin``, ``/`` (the patient list, by what needs attention),
 ``/patients/<id>`` (the patient's weeks with charts, recent events, the plan
-form and the replies to earlier changes); ``POST /patients/<id>/plan``
-publishes the plan change (``plan.PlanSender``). JSON: ``/api/patients``,
+form and the replies to earlier changes, the remote-monitoring record);
+``POST /patients/<id>/plan`` publishes the plan change (``plan.PlanSender``);
+``POST /patients/<id>/reviews`` logs review minutes or a contact, and
+``/patients/<id>/reviews.csv`` and ``monitoring.csv`` export the log and the
+days with data per 30-day period (``reviews``). JSON: ``/api/patients``,
 ``/api/patients/<id>`` and ``/api/openapi.json``, the OpenAPI document that
 describes them (``openapi``). Everything needs a signed-in user; the JSON
 also takes a read-only API token (``tokens``) as ``Authorization: Bearer``,
@@ -32,7 +35,7 @@ import logging
 import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,13 +49,13 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from pacer.clinic import auth, openapi, tokens, views
+from pacer.clinic import auth, openapi, reviews, tokens, views
 from pacer.clinic.charts import week_chart
 from pacer.clinic.config import ClinicConfig
 from pacer.clinic.db import Database
 from pacer.clinic.plan import PATIENT_ID, PlanSender
 from pacer.clinic.views import ATTENTION, event_text, patient_list, patient_view
-from pacer.engine.numbers import grouped
+from pacer.engine.numbers import grouped, percent
 from pacer.errors import PacerError
 from pacer.report import redflags
 
@@ -112,7 +115,7 @@ def _environment() -> jinja2.Environment:
         loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
         autoescape=True, undefined=jinja2.ChainableUndefined)
     env.filters["when"] = _when
-    env.filters["pct"] = lambda v: f"{round(100 * v)} %" if _number(v) else "–"
+    env.filters["pct"] = lambda v: percent(v) if _number(v) else "–"
     env.filters["num"] = lambda v: grouped(int(v)) if _number(v) else "–"
     env.filters["at"] = _at  # a time from a patient's message, in the patient's own zone
     env.filters["event"] = event_text
@@ -273,10 +276,16 @@ class ClinicApp:
             return self.render(request, "missing.html.j2", 404, patient=pid)
         charts = {w.week: await asyncio.to_thread(_chart, w.week, w.days)
                   for w in view.weeks}
+        record = await asyncio.to_thread(reviews.record, self.db, pid)
         return self.render(request, "patient.html.j2", view=view, charts=charts,
                            settings=FORM_SETTINGS, connected=self.sender.connected,
                            shown=request.query_params.get("request"), max_why=MAX_WHY,
-                           error=FORM_ERRORS.get(request.query_params.get("error", "")))
+                           error=FORM_ERRORS.get(request.query_params.get("error", "")),
+                           record=record, kinds=reviews.KINDS, max_what=reviews.MAX_WHAT,
+                           max_minutes=reviews.MAX_MINUTES, review_shown=reviews.SHOWN,
+                           logged=request.query_params.get("logged"),
+                           review_error=reviews.FORM_ERRORS.get(
+                               request.query_params.get("review_error", "")))
 
     async def plan(self, request: Request) -> Response:
         pid = request.path_params["patient"]
@@ -301,6 +310,44 @@ class ClinicApp:
             log.warning("plan change for %s not sent: %s", pid, exc)
             return RedirectResponse(f"/patients/{pid}?error=broker", 303)
         return RedirectResponse(f"/patients/{pid}?request={req_id}#plan", 303)
+
+    # --- remote-monitoring records: the review log and its exports ---------------------
+
+    async def _known(self, pid: str) -> bool:
+        """A patient of this clinic (what every signed-in clinician may see)."""
+        return bool(PATIENT_ID.match(pid)) and pid in await asyncio.to_thread(
+            views.patient_ids, self.db, self.config.clinic)
+
+    async def review(self, request: Request) -> Response:
+        """Log review minutes or a contact for the patient, as the signed-in clinician."""
+        pid = request.path_params["patient"]
+        if not await self._known(pid):
+            return self.render(request, "missing.html.j2", 404, patient=pid)
+        form = await request.form()
+        if not auth.csrf_ok(request.session, form.get("csrf")):
+            return RedirectResponse(f"/patients/{pid}?review_error=expired#reviews", 303)
+        entry = reviews.parse({k: str(form.get(k, "")) for k in ("minutes", "kind", "what",
+                                                                  "when")},
+                              patient=pid, by=str(request.state.user),
+                              now=datetime.now().astimezone())
+        if isinstance(entry, str):
+            return RedirectResponse(f"/patients/{pid}?review_error={entry}#reviews", 303)
+        await asyncio.to_thread(reviews.add, self.db, entry)
+        log.info("%s logged %d minutes (%s) for %s", entry.by, entry.minutes, entry.kind, pid)
+        return RedirectResponse(f"/patients/{pid}?logged={entry.id}#reviews", 303)
+
+    async def review_export(self, request: Request) -> Response:
+        """``reviews.csv``: the log; ``monitoring.csv``: days with data and review
+        minutes per 30-day period."""
+        pid = request.path_params["patient"]
+        if not await self._known(pid):
+            return self.render(request, "missing.html.j2", 404, patient=pid)
+        record = await asyncio.to_thread(reviews.record, self.db, pid)
+        name = request.url.path.rsplit("/", 1)[-1]
+        text = (reviews.log_csv(record, datetime.now().astimezone().tzinfo or UTC)
+                if name == "reviews.csv" else reviews.periods_csv(record))
+        return Response(text, media_type="text/csv; charset=utf-8", headers={
+            **HEADERS, "Content-Disposition": f'attachment; filename="{pid}-{name}"'})
 
     # --- JSON ---------------------------------------------------------------------------
 
@@ -359,7 +406,7 @@ _READING = frozenset({"GET", "HEAD"})
 
 
 class ReadOnlyTokens:
-    """Refuse (403) any request that carries an API token with a method other
+    """Refuse (403) any request that carries a bearer token with a method other
     than GET or HEAD, on every route, before routing: tokens only read."""
 
     def __init__(self, app: ASGIApp) -> None:
@@ -367,7 +414,8 @@ class ReadOnlyTokens:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] not in _READING and any(
-                k == b"authorization" for k, _ in scope["headers"]):
+                k == b"authorization" and tokens.bearer(v.decode("latin-1")) is not None
+                for k, v in scope["headers"]):
             response = JSONResponse({"error": "API tokens only read (GET or HEAD); sign in "
                                               "to the web app to change anything"}, 403,
                                     headers=HEADERS)
@@ -398,6 +446,10 @@ def create_app(config: ClinicConfig, *, db: Database | None = None,
         Route("/", _signed_in(clinic, clinic.patients)),
         Route("/patients/{patient}", _signed_in(clinic, clinic.patient)),
         Route("/patients/{patient}/plan", _signed_in(clinic, clinic.plan), methods=["POST"]),
+        Route("/patients/{patient}/reviews", _signed_in(clinic, clinic.review),
+              methods=["POST"]),
+        Route("/patients/{patient}/reviews.csv", _signed_in(clinic, clinic.review_export)),
+        Route("/patients/{patient}/monitoring.csv", _signed_in(clinic, clinic.review_export)),
         Route("/api/patients", _signed_in(clinic, clinic.api_patients, api=True)),
         Route("/api/patients/{patient}", _signed_in(clinic, clinic.api_patient, api=True)),
         Route("/api/openapi.json", _signed_in(clinic, clinic.api_openapi, api=True)),
