@@ -620,3 +620,16 @@ def test_a_still_run_goes_on_across_a_daemon_restart(tmp_path: Path) -> None:
     first, stop = marks["first"], marks["stop"]
     assert [rows[m] for m in range(first, stop)] == ["not_worn"] * (stop - first)
     assert rows[first - 2] != "not_worn"
+
+
+def test_a_still_run_does_not_take_back_minutes_another_wearable_showed_worn() -> None:
+    """The watch lies on the table while a foot pod counts a walk: the run is
+    not worn for the watch, but the walk's minutes stay the person's."""
+    book = book_with("infinitime", "watch")
+    book.still_min = 6
+    book.note("rsc", StepDelta(T0 + 2 * 60 + 30, "pod", 80))
+    book.note("rsc", StepDelta(T0 + 3 * 60 + 30, "pod", 85))
+    got = wrist(book, 8, noise_g=3 / 1024)
+    assert [got[2], got[3]] == [Epoch.from_steps(M0 + 2, 80), Epoch.from_steps(M0 + 3, 85)]
+    assert book.runs == [(M0, M0 + 2), (M0 + 4, M0 + 5)]
+    assert got[5:] == [Epoch.not_worn(M0 + m) for m in range(5, 8)]

@@ -121,6 +121,9 @@ class MinuteBook:
     stills: dict[str, Stillness] = field(default_factory=dict)
     runs: list[tuple[Minute, Minute]] = field(default_factory=list)
     """Minutes ``[first, end)`` already taken that a still run found not worn."""
+    shown: set[Minute] = field(default_factory=set)
+    """Recent minutes a wearable showed worn: a still run on another one (a
+    watch on the table, a foot pod counting steps) does not take them back."""
 
     def track(self, device: str, placement: Placement, rate: float) -> ImuTrack:
         """The device's pipeline at ``rate`` (a new one, same mount, if the rate changed)."""
@@ -259,11 +262,14 @@ class MinuteBook:
             off, run = stillness.close(minute, whole=seen is not None and _whole(seen, minute))
             still = still or off
             if run is not None:
-                self.runs.append(run)
+                self.runs.extend(_without(run, self.shown))
         if still:
             self.worn[minute] = self.worn.get(minute, False)  # not worn, unless shown
         elif posture is not None:
             self.worn[minute] = True  # an IMU measured the person's posture
+        if self.worn.get(minute):
+            self.shown.add(minute)
+        self.shown.difference_update([m for m in self.shown if m < minute - KEEP_MIN])
         if self.not_worn(minute) and self.known(minute):
             return Epoch.not_worn(minute)
         return minute_epoch(minute, steps, posture, known=self.known(minute))
@@ -304,6 +310,20 @@ class MinuteBook:
             book = self.steps.setdefault(device, {})
             for minute, steps in per.items():
                 book[int(minute)] = book.get(int(minute), 0) + int(steps)
+
+
+def _without(run: tuple[Minute, Minute], shown: set[Minute]) -> list[tuple[Minute, Minute]]:
+    """The minutes ``[first, end)`` of ``run`` but those in ``shown``, as ranges."""
+    out: list[tuple[Minute, Minute]] = []
+    first, end = run
+    for minute in range(first, end):
+        if minute in shown:
+            if first < minute:
+                out.append((first, minute))
+            first = minute + 1
+    if first < end:
+        out.append((first, end))
+    return out
 
 
 def _heard(seen: DeviceSeen, minute: Minute) -> bool:
