@@ -8,6 +8,7 @@ import asyncio
 import json
 import math
 import sqlite3
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -633,3 +634,73 @@ def test_a_still_run_does_not_take_back_minutes_another_wearable_showed_worn() -
     assert [got[2], got[3]] == [Epoch.from_steps(M0 + 2, 80), Epoch.from_steps(M0 + 3, 85)]
     assert book.runs == [(M0, M0 + 2), (M0 + 4, M0 + 5)]
     assert got[5:] == [Epoch.not_worn(M0 + m) for m in range(5, 8)]
+
+
+def test_the_virtual_watch_on_a_table_in_lock_step(tmp_path: Path) -> None:
+    """A script that moves the daemon's clock itself (as the demo does) lays the
+    watch down and sends each minute's readings with ``table_noise``: the 20
+    minutes are all stored not worn, the first 14 rewritten when the run
+    reached 15; steps walked meanwhile are not counted by the watch."""
+    pytest.importorskip("bumble", reason="the virtual wearables need the 'virtual' extra")
+    from daemon_helpers import connected, run_daemon, until  # noqa: PLC0415
+
+    from devices.virtual import virtual_world  # noqa: PLC0415
+    from pacer.daemon.app import Daemon  # noqa: PLC0415
+    from pacer.daemon.clock import Clock  # noqa: PLC0415
+    from pacer.mqtt.broker import PrivateBroker  # noqa: PLC0415
+
+    class HandClock(Clock):
+        """The daemon's clock where the test puts it."""
+
+        def __init__(self, at: float) -> None:
+            super().__init__(speed=600.0, origin=at)
+            self.at = at
+
+        def now(self) -> float:
+            return self.at
+
+    origin = datetime(2026, 6, 10, 9, 0, tzinfo=ZoneInfo("Europe/London")).timestamp()
+    clock = HandClock(origin)
+    marks: dict[str, int] = {}
+
+    async def scenario() -> None:
+        with PrivateBroker() as broker:
+            async with virtual_world(watches=1) as world:
+                watch = world.watches[0]
+                config = watch_config(tmp_path, watch.address, broker.url)
+
+                async def body(daemon: Daemon) -> None:
+                    assert daemon.ble is not None
+                    book = daemon.ble.book
+                    await until(lambda: connected(daemon), 10, "the watch to connect")
+                    first = marks["first"] = int(clock.at // 60) + 2
+                    clock.at = first * 60.0
+                    watch.lay_down()
+                    await watch.walk(50)
+                    assert watch.steps == 0
+                    sent = book.readings
+
+                    def has(n: int) -> Callable[[], bool]:
+                        return lambda: book.readings >= n
+
+                    def taken(m: int) -> Callable[[], bool]:
+                        return lambda: (daemon.engine.next_minute or 0) > m
+
+                    for minute in range(first, first + 20):
+                        clock.at = minute * 60 + 30.0
+                        await watch.table_noise(60)
+                        sent += 60
+                        await until(has(sent), 10, "the readings")
+                        clock.at = (minute + 1) * 60.0
+                        await until(taken(minute), 10, "the minute to be taken")
+                    await watch.put_on()
+                    assert not watch.on_table
+
+                await run_daemon(config, world, clock, body)
+
+    asyncio.run(asyncio.wait_for(scenario(), 90))
+    with sqlite3.connect(tmp_path / "pacer.sqlite3") as conn:
+        rows = dict(conn.execute("SELECT minute, posture FROM epochs").fetchall())
+    first = marks["first"]
+    assert [rows[m] for m in range(first, first + 20)] == ["not_worn"] * 20
+    assert rows[first - 1] != "not_worn"

@@ -19,8 +19,9 @@ gravity plus the accelerometer's noise floor, notified ``rate`` times a clock
 second (the firmware notifies whenever a value changes, up to 10 times a second;
 one a second is enough for the stillness rule's 30 readings a minute and is
 what an accelerated test can carry); ``put_on`` (or the end of the time) puts
-it back on the wrist, with a movement. Worn, the virtual watch notifies motion
-only on ``move``.
+it back on the wrist, with a movement. A script that moves the clock itself (in
+lock-step) calls ``lay_down`` and then, each minute, ``table_noise(60)``.
+Worn, the virtual watch notifies motion only on ``move``.
 """
 
 from __future__ import annotations
@@ -193,6 +194,22 @@ class VirtualWatch(VirtualPeripheral):
         self.motion = (round(x * 1024), round(y * 1024), round(z * 1024))
         await self.notify(uuids.RAW_MOTION, struct.pack("<hhh", *self.motion))
 
+    def lay_down(self) -> None:
+        """On the table from now, until ``put_on``: no steps are counted, and the
+        script sends its raw motion with ``table_noise``."""
+        self._stop_table()
+        self.on_table = True
+
+    async def table_noise(self, readings: int,
+                          up: tuple[float, float, float] = (0.0, 0.0, 1.0)) -> None:
+        """Notify ``readings`` raw motion readings of the watch lying still,
+        ``up`` being gravity in its axes: its noise floor around it."""
+        rest = [round(g * 1024) for g in up]
+        for _ in range(readings):
+            x, y, z = (v + round(self._rng.gauss(0.0, TABLE_NOISE)) for v in rest)
+            self.motion = (x, y, z)
+            await self.notify(uuids.RAW_MOTION, struct.pack("<hhh", x, y, z))
+
     def take_off(self, seconds: float | None, *, clock: Callable[[], float],
                  at: float | None = None, rate: float = MOTION_HZ,
                  up: tuple[float, float, float] = (0.0, 0.0, 1.0)) -> None:
@@ -222,7 +239,6 @@ class VirtualWatch(VirtualPeripheral):
         while clock() < start:
             await asyncio.sleep(TICK_S)
         self.on_table = True
-        rest = [round(g * 1024) for g in up]
         sent = 0  # readings since ``start``
         tick = TICK_S
         while end is None or start + sent / rate < end:
@@ -233,12 +249,9 @@ class VirtualWatch(VirtualPeripheral):
                 tick = max(tick * BURST_S / (now - before), 0.002)
             if end is not None:
                 now = min(now, end)
-            due = int((now - start) * rate) - sent
-            for _ in range(max(due, 0)):
-                x, y, z = (v + round(self._rng.gauss(0.0, TABLE_NOISE)) for v in rest)
-                self.motion = (x, y, z)
-                await self.notify(uuids.RAW_MOTION, struct.pack("<hhh", x, y, z))
-            sent += max(due, 0)
+            due = max(int((now - start) * rate) - sent, 0)
+            await self.table_noise(due, up)
+            sent += due
         self.on_table = False
         self._table = None
         await self._lifted()

@@ -121,6 +121,9 @@ class MinuteBook:
     stills: dict[str, Stillness] = field(default_factory=dict)
     runs: list[tuple[Minute, Minute]] = field(default_factory=list)
     """Minutes ``[first, end)`` already taken that a still run found not worn."""
+    readings: int = 0
+    """Acceleration readings taken for the stillness rule, all told (a script
+    in lock-step waits on it)."""
     shown: set[Minute] = field(default_factory=set)
     """Recent minutes a wearable showed worn: a still run on another one (a
     watch on the table, a foot pod counting steps) does not take them back."""
@@ -157,6 +160,7 @@ class MinuteBook:
     def still(self, device: str, kind: str, at: float, xyz: tuple[float, float, float]) -> None:
         """Acceleration (g) for the stillness rule alone (a wrist's, and an IMU's)."""
         self.seen.setdefault(device, DeviceSeen(kind)).last_data = at
+        self.readings += 1
         still = self.stills.get(device)
         if still is None:
             still = self.stills[device] = Stillness(self.still_min)
