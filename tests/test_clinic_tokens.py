@@ -12,12 +12,15 @@ as ``pacer clinic serve`` and ``pacer clinic token`` are.
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
+from daemon_helpers import wait_until
 from starlette.testclient import TestClient
 from test_clinic_collector import pg_url  # noqa: F401 - a fixture
 from test_clinic_web import LISTED_ONLY, NAME, PASSWORD, _config, _fill, _sign_in
@@ -28,6 +31,7 @@ from pacer.clinic.config import load_clinic_config
 from pacer.clinic.db import Database
 from pacer.clinic.testing import CLINIC_PATIENTS
 from pacer.clinic.web import create_app
+from pacer.mqtt.broker import free_port, port_open
 
 OTHER, OTHER_PW = "sam.physio", "another good password"
 
@@ -283,6 +287,56 @@ def test_a_token_is_never_logged(api_site: ApiSite, capsys: pytest.CaptureFixtur
     printed = capsys.readouterr()
     assert f"API token {token_id} of {NAME} refused: revoked" in caplog.text
     for text in (caplog.text, printed.out, printed.err):
+        assert secret not in text
+        assert secret[::-1] not in text
+
+
+def test_the_server_and_the_command_line_never_log_a_token(tmp_path: Path) -> None:
+    """``pacer clinic serve`` (uvicorn, its access log, pacer's log at DEBUG)
+    and ``pacer clinic token`` as processes: the secret is in no output but
+    the one line ``create`` prints."""
+    port = free_port()
+    path = _config(tmp_path)
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "[web]\n", f"[web]\nport = {port}\n"), encoding="utf-8")
+    config = load_clinic_config(path)
+    auth.set_password(config.web.users_file, NAME, PASSWORD)
+    _fill(Database(config.database))
+
+    def pacer(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "pacer", "--log-level", "DEBUG", "clinic",
+                               "token", *args, "--config", str(path)],
+                              capture_output=True, text=True, timeout=60, check=False)
+
+    made = pacer("create", "--user", NAME, "--name", "export")
+    assert made.returncode == 0, made.stderr
+    token = made.stdout.strip()
+    token_id, secret = _parts(token)
+    outputs = [made.stderr]
+    log_path = tmp_path / "web.log"
+    with log_path.open("ab") as log:
+        web = subprocess.Popen([sys.executable, "-m", "pacer", "--log-level", "DEBUG", "clinic",
+                                "serve", "--config", str(path)], stdout=log, stderr=log)
+    try:
+        wait_until(lambda: port_open("127.0.0.1", port), 30, "the clinic web app listening")
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as c:
+            assert c.get("/api/patients", headers=_bearer(token)).status_code == 200
+            assert c.post("/api/patients", headers=_bearer(token)).status_code == 403
+            wrong = f"pct_{token_id}_{secret[::-1]}"
+            assert c.get("/api/patients", headers=_bearer(wrong)).status_code == 401
+            revoked = pacer("revoke", token_id)
+            assert revoked.returncode == 0, revoked.stderr
+            assert c.get("/api/patients", headers=_bearer(token)).status_code == 401
+        listed = pacer("list")
+        assert token_id in listed.stdout
+        outputs += [revoked.stdout, revoked.stderr, listed.stdout, listed.stderr]
+    finally:
+        web.terminate()
+        web.wait(15)
+    outputs.append(log_path.read_text(encoding="utf-8"))
+    assert '"GET /api/patients HTTP/1.1" 200' in outputs[-1]  # the access log was kept
+    assert f"API token {token_id} of {NAME} refused: revoked" in outputs[-1]
+    for text in outputs:
         assert secret not in text
         assert secret[::-1] not in text
 
