@@ -153,7 +153,9 @@ class Store:
         has just taken back as not worn (a still run, ``Engine.not_worn``);
         their posture becomes ``not_worn`` in the same transaction, so the
         stored minutes never disagree with the state stored beside them.
-        Their steps stay: they were counted.
+        Their steps stay: they were counted. Minutes stored unknown stay
+        unknown (the wearable was out of reach, or the daemon down, in the
+        middle of the run), as the engine leaves them.
 
         All or nothing. A minute already stored for ``user`` raises StoreError:
         feeding a minute twice would count its steps twice.
@@ -162,8 +164,8 @@ class Store:
             for first, end in not_worn:
                 self._conn.execute(
                     "UPDATE epochs SET posture = ?, inferred = 0"
-                    " WHERE user = ? AND minute >= ? AND minute < ?",
-                    (Posture.NOT_WORN.value, user, first, end))
+                    " WHERE user = ? AND minute >= ? AND minute < ? AND posture != ?",
+                    (Posture.NOT_WORN.value, user, first, end, Posture.UNKNOWN.value))
             self._insert_epoch(user, epoch, source)
             self._insert_outputs(user, outputs)
             self._put_state(user, epoch.start, state)
