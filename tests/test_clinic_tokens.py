@@ -21,6 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 from daemon_helpers import wait_until
+from starlette.routing import Route
 from starlette.testclient import TestClient
 from test_clinic_collector import pg_url  # noqa: F401 - a fixture
 from test_clinic_web import LISTED_ONLY, NAME, PASSWORD, _config, _fill, _sign_in
@@ -167,7 +168,12 @@ def test_a_token_only_reads(api_site: ApiSite, capsys: pytest.CaptureFixture[str
 def test_a_token_never_opens_a_page(api_site: ApiSite,
                                     capsys: pytest.CaptureFixture[str]) -> None:
     token = api_site.token(capsys)
-    for path in ("/", "/patients/anna-k"):
+    routes = api_site.client.app.routes  # type: ignore[attr-defined]
+    pages = [r.path.replace("{patient}", "anna-k") for r in routes
+             if isinstance(r, Route) and not r.path.startswith(("/api/", "/signin"))
+             and "GET" in (r.methods or ())]  # every page, the CSV exports too
+    assert {"/", "/patients/anna-k"} <= set(pages)
+    for path in pages:
         r = api_site.client.get(path, headers=_bearer(token), follow_redirects=False)
         assert (r.status_code, r.headers["location"]) == (303, "/signin")
 
