@@ -5,8 +5,9 @@ comes from the source tree or the editable install.
 
 It holds what is read at run time (the report's and the clinic's templates, the
 phone app's built files) and nothing the app's build only needs. The wheel's
-dependencies come from the package registry (pip's cache makes it quick); the
-test takes about a minute and a half on two busy cores (see bench/README.md).
+dependencies come from the package registry (pip's cache makes it quick): the
+test takes 2 to 3 minutes on two busy cores (bench/wheel_install.py times its
+parts; the figures are in bench/README.md).
 """
 
 from __future__ import annotations
@@ -105,6 +106,7 @@ def stop(proc: subprocess.Popen[bytes]) -> int:
 
 
 def build_wheel(tmp: Path) -> Path:
+    """The wheel of a copy of this tree (setuptools from the registry, isolated)."""
     source = tmp / "source"
     shutil.copytree(ROOT, source, ignore=NOT_SOURCES)
     out = tmp / "wheel"
@@ -128,15 +130,16 @@ def check_contents(wheel: Path) -> None:
     assert "devices/virtual/watch.py" in names
 
 
-def install(tmp: Path, wheel: Path) -> Venv:
+def install(tmp: Path, wheel: Path, extras: str = EXTRAS) -> Venv:
+    """A fresh venv in ``tmp/venv`` with ``wheel[extras]`` from the registry."""
     root = tmp / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(root)], check=True, timeout=300)
     work = tmp / "work"
     work.mkdir()
     venv = Venv(root, work)
-    subprocess.run([str(venv.bin / "python"), "-m", "pip", "install", "--quiet",
-                    f"{wheel}[{EXTRAS}]"], cwd=work, env=venv.env, check=True, timeout=900,
-                   capture_output=True)
+    wanted = f"{wheel}[{extras}]" if extras else str(wheel)
+    subprocess.run([str(venv.bin / "python"), "-m", "pip", "install", "--quiet", wanted],
+                   cwd=work, env=venv.env, check=True, timeout=900, capture_output=True)
     return venv
 
 
