@@ -27,7 +27,9 @@ import pytest
 from daemon_helpers import wait_until
 
 from pacer import __version__
+from pacer.app import bundle
 from pacer.app.bundle import DIST_DIR
+from pacer.app.command import app_main
 from pacer.extras import DISTRIBUTION
 from pacer.mqtt.broker import free_port
 
@@ -219,3 +221,19 @@ def test_the_wheel_installs_and_every_command_runs_from_it(tmp_path: Path) -> No
     finally:
         assert stop(app) == 0, venv.log("app")
     assert "Traceback" not in venv.log("app")
+
+
+def test_an_installed_pacer_without_the_app_says_how_its_wheel_should_be_built(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Installed (no sources beside the package), the advice to run npm there
+    would be wrong: the wheel was built before the app was."""
+    monkeypatch.setattr(bundle, "WEB_DIR", tmp_path / "web")
+    with pytest.raises(bundle.AppNotBuiltError, match=r"installed without the phone app's built "
+                       r"files .*before building the wheel"):
+        app_main(config_path=None, host="127.0.0.1", port=0, broker_url=None,
+                 dist=tmp_path / "web" / "dist")
+    (tmp_path / "web").mkdir()
+    (tmp_path / "web" / "package.json").write_text("{}", encoding="utf-8")  # a checkout
+    with pytest.raises(bundle.AppNotBuiltError, match=r"not built yet.*npm run build"):
+        app_main(config_path=None, host="127.0.0.1", port=0, broker_url=None,
+                 dist=tmp_path / "web" / "dist")

@@ -47,7 +47,16 @@ def app_main(*, config_path: Path | None, host: str, port: int, broker_url: str 
     """Serve the built app (``dist``, default web/dist) at host:port; 0 after
     SIGTERM or Ctrl-C."""
     dist = dist or bundle.DIST_DIR
-    bundle.check_bundle(dist)
+    try:
+        bundle.check_bundle(dist)
+    except bundle.AppNotBuiltError:
+        if (bundle.WEB_DIR / "package.json").is_file():
+            raise  # a checkout: its advice to build the app holds
+        # An installed pacer has no app sources to build: its wheel was made without them.
+        raise bundle.AppNotBuiltError(
+            f"this pacer was installed without the phone app's built files ({dist} is "
+            "missing): in a checkout of pacer, build the app (cd pacer/app/web && npm ci && "
+            "npm run build) before building the wheel, and install that wheel") from None
     if bundle.is_stale(dist):
         log.warning("the phone app's sources changed since it was built; %s",
                     bundle.build_advice(dist.parent))
