@@ -35,7 +35,7 @@ def run(speed: float, hours: float) -> tuple[float, int, str]:
         timed["s"] = time.perf_counter() - t0
 
     saved = demo._lockstep, demo.WATCH_MAX_SPEED
-    demo._lockstep = lockstep  # type: ignore[assignment]
+    demo._lockstep = lockstep
     demo.WATCH_MAX_SPEED = math.inf
     try:
         out = io.StringIO()

@@ -7,12 +7,14 @@ ordinary MQTT subscriber printing what a phone would receive. Prompts also
 buzz the virtual watch. Without the virtual-device extra the demo falls back
 to a replay device (the same day from a file).
 
-The watch's day runs in lock-step (``pacer.lockstep``): the daemon's clock
-moves a minute at a time, once the watch's steps of that minute are in the
-daemon and the minute's messages have reached the phone. So the prompts and
-the summary are the same at every speed and on every run (the day is always
-``DEMO_DAY``, the week before it a seeded persona); ``--speed`` only paces
-the minutes, up to ``WATCH_MAX_SPEED``, what this machine keeps up with.
+On a virtual wearable the day runs in lock-step (``pacer.lockstep``): the
+daemon's clock moves a minute at a time, once the wearable's samples of that
+minute are in the daemon, and the next minute begins once the minute's
+messages have reached the phone. So the prompts and the summary are the same
+at every speed and on every run (the day is always ``DEMO_DAY``, the week
+before it a seeded persona); ``--speed`` only paces the minutes, up to
+``WATCH_MAX_SPEED`` (what this machine keeps up with) or, for the thigh,
+``THIGH_MAX_SPEED``. The replay device (no virtual extra) runs free.
 
 Before the daemon starts, the store gets the person's previous week (a
 simulated desk worker, stored as ``pacer replay --store`` stores it): the daemon
@@ -21,7 +23,7 @@ person gets up at 06:30 with one morning message giving the first step plan.
 
 ``wearable="thigh"``: instead of the watch, a virtual WitMotion IMU on the
 thigh streams acceleration synthesised from the same day (at 10 Hz, so the
-clock runs at most ``THIGH_MAX_SPEED`` times real time), and the daemon
+day runs at most ``THIGH_MAX_SPEED`` times real time), and the daemon
 measures sitting from it with the IMU pipeline. The clock starts in the night:
 the wearer walks to the bathroom and back to bed (the pipeline learns how the
 sensor is strapped on from walking), lies in bed, and sits up at 06:30, which
@@ -295,27 +297,48 @@ async def _demo_watch(speed: float, out: Any, *, workdir: Path, broker: PrivateB
 
     pace = min(speed, WATCH_MAX_SPEED)
     clock = StepClock(speed=pace, origin=origin)
+    plan = walk_plan(int(start // 60))
     async with virtual_world(watches=1) as world:
         watch = world.watches[0]
         device = {"kind": "infinitime", "address": watch.address, "placement": "wrist"}
         config = demo_config(workdir, broker, device)
         print(f"pacer demo: private {broker.backend} broker at {broker.url}; a virtual "
               f"InfiniTime watch ({watch.address}) on a virtual Bluetooth link walks a "
-              f"scripted desk day ({DEMO_DAY:%A} {DEMO_DAY.day} {DEMO_DAY:%B %Y}, {DEMO_TZ}) "
-              f"minute by minute in lock-step with the daemon's clock, at {pace:g}x real time",
-              file=out)
+              f"scripted desk day ({_day_words()}, {DEMO_TZ}) minute by minute in lock-step "
+              f"with the daemon's clock, at {pace:g}x real time", file=out)
         if speed > pace:
             print(f"(a minute waits for the watch, the daemon and the broker: {pace:g}x at "
                   f"most, not {speed:g}x; the day is the same at any speed)", file=out)
 
         async def body(phone: MqttLink, daemon: Daemon, runner: asyncio.Task[None]) -> None:
-            await _lockstep(phone, daemon, runner, clock=clock, watch=watch, start=start,
-                            shown=shown)
+            alive = _alive(runner)
+
+            async def feed(minute: int) -> None:
+                """The minute's steps, in its middle, counted by the daemon."""
+                steps = plan.get(minute, 0)
+                if steps:
+                    clock.move_to(minute * 60 + 30)
+                    await watch.walk(steps, per_notification=steps)
+                    await until(lambda: _count(daemon) == watch.steps,
+                                f"the daemon to count the steps of {_hhmm(minute)}",
+                                alive=alive)
+
+            await _lockstep(phone, daemon, runner, clock=clock, pace=pace, shown=shown,
+                            ready=lambda: _count(daemon) is not None, feed=feed,
+                            buzzes=lambda: len(watch.alerts))
 
         daemon = await _run(config, out, history=history, clock=clock, world=world, body=body)
         buzzed = len(watch.shown_alerts)
     print(f"\n{buzz_line(buzzed, shown.prompts)}", file=out)
     return daemon
+
+
+def _day_words() -> str:
+    return f"{DEMO_DAY:%A} {DEMO_DAY.day} {DEMO_DAY:%B %Y}"
+
+
+def _hhmm(minute: int) -> str:
+    return iso(minute, ZoneInfo(DEMO_TZ))[11:16]
 
 
 async def _sync(phone: MqttLink, n: int) -> list[dict[str, Any]]:
@@ -338,7 +361,7 @@ async def _sync(phone: MqttLink, n: int) -> list[dict[str, Any]]:
                     got.append(data)
     except TimeoutError:
         raise DemoStalled(f"the demo's phone did not hear back from the broker in "
-                              f"{MINUTE_STALL_S:g} s; run it again, at a lower --speed") from None
+                          f"{MINUTE_STALL_S:g} s; run it again, at a lower --speed") from None
 
 
 def _alive(runner: asyncio.Task[None]) -> Callable[[], None]:
@@ -350,12 +373,21 @@ def _alive(runner: asyncio.Task[None]) -> Callable[[], None]:
 
 
 def _count(daemon: Daemon) -> int | None:
-    """The watch's step count as the daemon last read it (None: not yet)."""
+    """The watch's step count as the daemon last read it (None: not connected yet)."""
     ble = daemon.ble
     if ble is None or not ble.devices()[0]["connected"]:
         return None
     state = ble.manager.counter_state(next(iter(ble.labels)))
     return None if state is None else state.total
+
+
+def _imu_samples(daemon: Daemon) -> int | None:
+    """Samples of the IMU the daemon has (None: not connected yet)."""
+    ble = daemon.ble
+    if ble is None or not ble.devices()[0]["connected"]:
+        return None
+    track = ble.book.tracks.get(next(iter(ble.labels)))
+    return 0 if track is None else track.first + len(track.offsets)
 
 
 def _taken(daemon: Daemon, minute: int) -> Callable[[], bool]:
@@ -364,53 +396,50 @@ def _taken(daemon: Daemon, minute: int) -> Callable[[], bool]:
 
 
 async def _lockstep(phone: MqttLink, daemon: Daemon, runner: asyncio.Task[None], *,
-                    clock: StepClock, watch: Any, start: float, shown: _Phone) -> None:
-    """The day a minute at a time: the watch's steps in the minute's middle,
-    counted by the daemon; the clock to the minute's end; the minute taken, its
-    messages at the broker and at the phone (printed), its prompts on the
-    watch; then the next minute, no sooner than the pace allows."""
+                    clock: StepClock, pace: float, shown: _Phone, ready: Callable[[], bool],
+                    feed: Callable[[int], Awaitable[None]],
+                    buzzes: Callable[[], int] | None = None) -> None:
+    """The day a minute at a time, once the wearable is ``ready``: ``feed`` puts
+    the minute's samples into the daemon; then the clock goes to the minute's
+    end (and the IMU pipeline's settling time), and the minute is taken, its
+    messages at the broker and at the phone (printed), its prompts on the watch
+    (``buzzes``); then the next minute, no sooner than ``pace`` allows."""
     alive = _alive(runner)
-    tz = daemon.engine.tz
-    await until(lambda: _count(daemon) is not None, "the daemon to connect to the virtual watch",
-                timeout=CONNECT_S, alive=alive)
+    await until(ready, "the daemon to connect to the virtual wearable", timeout=CONNECT_S,
+                alive=alive)
+    settle = daemon.ble.settle_s if daemon.ble is not None else 0.0
     window = _Window(daemon)
-    plan = walk_plan(int(start // 60))
-    pace_s = 60 / clock.speed
+    pace_s = 60 / pace
     minute = int(clock.now() // 60)
     first, began = minute, time.monotonic()
     while (minute + 1) * 60 <= shown.end and shown.summary is None:
         begun = time.monotonic()
-        at = iso(minute, tz)[11:16]
-        steps = plan.get(minute, 0)
-        if steps:
-            clock.move_to(minute * 60 + 30)
-            await watch.walk(steps, per_notification=steps)
-            await until(lambda: _count(daemon) == watch.steps,
-                        f"the daemon to count the steps of {at}", alive=alive)
-        clock.move_to((minute + 1) * 60)
-        await until(_taken(daemon, minute),
-                    f"the daemon to take the minute {at}", alive=alive)
+        at = _hhmm(minute)
+        await feed(minute)
+        clock.move_to((minute + 1) * 60 + settle)
+        await until(_taken(daemon, minute), f"the daemon to take the minute {at}", alive=alive)
         await until(lambda: not daemon.store.outbox_pending(limit=1),
                     f"the messages of {at} to reach the broker", alive=alive)
         received = await _sync(phone, minute)
         window.show(shown.out)
         for data in received:
             shown.show(data)
-        await until(lambda: len(watch.alerts) >= shown.prompts,
-                    f"the watch to buzz with the prompts of {at}", alive=alive)
+        if buzzes is not None:
+            await until(lambda: buzzes() >= shown.prompts,
+                        f"the watch to buzz with the prompts of {at}", alive=alive)
         minute += 1
         await asyncio.sleep(max(0.0, begun + pace_s - time.monotonic()))
     kept_up = (minute - first) * 60 / max(time.monotonic() - began, 1e-9)
-    if minute > first and kept_up < 0.9 * clock.speed:
+    if minute > first and kept_up < 0.9 * pace:
         shown.notes.append(f"(this machine kept up with about {kept_up:.0f}x, not the "
-                           f"{clock.speed:g}x asked: the same day, only slower)")
+                           f"{pace:g}x asked: the same day, only slower)")
 
 
 async def _free_running(phone: MqttLink, daemon: Daemon, runner: asyncio.Task[None], *,
                         shown: _Phone) -> None:
-    """The thigh and the replay device run on a free-running clock: messages
-    are printed as they come until the end (and two clock minutes of grace: the
-    day's summary is made after the minute that ends the waking window)."""
+    """The replay device runs on a free-running clock: messages are printed as
+    they come until the end (and two clock minutes of grace: the day's summary
+    is made after the minute that ends the waking window)."""
     window = _Window(daemon)
     while daemon.clock.now() < shown.end + 120 and shown.summary is None:
         if runner.done():
@@ -431,11 +460,13 @@ async def _demo_thigh(speed: float, out: Any, *, workdir: Path, broker: PrivateB
                       history: list[int], origin: float, shown: _Phone) -> Daemon:
     from devices.virtual import virtual_world  # noqa: PLC0415
 
-    if speed > THIGH_MAX_SPEED:
-        print(f"(the thigh sensor streams 10 samples a second: {THIGH_MAX_SPEED:g}x at most, "
+    pace = min(speed, THIGH_MAX_SPEED)
+    if speed > pace:
+        print(f"(the thigh sensor streams 10 samples a second: {pace:g}x at most, "
               f"not {speed:g}x)", file=out)
-        speed = THIGH_MAX_SPEED
-    clock = Clock(speed=speed, origin=origin)
+    # The daemon's minute job looks at the clock as often as for the watch;
+    # the sensor's stream sets the pace.
+    clock = StepClock(speed=WATCH_MAX_SPEED, origin=origin)
     async with virtual_world() as world:
         thigh = await world.add_witmotion(clock=clock.now)
         thigh.play(thigh_segments())
@@ -443,11 +474,25 @@ async def _demo_thigh(speed: float, out: Any, *, workdir: Path, broker: PrivateB
         config = demo_config(workdir, broker, device)
         print(f"pacer demo: private {broker.backend} broker at {broker.url}; a virtual "
               f"WitMotion IMU on the thigh ({thigh.address}) streams the acceleration of a "
-              f"scripted desk day over a virtual Bluetooth link at {speed:g}x real time "
-              f"({DEMO_TZ}); pacer measures sitting from it", file=out)
+              f"scripted desk day ({_day_words()}, {DEMO_TZ}) over a virtual Bluetooth link, "
+              f"minute by minute in lock-step with the daemon's clock, at {pace:g}x real "
+              "time; pacer measures sitting from it", file=out)
 
         async def body(phone: MqttLink, daemon: Daemon, runner: asyncio.Task[None]) -> None:
-            await _free_running(phone, daemon, runner, shown=shown)
+            alive = _alive(runner)
+            settle = daemon.ble.settle_s if daemon.ble is not None else 0.0
+
+            async def feed(minute: int) -> None:
+                """The minute's samples and the pipeline's look-ahead past its end,
+                all in the daemon, the clock a second short of taking the minute."""
+                clock.move_to((minute + 1) * 60 + settle - 1)
+                await until(lambda: thigh.streamer.caught_up()
+                            and _imu_samples(daemon) == thigh.notified,
+                            f"the daemon to have the thigh's samples of {_hhmm(minute)}",
+                            alive=alive)
+
+            await _lockstep(phone, daemon, runner, clock=clock, pace=pace, shown=shown,
+                            ready=lambda: _imu_samples(daemon) is not None, feed=feed)
 
         return await _run(config, out, history=history, clock=clock, world=world, body=body)
 

@@ -31,9 +31,10 @@ class DemoStalled(PacerError):  # noqa: N818 - named like pacer.errors
 
 
 class StepClock(Clock):
-    """A ``Clock`` that reads what it was last moved to. ``speed`` is the pace
-    asked for: the daemon's minute job runs that often (``60 / speed`` real
-    seconds), and the demo starts a minute no sooner."""
+    """A ``Clock`` that reads what it was last moved to. ``speed`` says how
+    often the daemon's minute job looks at it: every ``60 / speed`` real
+    seconds (at least ``pacer.daemon.app.MIN_TICK_S``); the demo keeps its own
+    pace, at most that."""
 
     def __init__(self, *, speed: float, origin: float) -> None:
         super().__init__(speed=speed, origin=origin)

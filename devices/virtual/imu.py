@@ -127,6 +127,14 @@ class _Streamer:
         self._next: float | None = None  # clock time of the next sample
         self._task: asyncio.Task[None] | None = None
         self.sent = 0
+        self.busy = False  # a burst is being sent
+
+    def caught_up(self) -> bool:
+        """Whether every sample due by the clock has been sent (a lock-stepped
+        demo moves the clock on only then); True while not streaming."""
+        if self._task is None or self._next is None:
+            return True
+        return not self.busy and int((self.clock() - self._next) * self.rate) <= 0
 
     def start(self) -> None:
         if self._task is None:
@@ -151,7 +159,11 @@ class _Streamer:
             times = self._next + np.arange(n) / self.rate
             self._next += n / self.rate
             self.sent += n
-            await self._send(times)
+            self.busy = True
+            try:
+                await self._send(times)
+            finally:
+                self.busy = False
 
 
 class _ImuPeripheral(VirtualPeripheral):
@@ -203,6 +215,10 @@ class _ImuPeripheral(VirtualPeripheral):
     async def close(self) -> None:
         await self.streamer.stop()
         await super().close()
+
+
+WITMOTION_PACKET = 20
+"""Bytes of one ``55 61`` packet: one sample."""
 
 
 def witmotion_packet(acc: Float) -> bytes:
@@ -267,6 +283,12 @@ class VirtualWitMotion(_ImuPeripheral):
         if notify:
             self._pending = b""
             self.streamer.start()
+
+    @property
+    def notified(self) -> int:
+        """Samples in the notifications sent so far: the end of a burst waits
+        for the next one to fill a notification."""
+        return self.streamer.sent - -(-len(self._pending) // WITMOTION_PACKET)
 
     async def _send(self, times: Float) -> None:
         data = self._pending + b"".join(witmotion_packet(a) for a in self.timeline.samples(times))
