@@ -15,9 +15,9 @@ from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
-from pacer.clinic import contract
 from pacer.clinic.plan import PATIENT_ID
 from pacer.clinic.views import ATTENTION
+from pacer.contract import checked as contract
 from pacer.engine.safety import TIERS
 
 VERSION = "1.0.0"

@@ -25,9 +25,9 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from pacer.clinic import contract
 from pacer.clinic.config import ClinicConfig
 from pacer.clinic.db import Database
+from pacer.contract import checked as contract
 from pacer.contract import topics as topic_names
 from pacer.contract.topics import ANY, Topics
 from pacer.errors import BrokerUnavailable, PacerError

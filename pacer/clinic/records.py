@@ -32,7 +32,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pacer.clinic import contract
+from pacer.contract import checked as contract
 from pacer.contract import topics
 
 Kind = Literal["summary", "event", "alert", "alert_clear", "status"]

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
-from pacer.clinic import contract
 from pacer.clinic.db import Database
+from pacer.contract import checked as contract
 from pacer.report import monitoring
 from pacer.timebase import zone
 

@@ -41,9 +41,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pacer.clinic import contract
 from pacer.clinic.config import ClinicTable
 from pacer.clinic.db import CLEARED_EVENT, Database
+from pacer.contract import checked as contract
 from pacer.engine.safety import Tier
 from pacer.report import monitoring, redflags
 
