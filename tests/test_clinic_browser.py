@@ -5,7 +5,8 @@ password per account, simulated patients publishing as themselves, and a real
 patient daemon (``pacer run``) that lists the physiotherapist in
 ``plan_editors`` and answers the plan change.
 
-The screenshot of the patient list lands in pacer/clinic/screenshots/ when
+The screenshots of the patient list and of a patient's remote-monitoring
+record (laptop and phone) land in pacer/clinic/screenshots/ when
 PACER_SCREENSHOTS=1 (otherwise in a temporary folder, leaving the tree clean).
 """
 
@@ -269,3 +270,65 @@ def test_physio_signs_in_sees_the_list_and_changes_a_plan(tmp_path: Path,
     assert event["by"] == PHYSIO
     assert event["set"] == {"sitting.limit_min": 40}
     assert event["command_id"] == req_id
+
+
+def _monitoring_shots(b: Browser, width: str) -> None:
+    """The patient page's remote-monitoring section, and (on a phone, where it
+    takes more than a screen) its log."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    b.do("eval", expr="document.getElementById('reviews').scrollIntoView()")
+    b.do("screenshot", path=str(SHOTS / f"monitoring-{width}.png"))
+    if width == "phone":
+        b.do("eval", expr="document.querySelector('form.review button').scrollIntoView()")
+        b.do("screenshot", path=str(SHOTS / "monitoring-log-phone.png"))
+
+
+def test_physio_sees_days_with_data_and_logs_review_minutes(tmp_path: Path,
+                                                            clinic: Clinic) -> None:
+    """Remote-monitoring records (issue 17 item 3): the 30-day count in the list
+    and on the page, and a review logged by the signed-in physiotherapist,
+    totalled for the period, at laptop and at phone width."""
+    with Browser(tmp_path / "browser.log") as b:
+        _sign_in(b, clinic)
+        counts = dict(b.do("eval", expr="[...document.querySelectorAll('tbody tr')].map(r => "
+                                        "[r.cells[1].innerText, r.querySelector("
+                                        "'[data-field=days_30]').innerText])"))
+        assert counts["grace-t"] == "21"  # three weeks, every day worn 14 hours
+        assert counts["emma-l"] == "15 (2–15)"  # nothing for six days
+        assert counts["alice"].startswith("0")  # her daemon's first day is not over
+        b.do("click", selector="a[href='/patients/grace-t']")
+        b.do("wait", selector="h1", text="grace-t")
+        assert b.do("text", selector="#days-30") == "21 days"
+        assert "review and contact time logged: 0 min" in b.do("text", selector="#period")
+        b.do("fill", selector="#review-minutes", value="25")
+        b.do("eval", expr="document.getElementById('review-kind').value = 'call'")
+        b.do("fill", selector="#review-what",
+             value="Called about the <b>sitting</b> breaks; agreed 40 minutes at work")
+        b.do("click", selector="form.review button[type=submit]")
+        b.do("wait", selector="#logged")
+        assert "25 min" in b.do("text", selector="#period-minutes")
+        row = b.do("text", selector="#review-log tbody tr")
+        assert "physio" in row
+        assert "phone or video call" in row
+        assert "Called about the <b>sitting</b> breaks" in row  # shown as typed, not markup
+        assert b.do("count", selector="#review-log b") == 0
+        _monitoring_shots(b, "laptop")
+        assert not [x for x in b.do("logs") if x.startswith("pageerror")]
+    with Browser(tmp_path / "phone.log") as b:
+        b.do("open", url=f"{clinic.url}/signin", width=390, height=844)
+        b.do("fill", selector="#name", value=PHYSIO)
+        b.do("fill", selector="#password", value=PHYSIO_WEB_PW)
+        b.do("click", selector="main form button[type=submit]")
+        b.do("wait", selector="h1", text="Patients")
+        b.do("eval", expr="document.querySelector('.scroll').scrollLeft = 1e5")  # the last columns
+        b.do("screenshot", path=str(SHOTS / "patients-phone-days.png"))
+        b.do("eval", expr="location.href = '/patients/grace-t'")
+        b.do("wait", selector="#review-log", text="Called about")
+        wide = b.do("eval", expr="[...document.querySelectorAll('main *')].filter(e => "
+                                 "e.getBoundingClientRect().right > 391 && !e.closest('.scroll'))"
+                                 ".map(e => e.tagName + '#' + e.id + '.' + e.className + ' ' + "
+                                 "Math.round(e.getBoundingClientRect().right))")
+        assert wide == [], "\n".join(wide)  # only a table's own scroller is wider
+        _monitoring_shots(b, "phone")
+    assert clinic.db.query("SELECT user_id, by_name, minutes, kind FROM review_log") == [
+        ("grace-t", PHYSIO, 25, "call")]
