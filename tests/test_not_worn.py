@@ -706,3 +706,23 @@ def test_the_virtual_watch_on_a_table_in_lock_step(tmp_path: Path) -> None:
     first = marks["first"]
     assert [rows[m] for m in range(first, first + 20)] == ["not_worn"] * 20
     assert rows[first - 1] != "not_worn"
+
+
+def test_a_bout_at_its_limit_before_the_still_run_began_gets_its_prompt() -> None:
+    """Do-not-disturb holds the prompt due at 07:45 until 07:50; the watch lies
+    still from 07:46. The bout was at its limit without the run's minutes: the
+    prompt goes out when do-not-disturb ends, not after the run."""
+    from datetime import date  # noqa: PLC0415
+
+    from engine_helpers import LONDON, Day, Driver  # noqa: PLC0415
+
+    from pacer.config import Rules, WalkRules  # noqa: PLC0415
+    from pacer.engine.model import Dnd  # noqa: PLC0415
+
+    day = Day(date(2026, 6, 10), LONDON)
+    driver = Driver(rules=Rules(walks=WalkRules(per_day=0, times=())), zone=LONDON,
+                    commands=[(day.seconds("07:30"), Dnd(20))])
+    driver.feed([Epoch.from_steps(m, 90) for m in range(day.at("07:00"), day.at("07:05"))])
+    desk(driver, day, "07:05", 41)
+    desk(driver, day, "07:46", 14, still_from=day.at("07:46"))
+    assert sitting_prompts(driver, day) == [("07:50", 45)]

@@ -689,8 +689,10 @@ class Engine:
         yet long enough to call it not worn (None: no such run). Until the run
         breaks (the sitting prompt then goes out, late by up to
         ``wear.still_min`` minutes) or is found not worn (``not_worn``: its
-        minutes leave the bout), no sitting prompt is sent, so none is ever
-        about minutes later found not worn (docs/pacing-rules.md section 1, v2)."""
+        minutes leave the bout), no sitting prompt is sent that needs the run's
+        minutes to be due, so none is ever about minutes later found not worn
+        (docs/pacing-rules.md section 1, v2): a bout at its limit before the
+        run began gets its first prompt."""
         self.state.still_since = first
 
     def _bout_cut(self, bout: Bout) -> None:
@@ -1097,7 +1099,13 @@ class Engine:
                 st.sit_catchup = None  # the hold ended with nothing to catch up (11.5)
             return False
         if st.still_since is not None and st.still_since <= epoch.start:
-            return False  # the wearable may be lying still, not worn (Engine.still)
+            # The wearable may be lying still, not worn (Engine.still): a first
+            # prompt waits if the bout reaches the limit only with the still
+            # run's minutes (at most one a minute since it began), a repeat
+            # whenever a run is open.
+            run = epoch.start - max(st.still_since, bout.start) + 1
+            if bout.prompts or bout.sedentary_min - run < rules.limit_min:
+                return False
         if epoch.posture is not SEDENTARY:
             return False  # decided on a sedentary epoch only (11.8)
         if bout.next_due is None or now >= bout.next_due:
