@@ -7,17 +7,18 @@ ordinary MQTT subscriber printing what a phone would receive. Prompts also
 buzz the virtual watch. Without the virtual-device extra the demo falls back
 to a replay device (the same day from a file).
 
-On a virtual wearable the day runs in lock-step (``pacer.lockstep``): the
-daemon's clock moves a minute at a time, once the wearable's samples of that
-minute are in the daemon, and the next minute begins once the minute's
-messages have reached the phone. So the prompts and the summary are the same
+The day runs in lock-step (``pacer.lockstep``): the daemon's clock moves a
+minute at a time, once the wearable's samples of that minute are in the
+daemon, and the next minute begins once the minute's messages have reached
+the phone. So the prompts and the summary are the same
 at every speed and on every run (the day is always ``DEMO_DAY``, the week
 before it a seeded persona); ``--speed`` only paces the minutes, up to
 ``WATCH_MAX_SPEED`` (what this machine keeps up with) or, for the thigh,
-``THIGH_MAX_SPEED``. The replay device (no virtual extra) runs free.
+``THIGH_MAX_SPEED``. Without the virtual extra the replay device's day runs
+in lock-step the same way.
 
 Before the daemon starts, the store gets the person's previous week (a
-simulated desk worker, stored as ``pacer replay --store`` stores it): the daemon
+simulated desk worker, seeded): the daemon
 resumes from it, the baseline completes overnight, and the day opens when the
 person gets up at 06:30 with one morning message giving the first step plan.
 
@@ -253,8 +254,8 @@ def _parse(msg: Incoming) -> dict[str, Any] | None:
 
 
 class _Phone:
-    """What the phone received, printed as it comes: each prompt made by the
-    demo's end (clock seconds), counted; the day's summary kept, not printed."""
+    """What the phone received, printed as it comes: each prompt, counted; the
+    day's summary kept, not printed. ``end``: the clock time the demo stops at."""
 
     def __init__(self, out: Any, day: date, end: float) -> None:
         self.out = out
@@ -267,10 +268,6 @@ class _Phone:
 
     def show(self, data: dict[str, Any]) -> None:
         if data.get("type") == "prompt":
-            # A free-running clock (the thigh, the replay device) runs on past
-            # the end while the demo stops: what it makes then is not shown.
-            if datetime.fromisoformat(data["time"]).timestamp() > self.end:
-                return
             for line in prompt_lines(data):
                 print(line, file=self.out)
             self.prompts += 1
@@ -435,25 +432,8 @@ async def _lockstep(phone: MqttLink, daemon: Daemon, runner: asyncio.Task[None],
                            f"{pace:g}x asked: the same day, only slower)")
 
 
-async def _free_running(phone: MqttLink, daemon: Daemon, runner: asyncio.Task[None], *,
-                        shown: _Phone) -> None:
-    """The replay device runs on a free-running clock: messages are printed as
-    they come until the end (and two clock minutes of grace: the day's summary
-    is made after the minute that ends the waking window)."""
-    window = _Window(daemon)
-    while daemon.clock.now() < shown.end + 120 and shown.summary is None:
-        if runner.done():
-            runner.result()
-            return
-        try:
-            msg = await asyncio.wait_for(phone.messages.get(), timeout=0.2)
-        except TimeoutError:
-            window.show(shown.out)
-            continue
-        window.show(shown.out)
-        data = _parse(msg)
-        if data is not None:
-            shown.show(data)
+async def _nothing(_minute: int) -> None:
+    """The replay device's feed: the daemon reads the minute from its file."""
 
 
 async def _demo_thigh(speed: float, out: Any, *, workdir: Path, broker: PrivateBroker,
@@ -522,17 +502,25 @@ async def _demo(speed: float, hours: float, out: Any, wearable: str = "watch") -
                                        shown=shown)
         else:
             write_script(workdir / "day.csv", day, tz)
-            source = {"kind": "replay", "path": str(workdir / "day.csv"), "speed": speed}
+            pace = min(speed, WATCH_MAX_SPEED)
+            source = {"kind": "replay", "path": str(workdir / "day.csv"), "speed": pace}
             config = demo_config(workdir, broker, source)
             print(f"pacer demo: private {broker.backend} broker at {broker.url}; a scripted "
-                  f"desk day from a replay device at {speed:g}x real time ({DEMO_TZ}); "
+                  f"desk day ({_day_words()}, {DEMO_TZ}) from a replay device, minute by "
+                  f"minute in lock-step with the daemon's clock, at {pace:g}x real time; "
                   "to run it on a virtual watch over Bluetooth, install the 'virtual' "
                   f"extra: {install_hint('virtual')}", file=out)
+            if speed > pace:
+                print(f"(a minute waits for the daemon and the broker: {pace:g}x at most, "
+                      f"not {speed:g}x; the day is the same at any speed)", file=out)
+            # The replay device reads each minute from the file as the daemon takes it.
+            clock = StepClock(speed=pace, origin=origin)
 
             async def body(phone: MqttLink, daemon: Daemon, runner: asyncio.Task[None]) -> None:
-                await _free_running(phone, daemon, runner, shown=shown)
+                await _lockstep(phone, daemon, runner, clock=clock, pace=pace, shown=shown,
+                                ready=lambda: True, feed=_nothing)
 
-            daemon = await _run(config, out, history=history, body=body)
+            daemon = await _run(config, out, history=history, clock=clock, body=body)
         summary = shown.summary
         if summary is None:
             so_far = daemon.engine.close_day()
