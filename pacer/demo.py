@@ -115,9 +115,10 @@ SCRIPT: tuple[tuple[int, str, int], ...] = (
 
 WEARABLES = ("watch", "thigh")
 WATCH_MAX_SPEED = 3000.0
-"""The watch's lock-step pace at most: bench/demo_pace.py measures what this
-machine keeps up with (bench/README.md); above it a minute waits on the pipeline."""
-CONNECT_S = 30.0  # real seconds for the daemon to find and connect to the virtual watch
+"""The lock-step pace at most (the watch, the replay device): bench/demo_pace.py
+measures what this machine keeps up with (bench/README.md); above it a minute
+waits on the pipeline."""
+CONNECT_S = 30.0  # real seconds for the daemon to find and connect to the virtual wearable
 SYNC_TOPIC = "pacer-demo/sync"  # the phone's own marker: the minute's messages are all in
 THIGH_MAX_SPEED = 240.0
 """10 Hz of acceleration at 240x is 2,400 samples a real second through bleak."""
