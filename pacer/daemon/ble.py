@@ -45,9 +45,9 @@ worn: the run's minutes already taken are handed to the engine
 (``take_not_worn``, for ``Engine.not_worn``, and the store, which rewrites them
 as ``not_worn``), its later minutes are ``not_worn`` epochs; while a run is
 shorter than that, ``still_since`` tells the engine to hold a sitting prompt
-(``Engine.still``). The still runs and the charging state are stored with each
-minute (``state``), so a restart keeps them. A wearable that gives none of these
-signals is trusted as worn.
+that needs the run's minutes (``Engine.still``). The still runs and the
+charging state are stored with each minute (``state``), so a restart keeps
+them. A wearable that gives none of these signals is trusted as worn.
 
 The watch's raw motion costs its battery: InfiniTime notifies it whenever a
 value changes, up to 10 times a second, so the daemon subscribes to it only for

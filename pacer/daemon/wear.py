@@ -39,8 +39,9 @@ daemon must decide while it streams, and the rules' window is
   make a still sleeper's wrist look not worn sooner; a higher one would call a
   still worn wrist not worn, the worse mistake (its sitting would go unseen).
 * Until a run reaches ``still_min`` it is a candidate: ``candidate`` gives its
-  first minute, and the engine holds a sitting prompt while one is open
-  (``Engine.still``), so no prompt goes out about minutes later found not worn.
+  first minute, and the engine holds a sitting prompt that needs the run's
+  minutes while one is open (``Engine.still``), so no prompt goes out about
+  minutes later found not worn.
 * Once a run reaches ``still_min`` minutes it is not worn from its first
   minute: the daemon tells the engine (``Engine.not_worn``) about the minutes
   it already took, and the run's later minutes are ``not_worn`` epochs until
