@@ -15,12 +15,16 @@ A wrist cannot tell sitting from standing: its minutes say ``walking`` or
 from the steps and marks sedentary time as inferred); its seconds say
 ``sedentary`` (still), ``walking``, ``running`` or ``unknown``.
 
-The mount orientation is learnt from walking, as a live stream would: a
-thigh or waist is ``unknown`` until the recording's first walk. ``--learn-first``
-reads the file twice, first to learn the mount from all its walking, then to
-label it from the first second with that (offline only: not what a live stream
-gives before its first walk). ``--reference FILE`` starts from a mount saved by
-``--save-reference FILE`` (JSON, ``devices.imu.Pipeline.reference_state``).
+The mount orientation is learnt from walking, as a live stream would, and
+the seconds before it are then labelled with it, as the daemon revises its
+stored minutes (``devices.imu.revise``): the rows are what the daemon's
+minutes end up with. Until the mount is learnt the rows are held back (a few
+bytes a second); a file without a minute of walking keeps them ``unknown``.
+``--learn-first`` reads the file twice, first to learn the mount from all its
+walking, then to label it from the first second with that (offline only: the
+mount of the whole file, not of its first minute of walking). ``--reference FILE``
+starts from a mount saved by ``--save-reference FILE`` (JSON,
+``devices.imu.Pipeline.reference_state``).
 """
 
 from __future__ import annotations
@@ -38,7 +42,15 @@ from typing import Any, BinaryIO, NamedTuple, TextIO
 
 import numpy as np
 
-from devices.imu import LABELS, BadReference, Pipeline, Placement, Seconds, learn_reference
+from devices.imu import (
+    LABELS,
+    BadReference,
+    Pipeline,
+    Placement,
+    Revision,
+    Seconds,
+    learn_reference,
+)
 from devices.imu.reference import MIN_WALK_S
 from pacer.errors import BadInput, InputFileError
 from pacer.io.limits import TooLarge, lines
@@ -232,6 +244,25 @@ def _pipeline(rate: float, placement: Placement, reference: dict[str, Any] | Non
         raise BadInput(f"--rate: {exc}") from None
 
 
+def held_back(held: Seconds, new: Seconds, revisions: list[Revision], until: int | None
+              ) -> tuple[Seconds, Seconds]:
+    """(seconds final now, seconds still held): ``new`` joins ``held``, ``revisions``
+    relabel them, and the seconds from ``until`` on (None: none) wait for more."""
+    both = Seconds.join([p for p in (held, new) if len(p)]) if len(held) else new
+    if revisions:
+        labels = both.labels.copy()
+        for rev in revisions:
+            lo = max(rev.start, both.start)
+            hi = min(rev.start + len(rev.labels), both.start + len(both))
+            if hi > lo:
+                got = rev.labels[lo - rev.start: hi - rev.start]
+                labels[lo - both.start: hi - both.start] = got
+        both = Seconds(both.start, labels, both.steps)
+    cut = len(both) if until is None else max(0, min(len(both), until - both.start))
+    return (Seconds(both.start, both.labels[:cut], both.steps[:cut]),
+            Seconds(both.start + cut, both.labels[cut:], both.steps[cut:]))
+
+
 def epochs(path: Path, rate: float, placement: Placement, start: datetime, *,
            per_second: bool, out: TextIO, learn_first: bool = False,
            reference: dict[str, Any] | None = None, reference_from: str = "--reference"
@@ -248,13 +279,16 @@ def epochs(path: Path, rate: float, placement: Placement, start: datetime, *,
     pipe = _pipeline(rate, placement, reference, reference_from)
     writer: _Writer | None = None
     n = 0
+    held = Seconds.join([])
     for t0, chunk in _rows(path, rate):
         if writer is None:
             writer = _Writer(out, start, t0, per_second)
-        writer.add(pipe.push(chunk))
+        done, held = held_back(held, pipe.push(chunk), pipe.revisions(), pipe.revisable_from)
+        writer.add(done)
         n += len(chunk)
     assert writer is not None
-    writer.add(pipe.flush())
+    done, _ = held_back(held, pipe.flush(), pipe.revisions(), None)
+    writer.add(done)
     if not per_second:
         writer.close_minute()
     # Learnt first, the labelling pass saw the walking again: save the one-pass sums.

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from devices.imu import LABELS, Pipeline, Seconds
 from devices.imu.synth import Segment, random_rotation, synthesise
 from pacer.cli import main
 from pacer.engine.model import Posture
@@ -159,24 +160,45 @@ def postures(rows: list[str]) -> list[str]:
     return [r.split(",")[2] for r in rows]
 
 
-def test_learn_first_labels_from_the_first_second(tmp_path: Path,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_seconds_before_the_walk_are_labelled_once_it_taught_the_mount(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     raw = raw_csv(tmp_path / "raw.csv", POSTURES_FIRST, 25, "waist", seed=4)
-    cold, _ = run_ns(capsys, raw)
-    assert set(postures(cold)[:240]) == {"unknown"}  # as a live stream: nothing before the walk
-    learnt, err = run_ns(capsys, raw, learn_first=True)
+    plain, _ = run_ns(capsys, raw)
+    # what the daemon's minutes end up with: the live stream, revised once it learnt the mount
+    xyz = np.loadtxt(raw, delimiter=",", skiprows=1)[:, 1:]
+    pipe = Pipeline(25, "waist")
+    live = Seconds.join([pipe.push(xyz[k: k + 25]) for k in range(0, len(xyz), 25)]
+                        + [pipe.flush()])
+    assert {LABELS[c] for c in live.labels[:240]} == {"unknown"}  # live: nothing before
+    revised = live.labels.copy()
+    for rev in pipe.revisions():
+        revised[rev.start: rev.start + len(rev.labels)] = rev.labels
+    assert postures(plain) == [LABELS[c] for c in revised]
+    got = postures(plain)
+    assert len(got) == 420
+    assert got[:180].count("sitting") >= 175
+    assert got[180:240].count("standing") >= 55
+    assert got[250:350] == ["walking"] * 100
+    learnt, err = run_ns(capsys, raw, learn_first=True)  # the mount of all the file's walking
     assert err == ""
-    assert len(learnt) == len(cold) == 420
     got = postures(learnt)
     assert got[:180].count("sitting") >= 175
     assert got[180:240].count("standing") >= 55
     assert got[250:350] == ["walking"] * 100
-    assert got[270:] == postures(cold)[270:]  # once the walk taught it: as streamed
-    # the default is untouched by the new options: streaming == batch stays as it was
-    code, plain, _ = run(capsys, "--input", str(raw), "--rate", "25", "--placement", "waist",
-                         "--start", START, "--resolution", "second")
+    code, out, _ = run(capsys, "--input", str(raw), "--rate", "25", "--placement", "waist",
+                       "--start", START, "--resolution", "second")
     assert code == 0
-    assert plain.splitlines()[1:] == cold
+    assert out.splitlines()[1:] == plain
+
+
+def test_minutes_before_the_walk_get_their_posture(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    raw = raw_csv(tmp_path / "raw.csv", POSTURES_FIRST, 25, "thigh", seed=9)
+    code, out, _ = run(capsys, "--input", str(raw), "--rate", "25", "--placement", "thigh",
+                       "--start", START)
+    assert code == 0
+    rows = [r.split(",") for r in out.splitlines()[1:]]
+    assert [r[2] for r in rows[:3]] == ["sitting"] * 3  # the first three minutes: sitting
 
 
 def test_a_saved_reference_labels_a_new_recording_from_its_start(

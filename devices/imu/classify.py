@@ -8,8 +8,10 @@ Thresholds (imu-algorithms.md):
   the SD along the long axis is > 0.72 g, walking when moving (SD > 0.1 g)
   with a periodic stride, else standing;
 * waist, APE (Vähä-Ypyä 2018): angle to the walking gravity >= 64.9 degrees
-  lying, >= 11.6 sitting, else standing; walking as for the thigh, running
-  above ``WAIST_RUN_G`` along the upright axis;
+  lying, >= 11.6 sitting, else standing; moving (SD > 0.1 g) while upright
+  (APE < 11.6) is walking, as Acti4 takes an upright thigh that moves, and so
+  is a periodic stride up to ``WAIST_GAIT_DEG`` (stairs, slopes: the trunk
+  leans); running above ``WAIST_RUN_G`` along the upright axis;
 * wrist: ENMO over the window < 44.8 mg (Hildebrand, sedentary) is
   ``sedentary`` (still; sitting or standing unknown), walking and running by
   periodicity, anything else ``unknown``. A wrist never says sit or stand.
@@ -36,6 +38,10 @@ MOVE_G = 0.1
 RUN_G = 0.72
 APE_LIE_DEG = 64.9
 APE_SIT_DEG = 11.6
+WAIST_GAIT_DEG = 30.0
+"""Waist: a periodic stride with the trunk leant up to this far from its walking
+gravity is still walking (stairs and slopes lean it some 10-20 degrees); past it a
+rhythm is not taken for a walk (a seated person rocking or pedalling)."""
 WAIST_RUN_G = 0.414 / 0.798
 """Waist running: the SD whose mean amplitude deviation is 414 mg (6 MET at the hip,
 Vähä-Ypyä 2015) for a normal signal (MAD = SD * sqrt(2 / pi))."""
@@ -102,9 +108,11 @@ def waist(f: Features, up: Float, ready: Bools) -> NDArray[np.int8]:
     out[ready] = Label.STANDING
     out[ready & (ape >= APE_SIT_DEG)] = Label.SITTING
     out[ready & (ape >= APE_LIE_DEG)] = Label.LYING
-    still = ready & (ape >= APE_SIT_DEG)
-    out[walking & ~still] = Label.WALKING
-    out[running & ~still] = Label.RUNNING
+    # Ready, the angle decides what counts as gait; not ready, only a stride does.
+    upright = ~ready | (ape < APE_SIT_DEG)
+    stride = ~ready | (ape < WAIST_GAIT_DEG)
+    out[(walking & stride) | (ready & f.moving & upright & ~running)] = Label.WALKING
+    out[running & stride] = Label.RUNNING
     return out
 
 

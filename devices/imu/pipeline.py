@@ -21,6 +21,12 @@ Per second ``k`` (samples ``ceil(k * rate)`` to ``ceil((k + 1) * rate) - 1``):
 
 A new sensor knows nothing of its mount, so a thigh or waist says ``unknown``
 until its wearer has walked ``reference.MIN_WALK_S`` seconds ("cold start").
+It keeps those seconds' features (``revise.Unlabelled``, not the samples) and,
+once the mount is learnt, labels them with it: ``revisions`` gives the new
+labels of the seconds already given out (logged), and the seconds still in
+the smoother are labelled with it before they go out; so a stream ends with
+the same labels as a batch, the whole day labelled. Walking far from the
+learnt mount (a sensor put on differently) learns it again, logged too.
 ``Pipeline.reference_state`` saves what it has learnt as plain JSON-able data
 and ``Pipeline(..., reference=state)`` starts from it; ``learn_reference`` reads
 a whole recording for it first, so the recording can then be labelled from its
@@ -29,18 +35,28 @@ first second (offline only: a live stream cannot know its later walks).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import InitVar, dataclass, field
 from typing import Any, Literal, get_args
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
 
 from devices.imu import classify, smooth
 from devices.imu.bins import Binner
 from devices.imu.labels import Label
-from devices.imu.reference import Reference
+from devices.imu.reference import RELEARN_DEG, RELEARN_S, Reference
+from devices.imu.revise import MAX_UNLABELLED_S, Unlabelled, relabel, revise
 from devices.imu.spectrum import WINDOW_S, cadence
+
+log = logging.getLogger(__name__)
+
+REVISE_WALK_S = 60
+"""Walking seconds in the mount before the earlier seconds are labelled with it. Live
+seconds are labelled from ``reference.MIN_WALK_S``; the revision, given out once,
+waits for a minute of walking, whose mean gravity is the steadier upright."""
 
 Placement = Literal["thigh", "waist", "wrist"]
 PLACEMENTS: tuple[Placement, ...] = get_args(Placement)
@@ -79,6 +95,14 @@ class Seconds:
                        np.concatenate([p.steps for p in parts]))
 
 
+@dataclass(frozen=True, slots=True)
+class Revision:
+    """New labels for seconds given out before: ``labels[i]`` is second ``start + i``'s."""
+
+    start: int
+    labels: NDArray[np.int8]
+
+
 @dataclass(slots=True)
 class Pipeline:
     """Streaming samples -> seconds for one sensor.
@@ -104,6 +128,10 @@ class Pipeline:
     _smoother: smooth.Smoother = field(default_factory=smooth.Smoother)
     _step_carry: float = 0.0
     _emitted: int = 0
+    _classified: int = 0
+    # Features of the seconds labelled before the mount was known (None: none to keep).
+    _unlabelled: list[Unlabelled] | None = None
+    _revisions: list[Revision] = field(default_factory=list)
 
     def __post_init__(self, reference: Any) -> None:
         if self.placement not in PLACEMENTS:
@@ -111,6 +139,26 @@ class Pipeline:
         self._binner = Binner(self.rate, wrist=self.placement == "wrist")
         if reference is not None:
             self._reference = Reference.from_state(reference, self.placement)
+        if self.placement != "wrist" and not self._reference.ready:
+            self._unlabelled = []
+
+    @property
+    def revisable_from(self) -> int | None:
+        """The first second a later revision may still relabel (None: no revision will come).
+
+        Seconds from here on given out as ``unknown`` get their labels once the mount is
+        learnt; a consumer that wants the final labels holds them back until then.
+        """
+        if self._unlabelled is None:
+            return None
+        if not self._unlabelled:
+            return self._classified
+        return max(self._unlabelled[0].start, self._classified - MAX_UNLABELLED_S)
+
+    def revisions(self) -> list[Revision]:
+        """The revisions since the last call (seconds given out before, labelled again)."""
+        out, self._revisions = self._revisions, []
+        return out
 
     def reference_state(self) -> dict[str, Any]:
         """The mount reference learnt so far, as JSON-able data for ``reference=``.
@@ -163,12 +211,14 @@ class Pipeline:
         if len(idx):
             stride = self.placement == "thigh"
             # The spectra take time last: (m, 3, WINDOW_S * b) axes, or magnitudes.
-            if stride:
-                by_axis = np.ascontiguousarray(arr.transpose(0, 2, 1))
-                signal = np.concatenate([by_axis[idx + k] for k in range(WINDOW_S)], axis=2)
+            # Windows as strided views of the bins in time order (a view, no copies),
+            # one every second; only the moving seconds' windows are gathered.
+            if stride:  # (seconds, 3, WINDOW_S * b)
+                views = sliding_window_view(arr.reshape(-1, 3), WINDOW_S * b, axis=0)[::b]
             else:
-                four = np.concatenate([arr[idx + k] for k in range(WINDOW_S)], axis=1)
-                signal = np.linalg.norm(four, axis=2)
+                mag = np.sqrt(np.einsum("sbi,sbi->sb", arr, arr)).reshape(-1)
+                views = sliding_window_view(mag, WINDOW_S * b)[::b]
+            signal = views[idx]
             steps_per_s[idx], periodic[idx] = cadence(signal, b, stride=stride)
         win_enmo = None
         if enmo is not None:
@@ -177,6 +227,8 @@ class Pipeline:
             self._hist_enmo = e[-HISTORY:]
             win_enmo = np.concatenate([e[HISTORY - 1: -1], e[HISTORY:]], axis=1).mean(axis=1)
         f = classify.Features(direction, cov, moving, periodic, win_enmo)
+        start = self._classified
+        self._classified += s
         if self.placement == "wrist":
             labels = classify.wrist(f)
         else:
@@ -186,6 +238,14 @@ class Pipeline:
                 labels = classify.thigh(f, up, forward, ready)
             else:
                 labels = classify.waist(f, up, ready)
+            for k in self._reference.relearnt:
+                log.warning("%s sensor: %d s of walking more than %g degrees from the learnt "
+                            "upright by second %d: put on differently, its mount is learnt "
+                            "again from that walking", self.placement, RELEARN_S, RELEARN_DEG,
+                            start + k)
+            if self._unlabelled is not None:
+                labels = self._learn(start, f, labels, (up, forward, ready))
+        # Steps from the stride as labelled now (a revision relabels postures only).
         gait = (labels == Label.WALKING) | (labels == Label.RUNNING)
         rate = np.where(gait, steps_per_s, 0.0)
         cum = np.cumsum(np.concatenate([[self._step_carry], rate]))
@@ -193,6 +253,41 @@ class Pipeline:
         steps = (whole[1:] - whole[:-1]).astype(np.int64)
         self._step_carry = float(cum[-1])
         return labels, steps
+
+    def _learn(self, start: int, f: classify.Features, labels: NDArray[np.int8],
+               mount: tuple[Float, Float, NDArray[np.bool_]]) -> NDArray[np.int8]:
+        """Keep the features of seconds before the mount is known; once it is, label them.
+
+        The mount at the first second with ``REVISE_WALK_S`` of walking labels them all
+        (those after ``MIN_WALK_S``, labelled live with the mount as it was, too): the
+        same whatever the chunks, so a stream and a batch agree.
+        """
+        assert self._unlabelled is not None
+        up, forward, ready = mount
+        ready = ready & (self._reference.walked >= REVISE_WALK_S)
+        if not ready.any():
+            self._unlabelled.append(Unlabelled.of(start, f))
+            if sum(len(u) for u in self._unlabelled) > 2 * MAX_UNLABELLED_S:
+                self._unlabelled = [Unlabelled.join(self._unlabelled)]
+            return labels
+        first = int(np.argmax(ready))
+        parts = [*self._unlabelled, Unlabelled.of(start, classify.Features(
+            f.direction[:first], f.cov[:first], f.moving[:first], f.periodic[:first], None))]
+        self._unlabelled = None
+        before = Unlabelled.join(parts)
+        raw = relabel(before, self.placement, up[first], forward[first])
+        labels = labels.copy()
+        labels[:first] = raw[len(raw) - first:]
+        # Seconds given out already: revised now; those still in the smoother: replaced.
+        given = self._emitted - before.start
+        if given > 0:
+            new = revise(np.concatenate([raw, labels[first:]]), given)
+            self._revisions.append(Revision(before.start, new))
+            self._smoother.carry = int(new[-1])
+        self._smoother.replace(raw[: len(raw) - first])
+        log.info("%s sensor: mount learnt at second %d; seconds %d to %d labelled with it",
+                 self.placement, start + first, before.start, start + first - 1)
+        return labels
 
 
 def process(xyz: Float, rate: float, placement: Placement, *,

@@ -10,6 +10,11 @@ reference at each second is the running sum over every walking second so far
 The sums are the whole learnt state: ``state`` gives them as plain JSON-able
 data and ``Reference.from_state`` checks and restores them, so a sensor that
 has seen its wearer walk once need not wait for a walk again.
+
+A sensor put back on differently walks with its gravity far from the stored
+upright: ``RELEARN_S`` such walking seconds with no walking near it in between
+replace it (``relearnt`` says at which seconds), instead of every posture being
+read against the old mount.
 """
 
 from __future__ import annotations
@@ -29,6 +34,17 @@ Float = NDArray[np.float64]
 MIN_WALK_S = 10
 """Walking seconds needed before the reference is trusted."""
 
+RELEARN_DEG = 30.0
+"""A walking second this far from the learnt upright is another mount. One mount's
+walking gravity moves by the trunk's or thigh's lean, some 10-20 degrees on stairs
+and slopes; a sensor strapped on again is turned further, and 30 degrees off would
+read a standing waist as sitting (APE >= 11.6) and a thigh near its 45-degree cut."""
+RELEARN_S = 20
+"""Far walking seconds, with no near one between them, that make a new mount: twice
+``MIN_WALK_S``, so a short odd walk (a slope, a carried load) does not."""
+
+FAR_LOOK_S = 64  # seconds looked at after a relearn (any number gives the same result)
+
 STATE_FORMAT = "pacer-imu-reference"
 STATE_VERSION = 1
 _KEYS = frozenset(("format", "version", "placement", "walking_seconds", "up", "scatter"))
@@ -45,11 +61,27 @@ def _running(carry: Float, values: Float) -> Float:
 
 @dataclass(slots=True)
 class Reference:
-    """Running sums over walking seconds; ``update`` gives the reference per second."""
+    """Running sums over walking seconds; ``update`` gives the reference per second.
+
+    ``relearnt`` lists, for the last ``update``, the index in its run of each second
+    at which walking far from the old reference replaced it (for the caller to log).
+    """
 
     _up: Float = field(default_factory=lambda: np.zeros(3))
     _scatter: Float = field(default_factory=lambda: np.zeros((3, 3)))
     _count: float = 0.0
+    # The run of walking seconds far from the reference so far (in the sums above too).
+    _far_up: Float = field(default_factory=lambda: np.zeros(3))
+    _far_scatter: Float = field(default_factory=lambda: np.zeros((3, 3)))
+    _far_count: int = 0
+    relearnt: list[int] = field(default_factory=list)
+    walked: Float = field(default_factory=lambda: np.zeros(0))
+    """Walking seconds in the reference at each second of the last ``update``."""
+
+    @property
+    def ready(self) -> bool:
+        """Enough walking seen to trust the reference."""
+        return self._count >= MIN_WALK_S and float(np.linalg.norm(self._up)) > 1e-9
 
     def state(self, placement: str) -> dict[str, Any]:
         """The learnt sums as plain data (JSON-able, exact: floats round-trip)."""
@@ -117,10 +149,76 @@ class Reference:
         ready : ndarray of bool, shape (s,)
             At least ``MIN_WALK_S`` walking seconds so far.
         """
+        n = len(walking)
+        up, forward = np.zeros((n, 3)), np.zeros((n, 3))
+        ready = np.zeros(n, dtype=bool)
+        walked = np.zeros(n)
+        self.relearnt = []
+        cos_far = math.cos(math.radians(RELEARN_DEG))
+        i, span = 0, n
+        while i < n:
+            # A look at most `span` ahead: short after a relearn (the rest is looked at
+            # again from there), then doubling; any cut gives the same numbers.
+            end = min(n, i + span)
+            was_ready = self.ready
+            before = self._up / max(float(np.linalg.norm(self._up)), 1e-12)
+            # First the upright alone (cheap), for where a run of far walking ends the look.
+            w = walking[i:end].astype(np.float64)
+            up_sum = _running(self._up, direction[i:end] * w[:, None])
+            count = _running(np.array(self._count), w)
+            norm = np.linalg.norm(up_sum, axis=1, keepdims=True)
+            u = up_sum / np.maximum(norm, 1e-12)
+            r = (count >= MIN_WALK_S) & (norm[:, 0] > 1e-9)
+            prev_up = np.concatenate([before[None], u[:-1]])
+            prev_ready = np.concatenate([[was_ready], r[:-1]])
+            far = prev_ready & (np.einsum("ij,ij->i", direction[i:end], prev_up) < cos_far)
+            # The run of far walking seconds up to each walking second (a near one ends it).
+            steps = np.flatnonzero(walking[i:end])
+            far_w = far[steps]
+            at = np.arange(len(steps))
+            last_near = np.maximum.accumulate(np.where(far_w, -1, at))
+            run = np.where(far_w, at - last_near, 0) + np.where(last_near < 0, self._far_count, 0)
+            hit = np.flatnonzero(far_w & (run >= RELEARN_S))
+            stop = int(steps[hit[0]]) + 1 if len(hit) else end - i
+            # The same sums again up to the stop, with the scatter and forward axis.
+            up[i: i + stop], forward[i: i + stop], ready[i: i + stop] = self._plain(
+                direction[i: i + stop], cov[i: i + stop], walking[i: i + stop],
+                with_forward=with_forward)
+            walked[i: i + stop] = self.walked
+            # The far run as of the stop (its seconds are in the sums above too).
+            last = int(hit[0]) if len(hit) else len(steps) - 1
+            if last >= 0:
+                if not far_w[last] or last_near[last] >= 0:
+                    self._far_reset()
+                if far_w[last]:
+                    run_s = i + steps[last_near[last] + 1: last + 1]
+                    if len(run_s):  # summed in order: the same numbers in any cut
+                        self._far_up = _running(self._far_up, direction[run_s])[-1]
+                        self._far_scatter = _running(self._far_scatter, cov[run_s])[-1]
+                    self._far_count += len(run_s)
+            if not len(hit):
+                i, span = end, 2 * span
+                continue
+            # RELEARN_S walking seconds in a row far from the reference: another mount.
+            self._up, self._scatter = self._far_up, self._far_scatter
+            self._count = float(self._far_count)
+            self._far_reset()
+            self.relearnt.append(i + stop - 1)
+            i, span = i + stop, FAR_LOOK_S
+        self.walked = walked
+        return up, forward, ready
+
+    def _far_reset(self) -> None:
+        self._far_up, self._far_scatter, self._far_count = np.zeros(3), np.zeros((3, 3)), 0
+
+    def _plain(self, direction: Float, cov: Float, walking: NDArray[np.bool_], *,
+               with_forward: bool = True) -> tuple[Float, Float, NDArray[np.bool_]]:
+        """``update`` with every walking second counted (no far test)."""
         w = walking.astype(np.float64)
         up_sum = _running(self._up, direction * w[:, None])
         scat = _running(self._scatter, cov * w[:, None, None])
         count = _running(np.array(self._count), w)
+        self.walked = count
         if len(w):
             self._up, self._scatter, self._count = up_sum[-1], scat[-1], float(count[-1])
         norm = np.linalg.norm(up_sum, axis=1, keepdims=True)

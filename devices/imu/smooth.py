@@ -98,7 +98,16 @@ class Smoother:
     _labels: Codes = field(default_factory=lambda: np.zeros(0, np.int8))
     _steps: Ints = field(default_factory=lambda: np.zeros(0, np.int64))
     _start: int = 0  # index in the buffers of the first second not yet final
-    _carry: int = int(Label.UNKNOWN)
+    carry: int = int(Label.UNKNOWN)
+    """The final label of the last second given out (the blips after it take it)."""
+
+    def replace(self, labels: Codes) -> None:
+        """Relabel the last ``len(labels)`` raw seconds pushed (those still kept: the
+        seconds not final yet and the ones before them that decide their bouts)."""
+        keep = min(len(labels), len(self._labels))
+        if keep:
+            self._labels = self._labels.copy()
+            self._labels[len(self._labels) - keep:] = labels[len(labels) - keep:]
 
     def push(self, labels: Codes, steps: Ints, *, final: bool = False) -> tuple[Codes, Ints]:
         """Add seconds; return the labels and steps of the seconds now final.
@@ -119,9 +128,9 @@ class Smoother:
         lo = max(0, self._start - LOOK)
         done, blip = passes(lab[lo:])
         cut = slice(self._start - lo, end - lo)
-        out = fill(done[cut], blip[cut], self._carry)
+        out = fill(done[cut], blip[cut], self.carry)
         out_steps = stp[self._start: end]
-        self._carry = int(out[-1])
+        self.carry = int(out[-1])
         keep = max(0, end - LOOK)
         self._labels, self._steps = lab[keep:], stp[keep:]
         self._start = end - keep
