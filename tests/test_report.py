@@ -153,6 +153,30 @@ def test_csv_and_html_count_days_with_data(
     assert "16+" in page
 
 
+def test_the_30_day_count_reaches_before_the_report_s_first_day(
+        made: history.History, reports: dict[str, Path], tmp_path: Path) -> None:
+    """A report of the last week still counts the three weeks before it, and
+    its billing period starts on the history's first day, not on --from."""
+    whole = read_csv(reports["csv"])
+    out = tmp_path / "week.csv"
+    first = LAST - timedelta(days=6)
+    proc = pacer_cli("report", "--store", str(made.store), "--from", first.isoformat(),
+                     "--to", LAST.isoformat(), "--format", "csv", "--out", str(out),
+                     timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    week = read_csv(out)
+    assert [r["days_with_data_30d"] for r in week] == [
+        r["days_with_data_30d"] for r in whole[-7:]]
+    assert int(week[0]["days_with_data_30d"]) > 7
+    page = tmp_path / "week.html"
+    proc = pacer_cli("report", "--store", str(made.store), "--from", first.isoformat(),
+                     "--to", LAST.isoformat(), "--format", "html", "--out", str(page),
+                     timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    started = f'<td data-label="From">{FIRST.strftime("%a %d %b %Y")}</td>'
+    assert started in page.read_text(encoding="utf-8")
+
+
 def test_csv_includes_days_with_nothing_stored(made: history.History, tmp_path: Path) -> None:
     out = tmp_path / "wide.csv"
     before, after = FIRST - timedelta(days=2), LAST + timedelta(days=1)
