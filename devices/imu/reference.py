@@ -43,7 +43,7 @@ RELEARN_S = 20
 """Far walking seconds, with no near one between them, that make a new mount: twice
 ``MIN_WALK_S``, so a short odd walk (a slope, a carried load) does not."""
 
-FAR_LOOK_S = 64  # seconds looked at after a relearn (any number gives the same result)
+FAR_LOOK_S = 1024  # seconds looked at after a relearn (any number gives the same result)
 
 STATE_FORMAT = "pacer-imu-reference"
 STATE_VERSION = 1
@@ -216,11 +216,17 @@ class Reference:
         """``update`` with every walking second counted (no far test)."""
         w = walking.astype(np.float64)
         up_sum = _running(self._up, direction * w[:, None])
-        scat = _running(self._scatter, cov * w[:, None, None])
+        # The scatter changes on walking seconds only: summed over those (the same
+        # numbers as over every second with zeros between, and far fewer).
+        steps = np.flatnonzero(walking)
+        carry = self._scatter
+        scat = _running(carry, cov[steps])
         count = _running(np.array(self._count), w)
         self.walked = count
         if len(w):
-            self._up, self._scatter, self._count = up_sum[-1], scat[-1], float(count[-1])
+            self._up, self._count = up_sum[-1], float(count[-1])
+        if len(steps):
+            self._scatter = scat[-1]
         norm = np.linalg.norm(up_sum, axis=1, keepdims=True)
         up = up_sum / np.maximum(norm, 1e-12)
         ready = (count >= MIN_WALK_S) & (norm[:, 0] > 1e-9)
@@ -231,7 +237,11 @@ class Reference:
             n = len(w)
             key = np.maximum.accumulate(np.where(walking, np.arange(n), 0))
             todo = np.flatnonzero(ready & (walking | (np.arange(n) == 0)))
-            forward[todo] = principal_across(up[todo], scat[todo])
+            rank = np.cumsum(walking) - 1  # the walking second's place in `scat`
+            at = np.where(walking[todo], rank[todo], -1)
+            sums = np.where((at >= 0)[:, None, None], scat[np.maximum(at, 0)], carry) \
+                if len(steps) else np.broadcast_to(carry, (len(todo), 3, 3))
+            forward[todo] = principal_across(up[todo], sums)
             forward = np.where(ready[:, None], forward[key], 0.0)
         return up, forward, ready
 
