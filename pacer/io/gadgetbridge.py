@@ -31,6 +31,7 @@ from enum import Enum
 from pathlib import Path
 from urllib.parse import quote
 
+from devices.huami_kinds import raw_kind
 from devices.plausible import MAX_STEPS_PER_MINUTE
 from pacer.engine.model import Epoch, Posture
 from pacer.errors import InputFileError
@@ -54,14 +55,7 @@ class Kind(Enum):
 def _huami(raw: int) -> Kind:
     if raw == -1:
         return Kind.UNKNOWN
-    low = raw & 0x0F  # the high bits carry flags, not the kind
-    if low in (0, 10):
-        return Kind.SAME
-    if low in (3, 6):
-        return Kind.NOT_WORN
-    if low in (9, 11):
-        return Kind.SLEEP
-    return Kind.ACTIVITY
+    return Kind(raw_kind(raw))  # the band's own table, shared with its live driver
 
 
 def _activity_kind(raw: int) -> Kind:
