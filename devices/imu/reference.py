@@ -183,7 +183,7 @@ class Reference:
             # The same sums again up to the stop, with the scatter and forward axis.
             up[i: i + stop], forward[i: i + stop], ready[i: i + stop] = self._plain(
                 direction[i: i + stop], cov[i: i + stop], walking[i: i + stop],
-                with_forward=with_forward)
+                with_forward=with_forward, looked=(up_sum[:stop], count[:stop]))
             walked[i: i + stop] = self.walked
             # The far run as of the stop (its seconds are in the sums above too).
             last = int(hit[0]) if len(hit) else len(steps) - 1
@@ -212,16 +212,18 @@ class Reference:
         self._far_up, self._far_scatter, self._far_count = np.zeros(3), np.zeros((3, 3)), 0
 
     def _plain(self, direction: Float, cov: Float, walking: NDArray[np.bool_], *,
-               with_forward: bool = True) -> tuple[Float, Float, NDArray[np.bool_]]:
-        """``update`` with every walking second counted (no far test)."""
+               with_forward: bool = True, looked: tuple[Float, Float] | None = None
+               ) -> tuple[Float, Float, NDArray[np.bool_]]:
+        """``update`` with every walking second counted (no far test); ``looked``: the
+        running up sums and counts of these seconds, when already summed."""
         w = walking.astype(np.float64)
-        up_sum = _running(self._up, direction * w[:, None])
+        up_sum, count = looked if looked is not None else (
+            _running(self._up, direction * w[:, None]), _running(np.array(self._count), w))
         # The scatter changes on walking seconds only: summed over those (the same
         # numbers as over every second with zeros between, and far fewer).
         steps = np.flatnonzero(walking)
         carry = self._scatter
         scat = _running(carry, cov[steps])
-        count = _running(np.array(self._count), w)
         self.walked = count
         if len(w):
             self._up, self._count = up_sum[-1], float(count[-1])

@@ -1913,9 +1913,17 @@ class Engine:
                 return Reply(False, "the quota cannot be set before the baseline is complete "
                              f"({len(plan.baseline_steps)} of "
                              f"{self.rules.plan.baseline_days} valid days so far)")
-            old = pl.quota_in_force(plan, self.rules, self._day_key(), now * 60)
+            old = pl.quota_in_force(plan, self.rules, self._day_key(), now)
             if quota is not None:
                 plan.quota = int(quota)
+            # What the physiotherapist sets is in force from now: a limit or a walk
+            # plan the engine had grown or fitted gives way (and grows on from it).
+            if cmd.set.keys() & {"sitting.limit_min", "sitting.limit_target_min"}:
+                plan.sitting_limit = None
+            if cmd.set.keys() & {"walks.target_min", "walks.min_duration_min"}:
+                plan.walk_min = None
+            if "walks.per_day" in cmd.set:
+                plan.walks_per_day = None
             st.overrides = merged
             self.rules = rules
             self._rules_changed()
@@ -1924,8 +1932,10 @@ class Engine:
             self._record_change(now, cmd.by, cmd.why, dict(cmd.set))
             # The why is for the record; the person sees the message, if any.
             said = cmd.message or "your physiotherapist has updated your plan"
-            fitted = self._fit_walks(plan.quota) if quota is not None else ""
-            new = pl.quota_in_force(plan, self.rules, self._day_key(), now * 60)
+            walk_keys = cmd.set.keys() & {"walks.target_min", "walks.min_duration_min",
+                                          "walks.per_day"}
+            fitted = self._fit_walks(plan.quota) if quota is not None or walk_keys else ""
+            new = pl.quota_in_force(plan, self.rules, self._day_key(), now)
             self._plan_update(old, new, f"{said}; {fitted}" if fitted else said, now,
                               part="plan_change")
             if cmd.message:
