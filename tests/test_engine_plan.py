@@ -447,6 +447,33 @@ def test_sitting_limit_grows_with_progression_up_to_its_target(
         (when(21, f"{9 + limits[1] // 60:02d}:{limits[1] % 60:02d}"), limits[1])]
 
 
+def test_the_physiotherapists_sitting_limit_replaces_the_grown_one() -> None:
+    # The limit grows to 45 at day 14's review; on day 15 the physiotherapist sets
+    # 35: from then on the first prompt comes at 35, not at the grown 45 (and it
+    # grows on from 35 at later reviews).
+    sitting = SittingRules(limit_growth_min=5, limit_target_min=60)
+    bout = DaySpec(STEADY, segments=(("09:00", 70, SIT),))
+    specs: list[DaySpec | int] = [*BASELINE, *[STEADY] * 7, bout, bout, bout]
+    change = PlanChange("physio", "shorter bouts for now", set={"sitting.limit_min": 35})
+    r = run_days(specs, commands=[at(15, "08:00", change)], rules=plan_rules(sitting=sitting))
+    assert all(reply.ok for reply in r.replies)
+    firsts = [p for p in kind(r, "sitting_break") if p.reason["repeat"] == 0]
+    assert [(stamp(p), p.reason["limit_min"]) for p in firsts] == [
+        (when(14, "09:45"), 45), (when(15, "09:35"), 35), (when(16, "09:35"), 35)]
+
+
+def test_the_physiotherapists_walk_length_replaces_the_grown_one() -> None:
+    # The walk target grows to 6 at the first progression (day 14); the
+    # physiotherapist then sets 8: the next day's plan and summary say 8.
+    walks = WalkRules(per_day=0, times=(), min_duration_min=5, max_duration_min=30)
+    walk = DaySpec(4000, segments=(("12:00", 6, STEP, 100),))
+    specs: list[DaySpec | int] = [*BASELINE, *[STEADY] * 7, walk, walk]
+    change = PlanChange("physio", "longer walks", set={"walks.target_min": 8})
+    r = run_days(specs, commands=[at(15, "08:00", change)], rules=plan_rules(walks=walks))
+    assert all(reply.ok for reply in r.replies)
+    assert [r.final(key(i))["walk_target_min"] for i in (14, 15)] == [6, 8]
+
+
 def test_grown_sitting_limit_is_shortened_while_settling_and_comes_back() -> None:
     # The limit grows to 45 at day 14's review; a red report on day 15 sets
     # min(45, settle.sitting_limit_min = 30) until day 18 at 08:00; then 45 again.
