@@ -726,3 +726,23 @@ def test_a_bout_at_its_limit_before_the_still_run_began_gets_its_prompt() -> Non
     desk(driver, day, "07:05", 41)
     desk(driver, day, "07:46", 14, still_from=day.at("07:46"))
     assert sitting_prompts(driver, day) == [("07:50", 45)]
+
+
+def test_the_minutes_an_imu_measured_before_its_run_was_found_are_taken_back() -> None:
+    """The still run's first minutes were measured as a posture (the table's,
+    before the run was long enough): that is no sign of wear, they go back."""
+    pytest.importorskip("numpy")
+    from devices.imu import LABELS  # noqa: PLC0415
+
+    book = book_with("witmotion", "thigh")
+    book.still_min = 5
+    book.track("thigh", "thigh", 10.0)  # a posture IMU
+    sitting = LABELS.index("sitting")
+    got = []
+    for m in range(8):
+        for i in range(60):
+            book.still("thigh", "witmotion", T0 + m * 60 + i + 0.5, (0.0, 1.0, 0.002 * (i % 3)))
+        book.postures[M0 + m] = {sitting: 60}  # what the pipeline measured
+        got.append(book.take(M0 + m))
+    assert book.runs == [(M0, M0 + 4)]
+    assert got[4:] == [Epoch.not_worn(M0 + m) for m in range(4, 8)]

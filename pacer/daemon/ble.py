@@ -260,16 +260,18 @@ class MinuteBook:
                 del per[old]
         self.open_minute = minute + 1
         posture = self.posture(minute)
-        still = False
+        still = quiet = False
         for device, stillness in self.stills.items():
             seen = self.seen.get(device)
             off, run = stillness.close(minute, whole=seen is not None and _whole(seen, minute))
             still = still or off
+            # an IMU in a still run: its posture is no sign of wear yet
+            quiet = quiet or (device in self.tracks and stillness.first is not None)
             if run is not None:
                 self.runs.extend(_without(run, self.shown))
         if still:
             self.worn[minute] = self.worn.get(minute, False)  # not worn, unless shown
-        elif posture is not None:
+        elif posture is not None and not quiet:
             self.worn[minute] = True  # an IMU measured the person's posture
         if self.worn.get(minute):
             self.shown.add(minute)
@@ -354,8 +356,12 @@ def _whole(seen: DeviceSeen, minute: Minute) -> bool:
 
 
 def device_spec(device: BleDevice) -> DeviceSpec:
-    """pacer's ``[[devices]]`` table as the devices package takes it."""
-    return DeviceSpec(kind=device.kind, address=device.address, name=device.name)
+    """pacer's ``[[devices]]`` table as the devices package takes it (a Huami
+    band's auth key read from its file: ``BadInput`` naming the file, never the key)."""
+    return DeviceSpec(kind=device.kind, address=device.address, name=device.name,
+                      auth_key=device.auth_key(),
+                      auth_key_source=None if device.auth_key_file is None
+                      else str(device.auth_key_file))
 
 
 class BleSource:
@@ -375,11 +381,13 @@ class BleSource:
         # Imported here: bleak (and D-Bus) load only when wearables are configured.
         from devices.counter import CounterState  # noqa: PLC0415
         from devices.manager import DeviceManager  # noqa: PLC0415
+        from devices.minute_log import LogState  # noqa: PLC0415
         from devices.rsc import CadenceState  # noqa: PLC0415
 
         saved = saved or {}
+        specs = [device_spec(d) for d in devices]  # each key file read once, here
         self.manager = DeviceManager(
-            [device_spec(d) for d in devices],
+            specs,
             clock=clock,
             zone=zone,
             backend=backend,
@@ -387,13 +395,16 @@ class BleSource:
             # InfiniTime's raw motion (battery: up to 10 notifications a
             # second) only for a watch on the wrist: the stillness rule's.
             motion=any(wrist_motion(d) for d in devices),
-            calibration={device_spec(d).label: d.calibration for d in devices},
+            calibration={spec.label: d.calibration for spec, d in zip(specs, devices,
+                                                                       strict=True)},
             counter_states={k: CounterState.from_dict(v)
                             for k, v in saved.get("counters", {}).items()},
             cadence_states={k: CadenceState.from_dict(v)
                             for k, v in saved.get("cadence", {}).items()},
+            log_states={k: LogState.from_dict(v) for k, v in saved.get("logs", {}).items()
+                        if isinstance(v, dict)},
         )
-        self.labels = {device_spec(d).label: d for d in devices}
+        self.labels = {spec.label: d for spec, d in zip(specs, devices, strict=True)}
         self.book = MinuteBook(still_min=still_min)
         self.book.restore_pending(saved.get("pending", {}))
         self.book.references = {k: v for k, v in saved.get("mounts", {}).items()
@@ -475,15 +486,19 @@ class BleSource:
 
     def state(self) -> dict[str, Any]:
         """Stored with each minute (after ``epoch``), restored after a restart."""
-        counters, cadence = {}, {}
+        counters, cadence, logs = {}, {}, {}
         for label in self.manager.links:
+            g = self.manager.log_state(label)
+            if g is not None:
+                logs[label] = g.to_dict()
             c = self.manager.counter_state(label)
             if c is not None:
                 counters[label] = c.to_dict()
             r = self.manager.cadence_state(label)
             if r is not None:
                 cadence[label] = r.to_dict()
-        return {"counters": counters, "cadence": cadence, "pending": self.book.pending(),
+        return {"counters": counters, "cadence": cadence, "logs": logs,
+                "pending": self.book.pending(),
                 "mounts": self.book.mounts(), "wear": self.book.wear_state()}
 
     def still_since(self) -> Minute | None:
