@@ -38,7 +38,7 @@ from devices.drivers.infinitime import encode_new_alert
 from devices.drivers.witmotion import Reassembler
 from devices.errors import DecodeError, ImplausibleReading
 from devices.failures import DeviceAbsentError, describe
-from devices.profiles import Profile, SetupError, Translator
+from devices.profiles import Framer, Profile, SetupError, Translator
 from devices.samples import Link, Sample
 
 logger = logging.getLogger(__name__)
@@ -83,9 +83,10 @@ class _MissingCharacteristicError(BleakError):
 class _LinkControl:
     """``profiles.Control`` on a connected client: writes, and the replies queued for it."""
 
-    def __init__(self, client: BleakClient, replies: asyncio.Queue[bytes], write_s: float
-                 ) -> None:
+    def __init__(self, client: BleakClient, replies: asyncio.Queue[bytes], write_s: float,
+                 lock: asyncio.Lock | None = None) -> None:
         self.client, self.replies, self.write_s = client, replies, write_s
+        self.lock = lock or asyncio.Lock()
 
     async def write(self, uuid: str, value: bytes) -> None:
         char = self.client.services.get_characteristic(uuid)
@@ -93,6 +94,13 @@ class _LinkControl:
             raise _MissingCharacteristicError(f"the device has no characteristic {uuid}")
         await asyncio.wait_for(self.client.write_gatt_char(char, value, response=True),
                                self.write_s)
+
+    async def send(self, uuid: str, value: bytes, chunk: int) -> None:
+        # One line's pieces must not interleave with another's (a prompt sent
+        # while the session's first lines are still going out).
+        async with self.lock:
+            for i in range(0, len(value), chunk):
+                await self.write(uuid, value[i : i + chunk])
 
     async def reply(self, timeout_s: float) -> bytes:
         try:
@@ -144,6 +152,8 @@ class DeviceLink:
         """The profile's decoder, or the one the start hook gave for this session."""
         self._replies: asyncio.Queue[bytes] | None = None
         self._reassembler: Reassembler | None = None
+        self._framer: Framer | None = None
+        self._send_lock = asyncio.Lock()
 
     # --- the loop ------------------------------------------------------------------
 
@@ -244,10 +254,10 @@ class DeviceLink:
             self.decode = self.profile.decode
             self._replies = asyncio.Queue() if self.profile.replies else None
             self._reassembler = Reassembler() if self.profile.stream else None
+            self._framer = self.profile.framer() if self.profile.framer else None
             await self._subscribe(client)
             if self.profile.start is not None:
-                control = _LinkControl(client, self._replies or asyncio.Queue(),
-                                       self.timing.write_s)
+                control = self._control(client)
                 started = await self.profile.start(control)
                 if started.rate_hz is not None:
                     self.rate_hz = started.rate_hz
@@ -261,6 +271,8 @@ class DeviceLink:
             self.emit(Link(at=self.clock(), device=self.label, connected=True, reason="connected"))
             # Read only now: a value read before the Link sample would look older than it.
             await self._read_current(client)
+            if self.profile.resume is not None:
+                await self.profile.resume(self._control(client), self.translator, self.clock())
             # "connected" in the status means subscribed and up to date.
             self.status.connected = True
             self.status.connects += 1
@@ -290,11 +302,15 @@ class DeviceLink:
                 log = logger.info if reason == "stopped" else logger.warning
                 log("%s: disconnected (%s)", self.who, reason)
 
+    def _control(self, client: BleakClient) -> _LinkControl:
+        return _LinkControl(client, self._replies or asyncio.Queue(), self.timing.write_s,
+                            self._send_lock)
+
     async def _stop_streaming(self, client: BleakClient) -> None:
         """The profile's stop hook before a clean disconnect (a failure is only logged)."""
         if self.profile.stop is None or not client.is_connected:
             return
-        control = _LinkControl(client, self._replies or asyncio.Queue(), self.timing.write_s)
+        control = self._control(client)
         try:
             await self.profile.stop(control)
         except (BleakError, OSError, TimeoutError, SetupError) as error:
@@ -324,12 +340,22 @@ class DeviceLink:
 
     def _on_notification(self, char: BleakGATTCharacteristic, data: bytearray) -> None:
         uuid = char.uuid.lower()
-        if self._replies is not None and uuid == self.profile.replies:
+        if self._replies is not None and (uuid == self.profile.replies
+                                          or uuid in self.profile.more_replies):
             self._replies.put_nowait(bytes(data))
         if self._reassembler is not None and uuid == self.profile.stream:
             data = bytearray(self._reassembler.feed(data))
             if not data:
                 return  # the rest of a packet is still to come
+        if self._framer is not None and uuid == self.profile.framed:
+            dropped = self._framer.dropped
+            frames = self._framer.feed(data)
+            if self._framer.dropped > dropped:
+                self._bad(DecodeError(uuid, b"", f"{self._framer.dropped - dropped} frame(s) "
+                                      "too long to be a message, dropped"))
+            for frame in frames:
+                self.handle(uuid, frame)
+            return
         self.handle(uuid, data)
 
     def handle(self, uuid: str, data: bytes | bytearray) -> None:
@@ -341,20 +367,33 @@ class DeviceLink:
             samples = [s for r in readings for s in self.translator.samples(r, at)]
         except (DecodeError, ImplausibleReading) as error:
             # ImplausibleReading: decoded, but no person could have caused it.
-            self.status.decode_errors += 1
-            n = self.status.decode_errors
-            if n <= DECODE_ERRORS_LOGGED or n % 100 == 0:
-                logger.warning("%s: ignored a bad value (%d so far): %s", self.who, n, error)
+            self._bad(error)
             return
         for sample in samples:
             self.emit(sample)
 
+    def _bad(self, error: DecodeError | ImplausibleReading) -> None:
+        self.status.decode_errors += 1
+        n = self.status.decode_errors
+        if n <= DECODE_ERRORS_LOGGED or n % 100 == 0:
+            logger.warning("%s: ignored a bad value (%d so far): %s", self.who, n, error)
+
     async def notify_watch(self, title: str, text: str) -> bool:
-        """Show a New Alert on this watch; False (logged) when not connected or it failed."""
+        """Show a prompt on this watch (the profile's ``alert``, else a New Alert);
+        False (logged) when not connected or it failed."""
         client = self.client
         if client is None or not client.is_connected:
             logger.info("%s: not connected, prompt %r not shown on the watch", self.who, title)
             return False
+        if self.profile.alert is not None:
+            try:
+                await self.profile.alert(self._control(client), title, text, self.clock())
+            except (BleakError, OSError, TimeoutError) as error:
+                logger.warning("%s: could not show prompt %r: %s", self.who, title,
+                               describe(error).message)
+                return False
+            logger.debug("%s: prompt %r shown", self.who, title)
+            return True
         char = client.services.get_characteristic(uuids.NEW_ALERT)
         if char is None:
             logger.warning("%s: no New Alert characteristic, prompt not shown", self.who)

@@ -38,9 +38,11 @@ from bleak.backends.client import BaseBleakClient
 from bleak.backends.scanner import BaseBleakScanner
 
 from devices.backoff import backoff_delay
+from devices.blocks import BlockState
 from devices.connection import DeviceLink, DeviceStatus, Timing
 from devices.counter import CounterState
-from devices.profiles import PROFILES, Translator
+from devices.minute_log import LogState
+from devices.profiles import Translator, profile_for
 from devices.rsc import CadenceState
 from devices.sample_queue import SampleQueue
 from devices.samples import Sample
@@ -73,6 +75,8 @@ class DeviceManager:
         calibration: Mapping[str, float] | None = None,
         counter_states: Mapping[str, CounterState] | None = None,
         cadence_states: Mapping[str, CadenceState] | None = None,
+        block_states: Mapping[str, BlockState] | None = None,
+        log_states: Mapping[str, LogState] | None = None,
         timing: Timing | None = None,
         rng: random.Random | None = None,
     ) -> None:
@@ -80,8 +84,9 @@ class DeviceManager:
         ``zone`` is the watches' time zone (their midnight resets the step counter;
         default: this machine's). ``motion`` subscribes to InfiniTime's raw
         acceleration. ``calibration`` maps a foot pod's label to its steps per
-        reported cadence unit. ``counter_states`` / ``cadence_states`` restore the
-        trackers from ``counter_state()`` / ``cadence_state()`` after a restart.
+        reported cadence unit. ``counter_states`` / ``cadence_states`` /
+        ``block_states`` restore the trackers from ``counter_state()`` /
+        ``cadence_state()`` / ``block_state()`` after a restart.
         """
         self.clock = clock
         self.queue = SampleQueue(queue_size)
@@ -95,9 +100,11 @@ class DeviceManager:
         calibration = calibration or {}
         counter_states = counter_states or {}
         cadence_states = cadence_states or {}
+        block_states = block_states or {}
+        log_states = log_states or {}
         for device in devices:
             label = device_label(device)
-            profile = PROFILES.get(device.kind)
+            profile = profile_for(device)
             if profile is None:
                 logger.error(
                     "%s %s: no driver for this kind yet; the device is ignored", device.kind, label
@@ -113,6 +120,8 @@ class DeviceManager:
                 calibration=calibration.get(label, 1.0),
                 counter_state=counter_states.get(label),
                 cadence_state=cadence_states.get(label),
+                block_state=block_states.get(label),
+                log_state=log_states.get(label),
             )
             self.links[label] = DeviceLink(
                 label=label,
@@ -187,8 +196,10 @@ class DeviceManager:
         return await self.queue.get()
 
     async def notify_watch(self, title: str, text: str) -> bool:
-        """Show a prompt on every connected InfiniTime watch; True if at least one showed it."""
-        watches = [link for link in self.links.values() if link.profile.kind == "infinitime"]
+        """Show a prompt on every connected watch (InfiniTime, Bangle.js); True if at
+        least one showed it."""
+        watches = [link for link in self.links.values()
+                   if link.profile.kind == "infinitime" or link.profile.alert is not None]
         if not watches:
             return False
         results = await asyncio.gather(*(w.notify_watch(title, text) for w in watches))
@@ -202,6 +213,17 @@ class DeviceManager:
         """The step counter state of an InfiniTime watch, for the daemon to store."""
         counter = self.links[label].translator.counter
         return None if counter is None else counter.state
+
+    def block_state(self, label: str) -> BlockState | None:
+        """The settled blocks and provisional counts of a Bangle.js, for the daemon to store."""
+        tracker = self.links[label].translator.blocks
+        return None if tracker is None else tracker.state
+
+    def log_state(self, label: str) -> LogState | None:
+        """The activity log position and live counts of a Huami band, for the daemon
+        to store."""
+        log = self.links[label].translator.minute_log
+        return None if log is None else log.state
 
     def cadence_state(self, label: str) -> CadenceState | None:
         """The cadence integration state of a foot pod, for the daemon to store."""

@@ -12,38 +12,62 @@ for Polar, a decoder with the FACTOR the sensor announced);
 ``Profile.stop`` runs before a clean disconnect. WitMotion is set to
 ``WITMOTION_RATE_HZ``; a Polar sensor is asked for its ACC settings and
 started at the lowest rate the IMU pipeline can use, then stopped.
+
+Line protocols (Bangle.js's JSON lines over the Nordic UART) set ``framer``:
+a fresh framer per connection cuts the notifications of ``framed`` into frames
+(lines), each decoded on its own. ``resume`` runs once a session is up, with
+the device's translator and the time (Bangle.js: set the watch's clock, ask
+for realtime steps and for the history since the last settled block);
+``alert`` shows a prompt on a device that is not an InfiniTime watch.
+
+Huami bands (``huami``) need the device's auth key: ``profile_for`` gives each
+band its own profile whose start hook runs the auth handshake with it (replies
+on the auth characteristic, and the activity log's on ``more_replies``); its
+``resume`` fetches the activity log since the last minute fetched
+(``devices.minute_log``) and its ``alert`` buzzes the band and shows the text.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from datetime import tzinfo
+from dataclasses import dataclass, replace
+from datetime import datetime, tzinfo
 from typing import Protocol
 
 from bleak.exc import BleakError
 
-from devices import uuids
+from devices import blocks, uuids
 from devices.counter import CounterState, StepCounter
-from devices.drivers import DECODERS, Decoder, polar, witmotion
+from devices.drivers import DECODERS, Decoder, bangle, huami, polar, witmotion
 from devices.errors import DecodeError, DeviceError
+from devices.minute_log import LogState, MinuteLog
 from devices.readings import (
     Acceleration,
+    ActivityReport,
     BatteryLevel,
+    ChargeState,
     HeartRateReading,
+    LogMark,
+    LogRecords,
     Reading,
     RscReading,
     StepCount,
 )
 from devices.rsc import CadenceState, CadenceSteps
-from devices.samples import Battery, HeartRate, Motion, Sample
+from devices.samples import Battery, Charging, HeartRate, Motion, Sample
+from devices.spec import DeviceSpec
 
 WITMOTION_RATE_HZ = 10.0
 """The IMU pipeline works on 10 Hz bins: more samples would only cost radio time."""
 POLAR_MIN_RATE_HZ = 10.0
 POLAR_RANGE_G = 8
 REPLY_TIMEOUT_S = 5.0
+BANGLE_REALTIME_S = 30
+"""Seconds between Bangle.js realtime step reports: a step lands in its minute
+or the next, at two short notifications a minute."""
+HUAMI_FETCH_S = 60.0
+"""How long a Huami band may take to send its activity log (days of minutes)."""
 
 
 class SetupError(DeviceError, BleakError):
@@ -61,6 +85,20 @@ class Control(Protocol):
         """The next notification on the profile's ``replies`` characteristic."""
         ...
 
+    async def send(self, uuid: str, value: bytes, chunk: int) -> None:
+        """Write ``value`` in pieces of at most ``chunk`` bytes, none interleaved
+        with another ``send`` on this link."""
+        ...
+
+
+class Framer(Protocol):
+    """Cuts one connection's notifications into frames; counts what it dropped."""
+
+    dropped: int
+
+    def feed(self, data: bytes | bytearray) -> list[bytes]:
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Started:
@@ -73,6 +111,8 @@ class Started:
 
 Start = Callable[[Control], Awaitable[Started]]
 Stop = Callable[[Control], Awaitable[None]]
+Resume = Callable[[Control, "Translator", float], Awaitable[None]]
+Alert = Callable[[Control, str, str, float], Awaitable[None]]
 
 
 async def _witmotion_start(control: Control) -> Started:
@@ -151,6 +191,91 @@ async def _polar_stop(control: Control) -> None:
     await control.write(uuids.PMD_CONTROL_POINT, polar.encode_stop())
 
 
+async def _bangle_resume(control: Control, translator: Translator, now: float) -> None:
+    offset = translator.zone.utcoffset(datetime.fromtimestamp(now, translator.zone))
+    hours = 0.0 if offset is None else offset.total_seconds() / 3600
+    lines = [bangle.encode_set_time(int(now), hours),
+             bangle.encode_realtime(BANGLE_REALTIME_S)]
+    since_ms = translator.blocks.resume(now) if translator.blocks is not None else None
+    if since_ms is not None:
+        lines.append(bangle.encode_fetch(since_ms))
+    for line in lines:
+        await control.send(uuids.NORDIC_UART_RX, line, bangle.CHUNK)
+
+
+async def _bangle_alert(control: Control, title: str, text: str, now: float) -> None:
+    # The id only needs to differ from the messages still on the watch.
+    line = bangle.encode_notify(int(now), title, text)
+    await control.send(uuids.NORDIC_UART_RX, line, bangle.CHUNK)
+
+
+class AuthRefusedError(SetupError):
+    """A Huami band refused the auth key (logged with what to do, retried)."""
+
+
+async def _huami_reply(control: Control, prefix: bytes, timeout_s: float) -> bytes:
+    """The band's next reply starting with ``prefix`` (others are stale: skipped)."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            while True:
+                reply = await control.reply(timeout_s)
+                if reply[:2] == prefix:
+                    return reply
+    except TimeoutError:
+        raise SetupError(f"the band sent no {prefix.hex(' ')} reply within "
+                         f"{timeout_s:g} s") from None
+
+
+def _huami_start(key: bytes | None, source: str) -> Start:
+    async def start(control: Control) -> Started:
+        if key is None:
+            raise AuthRefusedError("no auth key for this band: put it in a file and name "
+                                   "the file as auth_key_file in the band's [[devices]] table")
+        await control.write(huami.AUTH, huami.AUTH_REQUEST)
+        reply = await _huami_reply(control, huami.AUTH_RANDOM_REPLY[:2], REPLY_TIMEOUT_S)
+        try:
+            answer = huami.auth_answer(key, reply)
+        except DecodeError:
+            raise SetupError(f"the band did not give its auth number (status "
+                             f"{reply[2:3].hex() or 'none'})") from None
+        await control.write(huami.AUTH, answer)
+        verdict = await _huami_reply(control, huami.AUTH_OK[:2], REPLY_TIMEOUT_S)
+        if not huami.auth_accepted(verdict):
+            raise AuthRefusedError(
+                f"the band refused the auth key in {source}: get the band's key again "
+                "(it changes whenever the band is paired anew with the vendor's app; "
+                "Gadgetbridge's Huami Server Pairing page says how) and put its 32 hex "
+                "digits in that file")
+        return Started()
+
+    return start
+
+
+async def _huami_resume(control: Control, translator: Translator, now: float) -> None:
+    log = translator.minute_log
+    if log is None:
+        return
+    since = log.connected(now)
+    offset = translator.zone.utcoffset(datetime.fromtimestamp(since, translator.zone))
+    offset_s = 0.0 if offset is None else offset.total_seconds()
+    await control.write(huami.FETCH, huami.encode_fetch(since, offset_s))
+    reply = await _huami_reply(control, huami.FETCH_STARTED[:2], REPLY_TIMEOUT_S)
+    try:
+        start = huami.decode_fetch_start(reply)
+    except DecodeError:
+        raise SetupError(f"the band refused to send its activity log (status "
+                         f"{reply[2:3].hex() or 'none'})") from None
+    if start.count == 0:
+        return  # the translator has closed the (empty) transfer already
+    await control.write(huami.FETCH, huami.FETCH_GO)
+    await _huami_reply(control, huami.FETCH_DONE[:2], HUAMI_FETCH_S)
+
+
+async def _huami_alert(control: Control, title: str, text: str, now: float) -> None:
+    await control.write(uuids.IMMEDIATE_ALERT, huami.HIGH_ALERT)  # the band vibrates
+    await control.write(uuids.NEW_ALERT, huami.encode_alert(title, text))
+
+
 @dataclass(frozen=True, slots=True)
 class Profile:
     """How to talk to one kind of device."""
@@ -170,11 +295,21 @@ class Profile:
     """Run before a clean disconnect."""
     replies: str | None = None
     """The characteristic whose notifications ``Control.reply`` returns."""
+    more_replies: tuple[str, ...] = ()
+    """More characteristics whose notifications ``Control.reply`` returns too."""
     stream: str | None = None
     """A characteristic whose notifications are a byte stream cut anywhere: they
     go through ``witmotion.Reassembler`` before decoding."""
     rate_hz: float | None = None
     """The acceleration rate the device sends at when ``start`` does not say."""
+    framer: Callable[[], Framer] | None = None
+    """Makes the framer for ``framed`` (one per connection)."""
+    framed: str | None = None
+    """The characteristic whose notifications go through ``framer``."""
+    resume: Resume | None = None
+    """Run once connected and read, with the translator and the time."""
+    alert: Alert | None = None
+    """Shows a prompt (title, text, now); None: InfiniTime's New Alert, if any."""
     experimental: bool = False
     """The protocol notes are unconfirmed on a real device (logged at connect)."""
 
@@ -239,7 +374,41 @@ PROFILES: dict[str, Profile] = {
         read_after_connect=(uuids.BATTERY_LEVEL,),
         experimental=True,
     ),
+    "bangle": Profile(
+        kind="bangle",
+        decode=DECODERS["bangle"],
+        notify=(uuids.NORDIC_UART_TX,),
+        required=frozenset({uuids.NORDIC_UART_TX, uuids.NORDIC_UART_RX}),
+        read_after_connect=(),
+        framer=bangle.LineFramer,
+        framed=uuids.NORDIC_UART_TX,
+        resume=_bangle_resume,
+        alert=_bangle_alert,
+    ),
+    "huami": Profile(
+        kind="huami",
+        decode=DECODERS["huami"],
+        notify=(huami.AUTH, huami.FETCH, huami.ACTIVITY_DATA, huami.REALTIME_STEPS,
+                huami.BATTERY_INFO),
+        required=frozenset({huami.AUTH, huami.FETCH, huami.ACTIVITY_DATA,
+                            huami.REALTIME_STEPS}),
+        read_after_connect=(huami.REALTIME_STEPS, huami.BATTERY_INFO),
+        start=_huami_start(None, "the config"),
+        replies=huami.AUTH,
+        more_replies=(huami.FETCH,),
+        resume=_huami_resume,
+        alert=_huami_alert,
+    ),
 }
+
+
+def profile_for(device: DeviceSpec) -> Profile | None:
+    """The profile of ``device``'s kind, with its auth key for a Huami band."""
+    profile = PROFILES.get(device.kind)
+    if profile is not None and profile.kind == "huami":
+        return replace(profile, start=_huami_start(device.auth_key,
+                                                   device.auth_key_source or "the config"))
+    return profile
 
 
 class Translator:
@@ -254,8 +423,14 @@ class Translator:
         calibration: float = 1.0,
         counter_state: CounterState | None = None,
         cadence_state: CadenceState | None = None,
+        block_state: blocks.BlockState | None = None,
+        log_state: LogState | None = None,
     ) -> None:
         self.label = label
+        self.zone = zone
+        self.blocks = (blocks.BlockSteps(label, state=block_state)
+                       if kind == "bangle" else None)
+        self.minute_log = MinuteLog(label, state=log_state) if kind == "huami" else None
         self.counter = (
             StepCounter(label, zone=zone, state=counter_state, who=f"{kind} {label}")
             if kind in ("infinitime", "pams")
@@ -270,6 +445,18 @@ class Translator:
     def samples(self, reading: Reading, at: float) -> list[Sample]:
         """The samples one reading gives (possibly none)."""
         match reading:
+            case StepCount(total) if self.minute_log is not None:
+                delta = self.minute_log.live(total, at)
+                return [] if delta is None else [delta]
+            case LogRecords(records) if self.minute_log is not None:
+                delta = self.minute_log.records([steps for _, steps in records], at)
+                return [] if delta is None else [delta]
+            case LogMark(first, count) if self.minute_log is not None:
+                if first is not None and count:
+                    self.minute_log.begin(first)
+                    return []
+                delta = self.minute_log.finish(at)  # the end, or nothing to send
+                return [] if delta is None else [delta]
             case StepCount(total) if self.counter is not None:
                 delta = self.counter.update(total, at)
                 return [] if delta is None else [delta]
@@ -286,10 +473,26 @@ class Translator:
                 return [cadence] if delta is None else [cadence, delta]
             case BatteryLevel(percent):
                 return [Battery(at=at, device=self.label, percent=percent)]
+            case ActivityReport() if self.blocks is not None:
+                return self._activity(reading, at)
+            case ChargeState(charging):
+                return [Charging(at=at, device=self.label, charging=charging)]
             case _:
                 return []
+
+    def _activity(self, report: ActivityReport, at: float) -> list[Sample]:
+        assert self.blocks is not None
+        if report.realtime:
+            delta = self.blocks.live(report.steps, at)
+        else:
+            end = (report.end_ms / 1000 if report.end_ms is not None
+                   else blocks.block_ending_near(at))
+            delta = self.blocks.total(report.steps, blocks.block_ending_near(end), at)
+        return [] if delta is None else [delta]
 
     def link_lost(self) -> None:
         """The link dropped: cadence must not be integrated across the gap."""
         if self.cadence is not None:
             self.cadence.gap()
+        if self.minute_log is not None:
+            self.minute_log.link_lost()

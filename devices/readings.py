@@ -60,4 +60,55 @@ class BatteryLevel:
     percent: int
 
 
-Reading = StepCount | Acceleration | HeartRateReading | RscReading | BatteryLevel
+@dataclass(frozen=True, slots=True)
+class ActivityReport:
+    """Steps a watch counted over an interval it names (Bangle.js ``act``).
+
+    ``realtime``: steps since the watch's previous realtime report (``reset``
+    when its counter restarted in between, so the count is unknown and 0);
+    otherwise the steps of one 10-minute block, ending at ``end_ms`` (the
+    watch's clock, unix milliseconds) when it says, else just now.
+    """
+
+    steps: int
+    realtime: bool = False
+    end_ms: int | None = None
+    bpm: int | None = None
+    movement: int | None = None
+    activity: str | None = None
+    reset: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ChargeState:
+    """Whether the wearable says it is on its charger."""
+
+    charging: bool
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryMark:
+    """The start (``done`` False) or end of a history transfer, and its record count."""
+
+    done: bool
+    count: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LogRecords:
+    """Minutes of a band's activity log, in order, each (raw kind, steps) (Huami)."""
+
+    records: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LogMark:
+    """A band's activity log transfer begins (``first``: its first minute, unix s,
+    and ``count`` records) or ends (both None) (Huami)."""
+
+    first: float | None = None
+    count: int | None = None
+
+
+Reading = (StepCount | Acceleration | HeartRateReading | RscReading | BatteryLevel
+           | ActivityReport | ChargeState | HistoryMark | LogRecords | LogMark)

@@ -87,5 +87,14 @@ class Link:
     reason: str
 
 
-Sample = StepDelta | Cadence | HeartRate | Battery | Motion | Link
+@dataclass(frozen=True, slots=True)
+class Charging:
+    """The wearable said it is on its charger (``charging``) or came off it."""
+
+    at: float
+    device: str
+    charging: bool
+
+
+Sample = StepDelta | Cadence | HeartRate | Battery | Motion | Link | Charging
 """Any sample the connection manager puts on its queue."""

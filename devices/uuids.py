@@ -37,6 +37,9 @@ BATTERY_LEVEL = sig(0x2A19)
 ALERT_NOTIFICATION_SERVICE = sig(0x1811)
 NEW_ALERT = sig(0x2A46)
 
+IMMEDIATE_ALERT_SERVICE = sig(0x1802)
+IMMEDIATE_ALERT = sig(0x2A06)
+
 RSC_SERVICE = sig(0x1814)
 RSC_MEASUREMENT = sig(0x2A53)
 RSC_FEATURE = sig(0x2A54)
@@ -58,3 +61,9 @@ PAMS_FEATURES = sig(0x2B3B)
 PAMS_GENERAL_ACTIVITY_INSTANTANEOUS = sig(0x2B3C)
 PAMS_STEP_COUNTER_SUMMARY = sig(0x2B40)
 PAMS_CONTROL_POINT = sig(0x2B43)
+
+# Nordic UART service, as Espruino (Bangle.js) exposes it: the watch notifies on
+# TX, the phone writes to RX (named from the watch's side, as Nordic does).
+NORDIC_UART_SERVICE = "6e400001-b5a3-f393-e0a9-e50e24dcca9e"
+NORDIC_UART_RX = "6e400002-b5a3-f393-e0a9-e50e24dcca9e"
+NORDIC_UART_TX = "6e400003-b5a3-f393-e0a9-e50e24dcca9e"

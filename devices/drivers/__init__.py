@@ -9,7 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from devices.drivers import battery, heart_rate, infinitime, pams, polar, rsc, witmotion
+from devices.drivers import (
+    bangle,
+    battery,
+    heart_rate,
+    huami,
+    infinitime,
+    pams,
+    polar,
+    rsc,
+    witmotion,
+)
 from devices.readings import Reading
 
 Decoder = Callable[[str, bytes | bytearray], list[Reading]]
@@ -21,8 +31,10 @@ DECODERS: dict[str, Decoder] = {
     "witmotion": witmotion.decode,
     "polar": polar.decode,
     "pams": pams.decode,  # experimental (see the module)
+    "bangle": bangle.decode,  # whole lines, after bangle.LineFramer
+    "huami": huami.decode,
 }
 """Decoder by configured device kind (``pacer.config.BleKind``)."""
 
-__all__ = ["DECODERS", "Decoder", "battery", "heart_rate", "infinitime", "pams", "polar", "rsc",
-           "witmotion"]
+__all__ = ["DECODERS", "Decoder", "bangle", "battery", "heart_rate", "huami", "infinitime",
+           "pams", "polar", "rsc", "witmotion"]

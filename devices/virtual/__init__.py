@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from devices.virtual.backend import BumbleClient, BumbleScanner, Central
+from devices.virtual.bangle import VirtualBangle
 from devices.virtual.footpod import VirtualFootPod, rsc_measurement
 from devices.virtual.peripheral import VirtualPeripheral
 from devices.virtual.watch import VirtualWatch
@@ -34,6 +35,7 @@ __all__ = [
     "BumbleClient",
     "BumbleScanner",
     "Central",
+    "VirtualBangle",
     "VirtualFootPod",
     "VirtualPeripheral",
     "VirtualPolar",

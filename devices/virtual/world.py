@@ -23,8 +23,10 @@ from bumble import gatt_client
 from bumble.link import LocalLink
 
 from devices.virtual.backend import BumbleClient, BumbleScanner, Central
+from devices.virtual.bangle import VirtualBangle
 from devices.virtual.controller import new_device
 from devices.virtual.footpod import VirtualFootPod
+from devices.virtual.miband import VirtualMiBand
 from devices.virtual.peripheral import VirtualPeripheral
 from devices.virtual.watch import VirtualWatch
 
@@ -50,6 +52,8 @@ class VirtualWorld:
         self.watches: list[VirtualWatch] = []
         self.foot_pods: list[VirtualFootPod] = []
         self.imus: list[VirtualWitMotion | VirtualPolar] = []
+        self.bangles: list[VirtualBangle] = []
+        self.mibands: list[VirtualMiBand] = []
         self._peripherals: list[VirtualPeripheral] = []
 
     def _next_address(self) -> str:
@@ -75,6 +79,27 @@ class VirtualWorld:
         self.foot_pods.append(pod)
         await pod.start()
         return pod
+
+    async def add_bangle(self, name: str = "Bangle.js 7a3c", address: str | None = None,
+                         clock: Callable[[], float] | None = None) -> VirtualBangle:
+        """A new virtual Bangle.js 2 (Android Integration app), powered on and advertising."""
+        bangle = VirtualBangle(self.link, address=address or self._next_address(), name=name,
+                               clock=clock)
+        self._peripherals.append(bangle)
+        self.bangles.append(bangle)
+        await bangle.start()
+        return bangle
+
+    async def add_miband(self, key: bytes, address: str | None = None, **options: Any
+                         ) -> VirtualMiBand:
+        """A new virtual Mi Band 5 holding auth ``key`` (``options``: those of
+        ``VirtualMiBand``), powered on and advertising."""
+        band = VirtualMiBand(self.link, address=address or self._next_address(), key=key,
+                             **options)
+        self._peripherals.append(band)
+        self.mibands.append(band)
+        await band.start()
+        return band
 
     async def add_witmotion(self, address: str | None = None, **options: Any
                             ) -> VirtualWitMotion:
