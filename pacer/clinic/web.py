@@ -56,6 +56,7 @@ from pacer.clinic.db import Database
 from pacer.clinic.plan import PATIENT_ID, PlanSender
 from pacer.clinic.views import ATTENTION, event_text, patient_list, patient_view
 from pacer.engine.numbers import grouped, percent
+from pacer.engine.settings import setting_range
 from pacer.errors import PacerError
 from pacer.report import redflags
 
@@ -63,12 +64,15 @@ log = logging.getLogger(__name__)
 
 SESSION_MAX_AGE_S = 8 * 3600
 TOKEN_USE_EVERY_S = 60.0  # how often a token's last use is written
-# The settings the form offers, with the range the daemon accepts (it checks again).
-FORM_SETTINGS = (
-    ("plan.quota", "daily step quota", 100, 100_000),
-    ("sitting.limit_min", "sitting limit, minutes", 15, 120),
-    ("walks.min_duration_min", "walk length, minutes", 1, 60),
-)
+# The settings the form offers, with the range the daemon accepts (the engine's
+# own, read from its rule tables; the daemon checks again). The walk length is
+# the plan's walk (walks.target_min), not the shortest run that counts as one.
+FORM_SETTINGS = tuple(
+    (key, label, *setting_range(key)) for key, label in (
+        ("plan.quota", "daily step quota"),
+        ("sitting.limit_min", "sitting limit, minutes"),
+        ("walks.target_min", "planned walk length, minutes"),
+    ))
 HEADERS = {
     "Content-Security-Policy": ("default-src 'none'; style-src 'unsafe-inline'; "
                                 "img-src 'self' data:; form-action 'self'; "

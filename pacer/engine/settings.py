@@ -16,6 +16,7 @@ from difflib import get_close_matches
 from functools import cache
 from typing import Any
 
+import annotated_types
 from pydantic import BaseModel, ValidationError
 
 from pacer.engine.describe import describe, show_value
@@ -53,6 +54,20 @@ def _unknown_setting(name: str) -> str:
 PLAN_VALUES: dict[str, tuple[int, int]] = {"plan.quota": (100, 100_000)}
 """Plan values a physiotherapist may set that are not rule keys: the daily
 step quota itself (whole steps, in this range)."""
+
+
+def setting_range(name: str) -> tuple[int, int]:
+    """The whole-number range a setting accepts, from its rule table (or
+    ``PLAN_VALUES``): for forms that offer it, so no second copy drifts."""
+    if name in PLAN_VALUES:
+        return PLAN_VALUES[name]
+    table, _, key = name.partition(".")
+    field = _table_models()[table].model_fields[key]
+    low = next(m.ge for m in field.metadata if isinstance(m, annotated_types.Ge))
+    high = next(m.le for m in field.metadata if isinstance(m, annotated_types.Le))
+    if not isinstance(low, int) or not isinstance(high, int):
+        raise TypeError(f"{name} is not a whole-number setting")
+    return low, high
 
 
 def _check_plan_values(settings: Mapping[str, Any]) -> list[str]:
