@@ -6,7 +6,7 @@ the package reads nothing else of it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,6 +14,10 @@ class DeviceSpec:
     kind: str  # a key of ``devices.profiles.PROFILES`` ("infinitime", "rsc", ...)
     address: str | None = None
     name: str | None = None  # matched against the advertised name when no address
+    auth_key: bytes | None = field(default=None, repr=False)
+    """A Huami band's 16-byte auth key (never shown: not in the repr)."""
+    auth_key_source: str | None = None
+    """Where the key came from (its file), for the message when the band refuses it."""
 
     @property
     def label(self) -> str:

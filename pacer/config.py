@@ -99,6 +99,8 @@ MAX_CONFIG_CHARS = 1 << 20
 
 
 FilePath = Annotated[Path, Strict(False)]
+AUTH_KEY_FILE_CHARS = 200
+"""A Huami auth key file holds 32 hex digits (and maybe 0x, a line end)."""
 """A path, written as a TOML string (strict mode would want a Path object)."""
 
 
@@ -132,7 +134,8 @@ class UserConfig(Table):
 
 
 Placement = Literal["wrist", "thigh", "waist", "foot", "chest"]
-BleKind = Literal["infinitime", "rsc", "heart_rate", "witmotion", "polar", "pams"]
+BleKind = Literal["infinitime", "rsc", "heart_rate", "witmotion", "polar", "pams", "bangle",
+                  "huami"]
 
 
 class ReplayDevice(Table):
@@ -153,12 +156,41 @@ class BleDevice(Table):
     # strides, one foot, reports half the steps: 2.0). Check it against a
     # counted walk of a few hundred steps.
     calibration: float = Field(1.0, ge=0.2, le=5.0)
+    # Huami bands (Mi Band 4-6, Amazfit Band 5): a file holding the band's auth
+    # key, 32 hex digits (the key itself is never in the config, nor logged).
+    auth_key_file: FilePath | None = None
 
     @model_validator(mode="after")
     def _findable(self) -> BleDevice:
         if not self.address and not self.name:
             raise ValueError("give the device's address or its advertised name")
+        if self.kind == "huami" and self.auth_key_file is None:
+            raise ValueError("a Huami band needs auth_key_file: a file holding its auth key "
+                             "(32 hex digits; see the README's wearables table)")
+        if self.kind != "huami" and self.auth_key_file is not None:
+            raise ValueError("auth_key_file is for kind = \"huami\" only")
         return self
+
+    def auth_key(self) -> bytes | None:
+        """The band's 16-byte key from ``auth_key_file``, read when connecting and
+        never shown; None without a file."""
+        if self.auth_key_file is None:
+            return None
+        from devices.drivers.huami import AuthKeyError, parse_key  # noqa: PLC0415 - bands only
+
+        path = self.auth_key_file
+        try:
+            text = limits.read_text(path, AUTH_KEY_FILE_CHARS)
+        except OSError as exc:
+            raise BadInput(f"{path}: cannot read the band's auth key file "
+                           f"({exc.strerror})") from None
+        except (UnicodeDecodeError, limits.TooLarge):
+            raise BadInput(f"{path}: the band's auth key file must hold its key as 32 hex "
+                           "digits on one line") from None
+        try:
+            return parse_key(text)
+        except AuthKeyError as exc:
+            raise BadInput(f"{path}: {exc}") from None
 
 
 Device = Annotated[ReplayDevice | BleDevice, Field(discriminator="kind")]
@@ -298,6 +330,8 @@ def _resolve_paths(raw: dict[str, Any], base: Path) -> None:
         for dev in devices:
             if isinstance(dev, dict) and "path" in dev:
                 dev["path"] = fix(dev["path"])
+            if isinstance(dev, dict) and "auth_key_file" in dev:
+                dev["auth_key_file"] = fix(dev["auth_key_file"])
 
 
 _DEVICE_KINDS = frozenset(("replay", *get_args(BleKind)))
@@ -469,4 +503,13 @@ def run_problems(config: Config, source: str) -> list[str]:
         if isinstance(device, ReplayDevice) and (
                 problem := _file_problem(device.path, "the replay's minutes file")) is not None:
             problems.append(f"{source}:devices[{i}].path: {problem}")
+        if isinstance(device, BleDevice) and device.auth_key_file is not None:
+            problem = _file_problem(device.auth_key_file, "the band's auth key file")
+            if problem is None:
+                try:
+                    device.auth_key()
+                except BadInput as exc:
+                    problem = str(exc)
+            if problem is not None:
+                problems.append(f"{source}:devices[{i}].auth_key_file: {problem}")
     return problems

@@ -25,8 +25,15 @@ def scan_main(seconds: float) -> int:
         print(f"{f.kind:<12} {f.address:<18} {f.rssi:>5}  {f.name or ''}")
     print("\nFor each one you wear, add to the config:\n")
     for f in found:
-        placement = {"infinitime": "wrist", "rsc": "foot", "heart_rate": "chest"}.get(
-            f.kind, "wrist")
-        print(f'[[devices]]\nkind = "{f.kind}"\naddress = "{f.address}"\n'
-              f'placement = "{placement}"\n')
+        print(devices_table(f.kind, f.address))
     return 0
+
+
+def devices_table(kind: str, address: str) -> str:
+    """The ``[[devices]]`` lines for a wearable ``pacer scan`` found."""
+    placement = {"infinitime": "wrist", "rsc": "foot", "heart_rate": "chest"}.get(kind, "wrist")
+    lines = f'[[devices]]\nkind = "{kind}"\naddress = "{address}"\nplacement = "{placement}"\n'
+    if kind == "huami":
+        lines += ('# the band\'s auth key (32 hex digits) alone in this file; how to get it:\n'
+                  '# the README\'s wearables table\nauth_key_file = "miband.key"\n')
+    return lines

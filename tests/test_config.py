@@ -374,7 +374,7 @@ def test_devices_errors(tmp_path: Path) -> None:
     )
     assert lines == [
         "devices[0]: unknown device kind; use one of replay, infinitime, rsc, heart_rate, "
-        "witmotion, polar, pams",
+        "witmotion, polar, pams, bangle, huami",
         "devices[1]: a device needs a kind",
         "devices[2]: give the device's address or its advertised name",
         "devices[3].placement: Field required",

@@ -260,7 +260,8 @@ def test_battery_malformed(payload: str, why: str) -> None:
 
 
 def test_every_driver_decodes_battery_and_kinds_are_named() -> None:
-    assert set(DECODERS) == {"infinitime", "rsc", "heart_rate", "witmotion", "polar", "pams"}
+    assert set(DECODERS) == {"infinitime", "rsc", "heart_rate", "witmotion", "polar", "pams",
+                             "bangle", "huami"}
     for decode in DECODERS.values():
         assert decode(uuids.BATTERY_LEVEL, b"\x2a") == [BatteryLevel(42)]
 

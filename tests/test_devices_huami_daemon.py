@@ -1,0 +1,105 @@
+"""A Mi Band 5 through the whole daemon: its steps stored exactly once across a
+link drop and a daemon restart (the activity log's position saved with the
+minutes), and a sitting prompt arriving on the band as a vibrating text alert
+as well as on the phone (MQTT)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from daemon_helpers import connected, run_daemon, until
+from test_daemon_ble import stored_steps
+
+from devices.minute_log import MINUTE_S, minute_of
+from devices.virtual import virtual_world
+from devices.virtual.miband import VirtualMiBand
+from pacer.config import Config, parse_config
+from pacer.daemon.app import Daemon
+from pacer.daemon.clock import Clock
+from pacer.mqtt.broker import PrivateBroker
+from pacer.mqtt.testing import Collector
+
+TZ = ZoneInfo("Europe/London")
+START = datetime(2026, 6, 10, 8, 55, tzinfo=TZ)  # a Wednesday
+SPEED = 240.0  # a clock minute every 0.25 s
+KEY_HEX = "8f1d2c3b4a5968778695a4b3c2d1e0f0"
+
+
+def config_for(tmp: Path, broker: PrivateBroker, band: VirtualMiBand) -> Config:
+    (tmp / "band.key").write_text(KEY_HEX + "\n", encoding="utf-8")
+    return parse_config({
+        "user": {"id": "alice", "timezone": "Europe/London"},
+        "devices": [{"kind": "huami", "address": band.address, "placement": "wrist",
+                     "auth_key_file": str(tmp / "band.key")}],
+        "mqtt": {"url": broker.url},
+        "storage": {"path": str(tmp / "pacer.sqlite3")},
+        "walks": {"per_day": 0, "times": []},
+    })
+
+
+def test_band_steps_stored_exactly_across_a_drop_and_a_restart_and_prompts_buzz_it(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "pacer.sqlite3"
+
+    def stored() -> int:
+        return stored_steps(db)[0] if db.exists() else 0
+
+    async def scenario() -> dict[str, Any]:
+        with PrivateBroker() as broker:
+            phone = Collector(broker.host, broker.port, "pacer/alice/prompt")
+            try:
+                async with virtual_world() as world:
+                    clock = Clock(speed=SPEED, origin=START.timestamp())
+                    band = await world.add_miband(bytes.fromhex(KEY_HEX), clock=clock.now,
+                                                  offset_s=3600)
+                    config = config_for(tmp_path, broker, band)
+
+                    async def first(daemon: Daemon) -> None:
+                        await until(lambda: connected(daemon), 10, "the band to connect")
+                        await band.walk(120)
+                        await until(lambda: stored() == 120, 15, "the live steps stored")
+                        await band.go_away()
+                        await band.walk(45)  # out of reach: in the band's log only
+                        await band.come_back()
+                        await until(lambda: stored() == 165, 15, "the log's steps stored")
+                        # Sitting from here on: a prompt after 40 clock minutes (10 s).
+                        await phone.wait_for_async(1, timeout=30)
+                        await until(lambda: bool(band.shown), 10, "the band to show it")
+
+                    await run_daemon(config, world, clock, first)
+                    await band.walk(70)  # the daemon is down: the band keeps counting
+                    walked_at = clock.now()
+                    await until(lambda: clock.now() >= minute_of(walked_at) + MINUTE_S, 5,
+                                "that minute to end (the log has whole minutes)")
+                    clock2 = Clock(speed=SPEED, origin=clock.now())
+                    band.clock = clock2.now
+
+                    async def second(daemon: Daemon) -> None:
+                        await until(lambda: connected(daemon), 10, "the band to connect again")
+                        await until(lambda: stored() == 235, 15, "the restart's fetch stored")
+
+                    await run_daemon(config, world, clock2, second)
+                    result = {"shown": band.shown, "vibrations": band.vibrations,
+                              "fetches": len(band.fetches), "days": band.steps_per_day}
+                result["prompts"] = [json.loads(m.payload) for m in phone.messages]
+            finally:
+                phone.close()
+        return result
+
+    result = asyncio.run(asyncio.wait_for(scenario(), 120))
+    total, rows = stored_steps(db)
+    assert result["days"] == [235]
+    assert total == 235  # nothing lost across the drop and the restart, nothing twice
+    minutes = [m for m, _, _ in rows]
+    assert minutes == list(range(minutes[0], minutes[0] + len(minutes)))
+    assert result["fetches"] == 3  # at each connect
+    prompt = result["prompts"][0]
+    assert prompt["kind"] == "sitting_break"
+    assert result["vibrations"] >= 1
+    assert prompt["title"] in [title for title, _ in result["shown"]]
