@@ -130,9 +130,10 @@ def build_parser() -> argparse.ArgumentParser:
             "in g in the sensor's own axes, evenly sampled at --rate) into the replay's "
             "minutes CSV time,steps,posture on stdout: posture and steps per second from "
             "the thigh (Acti4 inclination), waist (APE) or wrist (sedentary or walking "
-            "only) method, the mount orientation learnt from walking. As in a live stream, "
-            "a thigh or waist says unknown until the recording's first walk has shown the "
-            "mount, unless --learn-first or --reference."
+            "only) method, the mount orientation learnt from walking. A thigh or waist "
+            "learns it from the recording's first minute of walking, then labels the "
+            "seconds before with it (a file without that walk stays unknown until it, "
+            "unless --learn-first or --reference)."
         ),
     )
     epochs.add_argument("--input", type=Path, required=True, metavar="RAW.csv",
@@ -147,8 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
     epochs.add_argument("--learn-first", action="store_true",
                         help="read RAW.csv twice: first learn the mount from all its walking, "
                         "then label it from the first second with that; offline only: the "
-                        "output is then not what a live stream would have given before its "
-                        "first walk")
+                        "mount of the whole file, not of its first minute of walking as by "
+                        "default")
     epochs.add_argument("--reference", type=Path, metavar="FILE",
                         help="start from the mount reference saved in FILE by "
                         "--save-reference (same sensor, wearer and placement)")

@@ -16,10 +16,12 @@ from the steps and marks sedentary time as inferred); its seconds say
 ``sedentary`` (still), ``walking``, ``running`` or ``unknown``.
 
 The mount orientation is learnt from walking, as a live stream would, and
-the seconds before it are then labelled with it, as the daemon revises its
-stored minutes (``devices.imu.revise``): the rows are what the daemon's
-minutes end up with. Until the mount is learnt the rows are held back (a few
-bytes a second); a file without a minute of walking keeps them ``unknown``.
+the seconds before it are then labelled with it (``Pipeline.revisions``,
+``devices.imu.revise``): the rows are what a live stream's seconds are revised
+to once it learnt the mount (the daemon does not revise its stored minutes
+yet: it keeps what it gave live). Until the mount is learnt the rows are held
+back (a few bytes a second); a file without a minute of walking keeps them
+``unknown``.
 ``--learn-first`` reads the file twice, first to learn the mount from all its
 walking, then to label it from the first second with that (offline only: the
 mount of the whole file, not of its first minute of walking). ``--reference FILE``

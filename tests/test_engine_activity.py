@@ -90,6 +90,7 @@ from pacer.engine.model import (
     Prompt,
     Symptom,
 )
+from pacer.engine.rules import ExpiryRules
 from pacer.engine.safety import RED_FLAGS
 
 NEXT = Day(DAY.date + timedelta(days=1), LONDON)
@@ -302,6 +303,28 @@ def test_three_reminders_on_a_day_without_walks() -> None:
     assert payload["level"] == "nudge"
     assert "walk of about 5 minutes" in payload["text"]
     assert "no walks yet today" in payload["text"]  # the whole window is known
+
+
+def test_a_walk_reminder_expires_after_expiry_walk_reminder_min() -> None:
+    rules = Rules(day=FIXED_DAY, expiry=ExpiryRules(walk_reminder_min=90))
+    r = day_run(("07:30", 14 * 60, UP), rules=rules)
+    assert [payloads.prompt(p, user="alice", tz=DAY.tz)["expires"]
+            for p in of_kind(r, "walk_reminder")] == [
+        "2026-06-10T11:30:00+01:00", "2026-06-10T15:30:00+01:00", "2026-06-10T18:30:00+01:00"]
+
+
+def test_a_plan_change_sets_a_nudge_expiry_within_its_range() -> None:
+    longer = PlanChange("physio", "more time to answer", set={"expiry.floor_nudge_min": 180})
+    [p] = of_kind(quiet_day(("07:30", 14 * 60, UP, 1), commands=[at("08:00", longer)]),
+                  "floor_nudge")
+    assert p.expires == p.time + 180
+    engine = quota_driver().engine
+    reply = engine.command(PlanChange("physio", "too long", set={"expiry.floor_nudge_min": 600}),
+                           DAY.seconds("08:00"))
+    assert not reply.ok
+    assert reply.error is not None
+    assert "expiry.floor_nudge_min" in reply.error
+    assert "240" in reply.error
 
 
 def test_reminder_with_coverage_below_80_percent_says_a_walk_may_have_been_missed() -> None:

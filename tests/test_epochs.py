@@ -279,7 +279,7 @@ def test_cli_declares_the_mount_options(tmp_path: Path,
     done = subprocess.run([sys.executable, "-m", "pacer", "epochs", "--help"],
                           capture_output=True, text=True, timeout=60, check=False)
     assert "--learn-first" in done.stdout
-    assert "live stream" in done.stdout
+    assert "first minute of walking" in done.stdout
     assert "--save-reference" in done.stdout
     raw = raw_csv(tmp_path / "raw.csv", POSTURES_FIRST, 25, "waist", seed=4)
     saved = tmp_path / "mount.json"

@@ -50,7 +50,7 @@ from pacer.engine.model import (
     Window,
 )
 from pacer.engine.plan import DayRecord, PlanState
-from pacer.engine.rules import WEEKDAYS, Rules, SittingRules
+from pacer.engine.rules import MESSAGE_EXPIRY_MIN, WEEKDAYS, Rules, SittingRules
 from pacer.engine.safety import tier_of
 from pacer.engine.settings import PLAN_VALUES, apply_settings
 from pacer.engine.sitting import Bout, BoutEnd, observe
@@ -86,21 +86,6 @@ EXERCISE_GAP_DAYS = 2  # an exercise reminder after this many days without a ses
 WALK_QUIET_MIN = 30  # no walk reminder when the wearable sent nothing for this long
 RECENT_PROMPTS = 64  # prompts an `ack` may name by id
 ORDER = {kind: i for i, kind in enumerate(DELIVERY_ORDER)}
-DAY = 1440
-
-# How long each prompt stays worth showing (minutes); red flags never expire.
-EXPIRY_MIN: dict[str, int] = {
-    "walk_reminder": 60,
-    "pace_ease_off": 30,
-    "ceiling_reached": 120,
-    "long_bout_rest": 15,
-    "floor_nudge": 60,
-    "standing_break": 15,
-    "exercise_reminder": 120,
-    "wearable_silent": 120,
-    "review_suggested": DAY,
-    "plan_update": DAY,
-}
 DEFAULT_SETTLE_TIMES = ("10:00", "14:00", "17:00")
 MORE = frozenset(("walk_reminder", "floor_nudge"))  # prompts that ask for more activity
 LESS = frozenset(("pace_ease_off", "ceiling_reached"))  # ... and for less
@@ -1530,12 +1515,15 @@ class Engine:
         }
 
     def _expiry(self, kind: str, now: Minute) -> Minute | None:
+        """How long a prompt stays worth showing; red flags never expire."""
         if kind == "red_flag":
             return None
         if kind == "settle_plan":
             until = self.state.plan.settle_until
-            return int(until // 60) if until is not None else now + DAY
-        return now + EXPIRY_MIN[kind]
+            return int(until // 60) if until is not None else now + MESSAGE_EXPIRY_MIN
+        if kind in ("review_suggested", "plan_update"):
+            return now + MESSAGE_EXPIRY_MIN
+        return now + self.rules.expiry.minutes(kind)
 
     def _plan_update(self, old: int | None, new: int | None, why: str, due: Minute, *,
                      part: str, by: str | None = None,

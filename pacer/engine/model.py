@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal, get_args
 
+from pacer.engine.rules import STEPPING_MIN_STEPS
 from pacer.timebase import Minute
 
 
@@ -22,11 +23,6 @@ class Posture(StrEnum):
 UNKNOWN_POSTURES = frozenset((Posture.UNKNOWN, Posture.NOT_WORN))
 """Minutes pacer has no posture for: neither counts as known, and neither ever
 joins a sitting bout (docs/pacing-rules.md section 1)."""
-
-
-STEPPING_MIN_STEPS = 20
-"""Step-only devices: 20 steps/min is the lower edge of sporadic movement
-(Tudor-Locke 2018); 1..19 is upright, 0 is sedentary (inferred)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -262,6 +262,45 @@ class PromptRules(Table):
     coherence_min: int = Field(120, ge=0, le=360)
 
 
+def _expiry(default: int, what: str) -> Any:
+    return Field(default, ge=5, le=240, description=f"minutes {what} stays worth showing "
+                 "before it expires (5 to 240)")
+
+
+class ExpiryRules(Table):
+    """How long each nudge stays worth showing (docs/pacing-rules.md section 8):
+    its ``expires``, after which a client hides it. A sitting prompt's is its
+    repeat time (``sitting.repeat_min``), a settle plan's the end of the settle
+    period, a plan message's ``MESSAGE_EXPIRY_MIN``; a red flag never expires."""
+
+    walk_reminder_min: int = _expiry(60, "a walk reminder")
+    pace_ease_off_min: int = _expiry(30, "an ease-off prompt")
+    ceiling_reached_min: int = _expiry(120, "a ceiling-reached prompt")
+    long_bout_rest_min: int = _expiry(15, "a rest prompt after a long walk")
+    floor_nudge_min: int = _expiry(60, "a floor nudge")
+    standing_break_min: int = _expiry(15, "a standing break")
+    exercise_reminder_min: int = _expiry(120, "an exercise reminder")
+    wearable_silent_min: int = _expiry(120, "a quiet-wearable prompt")
+
+    def minutes(self, kind: str) -> int:
+        """The expiry of a nudge kind other than ``sitting_break``."""
+        minutes: int = getattr(self, f"{kind}_min")
+        return minutes
+
+
+MESSAGE_EXPIRY_MIN = 1440
+"""A review suggestion or a plan message stays a day: it is what the plan is,
+not a nudge that goes stale, so it is fixed rather than a clinical choice
+(the next day's morning message says what holds then)."""
+
+STEPPING_MIN_STEPS = 20
+"""Step-only devices: 20 steps/min is the lower edge of sporadic movement
+(Tudor-Locke 2018); 1..19 is upright, 0 is sedentary (inferred). Fixed, not a
+physiotherapist's choice: it is how a step count is read as a posture when the
+minute is read (before any person's rules apply), and stored minutes must mean
+the same whatever the plan says (docs/pacing-rules.md section 1)."""
+
+
 class ExerciseRules(Table):
     """Strength and mobility sessions the person tells pacer about (section 12)."""
 
@@ -298,6 +337,7 @@ class Rules(Table):
     standing: StandingRules = StandingRules()
     wear: WearRules = WearRules()
     exercise: ExerciseRules = ExerciseRules()
+    expiry: ExpiryRules = ExpiryRules()
 
 
 RULE_TABLES = tuple(Rules.model_fields)
