@@ -47,6 +47,7 @@ def test_a_good_entry_is_now_by_the_signed_in_clinician() -> None:
                                                                     20, "call")
     assert entry.what == "Talked through the sitting plan"
     assert entry.at == entry.logged_at == NOW.timestamp()
+    assert entry.id == ""  # given when stored
 
 
 def test_a_time_entered_without_a_zone_is_the_clinic_s() -> None:
@@ -149,6 +150,8 @@ def test_a_review_is_logged_shown_escaped_and_totalled_for_the_period(
     assert "35 min</strong>" in page
     assert [row[:4] for row in _rows(site)] == [("grace-t", "jo.physio", 25, "review"),
                                                     ("grace-t", "jo.physio", 10, "call")]
+    (first_id,) = site.db.query("SELECT id FROM review_log WHERE minutes = 25")[0]
+    assert r.headers["location"] == f"/patients/grace-t?logged={first_id}#reviews"
     # another patient's page does not show grace-t's log
     other = c.get("/patients/farid-s").text
     assert "reviewed the week" not in other

@@ -23,7 +23,7 @@ import logging
 import secrets
 import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
@@ -53,7 +53,8 @@ FORM_ERRORS = {
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """One logged review or contact; ``at`` and ``logged_at`` are Unix seconds."""
+    """One logged review or contact; ``at`` and ``logged_at`` are Unix seconds;
+    ``id`` is given when it is stored (empty before)."""
 
     id: str
     patient: str
@@ -110,19 +111,22 @@ def parse(fields: Mapping[str, str], *, patient: str, by: str,
             return "when"
     else:
         when = now
-    return Entry(secrets.token_hex(8), patient, by, when.timestamp(), int(minutes_text),
-                 kind, what, now.timestamp())
+    return Entry("", patient, by, when.timestamp(), int(minutes_text), kind, what,
+                 now.timestamp())
 
 
 # --- the database -------------------------------------------------------------------
 
 
-def add(db: Database, entry: Entry) -> None:
+def add(db: Database, entry: Entry) -> Entry:
+    """Store ``entry`` under a new random id; the entry as stored."""
+    stored = replace(entry, id=secrets.token_hex(8))
     with db.transaction() as conn:
         conn.execute("INSERT INTO review_log (id, user_id, by_name, at, minutes, kind, what, "
                      "logged_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                     (entry.id, entry.patient, entry.by, entry.at, entry.minutes, entry.kind,
-                      entry.what, entry.logged_at))
+                     (stored.id, stored.patient, stored.by, stored.at, stored.minutes,
+                      stored.kind, stored.what, stored.logged_at))
+    return stored
 
 
 def _entry(patient: str, row: Sequence[Any]) -> Entry | None:

@@ -336,9 +336,10 @@ class ClinicApp:
                               now=datetime.now().astimezone())
         if isinstance(entry, str):
             return RedirectResponse(f"/patients/{pid}?review_error={entry}#reviews", 303)
-        await asyncio.to_thread(reviews.add, self.db, entry)
-        log.info("%s logged %d minutes (%s) for %s", entry.by, entry.minutes, entry.kind, pid)
-        return RedirectResponse(f"/patients/{pid}?logged={entry.id}#reviews", 303)
+        stored = await asyncio.to_thread(reviews.add, self.db, entry)
+        log.info("%s logged %d minutes (%s) for %s", stored.by, stored.minutes, stored.kind,
+                 pid)
+        return RedirectResponse(f"/patients/{pid}?logged={stored.id}#reviews", 303)
 
     async def review_export(self, request: Request) -> Response:
         """``reviews.csv``: the log; ``monitoring.csv``: days with data and review
