@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from activity_helpers import BASELINE_DAY, after_days
 
-from pacer import simulate
+from pacer import replay, simulate
 from pacer.config import Rules
 from pacer.engine.core import STATE_VERSION, Engine, EngineState
 from pacer.engine.model import DaySummary, Prompt, Summary
@@ -87,4 +88,40 @@ def test_a_state_written_by_version_1_carries_on() -> None:
     assert days["2026-06-11"].window is not None
     assert days["2026-06-11"].window.opened_by in ("detected", "configured")
     assert days["2026-06-11"].plan.quota is not None
+    assert engine.snapshot()["v"] == STATE_VERSION
+
+
+V2_STATE = Path(__file__).parent / "data" / "engine_state_v4.json"
+"""A snapshot version 2 of the engine wrote (state v4, which kept a settle
+period, do-not-disturb and snoozes in unix seconds) at 14:00 on the eleventh
+day of ``simulate.minutes(date(2026, 6, 1), 14, London, seed 7)``: a red report
+at 13:27:41 two days before (its settle period ends at 13:27:41 the next day),
+do-not-disturb for 95 minutes from 13:12:09 and a sitting prompt snoozed for
+60 minutes from 13:50:40.5. With it, what that version published from there
+to the end of the fourteenth day (``replay --json`` lines) and the end of
+do-not-disturb its state topic showed."""
+
+
+def test_a_state_version_2_wrote_in_a_settle_period_carries_on_as_it_did() -> None:
+    saved = json.loads(V2_STATE.read_text())
+    snapshot = saved["snapshot"]
+    assert snapshot["v"] == 4
+    assert isinstance(snapshot["plan"]["settle_until"], float)
+    engine = Engine.restore(Rules(), user="alice", timezone="Europe/London", snapshot=snapshot)
+    # The seconds became the first minute each period no longer holds.
+    plan, gate = engine.state.plan, engine.state.gate
+    assert plan.settle_until == math.ceil(snapshot["plan"]["settle_until"] / 60)
+    assert gate.dnd_until == math.ceil(snapshot["gate"]["dnd_until"] / 60)
+    assert gate.snooze_until == {
+        kind: math.ceil(until / 60) for kind, until in snapshot["gate"]["snooze_until"].items()}
+    assert engine.status().dnd_until == saved["status_dnd_until"]
+    epochs = [e for e in simulate.minutes(date(2026, 6, 1), 14, "Europe/London", 7)
+              if e.start >= snapshot["next_minute"]]
+    lines = []
+    for epoch in epochs:
+        lines += [replay.dumps(replay.wire(o, engine))
+                  for o in replay.published(engine.advance(epoch))]
+    lines += [replay.dumps(replay.wire(o, engine)) for o in replay.published(engine.close_day())]
+    assert lines == saved["outputs"]
+    assert any('"settle_end"' in line for line in lines), "the settle period ended on the way"
     assert engine.snapshot()["v"] == STATE_VERSION

@@ -70,8 +70,11 @@ from pacer.timebase import (
     zone,
 )
 
-STATE_VERSION = 4
-OLD_STATE_VERSIONS = (3,)  # restored with the v2 fields at their defaults
+STATE_VERSION = 5
+# Restored too: 3 (version 1's) with the v2 fields at their defaults; 3 and 4
+# kept the settle period, do-not-disturb and snoozes in unix seconds.
+OLD_STATE_VERSIONS = (3, 4)
+V1_STATE_VERSION = 3
 SEDENTARY = Posture.SEDENTARY  # enum member lookups cost on the per-minute path
 STEPPING = Posture.STEPPING
 UPRIGHT = Posture.UPRIGHT
@@ -129,6 +132,16 @@ class Queued:
     reason: dict[str, Any] | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """When a command arrived, as engine minutes: converted once, where it
+    enters (``Engine.command``)."""
+
+    minute: Minute  # the minute it arrived in
+    edge: Minute  # the first whole minute at or after it: N minutes from it hold until edge + N
+    seconds: float  # unix seconds: only for what is published with its seconds
+
+
 @dataclass(slots=True)
 class EngineState:
     next_minute: Minute | None = None
@@ -174,6 +187,8 @@ class EngineState:
         data = copy.deepcopy(snapshot)  # the state must not share lists with its source
         if data.get("v") != STATE_VERSION and data.get("v") not in OLD_STATE_VERSIONS:
             raise ValueError(f"engine state version {data.get('v')!r} is not {STATE_VERSION}")
+        if data["v"] in OLD_STATE_VERSIONS:
+            _seconds_to_minutes(data)
         gate = data["gate"]
         plan = data["plan"]
         plan["history"] = [DayRecord(**r) for r in plan["history"]]
@@ -196,6 +211,7 @@ class EngineState:
             sit_catchup=data["sit_catchup"],
             gate=GateState(
                 dnd_until=gate["dnd_until"],
+                dnd_until_s=gate["dnd_until_s"],
                 snooze_until=dict(gate["snooze_until"]),
                 sent=deque(gate["sent"]),
             ),
@@ -213,8 +229,32 @@ class EngineState:
             stand=list(data.get("stand", [0, 0, 0])),
             trail=list(data.get("trail", "")),
             tap=data.get("tap"),
-            from_v1=data["v"] in OLD_STATE_VERSIONS,
+            from_v1=data["v"] == V1_STATE_VERSION,
         )
+
+
+def _minute_after(seconds: float) -> Minute:
+    """The first whole minute at or after ``seconds`` (unix): where a period
+    that ends then stops holding whole minutes."""
+    return -int(-seconds // 60)
+
+
+def _seconds_to_minutes(data: dict[str, Any]) -> None:
+    """A state before version 5: its settle period, do-not-disturb and snoozes
+    ended at unix seconds; each becomes the first minute it no longer holds
+    (what the seconds meant minute by minute), the ends that are published keep
+    their seconds, and the settle period's start its minute."""
+    gate = data["gate"]
+    dnd = gate["dnd_until"]
+    gate["dnd_until"] = None if dnd is None else _minute_after(dnd)
+    gate["dnd_until_s"] = dnd
+    gate["snooze_until"] = {kind: _minute_after(until)
+                            for kind, until in gate["snooze_until"].items()}
+    plan = data["plan"]
+    until, start = plan["settle_until"], plan["settle_from"]
+    plan["settle_until"] = None if until is None else _minute_after(until)
+    plan["settle_until_s"] = until
+    plan["settle_from"] = None if start is None else int(start // 60)
 
 
 _ATOMS = (int, float, str, bool, type(None), Enum)
@@ -384,9 +424,9 @@ class Engine:
             tally.window_min += 1
 
         if plan.settle_until is not None:
-            if t * 60 < plan.settle_until:
+            if t < plan.settle_until:
                 tally.settling = True  # this minute lay inside the settle period
-            if now * 60 >= plan.settle_until:
+            if now >= plan.settle_until:
                 self._end_settle(now)  # decided when the minute it ends in is over
         steps = epoch.steps
         bout = st.bout
@@ -574,7 +614,7 @@ class Engine:
             self._bout_cut(st.bout)
         self._flag_boom(now)
         tally.plan_at_sleep = self._plan_figures(now)
-        tally.walks_planned, tally.walk_target, _ = self._walk_plan(now * 60)
+        tally.walks_planned, tally.walk_target, _ = self._walk_plan(now)
         out.append(Summary("day", tally.day, False, now, self._day_summary(final=False, now=now)))
 
     def _lying(self, t: Minute, in_window: bool, now: Minute, day: DayBounds,
@@ -750,7 +790,7 @@ class Engine:
             st.tally = DayTally(day=key, slot_steps=[0] * slots)
             st.stand = [0, 0, 0]
         tally = st.tally
-        tally.walks_planned, tally.walk_target, _ = self._walk_plan(day.start * 60)
+        tally.walks_planned, tally.walk_target, _ = self._walk_plan(day.start)
         self._schedule = self._day_schedule(day)
         if carry:
             self._open(day.start, "event", day.start, day)
@@ -842,7 +882,7 @@ class Engine:
         """The day's walk reminders in the order they fall (section 3, v2): one
         that falls before getting up moves to ``walks.after_up_min`` after it,
         or is dropped when the next reminder comes sooner."""
-        _, _, times = self._walk_plan(day.start * 60)
+        _, _, times = self._walk_plan(day.start)
         minutes = sorted(day.at(clock, self.tz) for clock in times)
         moved = up + self.rules.walks.after_up_min
         out: list[Minute] = []
@@ -857,11 +897,11 @@ class Engine:
                 out.append(minute)
         return out
 
-    def _walk_plan(self, at: float) -> tuple[int, int, tuple[Any, ...]]:
-        """(walks per day, target minutes per walk, reminder times) in force."""
+    def _walk_plan(self, now: Minute) -> tuple[int, int, tuple[Any, ...]]:
+        """(walks per day, target minutes per walk, reminder times) in force at ``now``."""
         plan = self.state.plan
         walks = self.rules.walks
-        if plan.settling(at):
+        if plan.settling(now):
             settle = self.rules.settle
             count = plan.settle_walks if plan.settle_walks is not None else settle.walks_per_day
             minutes = plan.settle_walk_min if plan.settle_walk_min is not None else (
@@ -879,7 +919,7 @@ class Engine:
         if job == "floor":
             tally = self.state.tally
             assert tally is not None
-            quota = pl.quota_in_force(self.state.plan, self.rules, tally.day, now * 60)
+            quota = pl.quota_in_force(self.state.plan, self.rules, tally.day, now)
             floor, _ = self._band(quota, now)
             if floor is not None and tally.steps < floor and not tally.ceiling_hit:
                 self._queue("floor_nudge", now)
@@ -909,8 +949,8 @@ class Engine:
                 "repeat": True, "reported": alert["time"]})
         if WEEKDAYS[day.day.weekday()] == self.rules.plan.review_day:
             self._weekly_review(now, day)
-        if key in plan.amber_days and plan.quota is not None and not plan.settling(now * 60):
-            new = pl.quota_in_force(plan, self.rules, key, now * 60)
+        if key in plan.amber_days and plan.quota is not None and not plan.settling(now):
+            new = pl.quota_in_force(plan, self.rules, key, now)
             why = (f"you reported an amber day yesterday, so today's target is "
                    f"{round(self.rules.traffic.amber_reduction * 100)}% lower")
             self._plan_update(plan.quota, new, why, now, by="pacer",
@@ -931,7 +971,7 @@ class Engine:
         first = (day.day - timedelta(days=7)).isoformat()
         week = [r for r in plan.history if first <= r.day < day.day.isoformat()]
         review = pl.weekly_review(week, self.rules)
-        if plan.settling(now * 60):
+        if plan.settling(now):
             review = pl.Review(False, "the plan holds while the settle plan lasts")
         old = plan.quota
         why = review.why
@@ -967,7 +1007,7 @@ class Engine:
         plan = self.state.plan
         assert plan.settle_until is not None
         old = pl.quota_in_force(plan, self.rules, self._day_key(), plan.settle_until - 1)
-        plan.settle_until = None
+        plan.settle_until = plan.settle_until_s = None
         plan.settle_from = None
         plan.settle_walks = plan.settle_walk_min = None
         self._sit = None
@@ -1013,8 +1053,9 @@ class Engine:
             return ""
         walks = self.rules.walks
         settling = plan.settle_until is not None
-        count, minutes, _ = self._walk_plan(plan.settle_until - 1 if settling and
-                                            plan.settle_until else 0.0)
+        # the settle plan's walks while one runs (its last minute), else the usual ones
+        count, minutes, _ = self._walk_plan(plan.settle_until - 1 if plan.settle_until is not None
+                                            else 0)
         start = (count, minutes)
         budget = quota / 2
         cadence = walks.min_cadence
@@ -1178,7 +1219,7 @@ class Engine:
     def _band(self, quota: int | None, now: Minute) -> tuple[int | None, int | None]:
         """(floor, ceiling) in force: the usual good day counts except while settling."""
         plan = self.state.plan
-        usual = None if plan.settling(now * 60) else plan.baseline80
+        usual = None if plan.settling(now) else plan.baseline80
         return pl.band(quota, self.rules, usual)
 
     def _conditions(self, now: Minute, day: DayBounds) -> None:
@@ -1190,8 +1231,7 @@ class Engine:
         tally = st.tally
         assert tally is not None
         plan = st.plan
-        at = now * 60
-        quota = pl.quota_in_force(plan, self.rules, tally.day, at)
+        quota = pl.quota_in_force(plan, self.rules, tally.day, now)
         self._quiet_until = self._next_change(now, day)
         if quota is None or plan.quota is None:
             return  # nothing that needs a quota during the baseline
@@ -1204,7 +1244,7 @@ class Engine:
                 tally.ceiling_queued = True
                 self._queue("ceiling_reached", now)
             return
-        if plan.settling(at) or not tally.open:
+        if plan.settling(now) or not tally.open:
             return
         if self._ease_off_reason(now, day) is None:
             return
@@ -1227,7 +1267,7 @@ class Engine:
         st = self.state
         tally = st.tally
         assert tally is not None
-        quota = pl.quota_in_force(st.plan, self.rules, tally.day, now * 60)
+        quota = pl.quota_in_force(st.plan, self.rules, tally.day, now)
         if quota is not None and st.plan.quota is not None and (
             tally.steps >= max(quota, st.plan.baseline or 0) * self.rules.boom.factor
         ):
@@ -1248,7 +1288,7 @@ class Engine:
                     edges.append(settled)
         until = self.state.plan.settle_until
         if until is not None:
-            edges.append(int(until // 60) + 1)
+            edges.append(until)
         return min(edges)
 
     def _expected(self, quota: int, now: Minute, day: DayBounds) -> int:
@@ -1279,8 +1319,8 @@ class Engine:
         st = self.state
         tally = st.tally
         assert tally is not None
-        quota = pl.quota_in_force(st.plan, self.rules, tally.day, now * 60)
-        if quota is None or tally.ceiling_hit or st.plan.settling(now * 60):
+        quota = pl.quota_in_force(st.plan, self.rules, tally.day, now)
+        if quota is None or tally.ceiling_hit or st.plan.settling(now):
             return None
         if tally.opened is None or now - tally.opened < self.rules.pacing.settle_in_min:
             return None
@@ -1299,7 +1339,7 @@ class Engine:
         tally = st.tally
         assert tally is not None
         target = self.rules.exercise.per_week
-        if not target or tally.exercise_sessions or st.plan.settling(now * 60):
+        if not target or tally.exercise_sessions or st.plan.settling(now):
             return None
         if st.plan.alert is not None:
             return None
@@ -1324,7 +1364,6 @@ class Engine:
         st = self.state
         tally = st.tally
         assert tally is not None
-        at = now * 60
         if q.kind == "walk_reminder":
             assert q.reason is not None
             due = q.reason["walks_due"]
@@ -1338,7 +1377,7 @@ class Engine:
             quiet = st.last_data is None or now - st.last_data >= WALK_QUIET_MIN
             if done >= due or run is not None or tally.ceiling_hit or quiet:
                 return None
-            _, target, _ = self._walk_plan(at)
+            _, target, _ = self._walk_plan(now)
             return {"walks_done": done, "walks_due": due, "target_min": target,
                     "coverage": round(self._coverage(now, day), 2)}
         if q.kind == "pace_ease_off":
@@ -1353,14 +1392,14 @@ class Engine:
         if q.kind in ("wearable_silent", "standing_break"):
             assert q.reason is not None
             return q.reason  # decided when queued
-        quota = pl.quota_in_force(st.plan, self.rules, tally.day, at)
+        quota = pl.quota_in_force(st.plan, self.rules, tally.day, now)
         floor, ceiling = self._band(quota, now)
         if q.kind == "ceiling_reached":
             if ceiling is None or tally.steps < ceiling:
                 return None
             return {"steps": tally.steps, "ceiling": ceiling}
         # floor_nudge
-        if floor is None or tally.steps >= floor or tally.ceiling_hit or st.plan.settling(at):
+        if floor is None or tally.steps >= floor or tally.ceiling_hit or st.plan.settling(now):
             return None
         return {"steps": tally.steps, "floor": floor}
 
@@ -1506,7 +1545,7 @@ class Engine:
         quota = pl.quota_in_force(plan, self.rules, self._day_key(), plan.settle_until - 1)
         walks, walk_min, _ = self._walk_plan(plan.settle_until - 1)
         return {
-            "until": iso_seconds(plan.settle_until, self.tz),
+            "until": self._settle_end(),
             "quota": quota,
             "sitting_limit_min": self._sitting_rules().limit_min,
             "walks": walks,
@@ -1514,12 +1553,22 @@ class Engine:
             "advice": list(self.rules.settle.advice),
         }
 
+    def _settle_end(self) -> str:
+        """The settle period's end as the person is told it: to the second of
+        the report that began it (the period holds minutes up to the one it
+        ends in)."""
+        seconds = self.state.plan.settle_until_s
+        assert seconds is not None
+        return iso_seconds(seconds, self.tz)
+
     def _expiry(self, kind: str, now: Minute) -> Minute | None:
         """How long a prompt stays worth showing; red flags never expire."""
         if kind == "red_flag":
             return None
         if kind == "settle_plan":
-            until = self.state.plan.settle_until
+            # The minute its end second falls in, as always published: the
+            # period's last minute when the end is not on a whole minute.
+            until = self.state.plan.settle_until_s
             return int(until // 60) if until is not None else now + MESSAGE_EXPIRY_MIN
         if kind in ("review_suggested", "plan_update"):
             return now + MESSAGE_EXPIRY_MIN
@@ -1555,7 +1604,7 @@ class Engine:
         quotas = [p for p in parts if "new_quota" in p]
         tally = self.state.tally
         in_force = pl.quota_in_force(self.state.plan, self.rules,
-                                     tally.day if tally is not None else "", now * 60)
+                                     tally.day if tally is not None else "", now)
         reason: dict[str, Any] = {
             "parts": [p["part"] for p in parts],
             "old_quota": quotas[0]["old_quota"] if quotas else in_force,
@@ -1654,8 +1703,10 @@ class Engine:
     # --- commands ---------------------------------------------------------------------
 
     def command(self, cmd: Command, at: float) -> Reply:
-        """Apply a command received at ``at`` (unix seconds)."""
-        now = int(at // 60)
+        """Apply a command received at ``at`` (unix seconds, the engine's one
+        input in seconds: from here on it counts minutes)."""
+        arrival = Arrival(int(at // 60), _minute_after(at), at)
+        now = arrival.minute
         rolled: list[Output] = []
         if self.state.tally is None:
             self._enter_day(now, rolled)
@@ -1663,23 +1714,29 @@ class Engine:
             # The command lies in the minute the engine is about to take: if that
             # minute begins a new day, the command belongs to the new day.
             self._enter_day(now, rolled)
-        reply = self._command(cmd, at, now)
+        reply = self._command(cmd, arrival)
         if rolled:
             return Reply(reply.ok, reply.error, (*rolled, *reply.outputs))
         return reply
 
-    def _command(self, cmd: Command, at: float, now: Minute) -> Reply:
+    def _command(self, cmd: Command, arrival: Arrival) -> Reply:
+        now = arrival.minute
         if isinstance(cmd, Ack):
-            return self._ack(cmd, at, now)
+            return self._ack(cmd, arrival)
         if isinstance(cmd, Dnd):
-            was_on = self.state.gate.dnd_until is not None and at < self.state.gate.dnd_until
-            until = at + cmd.minutes * 60 if cmd.minutes else None
-            self.gate.set_dnd(until)
+            gate = self.state.gate
+            was_on = gate.dnd_until is not None and now < gate.dnd_until
+            if cmd.minutes:
+                until: Minute | None = arrival.edge + cmd.minutes
+                self.gate.set_dnd(until, arrival.seconds + cmd.minutes * 60)
+            else:
+                until = None
+                self.gate.set_dnd(None, None)
             # Ending do-not-disturb early is an end like any other.
-            self._hold_sitting(until if until is not None else (at if was_on else None))
+            self._hold_sitting(until if until is not None else (arrival.edge if was_on else None))
             return Reply(True)
         if isinstance(cmd, Symptom):
-            return self._symptom(cmd, at, now)
+            return self._symptom(cmd, arrival)
         if isinstance(cmd, DayEvent):
             return self._day_event(cmd, now)
         if isinstance(cmd, Exercise):
@@ -1696,14 +1753,15 @@ class Engine:
         st.plan.last_exercise = tally.day
         return Reply(True)
 
-    def _hold_sitting(self, until: float | None) -> None:
+    def _hold_sitting(self, until: Minute | None) -> None:
         """A sitting prompt is due when a snooze or do-not-disturb ends."""
-        self.state.sit_catchup = None if until is None else -int(-until // 60)
+        self.state.sit_catchup = until
 
-    def _ack(self, cmd: Ack, at: float, now: Minute) -> Reply:
+    def _ack(self, cmd: Ack, arrival: Arrival) -> Reply:
         st = self.state
+        now = arrival.minute
         if cmd.action == "seen":
-            return self._seen(cmd, at, now)
+            return self._seen(cmd, arrival)
         target = st.recent[-1] if cmd.prompt == "last" and st.recent else None
         if cmd.prompt != "last":
             target = self._find(cmd.prompt)
@@ -1720,9 +1778,9 @@ class Engine:
         current = st.pending is not None and st.pending.prompt_id == target.id
         if cmd.action == "snooze":
             minutes = cmd.minutes if cmd.minutes is not None else SNOOZE_DEFAULT_MIN
-            self.gate.snooze(target.kind, at + minutes * 60)
+            self.gate.snooze(target.kind, arrival.edge + minutes)
             if target.kind == "sitting_break":
-                self._hold_sitting(at + minutes * 60)
+                self._hold_sitting(arrival.edge + minutes)
             self._decide(target.id, "snoozed", now, out)
         elif cmd.action == "dismiss":
             self._decide(target.id, "dismissed", now, out)
@@ -1738,11 +1796,12 @@ class Engine:
                 st.bout = None
         return Reply(True, outputs=tuple(out))
 
-    def _seen(self, cmd: Ack, at: float, now: Minute) -> Reply:
+    def _seen(self, cmd: Ack, arrival: Arrival) -> Reply:
         """The person says a clinician has seen them about the open red flag: the
         morning repeats stop; with ``resume`` ("I was told I can carry on") the
         alert is cleared too. Either way it is recorded with who and when."""
         st = self.state
+        now = arrival.minute
         alert = st.plan.alert
         if cmd.prompt != "last":
             target = self._find(cmd.prompt)
@@ -1756,7 +1815,7 @@ class Engine:
             return Reply(False, "there is no open red-flag alert to mark as seen")
         out: list[Output] = []
         if alert.get("seen") is None:
-            alert["seen"] = iso_seconds(at, self.tz)
+            alert["seen"] = iso_seconds(arrival.seconds, self.tz)
             self._record_change(now, self.user, "seen by a clinician", {"alert_seen": True})
         if cmd.resume:
             self._clear_alert(now, self.user, "seen by a clinician and told to carry on",
@@ -1765,12 +1824,14 @@ class Engine:
             out.append(Alert(now, self._alert_body()))
         return Reply(True, outputs=tuple(out))
 
-    def _symptom(self, cmd: Symptom, at: float, now: Minute) -> Reply:
+    def _symptom(self, cmd: Symptom, arrival: Arrival) -> Reply:
         st = self.state
+        now = arrival.minute
         tally = st.tally
         assert tally is not None
         plan = st.plan
-        entry: dict[str, Any] = {"time": iso_seconds(at, self.tz), "level": cmd.level}
+        entry: dict[str, Any] = {"time": iso_seconds(arrival.seconds, self.tz),
+                                 "level": cmd.level}
         if cmd.pain is not None:
             entry["pain"] = cmd.pain
         if cmd.red_flags:
@@ -1780,7 +1841,7 @@ class Engine:
         out: list[Output] = []
         key = tally.day
         if cmd.red_flags:
-            self._raise_red_flag(cmd.red_flags, at, now, out)
+            self._raise_red_flag(cmd.red_flags, arrival, out)
         if cmd.level == "amber":
             tally.amber = True
             tomorrow = (date.fromisoformat(key) + timedelta(days=1)).isoformat()
@@ -1789,7 +1850,7 @@ class Engine:
                 del plan.amber_days[:-7]
         elif cmd.level == "red":
             tally.red = True
-            self._settle(at, now)
+            self._settle(arrival)
             if key not in plan.red_days:
                 plan.red_days.append(key)
                 del plan.red_days[:-7]
@@ -1800,14 +1861,15 @@ class Engine:
         self._check_review(key, now, out)
         return Reply(True, outputs=tuple(out))
 
-    def _raise_red_flag(self, flags: tuple[str, ...], at: float, now: Minute,
+    def _raise_red_flag(self, flags: tuple[str, ...], arrival: Arrival,
                         out: list[Output]) -> None:
         st = self.state
         plan = st.plan
         old = plan.alert
         known = list(old["flags"]) if old is not None else []
         merged = known + [f for f in flags if f not in known]
-        stamp = iso_seconds(at, self.tz)
+        now = arrival.minute
+        stamp = iso_seconds(arrival.seconds, self.tz)
         plan.alert = {"raised": old["raised"] if old else now,
                       "first": old.get("first", old["time"]) if old else stamp,
                       "time": stamp, "flags": merged,
@@ -1824,20 +1886,24 @@ class Engine:
         self._emit("red_flag", now, reason, None, out)
         out.append(Alert(now, self._alert_body()))
 
-    def _settle(self, at: float, now: Minute) -> None:
+    def _settle(self, arrival: Arrival) -> None:
         plan = self.state.plan
-        until = at + self.rules.settle.hours * 3600
-        if not plan.settling(at):
+        now = arrival.minute
+        hours = self.rules.settle.hours
+        if not plan.settling(now):
             plan.pre_red_quota = plan.quota
-            plan.settle_from = at
-        plan.settle_until = max(until, plan.settle_until or 0.0)
+            plan.settle_from = now
+        # A later red report lengthens the period, never shortens it; its end
+        # is said with the report's seconds.
+        plan.settle_until = max(arrival.edge + hours * 60, plan.settle_until or 0)
+        plan.settle_until_s = max(arrival.seconds + hours * 3600, plan.settle_until_s or 0.0)
         self._quiet_until = 0
         assert self.state.tally is not None
         self.state.tally.settling = True
         self._queue("settle_plan", now)
-        settle_quota = pl.quota_in_force(plan, self.rules, self._day_key(), at)
+        settle_quota = pl.quota_in_force(plan, self.rules, self._day_key(), now)
         self._record_change(now, "pacer", "a red symptom report: settle plan until "
-                            f"{iso_seconds(plan.settle_until, self.tz)}",
+                            f"{self._settle_end()}",
                             {"quota": settle_quota,
                              "sitting.limit_min": min(self.rules.sitting.limit_min,
                                                       self.rules.settle.sitting_limit_min)})
@@ -1951,10 +2017,10 @@ class Engine:
         out.append(Alert(now, None, cleared))
         if alert is not None and plan.plan_held:
             plan.plan_held = False
-            quota = pl.quota_in_force(plan, self.rules, self._day_key(), now * 60)
+            quota = pl.quota_in_force(plan, self.rules, self._day_key(), now)
             who = "you" if how == "person" else "your physiotherapist"
             why = f"the alert was cleared by {who}; this is the plan in force"
-            if plan.settling(now * 60):
+            if plan.settling(now):
                 settle = self._settle_reason()
                 walks = settle["walks"]
                 why += (f"; a settle plan runs until {when_written(settle['until'])}: a "
@@ -1972,7 +2038,7 @@ class Engine:
             return Status(time=None, steps_today=0, sitting_min=0, sedentary_min_today=0,
                           posture=Posture.UNKNOWN.value, plan=None, walks=0, alert=False,
                           dnd_until=None)
-        dnd = st.gate.dnd_until
+        gate = st.gate
         return Status(
             time=now,
             steps_today=st.tally.steps,
@@ -1982,7 +2048,8 @@ class Engine:
             plan=self._plan_figures(now),
             walks=st.tally.walks,
             alert=st.plan.alert is not None,
-            dnd_until=dnd if dnd is not None and dnd > now * 60 else None,
+            dnd_until=gate.dnd_until_s if gate.dnd_until is not None and now < gate.dnd_until
+            else None,
             last_data=st.last_data,
             window_open=st.tally.open,
             window_since=st.tally.since,
@@ -2011,10 +2078,9 @@ class Engine:
         plan = st.plan
         tally = st.tally
         assert tally is not None
-        at = now * 60
-        quota = pl.quota_in_force(plan, self.rules, tally.day, at)
+        quota = pl.quota_in_force(plan, self.rules, tally.day, now)
         floor, ceiling = self._band(quota, now)
-        phase = "settling" if plan.settling(at) else plan.phase
+        phase = "settling" if plan.settling(now) else plan.phase
         achievement = round(tally.steps / quota, 2) if quota else None
         return PlanFigures(phase=phase, quota=quota, floor=floor, ceiling=ceiling,
                            achievement=achievement)
@@ -2026,7 +2092,7 @@ class Engine:
         figures = tally.plan_at_sleep or self._plan_figures(now)
         if tally.plan_at_sleep is None:
             # the plan in force at the window's close, or now while it is open
-            tally.walks_planned, tally.walk_target, _ = self._walk_plan(now * 60)
+            tally.walks_planned, tally.walk_target, _ = self._walk_plan(now)
         if tally.plan_at_sleep and figures.quota:
             figures = replace(figures, achievement=round(tally.steps / figures.quota, 2))
         flags = list(tally.flags)

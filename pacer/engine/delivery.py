@@ -25,8 +25,9 @@ class Verdict(Enum):
 
 @dataclass(slots=True)
 class GateState:
-    dnd_until: float | None = None  # unix seconds
-    snooze_until: dict[str, float] = field(default_factory=dict)  # by prompt kind
+    dnd_until: Minute | None = None  # the first minute do-not-disturb no longer holds
+    dnd_until_s: float | None = None  # its end in unix seconds, only to publish (never compared)
+    snooze_until: dict[str, Minute] = field(default_factory=dict)  # by prompt kind, as dnd_until
     sent: deque[Minute] = field(default_factory=deque)  # times of counted prompts, last hour
 
 
@@ -40,12 +41,11 @@ class Gate:
             return Verdict.SEND  # any hour, never limited, never silenced
         if not window_open:
             return Verdict.QUIET
-        at = now * 60
         st = self.state
-        if st.dnd_until is not None and at < st.dnd_until:
+        if st.dnd_until is not None and now < st.dnd_until:
             return Verdict.DND
         until = st.snooze_until.get(kind)
-        if until is not None and at < until:
+        if until is not None and now < until:
             return Verdict.SNOOZED
         if not self._within_limits(now, rules):
             return Verdict.LIMITED
@@ -65,17 +65,19 @@ class Gate:
         if kind != "red_flag":  # red flags do not count toward the limits
             self.state.sent.append(now)
 
-    def set_dnd(self, until: float | None) -> None:
+    def set_dnd(self, until: Minute | None, until_s: float | None) -> None:
+        """Do not disturb until the minute ``until`` (None: off); ``until_s``
+        is its end in unix seconds, as published."""
         self.state.dnd_until = until
+        self.state.dnd_until_s = until_s
 
-    def snooze(self, kind: str, until: float) -> None:
+    def snooze(self, kind: str, until: Minute) -> None:
         self.state.snooze_until[kind] = until
 
     def expire(self, now: Minute) -> None:
         """Forget snoozes and do-not-disturb that have ended."""
-        at = now * 60
         st = self.state
-        if st.dnd_until is not None and st.dnd_until <= at:
-            st.dnd_until = None
-        for kind in [k for k, until in st.snooze_until.items() if until <= at]:
+        if st.dnd_until is not None and st.dnd_until <= now:
+            st.dnd_until = st.dnd_until_s = None
+        for kind in [k for k, until in st.snooze_until.items() if until <= now]:
             del st.snooze_until[kind]

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pacer.engine.rules import Rules
+from pacer.timebase import Minute
 
 HISTORY_DAYS = 28  # day records kept: 14 for the CV and the time-of-day profile, with room
 PROFILE_DAYS = 14  # valid days before the person's own time-of-day profile replaces linear
@@ -58,8 +59,9 @@ class PlanState:
     sitting_limit: int | None = None  # grown at weekly reviews; None: sitting.limit_min
     last_exercise: str | None = None  # ISO date of the last session
     amber_days: list[str] = field(default_factory=list)  # days whose quota is reduced
-    settle_from: float | None = None  # unix seconds
-    settle_until: float | None = None
+    settle_from: Minute | None = None  # the minute of the red report that began it
+    settle_until: Minute | None = None  # the first minute after the settle period
+    settle_until_s: float | None = None  # its end in unix seconds, only to say it (never compared)
     pre_red_quota: int | None = None
     red_days: list[str] = field(default_factory=list)
     pain: dict[str, int] = field(default_factory=dict)  # highest pain reported, by day
@@ -70,12 +72,13 @@ class PlanState:
     history: list[DayRecord] = field(default_factory=list)
     profile: list[float] | None = None  # the person's median time-of-day profile
 
-    def settling(self, at: float) -> bool:
-        return self.settle_until is not None and at < self.settle_until
+    def settling(self, now: Minute) -> bool:
+        return self.settle_until is not None and now < self.settle_until
 
 
-def quota_in_force(plan: PlanState, rules: Rules, day: str, at: float) -> int | None:
-    if plan.settling(at):
+def quota_in_force(plan: PlanState, rules: Rules, day: str, now: Minute) -> int | None:
+    """The quota at minute ``now`` of the day ``day`` (its ISO date)."""
+    if plan.settling(now):
         if plan.baseline is None:
             return None
         return round(plan.baseline * rules.settle.quota_factor)
