@@ -26,6 +26,11 @@ next fetch (the next reconnect), as the log's. ``fetched`` is kept
 across restarts (the daemon stores ``LogState``), so a restart never fetches
 into doubled steps; the first connect ever starts the log at that minute (the
 band's history before pacer is ``pacer import gadgetbridge``'s).
+
+The log's minutes also carry the band's raw kind (``devices.huami_kinds``):
+runs of new minutes it marked not worn (or charging), without steps, are told
+as ``NotWornRun``. "As before" follows the minute before in the same fetch
+(unknown at a fetch's first minute: taken as worn).
 """
 
 from __future__ import annotations
@@ -34,8 +39,9 @@ import math
 from dataclasses import dataclass, replace
 
 from devices.errors import ImplausibleReading
+from devices.huami_kinds import raw_kind
 from devices.plausible import most_steps
-from devices.samples import StepDelta
+from devices.samples import NotWornRun, StepDelta
 
 MINUTE_S = 60
 MAX_PENDING = 2880
@@ -114,6 +120,8 @@ class MinuteLog:
         self._gap: int | None = None  # the counter's rise across the gap, until the fetch ends
         self._new = 0  # steps the log gave in this fetch
         self._next: float | None = None  # the minute of the next record, during a fetch
+        self._off: float | None = None  # where a run of not-worn minutes began, in a fetch
+        self._kind = "activity"  # the kind of the fetch's minute before
 
     def link_lost(self) -> None:
         """The link dropped: the next live reading is a baseline."""
@@ -152,29 +160,52 @@ class MinuteLog:
         """A fetch whose first record is the minute starting at ``first``."""
         self._next = minute_of(first)
         self._new = 0
+        self._off = None
+        self._kind = "activity"
 
-    def records(self, steps: list[int], at: float) -> StepDelta | None:
-        """Records in order, from the fetch's next minute on."""
+    def records(self, records: list[tuple[int, int]], at: float
+                ) -> list[StepDelta | NotWornRun]:
+        """Records (raw kind, steps) in order, from the fetch's next minute on:
+        the steps no live reading counted, and the not-worn runs that ended."""
         if self._next is None:
-            return None  # not asked for: no minute to put them in
+            return []  # not asked for: no minute to put them in
         new = 0
         first = self._next
-        for n in steps:
+        runs: list[StepDelta | NotWornRun] = []
+        for kind, n in records:
+            fresh = self.state.fetched is None or self._next >= self.state.fetched
             self.state, more = record(self.state, self._next, n)
             new += more
+            said = raw_kind(kind)
+            self._kind = self._kind if said == "same" else said
+            if fresh and self._kind == "not_worn" and n == 0:
+                if self._off is None:
+                    self._off = self._next
+            else:
+                runs += self._run_ends(at)
             self._next += MINUTE_S
         self._new += new
-        if new <= 0:
-            return None
-        return StepDelta(at=at, device=self.device, steps=new, since=min(first, at))
+        if new > 0:
+            runs.insert(0, StepDelta(at=at, device=self.device, steps=new,
+                                     since=min(first, at)))
+        return runs
 
-    def finish(self, at: float) -> StepDelta | None:
-        """The fetch ended (or had nothing): the counter's rise across the gap
-        that the log did not hold yet, counted now against this minute."""
+    def _run_ends(self, at: float) -> list[StepDelta | NotWornRun]:
+        start, self._off = self._off, None
+        if start is None or self._next is None:
+            return []
+        return [NotWornRun(at=at, device=self.device, start=start, end=self._next)]
+
+    def finish(self, at: float) -> list[StepDelta | NotWornRun]:
+        """The fetch ended (or had nothing): a not-worn run up to its last
+        minute, and the counter's rise across the gap that the log did not hold
+        yet, counted now against this minute."""
+        out = self._run_ends(at)
         self._next = None
         gap, self._gap = self._gap, None
         new, self._new = self._new, 0
-        if gap is None or gap - new <= 0:
-            return None
-        self.state = note_live(self.state, gap - new, at)
-        return StepDelta(at=at, device=self.device, steps=gap - new, since=minute_of(at))
+        if gap is not None and gap - new > 0:
+            self.state = note_live(self.state, gap - new, at)
+            out.append(StepDelta(at=at, device=self.device, steps=gap - new,
+                                 since=minute_of(at)))
+        return out

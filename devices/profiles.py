@@ -449,14 +449,12 @@ class Translator:
                 delta = self.minute_log.live(total, at)
                 return [] if delta is None else [delta]
             case LogRecords(records) if self.minute_log is not None:
-                delta = self.minute_log.records([steps for _, steps in records], at)
-                return [] if delta is None else [delta]
+                return list(self.minute_log.records(list(records), at))
             case LogMark(first, count) if self.minute_log is not None:
                 if first is not None and count:
                     self.minute_log.begin(first)
                     return []
-                delta = self.minute_log.finish(at)  # the end, or nothing to send
-                return [] if delta is None else [delta]
+                return list(self.minute_log.finish(at))  # the end, or nothing to send
             case StepCount(total) if self.counter is not None:
                 delta = self.counter.update(total, at)
                 return [] if delta is None else [delta]

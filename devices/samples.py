@@ -96,5 +96,17 @@ class Charging:
     charging: bool
 
 
-Sample = StepDelta | Cadence | HeartRate | Battery | Motion | Link | Charging
+@dataclass(frozen=True, slots=True)
+class NotWornRun:
+    """The wearable's own record says it was not worn (off the wrist, or on the
+    charger) from ``start`` to ``end`` (unix s, whole minutes), with no steps;
+    told at ``at``, after the fact (a Huami band's activity log)."""
+
+    at: float
+    device: str
+    start: float
+    end: float
+
+
+Sample = StepDelta | Cadence | HeartRate | Battery | Motion | Link | Charging | NotWornRun
 """Any sample the connection manager puts on its queue."""

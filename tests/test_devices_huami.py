@@ -23,11 +23,11 @@ from devices.errors import DecodeError, ImplausibleReading
 from devices.manager import DeviceManager
 from devices.minute_log import LogState, MinuteLog
 from devices.readings import BatteryLevel, ChargeState, LogMark, LogRecords, StepCount
-from devices.samples import Battery, Charging, StepDelta
+from devices.samples import Battery, Charging, NotWornRun, StepDelta
 from devices.scan import Found, recognise, scan
 from devices.spec import DeviceSpec
 from devices.virtual import VirtualWorld, run_in_world
-from devices.virtual.miband import NOT_WORN, VirtualMiBand
+from devices.virtual.miband import ACTIVE, NOT_WORN, VirtualMiBand
 from devices.virtual.testing import Collector, ManualClock, until
 
 ZONE = ZoneInfo("Europe/Madrid")
@@ -159,14 +159,14 @@ def test_live_then_log_counts_each_step_once() -> None:
     log.link_lost()
     assert log.live(900, T0 + 400) is None  # a new baseline: the gap is the log's
     log.begin(T0)
-    delta = log.records([35, 10, 0, 200, 160], T0 + 401)  # 5 more in the first minute
-    assert delta is not None
-    assert delta.steps == 5 + 0 + 0 + 200 + 160
+    got = log.records(walked(35, 10, 0, 200, 160), T0 + 401)  # 5 more in the first minute
+    assert got == [StepDelta(at=T0 + 401, device="band", steps=5 + 0 + 0 + 200 + 160,
+                             since=T0)]
     assert log.state == LogState(fetched=T0 + 300)
-    assert log.finish(T0 + 401) is None  # the gap (360) was all in the log
+    assert log.finish(T0 + 401) == []  # the gap (360) was all in the log
     log.begin(T0 + 240)
-    again = log.records([160, 0], T0 + 402)  # a minute fetched before, then a new one
-    assert again is None
+    again = log.records(walked(160, 0), T0 + 402)  # a minute fetched before, then a new one
+    assert again == []
     assert log.state.fetched == T0 + 360
 
 
@@ -177,14 +177,13 @@ def test_the_current_minute_before_the_baseline_counts_when_the_fetch_ends() -> 
     log.link_lost()
     assert log.live(190, T0 + 130) is None  # 90 more: 60 in the log, 30 this minute
     log.begin(T0)
-    delta = log.records([0, 60], T0 + 131)
-    assert delta is not None
-    assert delta.steps == 60
-    assert log.finish(T0 + 132) == StepDelta(at=T0 + 132, device="band", steps=30,
-                                            since=T0 + 120)
+    assert log.records(walked(0, 60), T0 + 131) == [
+        StepDelta(at=T0 + 131, device="band", steps=60, since=T0)]
+    assert log.finish(T0 + 132) == [StepDelta(at=T0 + 132, device="band", steps=30,
+                                             since=T0 + 120)]
     log.begin(T0 + 120)
-    assert log.records([30], T0 + 200) is None  # the minute's record, counted already
-    assert log.finish(T0 + 200) is None
+    assert log.records(walked(30), T0 + 200) == []  # the minute's record, counted already
+    assert log.finish(T0 + 200) == []
 
 
 def test_a_restart_out_of_reach_leaves_the_current_minute_to_the_log() -> None:
@@ -194,8 +193,33 @@ def test_a_restart_out_of_reach_leaves_the_current_minute_to_the_log() -> None:
     log.link_lost()
     assert log.live(20, T0 + 130) is None  # rebooted (or midnight): the rise is unknown
     log.begin(T0)
-    log.records([0, 0], T0 + 131)
-    assert log.finish(T0 + 132) is None
+    log.records(walked(0, 0), T0 + 131)
+    assert log.finish(T0 + 132) == []
+
+
+def walked(*steps: int) -> list[tuple[int, int]]:
+    """Records of a band worn and active (raw kind 1)."""
+    return [(1, n) for n in steps]
+
+
+def test_not_worn_runs_of_the_log_are_told_once_each() -> None:
+    log = MinuteLog("band")
+    log.live(0, T0 + 5)
+    log.connected(T0 + 5)
+    log.link_lost()
+    log.live(0, T0 + 900)
+    log.begin(T0)
+    off, charging, same, asleep = 0x03, 0x16, 0x0A, 0x09
+    first = log.records([(1, 4), (off, 0), (same, 0)], T0 + 901)
+    second = log.records([(charging, 0), (off, 3), (asleep, 0), (off, 0), (same, 0)], T0 + 901)
+    end = log.finish(T0 + 902)
+    assert [r for r in first + second if isinstance(r, NotWornRun)] == [
+        NotWornRun(at=T0 + 901, device="band", start=T0 + 60, end=T0 + 240)]
+    assert end == [NotWornRun(at=T0 + 902, device="band", start=T0 + 360, end=T0 + 480)]
+    log.begin(T0 + 360)  # minutes fetched already: no run again
+    assert log.records([(off, 0), (off, 0), (off, 0)], T0 + 903) == []
+    assert log.finish(T0 + 903) == [
+        NotWornRun(at=T0 + 903, device="band", start=T0 + 480, end=T0 + 540)]
 
 
 def test_midnight_while_connected_counts_the_new_day() -> None:
@@ -371,8 +395,9 @@ def test_thousand_steps_across_drops_a_reboot_and_midnight() -> None:
 
             await at("2026-11-24 07:30:00")
             await away()  # drop 3
-            band.wear(NOT_WORN)
-            await at("2026-11-24 07:31:00")
+            band.wear(NOT_WORN)  # on the table, out of reach
+            await at("2026-11-24 07:40:00")
+            band.wear(ACTIVE)
             await band.walk(80)
             await at("2026-11-24 07:45:10")
             await band.walk(10)  # this minute, out of reach: not in the log yet
@@ -402,6 +427,10 @@ def test_thousand_steps_across_drops_a_reboot_and_midnight() -> None:
     day2 = sum(d.steps for d in deltas if d.at >= midnight.now)
     assert [day1, day2] == [650, 350]
     assert all(d.steps > 0 for d in deltas)
+    table = ManualClock(0)
+    table.set_local("2026-11-24 07:30:00", ZONE)
+    runs = [(r.start, r.end) for r in got.samples if isinstance(r, NotWornRun)]
+    assert runs == [(table.now, table.now + 600)]  # the band's own mark, told once
 
 
 def test_garbage_from_the_band_is_counted_and_the_link_carries_on() -> None:

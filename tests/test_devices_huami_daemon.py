@@ -1,7 +1,8 @@
 """A Mi Band 5 through the whole daemon: its steps stored exactly once across a
 link drop and a daemon restart (the activity log's position saved with the
 minutes), and a sitting prompt arriving on the band as a vibrating text alert
-as well as on the phone (MQTT)."""
+as well as on the phone (MQTT); the band's own not-worn marks in the daemon's
+minutes (``MinuteBook``)."""
 
 from __future__ import annotations
 
@@ -16,11 +17,14 @@ from daemon_helpers import connected, run_daemon, until
 from test_daemon_ble import stored_steps
 
 from devices.minute_log import MINUTE_S, minute_of
+from devices.samples import Link, NotWornRun, StepDelta
 from devices.virtual import virtual_world
 from devices.virtual.miband import VirtualMiBand
 from pacer.config import Config, parse_config
 from pacer.daemon.app import Daemon
+from pacer.daemon.ble import MinuteBook
 from pacer.daemon.clock import Clock
+from pacer.engine.model import Epoch
 from pacer.mqtt.broker import PrivateBroker
 from pacer.mqtt.testing import Collector
 
@@ -103,3 +107,19 @@ def test_band_steps_stored_exactly_across_a_drop_and_a_restart_and_prompts_buzz_
     assert prompt["kind"] == "sitting_break"
     assert result["vibrations"] >= 1
     assert prompt["title"] in [title for title, _ in result["shown"]]
+
+
+def test_the_bands_not_worn_run_takes_back_minutes_given_and_marks_the_rest() -> None:
+    t0 = 1_800_000_000.0  # a whole minute
+    m0 = int(t0 // 60)
+    book = MinuteBook()
+    book.note("huami", Link(t0, "band", connected=True, reason="connected"))
+    book.note("rsc", Link(t0, "pod", connected=True, reason="connected"))
+    book.note("rsc", StepDelta(t0 + 190, "pod", 20))  # minute 3: a foot pod walked
+    given = [book.take(m0 + i) for i in range(10)]
+    assert given[1] == Epoch.from_steps(m0 + 1, 0)  # inferred sitting, for now
+    book.note("huami", NotWornRun(t0 + 605, "band", start=t0 + 60, end=t0 + 720))
+    assert book.runs == [(m0 + 1, m0 + 3), (m0 + 4, m0 + 10)]  # not the pod's minute
+    assert book.take(m0 + 10) == Epoch.not_worn(m0 + 10)
+    assert book.take(m0 + 11) == Epoch.not_worn(m0 + 11)
+    assert book.take(m0 + 12) == Epoch.from_steps(m0 + 12, 0)

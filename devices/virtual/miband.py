@@ -18,8 +18,9 @@ adds to the counter (steps today) and to the log's record of the current
 minute, and notifies the new count if someone authenticated is connected;
 ``midnight()`` restarts the counter (not the log); ``reboot()`` drops the
 link and restarts the counter (the log is in flash and survives);
-``wear(kind)`` sets the raw kind the coming minutes are logged with (1 worn
-and active, 3 not worn, 6 charging, 9 light sleep); ``set_battery``.
+``wear(kind)`` sets the raw kind this minute and the coming ones are logged
+with (1 worn and active, 3 not worn, 6 charging, 9 light sleep; a minute with
+steps is logged active); ``set_battery``.
 
 The log: every minute from ``born`` (the clock when the band was made, to the
 minute) to the minute before the clock's, the steps walked in it and its kind.
@@ -83,8 +84,8 @@ class VirtualMiBand(VirtualPeripheral):
         self.walked_today = 0
         self.log: dict[float, int] = {}
         """Minute start -> steps walked in it."""
-        self.kinds: dict[float, int] = {}
-        self.kind = ACTIVE
+        self.kinds: list[tuple[float, int]] = [(self.born, ACTIVE)]
+        """From which minute on the band logs which raw kind (``wear``)."""
         self.battery = 62
         self.charging = False
         self.authenticated = False
@@ -186,7 +187,7 @@ class VirtualMiBand(VirtualPeripheral):
         first = max(minute_of(since), self.born)
         end = minute_of(self.clock())
         minutes = [first + i * MINUTE_S for i in range(int(max(end - first, 0) // MINUTE_S))]
-        self._pending = [(self.kinds.get(m, ACTIVE), self.log.get(m, 0)) for m in minutes]
+        self._pending = [(self.kind_at(m), self.log.get(m, 0)) for m in minutes]
         self._spawn(self.notify(huami.FETCH, huami.encode_fetch_start(
             len(self._pending), first, self.offset_s)))
 
@@ -208,18 +209,18 @@ class VirtualMiBand(VirtualPeripheral):
 
     # --- the script ---------------------------------------------------------------------
 
-    def _mark(self) -> float:
-        minute = minute_of(self.clock())
-        self.kinds.setdefault(minute, self.kind)
-        return minute
+    def kind_at(self, minute: float) -> int:
+        """The raw kind logged for ``minute``: active if it has steps."""
+        if self.log.get(minute, 0):
+            return ACTIVE
+        return [kind for since, kind in self.kinds if since <= minute][-1]
 
     async def walk(self, steps: int) -> None:
         """Walk ``steps`` now (the clock's minute); notified if someone authenticated
         is connected."""
-        minute = self._mark()
+        minute = minute_of(self.clock())
         if self.log.get(minute, 0) + steps > MAX_RECORD_STEPS:
             raise ValueError(f"a minute's record holds at most {MAX_RECORD_STEPS} steps")
-        self.kinds[minute] = ACTIVE
         self.log[minute] = self.log.get(minute, 0) + steps
         self.counter += steps
         self.walked_today += steps
@@ -227,9 +228,8 @@ class VirtualMiBand(VirtualPeripheral):
             await self.notify(huami.REALTIME_STEPS, huami.encode_realtime(self.counter))
 
     def wear(self, kind: int) -> None:
-        """The raw kind the coming minutes are logged with."""
-        self.kind = kind
-        self._mark()
+        """The raw kind this minute and the coming ones are logged with."""
+        self.kinds.append((minute_of(self.clock()), kind))
 
     async def midnight(self) -> None:
         """The band's midnight: a new day, the counter from 0."""

@@ -38,6 +38,8 @@ never sitting). A wearable says it is not worn with a heart rate measurement
 without skin contact (``HeartRate.contact`` False), or by charging: from a
 battery level ``CHARGE_RISE`` points above the lowest it reported since (a
 level that wobbles up one point is no charger) until its next sign of wear.
+A Bangle.js says outright that it is on its charger (``Charging``): not worn
+from that minute until it comes off it or shows wear.
 Signs of wear are steps, a measurement with skin contact and a posture an IMU
 measured. A thigh or waist IMU, or an InfiniTime watch on the wrist (its raw
 motion), still for ``wear.still_min`` minutes (``pacer.daemon.wear``) is not
@@ -65,7 +67,16 @@ from dataclasses import asdict, dataclass, field
 from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
 
-from devices.samples import Battery, HeartRate, Link, Motion, Sample, StepDelta
+from devices.samples import (
+    Battery,
+    Charging,
+    HeartRate,
+    Link,
+    Motion,
+    NotWornRun,
+    Sample,
+    StepDelta,
+)
 from devices.spec import DeviceSpec
 from pacer.config import BleDevice
 from pacer.daemon.wear import Stillness
@@ -100,6 +111,7 @@ class DeviceSeen:
     heart_rate: int | None = None
     battery_low: int | None = None  # the lowest level since it last charged
     charging_since: Minute | None = None  # on the charger from this minute, until worn
+    charging_ends: Minute | None = None  # said it came off the charger in this minute
 
 
 @dataclass(slots=True)
@@ -213,17 +225,38 @@ class MinuteBook:
                     self._wear(seen, minute, worn=True)
             case Battery():
                 self._battery(seen, sample)
+            case Charging(charging=True):
+                seen.charging_ends = None
+                if seen.charging_since is None:
+                    seen.charging_since = self._minute_of(sample.at)
+            case Charging() if seen.charging_since is not None:
+                # Minutes before this one, not yet taken, were still on the charger.
+                seen.charging_ends = self._minute_of(sample.at)
+                seen.battery_low = None  # the level rises no more: start afresh
+            case NotWornRun():
+                self._not_worn_run(int(sample.start // 60), int(sample.end // 60))
             case HeartRate():
                 if sample.bpm:
                     seen.heart_rate = sample.bpm
                 if sample.contact is not None:
                     self._wear(seen, self._minute_of(sample.at), worn=sample.contact)
 
+    def _not_worn_run(self, first: Minute, end: Minute) -> None:
+        """A wearable's own record of minutes ``[first, end)`` not worn (a Huami
+        band's log, after the fact): those taken already go back as a still
+        run's do, unless another wearable showed them worn; later ones are not
+        worn unless shown."""
+        taken = first if self.open_minute is None else min(end, self.open_minute)
+        if first < taken:
+            self.runs.extend(_without((first, taken), self.shown))
+        for minute in range(max(first, taken), end):
+            self.worn[minute] = self.worn.get(minute, False)
+
     def _wear(self, seen: DeviceSeen, minute: Minute, *, worn: bool) -> None:
         """A sign that a wearable is worn in ``minute`` (or, ``worn=False``, is not)."""
         self.worn[minute] = self.worn.get(minute, False) or worn
         if worn:
-            seen.charging_since = None
+            seen.charging_since = seen.charging_ends = None
 
     def _battery(self, seen: DeviceSeen, sample: Battery) -> None:
         seen.battery = percent = sample.percent
@@ -244,6 +277,9 @@ class MinuteBook:
             return False
         if worn is False:
             return True
+        for s in self.seen.values():
+            if s.charging_ends is not None and s.charging_ends <= minute:
+                s.charging_since = s.charging_ends = None
         return any(s.charging_since is not None and s.charging_since <= minute
                    for s in self.seen.values())
 
@@ -379,6 +415,7 @@ class BleSource:
         scanner_backend: Any = None,
     ) -> None:
         # Imported here: bleak (and D-Bus) load only when wearables are configured.
+        from devices.blocks import BlockState  # noqa: PLC0415
         from devices.counter import CounterState  # noqa: PLC0415
         from devices.manager import DeviceManager  # noqa: PLC0415
         from devices.minute_log import LogState  # noqa: PLC0415
@@ -403,6 +440,8 @@ class BleSource:
                             for k, v in saved.get("cadence", {}).items()},
             log_states={k: LogState.from_dict(v) for k, v in saved.get("logs", {}).items()
                         if isinstance(v, dict)},
+            block_states={k: BlockState.from_dict(v)
+                          for k, v in saved.get("blocks", {}).items() if isinstance(v, dict)},
         )
         self.labels = {spec.label: d for spec, d in zip(specs, devices, strict=True)}
         self.book = MinuteBook(still_min=still_min)
@@ -486,8 +525,11 @@ class BleSource:
 
     def state(self) -> dict[str, Any]:
         """Stored with each minute (after ``epoch``), restored after a restart."""
-        counters, cadence, logs = {}, {}, {}
+        counters, cadence, logs, blocks = {}, {}, {}, {}
         for label in self.manager.links:
+            b = self.manager.block_state(label)
+            if b is not None:
+                blocks[label] = b.to_dict()
             g = self.manager.log_state(label)
             if g is not None:
                 logs[label] = g.to_dict()
@@ -497,7 +539,7 @@ class BleSource:
             r = self.manager.cadence_state(label)
             if r is not None:
                 cadence[label] = r.to_dict()
-        return {"counters": counters, "cadence": cadence, "logs": logs,
+        return {"counters": counters, "cadence": cadence, "logs": logs, "blocks": blocks,
                 "pending": self.book.pending(),
                 "mounts": self.book.mounts(), "wear": self.book.wear_state()}
 
