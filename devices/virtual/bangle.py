@@ -27,6 +27,8 @@ counter (the firmware's daily reset) but not the blocks; ``reboot()`` drops the
 link, restarts the counter and ends the realtime reports, and loses the block in
 progress (RAM); stored blocks survive (flash). ``charge(on)`` and
 ``set_battery`` send a ``status`` line, as the app does on every change.
+``keep_time()`` runs ``end_block`` at every block end of a running clock (a
+daemon's accelerated one), as the firmware does, until cancelled.
 ``steps_per_day`` is the truth the tests compare against.
 """
 
@@ -197,14 +199,25 @@ class VirtualBangle(VirtualPeripheral):
         if self.connected:
             await self.send({"t": "act", "stp": report, "hrm": 0, "rt": 1})
 
-    async def end_block(self) -> int:
-        """The ``health`` event: the block ending at the clock's nearest block end
-        is stored (and sent if connected); its end is returned."""
-        end = round(self.clock() / BLOCK_S) * BLOCK_S
+    async def end_block(self, end: float | None = None) -> int:
+        """The ``health`` event: the block ending at ``end`` (default: the clock's
+        nearest block end) is stored (and sent if connected); its end is returned."""
+        end = round((self.clock() if end is None else end) / BLOCK_S) * BLOCK_S
         steps, self.block_steps = self.block_steps, 0
         self.blocks[end] = steps
         await self.send({"t": "act", "stp": steps, "hrm": 0})
         return end
+
+    async def keep_time(self, tick_s: float = 0.01) -> None:
+        """``end_block`` whenever ``clock`` passes a block end (``tick_s``: real
+        seconds between looks at the clock)."""
+        next_end = (self.clock() // BLOCK_S + 1) * BLOCK_S
+        while True:
+            if self.clock() >= next_end:
+                await self.end_block(next_end)
+                next_end += BLOCK_S
+            else:
+                await asyncio.sleep(tick_s)
 
     async def midnight(self) -> None:
         """The watch's midnight: a new day and the step counter from 0 (call
