@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import tomllib
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -24,6 +25,9 @@ from devices.scan import Found, recognise, scan
 from devices.spec import DeviceSpec
 from devices.virtual import VirtualBangle, VirtualWorld, run_in_world
 from devices.virtual.testing import Collector, ManualClock, until
+from pacer.config import BleDevice, parse_config
+from pacer.daemon.ble import device_spec
+from pacer.scan import devices_table
 
 ZONE = ZoneInfo("Australia/Sydney")
 FAST = Timing(scan_s=0.2, connect_s=1.0, backoff_base_s=0.01, backoff_cap_s=0.05)
@@ -412,3 +416,13 @@ def test_links_reported() -> None:
 
     assert [(x.connected, x.reason) for x in run_in_world(scenario)] == [
         (True, "connected"), (False, "stopped")]
+
+
+def test_the_scan_table_is_a_valid_bangle_device() -> None:
+    text = devices_table("bangle", "E9:1A:2B:3C:7A:3C")
+    config = parse_config(tomllib.loads(text))
+    (device,) = config.devices
+    assert isinstance(device, BleDevice)
+    assert (device.kind, device.address, device.placement) == (
+        "bangle", "E9:1A:2B:3C:7A:3C", "wrist")
+    assert device_spec(device) == DeviceSpec(kind="bangle", address="E9:1A:2B:3C:7A:3C")

@@ -40,6 +40,19 @@ module; no code copied):
   shows it and buzzes. Gadgetbridge also sends ``setTime(unix_s);
   E.setTimeZone(hours)`` at connect to set the clock.
 
+What pacer does with them (``devices.profiles``, ``devices.blocks``): at every
+connect it sets the watch's clock, asks for realtime step reports every 30 s
+and for the blocks stored since the last block it counted (``actfetch``), so
+steps walked out of reach are not lost; a realtime report counts at once, a
+block's total adds what the reports missed. ``chg`` feeds the not-worn rule
+(on the charger). ``mov`` (the block's average acceleration change, in the
+firmware's own units) and ``act`` (the health app's activity guess, sleep
+among them) are decoded but not used: a 10-minute average cannot be judged by
+the per-minute stillness criteria the other wearables use, and the scale and
+the sleep guess are not documented well enough to set a threshold on. The
+heart rate (``hrm``) is not used either: asking for it keeps the optical
+sensor on.
+
 Text goes out as JSON with every non-ASCII character, quote, backslash and
 control character escaped (``\\uXXXX``), which is also a valid JavaScript
 string literal: the line is pure ASCII, so no byte can be read as a stray UTF-8
