@@ -142,3 +142,24 @@ def test_kept_seconds_are_bounded() -> None:
     assert (joined.start, len(joined)) == (14, 8)
     np.testing.assert_array_equal(joined.moving, (np.arange(14, 22) - np.array(
         [10] * 3 + [17] * 5)) % 2 == 0)
+
+
+def test_a_day_without_a_walk_keeps_the_last_day_for_the_revision() -> None:
+    from devices.imu.revise import MAX_UNLABELLED_S  # noqa: PLC0415
+
+    rate = 10
+    pipe = Pipeline(rate, "waist")
+    still = np.tile([0.0, 0.0, 1.0], (3600 * rate, 1))  # an hour on the desk, not worn
+    for _ in range(26):
+        pipe.push(still)
+    assert pipe.revisable_from == 26 * 3600 - MAX_UNLABELLED_S  # older seconds: unknown
+    walk, _ = synthesise([Segment("walking", 90, 110)], rate, "waist", seed=5)
+    pipe.push(walk)
+    [revision] = pipe.revisions()
+    # the day before the mount was learnt (the minute of walking moved it on a little)
+    first = 26 * 3600 - MAX_UNLABELLED_S
+    assert first <= revision.start <= first + 90
+    assert revision.start + len(revision.labels) >= 26 * 3600 - 20  # up to the walk
+    desk = revision.labels[: 26 * 3600 - 20 - revision.start]
+    assert (desk == Label.LYING).all()  # flat on the desk: 90 degrees from walking upright
+    assert pipe.revisable_from is None

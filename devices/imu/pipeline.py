@@ -267,7 +267,8 @@ class Pipeline:
         ready = ready & (self._reference.walked >= REVISE_WALK_S)
         if not ready.any():
             self._unlabelled.append(Unlabelled.of(start, f))
-            if sum(len(u) for u in self._unlabelled) > 2 * MAX_UNLABELLED_S:
+            # Trimmed to the limit once an hour over it: at most 25 h kept (about 9 MB).
+            if sum(len(u) for u in self._unlabelled) > MAX_UNLABELLED_S + 3600:
                 self._unlabelled = [Unlabelled.join(self._unlabelled)]
             return labels
         first = int(np.argmax(ready))
