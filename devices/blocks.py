@@ -29,6 +29,11 @@ remainder is that much smaller, so the sum stays exact unless the later block
 has fewer steps than the report carried. The counted total over a run of
 blocks is the sum of ``max(total, provisional)``.
 
+A block that ended before the local day of its arrival began (fetched after a
+night out of reach) is settled but not counted (``devices.profiles``): its
+steps would land in today's minute and swell today's figures. A block ending
+exactly at midnight counts, in the first minute of the new day.
+
 Not recovered: the steps of the block in progress when the watch reboots (the
 firmware keeps the running block in RAM) that no realtime report carried.
 ``MAX_PENDING`` bounds the provisional counts kept (two days of blocks).

@@ -30,9 +30,10 @@ on the auth characteristic, and the activity log's on ``more_replies``); its
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, tzinfo
+from datetime import datetime, time, tzinfo
 from typing import Protocol
 
 from bleak.exc import BleakError
@@ -57,6 +58,8 @@ from devices.readings import (
 from devices.rsc import CadenceState, CadenceSteps
 from devices.samples import Battery, Charging, HeartRate, Motion, Sample
 from devices.spec import DeviceSpec
+
+logger = logging.getLogger(__name__)
 
 WITMOTION_RATE_HZ = 10.0
 """The IMU pipeline works on 10 Hz bins: more samples would only cost radio time."""
@@ -411,6 +414,12 @@ def profile_for(device: DeviceSpec) -> Profile | None:
     return profile
 
 
+def _day_start(at: float, zone: tzinfo) -> float:
+    """The local midnight that began ``at``'s day, unix s."""
+    day = datetime.fromtimestamp(at, zone).date()
+    return datetime.combine(day, time(0), tzinfo=zone).timestamp()
+
+
 class Translator:
     """One device's readings -> samples, with its step tracker."""
 
@@ -483,9 +492,14 @@ class Translator:
         if report.realtime:
             delta = self.blocks.live(report.steps, at)
         else:
-            end = (report.end_ms / 1000 if report.end_ms is not None
-                   else blocks.block_ending_near(at))
-            delta = self.blocks.total(report.steps, blocks.block_ending_near(end), at)
+            end = blocks.block_ending_near(report.end_ms / 1000 if report.end_ms is not None
+                                           else at)
+            delta = self.blocks.total(report.steps, end, at)
+            if delta is not None and end < _day_start(at, self.zone):
+                # Counted now, yesterday's steps would swell today's figures.
+                logger.info("%s: %d steps of a block of an earlier day (fetched late) "
+                            "not counted", self.label, delta.steps)
+                return []
         return [] if delta is None else [delta]
 
     def link_lost(self) -> None:

@@ -19,6 +19,7 @@ from devices.connection import Timing
 from devices.drivers import bangle
 from devices.errors import DecodeError
 from devices.manager import DeviceManager
+from devices.profiles import Translator
 from devices.readings import ActivityReport, BatteryLevel, ChargeState, HistoryMark
 from devices.samples import Battery, Charging, Link, StepDelta
 from devices.scan import Found, recognise, scan
@@ -426,3 +427,20 @@ def test_the_scan_table_is_a_valid_bangle_device() -> None:
     assert (device.kind, device.address, device.placement) == (
         "bangle", "E9:1A:2B:3C:7A:3C", "wrist")
     assert device_spec(device) == DeviceSpec(kind="bangle", address="E9:1A:2B:3C:7A:3C")
+
+
+def test_history_of_an_earlier_day_is_settled_but_not_counted() -> None:
+    """Blocks fetched after a night out of reach: yesterday's would swell today."""
+    clock = ManualClock(0)
+    clock.set_local("2026-11-24 07:45:00", ZONE)
+    midnight = ManualClock(0)
+    midnight.set_local("2026-11-24 00:00:00", ZONE)
+    translator = Translator("F0", "bangle", zone=ZONE, block_state=blocks.BlockState(
+        settled=midnight.now - 3 * 600))
+    got = []
+    for end, steps in ((midnight.now - 600, 300), (midnight.now, 20), (midnight.now + 600, 45)):
+        report = ActivityReport(steps, end_ms=int(end * 1000))
+        got += translator.samples(report, clock.now)
+    assert [s.steps for s in got if isinstance(s, StepDelta)] == [20, 45]
+    assert translator.blocks is not None
+    assert translator.blocks.state.settled == midnight.now + 600

@@ -235,8 +235,8 @@ def decode_line(line: bytes | bytearray, uuid: str = NORDIC_UART_TX) -> list[Rea
         raise DecodeError(uuid, data, f"not UTF-8 ({error.reason} at byte {error.start})"
                           ) from None
     if not text.startswith("{"):
-        raise DecodeError(uuid, data, "not a JSON object line (is the Android Integration "
-                          "app installed on the watch?)")
+        raise DecodeError(uuid, data, "not a JSON object line (the watch's console: are "
+                          "its Android Integration and Health apps installed?)")
     try:
         message = json.loads(text, parse_constant=_no_constant)
     except (ValueError, RecursionError) as error:
