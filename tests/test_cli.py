@@ -295,9 +295,12 @@ def test_the_advice_is_printed_even_when_the_daemon_cannot_be_reached(tmp_path: 
     cfg = tmp_path / "pacer.toml"
     cfg.write_text(f'[mqtt]\nurl = "mqtt://127.0.0.1:{port}"\n[safety]\n'
                    'emergency_number = "112"\n', encoding="utf-8")
+    # In tmp_path: the config's store (and the CLI's pending-command file beside
+    # it) is the default, relative to where pacer runs.
     proc = pacer_cli("symptom", "red", "--flag", "chest_pain", "--flag", "fever_or_unwell",
-                     "--config", str(cfg))
+                     "--config", str(cfg), cwd=tmp_path)
     assert proc.returncode == 1
+    assert (tmp_path / "pacer-cli-pending.json").is_file()  # kept for a retry
     lines = proc.stdout.splitlines()
     assert lines[0] == "CALL 112 OR GO TO THE EMERGENCY DEPARTMENT NOW"
     assert lines[1].startswith("Call 112 or go to the emergency department now.")
