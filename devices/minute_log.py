@@ -122,6 +122,8 @@ class MinuteLog:
         self._next: float | None = None  # the minute of the next record, during a fetch
         self._off: float | None = None  # where a run of not-worn minutes began, in a fetch
         self._kind = "activity"  # the kind of the fetch's minute before
+        self.late = 0
+        """Steps of an earlier day's minutes, fetched after its end: not counted."""
 
     def link_lost(self) -> None:
         """The link dropped: the next live reading is a baseline."""
@@ -163,10 +165,12 @@ class MinuteLog:
         self._off = None
         self._kind = "activity"
 
-    def records(self, records: list[tuple[int, int]], at: float
+    def records(self, records: list[tuple[int, int]], at: float, day_start: float | None = None
                 ) -> list[StepDelta | NotWornRun]:
         """Records (raw kind, steps) in order, from the fetch's next minute on:
-        the steps no live reading counted, and the not-worn runs that ended."""
+        the steps no live reading counted, and the not-worn runs that ended.
+        Steps of minutes before ``day_start`` (an earlier day: counted now they
+        would swell today's figures) are settled but not counted (``late``)."""
         if self._next is None:
             return []  # not asked for: no minute to put them in
         new = 0
@@ -175,6 +179,9 @@ class MinuteLog:
         for kind, n in records:
             fresh = self.state.fetched is None or self._next >= self.state.fetched
             self.state, more = record(self.state, self._next, n)
+            if day_start is not None and self._next < day_start:
+                self.late += more
+                more = 0
             new += more
             said = raw_kind(kind)
             self._kind = self._kind if said == "same" else said

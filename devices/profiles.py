@@ -259,9 +259,14 @@ async def _huami_resume(control: Control, translator: Translator, now: float) ->
     if log is None:
         return
     since = log.connected(now)
-    offset = translator.zone.utcoffset(datetime.fromtimestamp(since, translator.zone))
-    offset_s = 0.0 if offset is None else offset.total_seconds()
-    await control.write(huami.FETCH, huami.encode_fetch(since, offset_s))
+
+    def offset_s(at: float) -> float:
+        offset = translator.zone.utcoffset(datetime.fromtimestamp(at, translator.zone))
+        return 0.0 if offset is None else offset.total_seconds()
+
+    # The band's minutes are its clock's: set it to ours, as Gadgetbridge does.
+    await control.write(uuids.CURRENT_TIME, huami.encode_current_time(now, offset_s(now)))
+    await control.write(huami.FETCH, huami.encode_fetch(since, offset_s(since)))
     reply = await _huami_reply(control, huami.FETCH_STARTED[:2], REPLY_TIMEOUT_S)
     try:
         start = huami.decode_fetch_start(reply)
@@ -458,7 +463,13 @@ class Translator:
                 delta = self.minute_log.live(total, at)
                 return [] if delta is None else [delta]
             case LogRecords(records) if self.minute_log is not None:
-                return list(self.minute_log.records(list(records), at))
+                late = self.minute_log.late
+                out: list[Sample] = list(self.minute_log.records(list(records), at,
+                                                                 _day_start(at, self.zone)))
+                if self.minute_log.late > late:
+                    logger.info("%s: %d steps of an earlier day (fetched late) not counted",
+                                self.label, self.minute_log.late - late)
+                return out
             case LogMark(first, count) if self.minute_log is not None:
                 if first is not None and count:
                     self.minute_log.begin(first)

@@ -117,7 +117,7 @@ def test_fetch_request_and_start_vectors() -> None:
     # 2026-11-23 21:07 in Madrid (UTC+1: 4 quarter hours)
     at = datetime(2026, 11, 23, 21, 7, tzinfo=ZONE).timestamp()
     request = huami.encode_fetch(at, 3600)
-    assert request == bytes.fromhex("0101" "ea07" "0b" "17" "15" "07" "04")
+    assert request == bytes.fromhex("0101" "ea07" "0b" "17" "15" "07" "00" "04")
     assert huami.decode_fetch(request) == at
     start = bytes.fromhex("100101" "a0050000" "ea07" "0b" "17" "15" "07" "00" "04")
     assert huami.decode_fetch_start(start) == huami.FetchStart(1440, at)
@@ -127,6 +127,17 @@ def test_fetch_request_and_start_vectors() -> None:
         huami.decode_fetch_start(start[:9] + b"\x0d" + start[10:])  # month 13
     with pytest.raises(DecodeError, match="not a fetch start"):
         huami.decode_fetch_start(bytes.fromhex("100102"))
+
+
+def test_current_time_vector() -> None:
+    at = datetime(2026, 11, 23, 21, 7, 5, tzinfo=ZONE).timestamp()  # a Monday
+    value = huami.encode_current_time(at + 0.9, 3600)
+    assert value == bytes.fromhex("ea07" "0b" "17" "15" "07" "05" "01" "00" "00" "04")
+    assert huami.decode_current_time(value) == at
+    sunday = datetime(2026, 11, 29, 23, 59, 59, tzinfo=ZONE).timestamp()
+    assert huami.encode_current_time(sunday, 3600)[7] == 7
+    with pytest.raises(DecodeError):
+        huami.decode_current_time(value[:10])
 
 
 def test_alert_vector() -> None:
@@ -222,6 +233,19 @@ def test_not_worn_runs_of_the_log_are_told_once_each() -> None:
         NotWornRun(at=T0 + 903, device="band", start=T0 + 480, end=T0 + 540)]
 
 
+def test_an_earlier_days_minutes_fetched_late_are_settled_not_counted() -> None:
+    log = MinuteLog("band")
+    log.live(0, T0 - 120)
+    log.connected(T0 - 120)
+    log.link_lost()
+    log.live(0, T0 + 600)
+    log.begin(T0 - 120)
+    got = log.records(walked(40, 50, 7, 0), T0 + 601, day_start=T0)  # midnight at T0
+    assert got == [StepDelta(at=T0 + 601, device="band", steps=7, since=T0 - 120)]
+    assert log.late == 90
+    assert log.state.fetched == T0 + 120
+
+
 def test_midnight_while_connected_counts_the_new_day() -> None:
     log = MinuteLog("band")
     log.live(9000, T0)
@@ -291,6 +315,7 @@ def test_the_right_key_authenticates_steps_battery_and_a_prompt_buzz(
     assert shown == [True, False]
     assert band.vibrations == 1
     assert band.shown == [(title, text)]
+    assert band.clock_set == [T0 + 12]
     assert [s.percent for s in got.samples if isinstance(s, Battery)] == [62, 40]
     assert [s.charging for s in got.samples if isinstance(s, Charging)] == [False, True]
     assert KEY.hex() not in caplog.text.lower()
@@ -422,6 +447,7 @@ def test_thousand_steps_across_drops_a_reboot_and_midnight() -> None:
     assert band.steps_per_day == [650, 355]
     assert band.reboots == 1
     assert len(band.fetches) == 6  # one at every connect
+    assert len(band.clock_set) == 6  # and the band's clock set to ours
     deltas = [s for s in got.samples if isinstance(s, StepDelta)]
     day1 = sum(d.steps for d in deltas if d.at < midnight.now)
     day2 = sum(d.steps for d in deltas if d.at >= midnight.now)
@@ -461,3 +487,20 @@ def test_scan_recognises_huami_bands() -> None:
         assert recognise(name, []) == "huami"
     assert recognise(None, [huami.SERVICE_FEE0]) == "huami"
     assert recognise("Mi Band 3", []) is None
+
+
+def test_a_band_without_a_key_is_not_asked_and_says_what_to_do() -> None:
+    clock = ManualClock(T0 + 12)
+
+    async def scenario(world: VirtualWorld) -> tuple[VirtualMiBand, str | None]:
+        band = await world.add_miband(KEY, clock=clock)
+        m = manager_for(world, band, clock, key=None)
+        async with m:
+            await until(lambda: m.status()[band.address].failures >= 2, "two attempts")
+            return band, m.status()[band.address].last_error
+
+    band, error = run_in_world(scenario)
+    assert band.auths + band.refusals == 0  # nothing sent that could lock the band
+    assert error is not None
+    assert "no auth key for this band" in error
+    assert "auth_key_file" in error

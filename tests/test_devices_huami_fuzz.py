@@ -40,7 +40,7 @@ def shaped(prefixes: list[bytes], sizes: list[int]) -> st.SearchStrategy[bytes]:
 
 payload = shaped([b"\x0c", b"\x0f", b"\x10\x01\x01", b"\x10\x02\x01", b"\x10\x82\x01",
                   b"\x10\x83", b"\x01\x01"],
-                 [3, 9, 13, 15, 17, 19, 20, 5, 1, 2])
+                 [3, 9, 10, 11, 13, 15, 17, 19, 20, 5, 1, 2])
 
 
 def check(readings: list[Reading]) -> None:
@@ -93,3 +93,4 @@ def test_fuzz_huami_replies(payloads: list[bytes]) -> None:
         only_decode_error(lambda d: huami.auth_answer(KEY, d), data)
         only_decode_error(huami.decode_records, data)
         only_decode_error(huami.decode_alert, data)
+        only_decode_error(huami.decode_current_time, data)

@@ -24,9 +24,10 @@ What is relied on, and where it comes from (Gadgetbridge's Huami support:
 * activity log: the phone writes ``01 01`` + a start time to ``...0004``
   (notify); the band answers ``10 01 01``, a uint32, and the time of its first
   record (15 bytes), then sends the records on ``...0005`` after the phone
-  writes ``02``, and ``10 02 01`` on ``...0004`` when done. Times are
-  year (uint16 LE), month, day, hour, minute, [second,] and the UTC offset in
-  quarter hours (int8); the request carries no second. Each ``...0005``
+  writes ``02``, and ``10 02 01`` on ``...0004`` when done. The request's time
+  is year (uint16 LE), month, day, hour, minute, then ``00`` and the UTC offset
+  in quarter hours (int8) (``getTimeBytes`` to the minute); the band's is
+  year, month, day, hour, minute, second, quarter hours. Each ``...0005``
   notification is a packet counter byte and 4-byte records, one per minute in
   order from the first record's time: raw kind, intensity, steps (uint8),
   heart rate (255 or 0: none);
@@ -34,6 +35,10 @@ What is relied on, and where it comes from (Gadgetbridge's Huami support:
   ``pacer import gadgetbridge`` from its database): the low four bits; 3 not
   worn, 6 on the charger, 9 and 11 light and deep sleep, 0 and 10 "as the
   minute before" (``raw_kind``, from ``devices.huami_kinds``);
+* the band's clock, set at every connect as Gadgetbridge does: Current Time
+  0x2A2B, year (uint16 LE), month, day, hour, minute, second, day of the week
+  (1 Monday .. 7 Sunday), 1/256 s (0), then ``00`` and the quarter hours
+  (``encode_current_time``);
 * prompts: Immediate Alert 0x2A06 ``02`` (high alert: the band vibrates) and a
   New Alert 0x2A46 in the SIG layout, category 5 (SMS/MMS: the band shows
   title and text, as Gadgetbridge sends SMS to these bands), count 1, then
@@ -140,10 +145,31 @@ def auth_accepted(reply: bytes) -> bool:
 
 
 def encode_time(at: float, offset_s: float) -> bytes:
-    """A start time to the minute: year, month, day, hour, minute, quarter hours."""
+    """A start time to the minute: year, month, day, hour, minute, 0, quarter hours."""
     local = datetime.fromtimestamp(at, UTC) + timedelta(seconds=offset_s)
-    return struct.pack("<HBBBBb", local.year, local.month, local.day, local.hour,
-                       local.minute, round(offset_s / 900))
+    return struct.pack("<HBBBBBb", local.year, local.month, local.day, local.hour,
+                       local.minute, 0, round(offset_s / 900))
+
+
+def encode_current_time(at: float, offset_s: float) -> bytes:
+    """The band's clock (Current Time 0x2A2B) set to ``at`` in the given offset."""
+    local = datetime.fromtimestamp(int(at), UTC) + timedelta(seconds=offset_s)
+    return struct.pack("<HBBBBBBBBb", local.year, local.month, local.day, local.hour,
+                       local.minute, local.second, local.isoweekday(), 0, 0,
+                       round(offset_s / 900))
+
+
+def decode_current_time(payload: bytes) -> float:
+    """The time ``encode_current_time`` set (for the virtual band)."""
+    if len(payload) != 11:
+        raise DecodeError("2a2b", payload, "a band's current time is 11 bytes")
+    year, month, day, hour, minute, second, _, _, _, quarters = struct.unpack(
+        "<HBBBBBBBBb", payload)
+    try:
+        zone = timezone(timedelta(minutes=15 * quarters))
+        return datetime(year, month, day, hour, minute, second, tzinfo=zone).timestamp()
+    except (ValueError, OverflowError):
+        raise DecodeError("2a2b", payload, "the time is no date") from None
 
 
 def decode_time(data: bytes) -> float:
@@ -260,9 +286,9 @@ def decode_alert(payload: bytes) -> tuple[str, str]:
 
 def decode_fetch(payload: bytes) -> float:
     """The start time (unix s) of a fetch request ``encode_fetch`` made."""
-    if len(payload) != 9 or payload[:2] != FETCH_ACTIVITY:
+    if len(payload) != 10 or payload[:2] != FETCH_ACTIVITY:
         raise DecodeError(FETCH, payload, "not a fetch request (01 01 and a time)")
-    year, month, day, hour, minute, quarters = struct.unpack("<HBBBBb", payload[2:])
+    year, month, day, hour, minute, _, quarters = struct.unpack("<HBBBBBb", payload[2:])
     try:
         zone = timezone(timedelta(minutes=15 * quarters))
         return datetime(year, month, day, hour, minute, tzinfo=zone).timestamp()

@@ -4,8 +4,8 @@ GATT as ``devices.drivers.huami`` describes the band: service 0xFEE0 with the
 fetch control ``...0004`` (write, notify), activity data ``...0005``
 (notify), battery info ``...0006`` and realtime steps ``...0007`` (read,
 notify); service 0xFEE1 with auth ``...0009`` (write, notify); Immediate
-Alert 0x2A06 and New Alert 0x2A46 (write). It advertises its name
-(``Mi Smart Band 5``) and 0xFEE0.
+Alert 0x2A06, New Alert 0x2A46 and Current Time 0x2A2B (write, recorded in
+``clock_set``). It advertises its name (``Mi Smart Band 5``) and 0xFEE0.
 
 The band holds its ``key``: a connection is authenticated once the phone
 answers its random number with the number encrypted under that key (then
@@ -93,6 +93,8 @@ class VirtualMiBand(VirtualPeripheral):
         self.auths = 0
         self.fetches: list[float] = []
         self.vibrations = 0
+        self.clock_set: list[float] = []
+        """The times the phone set the band's clock to (it keeps the injected clock)."""
         self.shown: list[tuple[str, str]] = []
         self.reboots = 0
         self._random = b""
@@ -132,9 +134,13 @@ class VirtualMiBand(VirtualPeripheral):
             Characteristic(gatt_uuid(uuids.NEW_ALERT), WRITE, WRITEABLE,
                            write_only(self._on_alert)),
         ])
+        current_time = Service(gatt_uuid(uuids.CURRENT_TIME_SERVICE), [
+            Characteristic(gatt_uuid(uuids.CURRENT_TIME), WRITE, WRITEABLE,
+                           write_only(self._on_time)),
+        ])
         super().__init__(
             link, name=name, address=address,
-            services=[fee0, fee1, immediate, alerts],
+            services=[fee0, fee1, immediate, alerts, current_time],
             advertisement=advertising_data(name, uuids16=[0xFEE0]),
         )
         self.device.on("connection", self._on_connection)
@@ -202,6 +208,10 @@ class VirtualMiBand(VirtualPeripheral):
     def _on_buzz(self, value: bytes) -> None:
         if value[:1] in (b"\x01", b"\x02"):
             self.vibrations += 1
+
+    def _on_time(self, value: bytes) -> None:
+        with contextlib.suppress(DecodeError):
+            self.clock_set.append(huami.decode_current_time(value))
 
     def _on_alert(self, value: bytes) -> None:
         with contextlib.suppress(DecodeError):
