@@ -385,9 +385,10 @@ PROFILES: dict[str, Profile] = {
     "bangle": Profile(
         kind="bangle",
         decode=DECODERS["bangle"],
-        notify=(uuids.NORDIC_UART_TX,),
+        # Battery Level only where a watch app added the service (skipped if not).
+        notify=(uuids.NORDIC_UART_TX, uuids.BATTERY_LEVEL),
         required=frozenset({uuids.NORDIC_UART_TX, uuids.NORDIC_UART_RX}),
-        read_after_connect=(),
+        read_after_connect=(uuids.BATTERY_LEVEL,),
         framer=bangle.LineFramer,
         framed=uuids.NORDIC_UART_TX,
         resume=_bangle_resume,

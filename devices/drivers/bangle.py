@@ -78,11 +78,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from devices.drivers import battery
 from devices.drivers._common import char_uuid, unknown
 from devices.errors import DecodeError
 from devices.plausible import MAX_STEPS_PER_MINUTE
 from devices.readings import ActivityReport, BatteryLevel, ChargeState, HistoryMark, Reading
-from devices.uuids import NORDIC_UART_TX
+from devices.uuids import BATTERY_LEVEL, NORDIC_UART_TX
 
 BLOCK_S = 600
 """The firmware's health block: 10 minutes."""
@@ -255,8 +256,11 @@ def decode_line(line: bytes | bytearray, uuid: str = NORDIC_UART_TX) -> list[Rea
 
 
 def decode(characteristic_uuid: str, payload: bytes | bytearray) -> list[Reading]:
-    """Decode one whole line notified on the UART's TX (after ``LineFramer``)."""
+    """Decode one whole line notified on the UART's TX (after ``LineFramer``), or a
+    Battery Level (a watch app can add the Battery service)."""
     uuid = char_uuid(characteristic_uuid)
+    if uuid == BATTERY_LEVEL:
+        return [battery.decode_level(payload)]
     if uuid != NORDIC_UART_TX:
         raise unknown(uuid, bytes(payload), "Bangle.js")
     return decode_line(payload, uuid)
