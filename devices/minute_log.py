@@ -203,6 +203,12 @@ class MinuteLog:
             return []
         return [NotWornRun(at=at, device=self.device, start=start, end=self._next)]
 
+    def abandon(self) -> None:
+        """The band would not send its log: what it holds stays for the next fetch."""
+        self._next = None
+        self._gap = None
+        self._off = None
+
     def finish(self, at: float) -> list[StepDelta | NotWornRun]:
         """The fetch ended (or had nothing): a not-worn run up to its last
         minute, and the counter's rise across the gap that the log did not hold

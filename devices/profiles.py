@@ -271,8 +271,12 @@ async def _huami_resume(control: Control, translator: Translator, now: float) ->
     try:
         start = huami.decode_fetch_start(reply)
     except DecodeError:
-        raise SetupError(f"the band refused to send its activity log (status "
-                         f"{reply[2:3].hex() or 'none'})") from None
+        # Live steps go on; the minutes missed stay the log's, for the next fetch.
+        log.abandon()
+        logger.warning("%s: the band refused to send its activity log (status %s); "
+                       "asking again at the next connect", translator.label,
+                       reply[2:3].hex() or "none")
+        return
     if start.count == 0:
         return  # the translator has closed the (empty) transfer already
     await control.write(huami.FETCH, huami.FETCH_GO)

@@ -504,3 +504,33 @@ def test_a_band_without_a_key_is_not_asked_and_says_what_to_do() -> None:
     assert error is not None
     assert "no auth key for this band" in error
     assert "auth_key_file" in error
+
+
+def test_a_band_refusing_its_log_keeps_the_link_and_the_next_fetch_has_the_steps(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = ManualClock(T0 + 12)
+
+    async def scenario(world: VirtualWorld) -> int:
+        band = await world.add_miband(KEY, clock=clock)
+        m = manager_for(world, band, clock)
+        async with Collector().draining(m.queue) as got, m:
+            await until(lambda: m.status()[band.address].connects == 1, "the connect")
+            await band.go_away()
+            clock.now += 60
+            await band.walk(30)  # out of reach
+            clock.now += 60
+            band.refuse_fetch = True
+            await band.come_back()
+            await until(lambda: m.status()[band.address].connects == 2, "the reconnect")
+            await band.walk(5)
+            await until(lambda: got.steps() == 5, "live steps on the same link")
+            connects = m.status()[band.address].connects
+            band.refuse_fetch = False
+            await band.drop_link()
+            await until(lambda: got.steps() == 35, "the 30 from the next fetch")
+        return connects
+
+    connects = run_in_world(scenario)
+    assert connects == 2  # the refusal did not drop the link
+    assert "refused to send its activity log (status 02)" in caplog.text

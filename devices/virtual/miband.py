@@ -92,6 +92,8 @@ class VirtualMiBand(VirtualPeripheral):
         self.refusals = 0
         self.auths = 0
         self.fetches: list[float] = []
+        self.refuse_fetch = False
+        """Answer fetch requests with a refusal (``10 01 02``), as a busy band might."""
         self.vibrations = 0
         self.clock_set: list[float] = []
         """The times the phone set the band's clock to (it keeps the injected clock)."""
@@ -187,6 +189,8 @@ class VirtualMiBand(VirtualPeripheral):
         try:
             since = huami.decode_fetch(value)
         except DecodeError:
+            since = None
+        if since is None or self.refuse_fetch:
             self._spawn(self.notify(huami.FETCH, bytes((0x10, 0x01, 0x02))))
             return
         self.fetches.append(since)
