@@ -746,3 +746,29 @@ def test_the_minutes_an_imu_measured_before_its_run_was_found_are_taken_back() -
         got.append(book.take(M0 + m))
     assert book.runs == [(M0, M0 + 4)]
     assert got[4:] == [Epoch.not_worn(M0 + m) for m in range(4, 8)]
+
+
+def test_a_minute_cut_short_gives_no_verdict_from_an_imu_of_known_rate() -> None:
+    """A thigh IMU at 10 Hz whose stream stalled after 40 readings in a
+    minute: few readings span little and look still whatever the thigh did
+    (see ``pacer.daemon.wear``); under half a minute's worth gives no verdict,
+    and no still run begins."""
+    from pacer.daemon.wear import min_samples  # noqa: PLC0415
+
+    assert (min_samples(None), min_samples(10.0), min_samples(50.0)) == (30, 300, 1500)
+    np = pytest.importorskip("numpy")
+    rng = np.random.default_rng(3)
+    book = book_with("witmotion", "thigh")
+    book.track("thigh", "thigh", 10.0)
+    cut = rng.normal(scale=0.003, size=(40, 3)) + np.array([0.0, 1.0, 0.0])
+    for i, (x, y, z) in enumerate(cut):
+        book.still("thigh", "witmotion", T0 + i * 0.1, (float(x), float(y), float(z)),
+                   rate=10.0)
+    book.take(M0)
+    assert book.still_since() is None
+    # The same readings from a watch (no known rate, 30 suffice) are a verdict.
+    watch = book_with("infinitime", "watch")
+    for i, (x, y, z) in enumerate(cut):
+        watch.still("watch", "infinitime", T0 + i, (float(x), float(y), float(z)))
+    watch.take(M0)
+    assert watch.still_since() == M0

@@ -79,7 +79,7 @@ from devices.samples import (
 )
 from devices.spec import DeviceSpec
 from pacer.config import BleDevice
-from pacer.daemon.wear import Stillness
+from pacer.daemon.wear import Stillness, min_samples
 from pacer.engine.model import Epoch
 from pacer.minutes import minute_epoch, minute_posture
 from pacer.timebase import Minute
@@ -164,18 +164,21 @@ class MinuteBook:
 
     def motion(self, track: ImuTrack, device: str, kind: str, at: float,
                xyz: tuple[float, float, float]) -> None:
-        self.still(device, kind, at, xyz)
+        self.still(device, kind, at, xyz, rate=track.rate)
         track.add(at, xyz)
         if len(track.buffer) >= PUSH_AFTER:
             self._place(device, track.seconds())
 
-    def still(self, device: str, kind: str, at: float, xyz: tuple[float, float, float]) -> None:
-        """Acceleration (g) for the stillness rule alone (a wrist's, and an IMU's)."""
+    def still(self, device: str, kind: str, at: float, xyz: tuple[float, float, float],
+              *, rate: float | None = None) -> None:
+        """Acceleration (g) for the stillness rule alone (a wrist's, and an IMU's
+        streaming at ``rate``)."""
         self.seen.setdefault(device, DeviceSeen(kind)).last_data = at
         self.readings += 1
         still = self.stills.get(device)
         if still is None:
             still = self.stills[device] = Stillness(self.still_min)
+        still.needs = min_samples(rate)
         still.add(self._minute_of(at), xyz)
 
     def _minute_of(self, at: float) -> Minute:
