@@ -57,6 +57,8 @@ class Timing:
     backoff_base_s: float = 1.0
     backoff_cap_s: float = 60.0
     write_s: float = 10.0
+    refresh_poll_s: float = 1.0
+    """How often (real seconds) the clock is looked at for a profile's ``refresh_s``."""
 
 
 @dataclass(slots=True)
@@ -279,7 +281,10 @@ class DeviceLink:
             self.status.failures = 0
             self.status.last_error = None
             self.status.down_since = None
-            await _first(lost.wait(), stop.wait())
+            waits: list[Coroutine[Any, Any, Any]] = [lost.wait(), stop.wait()]
+            if self.profile.refresh_s is not None and self.profile.resume is not None:
+                waits.append(self._refresh(client))
+            await _first(*waits)
             if not lost.is_set():
                 reason = "stopped"
                 await self._stop_streaming(client)
@@ -301,6 +306,24 @@ class DeviceLink:
                 self.emit(Link(at=self.clock(), device=self.label, connected=False, reason=reason))
                 log = logger.info if reason == "stopped" else logger.warning
                 log("%s: disconnected (%s)", self.who, reason)
+
+    async def _refresh(self, client: BleakClient) -> None:
+        """The profile's ``resume`` again every ``refresh_s`` of the clock while
+        connected (a Huami band's log: its marks come in while it stays in reach);
+        a failure is logged and tried again next time (a lost link ends the session)."""
+        assert self.profile.resume is not None
+        assert self.profile.refresh_s is not None
+        last = self.clock()
+        while True:
+            await asyncio.sleep(self.timing.refresh_poll_s)
+            now = self.clock()
+            if now - last < self.profile.refresh_s:
+                continue
+            last = now
+            try:
+                await self.profile.resume(self._control(client), self.translator, now)
+            except (BleakError, OSError, TimeoutError, SetupError) as error:
+                logger.info("%s: could not refresh: %s", self.who, describe(error).message)
 
     def _control(self, client: BleakClient) -> _LinkControl:
         return _LinkControl(client, self._replies or asyncio.Queue(), self.timing.write_s,

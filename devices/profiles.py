@@ -71,6 +71,9 @@ BANGLE_REALTIME_S = 30
 or the next, at two short notifications a minute."""
 HUAMI_FETCH_S = 60.0
 """How long a Huami band may take to send its activity log (days of minutes)."""
+HUAMI_REFRESH_S = 600.0
+"""How often a connected Huami band's log is fetched again: its not-worn marks
+arrive at most this late while it stays in reach."""
 
 
 class SetupError(DeviceError, BleakError):
@@ -320,6 +323,8 @@ class Profile:
     """The characteristic whose notifications go through ``framer``."""
     resume: Resume | None = None
     """Run once connected and read, with the translator and the time."""
+    refresh_s: float | None = None
+    """Run ``resume`` again this often (clock seconds) while connected."""
     alert: Alert | None = None
     """Shows a prompt (title, text, now); None: InfiniTime's New Alert, if any."""
     experimental: bool = False
@@ -410,6 +415,7 @@ PROFILES: dict[str, Profile] = {
         replies=huami.AUTH,
         more_replies=(huami.FETCH,),
         resume=_huami_resume,
+        refresh_s=HUAMI_REFRESH_S,
         alert=_huami_alert,
     ),
 }

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import struct
+from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -22,6 +23,7 @@ from devices.drivers import huami
 from devices.errors import DecodeError, ImplausibleReading
 from devices.manager import DeviceManager
 from devices.minute_log import LogState, MinuteLog
+from devices.profiles import HUAMI_REFRESH_S
 from devices.readings import BatteryLevel, ChargeState, LogMark, LogRecords, StepCount
 from devices.samples import Battery, Charging, NotWornRun, StepDelta
 from devices.scan import Found, recognise, scan
@@ -275,7 +277,8 @@ def test_log_state_round_trips_and_ignores_garbage() -> None:
 
 
 def manager_for(world: VirtualWorld, band: VirtualMiBand, clock: ManualClock, *,
-                key: bytes | None = KEY, state: LogState | None = None) -> DeviceManager:
+                key: bytes | None = KEY, state: LogState | None = None,
+                refresh_poll_s: float = 1.0) -> DeviceManager:
     return DeviceManager(
         [DeviceSpec(kind="huami", address=band.address, auth_key=key,
                     auth_key_source="/etc/pacer/miband.key")],
@@ -283,7 +286,7 @@ def manager_for(world: VirtualWorld, band: VirtualMiBand, clock: ManualClock, *,
         zone=ZONE,
         backend=world.backend,
         scanner_backend=world.scanner_backend,
-        timing=FAST,
+        timing=replace(FAST, refresh_poll_s=refresh_poll_s),
         log_states={band.address: state} if state is not None else None,
     )
 
@@ -534,3 +537,30 @@ def test_a_band_refusing_its_log_keeps_the_link_and_the_next_fetch_has_the_steps
     connects = run_in_world(scenario)
     assert connects == 2  # the refusal did not drop the link
     assert "refused to send its activity log (status 02)" in caplog.text
+
+
+def test_a_connected_band_is_asked_for_its_log_again_and_its_not_worn_marks_come() -> None:
+    """Left on the table within reach: the log fetched every ``HUAMI_REFRESH_S``
+    brings the band's not-worn minutes without a reconnect."""
+    clock = ManualClock(T0 + 12)
+
+    async def scenario(world: VirtualWorld) -> Collector:
+        band = await world.add_miband(KEY, clock=clock)
+        m = manager_for(world, band, clock, refresh_poll_s=0.01)
+        async with Collector().draining(m.queue) as got, m:
+            await until(lambda: m.status()[band.address].connects == 1, "the connect")
+            clock.now = T0 + 60
+            await band.walk(30)
+            await until(lambda: got.steps() == 30, "live steps")
+            clock.now = T0 + 120
+            band.wear(NOT_WORN)  # put down on the table, still in reach
+            clock.now = T0 + 60 + HUAMI_REFRESH_S
+            await until(lambda: len(band.fetches) == 2, "the log fetched again")
+            await until(lambda: bool(got.of(NotWornRun)), "the band's not-worn minutes")
+            assert m.status()[band.address].connects == 1  # on the same link
+        return got
+
+    got = run_in_world(scenario)
+    assert got.steps() == 30  # the walked minute's record counted nothing twice
+    (run,) = [r for r in got.samples if isinstance(r, NotWornRun)]
+    assert (run.start, run.end) == (T0 + 120, T0 + 60 + HUAMI_REFRESH_S)  # to this minute
