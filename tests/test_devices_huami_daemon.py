@@ -102,7 +102,7 @@ def test_band_steps_stored_exactly_across_a_drop_and_a_restart_and_prompts_buzz_
     assert total == 235  # nothing lost across the drop and the restart, nothing twice
     minutes = [m for m, _, _ in rows]
     assert minutes == list(range(minutes[0], minutes[0] + len(minutes)))
-    assert result["fetches"] == 3  # at each connect
+    assert result["fetches"] >= 3  # at each connect, and every 10 clock minutes
     prompt = result["prompts"][0]
     assert prompt["kind"] == "sitting_break"
     assert result["vibrations"] >= 1
