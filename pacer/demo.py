@@ -106,12 +106,20 @@ SCRIPT: tuple[tuple[int, str, int], ...] = (
     (20, "standing", 14),   # 17:30 cooking
     (30, "sitting", 0),     # 17:50 dinner
     (10, "standing", 10),
-    (130, "sitting", 0),    # 18:30 sofa: 19:10, the day's 10th nudge
-    (8, "walking", 60),     # 20:40
-    (42, "sitting", 0),     # 20:48 40 minutes at 21:28, but the budget is spent
+    (130, "sitting", 0),    # 18:30 sofa, the watch off on the side table (WATCH_OFF): no prompt
+    (8, "walking", 60),     # 20:40 the watch back on
+    (42, "sitting", 0),     # 20:48 40 minutes at 21:28: the day's 10th nudge
     (40, "lying", 0),       # 21:30 bed time: the window closes, no prompts
 )
 
+
+# The watch comes off for the evening on the sofa (18:30 to 20:40, minutes after
+# the day's first at 06:30): laid on the side table, still, it is not worn, so
+# the sofa gets no sitting prompt about it (docs/pacing-rules.md section 1), its
+# minutes are stored not worn, and after wear.silent_min the person is told once
+# that the watch has gone quiet.
+WATCH_OFF = (12 * 60, 12 * 60 + 130)
+TABLE_READINGS = 60  # raw motion readings a minute on the table (InfiniTime: up to 10 a second)
 
 WEARABLES = ("watch", "thigh")
 WATCH_MAX_SPEED = 3000.0
@@ -295,7 +303,8 @@ async def _demo_watch(speed: float, out: Any, *, workdir: Path, broker: PrivateB
 
     pace = min(speed, WATCH_MAX_SPEED)
     clock = StepClock(speed=pace, origin=origin)
-    plan = walk_plan(int(start // 60))
+    first = int(start // 60)
+    plan = walk_plan(first)
     async with virtual_world(watches=1) as world:
         watch = world.watches[0]
         device = {"kind": "infinitime", "address": watch.address, "placement": "wrist"}
@@ -312,7 +321,14 @@ async def _demo_watch(speed: float, out: Any, *, workdir: Path, broker: PrivateB
             alive = _alive(runner)
 
             async def feed(minute: int) -> None:
-                """The minute's steps, in its middle, counted by the daemon."""
+                """The minute's steps, in its middle, counted by the daemon; or,
+                while the watch is off, its stillness on the table, read."""
+                if first + WATCH_OFF[0] <= minute < first + WATCH_OFF[1]:
+                    await on_table(minute)
+                    return
+                if watch.on_table:
+                    await watch.put_on()
+                    print(f"  {_hhmm(minute)}  (the watch goes back on)", file=out)
                 steps = plan.get(minute, 0)
                 if steps:
                     clock.move_to(minute * 60 + 30)
@@ -320,6 +336,20 @@ async def _demo_watch(speed: float, out: Any, *, workdir: Path, broker: PrivateB
                     await until(lambda: _count(daemon) == watch.steps,
                                 f"the daemon to count the steps of {_hhmm(minute)}",
                                 alive=alive)
+
+            async def on_table(minute: int) -> None:
+                ble = daemon.ble
+                assert ble is not None
+                if not watch.on_table:
+                    watch.lay_down()
+                    print(f"  {_hhmm(minute)}  (the watch is taken off and laid on the "
+                          "side table)", file=out)
+                clock.move_to(minute * 60 + 30)
+                want = ble.book.readings + TABLE_READINGS
+                await watch.table_noise(TABLE_READINGS)
+                await until(lambda: ble.book.readings >= want,
+                            f"the daemon to read the watch lying still at {_hhmm(minute)}",
+                            alive=alive)
 
             await _lockstep(phone, daemon, runner, clock=clock, pace=pace, shown=shown,
                             ready=lambda: _count(daemon) is not None, feed=feed,

@@ -124,7 +124,9 @@ def summary_rows(s: Mapping[str, Any], response_window_min: int) -> list[tuple[s
         ("steps", _n(s["steps"])),
         ("step plan", f"{_n(plan['quota'])} (lower mark {_n(plan['floor'])}, "
                       f"upper limit {_n(plan['ceiling'])})"),
-        ("known minutes (waking day)", _n(s["known_min"])),
+        ("known minutes (waking day)", _n(s["known_min"])
+         + (f"; {_n(s['not_worn_min'])} not worn (the watch was off)"
+            if s.get("not_worn_min") else "")),
         ("sedentary / upright / stepping min",
          f"{s['sedentary_min']} / {s['upright_min']} / {s['stepping_min']}"),
         ("sitting bouts >= 30 / >= 60 min", f"{s['sitting_bouts_30']} / {s['sitting_bouts_60']}"),

@@ -93,6 +93,9 @@ def test_the_summary_explains_its_counts() -> None:
     assert quiet["prompts sent"] == "0"
     assert quiet["  median time to a break"] == "-"
     assert quiet["nudges due but not sent"] == "0"
+    assert rows["known minutes (waking day)"] == "900"
+    off = dict(summary_rows(_summary(known_min=770, not_worn_min=130), 15))
+    assert off["known minutes (waking day)"] == "770; 130 not worn (the watch was off)"
     for label, value in summary_rows(_summary(), 15):
         assert not re.search(r"\w=\S|None", value), (label, value)
 
