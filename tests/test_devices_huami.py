@@ -248,6 +248,28 @@ def test_an_earlier_days_minutes_fetched_late_are_settled_not_counted() -> None:
     assert log.state.fetched == T0 + 120
 
 
+def test_out_of_reach_across_midnight_nothing_is_counted_twice() -> None:
+    """The band reset at midnight and counted past yesterday's last value while
+    out of reach: the counter's rise across the gap looks small, never too
+    large; today's steps come from the log, this minute's with the next fetch."""
+    midnight = T0 + 7200
+    log = MinuteLog("band")
+    log.live(5000, midnight - 7200)
+    log.connected(midnight - 7200)
+    log.link_lost()
+    log.live(5500, midnight + 2410)  # 1,000 more yesterday; 5,500 today, 100 this minute
+    log.begin(midnight - 7200)
+    yesterday = walked(*[0] * 115, *[200] * 5)
+    today = walked(*[135] * 40)
+    got = log.records(yesterday + today, midnight + 2411, day_start=midnight)
+    got += log.finish(midnight + 2412)
+    assert sum(d.steps for d in got if isinstance(d, StepDelta)) == 5400
+    assert log.late == 1000  # yesterday's, fetched today: not counted
+    log.begin(midnight + 2400)
+    more = log.records(walked(100), midnight + 2500, day_start=midnight)
+    assert [d.steps for d in more if isinstance(d, StepDelta)] == [100]
+
+
 def test_midnight_while_connected_counts_the_new_day() -> None:
     log = MinuteLog("band")
     log.live(9000, T0)
