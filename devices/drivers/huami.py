@@ -10,7 +10,8 @@ What is relied on, and where it comes from (Gadgetbridge's Huami support:
 * auth ``...0009`` (write, notify). The band needs a 16-byte key that only the
   vendor's app gets from the vendor's server at pairing (Gadgetbridge's "Huami
   Server Pairing" page tells how people obtain it). Mi Band 4 and later use
-  "crypt flags" 0x80 and "auth flags" 0x00: the phone asks for a random number
+  "crypt flags" 0x80 (``MiBand4Support``, which the later bands' supports
+  extend) and "auth flags" 0x00 (``MiBand3Support``): the phone asks for a random number
   with ``82 00 02 01 00``, the band answers ``10 82 01`` + 16 random bytes, the
   phone sends ``83 00`` + the number encrypted with AES-128-ECB under the key,
   and the band answers ``10 83 01`` (success) or ``10 83 xx`` with another
@@ -42,9 +43,10 @@ What is relied on, and where it comes from (Gadgetbridge's Huami support:
 * prompts: Immediate Alert 0x2A06 ``02`` (high alert: the band vibrates) and a
   New Alert 0x2A46 in the SIG layout, category 5 (SMS/MMS: the band shows
   title and text, as Gadgetbridge sends SMS to these bands), count 1, then
-  ``title NUL text`` in UTF-8. Mi Band 4 and later firmware may want other
-  apps' notifications on a chunked characteristic instead; the SMS category
-  through the standard service is the simplest that is documented to show.
+  ``title NUL text`` in UTF-8. Gadgetbridge sends Mi Band 4 and later their
+  app notifications on a chunked characteristic instead (with an extra
+  header), so whether these bands show the text of a New Alert is unconfirmed
+  on a real band; the Immediate Alert's vibration is the standard service.
 
 Every decoder raises only ``DecodeError``.
 """
