@@ -70,6 +70,7 @@ from hypothesis import strategies as st
 
 from pacer.config import (
     ExerciseRules,
+    ExpiryRules,
     PacingRules,
     PromptRules,
     Rules,
@@ -90,7 +91,6 @@ from pacer.engine.model import (
     Prompt,
     Symptom,
 )
-from pacer.engine.rules import ExpiryRules
 from pacer.engine.safety import RED_FLAGS
 
 NEXT = Day(DAY.date + timedelta(days=1), LONDON)
