@@ -9,9 +9,9 @@ from itertools import pairwise
 import numpy as np
 import pytest
 
-from devices.imu import Label, Pipeline, Seconds
+from devices.imu import Label, Pipeline, Seconds, process
 from devices.imu.classify import Features
-from devices.imu.reference import RELEARN_DEG, Reference
+from devices.imu.reference import MIN_WALK_S, RELEARN_DEG, Reference
 from devices.imu.revise import Unlabelled, relabel
 from devices.imu.synth import Segment, synthesise
 
@@ -163,3 +163,71 @@ def test_a_day_without_a_walk_keeps_the_last_day_for_the_revision() -> None:
     desk = revision.labels[: 26 * 3600 - 20 - revision.start]
     assert (desk == Label.LYING).all()  # flat on the desk: 90 degrees from walking upright
     assert pipe.revisable_from is None
+
+
+def _shuffling(seconds: int, lean_deg: float, seed: int) -> np.ndarray:
+    """A waist moving without a stride (upright, leant ``lean_deg``): white noise of
+    0.3 g on gravity, SD over 0.1 g once binned, no rhythm."""
+    rng = np.random.default_rng(seed)
+    gravity = _turn(lean_deg) @ np.array([1.0, 0.0, 0.0])
+    out: np.ndarray = gravity + rng.normal(0.0, 0.3, (seconds * RATE, 3))
+    return out
+
+
+def _postures_and_shuffling(lean_deg: float) -> tuple[np.ndarray, np.ndarray]:
+    """Lying, sitting and standing with stride-less moving between them, no walk."""
+    parts, truth = [], []
+    for seg, seed in ((Segment("lying", 120), 1), (None, 2), (Segment("sitting", 120), 3),
+                      (None, 4), (Segment("standing", 60), 5)):
+        if seg is None:
+            parts.append(_shuffling(30, lean_deg, seed))
+            truth.append(np.full(30, Label.UNKNOWN, np.int8))
+        else:
+            xyz, t = synthesise([seg], RATE, "waist", seed=seed)
+            parts.append(xyz)
+            truth.append(t)
+    return np.concatenate(parts), np.concatenate(truth)
+
+
+def test_a_waist_that_never_walks_takes_its_upright_from_moving(
+        caplog: pytest.LogCaptureFixture) -> None:
+    xyz, truth = _postures_and_shuffling(lean_deg=0.0)
+    pipe = Pipeline(RATE, "waist")
+    with caplog.at_level(logging.INFO, logger="devices.imu"):
+        live = Seconds.join([_stream(pipe, xyz), pipe.flush()])
+    said = [r for r in caplog.records if "no walking stride yet" in r.getMessage()]
+    assert len(said) == 1
+    assert said[0].levelno == logging.WARNING
+    labels = _revised(live, pipe)
+    for code in (Label.LYING, Label.SITTING, Label.STANDING):
+        inside = np.flatnonzero(truth == code)[5:-5]  # away from the moves
+        assert (labels[inside] == code).mean() > 0.97, code
+    assert pipe.revisable_from is not None  # a walk may still give the mount
+    # the provisional upright is not saved: the sums hold stride seconds only (a few of noise)
+    assert pipe.reference_state()["walking_seconds"] < MIN_WALK_S
+    # a batch gives the same labels and steps as the stream revised
+    batch = process(xyz, RATE, "waist")
+    np.testing.assert_array_equal(batch.labels, labels)
+    np.testing.assert_array_equal(batch.steps, live.steps)
+
+
+def test_a_walk_replaces_the_upright_taken_from_moving() -> None:
+    # moving leant 25 degrees: standing reads as sitting against it, until the walk
+    xyz, truth = _postures_and_shuffling(lean_deg=25.0)
+    walk, _ = synthesise([Segment("walking", 90, 110), Segment("standing", 30)],
+                         RATE, "waist", seed=6)
+    pipe = Pipeline(RATE, "waist")
+    before = Seconds.join([_stream(pipe, xyz)])
+    standing = np.flatnonzero(truth == Label.STANDING)[5:-20]  # the last ones not given yet
+    assert (_revised(before, pipe)[standing] == Label.SITTING).mean() > 0.97
+    after = Seconds.join([before, _stream(pipe, walk), pipe.flush()])
+    labels = _revised(after, pipe)
+    assert (labels[standing] == Label.STANDING).mean() > 0.97  # read against the walk's mount
+    assert pipe.revisable_from is None
+    both = np.concatenate([xyz, walk])
+    cuts = Pipeline(RATE, "waist")
+    chunked = Seconds.join([cuts.push(both[a:b]) for a, b in pairwise(
+        [0, 1, 333, 4000, 9001, 9002, 12345, len(both)])] + [cuts.flush()])
+    np.testing.assert_array_equal(_revised(chunked, cuts), labels)
+    np.testing.assert_array_equal(process(both, RATE, "waist").labels, labels)
+    np.testing.assert_array_equal(chunked.steps, after.steps)

@@ -17,7 +17,8 @@ Thresholds (imu-algorithms.md):
   periodicity, anything else ``unknown``. A wrist never says sit or stand.
 
 Until the reference is learnt (``reference.MIN_WALK_S`` of walking) thigh and
-waist seconds that are not walking or running are ``unknown``.
+waist seconds that are not walking or running are ``unknown`` (a waist that has
+moved without a stride is read against a provisional upright: ``pipeline``).
 """
 
 from __future__ import annotations

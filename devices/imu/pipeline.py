@@ -25,7 +25,10 @@ It keeps those seconds' features (``revise.Unlabelled``, not the samples) and,
 once the mount is learnt, labels them with it: ``revisions`` gives the new
 labels of the seconds already given out (logged), and the seconds still in
 the smoother are labelled with it before they go out; so a stream ends with
-the same labels as a batch, the whole day labelled. Walking far from the
+the same labels as a batch, the whole day labelled. A waist that moves without
+a stride before any walk (``FALLBACK_MOVING_S`` such seconds) takes a provisional
+upright from those seconds' gravity, as APE's reference does, and labels with it
+(revisions too, logged) until walking gives the mount; a thigh waits. Walking far from the
 learnt mount (a sensor put on differently) learns it again, logged too.
 ``Pipeline.reference_state`` saves what it has learnt as plain JSON-able data
 and ``Pipeline(..., reference=state)`` starts from it; ``learn_reference`` reads
@@ -57,6 +60,14 @@ REVISE_WALK_S = 60
 """Walking seconds in the mount before the earlier seconds are labelled with it. Live
 seconds are labelled from ``reference.MIN_WALK_S``; the revision, given out once,
 waits for a minute of walking, whose mean gravity is the steadier upright."""
+
+FALLBACK_MOVING_S = 10
+"""Waist: moving seconds (any, periodic or not) before a provisional upright is taken
+from them while fewer than ``reference.MIN_WALK_S`` seconds of periodic walking have
+come; it is taken again at each doubling of their count (10, 20, 40...), the seconds
+before relabelled each time, until walking gives the mount. APE's own reference is
+the mean gravity of every moving second (Vähä-Ypyä 2018), and a moving waist is
+mostly an upright one; a thigh is not (a seated leg moves too), so a thigh waits."""
 
 Placement = Literal["thigh", "waist", "wrist"]
 PLACEMENTS: tuple[Placement, ...] = get_args(Placement)
@@ -132,6 +143,10 @@ class Pipeline:
     # Features of the seconds labelled before the mount was known (None: none to keep).
     _unlabelled: list[Unlabelled] | None = None
     _revisions: list[Revision] = field(default_factory=list)
+    # Waist before the mount: moving seconds summed, and the provisional upright.
+    _moving_up: Float = field(default_factory=lambda: np.zeros(3))
+    _moving_n: int = 0
+    _provisional: Float | None = None
 
     def __post_init__(self, reference: Any) -> None:
         if self.placement not in PLACEMENTS:
@@ -230,7 +245,7 @@ class Pipeline:
         start = self._classified
         self._classified += s
         if self.placement == "wrist":
-            labels = classify.wrist(f)
+            labels = labels_for_steps = classify.wrist(f)
         else:
             up, forward, ready = self._reference.update(
                 direction, cov, moving & periodic, with_forward=self.placement == "thigh")
@@ -243,16 +258,79 @@ class Pipeline:
                             "upright by second %d: put on differently, its mount is learnt "
                             "again from that walking", self.placement, RELEARN_S, RELEARN_DEG,
                             start + k)
+            live = labels
+            if self._unlabelled is not None and self.placement == "waist":
+                labels = self._fallback(start, f, labels, ready)
             if self._unlabelled is not None:
                 labels = self._learn(start, f, labels, (up, forward, ready))
+            # A provisional upright relabels postures only: the steps of its seconds are
+            # counted from the labels without it, as they will be once walking comes.
+            labels_for_steps = np.where(ready, labels, live) \
+                if self._provisional is not None else labels
         # Steps from the stride as labelled now (a revision relabels postures only).
-        gait = (labels == Label.WALKING) | (labels == Label.RUNNING)
+        gait = (labels_for_steps == Label.WALKING) | (labels_for_steps == Label.RUNNING)
         rate = np.where(gait, steps_per_s, 0.0)
         cum = np.cumsum(np.concatenate([[self._step_carry], rate]))
         whole = np.floor(cum)
         steps = (whole[1:] - whole[:-1]).astype(np.int64)
         self._step_carry = float(cum[-1])
         return labels, steps
+
+    def _fallback(self, start: int, f: classify.Features, labels: NDArray[np.int8],
+                  ready: NDArray[np.bool_]) -> NDArray[np.int8]:
+        """Waist, before walking has shown the mount: the upright from the moving seconds.
+
+        At each second where the count of moving seconds reaches ``FALLBACK_MOVING_S``
+        times a power of two, their mean gravity becomes the provisional upright; the
+        kept seconds up to it are relabelled with it (a revision, as for the mount) and
+        the later ones labelled with it live, until ``ready``. Per second, so the same
+        whatever the chunks.
+        """
+        assert self._unlabelled is not None
+        mv = f.moving & ~f.periodic & ~ready
+        count = self._moving_n + np.cumsum(mv)
+        sums = np.cumsum(np.concatenate([self._moving_up[None], f.direction * mv[:, None]]),
+                         axis=0)[1:]
+        ratio = count // FALLBACK_MOVING_S
+        points = np.flatnonzero(mv & (count % FALLBACK_MOVING_S == 0) & (ratio > 0)
+                                & ((ratio & (ratio - 1)) == 0))
+        if len(mv):
+            self._moving_n, self._moving_up = int(count[-1]), sums[-1]
+        labels = labels.copy()
+        after = 0
+        if len(points):
+            k = int(points[-1])
+            up = sums[k] / max(float(np.linalg.norm(sums[k])), 1e-12)
+            if self._provisional is None:
+                log.warning("waist sensor: %d moving seconds and no walking stride yet by "
+                            "second %d: the upright is taken from the moving seconds for now "
+                            "(relabelled as more come) until a walk shows the mount",
+                            int(count[k]), start + k)
+            self._provisional = up
+            before = Unlabelled.join([*self._unlabelled, Unlabelled.of(start, classify.Features(
+                f.direction[:k + 1], f.cov[:k + 1], f.moving[:k + 1], f.periodic[:k + 1],
+                None))])
+            raw = relabel(before, "waist", up, np.zeros(3))
+            labels[:k + 1] = raw[len(raw) - k - 1:]
+            given = self._emitted - before.start
+            if given > 0:
+                new = revise(np.concatenate([raw, labels[k + 1:]]), given)
+                self._revisions.append(Revision(before.start, new))
+                self._smoother.carry = int(new[-1])
+            self._smoother.replace(raw[: len(raw) - k - 1])
+            log.info("waist sensor: provisional upright from %d moving seconds at second %d; "
+                     "seconds %d to %d labelled with it", int(count[k]), start + k,
+                     before.start, start + k)
+            after = k + 1
+        if self._provisional is not None:
+            rest = np.flatnonzero(~ready[after:]) + after
+            if len(rest):
+                n = len(rest)
+                sub = classify.Features(f.direction[rest], f.cov[rest], f.moving[rest],
+                                        f.periodic[rest], None)
+                labels[rest] = classify.waist(sub, np.broadcast_to(self._provisional, (n, 3)),
+                                              np.ones(n, dtype=bool))
+        return labels
 
     def _learn(self, start: int, f: classify.Features, labels: NDArray[np.int8],
                mount: tuple[Float, Float, NDArray[np.bool_]]) -> NDArray[np.int8]:
