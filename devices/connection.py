@@ -104,6 +104,9 @@ class _LinkControl:
             for i in range(0, len(value), chunk):
                 await self.write(uuid, value[i : i + chunk])
 
+    def has(self, uuid: str) -> bool:
+        return self.client.services.get_characteristic(uuid) is not None
+
     async def reply(self, timeout_s: float) -> bytes:
         try:
             return await asyncio.wait_for(self.replies.get(), timeout_s)

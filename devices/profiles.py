@@ -96,6 +96,15 @@ class Control(Protocol):
         with another ``send`` on this link."""
         ...
 
+    def has(self, uuid: str) -> bool:
+        """Whether the connected device has the characteristic."""
+        ...
+
+    @property
+    def lock(self) -> asyncio.Lock:
+        """Held by ``send``: hold it to write pieces of one message in order."""
+        ...
+
 
 class Framer(Protocol):
     """Cuts one connection's notifications into frames; counts what it dropped."""
@@ -287,6 +296,11 @@ async def _huami_resume(control: Control, translator: Translator, now: float) ->
 
 
 async def _huami_alert(control: Control, title: str, text: str, now: float) -> None:
+    if control.has(huami.CHUNKED):  # Mi Band 4 and later: it buzzes and shows the text
+        async with control.lock:  # one alert's pieces never interleave with another's
+            for piece in huami.encode_chunked_alert(title, text):
+                await control.write(huami.CHUNKED, piece)
+        return
     await control.write(uuids.IMMEDIATE_ALERT, huami.HIGH_ALERT)  # the band vibrates
     await control.write(uuids.NEW_ALERT, huami.encode_alert(title, text))
 

@@ -142,6 +142,22 @@ def test_current_time_vector() -> None:
         huami.decode_current_time(value[:10])
 
 
+def test_chunked_alert_vectors() -> None:
+    assert huami.encode_chunked_alert("Hi", "x") == [
+        bytes.fromhex("00c000" "050000000001") + b"Hi\0x\0 \0"]
+    data = bytes.fromhex("050000000001") + b"Move\0Sat 40 min for a while\0 \0"  # 41 bytes
+    assert huami.encode_chunked_alert("Move", "Sat 40 min for a while") == [
+        bytes.fromhex("000000") + data[:17],
+        bytes.fromhex("004001") + data[17:34],
+        bytes.fromhex("008002") + data[34:],
+    ]
+    writes = huami.encode_chunked_alert("T" * 40, "é" * 300)
+    assert all(len(w) <= 3 + huami.CHUNK_DATA for w in writes)
+    assert huami.decode_chunked_alert(writes) == ("T" * 32, "é" * ((230 - 6 - 33) // 2))
+    with pytest.raises(DecodeError):
+        huami.decode_chunked_alert([b"\x00\xc0\x00\x03\x00"])
+
+
 def test_alert_vector() -> None:
     assert huami.encode_alert("Move", "Sat 40 min") == b"\x05\x01Move\x00Sat 40 min"
     long = huami.encode_alert("T", "é" * 300)
@@ -344,6 +360,22 @@ def test_the_right_key_authenticates_steps_battery_and_a_prompt_buzz(
     assert [s.percent for s in got.samples if isinstance(s, Battery)] == [62, 40]
     assert [s.charging for s in got.samples if isinstance(s, Charging)] == [False, True]
     assert KEY.hex() not in caplog.text.lower()
+
+
+def test_a_band_without_the_chunked_characteristic_gets_a_buzz_and_a_new_alert() -> None:
+    clock = ManualClock(T0 + 12)
+
+    async def scenario(world: VirtualWorld) -> tuple[VirtualMiBand, bool]:
+        band = await world.add_miband(KEY, clock=clock, chunked=False)
+        m = manager_for(world, band, clock)
+        async with m:
+            await until(lambda: m.status()[band.address].connected, "the connect")
+            return band, await m.notify_watch("Move", "Sat 40 min")
+
+    band, shown = run_in_world(scenario)
+    assert shown
+    assert band.vibrations == 1  # the Immediate Alert
+    assert band.shown == [("Move", "Sat 40 min")]  # the New Alert
 
 
 def test_a_wrong_key_is_refused_and_says_what_to_do(caplog: pytest.LogCaptureFixture) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_devices_fuzz import BATCH, FUZZ, check_error, foreign
 
@@ -82,6 +82,15 @@ def test_fuzz_huami_decode(pairs: list[tuple[str, bytes]]) -> None:
             check(readings)
 
 
+def chunked(data: bytes) -> None:
+    """``decode_chunked_alert`` on two pieces; its error names their data joined,
+    which is re-raised naming ``data`` for ``check_error``."""
+    try:
+        huami.decode_chunked_alert([data[:20], data[20:]])
+    except DecodeError as error:
+        raise DecodeError(error.characteristic, data, error.problem) from None
+
+
 @FUZZ
 @given(payloads=st.lists(payload, min_size=BATCH, max_size=BATCH))
 def test_fuzz_huami_replies(payloads: list[bytes]) -> None:
@@ -94,3 +103,19 @@ def test_fuzz_huami_replies(payloads: list[bytes]) -> None:
         only_decode_error(huami.decode_records, data)
         only_decode_error(huami.decode_alert, data)
         only_decode_error(huami.decode_current_time, data)
+        only_decode_error(chunked, data)
+
+
+@settings(max_examples=500, deadline=None, database=None)
+@given(title=st.text(max_size=60), text=st.text(max_size=400))
+def test_chunked_alert_always_fits_and_round_trips(title: str, text: str) -> None:
+    writes = huami.encode_chunked_alert(title, text)
+    assert all(len(w) <= 3 + huami.CHUNK_DATA for w in writes)
+    assert [w[2] for w in writes] == list(range(len(writes)))
+    assert writes[-1][1] & 0x80
+    data = b"".join(w[3:] for w in writes)
+    assert len(data) <= huami.ALERT_TEXT_MAX + len(huami.CHUNKED_SUFFIX)
+    got_title, got_text = huami.decode_chunked_alert(writes)
+    sent = (title[: huami.TITLE_MAX] + "\0" + text).encode()
+    if len(sent) <= huami.ALERT_TEXT_MAX - len(huami.CHUNKED_HEADER) and "\0" not in title:
+        assert (got_title, got_text) == (title[: huami.TITLE_MAX], text)

@@ -40,13 +40,17 @@ What is relied on, and where it comes from (Gadgetbridge's Huami support:
   0x2A2B, year (uint16 LE), month, day, hour, minute, second, day of the week
   (1 Monday .. 7 Sunday), 1/256 s (0), then ``00`` and the quarter hours
   (``encode_current_time``);
-* prompts: Immediate Alert 0x2A06 ``02`` (high alert: the band vibrates) and a
-  New Alert 0x2A46 in the SIG layout, category 5 (SMS/MMS: the band shows
-  title and text, as Gadgetbridge sends SMS to these bands), count 1, then
-  ``title NUL text`` in UTF-8. Gadgetbridge sends Mi Band 4 and later their
-  app notifications on a chunked characteristic instead (with an extra
-  header), so whether these bands show the text of a New Alert is unconfirmed
-  on a real band; the Immediate Alert's vibration is the standard service.
+* prompts, as Gadgetbridge sends an SMS to these bands (``sendNotificationNew``
+  with the extra header of ``MiBand4Support``, ``writeToChunked``): category 5
+  (SMS/MMS), four 0 bytes, count 1, ``title NUL text``, then a stand-in
+  source name ``NUL space NUL``, at most 230 bytes before the name, written to
+  the chunked characteristic ``...0020`` in pieces of at most 17 bytes (the
+  default ATT MTU 23 less 6), each after three bytes: 0, flags (0x40 a piece
+  after the first, 0x80 the last, both for a single piece) and the piece's
+  number (``encode_chunked_alert``); the band buzzes and shows it. A band
+  without that characteristic gets the standard services instead: Immediate
+  Alert 0x2A06 ``02`` (high alert: it vibrates) and a New Alert 0x2A46 in the
+  SIG layout, category 5, count 1, ``title NUL text`` (``encode_alert``).
 
 Every decoder raises only ``DecodeError``.
 """
@@ -94,6 +98,14 @@ SMS_CATEGORY = 0x05
 HIGH_ALERT = bytes((0x02,))
 ALERT_TEXT_MAX = 230
 """Bytes of ``title NUL text`` sent (Gadgetbridge's limit for these bands)."""
+CHUNKED = huami_uuid(0x0020)
+CHUNK_DATA = 17
+"""Bytes of data in one chunked write: the default ATT MTU (23) less 6."""
+CHUNKED_HEADER = bytes((SMS_CATEGORY, 0, 0, 0, 0, 1))
+CHUNKED_SUFFIX = b"\0 \0"
+"""A stand-in source name: without one the band does not show an SMS."""
+TITLE_MAX = 32
+"""Characters of the title Gadgetbridge keeps."""
 NO_HEART_RATE = (0, 255)
 
 
@@ -270,9 +282,37 @@ def decode(characteristic_uuid: str, payload: bytes | bytearray) -> list[Reading
 
 def encode_alert(title: str, text: str) -> bytes:
     """A New Alert (0x2A46): SMS category, one alert, ``title NUL text`` cut to fit."""
-    body = title.encode() + b"\0" + text.encode()
-    body = body[:ALERT_TEXT_MAX].decode("utf-8", "ignore").encode()  # whole characters
-    return bytes((SMS_CATEGORY, 1)) + body
+    return bytes((SMS_CATEGORY, 1)) + _fit(title.encode() + b"\0" + text.encode(),
+                                           ALERT_TEXT_MAX)
+
+
+def encode_chunked_alert(title: str, text: str) -> list[bytes]:
+    """The writes (in order) that show ``title`` and ``text`` on a Mi Band 4 or later."""
+    message = _fit((title[:TITLE_MAX] + "\0" + text).encode(),
+                   ALERT_TEXT_MAX - len(CHUNKED_HEADER))
+    data = CHUNKED_HEADER + message + CHUNKED_SUFFIX
+    pieces = [data[i : i + CHUNK_DATA] for i in range(0, len(data), CHUNK_DATA)]
+    writes = []
+    for n, piece in enumerate(pieces):
+        last = n == len(pieces) - 1
+        flags = (0x80 | (0x40 if n == 0 else 0)) if last else (0x40 if n else 0)
+        writes.append(bytes((0, flags, n & 0xFF)) + piece)
+    return writes
+
+
+def decode_chunked_alert(writes: list[bytes]) -> tuple[str, str]:
+    """The title and text of ``encode_chunked_alert``'s writes (for the virtual band)."""
+    data = b"".join(w[3:] for w in writes)
+    if len(data) < len(CHUNKED_HEADER) or data[0] != SMS_CATEGORY:
+        raise DecodeError(CHUNKED, data, "not an SMS alert (05 and a header)")
+    body = data[len(CHUNKED_HEADER) :].removesuffix(CHUNKED_SUFFIX)
+    title, _, text = body.decode("utf-8", "replace").partition("\0")
+    return title, text
+
+
+def _fit(data: bytes, limit: int) -> bytes:
+    """``data`` cut to ``limit`` bytes at a whole UTF-8 character."""
+    return data[:limit].decode("utf-8", "ignore").encode()
 
 
 def decode_alert(payload: bytes) -> tuple[str, str]:

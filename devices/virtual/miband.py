@@ -5,7 +5,9 @@ fetch control ``...0004`` (write, notify), activity data ``...0005``
 (notify), battery info ``...0006`` and realtime steps ``...0007`` (read,
 notify); service 0xFEE1 with auth ``...0009`` (write, notify); Immediate
 Alert 0x2A06, New Alert 0x2A46 and Current Time 0x2A2B (write, recorded in
-``clock_set``). It advertises its name (``Mi Smart Band 5``) and 0xFEE0.
+``clock_set``); with ``chunked`` (the default, as on a Mi Band 4 or later)
+the chunked characteristic ``...0020`` (write), where a message buzzes the
+band and is shown. It advertises its name (``Mi Smart Band 5``) and 0xFEE0.
 
 The band holds its ``key``: a connection is authenticated once the phone
 answers its random number with the number encrypted under that key (then
@@ -25,8 +27,9 @@ steps is logged active); ``set_battery``.
 The log: every minute from ``born`` (the clock when the band was made, to the
 minute) to the minute before the clock's, the steps walked in it and its kind.
 A fetch sends those from the asked start time (or the first, if later).
-``vibrations`` counts the Immediate Alert buzzes, ``shown`` the (title, text)
-of each New Alert; ``steps_per_day`` is the truth the tests compare against.
+``vibrations`` counts the buzzes (a chunked message, an Immediate Alert),
+``shown`` the (title, text) of each chunked message or New Alert;
+``steps_per_day`` is the truth the tests compare against.
 """
 
 from __future__ import annotations
@@ -73,7 +76,7 @@ class VirtualMiBand(VirtualPeripheral):
 
     def __init__(self, link: LocalLink, *, address: str, key: bytes,
                  name: str = "Mi Smart Band 5", clock: Callable[[], float] | None = None,
-                 offset_s: float = 0.0) -> None:
+                 offset_s: float = 0.0, chunked: bool = True) -> None:
         self.key = key
         self.clock = clock or (lambda: 0.0)
         self.offset_s = offset_s
@@ -101,6 +104,7 @@ class VirtualMiBand(VirtualPeripheral):
         self.reboots = 0
         self._random = b""
         self._pending: list[tuple[int, int]] = []
+        self._pieces: list[bytes] = []
         self._tasks: set[asyncio.Task[None]] = set()
 
         def guarded(read: Callable[[], bytes]) -> CharacteristicValue[bytes]:
@@ -124,6 +128,7 @@ class VirtualMiBand(VirtualPeripheral):
             char(0x0006, READ | NOTIFY, guarded(
                 lambda: huami.encode_battery(self.battery, self.charging))),
             char(0x0007, READ | NOTIFY, guarded(lambda: huami.encode_realtime(self.counter))),
+            *([char(0x0020, WRITE, write_only(self._on_piece))] if chunked else []),
         ])
         fee1 = Service(gatt_uuid(huami.SERVICE_FEE1), [
             char(0x0009, WRITE | NOTIFY, write_only(self._on_auth)),
@@ -216,6 +221,17 @@ class VirtualMiBand(VirtualPeripheral):
     def _on_time(self, value: bytes) -> None:
         with contextlib.suppress(DecodeError):
             self.clock_set.append(huami.decode_current_time(value))
+
+    def _on_piece(self, value: bytes) -> None:
+        if len(value) < 3 or value[2] != len(self._pieces):
+            self._pieces = []  # out of order: the band drops the message
+            return
+        self._pieces.append(value)
+        if value[1] & 0x80:  # the last piece: the band buzzes and shows it
+            pieces, self._pieces = self._pieces, []
+            with contextlib.suppress(DecodeError):
+                self.shown.append(huami.decode_chunked_alert(pieces))
+                self.vibrations += 1
 
     def _on_alert(self, value: bytes) -> None:
         with contextlib.suppress(DecodeError):
