@@ -589,8 +589,9 @@ def test_suspend_minute_job_runs_once_and_catches_up_every_minute_unknown(
         # Suspend: two hours pass on the wall clock in no time for the process.
         machine.jumped += 2 * 3600
         await daemon.due("minutes", datetime.now(UTC) - timedelta(hours=2))
-        await asyncio.sleep(0.2)  # room for a second run, were the misfires not coalesced
-        await daemon.due("minutes", datetime.now(UTC))  # and once more: nothing new
+        # Once more: nothing new. Misfires not coalesced would have been handed to
+        # the executor with the first run, so they would have run before this one.
+        await daemon.due("minutes", datetime.now(UTC))
 
     asyncio.run(asyncio.wait_for(with_daemon(config, Clock(wall=machine.wall), body), 60))
     # (The daemon's own runs: [0], then [120] once for the two hours, then [120].)
@@ -611,12 +612,14 @@ def test_suspend_is_coalesced_into_one_run(tmp_path: Path, broker: PrivateBroker
     async def body(daemon: ProbedDaemon) -> None:
         machine.jumped += 2 * 3600
         await daemon.due("minutes", datetime.now(UTC) - timedelta(hours=2, seconds=-1))
-        await asyncio.sleep(0.3)
+        # A marker run: misfires not coalesced were handed to the executor with
+        # the first run, so they would show before it (no fixed sleep needed).
+        await daemon.due("minutes", datetime.now(UTC))
         seen.extend(daemon.runs_of("minutes"))
 
     asyncio.run(asyncio.wait_for(with_daemon(config, Clock(wall=machine.wall), body), 60))
-    # 120 runs were missed; exactly one ran, and it took all 120 minutes.
-    assert seen == [120]
+    # 120 runs were missed; exactly one ran, and it took all 120 minutes; then the marker.
+    assert seen == [120, 120]
 
 
 def test_downtime_restart_takes_the_missed_minutes_as_unknown_once(
