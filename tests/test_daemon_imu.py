@@ -47,13 +47,15 @@ START = datetime(2026, 6, 10, 8, 55, tzinfo=TZ)  # a Wednesday
 SPEED = 120.0  # a clock minute every 0.5 s; the IMU sends 10 x 120 samples a real second
 
 
-def config_for(tmp: Path, broker: PrivateBroker, address: str) -> Config:
+def config_for(tmp: Path, broker: PrivateBroker, address: str,
+               day: dict[str, Any] | None = None) -> Config:
     return parse_config({
         "user": {"id": "alice", "timezone": "Europe/London"},
         "devices": [{"kind": "witmotion", "address": address, "placement": "thigh"}],
         "mqtt": {"url": broker.url},
         "storage": {"path": str(tmp / "pacer.sqlite3")},
         "walks": {"per_day": 0, "times": []},
+        **({"day": day} if day else {}),
     })
 
 

@@ -31,11 +31,12 @@ DAY = [Segment("walking", 150, 104), Segment("sitting", 7 * 60 + 20), Segment("s
 NAMES = ("unknown", "sitting", "standing", "walking", "sedentary")
 
 
-def live(xyz: list[tuple[float, float, float]]) -> list[Epoch]:
+def live(xyz: list[tuple[float, float, float]], book: MinuteBook | None = None) -> list[Epoch]:
     """As the daemon: samples arrive a second's worth at a time, 50 ms after the
     last of them was taken, stamped on arrival; minute m is taken once the clock
-    passes its end + settle_s."""
-    book = MinuteBook()
+    passes its end + settle_s (the minutes as taken: ``book.relabelled`` says
+    which of them a revision changed since)."""
+    book = MinuteBook() if book is None else book
     book.note("witmotion", Link(T0, "thigh", connected=True, reason="connected"))
     track = book.track("thigh", "thigh", float(RATE))
     settle = LOOK + SETTLE_MARGIN_S

@@ -42,7 +42,7 @@ from pacer.config import BleDevice, Config, ReplayDevice, load_config
 from pacer.contract import payloads
 from pacer.contract.payloads import audit_event, encode
 from pacer.contract.topics import Topics
-from pacer.daemon.ble import BleSource
+from pacer.daemon.ble import BleSource, relabel_line
 from pacer.daemon.clock import Clock
 from pacer.daemon.inbox import read_command
 from pacer.daemon.messages import outbox_for
@@ -344,6 +344,8 @@ class Daemon:
 
     def _take(self, minute: int) -> None:
         not_worn: list[tuple[int, int]] = []
+        revised: list[Epoch] = []
+        outputs: list[Output] = []
         if self.feed is not None:
             epoch = self.feed.epoch(minute)
         elif self.ble is not None:
@@ -355,11 +357,21 @@ class Daemon:
                 log.info("not worn: minutes %s to %s were still", iso(first, self.engine.tz),
                          iso(end, self.engine.tz))
                 self.engine.not_worn(first, end)
+            # An IMU that learnt its mount relabelled minutes already given: the
+            # engine corrects today's figures (no prompt about the past), the
+            # store rewrites them with this minute.
+            changes: list[tuple[Epoch, Epoch]] = []
+            for rel in self.ble.take_relabelled():
+                log.info("%s", relabel_line(rel, self.engine.tz))
+                changes.extend(rel.changes)
+            if changes:
+                outputs = self.engine.revise(changes)
+                revised = [new for _, new in changes]
             # A still run not yet long enough holds a sitting prompt.
             self.engine.still(self.ble.still_since())
         else:
             epoch = Epoch.unknown(minute)
-        outputs = self.engine.advance(epoch)
+        outputs += self.engine.advance(epoch)
         outbox = outbox_for(
             outputs,
             topics=self.topics,
@@ -375,7 +387,7 @@ class Daemon:
         # A minute the store cannot take stops the daemon (StoreError): restarted,
         # it carries on from what was stored, so nothing is half applied.
         self.store.commit_minute(self.user, epoch, source, outputs, state, outbox,
-                                 not_worn=not_worn)
+                                 not_worn=not_worn, revised=revised)
         if self.ble is not None:
             raw = self.ble.take_raw()
             if raw:

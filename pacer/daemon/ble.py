@@ -62,9 +62,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from devices.samples import (
@@ -80,7 +81,7 @@ from devices.samples import (
 from devices.spec import DeviceSpec
 from pacer.config import BleDevice
 from pacer.daemon.wear import Stillness, min_samples
-from pacer.engine.model import Epoch
+from pacer.engine.model import UNKNOWN_POSTURES, Epoch
 from pacer.minutes import minute_epoch, minute_posture
 from pacer.timebase import Minute
 
@@ -114,6 +115,45 @@ class DeviceSeen:
     charging_ends: Minute | None = None  # said it came off the charger in this minute
 
 
+@dataclass(frozen=True, slots=True)
+class Relabelled:
+    """A thigh or waist sensor's revision: once it learnt its mount, ``seconds``
+    seconds it had given out before took a new label; ``changes`` are the
+    minutes already taken whose epoch that changed, ``(as given, as revised)``."""
+
+    device: str
+    placement: str
+    at: float
+    """When the revision came (unix seconds of the last second placed with it)."""
+    seconds: int
+    changes: tuple[tuple[Epoch, Epoch], ...]
+
+
+POSTURE_WORDS = {"sedentary": "sitting", "upright": "standing", "stepping": "walking",
+                 "lying": "lying"}
+
+
+def relabel_line(rel: Relabelled, zone: tzinfo) -> str:
+    """The log line of a revision: the sensor, when, and what the stored minutes became."""
+
+    def hhmm(at: float) -> str:
+        return datetime.fromtimestamp(at, zone).strftime("%H:%M")
+
+    def tally(epochs: list[Epoch]) -> str:
+        names = [POSTURE_WORDS.get(e.posture.value, e.posture.value)
+                 + (" (inferred)" if e.inferred else "") for e in epochs]
+        return ", ".join(f"{n} {name}" for name, n in Counter(names).most_common())
+
+    head = (f"{rel.placement} sensor {rel.device}: mount learnt by {hhmm(rel.at)}; "
+            f"{rel.seconds} earlier seconds labelled anew with it")
+    if not rel.changes:
+        return head + ", no stored minute changed"
+    first, last = rel.changes[0][0].start, rel.changes[-1][0].start
+    return (f"{head}; {len(rel.changes)} stored minutes relabelled {hhmm(first * 60)}-"
+            f"{hhmm(last * 60)}: {tally([new for _, new in rel.changes])} "
+            f"(were {tally([old for old, _ in rel.changes])})")
+
+
 @dataclass(slots=True)
 class MinuteBook:
     """Samples by minute, until the daemon takes each minute."""
@@ -139,6 +179,10 @@ class MinuteBook:
     shown: set[Minute] = field(default_factory=set)
     """Recent minutes a wearable showed worn: a still run on another one (a
     watch on the table, a foot pod counting steps) does not take them back."""
+    given: dict[Minute, tuple[Epoch, dict[int, int]]] = field(default_factory=dict)
+    """Minutes taken that an IMU may still relabel: the epoch given and its seconds."""
+    relabelled: list[Relabelled] = field(default_factory=list)
+    """Revisions since ``BleSource.take_relabelled``."""
 
     def track(self, device: str, placement: Placement, rate: float) -> ImuTrack:
         """The device's pipeline at ``rate`` (a new one, same mount, if the rate changed)."""
@@ -146,7 +190,7 @@ class MinuteBook:
         if track is None or track.rate != rate:
             reference = self.references.pop(device, None)
             if track is not None:
-                self._place(device, track.seconds())
+                self._push(device, track)
                 reference = track.pipeline.reference_state()
             if reference is not None and reference.get("placement", placement) != placement:
                 reference = None
@@ -167,7 +211,7 @@ class MinuteBook:
         self.still(device, kind, at, xyz, rate=track.rate)
         track.add(at, xyz)
         if len(track.buffer) >= PUSH_AFTER:
-            self._place(device, track.seconds())
+            self._push(device, track)
 
     def still(self, device: str, kind: str, at: float, xyz: tuple[float, float, float],
               *, rate: float | None = None) -> None:
@@ -187,25 +231,73 @@ class MinuteBook:
             minute = self.open_minute  # late: the minute it belonged to is stored
         return minute
 
-    def _place(self, device: str, seconds: list[tuple[float, int, int]]) -> None:
+    def _push(self, device: str, track: ImuTrack) -> None:
+        """The track's buffered samples through its pipeline: its new seconds
+        counted, and the seconds it relabelled moved to their new label."""
+        seconds = track.seconds()
+        changes = track.relabelled()
         per = self.steps.setdefault(device, {})
+        minutes, labels = [], []
         for at, label, steps in seconds:
             minute = self._minute_of(at)
             counts = self.postures.setdefault(minute, {})
             counts[label] = counts.get(label, 0) + 1
             if steps:
                 per[minute] = per.get(minute, 0) + steps
+            minutes.append(minute)
+            labels.append(label)
+        track.keep(track.given - len(seconds), minutes, labels)
+        if changes:
+            at = seconds[-1][0] if seconds else float(changes[-1][0] * 60)
+            self._relabel(device, track, at, changes)
 
-    def posture(self, minute: Minute) -> str | None:
-        """The minute's measured posture name, if enough of it is known."""
+    def _relabel(self, device: str, track: ImuTrack, at: float,
+                 changes: list[tuple[Minute, int, int]]) -> None:
+        """Seconds relabelled (minute, old, new label): a minute not taken yet
+        simply counts the new labels; one taken already is worked out again
+        (``pacer.minutes``), and told (``relabelled``) if its epoch changed."""
+        touched: set[Minute] = set()
+        for minute, old, new in changes:
+            counts = self.postures.get(minute)
+            if counts is None and minute in self.given:
+                counts = self.given[minute][1]
+                touched.add(minute)
+            if counts is not None:
+                counts[old] = counts.get(old, 0) - 1
+                counts[new] = counts.get(new, 0) + 1
+        revised = []
+        for minute in sorted(touched):
+            was, counts = self.given[minute]
+            now = minute_epoch(minute, was.steps, _posture(counts), known=True)
+            if now != was:
+                self.given[minute] = (now, counts)
+                revised.append((was, now))
+        self.relabelled.append(Relabelled(device, track.placement, at, len(changes),
+                                          tuple(revised)))
+
+    def _counts(self, minute: Minute) -> dict[int, int] | None:
+        """The minute's seconds by label, taken out of the book."""
         counts = self.postures.pop(minute, None)
         for old in [m for m in self.postures if m < minute - KEEP_MIN]:
             del self.postures[old]
-        if counts is None:
-            return None
-        from devices.imu import LABELS  # noqa: PLC0415 - loaded with the IMU's track
+        return counts
 
-        return minute_posture(counts, LABELS)
+    def _keep_given(self, minute: Minute, epoch: Epoch, counts: dict[int, int] | None) -> None:
+        """A taken minute's epoch and seconds, while an IMU may still relabel
+        them (minutes as far back as its oldest second kept: 25 h at most, a few
+        hundred bytes a minute); a minute a still run took back is no longer
+        the book's to relabel."""
+        for first, end in self.runs:
+            for m in range(first, end):
+                self.given.pop(m, None)
+        kept = [t.kept_minutes[0] for t in self.tracks.values() if t.kept_minutes]
+        if not kept:
+            self.given.clear()
+            return
+        if counts is not None and epoch.posture not in UNKNOWN_POSTURES:
+            self.given[minute] = (epoch, counts)
+        for old in [m for m in self.given if m < min(kept)]:
+            del self.given[old]
 
     def note(self, kind: str, sample: Sample) -> None:
         """A sample other than motion from a wearable of ``kind``."""
@@ -291,14 +383,15 @@ class MinuteBook:
 
     def take(self, minute: Minute) -> Epoch:
         for device, track in self.tracks.items():
-            self._place(device, track.seconds())
+            self._push(device, track)
         steps = 0
         for per in self.steps.values():
             steps = max(steps, per.pop(minute, 0))
             for old in [m for m in per if m < minute - KEEP_MIN]:
                 del per[old]
         self.open_minute = minute + 1
-        posture = self.posture(minute)
+        counts = self._counts(minute)
+        posture = None if counts is None else _posture(counts)
         still = quiet = False
         for device, stillness in self.stills.items():
             seen = self.seen.get(device)
@@ -316,8 +409,11 @@ class MinuteBook:
             self.shown.add(minute)
         self.shown.difference_update([m for m in self.shown if m < minute - KEEP_MIN])
         if self.not_worn(minute) and self.known(minute):
-            return Epoch.not_worn(minute)
-        return minute_epoch(minute, steps, posture, known=self.known(minute))
+            epoch = Epoch.not_worn(minute)
+        else:
+            epoch = minute_epoch(minute, steps, posture, known=self.known(minute))
+        self._keep_given(minute, epoch, counts)
+        return epoch
 
     def still_since(self) -> Minute | None:
         """The first minute of the earliest still run not yet long enough to be
@@ -355,6 +451,13 @@ class MinuteBook:
             book = self.steps.setdefault(device, {})
             for minute, steps in per.items():
                 book[int(minute)] = book.get(int(minute), 0) + int(steps)
+
+
+def _posture(counts: dict[int, int]) -> str | None:
+    """A minute's measured posture name from its seconds by label, if enough is known."""
+    from devices.imu import LABELS  # noqa: PLC0415 - loaded with the IMU's track
+
+    return minute_posture(counts, LABELS)
 
 
 def _without(run: tuple[Minute, Minute], shown: set[Minute]) -> list[tuple[Minute, Minute]]:
@@ -545,6 +648,12 @@ class BleSource:
         return {"counters": counters, "cadence": cadence, "logs": logs, "blocks": blocks,
                 "pending": self.book.pending(),
                 "mounts": self.book.mounts(), "wear": self.book.wear_state()}
+
+    def take_relabelled(self) -> list[Relabelled]:
+        """Revisions of minutes already given since the last call (after
+        ``epoch``): for ``Engine.revise`` and the store."""
+        out, self.book.relabelled = self.book.relabelled, []
+        return out
 
     def still_since(self) -> Minute | None:
         """The first minute of a still run not yet known to be not worn (after

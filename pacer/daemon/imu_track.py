@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import math
+from array import array
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +44,14 @@ class ImuTrack:
     first: int = 0
     gaps: list[int] = field(default_factory=lambda: [0])
     """First samples after each reconnect (the last one at or before ``first`` kept)."""
+    given: int = 0
+    """Seconds handed out by ``seconds`` so far (the pipeline's index of the next)."""
+    kept_from: int = 0
+    kept_minutes: array[int] = field(default_factory=lambda: array("i"))
+    kept_labels: array[int] = field(default_factory=lambda: array("b"))
+    """The minute each second from ``kept_from`` on was counted in, and its label,
+    while the pipeline may still relabel it (``keep``): 5 bytes a second, at most
+    the pipeline's 25 h (about 450 kB) before the first walk."""
 
     def __post_init__(self) -> None:
         try:
@@ -70,7 +79,39 @@ class ImuTrack:
             return []
         xyz = np.asarray(self.buffer, dtype=np.float64)
         self.buffer = []
-        return self._placed(self.pipeline.push(xyz))
+        placed = self._placed(self.pipeline.push(xyz))
+        self.given += len(placed)
+        return placed
+
+    def keep(self, start: int, minutes: list[int], labels: list[int]) -> None:
+        """Where seconds ``start``, ``start + 1``... were counted, for a later
+        revision (nothing is kept once no revision can come)."""
+        if self.pipeline.revisable_from is None:
+            self.kept_from, self.kept_minutes, self.kept_labels = start, array("i"), array("b")
+            return
+        if start != self.kept_from + len(self.kept_labels):
+            self.kept_from, self.kept_minutes, self.kept_labels = start, array("i"), array("b")
+        self.kept_minutes.extend(minutes)
+        self.kept_labels.extend(labels)
+
+    def relabelled(self) -> list[tuple[int, int, int]]:
+        """The pipeline's revisions since the last call, for seconds kept: each
+        second whose label changed as (minute it was counted in, old, new label)."""
+        changes = []
+        kept = self.kept_labels
+        for revision in self.pipeline.revisions():
+            for i, new in enumerate(revision.labels.tolist()):
+                k = revision.start + i - self.kept_from
+                if 0 <= k < len(kept) and kept[k] != new:
+                    changes.append((self.kept_minutes[k], kept[k], new))
+                    kept[k] = new
+        since = self.pipeline.revisable_from
+        drop = len(kept) if since is None else max(0, since - self.kept_from)
+        if drop:
+            del self.kept_minutes[:drop]
+            del kept[:drop]
+            self.kept_from += drop
+        return changes
 
     def _placed(self, out: Seconds) -> list[tuple[float, int, int]]:
         placed = []

@@ -720,6 +720,53 @@ class Engine:
         run began gets its first prompt."""
         self.state.still_since = first
 
+    def revise(self, changes: list[tuple[Epoch, Epoch]]) -> list[Output]:
+        """Minutes given before, each ``(as given, as revised)``, relabelled after
+        the fact (a thigh or waist sensor that has learnt its mount labels the
+        minutes before it). Only minutes of today's window count: the day's
+        sedentary, upright, stepping and lying minutes (and the inferred ones)
+        move from the old posture to the new; steps stay. Nothing is decided
+        about the past: no prompt, and the sitting bouts stay as they were
+        followed live (the longest bout and the bouts of 30 and 60 minutes are
+        those prompts were about; a morning of sitting first inferred from no
+        steps was a bout live already). The window stays where it opened and
+        closed; a day already closed keeps its final summary. With the window
+        closed for the day, the corrected provisional summary is given again."""
+        st = self.state
+        tally = st.tally
+        if tally is None or st.next_minute is None:
+            return []
+        now = st.next_minute
+        trail = st.trail
+        base = now - len(trail)
+        opened = now if tally.opened is None else tally.opened
+        end = now if tally.open or tally.closed is None else tally.closed
+        counted = False
+        for old, new in changes:
+            minute = old.start
+            i = minute - base
+            if 0 <= i < len(trail):  # the trail says exactly what was counted
+                letter = trail[i]
+                if letter in "XNxn":
+                    continue  # taken back as not worn, or unknown then
+                if not letter.isupper():
+                    trail[i] = TRAIL_OUT[new.posture]  # for a window opened later
+                    continue
+                if minute < opened:
+                    continue  # the day before's window
+                trail[i] = "I" if new.posture is SEDENTARY and new.inferred \
+                    else TRAIL_IN[new.posture]
+            elif not opened <= minute < end:
+                continue
+            if old.posture in UNKNOWN_POSTURES or new.posture in UNKNOWN_POSTURES:
+                continue
+            _recount(tally, old, -1)
+            _recount(tally, new, 1)
+            counted = counted or old != new
+        if not counted or tally.open or tally.closed is None:
+            return []
+        return [Summary("day", tally.day, False, now, self._day_summary(final=False, now=now))]
+
     def _bout_cut(self, bout: Bout) -> None:
         """A bout the window's close ends: counted, with no break and no outcome."""
         tally = self.state.tally
@@ -2151,3 +2198,19 @@ class Engine:
         body = book.summary(user=self.user, timezone=self.timezone, history=history,
                             changes=changes)
         return Summary("week", book.week, True, now, body)
+
+
+def _recount(tally: DayTally, epoch: Epoch, sign: int) -> None:
+    """Add (``sign`` 1) or take away (-1) a known minute's posture in the window's
+    figures (``Engine.revise``): known minutes and steps stay as they are."""
+    posture = epoch.posture
+    if posture is SEDENTARY:
+        tally.sedentary_min += sign
+        if epoch.inferred:
+            tally.sedentary_inferred_min += sign
+    elif posture is LYING:
+        tally.lying_min += sign
+    elif posture is UPRIGHT:
+        tally.upright_min += sign
+    else:
+        tally.stepping_min += sign

@@ -145,6 +145,7 @@ class Store:
         outbox: Sequence[OutboxMessage],
         *,
         not_worn: Sequence[tuple[Minute, Minute]] = (),
+        revised: Sequence[Epoch] = (),
     ) -> None:
         """Store one processed minute: the epoch, the prompts, outcomes and
         summaries among ``outputs`` (``Dropped`` is logged by the caller, not
@@ -155,7 +156,10 @@ class Store:
         stored minutes never disagree with the state stored beside them.
         Their steps stay: they were counted. Minutes stored unknown stay
         unknown (the wearable was out of reach, or the daemon down, in the
-        middle of the run), as the engine leaves them.
+        middle of the run), as the engine leaves them. ``revised``: minutes
+        stored earlier relabelled since (``Engine.revise``): their posture and
+        inferred flag are rewritten in the same transaction; their steps stay,
+        and a minute stored unknown or not worn stays so.
 
         All or nothing. A minute already stored for ``user`` raises StoreError:
         feeding a minute twice would count its steps twice.
@@ -166,6 +170,11 @@ class Store:
                     "UPDATE epochs SET posture = ?, inferred = 0"
                     " WHERE user = ? AND minute >= ? AND minute < ? AND posture != ?",
                     (Posture.NOT_WORN.value, user, first, end, Posture.UNKNOWN.value))
+            self._conn.executemany(
+                "UPDATE epochs SET posture = ?, inferred = ?"
+                " WHERE user = ? AND minute = ? AND posture NOT IN (?, ?)",
+                [(e.posture.value, int(e.inferred), user, e.start, Posture.UNKNOWN.value,
+                  Posture.NOT_WORN.value) for e in revised])
             self._insert_epoch(user, epoch, source)
             self._insert_outputs(user, outputs)
             self._put_state(user, epoch.start, state)
