@@ -32,6 +32,15 @@ learnt from walking is stored with each minute (``mounts``) and given to the
 pipeline after a restart or a new rate, so sitting is measured at once; a
 sensor strapped on anew is only known from its next walk.
 
+The whole day labelled: until a new sensor's first walk its still seconds are
+``unknown`` and the minutes taken meanwhile inferred from their steps. Once the
+walk has taught the mount the pipeline relabels those seconds
+(``Pipeline.revisions``): ``ImuTrack`` keeps the minute each was counted in
+while a revision may come, the book moves them to their new label, works each
+minute already taken out again by the same rule, and tells the minutes whose
+epoch changed (``relabelled``: for ``Engine.revise``, the store and the log);
+minutes not taken yet simply count the new labels.
+
 Not worn (docs/pacing-rules.md section 1, v2): a minute in which a wearable said it
 was not worn, and no wearable showed it worn, is a ``not_worn`` epoch (unknown,
 never sitting). A wearable says it is not worn with a heart rate measurement
