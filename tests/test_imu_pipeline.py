@@ -290,3 +290,29 @@ def test_cadence_of_a_pure_swing(stride: bool, hz: float, steps: float) -> None:
     rate, periodic = cadence(windows, 10, stride=stride)
     assert periodic.all()
     assert abs(float(rate[0]) - steps) < 0.1
+
+
+@pytest.mark.parametrize("stride", [True, False])
+def test_cadence_of_chosen_rows_of_a_strided_view_is_that_of_the_copied_windows(
+        stride: bool) -> None:
+    from numpy.lib.stride_tricks import sliding_window_view  # noqa: PLC0415
+
+    from devices.imu.spectrum import BLOCK  # noqa: PLC0415
+
+    rng = np.random.default_rng(3)
+    walk, _ = synthesise([Segment("walking", 2 * BLOCK, 100)], 10, "thigh", seed=3)
+    n = WINDOW_S * 10
+    if stride:  # (windows, 3, n), time last, as the pipeline views its bins
+        views = sliding_window_view(np.ascontiguousarray(walk.T), n, axis=1)[:, ::10]
+        views = views.transpose(1, 0, 2)
+    else:
+        views = sliding_window_view(np.linalg.norm(walk, axis=1), n)[::10]
+    rows = np.flatnonzero(rng.random(len(views)) < 0.8)  # more than a block: cut in two
+    assert len(rows) > BLOCK
+    got = cadence(views, 10, stride=stride, rows=rows)
+    want = cadence(np.ascontiguousarray(views[rows]), 10, stride=stride)
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])
+    one_by_one = [cadence(views[r: r + 1], 10, stride=stride) for r in rows[:50]]
+    np.testing.assert_array_equal(np.concatenate([s for s, _ in one_by_one]), got[0][:50])
+    assert got[1].mean() > 0.9  # walking: periodic

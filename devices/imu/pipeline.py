@@ -227,14 +227,15 @@ class Pipeline:
             stride = self.placement == "thigh"
             # The spectra take time last: (m, 3, WINDOW_S * b) axes, or magnitudes.
             # Windows as strided views of the bins in time order (a view, no copies),
-            # one every second; only the moving seconds' windows are gathered.
-            if stride:  # (seconds, 3, WINDOW_S * b)
-                views = sliding_window_view(arr.reshape(-1, 3), WINDOW_S * b, axis=0)[::b]
+            # one every second; only the moving seconds' windows are gathered, a block
+            # at a time.
+            if stride:  # (seconds, 3, WINDOW_S * b); each axis's bins contiguous in time
+                axes = np.ascontiguousarray(arr.reshape(-1, 3).T)
+                views = sliding_window_view(axes, WINDOW_S * b, axis=1)[:, ::b].transpose(1, 0, 2)
             else:
                 mag = np.sqrt(np.einsum("sbi,sbi->sb", arr, arr)).reshape(-1)
                 views = sliding_window_view(mag, WINDOW_S * b)[::b]
-            signal = views[idx]
-            steps_per_s[idx], periodic[idx] = cadence(signal, b, stride=stride)
+            steps_per_s[idx], periodic[idx] = cadence(views, b, stride=stride, rows=idx)
         win_enmo = None
         if enmo is not None:
             assert self._hist_enmo is not None

@@ -29,17 +29,21 @@ TOTAL_BAND_LOW_HZ = 0.3
 BLOCK = 512  # windows per pass (a few MB of spectra)
 
 
-def cadence(windows: Float, bins: int, *, stride: bool) -> tuple[Float, NDArray[np.bool_]]:
+def cadence(windows: Float, bins: int, *, stride: bool, rows: NDArray[np.intp] | None = None
+            ) -> tuple[Float, NDArray[np.bool_]]:
     """Steps per second and periodicity of each window.
 
     Parameters
     ----------
     windows : ndarray, shape (m, 3, WINDOW_S * bins) or (m, WINDOW_S * bins)
-        Bin means in g (three axes, time last) or vector magnitudes in g, at ``bins`` Hz.
+        Bin means in g (three axes, time last) or vector magnitudes in g, at ``bins`` Hz;
+        any strides (a sliding-window view of the bins: nothing is copied but the rows used).
     bins : int
         Bins per second (the window's sampling rate, Hz).
     stride : bool
         The signal beats once per stride (thigh): search the stride band, steps = 2 f.
+    rows : ndarray of int, optional
+        Only these windows (default: all); the results are for them, in order.
 
     Returns
     -------
@@ -47,19 +51,26 @@ def cadence(windows: Float, bins: int, *, stride: bool) -> tuple[Float, NDArray[
         Estimated cadence in steps/s (0 where not periodic).
     periodic : ndarray of bool, shape (m,)
     """
-    m = windows.shape[0]
+    if rows is None:
+        rows = np.arange(windows.shape[0])
+    m = len(rows)
     if m == 0:
         return np.zeros(0), np.zeros(0, dtype=bool)
-    # A block at a time: its spectra stay in cache (a day's would be hundreds of MB).
+    nfft = 1 << int(np.ceil(np.log2(PAD_S * bins)))  # a power of two: fast FFTs
+    # The zero-padded signals, filled a block at a time (rfft pads a short input itself
+    # far more slowly): a block's spectra stay in cache (a day's would be hundreds of MB).
     # Each window's numbers do not depend on the others, so the cut changes nothing.
-    parts = [_cadence(windows[lo: lo + BLOCK], bins, stride=stride) for lo in range(0, m, BLOCK)]
+    padded = np.zeros((min(m, BLOCK), *windows.shape[1:-1], nfft))
+    parts = [_cadence(windows, rows[lo: lo + BLOCK], padded, bins, stride=stride)
+             for lo in range(0, m, BLOCK)]
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
-def _cadence(windows: Float, bins: int, *, stride: bool) -> tuple[Float, NDArray[np.bool_]]:
-    m = windows.shape[0]
+def _cadence(windows: Float, rows: NDArray[np.intp], padded: Float, bins: int, *,
+             stride: bool) -> tuple[Float, NDArray[np.bool_]]:
+    m = len(rows)
     n = windows.shape[-1]
-    nfft = 1 << int(np.ceil(np.log2(PAD_S * bins)))  # a power of two: fast FFTs
+    nfft = padded.shape[-1]
     half = nfft // 2 + 1
     freqs = np.arange(half) * bins / nfft
     low, high = STRIDE_BAND_HZ if stride else STEP_BAND_HZ
@@ -67,10 +78,11 @@ def _cadence(windows: Float, bins: int, *, stride: bool) -> tuple[Float, NDArray
     first_total = int(np.searchsorted(freqs, TOTAL_BAND_LOW_HZ))
     # Only the bins from here up are looked at (the band, its neighbours, the total).
     lo = max(0, min(first_total, int(band[0]) - 1))
-    windows = np.ascontiguousarray(windows)  # time last and contiguous: fast FFTs
-    detrended = windows - windows.mean(axis=-1, keepdims=True)
-    detrended *= np.hanning(n)
-    spec = np.fft.rfft(detrended, n=nfft, axis=-1)
+    picked = windows[rows]  # a contiguous copy of these windows, time last
+    body = padded[:m, ..., :n]  # the rest stays zero
+    np.subtract(picked, picked.mean(axis=-1, keepdims=True), out=body)
+    body *= np.hanning(n)
+    spec = np.fft.rfft(padded[:m], axis=-1)
     # |X|^2 from the interleaved real and imaginary parts (axes summed first: thigh).
     flat = spec.view(np.float64)
     np.multiply(flat, flat, out=flat)
