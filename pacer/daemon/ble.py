@@ -305,7 +305,8 @@ class MinuteBook:
             return
         if counts is not None and epoch.posture not in UNKNOWN_POSTURES:
             self.given[minute] = (epoch, counts)
-        for old in [m for m in self.given if m < min(kept)]:
+        oldest = min(kept)
+        for old in [m for m in self.given if m < oldest]:
             del self.given[old]
 
     def note(self, kind: str, sample: Sample) -> None:
