@@ -44,6 +44,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
+from devices import provisional as unsettled
 from devices.samples import StepDelta
 
 BLOCK_S = 600
@@ -60,23 +61,13 @@ class BlockState:
 
     def to_dict(self) -> dict[str, object]:
         """Plain data for storage (JSON-friendly)."""
-        return {"settled": self.settled, "provisional": [list(p) for p in self.provisional]}
+        return {"settled": self.settled, "provisional": unsettled.to_lists(self.provisional)}
 
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> BlockState:
         """The state ``to_dict`` gave (anything malformed is left out)."""
-        settled = data.get("settled")
-        pending = data.get("provisional")
-        pairs: list[tuple[float, int]] = []
-        if isinstance(pending, list):
-            for item in pending:
-                if (isinstance(item, list) and len(item) == 2
-                        and isinstance(item[0], int | float) and isinstance(item[1], int)):
-                    pairs.append((float(item[0]), item[1]))
-        return cls(
-            settled=float(settled) if isinstance(settled, int | float) else None,
-            provisional=tuple(pairs[-MAX_PENDING:]),
-        )
+        return cls(settled=unsettled.number(data.get("settled")),
+                   provisional=unsettled.from_lists(data.get("provisional"), MAX_PENDING))
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,6 +38,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
+from devices import provisional as unsettled
 from devices.errors import ImplausibleReading
 from devices.huami_kinds import raw_kind
 from devices.plausible import most_steps
@@ -58,21 +59,13 @@ class LogState:
 
     def to_dict(self) -> dict[str, object]:
         """Plain data for storage (JSON-friendly)."""
-        return {"fetched": self.fetched, "provisional": [list(p) for p in self.provisional]}
+        return {"fetched": self.fetched, "provisional": unsettled.to_lists(self.provisional)}
 
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> LogState:
         """The state ``to_dict`` gave (anything malformed is left out)."""
-        fetched = data.get("fetched")
-        pending = data.get("provisional")
-        pairs: list[tuple[float, int]] = []
-        if isinstance(pending, list):
-            for item in pending:
-                if (isinstance(item, list) and len(item) == 2
-                        and isinstance(item[0], int | float) and isinstance(item[1], int)):
-                    pairs.append((float(item[0]), item[1]))
-        return cls(fetched=float(fetched) if isinstance(fetched, int | float) else None,
-                   provisional=tuple(pairs[-MAX_PENDING:]))
+        return cls(fetched=unsettled.number(data.get("fetched")),
+                   provisional=unsettled.from_lists(data.get("provisional"), MAX_PENDING))
 
 
 def minute_of(t: float) -> float:
