@@ -27,6 +27,7 @@ pytest.importorskip("bumble", reason="the virtual wearables need the 'virtual' e
 
 from test_daemon_imu import config_for
 from test_minutes import RATE, T0, live, offline
+from test_not_worn import M0, book_with, stream
 
 from devices.imu.synth import Segment, synthesise
 from devices.virtual import virtual_world
@@ -158,6 +159,32 @@ def test_the_minutes_revised_live_are_the_minutes_pacer_epochs_gives(tmp_path: P
     # Once the mount is known nothing more is kept for a revision.
     assert book.given == {}
     assert all(len(t.kept_labels) == 0 for t in book.tracks.values())
+
+
+def test_minutes_a_still_run_took_back_are_not_relabelled() -> None:
+    """The sensor lay on a table (not worn, ``book.runs``) before it was put on:
+    the walk relabels the minutes worn before it, never the table's."""
+    book = book_with("witmotion", "thigh")
+    table = stream(book, 20, noise_g=0.003)  # 14 minutes taken back, then not worn
+    assert book.runs == [(M0, M0 + 14)]
+    assert [e.posture for e in table[14:]] == [Posture.NOT_WORN] * 6
+    array, _ = synthesise([Segment("sitting", 10 * 60), Segment("walking", 150, 104),
+                           Segment("standing", 150)], RATE, "thigh", rotation=TURNED, seed=2)
+    track = book.tracks["thigh"]
+    start = T0 + 20 * 60
+    for i in range(0, len(array), RATE):
+        at = start + i / RATE + 0.95
+        for x, y, z in array[i:i + RATE].tolist():
+            book.motion(track, "thigh", "witmotion", at, (x, y, z))
+        if (i // RATE) % 60 == 59:
+            book.take(M0 + 20 + i // (60 * RATE))
+    minutes = [old.start for rel in book.relabelled for old, _ in rel.changes]
+    assert minutes, "the sitting before the walk was relabelled"
+    assert min(minutes) >= M0 + 20
+    assert set(range(M0 + 21, M0 + 30)) <= set(minutes)
+    assert all(new.posture is SIT and not new.inferred
+               for rel in book.relabelled for old, new in rel.changes
+               if old.start < M0 + 30)
 
 
 # --- end to end: the daemon with a virtual thigh sensor ------------------------------------
