@@ -43,7 +43,7 @@ RELEARN_S = 20
 """Far walking seconds, with no near one between them, that make a new mount: twice
 ``MIN_WALK_S``, so a short odd walk (a slope, a carried load) does not."""
 
-FAR_LOOK_S = 1024  # seconds looked at after a relearn (any number gives the same result)
+FAR_LOOK_S = 1024  # the first look, and after a relearn (any number gives the same result)
 
 STATE_FORMAT = "pacer-imu-reference"
 STATE_VERSION = 1
@@ -155,10 +155,11 @@ class Reference:
         walked = np.zeros(n)
         self.relearnt = []
         cos_far = math.cos(math.radians(RELEARN_DEG))
-        i, span = 0, n
+        i, span = 0, FAR_LOOK_S
         while i < n:
-            # A look at most `span` ahead: short after a relearn (the rest is looked at
-            # again from there), then doubling; any cut gives the same numbers.
+            # A look at most `span` ahead: short at first and after a relearn, then
+            # doubling, so a relearn throws away at most the look it ends (the rest is
+            # looked at again from there); any cut gives the same numbers.
             end = min(n, i + span)
             was_ready = self.ready
             before = self._up / max(float(np.linalg.norm(self._up)), 1e-12)
