@@ -6,7 +6,9 @@ synthetic day, ``DAY`` below, in a rotated mount) through pacer's
 the Acti4 thigh method: ``Features`` then ``Activities(config="LEGACY")``), in
 the same run on the same array. Times are compute only (the peer's DataFrame
 is built before its clock starts; its auto-calibration is off, since pacer has
-none); the median and the best of ``--repeat`` runs, and their ratio.
+none); the median and the best of ``--repeat`` runs, and their ratio, in CPU time
+(``time.process_time``, this process's own: what a loaded, shared machine leaves
+fair) and in wall time, with the load average at the start and after the peer.
 
 Accuracy: the UCI HAPT recordings (Reyes-Ortiz et al., 30 adults, a smartphone
 on the waist, 50 Hz, labelled by video: walking, stairs, sitting, standing,
@@ -24,10 +26,12 @@ on the synthetic day, where they are known.
 pacer learns the mount from walking, causally; HAPT's protocol has the
 postures first and the walks at the end, so four pacer rows are printed:
 "live" (each recording alone, one pass, as a new sensor gave its seconds at
-the time: seconds before the walking are unknown, counted wrong), "default"
-(the same pass with the seconds before the mount relabelled once it is
-learnt: what ``pacer epochs`` prints and the daemon's minutes end up with;
-``process`` gives it), "learn-first" (the offline method of ``pacer epochs
+the time: seconds before the walking are unknown, counted wrong, unless the
+waist has moved without a stride and taken a provisional upright from that),
+"default" (the same pass with the seconds before the mount relabelled once it
+is learnt, or with the provisional upright where no walk gave the mount: what
+``pacer epochs`` prints and the daemon's minutes end up with; ``process`` gives
+it), "learn-first" (the offline method of ``pacer epochs
 --learn-first``: ``devices.imu.learn_reference`` over the whole recording,
 then ``process(..., reference=...)`` from its first second) and "warm" (each
 recording streamed twice through one pipeline, the second pass scored: a
@@ -214,13 +218,27 @@ def balanced_accuracy(pred: Codes, truth: Codes, classes: tuple[int, ...]
 
 # --- pacer ----------------------------------------------------------------------------
 
+CPU: dict[int, list[float]] = {}
+"""CPU seconds (``time.process_time``) of each run ``timed`` made, by the id of its list
+of wall times: on a shared, loaded machine the wall clock counts the others' work too."""
+
+
 def timed(fn: Callable[[], Any], repeat: int) -> tuple[list[float], Any]:
-    times, out = [], None
+    """Wall times of ``repeat`` runs (their CPU times in ``CPU``) and the last result."""
+    times: list[float] = []
+    cpu: list[float] = []
+    out = None
     for _ in range(repeat):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         out = fn()
+        cpu.append(time.process_time() - start_cpu)
         times.append(time.perf_counter() - start)
+    CPU[id(times)] = cpu
     return times, out
+
+
+def cpu_of(times: list[float]) -> list[float]:
+    return CPU[id(times)]
 
 
 def pacer_warm(xyz: Float, placement: str) -> Codes:
@@ -302,6 +320,7 @@ def peer_worker(inputs: Path, output: Path, repeat: int) -> None:
             return activities
 
         took, activities = timed(run, runs)
+        times[name + " cpu"] = cpu_of(took)
         seconds = ((activities.index - index[0]).total_seconds()).astype(int).to_numpy()
         n = len(xyz) // RATE
         codes = np.zeros(n, np.int8)
@@ -342,8 +361,18 @@ def peer_available(peer_python: Path) -> bool:
 
 # --- main -----------------------------------------------------------------------------
 
-def fmt_times(times: list[float]) -> str:
-    return f"median {statistics.median(times):.3f} s, best {min(times):.3f} s of {len(times)}"
+def fmt_times(times: list[float], cpu: list[float] | None = None) -> str:
+    cpu = cpu if cpu is not None else CPU.get(id(times))
+    wall = f"median {statistics.median(times):.3f} s, best {min(times):.3f} s of {len(times)}"
+    if cpu is None:
+        return wall
+    return (f"CPU median {statistics.median(cpu):.3f} s, best {min(cpu):.3f} s; "
+            f"wall {wall}")
+
+
+def load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f}, {five:.2f}, {fifteen:.2f}"
 
 
 def main() -> None:
@@ -359,6 +388,7 @@ def main() -> None:
 
     print(f"numpy {np.__version__}; input: a synthetic day of thigh data, "
           f"{DAY_SAMPLES:,} x 3 float64 at {RATE} Hz (x along the thigh, the peer's axes)")
+    print(f"at the start: {load()} on {os.cpu_count()} cores")
     day, day_truth, day_steps = synthetic_day()
     assert day.shape == (DAY_SAMPLES, 3)
     turn = random_rotation(np.random.default_rng(5))
@@ -394,14 +424,19 @@ def main() -> None:
               f"{fmt_times(took)}")
     if have_peer:
         peer_codes, peer_times = run_peer(args.peer_python, arrays, args.peer_repeat)
+        print(f"after the peer: {load()}")
         for key, what in (("day", "the synthetic day"), ("real-day", "the real recordings tiled")):
             if key not in times:
                 continue
-            p_med, q_med = statistics.median(times[key]), statistics.median(peer_times[key])
+            ours, theirs = times[key], peer_times[key]
+            ours_cpu, theirs_cpu = cpu_of(ours), peer_times[key + " cpu"]
             print(f"peer {PEER} (Features + Activities LEGACY, thigh) on {what}: "
-                  f"{fmt_times(peer_times[key])}")
-            print(f"  ratio peer / pacer: {q_med / p_med:.1f}x by medians, "
-                  f"{min(peer_times[key]) / min(times[key]):.1f}x by bests  (target >= 5x;"
+                  f"{fmt_times(theirs, theirs_cpu)}")
+            cpu_ratio = statistics.median(theirs_cpu) / statistics.median(ours_cpu)
+            print(f"  ratio peer / pacer: CPU {cpu_ratio:.1f}x by medians, "
+                  f"{min(theirs_cpu) / min(ours_cpu):.1f}x by bests; wall "
+                  f"{statistics.median(theirs) / statistics.median(ours):.1f}x by medians, "
+                  f"{min(theirs) / min(ours):.1f}x by bests  (target >= 5x;"
                   " the real day: <= 0.15 s median and >= 15x)")
     else:
         print(f"peer {PEER}: not found at {args.peer_python}; install it with:\n    {INSTALL}")
