@@ -5,7 +5,7 @@ same stream.
 
 A private mosquitto on a free loopback port (persistence on, as shipped;
 ``max_queued_messages`` large enough to hold the whole day for a consumer
-that is away). Each patient's day is ``pacer.clinic.testing.patient_day``:
+that is away). Each patient's day is ``helpers.clinic.patient_day``:
 prompt outcomes through the day, the partial summary at sleep and the final
 one at rollover, plus its ``online`` status.
 
@@ -45,8 +45,12 @@ from datetime import date, datetime
 from pathlib import Path
 
 from pacer.clinic.db import Database
-from pacer.clinic.testing import Message, patient_day, publish_all, users
 from pacer.mqtt.broker import PrivateBroker
+
+# The simulated patients' messages are test helpers (tests/helpers/, not shipped):
+# this script runs from the repo, so it puts the tests' folder on the path.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from helpers.clinic import Message, patient_day, publish_all, users
 
 DAY = date(2026, 11, 23)
 LEAVES = ("summary/#", "alert", "event", "status")

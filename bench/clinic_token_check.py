@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -26,8 +27,12 @@ from pacer.clinic import auth, tokens
 from pacer.clinic.config import ClinicConfig, WebConfig
 from pacer.clinic.db import Database
 from pacer.clinic.records import parse
-from pacer.clinic.testing import clinic_messages
 from pacer.clinic.web import create_app
+
+# The simulated patients' messages are test helpers (tests/helpers/, not shipped):
+# this script runs from the repo, so it puts the tests' folder on the path.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from helpers.clinic import clinic_messages
 
 NAME, PASSWORD = "bench.physio", "a bench password"
 

@@ -2,7 +2,7 @@
 
 Tests never touch the system broker on 127.0.0.1:1883: every broker here is a
 ``PrivateBroker`` on a free loopback port. The helpers themselves live in
-``pacer.mqtt.testing`` so test modules can import them by name.
+``tests/helpers/`` (``helpers.mqtt`` here) so test modules can import them by name.
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
+from helpers.mqtt import Collector
 
 from pacer.mqtt.broker import PrivateBroker
-from pacer.mqtt.testing import Collector
 
 
 @pytest.fixture

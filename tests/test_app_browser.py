@@ -20,13 +20,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from browser_helpers import screenshot_dir
+from helpers.app import Browser, Watcher, browser_missing
+from helpers.browser import screenshot_dir
+from helpers.mqtt import Received
 
 from pacer.app.bundle import DIST_DIR
-from pacer.app.testing import Browser, Watcher, browser_missing
 from pacer.engine.safety import FLAGS, first_line, said
 from pacer.mqtt.broker import PrivateBroker, free_port
-from pacer.mqtt.testing import Received
 
 ROOT = Path(__file__).resolve().parent.parent
 ACL = ROOT / "config" / "mosquitto" / "acl"

@@ -10,7 +10,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from daemon_helpers import pacer_cli
+from helpers.daemon import pacer_cli
 
 from pacer.contract.commands import EXERCISE_MAX_MIN
 from pacer.engine.model import EXERCISE_TEXT_MAX

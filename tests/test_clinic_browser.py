@@ -25,17 +25,17 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from browser_helpers import screenshot_dir
-from daemon_helpers import wait_until
+from helpers.app import Browser, browser_missing
+from helpers.browser import screenshot_dir
+from helpers.clinic import CLINIC_PATIENTS, TZ, clinic_messages, publish_all
+from helpers.daemon import wait_until
 from paho.mqtt import client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from pacer.app.testing import Browser, browser_missing
 from pacer.clinic import auth
 from pacer.clinic.db import Database
-from pacer.clinic.testing import CLINIC_PATIENTS, TZ, clinic_messages, publish_all
 from pacer.mqtt.broker import PrivateBroker, free_port, port_open
 
 ROOT = Path(__file__).resolve().parent.parent

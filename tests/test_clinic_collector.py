@@ -19,13 +19,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from daemon_helpers import wait_until
-
-from pacer.clinic.collector import Collector
-from pacer.clinic.config import load_clinic_config
-from pacer.clinic.db import Database
-from pacer.clinic.records import Rejected, parse
-from pacer.clinic.testing import (
+from helpers.clinic import (
     alert_cleared_event,
     day_summary,
     encode,
@@ -33,6 +27,12 @@ from pacer.clinic.testing import (
     publish_all,
     red_flag_alert,
 )
+from helpers.daemon import wait_until
+
+from pacer.clinic.collector import Collector
+from pacer.clinic.config import load_clinic_config
+from pacer.clinic.db import Database
+from pacer.clinic.records import Rejected, parse
 from pacer.contract.topics import shared_filters
 from pacer.mqtt.broker import PrivateBroker
 

@@ -1,5 +1,5 @@
 """Hostile accounts and poison messages against the clinic (issue 19), with
-the shipped mosquitto config and ACLs (tests/clinic_broker.py), the real
+the shipped mosquitto config and ACLs (tests/helpers/clinic_broker.py), the real
 collector, SQLite and PostgreSQL, and the real web app:
 
 - another account joining the collectors' shared subscription takes nothing
@@ -22,7 +22,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from clinic_broker import (
+from helpers.clinic import (
+    day_summary,
+    encode,
+    outcome_event,
+    patient_day,
+    red_flag_alert,
+)
+from helpers.clinic_broker import (
     NOT_AUTHORIZED,
     Client,
     RunningCollector,
@@ -30,7 +37,7 @@ from clinic_broker import (
     clinic_config,
     shipped_broker,
 )
-from daemon_helpers import wait_until
+from helpers.daemon import wait_until
 from paho.mqtt.reasoncodes import ReasonCode
 from starlette.testclient import TestClient
 from test_clinic_collector import pg_url  # noqa: F401 - a fixture
@@ -39,13 +46,6 @@ from test_clinic_web import NAME, PASSWORD, _plan, _sign_in
 from pacer.clinic import auth
 from pacer.clinic.db import Database
 from pacer.clinic.records import parse
-from pacer.clinic.testing import (
-    day_summary,
-    encode,
-    outcome_event,
-    patient_day,
-    red_flag_alert,
-)
 from pacer.clinic.views import patient_list
 from pacer.clinic.web import create_app
 from pacer.contract.topics import PERSON_COMMANDS

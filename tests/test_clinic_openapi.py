@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from helpers.clinic import CLINIC_PATIENTS
 from openapi_schema_validator import OAS31Validator, validate
 from openapi_spec_validator import validate as validate_document
 from starlette.routing import Route
@@ -20,7 +21,6 @@ from test_clinic_tokens import ApiSite, _bearer, api_site  # noqa: F401
 from test_clinic_web import LISTED_ONLY, _sign_in
 
 from pacer.clinic import openapi
-from pacer.clinic.testing import CLINIC_PATIENTS
 
 DOC = openapi.document()
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from daemon_helpers import wait_until
+from helpers.clinic import CLINIC_PATIENTS
+from helpers.daemon import wait_until
 from starlette.routing import Route
 from starlette.testclient import TestClient
 from test_clinic_collector import pg_url  # noqa: F401 - a fixture
@@ -30,7 +31,6 @@ from pacer.cli import main
 from pacer.clinic import auth, tokens
 from pacer.clinic.config import load_clinic_config
 from pacer.clinic.db import Database
-from pacer.clinic.testing import CLINIC_PATIENTS
 from pacer.clinic.web import create_app
 from pacer.mqtt.broker import free_port, port_open
 

@@ -14,13 +14,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from helpers.clinic import CLINIC_PATIENTS, TZ, day_summary, red_flag_alert
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_clinic_web import LISTED_ONLY, Site, _sign_in, _text, site  # noqa: F401
 
 from pacer.clinic.config import ClinicTable
 from pacer.clinic.records import Rejected, parse
-from pacer.clinic.testing import CLINIC_PATIENTS, TZ, day_summary, red_flag_alert
 from pacer.clinic.views import ATTENTION, patient_row, read_patient
 from pacer.clinic.web import _environment
 from pacer.contract import checked as contract

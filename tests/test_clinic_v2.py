@@ -16,17 +16,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_helpers import screenshot_dir
-from daemon_helpers import pacer_cli
+from helpers.browser import screenshot_dir
+from helpers.clinic import day_summary, encode
+from helpers.daemon import pacer_cli
+from helpers.v2_history import POSTURE_DAY, STEP_DAY, two_days_of_minutes
 from PIL import Image
 from starlette.testclient import TestClient
-from v2_history import POSTURE_DAY, STEP_DAY, two_days_of_minutes
 
 from pacer.clinic import auth
 from pacer.clinic.config import load_clinic_config
 from pacer.clinic.db import Database
 from pacer.clinic.records import parse
-from pacer.clinic.testing import day_summary, encode
 from pacer.clinic.views import mostly_inferred, waking_day, walks_nudges
 from pacer.clinic.web import create_app
 from pacer.report.example.screenshot import LAPTOP, PHONE, chromium, dump_dom, screenshot

@@ -27,8 +27,16 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from daemon_helpers import wait_until
-from mqtt_helpers import make_pki
+from helpers.clinic import (
+    CLINIC_PATIENTS,
+    TZ,
+    alert_cleared_event,
+    clinic_messages,
+    encode,
+    red_flag_alert,
+)
+from helpers.daemon import wait_until
+from helpers.mqtt_tls import make_pki
 from paho.mqtt import client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
@@ -39,14 +47,6 @@ from pacer.clinic import auth
 from pacer.clinic.config import load_clinic_config
 from pacer.clinic.db import Database
 from pacer.clinic.records import parse
-from pacer.clinic.testing import (
-    CLINIC_PATIENTS,
-    TZ,
-    alert_cleared_event,
-    clinic_messages,
-    encode,
-    red_flag_alert,
-)
 from pacer.clinic.views import ATTENTION, alert_history, open_alert
 from pacer.clinic.web import create_app
 from pacer.mqtt.broker import PrivateBroker, free_port, port_open

@@ -8,11 +8,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from daemon_helpers import DaemonProcess, wait_until
-from mqtt_helpers import desk_csv
+from helpers.daemon import DaemonProcess, wait_until
+from helpers.mqtt import Collector, publish_once
+from helpers.mqtt_tls import desk_csv
 
 from pacer.mqtt.broker import PrivateBroker
-from pacer.mqtt.testing import Collector, publish_once
 
 
 def _config(directory: Path, broker: PrivateBroker, speed: int = 60) -> Path:

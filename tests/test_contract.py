@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from v2_history import two_days_of_minutes
+from helpers.v2_history import two_days_of_minutes
 
 from pacer.config import Config
 from pacer.contract import checked, payloads, topics

@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from daemon_helpers import DaemonProcess, pacer_cli, wait_until
-from mqtt_helpers import desk_csv
-from ops_helpers import write_config
+from helpers.daemon import DaemonProcess, pacer_cli, wait_until
+from helpers.mqtt import Collector, Received
+from helpers.mqtt_tls import desk_csv
+from helpers.ops import write_config
 
 from pacer.mqtt.broker import PrivateBroker
-from pacer.mqtt.testing import Collector, Received
 
 SubscriberFactory = Callable[[PrivateBroker, str], Collector]
 

@@ -26,13 +26,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from blockbuster import BlockBuster
-from daemon_helpers import until
+from helpers.daemon import until
+from helpers.mqtt import Collector, publish_once
 
 from pacer.config import parse_config
 from pacer.daemon.app import Daemon
 from pacer.daemon.clock import Clock
 from pacer.mqtt.broker import PrivateBroker
-from pacer.mqtt.testing import Collector, publish_once
 from pacer.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent

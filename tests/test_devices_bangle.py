@@ -13,6 +13,7 @@ import tomllib
 from zoneinfo import ZoneInfo
 
 import pytest
+from helpers.devices import Collector, ManualClock, until
 
 from devices import blocks, uuids
 from devices.connection import Timing
@@ -25,7 +26,6 @@ from devices.samples import Battery, Charging, Link, StepDelta
 from devices.scan import Found, recognise, scan
 from devices.spec import DeviceSpec
 from devices.virtual import VirtualBangle, VirtualWorld, run_in_world
-from devices.virtual.testing import Collector, ManualClock, until
 from pacer.config import BleDevice, parse_config
 from pacer.daemon.ble import device_spec
 from pacer.scan import devices_table

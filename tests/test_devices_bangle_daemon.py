@@ -16,16 +16,17 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from daemon_helpers import connected, run_daemon, until
+from helpers.daemon import connected, run_daemon, until
 
 pytest.importorskip("bumble", reason="the virtual wearables need the 'virtual' extra")
+
+from helpers.mqtt import Collector
 
 from devices.virtual import VirtualBangle, virtual_world
 from pacer.config import Config, parse_config
 from pacer.daemon.app import Daemon
 from pacer.daemon.clock import Clock
 from pacer.mqtt.broker import PrivateBroker
-from pacer.mqtt.testing import Collector
 
 TZ = ZoneInfo("Europe/London")
 START = datetime(2026, 6, 10, 8, 55, tzinfo=TZ)  # a Wednesday

@@ -20,13 +20,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from helpers.devices import Collector, ManualClock, until
 
 from devices.connection import Timing
 from devices.manager import DeviceManager
 from devices.samples import Link, StepDelta
 from devices.spec import DeviceSpec
 from devices.virtual import VirtualWatch, VirtualWorld, run_in_world
-from devices.virtual.testing import Collector, ManualClock, until
 
 ZONE = ZoneInfo("Australia/Sydney")
 FAST = Timing(scan_s=0.2, connect_s=1.0, backoff_base_s=0.01, backoff_cap_s=0.05)

@@ -10,6 +10,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from helpers.devices import Collector, ManualClock, until
 
 from devices import uuids
 from devices.connection import Timing
@@ -27,7 +28,6 @@ from devices.samples import (
 )
 from devices.spec import DeviceSpec, device_label
 from devices.virtual import VirtualWorld, run_in_world
-from devices.virtual.testing import Collector, ManualClock, until
 
 ZONE = ZoneInfo("Europe/Berlin")
 FAST = Timing(scan_s=0.3, connect_s=1.0, backoff_base_s=0.01, backoff_cap_s=0.1, write_s=2.0)

@@ -26,7 +26,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import pytest
-from activity_helpers import (
+from helpers.activity import (
     BASELINE,
     BASELINE_DAY,
     BASELINE_DAYS,
@@ -50,7 +50,7 @@ from activity_helpers import (
     of_kind,
     quota_driver,
 )
-from engine_helpers import (
+from helpers.engine import (
     FIXED_DAY,
     LONDON,
     NO_WALKS,

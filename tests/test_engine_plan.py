@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from daemon_helpers import write_minutes
-from engine_helpers import SIT, STEP, UP, Result
-from plan_helpers import (
+from helpers.daemon import write_minutes
+from helpers.engine import SIT, STEP, UP, Result
+from helpers.plan import (
     TZ,
     DaySpec,
     at,

@@ -13,8 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from engine_helpers import Driver, Result
-from plan_helpers import (
+from helpers.engine import Driver, Result
+from helpers.plan import (
     ZONE,
     at,
     day,

@@ -18,7 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from engine_helpers import (
+from helpers.engine import (
     LONDON,
     SIT,
     STEP,

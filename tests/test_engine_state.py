@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from activity_helpers import BASELINE_DAY, after_days
+from helpers.activity import BASELINE_DAY, after_days
 
 from pacer import replay, simulate
 from pacer.config import Rules

@@ -12,7 +12,7 @@ from datetime import date, time
 from typing import Any
 
 import pytest
-from engine_helpers import LONDON, SIT, STEP, UNK, UP, Day, Driver, Result, TimedCommand, run
+from helpers.engine import LONDON, SIT, STEP, UNK, UP, Day, Driver, Result, TimedCommand, run
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -15,7 +15,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from daemon_helpers import pacer_cli
+from helpers.daemon import pacer_cli
 
 from pacer.config import MqttConfig, load_config
 from pacer.errors import BadInput, ConfigError, InputFileError

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from daemon_helpers import until
+from helpers.daemon import until
+from helpers.mqtt import Collector, publish_once
 
 from pacer.config import MqttConfig
 from pacer.errors import BadInput, BrokerUnavailable, PacerError
@@ -36,7 +37,6 @@ from pacer.mqtt.client import (
     NotConnected,
     PayloadTooLarge,
 )
-from pacer.mqtt.testing import Collector, publish_once
 
 needs_mosquitto = pytest.mark.skipif(find_mosquitto() is None, reason="needs the mosquitto binary")
 

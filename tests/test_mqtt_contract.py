@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from daemon_helpers import DaemonProcess, pacer_cli, wait_until
-from mqtt_helpers import (
+from helpers.daemon import DaemonProcess, pacer_cli, wait_until
+from helpers.mqtt_tls import (
     BUSY_RULES,
     NOT_AUTHORIZED,
     PASSWORDS,

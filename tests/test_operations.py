@@ -29,9 +29,10 @@ from typing import Any
 import pytest
 from apscheduler.events import EVENT_JOB_EXECUTED, JobExecutionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from daemon_helpers import DaemonProcess, pacer_cli, query, wait_until, write_minutes
-from daemon_helpers import until as until_async
-from ops_helpers import (
+from helpers.daemon import DaemonProcess, pacer_cli, query, wait_until, write_minutes
+from helpers.daemon import until as until_async
+from helpers.mqtt import Collector
+from helpers.ops import (
     REPO,
     TZ,
     TZ_NAME,
@@ -61,7 +62,6 @@ from pacer.daemon.systemd import JournalFormatter
 from pacer.engine.core import Engine
 from pacer.engine.model import Epoch, Posture
 from pacer.mqtt.broker import PrivateBroker
-from pacer.mqtt.testing import Collector
 from pacer.status import status_lines
 from pacer.store import Store
 from pacer.timebase import iso

@@ -15,6 +15,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from helpers.devices import Collector, ManualClock, until
 
 from devices import uuids
 from devices.counter import CounterEvent, CounterState, StepCounter, count
@@ -25,7 +26,6 @@ from devices.readings import StepCount
 from devices.samples import Link, StepDelta
 from devices.spec import DeviceSpec
 from devices.virtual import VirtualWorld, run_in_world
-from devices.virtual.testing import Collector, ManualClock, until
 from pacer.cli import main
 from pacer.daemon.ble import MinuteBook
 from pacer.errors import InputFileError

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from daemon_helpers import pacer_cli
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.observation import Observation
+from helpers.daemon import pacer_cli
 from PIL import Image
 
 from pacer.report import csv as report_csv

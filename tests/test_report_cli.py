@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from daemon_helpers import journal_mode, pacer_cli
+from helpers.daemon import journal_mode, pacer_cli
 
 from pacer.report.progress import Progress
 

@@ -18,11 +18,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from daemon_helpers import pacer_cli
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.observation import Observation
+from helpers.daemon import pacer_cli
+from helpers.v2_history import POSTURE_DAY, STEP_DAY, two_days_of_minutes
 from test_report_v2 import config
-from v2_history import POSTURE_DAY, STEP_DAY, two_days_of_minutes
 
 from pacer.config import DayRules, WalkRules
 from pacer.report import data as report_data

@@ -22,8 +22,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
+from helpers.clinic import day_summary, week_summary
 
-from pacer.clinic.testing import day_summary, week_summary
 from pacer.config import DayRules, WalkRules
 from pacer.engine.safety import FLAGS
 from pacer.report import csv as report_csv

@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from daemon_helpers import pacer_cli
-from v2_history import POSTURE_DAY, STEP_DAY, two_days_of_minutes
+from helpers.daemon import pacer_cli
+from helpers.v2_history import POSTURE_DAY, STEP_DAY, two_days_of_minutes
 
 from pacer.config import Config
 from pacer.engine.core import Engine

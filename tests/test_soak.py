@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from daemon_helpers import (
+from helpers.daemon import (
     DaemonProcess,
     connected,
     query,
@@ -31,7 +31,8 @@ from daemon_helpers import (
     wait_until,
     write_minutes,
 )
-from ops_helpers import (
+from helpers.mqtt import Collector
+from helpers.ops import (
     TZ,
     TZ_NAME,
     USER,
@@ -54,7 +55,6 @@ from pacer.config import Config, parse_config
 from pacer.daemon.app import Daemon
 from pacer.daemon.clock import Clock
 from pacer.mqtt.broker import PrivateBroker
-from pacer.mqtt.testing import Collector
 from pacer.timebase import iso
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from daemon_helpers import journal_mode
+from helpers.daemon import journal_mode
 
 from pacer.engine.model import Epoch, Posture
 from pacer.errors import StoreError

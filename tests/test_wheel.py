@@ -24,7 +24,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from daemon_helpers import wait_until
+from helpers.daemon import wait_until
 
 from pacer import __version__
 from pacer.app import bundle

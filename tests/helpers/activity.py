@@ -27,7 +27,7 @@ import json
 from collections.abc import Sequence
 from datetime import date, timedelta
 
-from engine_helpers import (
+from helpers.engine import (
     FIXED_DAY,
     LONDON,
     UP,
@@ -38,7 +38,6 @@ from engine_helpers import (
     TimedCommand,
     to_local,
 )
-
 from pacer.config import Rules
 from pacer.engine.core import Engine
 from pacer.engine.model import Command, Epoch, Prompt

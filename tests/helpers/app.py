@@ -2,7 +2,7 @@
 Chromium (``web/test/driver.mjs``, Playwright from npm) and a subscriber that
 signs in to the broker as a user.
 
-Used by tests/test_app_browser.py; like ``pacer.mqtt.testing`` they check the
+Used by the phone app's browser tests; like ``helpers.mqtt`` they check the
 app and the daemon from the outside.
 """
 
@@ -23,8 +23,8 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from helpers.mqtt import Received
 from pacer.app.bundle import WEB_DIR
-from pacer.mqtt.testing import Received
 
 DRIVER = WEB_DIR / "test" / "driver.mjs"
 CHROMIUM = "/usr/bin/chromium"

@@ -1,5 +1,5 @@
-"""Simulated patients' messages, and a fast publisher, for the clinic's tests,
-its demo data and ``bench/clinic_collect.py``.
+"""Simulated patients' messages, and a fast publisher, for the clinic's tests
+and bench scripts (``bench/clinic_collect.py``).
 
 Payloads have the shapes of interfaces.md section 5 (daily and weekly
 summaries), the alert bodies of the engine (v2, and v1 of older daemons), and

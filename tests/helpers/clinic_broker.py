@@ -24,20 +24,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from daemon_helpers import wait_until
-from mqtt_helpers import Pki, make_pki
 from paho.mqtt import client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from helpers.daemon import wait_until
+from helpers.mqtt_tls import Pki, make_pki
 from pacer.clinic.collector import Collector
 from pacer.clinic.config import ClinicConfig, load_clinic_config
 from pacer.clinic.db import Database
 from pacer.mqtt.broker import find_mosquitto, free_port, port_open
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "config" / "mosquitto"
 NOT_AUTHORIZED = 0x87
 WAIT_S = 20.0

@@ -1,4 +1,4 @@
-"""Helpers for tests and the demo that drive the connection manager against virtual devices."""
+"""Helpers for tests that drive the connection manager against virtual devices."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Test helpers for MQTT: a plain-paho subscriber that records what arrives,
 and a one-shot publisher (a stand-in for a phone or a physiotherapist's tool).
 
-Used by pacer's tests and usable by the demo; they use paho directly, not
+Used by pacer's tests and bench scripts; they use paho directly, not
 ``MqttLink``, so they check the link from the outside.
 """
 

@@ -1,7 +1,7 @@
 """Helpers for the MQTT contract tests: a test PKI, a private mosquitto with TLS,
 passwords and the shipped ACL, plain-paho peers (a phone, a physiotherapist's
 tool, Home Assistant, an intruder) and daemon configs for the secure broker
-(``pacer run`` as a subprocess is ``daemon_helpers.DaemonProcess``).
+(``pacer run`` as a subprocess is ``helpers.daemon.DaemonProcess``).
 
 The broker is always a ``PrivateBroker`` on a free loopback port; nothing here
 talks to a broker on 127.0.0.1:1883.
@@ -34,7 +34,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from pacer.mqtt.broker import PrivateBroker
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 SHIPPED_ACL = REPO / "config" / "mosquitto" / "acl"
 SHIPPED_CONF = REPO / "config" / "mosquitto" / "mosquitto.conf"
 TZ = ZoneInfo("Australia/Sydney")

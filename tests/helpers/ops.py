@@ -1,7 +1,7 @@
 """Helpers for the operations and soak tests: daemon configs, a real sd_notify
 socket, minute plans, commands sent as a phone sends them, and the reference
 ``pacer replay --store`` that a disturbed daemon run is compared with
-(``pacer run`` as a process, minutes files and waits are in daemon_helpers).
+(``pacer run`` as a process, minutes files and waits are in helpers.daemon).
 
 Every wait here is bounded and waits for a condition; nothing sleeps a fixed
 time except where a downtime itself is the scenario.
@@ -25,14 +25,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from daemon_helpers import query
-
+from helpers.daemon import query
+from helpers.mqtt import Collector, publish_once
 from pacer.engine.model import Epoch, Posture
 from pacer.mqtt.broker import PrivateBroker
-from pacer.mqtt.testing import Collector, publish_once
 from pacer.timebase import minute_of
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 TZ_NAME = "Europe/London"
 TZ = ZoneInfo(TZ_NAME)
 USER = "alice"

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from engine_helpers import (
+from helpers.engine import (
     FIXED_DAY,
     LONDON,
     NO_WALKS,
@@ -38,7 +38,6 @@ from engine_helpers import (
     TimedCommand,
     to_local,
 )
-
 from pacer.config import Rules
 from pacer.contract import payloads
 from pacer.engine.model import Command, Epoch, Output, Prompt, Summary
