@@ -20,11 +20,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from daemon_helpers import until
-from engine_helpers import LONDON, Day, Driver, sitting_rules
+from helpers.daemon import until
+from helpers.engine import LONDON, Day, Driver, sitting_rules
 
 pytest.importorskip("bumble", reason="the virtual wearables need the 'virtual' extra")
 
+from helpers.mqtt import Collector
 from test_daemon_imu import config_for
 from test_minutes import RATE, T0, live, offline
 from test_not_worn import M0, book_with, stream
@@ -38,7 +39,6 @@ from pacer.daemon.ble import MinuteBook
 from pacer.daemon.clock import Clock
 from pacer.engine.model import DaySummary, Epoch, Posture, Prompt, Summary
 from pacer.mqtt.broker import PrivateBroker
-from pacer.mqtt.testing import Collector
 from pacer.store import Store
 
 SIT, UP, LIE = Posture.SEDENTARY, Posture.UPRIGHT, Posture.LYING
@@ -195,27 +195,21 @@ START = datetime(2026, 6, 10, 8, 55, tzinfo=TZ)
 SPEED = 120.0  # a clock minute every 0.5 s
 
 
-def test_a_desk_morning_before_the_first_walk_is_stored_as_measured_sitting(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture,
-) -> None:
-    """45 minutes at the desk with a thigh sensor just put on (sitting can only
-    be inferred from no steps: a sitting prompt at 40, decided live), then a
-    walk teaches the mount: the stored minutes before it become measured
-    sitting, the day's figures count them so, the revision is logged, and no
-    prompt is sent about them afterwards."""
-    caplog.set_level(logging.INFO, logger="pacer.daemon.app")
+def desk_then_walk(tmp_path: Path, day: dict[str, Any], sit_min: int) -> dict[str, Any]:
+    """The daemon with a virtual thigh sensor just put on: ``sit_min`` minutes
+    at the desk from 45 s into a clock minute, then a 3-minute walk, then
+    sitting; run until 5 minutes after the walk began. The prompts and day
+    summaries published, and the engine's figures at the end."""
 
     async def scenario() -> dict[str, Any]:
         with PrivateBroker() as broker:
             phone = Collector(broker.host, broker.port, "pacer/alice/prompt")
+            clinic = Collector(broker.host, broker.port, "pacer/alice/summary/day")
             try:
                 async with virtual_world() as world:
                     clock = Clock(speed=SPEED, origin=START.timestamp())
                     thigh = await world.add_witmotion(clock=clock.now)
-                    # The window open all morning (else it opens at the walk: inferred
-                    # sitting shows no one up).
-                    config = config_for(tmp_path, broker, thigh.address,
-                                        {"wake": "07:00", "wake_late_min": 60})
+                    config = config_for(tmp_path, broker, thigh.address, day)
                     with Store.open(config.storage.path) as store:
                         daemon = Daemon(config, store=store, clock=clock,
                                         ble_backend=world.backend,
@@ -225,8 +219,8 @@ def test_a_desk_morning_before_the_first_walk_is_stored_as_measured_sitting(
                             await until(lambda: bool(daemon.ble and daemon.ble.devices()[0][
                                 "connected"]), 15, "the thigh sensor to connect")
                             starts = (math.floor(clock.now() / 60) + 1) * 60.0 + 45
-                            walks = starts + 45 * 60
-                            thigh.play([Segment("sitting", 45 * 60),
+                            walks = starts + sit_min * 60
+                            thigh.play([Segment("sitting", sit_min * 60),
                                         Segment("walking", 180, 105),
                                         Segment("sitting", 600)], at=starts)
                             await until(lambda: (daemon.engine.next_minute or 0) * 60
@@ -235,16 +229,34 @@ def test_a_desk_morning_before_the_first_walk_is_stored_as_measured_sitting(
                             assert tally is not None
                             figures = (tally.opened, tally.sedentary_min,
                                        tally.sedentary_inferred_min, daemon.engine.next_minute)
+                            await until(lambda: store.outbox_pending() == [], 10,
+                                        "the outbox to be sent")
                         finally:
                             daemon.stop()
                             await asyncio.wait_for(task, 20)
                 prompts = [json.loads(m.payload) for m in phone.messages]
+                summaries = [json.loads(m.payload) for m in clinic.messages]
             finally:
                 phone.close()
+                clinic.close()
         return {"starts": starts, "walks": walks, "prompts": prompts, "figures": figures,
-                "address": thigh.address}
+                "address": thigh.address, "summaries": summaries}
 
-    result = asyncio.run(asyncio.wait_for(scenario(), 180))
+    return asyncio.run(asyncio.wait_for(scenario(), 180))
+
+
+def test_a_desk_morning_before_the_first_walk_is_stored_as_measured_sitting(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """45 minutes at the desk with a thigh sensor just put on (sitting can only
+    be inferred from no steps: a sitting prompt at 40, decided live), then a
+    walk teaches the mount: the stored minutes before it become measured
+    sitting, the day's figures count them so, the revision is logged, and no
+    prompt is sent about them afterwards."""
+    caplog.set_level(logging.INFO, logger="pacer.daemon.app")
+    # The window open all morning (else it opens at the walk: inferred sitting
+    # shows no one up).
+    result = desk_then_walk(tmp_path, {"wake": "07:00", "wake_late_min": 60}, 45)
     with sqlite3.connect(tmp_path / "pacer.sqlite3") as conn:
         rows = conn.execute("SELECT minute, posture, inferred FROM epochs ORDER BY minute"
                             ).fetchall()
@@ -273,6 +285,31 @@ def test_a_desk_morning_before_the_first_walk_is_stored_as_measured_sitting(
     assert found, lines[0]
     assert int(found[1]) >= int(found[2]) >= len(desk)
     assert int(found[4]) >= len(desk)
+    assert result["summaries"] == []  # the window is still open
+
+
+def test_a_revision_after_the_window_closed_publishes_the_day_summary_again(
+    tmp_path: Path,
+) -> None:
+    """The window closes at 09:20 while the sensor still infers the sitting: the
+    day's summary says so; the walk at about 09:30 relabels the minutes and the
+    summary is published again, measured, and stored in place of the first."""
+    day = {"wake": "07:00", "wake_late_min": 60, "sleep": "09:20", "min_known_hours": 1}
+    result = desk_then_walk(tmp_path, day, 30)
+    first, *later = result["summaries"]
+    assert not first["final"]
+    assert first["sedentary_inferred_min"] >= 20
+    assert len(later) == 1
+    again = later[0]
+    assert not again["final"]
+    assert again["date"] == first["date"]
+    assert again["sedentary_min"] == first["sedentary_min"]
+    assert again["sedentary_inferred_min"] <= 2
+    assert again["known_min"] == first["known_min"]
+    with sqlite3.connect(tmp_path / "pacer.sqlite3") as conn:
+        (stored,) = conn.execute("SELECT payload FROM summaries WHERE period = 'day'"
+                                 ).fetchone()
+    assert json.loads(stored)["sedentary_inferred_min"] == again["sedentary_inferred_min"]
 
 
 def test_the_store_rewrites_revised_minutes_with_the_minute_that_revised_them(
