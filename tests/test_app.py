@@ -16,12 +16,13 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from helpers.daemon import pacer_cli, wait_until
 
 from pacer import cli
 from pacer.app import bundle
@@ -267,8 +268,9 @@ def test_pacer_app_serves_and_stops_on_sigterm() -> None:
 
 
 def test_pacer_app_help_and_bad_config(tmp_path: Path) -> None:
-    out = subprocess.run([sys.executable, "-m", "pacer", "app", "--help"], capture_output=True,
-                         text=True, timeout=30, check=True).stdout
+    help_run = pacer_cli("app", "--help", timeout=30)
+    assert help_run.returncode == 0, help_run.stderr
+    out = help_run.stdout
     assert "--port" in out
     assert "--host" in out
     assert "npm run build" in out
@@ -276,8 +278,7 @@ def test_pacer_app_help_and_bad_config(tmp_path: Path) -> None:
     bad.write_text("[sitting]\nlimt_min = 3\n", encoding="utf-8")
     if not BUILT:
         return
-    proc = subprocess.run([sys.executable, "-m", "pacer", "app", "--config", str(bad)],
-                          capture_output=True, text=True, timeout=30, check=False)
+    proc = pacer_cli("app", "--config", str(bad), timeout=30)
     assert proc.returncode == 2
     assert "sitting.limt_min" in proc.stderr
 
@@ -296,16 +297,6 @@ def _running(server: AppServer) -> Iterator[AppServer]:
         server.shutdown()
         server.server_close()
         thread.join(10)
-
-
-def _wait_for(check: Callable[[], bool], what: str, limit: float = 30.0) -> None:
-    """Poll ``check`` until it holds (a condition, not a fixed sleep); fail after
-    ``limit`` seconds so a broken server cannot hang the suite."""
-    deadline = time.monotonic() + limit
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)
 
 
 def _closed_or_refused(sock: socket.socket) -> bool:
@@ -334,17 +325,17 @@ def test_idle_connections_are_bounded_and_timed_out(tmp_path: Path) -> None:
         idle = [socket.create_connection((str(host), port), timeout=5) for _ in range(40)]
         try:
             # all but the 4 the server holds are refused (closed) straight away
-            _wait_for(lambda: sum(_closed_or_refused(s) for s in idle) >= 36,
-                      "the connections beyond the bound to be refused")
+            wait_until(lambda: sum(_closed_or_refused(s) for s in idle) >= 36,
+                       timeout=30, what="the connections beyond the bound to be refused")
             assert threading.active_count() <= before + 1 + 4  # serve_forever + handlers
             # the held ones time out, and a new client is then served
-            _wait_for(lambda: all(_closed_or_refused(s) for s in idle),
-                      "the idle connections to time out")
+            wait_until(lambda: all(_closed_or_refused(s) for s in idle),
+                       timeout=30, what="the idle connections to time out")
             status, _h, body = _get(server.url)
             assert status == 200
             assert body.startswith(b"<!doctype html>")
-            _wait_for(lambda: threading.active_count() <= before + 1,
-                      "the handler threads to end")
+            wait_until(lambda: threading.active_count() <= before + 1,
+                       timeout=30, what="the handler threads to end")
         finally:
             for s in idle:
                 s.close()
@@ -357,13 +348,14 @@ def test_a_refused_connection_hears_503(tmp_path: Path) -> None:
         host, port = server.server_address[:2]
         holder = socket.create_connection((str(host), port), timeout=5)
         try:
-            _wait_for(lambda: server.busy == 1, "the first connection to be held")
+            wait_until(lambda: server.busy == 1, timeout=30, what="the first connection to be held")
             status, headers, _b = _get(server.url)
             assert status == 503
             assert headers.get("Retry-After")
         finally:
             holder.close()
-        _wait_for(lambda: _get(server.url)[0] == 200, "the slot to be free again")
+        wait_until(lambda: _get(server.url)[0] == 200, timeout=30,
+                   what="the slot to be free again")
 
 
 @pytest.mark.parametrize("path", [

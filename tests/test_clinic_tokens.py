@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 from helpers.clinic import CLINIC_PATIENTS
-from helpers.daemon import wait_until
+from helpers.daemon import pacer_cli, wait_until
 from starlette.routing import Route
 from starlette.testclient import TestClient
 from test_clinic_collector import pg_url  # noqa: F401 - a fixture
@@ -310,9 +310,8 @@ def test_the_server_and_the_command_line_never_log_a_token(tmp_path: Path) -> No
     _fill(Database(config.database))
 
     def pacer(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "pacer", "--log-level", "DEBUG", "clinic",
-                               "token", *args, "--config", str(path)],
-                              capture_output=True, text=True, timeout=60, check=False)
+        return pacer_cli("--log-level", "DEBUG", "clinic", "token", *args, "--config", str(path),
+                         timeout=60)
 
     made = pacer("create", "--user", NAME, "--name", "export")
     assert made.returncode == 0, made.stderr

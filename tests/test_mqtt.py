@@ -11,13 +11,12 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers.daemon import until
+from helpers.daemon import until, wait_until
 from helpers.mqtt import Collector, publish_once
 
 from pacer.config import MqttConfig
@@ -123,10 +122,9 @@ def test_broker_of_a_killed_owner_does_not_linger() -> None:
                          env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=60, check=False)
     assert out.returncode == -signal.SIGKILL
     port_text, data_dir = out.stdout.decode().split()
-    deadline = time.monotonic() + 15
-    while port_open("127.0.0.1", int(port_text)) or Path(data_dir).exists():
-        assert time.monotonic() < deadline, "the orphaned broker is still there"
-        time.sleep(0.05)
+    wait_until(lambda: not port_open("127.0.0.1", int(port_text))
+               and not Path(data_dir).exists(), timeout=15,
+               what="the orphaned broker to be gone")
 
 
 @needs_mosquitto

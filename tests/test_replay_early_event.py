@@ -5,9 +5,9 @@ end in a ValueError traceback."""
 from __future__ import annotations
 
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
+
+from helpers.daemon import pacer_cli
 
 
 def test_an_event_before_the_first_minute_is_applied_and_stored(tmp_path: Path) -> None:
@@ -18,9 +18,8 @@ def test_an_event_before_the_first_minute_is_applied_and_stored(tmp_path: Path) 
     events.write_text('{"time": "2026-12-08T08:30:00+00:00", "type": "symptom", '
                       '"level": "amber"}\n', encoding="utf-8")
     store = tmp_path / "pacer.sqlite3"
-    proc = subprocess.run([sys.executable, "-m", "pacer", "replay", "--input", str(minutes),
-                           "--events", str(events), "--store", str(store)],
-                          capture_output=True, text=True, timeout=120, check=False)
+    proc = pacer_cli("replay", "--input", str(minutes), "--events", str(events),
+                     "--store", str(store))
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     with sqlite3.connect(store) as conn:

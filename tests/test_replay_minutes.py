@@ -9,12 +9,12 @@ import json
 import random
 import sqlite3
 import subprocess
-import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from helpers.daemon import pacer_cli
 
 from pacer.engine.model import Epoch, Posture
 from pacer.errors import InputFileError
@@ -39,8 +39,7 @@ def write(path: Path, header: str, rows: list[str], end: str = "\n") -> Path:
 
 
 def replay(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pacer", "replay", *args], capture_output=True,
-                          text=True, timeout=120, check=False)
+    return pacer_cli("replay", *args)
 
 
 # --- the worn column ---------------------------------------------------------------------
