@@ -316,3 +316,11 @@ def test_cadence_of_chosen_rows_of_a_strided_view_is_that_of_the_copied_windows(
     one_by_one = [cadence(views[r: r + 1], 10, stride=stride) for r in rows[:50]]
     np.testing.assert_array_equal(np.concatenate([s for s, _ in one_by_one]), got[0][:50])
     assert got[1].mean() > 0.9  # walking: periodic
+
+
+def test_the_row_wise_cross_product_is_numpys_to_the_bit() -> None:
+    from devices.imu.classify import _cross  # noqa: PLC0415
+
+    rng = np.random.default_rng(11)
+    a, b = rng.normal(size=(1000, 3)), rng.normal(size=(1000, 3))
+    np.testing.assert_array_equal(_cross(a, b), np.cross(a, b))

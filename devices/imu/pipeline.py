@@ -73,6 +73,7 @@ Placement = Literal["thigh", "waist", "wrist"]
 PLACEMENTS: tuple[Placement, ...] = get_args(Placement)
 Float = NDArray[np.float64]
 HISTORY = WINDOW_S - 1  # earlier seconds a second's windows need
+_PAIRS = ((0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2))
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,9 +211,14 @@ class Pipeline:
                 self._hist_enmo = np.repeat(enmo[:1], HISTORY, axis=0)
         arr = np.concatenate([self._hist, means])
         self._hist = arr[-HISTORY:]
-        # 2-s windows from per-second sums (the same numbers in any chunking).
-        s1 = np.einsum("sbi->si", arr)  # (HISTORY + s, 3); arr.sum(axis=1) to the bit, faster
-        s2 = np.matmul(arr.transpose(0, 2, 1), arr)  # (HISTORY + s, 3, 3), one per second
+        # 2-s windows from per-second sums (the same numbers in any chunking), from
+        # each axis's bins in time order (3, HISTORY + s, b): contiguous rows to sum.
+        axes = np.ascontiguousarray(arr.transpose(2, 0, 1))
+        s1 = np.einsum("isb->si", axes)  # (HISTORY + s, 3)
+        s2 = np.empty((len(arr), 3, 3))  # one per second; its six distinct products
+        for i, j in _PAIRS:
+            s2[:, i, j] = np.einsum("sb,sb->s", axes[i], axes[j])
+            s2[:, j, i] = s2[:, i, j]
         n2 = 2.0 * b
         g = (s1[HISTORY - 1: -1] + s1[HISTORY:]) / n2
         second = (s2[HISTORY - 1: -1] + s2[HISTORY:]) / n2
@@ -230,8 +236,8 @@ class Pipeline:
             # one every second; only the moving seconds' windows are gathered, a block
             # at a time.
             if stride:  # (seconds, 3, WINDOW_S * b); each axis's bins contiguous in time
-                axes = np.ascontiguousarray(arr.reshape(-1, 3).T)
-                views = sliding_window_view(axes, WINDOW_S * b, axis=1)[:, ::b].transpose(1, 0, 2)
+                views = sliding_window_view(axes.reshape(3, -1), WINDOW_S * b,
+                                            axis=1)[:, ::b].transpose(1, 0, 2)
             else:
                 mag = np.sqrt(np.einsum("sbi,sbi->sb", arr, arr)).reshape(-1)
                 views = sliding_window_view(mag, WINDOW_S * b)[::b]
