@@ -18,8 +18,8 @@ from the steps and marks sedentary time as inferred); its seconds say
 The mount orientation is learnt from walking, as a live stream would, and
 the seconds before it are then labelled with it (``Pipeline.revisions``,
 ``devices.imu.revise``): the rows are what a live stream's seconds are revised
-to once it learnt the mount (the daemon does not revise its stored minutes
-yet: it keeps what it gave live). Until the mount is learnt the rows are held
+to once it learnt the mount, as the daemon's stored minutes are revised then
+(its prompts stay as decided live). Until the mount is learnt the rows are held
 back (a few bytes a second); a file without a minute of walking keeps them
 ``unknown``.
 ``--learn-first`` reads the file twice, first to learn the mount from all its
