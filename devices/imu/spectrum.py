@@ -6,9 +6,10 @@ leaves it unchanged) or the power of the vector magnitude (waist, wrist). A
 candidate frequency ``f`` is scored over the band of the placement: the thigh
 swings once per stride, so its band is the stride band 0.4-1.8 Hz, the score
 ``P(f) + P(2 f)`` (fundamental plus the step bounce, as Acti4's harmonic
-scoring does with four harmonics) where ``P`` peaks at ``f`` (else a bin on
-the slope below a plain swing at ``2 f`` would take that swing's power as its
-bounce and halve the cadence) and steps are twice the frequency found; at
+scoring does with four harmonics; below 0.5 Hz, within the main lobe of its
+own harmonic, only where ``P`` peaks at ``f``, else a bin on the slope below a
+plain swing at ``2 f`` would take that swing's power as its bounce and halve
+the cadence) and steps are twice the frequency found; at
 the waist and the wrist the magnitude beats once per step, band 0.8-3.2 Hz,
 score ``P(f)``. A window is
 periodic when the best score, as the share of an unpadded spectrum's bin,
@@ -27,7 +28,7 @@ PAD_S = 12.8
 """Zero padding to at least this (then a power of two; 10 Hz: 128 bins, 0.078 Hz apart).
 The 4-s Hann window's main lobe is 1 Hz wide, 13 such bins, and the peak is refined
 by parabolic interpolation. Padded to 25 s (256 bins) the spectra took a third more
-time for a day's steps within 0.2 % of these (the synthetic day: 14,995 against 14,964
+time for a day's steps within 0.2 % of these (the synthetic day: 14,995 against 14,971
 of 15,005)."""
 PERIODIC_SHARE = 0.3
 STRIDE_BAND_HZ = (0.4, 1.8)
@@ -104,11 +105,13 @@ def _cadence(windows: Float, rows: NDArray[np.intp], padded: Float, bins: int, *
         inside = harmonic < half
         extra = np.zeros_like(score)
         extra[:, inside] = full[:, harmonic[inside] - lo]
-        # A stride is a peak of its own: a bin on the slope of another line (half the
-        # frequency of a plain swing) does not take that line's power as its bounce.
+        # Below 2 / WINDOW_S Hz a candidate lies within its own harmonic's main lobe:
+        # there it must be a peak of its own, or a bin on the slope below a plain swing
+        # (half its frequency) would take that swing's power as its step bounce.
         here = full[:, b0:b1]
         peak_here = (here >= full[:, b0 - 1:b1 - 1]) & (here >= full[:, b0 + 1:b1 + 1])
-        score = np.where(peak_here, score + extra, 0.0)
+        in_lobe = freqs[band] < 2.0 / WINDOW_S
+        score = np.where(peak_here | ~in_lobe, score + extra, 0.0)
     best = np.argmax(score, axis=1)
     peak = band[best]
     rows = np.arange(m)
