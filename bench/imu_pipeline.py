@@ -500,9 +500,11 @@ def main() -> None:
         row = "".join(f"{recall.get(c, float('nan')):10.3f}" for c in waist)
         print(f"  {key:30s}{row}  {ba:.3f}")
     print("  (live: a new sensor's seconds as given out, unknown until the first walk,"
-          " which HAPT puts last;\n  default: the same pass, the seconds before the mount"
-          " relabelled once learnt (pacer epochs);\n  --learn-first: offline, the mount from"
-          " the whole recording's walking; warm: the mount from a walk seen before)")
+          " which HAPT puts last,\n  or read against a provisional upright once the waist"
+          " has moved without a stride;\n  default: the same pass, the seconds before the"
+          " mount relabelled once learnt (pacer epochs), or with\n  the provisional upright"
+          " where no walk gave the mount; --learn-first: offline, the mount from the whole"
+          "\n  recording's walking; warm: the mount from a walk seen before)")
     # Per subject: the spread, and whether the default beats the reference subject by
     # subject (no pacer threshold is fitted on HAPT; these say how it generalises).
     wins, scored = 0, []
