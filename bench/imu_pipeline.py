@@ -469,18 +469,20 @@ def main() -> None:
           f"recordings of 30 adults, {hours:.1f} h, smartphone on the waist, 50 Hz; "
           "no step labels")
     waist = (SITTING, STANDING, LYING, WALKING)
-    live, default, learnt, warm, ape, peer = (
+    live, default, learnt, warm, ape, thigh_method, peer = (
         "pacer waist, live (1 pass)", "pacer waist, default", "pacer waist, --learn-first",
-        "pacer waist, warm (2nd pass)", "APE reference (2018)", "peer acti-motus (thigh)")
+        "pacer waist, warm (2nd pass)", "APE reference (2018)", "pacer thigh method",
+        "peer acti-motus (thigh)")
     pooled: dict[str, tuple[list[Codes], list[Codes]]] = {
-        k: ([], []) for k in (live, default, learnt, warm, ape, peer)}
+        k: ([], []) for k in (live, default, learnt, warm, ape, thigh_method, peer)}
     per_subject: dict[str, dict[str, tuple[list[Codes], list[Codes]]]] = {}
     for name, xyz, labels in recordings:
         truth = per_second_truth(labels)
         runs = {live: pacer_live(xyz, "waist"),
                 default: process(xyz, RATE, "waist").labels.astype(np.int8),
                 learnt: pacer_learn_first(xyz, "waist").labels.astype(np.int8),
-                warm: pacer_warm(xyz, "waist"), ape: ape_reference(xyz)}
+                warm: pacer_warm(xyz, "waist"), ape: ape_reference(xyz),
+                thigh_method: process(xyz, RATE, "thigh").labels.astype(np.int8)}
         if name in peer_codes:
             runs[peer] = peer_codes[name]
         subject = per_subject.setdefault(name.split("-")[0], {})
@@ -504,7 +506,9 @@ def main() -> None:
           " has moved without a stride;\n  default: the same pass, the seconds before the"
           " mount relabelled once learnt (pacer epochs), or with\n  the provisional upright"
           " where no walk gave the mount; --learn-first: offline, the mount from the whole"
-          "\n  recording's walking; warm: the mount from a walk seen before)")
+          "\n  recording's walking; warm: the mount from a walk seen before; the thigh"
+          " method and the peer:\n  out of their placement, for their walking: the same"
+          " spectra and stride as the real day's timing)")
     # Per subject: the spread, and whether the default beats the reference subject by
     # subject (no pacer threshold is fitted on HAPT; these say how it generalises).
     wins, scored = 0, []
