@@ -16,7 +16,8 @@ Labels are the ``LABELS`` names: sitting, lying, standing, walking, running,
 sedentary (wrist only: still, sit versus stand unknown), unknown.
 
 A thigh or waist says unknown until its wearer's first walk has shown the mount,
-then ``Pipeline.revisions`` relabels those seconds with it;
+then ``Pipeline.revisions`` relabels those seconds with it (a waist that moved
+without a stride before that is read against a provisional upright meanwhile);
 ``Pipeline.reference_state`` / ``Pipeline(..., reference=...)`` save and restore
 what was learnt, ``learn_reference`` learns it from a whole recording (offline).
 """
