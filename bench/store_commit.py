@@ -3,7 +3,7 @@
 The daemon writes each minute (the epoch, the engine's state, the prompts and
 outbox rows it decided) in one transaction on its event loop, durable
 (synchronous FULL, WAL), in order with what it publishes. The blocking-call
-guard (tests/test_daemon_blocking.py) declares that write; this prints what it
+guard (tests/pacer/daemon/test_daemon_blocking.py) declares that write; this prints what it
 costs: the time of ``Store.commit_minute`` per minute over simulated days of a
 lived-in engine state, as the daemon calls it.
 

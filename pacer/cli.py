@@ -290,7 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         epilog="example: pacer exercise --minutes 20 --what 'bridges and cat-camel'",
     )
-    # The limits are pacer.contract.commands' (tests/test_cli.py checks they
+    # The limits are pacer.contract.commands' (tests/pacer/test_cli.py checks they
     # agree); importing that module here would slow every `pacer --help`.
     exercise.add_argument("--minutes", type=int, metavar="N",
                           help="how long it took, 1 to 600 minutes")

@@ -2,7 +2,7 @@
 (the clinic's collector and web app) accepts, and reads back from its
 database: the summaries, the alert bodies (v1 and v2), the audit events and
 the command replies, as far as a reader uses them. ``payloads`` builds them;
-tests/test_contract.py holds the two to each other.
+tests/pacer/contract/test_contract.py holds the two to each other.
 
 Every payload is first read as *safe JSON* (``load``): UTF-8, a JSON object,
 at most ``MAX_PAYLOAD`` bytes and ``MAX_DEPTH`` levels, no NaN or infinite

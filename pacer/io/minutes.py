@@ -408,7 +408,7 @@ def read_minutes(path: Path, *, filled: bool = False) -> Iterator[Epoch]:
             # The fast path: a row of plain values, its time written as the
             # row before's but for HH:MM, and later. Each table holds valid
             # texts only, so a row taken here is one the checks below take,
-            # with the same epoch (tests/test_replay_minutes.py compares them).
+            # with the same epoch (tests/pacer/io/test_replay_minutes.py compares them).
             parts = line.split(",", 2)
             if (
                 len(parts) == 3

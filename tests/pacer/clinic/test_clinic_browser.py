@@ -1,5 +1,5 @@
 """The clinic in a real browser: headless Chromium (Playwright, as in
-tests/test_app_browser.py) against ``pacer clinic serve`` and ``pacer clinic
+tests/pacer/app/test_app_browser.py) against ``pacer clinic serve`` and ``pacer clinic
 collect`` as subprocesses, a private mosquitto with the shipped ACL and a
 password per account, simulated patients publishing as themselves, and a real
 patient daemon (``pacer run``) that lists the physiotherapist in
@@ -25,6 +25,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from helpers import REPO
 from helpers.app import Browser, browser_missing
 from helpers.browser import screenshot_dir
 from helpers.clinic import CLINIC_PATIENTS, TZ, clinic_messages, publish_all
@@ -38,7 +39,7 @@ from pacer.clinic import auth
 from pacer.clinic.db import Database
 from pacer.mqtt.broker import PrivateBroker, free_port, port_open
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO
 ACL = ROOT / "config" / "mosquitto" / "acl"
 SHOTS = screenshot_dir(ROOT / "pacer" / "clinic" / "screenshots")
 PHYSIO, PHYSIO_MQTT_PW, PHYSIO_WEB_PW = "physio", "physio-mqtt-pw-1", "physio web secret 2"

@@ -321,7 +321,7 @@ def test_name_lookup_unsupported_kinds_and_duplicate_labels(
 ) -> None:
     caplog.set_level(logging.ERROR, logger="devices.manager")
     # A kind without a driver is only skipped (every kind pacer's config takes has
-    # one: tests/test_config.py).
+    # one: tests/pacer/test_config.py).
     polar = DeviceSpec(kind="polar", name="Polar H10")
     assert list(DeviceManager([polar], zone=ZONE).links) == ["Polar H10"]
     odd = DeviceSpec(kind="movesense", name="Movesense")

@@ -5,9 +5,8 @@ twin is checked in its browser test (3,120)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from helpers import REPO
 
 from pacer.clinic.web import _environment
 from pacer.engine.numbers import grouped, percent
@@ -15,7 +14,7 @@ from pacer.engine.rules import SafetyRules
 from pacer.engine.texts import wording
 from pacer.report.html import num, pct
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO
 
 
 @pytest.mark.parametrize(("value", "digits", "shown"), [

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import REPO
 from helpers.browser import screenshot_dir
 from helpers.clinic import day_summary, encode
 from helpers.daemon import pacer_cli
@@ -33,7 +34,7 @@ from pacer.report.example.screenshot import LAPTOP, PHONE, chromium, dump_dom, s
 from pacer.store import Store
 
 NAME, PASSWORD = "jo.physio", "correct horse battery"
-SHOTS = screenshot_dir(Path(__file__).resolve().parent.parent / "pacer" / "clinic"
+SHOTS = screenshot_dir(REPO / "pacer" / "clinic"
                        / "screenshots")
 
 

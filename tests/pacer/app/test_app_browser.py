@@ -20,6 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from helpers import REPO
 from helpers.app import Browser, Watcher, browser_missing
 from helpers.browser import screenshot_dir
 from helpers.mqtt import Received
@@ -28,7 +29,7 @@ from pacer.app.bundle import DIST_DIR
 from pacer.engine.safety import FLAGS, first_line, said
 from pacer.mqtt.broker import PrivateBroker, free_port
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO
 ACL = ROOT / "config" / "mosquitto" / "acl"
 SHOTS = screenshot_dir(ROOT / "pacer" / "app" / "screenshots")
 TZ = ZoneInfo("Australia/Sydney")

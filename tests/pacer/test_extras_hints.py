@@ -11,11 +11,12 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from helpers import REPO
 
 from pacer.cli import main
 from pacer.extras import DISTRIBUTION, MissingExtraError, install_hint, needs_extra
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO
 
 # Runs pacer's command line with the modules named in argv[1] hidden, as if their
 # extra were not installed; "mosquitto" also hides the mosquitto binary.

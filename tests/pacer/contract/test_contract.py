@@ -59,7 +59,7 @@ def test_reading_a_topic() -> None:
 def test_every_command_has_one_kind_of_sender() -> None:
     """Each command the parser knows is the person's or the plan editors' (the
     ACLs in config/mosquitto/ are checked against these lists in
-    tests/test_mqtt_contract.py and tests/test_clinic_hostile.py)."""
+    tests/pacer/contract/test_mqtt_contract.py and tests/pacer/clinic/test_clinic_hostile.py)."""
     senders = topics.PERSON_COMMANDS + topics.EDITOR_COMMANDS
     assert sorted(senders) == sorted(COMMAND_KINDS)
     assert len(set(senders)) == len(senders)

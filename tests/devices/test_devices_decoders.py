@@ -32,7 +32,7 @@ def h(text: str) -> bytes:
 @pytest.mark.parametrize(
     ("payload", "total"),
     # 432,000 (80 97 06 00) is the most a person steps in a day: more, up to
-    # ff ff ff ff, is a DecodeError (tests/test_plausible_steps.py).
+    # ff ff ff ff, is a DecodeError (tests/devices/test_plausible_steps.py).
     [("10 27 00 00", 10000), ("00 00 00 00", 0), ("80 97 06 00", 432_000)],
 )
 def test_infinitime_step_count_vectors(payload: str, total: int) -> None:

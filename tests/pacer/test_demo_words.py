@@ -1,6 +1,6 @@
 """What ``pacer demo`` prints, as pure functions of the payloads
 (pacer/demo_words.py): reasons in words, counts that add up or say why not.
-The demo itself runs in tests/test_daemon_ble.py."""
+The demo itself runs in tests/pacer/daemon/test_daemon_ble.py."""
 
 from __future__ import annotations
 

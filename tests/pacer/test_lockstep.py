@@ -1,5 +1,5 @@
 """The demo's lock-step clock (pacer/lockstep.py), on its own; the demo runs
-on it in tests/test_daemon_ble.py and tests/test_daemon_imu.py."""
+on it in tests/pacer/daemon/test_daemon_ble.py and tests/test_daemon_imu.py."""
 
 from __future__ import annotations
 

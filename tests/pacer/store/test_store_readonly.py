@@ -1,7 +1,7 @@
 """Opening a store to read it only (``pacer report``): nothing written, no
 migration, no change of journal mode, and a clear error for a file that is
 missing, foreign, older or newer. Reading as another user, in a folder that
-user may not write, is in tests/test_report_cli.py."""
+user may not write, is in tests/pacer/report/test_report_cli.py."""
 
 from __future__ import annotations
 

@@ -10,6 +10,7 @@ from datetime import time
 from pathlib import Path
 
 import pytest
+from helpers import REPO
 from pydantic import BaseModel
 
 from pacer.config import (
@@ -23,7 +24,7 @@ from pacer.config import (
 )
 from pacer.errors import BadInput, ConfigError
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "config" / "pacer.example.toml"
+EXAMPLE = REPO / "config" / "pacer.example.toml"
 
 
 def write(tmp_path: Path, text: str, name: str = "pacer.toml") -> Path:

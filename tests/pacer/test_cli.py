@@ -10,12 +10,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from helpers import REPO
 from helpers.daemon import pacer_cli
 
 from pacer.contract.commands import EXERCISE_MAX_MIN
 from pacer.engine.model import EXERCISE_TEXT_MAX
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO
 SYDNEY = ZoneInfo("Australia/Sydney")
 
 
@@ -206,7 +207,7 @@ def test_demo_offers_a_virtual_thigh_sensor() -> None:
 
 
 def test_demo_help_says_the_speed_is_capped_and_the_day_the_same() -> None:
-    # The demo's own runs are in tests/test_daemon_ble.py.
+    # The demo's own runs are in tests/pacer/daemon/test_daemon_ble.py.
     from pacer.demo import WATCH_MAX_SPEED  # noqa: PLC0415 - the demo loads the daemon
 
     words = " ".join(pacer_cli("demo", "--help").stdout.split())

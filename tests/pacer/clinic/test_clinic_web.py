@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from helpers import REPO
 from helpers.clinic import (
     CLINIC_PATIENTS,
     TZ,
@@ -51,7 +52,7 @@ from pacer.clinic.views import ATTENTION, alert_history, open_alert
 from pacer.clinic.web import create_app
 from pacer.mqtt.broker import PrivateBroker, free_port, port_open
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO
 ACL = ROOT / "config" / "mosquitto" / "acl"
 PHYSIO_PW = "physio-web-pw-0815"
 NAME, PASSWORD = "jo.physio", "correct horse battery"

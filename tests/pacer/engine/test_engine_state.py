@@ -9,10 +9,10 @@ import dataclasses
 import json
 import math
 from datetime import date
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from helpers import DATA
 from helpers.activity import BASELINE_DAY, after_days
 
 from pacer import replay, simulate
@@ -59,7 +59,7 @@ def test_the_empty_state_too() -> None:
     assert EngineState().to_json() == reference(EngineState())
 
 
-V1_STATE = Path(__file__).parent / "data" / "engine_state_v3.json"
+V1_STATE = DATA / "engine_state_v3.json"
 """A snapshot version 1 of the engine wrote (state v3) at 10:00 on the tenth
 day of ``simulate.minutes(date(2026, 6, 1), 10, London, seed 7)``, its baseline
 complete: what a daemon upgraded in the middle of a day finds in its store."""
@@ -91,7 +91,7 @@ def test_a_state_written_by_version_1_carries_on() -> None:
     assert engine.snapshot()["v"] == STATE_VERSION
 
 
-V2_STATE = Path(__file__).parent / "data" / "engine_state_v4.json"
+V2_STATE = DATA / "engine_state_v4.json"
 """A snapshot version 2 of the engine wrote (state v4, which kept a settle
 period, do-not-disturb and snoozes in unix seconds) at 14:00 on the eleventh
 day of ``simulate.minutes(date(2026, 6, 1), 14, London, seed 7)``: a red report

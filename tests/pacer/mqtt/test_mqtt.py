@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import REPO
 from helpers.daemon import until, wait_until
 from helpers.mqtt import Collector, publish_once
 
@@ -38,8 +39,6 @@ from pacer.mqtt.client import (
 )
 
 needs_mosquitto = pytest.mark.skipif(find_mosquitto() is None, reason="needs the mosquitto binary")
-
-REPO = Path(__file__).resolve().parent.parent
 
 SubscriberFactory = Callable[[PrivateBroker, str], Collector]
 

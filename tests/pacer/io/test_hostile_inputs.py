@@ -131,7 +131,8 @@ def test_check_config_of_dev_zero() -> None:
 def test_dev_zero_as_the_mqtt_password_file(tmp_path: Path) -> None:
     cfg = config(tmp_path / "c.toml", '[mqtt]\nurl = "mqtt://127.0.0.1:9"\nusername = "alice"\n'
                  f'password_file = "{ZERO}"\n')
-    proc = pacer_cli("dnd", "10", "--config", str(cfg), memory_cap=MEMORY_CAP)
+    # cwd: the default store's folder, where the command's pending file goes
+    proc = pacer_cli("dnd", "10", "--config", str(cfg), memory_cap=MEMORY_CAP, cwd=tmp_path)
     one_line_error(proc, f"{ZERO}:", "password file", "longer than")
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from blockbuster import BlockBuster
+from helpers import REPO
 from helpers.daemon import until
 from helpers.mqtt import Collector, publish_once
 
@@ -35,7 +36,7 @@ from pacer.daemon.clock import Clock
 from pacer.mqtt.broker import PrivateBroker
 from pacer.store import Store
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO
 TZ = ZoneInfo("Europe/London")
 START = datetime(2026, 6, 10, 8, 55, tzinfo=TZ)
 

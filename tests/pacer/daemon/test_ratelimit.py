@@ -1,5 +1,5 @@
 """The per-sender command limit, as pure logic (the daemon's flood test is in
-tests/test_mqtt_contract.py)."""
+tests/pacer/contract/test_mqtt_contract.py)."""
 
 from __future__ import annotations
 

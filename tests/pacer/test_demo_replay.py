@@ -1,5 +1,5 @@
 """``pacer demo`` without the virtual extra: the same desk day from a replay
-device, in lock-step like the watch's (tests/test_daemon_ble.py), so the same
+device, in lock-step like the watch's (tests/pacer/daemon/test_daemon_ble.py), so the same
 at any speed. A real private broker and SQLite; the virtual extra is only
 hidden from the demo."""
 
