@@ -22,6 +22,7 @@ import pytest
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.observation import Observation
 from helpers.daemon import pacer_cli
+from helpers.shared import shared_dir
 from PIL import Image
 
 from pacer.report import csv as report_csv
@@ -35,21 +36,30 @@ LAST = history.START + timedelta(days=history.DAYS - 1)
 
 @pytest.fixture(scope="module")
 def made(tmp_path_factory: pytest.TempPathFactory) -> history.History:
-    """The 28-day history in a store (about a minute: the replay stores every minute)."""
-    return history.build(tmp_path_factory.mktemp("history"))
+    """The 28-day history in a store (about a minute: the replay stores every
+    minute), made once for all workers; the tests only read it."""
+    folder = shared_dir(tmp_path_factory, "report-history", history.build)
+    return history.History(folder / "minutes.csv", folder / "events.jsonl",
+                           folder / "pacer.toml", folder / "pacer.sqlite3", FIRST, LAST)
+
+
+REPORTS = {"html": "report.html", "csv": "report.csv", "fhir": "bundle.json"}
 
 
 @pytest.fixture(scope="module")
-def reports(made: history.History) -> dict[str, Path]:
-    out = {}
-    for fmt, name in (("html", "report.html"), ("csv", "report.csv"), ("fhir", "bundle.json")):
-        path = made.store.parent / name
-        proc = pacer_cli("report", "--config", str(made.config), "--from", FIRST.isoformat(),
-                         "--to", LAST.isoformat(), "--format", fmt, "--out", str(path),
-                         timeout=300)
-        assert proc.returncode == 0, proc.stderr
-        out[fmt] = path
-    return out
+def reports(made: history.History, tmp_path_factory: pytest.TempPathFactory
+            ) -> dict[str, Path]:
+    """The whole history's report in each format, made once for all workers."""
+    def make(folder: Path) -> None:
+        folder.mkdir()
+        for fmt, name in REPORTS.items():
+            proc = pacer_cli("report", "--config", str(made.config), "--from", FIRST.isoformat(),
+                             "--to", LAST.isoformat(), "--format", fmt,
+                             "--out", str(folder / name), timeout=300)
+            assert proc.returncode == 0, proc.stderr
+
+    folder = shared_dir(tmp_path_factory, "report-files", make)
+    return {fmt: folder / name for fmt, name in REPORTS.items()}
 
 
 @pytest.fixture(scope="module")
