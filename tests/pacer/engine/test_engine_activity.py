@@ -5,7 +5,7 @@ rules (pacing-rules.md version 2, sections 1, 3, 4, 5, 7, 8, 10 and 11;
 interfaces.md section 4).
 
 The test day is Wednesday 2026-06-10 in London (+01:00); see
-``activity_helpers``: most tests use the fixed v1 window 07:30-21:30
+``helpers.activity``: most tests use the fixed v1 window 07:30-21:30
 (``FIXED_DAY``) and are worn from 07:30 (``worn``), so a quota of 8,400 steps
 makes the linear expectation E(t) = 10 steps per minute since getting up at
 07:30; floor 4,200, ceiling 12,600, boom 15,750, and pace_ease_off needs at
