@@ -48,9 +48,11 @@ from pacer.clinic.db import Database
 from pacer.mqtt.broker import PrivateBroker
 
 # The simulated patients' messages are test helpers (tests/helpers/, not shipped):
-# this script runs from the repo, so it puts the tests' folder on the path.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from helpers.clinic import Message, patient_day, publish_all, users
+# this script runs from the repo, so it puts the tests' folder on the path, and
+# the repo before it (tests/pacer mirrors the package's name; the package wins).
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO), str(REPO / "tests")]
+from helpers.clinic import Message, patient_day, publish_all, users  # noqa: E402
 
 DAY = date(2026, 11, 23)
 LEAVES = ("summary/#", "alert", "event", "status")

@@ -30,9 +30,11 @@ from pacer.clinic.records import parse
 from pacer.contract.topics import Topics
 
 # The simulated patients' messages are test helpers (tests/helpers/, not shipped):
-# this script runs from the repo, so it puts the tests' folder on the path.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from helpers.clinic import day_summary, encode
+# this script runs from the repo, so it puts the tests' folder on the path, and
+# the repo before it (tests/pacer mirrors the package's name; the package wins).
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO), str(REPO / "tests")]
+from helpers.clinic import day_summary, encode  # noqa: E402
 
 
 def median_s(fn: Callable[[], object], runs: int) -> float:

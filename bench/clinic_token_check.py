@@ -30,9 +30,11 @@ from pacer.clinic.records import parse
 from pacer.clinic.web import create_app
 
 # The simulated patients' messages are test helpers (tests/helpers/, not shipped):
-# this script runs from the repo, so it puts the tests' folder on the path.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from helpers.clinic import clinic_messages
+# this script runs from the repo, so it puts the tests' folder on the path, and
+# the repo before it (tests/pacer mirrors the package's name; the package wins).
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO), str(REPO / "tests")]
+from helpers.clinic import clinic_messages  # noqa: E402
 
 NAME, PASSWORD = "bench.physio", "a bench password"
 

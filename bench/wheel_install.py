@@ -16,7 +16,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+# The tests' folder for test_wheel and its helpers, the repo before it
+# (tests/pacer mirrors the package's name; the package must win).
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from test_wheel import build_wheel, install  # noqa: E402
 
