@@ -49,17 +49,12 @@ def test_devices_knows_nothing_of_pacer() -> None:
     assert {f: m for f, m in found.items() if m} == {}
 
 
-# Re-exports of tests/helpers/ at their old homes, for the test files still
-# being moved; they go once none imports them.
-STILL_MOVING = {"pacer/mqtt/testing.py", "devices/virtual/testing.py"}
-
-
 def test_shipped_packages_import_no_test_helpers() -> None:
     """Test-only helpers live in tests/helpers/, which does not ship: a shipped
     module that imported them would fail once installed."""
     found = {f: sorted(m for m in mods if m == "helpers" or m.startswith("helpers."))
              for package in ("pacer", "devices") for f, mods in imported(package).items()}
-    assert {f: m for f, m in found.items() if m and f not in STILL_MOVING} == {}
+    assert {f: m for f, m in found.items() if m} == {}
 
 
 def test_engine_knows_only_itself_the_timebase_and_the_errors() -> None:

@@ -269,3 +269,10 @@ class DaemonProcess:
         (row,) = self.query("SELECT state FROM engine_state")
         loaded: dict[str, Any] = json.loads(row[0])
         return loaded
+
+
+def stored_steps(db: Path) -> tuple[int, list[tuple[int, int, str]]]:
+    """The steps a store holds, all told, and its minutes (minute, steps, posture)."""
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT minute, steps, posture FROM epochs ORDER BY minute").fetchall()
+    return sum(r[1] for r in rows), rows

@@ -9,14 +9,13 @@ import asyncio
 import io
 import json
 import re
-import sqlite3
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from helpers.daemon import run_daemon, until
+from helpers.daemon import run_daemon, stored_steps, until
 
 pytest.importorskip("bumble", reason="the virtual wearables need the 'virtual' extra")
 
@@ -44,10 +43,6 @@ def config_for(tmp: Path, broker: PrivateBroker, watch: VirtualWatch) -> Config:
     })
 
 
-def stored_steps(db: Path) -> tuple[int, list[tuple[int, int, str]]]:
-    with sqlite3.connect(db) as conn:
-        rows = conn.execute("SELECT minute, steps, posture FROM epochs ORDER BY minute").fetchall()
-    return sum(r[1] for r in rows), rows
 
 
 

@@ -16,6 +16,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from helpers.devices import Collector, ManualClock, until
 
 from devices import huami_kinds, minute_log, uuids
 from devices.connection import Timing
@@ -30,7 +31,6 @@ from devices.scan import Found, recognise, scan
 from devices.spec import DeviceSpec
 from devices.virtual import VirtualWorld, run_in_world
 from devices.virtual.miband import ACTIVE, NOT_WORN, VirtualMiBand
-from devices.virtual.testing import Collector, ManualClock, until
 
 ZONE = ZoneInfo("Europe/Madrid")
 FAST = Timing(scan_s=0.2, connect_s=1.0, backoff_base_s=0.01, backoff_cap_s=0.05)

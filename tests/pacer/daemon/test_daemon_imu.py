@@ -22,9 +22,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from daemon_helpers import until
+from helpers.daemon import until
 
 pytest.importorskip("bumble", reason="the virtual wearables need the 'virtual' extra")
+
+from helpers.mqtt import Collector
 
 from devices.imu.synth import Segment, synthesise
 from devices.samples import Link, Motion
@@ -39,7 +41,6 @@ from pacer.daemon.imu_track import ImuTrack
 from pacer.demo import _demo
 from pacer.engine.model import Epoch, Posture
 from pacer.mqtt.broker import PrivateBroker
-from pacer.mqtt.testing import Collector
 from pacer.store import Store
 
 TZ = ZoneInfo("Europe/London")

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from daemon_helpers import connected, run_daemon, until
-from test_daemon_ble import stored_steps
+from helpers.daemon import connected, run_daemon, stored_steps, until
+from helpers.mqtt import Collector
 
 from devices.minute_log import MINUTE_S, minute_of
 from devices.samples import Link, NotWornRun, StepDelta
@@ -26,7 +26,6 @@ from pacer.daemon.ble import MinuteBook
 from pacer.daemon.clock import Clock
 from pacer.engine.model import Epoch
 from pacer.mqtt.broker import PrivateBroker
-from pacer.mqtt.testing import Collector
 
 TZ = ZoneInfo("Europe/London")
 START = datetime(2026, 6, 10, 8, 55, tzinfo=TZ)  # a Wednesday

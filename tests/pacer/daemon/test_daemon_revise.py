@@ -25,9 +25,9 @@ from helpers.engine import LONDON, Day, Driver, sitting_rules
 
 pytest.importorskip("bumble", reason="the virtual wearables need the 'virtual' extra")
 
+from helpers.minutes import RATE, T0, live, offline
 from helpers.mqtt import Collector
 from test_daemon_imu import config_for
-from test_minutes import RATE, T0, live, offline
 from test_not_worn import M0, book_with, stream
 
 from devices.imu.synth import Segment, synthesise

@@ -11,6 +11,8 @@ import pytest
 
 pytest.importorskip("bumble", reason="the virtual wearables need the 'virtual' extra")
 
+from helpers.devices import Collector, until
+
 from devices.connection import Timing
 from devices.drivers import polar, witmotion
 from devices.imu import LABELS, process
@@ -21,7 +23,6 @@ from devices.samples import Battery, Motion
 from devices.spec import DeviceSpec
 from devices.virtual import VirtualWorld, run_in_world
 from devices.virtual.imu import TURNED, Timeline, compressed_frame
-from devices.virtual.testing import Collector, until
 from pacer.daemon.clock import Clock
 
 ZONE = ZoneInfo("Europe/London")

@@ -158,7 +158,8 @@ def test_a_virtual_thigh_sensor_laid_on_a_table_is_not_worn_and_gets_no_sitting_
     minutes sitting, then the sensor lies on a table for 40 (a bout of 50 without
     not-worn detection, a sitting prompt at 40), then it is worn for a walk."""
     pytest.importorskip("bumble", reason="the virtual wearables need the 'virtual' extra")
-    from daemon_helpers import connected, run_daemon, until  # noqa: PLC0415
+    from helpers.daemon import connected, run_daemon, until  # noqa: PLC0415
+    from helpers.mqtt import Collector  # noqa: PLC0415
 
     from devices.imu.synth import Segment  # noqa: PLC0415
     from devices.virtual import virtual_world  # noqa: PLC0415
@@ -166,7 +167,6 @@ def test_a_virtual_thigh_sensor_laid_on_a_table_is_not_worn_and_gets_no_sitting_
     from pacer.daemon.app import Daemon  # noqa: PLC0415
     from pacer.daemon.clock import Clock  # noqa: PLC0415
     from pacer.mqtt.broker import PrivateBroker  # noqa: PLC0415
-    from pacer.mqtt.testing import Collector  # noqa: PLC0415
 
     start = datetime(2026, 6, 10, 8, 55, tzinfo=ZoneInfo("Europe/London")).timestamp()
 
@@ -228,7 +228,7 @@ def test_a_virtual_watch_on_its_charger_is_not_worn_until_its_next_steps(
     battery rises (the charger), and the minutes until it counts steps again
     are stored not worn."""
     pytest.importorskip("bumble", reason="the virtual wearables need the 'virtual' extra")
-    from daemon_helpers import connected, run_daemon, until  # noqa: PLC0415
+    from helpers.daemon import connected, run_daemon, until  # noqa: PLC0415
 
     from devices.virtual import virtual_world  # noqa: PLC0415
     from pacer.config import parse_config  # noqa: PLC0415
@@ -397,7 +397,7 @@ def test_a_sitting_prompt_waits_while_a_still_run_may_be_the_watch_on_a_table(
     out then, late, with the bout as it is."""
     from datetime import date  # noqa: PLC0415
 
-    from engine_helpers import LONDON, Day, Driver  # noqa: PLC0415
+    from helpers.engine import LONDON, Day, Driver  # noqa: PLC0415
 
     from pacer.config import Rules, WalkRules  # noqa: PLC0415
 
@@ -421,7 +421,7 @@ def test_without_the_still_run_told_the_prompt_goes_out_at_the_limit() -> None:
     """The control for the test above: the same minutes, nothing told."""
     from datetime import date  # noqa: PLC0415
 
-    from engine_helpers import LONDON, Day, Driver  # noqa: PLC0415
+    from helpers.engine import LONDON, Day, Driver  # noqa: PLC0415
 
     from pacer.config import Rules, WalkRules  # noqa: PLC0415
 
@@ -437,7 +437,7 @@ def test_a_watch_off_for_two_hours_is_said_once_as_gone_quiet() -> None:
     90): the still run told late counts from its first minute."""
     from datetime import date  # noqa: PLC0415
 
-    from engine_helpers import LONDON, Day, Driver  # noqa: PLC0415
+    from helpers.engine import LONDON, Day, Driver  # noqa: PLC0415
 
     from pacer.config import Rules, WalkRules  # noqa: PLC0415
 
@@ -507,13 +507,13 @@ def test_a_virtual_watch_on_a_table_for_two_hours_of_a_desk_day(tmp_path: Path) 
     minutes are stored not worn (those before the run was found rewritten),
     the day summary counts them, and one wearable_silent says it went quiet."""
     pytest.importorskip("bumble", reason="the virtual wearables need the 'virtual' extra")
-    from daemon_helpers import connected, run_daemon, until  # noqa: PLC0415
+    from helpers.daemon import connected, run_daemon, until  # noqa: PLC0415
+    from helpers.mqtt import Collector  # noqa: PLC0415
 
     from devices.virtual import virtual_world  # noqa: PLC0415
     from pacer.daemon.app import Daemon  # noqa: PLC0415
     from pacer.daemon.clock import Clock  # noqa: PLC0415
     from pacer.mqtt.broker import PrivateBroker  # noqa: PLC0415
-    from pacer.mqtt.testing import Collector  # noqa: PLC0415
     from pacer.store import Store  # noqa: PLC0415
 
     start = datetime(2026, 6, 10, 8, 55, tzinfo=ZoneInfo("Europe/London")).timestamp()
@@ -571,7 +571,7 @@ def test_a_still_run_goes_on_across_a_daemon_restart(tmp_path: Path) -> None:
     minutes the minutes stored before the restart are rewritten not worn (a
     daemon that forgot the run would start a new one after the restart)."""
     pytest.importorskip("bumble", reason="the virtual wearables need the 'virtual' extra")
-    from daemon_helpers import connected, run_daemon, until  # noqa: PLC0415
+    from helpers.daemon import connected, run_daemon, until  # noqa: PLC0415
 
     from devices.virtual import virtual_world  # noqa: PLC0415
     from pacer.daemon.app import Daemon  # noqa: PLC0415
@@ -644,7 +644,7 @@ def test_the_virtual_watch_on_a_table_in_lock_step(tmp_path: Path) -> None:
     minutes are all stored not worn, the first 14 rewritten when the run
     reached 15; steps walked meanwhile are not counted by the watch."""
     pytest.importorskip("bumble", reason="the virtual wearables need the 'virtual' extra")
-    from daemon_helpers import connected, run_daemon, until  # noqa: PLC0415
+    from helpers.daemon import connected, run_daemon, until  # noqa: PLC0415
 
     from devices.virtual import virtual_world  # noqa: PLC0415
     from pacer.daemon.app import Daemon  # noqa: PLC0415
@@ -714,7 +714,7 @@ def test_a_bout_at_its_limit_before_the_still_run_began_gets_its_prompt() -> Non
     prompt goes out when do-not-disturb ends, not after the run."""
     from datetime import date  # noqa: PLC0415
 
-    from engine_helpers import LONDON, Day, Driver  # noqa: PLC0415
+    from helpers.engine import LONDON, Day, Driver  # noqa: PLC0415
 
     from pacer.config import Rules, WalkRules  # noqa: PLC0415
     from pacer.engine.model import Dnd  # noqa: PLC0415
