@@ -3,7 +3,7 @@
 What is relied on, and where it comes from (Gadgetbridge's Huami support:
 ``HuamiService``, ``InitOperation``, ``HuamiSupport``, ``HuamiBatteryInfo``,
 ``AbstractFetchOperation``, ``FetchActivityOperation``; the test vectors in
-``tests/test_devices_huami.py`` are our own):
+``tests/devices/test_devices_huami.py`` are our own):
 
 * services 0xFEE0 and 0xFEE1; the band's own characteristics are
   ``0000XXXX-0000-3512-2118-0009af100700`` (``huami_uuid``);

@@ -54,7 +54,7 @@ daemon must decide while it streams, and the rules' window is
   the sensor moves again.
 
 Not measured on real recordings yet (none at hand without a wearer): the values
-are GGIR's, checked only against the synthetic streams (``tests/test_not_worn.py``).
+are GGIR's, checked only against the synthetic streams (``tests/pacer/daemon/test_not_worn.py``).
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ export const LIGHTS = [
 // The red flags (docs/pacing-rules.md section 7), as pacer/engine/safety.py has
 // them: the app asks and advises from app-config.json's "safety", which the
 // server builds from that table; this copy is for when the config is missing
-// (tests/test_app.py keeps it equal to the engine's).
+// (tests/pacer/app/test_app.py keeps it equal to the engine's).
 export const SAFETY = {
   emergency_number: '999',
   urgent_service: 'NHS 111 or an urgent GP appointment',
