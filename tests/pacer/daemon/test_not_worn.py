@@ -154,7 +154,7 @@ def test_stillness_rule_counts_two_axes_of_three_and_a_moved_minute_ends_the_run
 def test_a_virtual_thigh_sensor_laid_on_a_table_is_not_worn_and_gets_no_sitting_prompt(
     tmp_path: Path,
 ) -> None:
-    """Real bleak, the daemon at 120x, the IMU pipeline, mosquitto and SQLite: 10
+    """Real bleak, the daemon at 60x, the IMU pipeline, mosquitto and SQLite: 10
     minutes sitting, then the sensor lies on a table for 40 (a bout of 50 without
     not-worn detection, a sitting prompt at 40), then it is worn for a walk."""
     pytest.importorskip("bumble", reason="the virtual wearables need the 'virtual' extra")
@@ -175,7 +175,9 @@ def test_a_virtual_thigh_sensor_laid_on_a_table_is_not_worn_and_gets_no_sitting_
             phone = Collector(broker.host, broker.port, "pacer/alice/prompt")
             try:
                 async with virtual_world() as world:
-                    clock = Clock(speed=120.0, origin=start)
+                    # 60x: 600 readings a real second through bumble and bleak, which a
+                    # busy machine keeps up with (a minute needs 300 for a verdict).
+                    clock = Clock(speed=60.0, origin=start)
                     thigh = await world.add_witmotion(clock=clock.now)
                     config = parse_config({
                         "user": {"id": "alice", "timezone": "Europe/London"},
@@ -199,7 +201,7 @@ def test_a_virtual_thigh_sensor_laid_on_a_table_is_not_worn_and_gets_no_sitting_
                         thigh.take_off(40 * 60, at=off, up=(0.0, -1.0, 0.0))
                         done = off + 40 * 60 + 180
                         await until(lambda: (daemon.engine.next_minute or 0) * 60 >= done,
-                                    120, "the walk after the table")
+                                    300, "the walk after the table")
                         tally = daemon.engine.state.tally
                         seen["not_worn"] = tally.not_worn_min if tally is not None else -1
 
@@ -209,7 +211,7 @@ def test_a_virtual_thigh_sensor_laid_on_a_table_is_not_worn_and_gets_no_sitting_
                 phone.close()
         return {**seen, "prompts": prompts}
 
-    result = asyncio.run(asyncio.wait_for(scenario(), 180))
+    result = asyncio.run(asyncio.wait_for(scenario(), 420))
     with sqlite3.connect(tmp_path / "pacer.sqlite3") as conn:
         rows = dict(conn.execute("SELECT minute, posture FROM epochs").fetchall())
     first = int(result["off"] // 60) + 1  # the first whole minute on the table
