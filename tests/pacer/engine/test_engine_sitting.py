@@ -1129,9 +1129,12 @@ def _windows(r: Result) -> dict[str, tuple[int, int]]:
             if w is not None and w.opened is not None:
                 # Still open when the data ended: a prompt at that minute was in
                 # it. A tap closes the window at the minute it came in, which may
-                # follow a prompt sent at the start of that minute.
+                # follow a prompt sent at the start of that minute. An hour of
+                # lying closes it after the fact at the lying's first minute: a
+                # prompt stamped then was decided on the minute before, when
+                # nothing showed the person lying down.
                 end = x.time if w.closed is None else w.closed
-                inclusive = w.closed is None or w.closed_by == "event"
+                inclusive = w.closed is None or w.closed_by in ("event", "detected")
                 out[x.key] = (w.opened, end + 1 if inclusive else end)
     return out
 
