@@ -10,37 +10,20 @@ import asyncio
 import contextlib
 import json
 import sqlite3
-from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
-from helpers.daemon import connected, run_daemon, until
+from helpers.daemon import SPEED, START, connected, run_daemon, until, wearable_config
 
 pytest.importorskip("bumble", reason="the virtual wearables need the 'virtual' extra")
 
 from helpers.mqtt import Collector
 
-from devices.virtual import VirtualBangle, virtual_world
-from pacer.config import Config, parse_config
+from devices.virtual import virtual_world
 from pacer.daemon.app import Daemon
 from pacer.daemon.clock import Clock
 from pacer.mqtt.broker import PrivateBroker
-
-TZ = ZoneInfo("Europe/London")
-START = datetime(2026, 6, 10, 8, 55, tzinfo=TZ)  # a Wednesday
-SPEED = 240.0  # a clock minute every 0.25 s
-
-
-def config_for(tmp: Path, broker: PrivateBroker, watch: VirtualBangle) -> Config:
-    return parse_config({
-        "user": {"id": "alice", "timezone": "Europe/London"},
-        "devices": [{"kind": "bangle", "address": watch.address, "placement": "wrist"}],
-        "mqtt": {"url": broker.url},
-        "storage": {"path": str(tmp / "pacer.sqlite3")},
-        "walks": {"per_day": 0, "times": []},
-    })
 
 
 def stored(db: Path) -> list[tuple[int, int, str]]:
@@ -81,7 +64,7 @@ def test_steps_stored_exactly_across_a_drop_and_a_restart_and_a_prompt_buzzes(
                     clocks = Clocks(Clock(speed=SPEED, origin=START.timestamp()))
                     watch = await world.add_bangle(clock=clocks)
                     firmware = asyncio.create_task(watch.keep_time())
-                    config = config_for(tmp_path, broker, watch)
+                    config = wearable_config(tmp_path, broker, "bangle", watch.address)
 
                     async def first(daemon: Daemon) -> None:
                         nonlocal walked
@@ -145,7 +128,7 @@ def test_on_its_charger_the_minutes_are_not_worn(tmp_path: Path) -> None:
             async with virtual_world() as world:
                 clock = Clock(speed=SPEED, origin=START.timestamp())
                 watch = await world.add_bangle(clock=clock.now)
-                config = config_for(tmp_path, broker, watch)
+                config = wearable_config(tmp_path, broker, "bangle", watch.address)
                 marks: dict[str, int] = {}
 
                 async def body(daemon: Daemon) -> None:

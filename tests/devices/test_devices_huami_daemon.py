@@ -8,41 +8,31 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from helpers.daemon import connected, run_daemon, stored_steps, until
+from helpers.daemon import SPEED, START, connected, run_daemon, stored_steps, until, wearable_config
 from helpers.mqtt import Collector
 
 from devices.minute_log import MINUTE_S, minute_of
 from devices.samples import Link, NotWornRun, StepDelta
 from devices.virtual import virtual_world
 from devices.virtual.miband import VirtualMiBand
-from pacer.config import Config, parse_config
+from pacer.config import Config
 from pacer.daemon.app import Daemon
 from pacer.daemon.ble import MinuteBook
 from pacer.daemon.clock import Clock
 from pacer.engine.model import Epoch
 from pacer.mqtt.broker import PrivateBroker
 
-TZ = ZoneInfo("Europe/London")
-START = datetime(2026, 6, 10, 8, 55, tzinfo=TZ)  # a Wednesday
-SPEED = 240.0  # a clock minute every 0.25 s
 KEY_HEX = "8f1d2c3b4a5968778695a4b3c2d1e0f0"
 
 
 def config_for(tmp: Path, broker: PrivateBroker, band: VirtualMiBand) -> Config:
+    """The band with its auth key in a file in ``tmp``."""
     (tmp / "band.key").write_text(KEY_HEX + "\n", encoding="utf-8")
-    return parse_config({
-        "user": {"id": "alice", "timezone": "Europe/London"},
-        "devices": [{"kind": "huami", "address": band.address, "placement": "wrist",
-                     "auth_key_file": str(tmp / "band.key")}],
-        "mqtt": {"url": broker.url},
-        "storage": {"path": str(tmp / "pacer.sqlite3")},
-        "walks": {"per_day": 0, "times": []},
-    })
+    return wearable_config(tmp, broker, "huami", band.address,
+                           auth_key_file=str(tmp / "band.key"))
 
 
 def test_band_steps_stored_exactly_across_a_drop_and_a_restart_and_prompts_buzz_it(

@@ -23,10 +23,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from devices.virtual import VirtualWorld
-from pacer.config import Config
+from pacer.config import Config, parse_config
 from pacer.daemon.app import Daemon
 from pacer.daemon.clock import Clock
 from pacer.engine.model import Epoch, Posture
+from pacer.mqtt.broker import PrivateBroker
 from pacer.store import Store
 from pacer.timebase import iso
 
@@ -60,6 +61,28 @@ async def until(check: Callable[[], Any], timeout: float = 10.0,
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
         await asyncio.sleep(0.01)
+
+
+# --- the daemon on virtual wearables -----------------------------------------------------
+
+START = datetime(2026, 6, 10, 8, 55, tzinfo=ZoneInfo("Europe/London"))  # a Wednesday
+SPEED = 240.0  # a clock minute every 0.25 s
+
+
+def wearable_config(tmp: Path, broker: PrivateBroker, kind: str, address: str, *,
+                    placement: str = "wrist", day: Mapping[str, Any] | None = None,
+                    **device: str) -> Config:
+    """Alice's daemon (Europe/London, no walks planned, her store in ``tmp``) on
+    ``broker`` and one wearable: ``kind`` at ``address`` (``device``: its further
+    keys); ``day``, a [day] table."""
+    return parse_config({
+        "user": {"id": "alice", "timezone": "Europe/London"},
+        "devices": [{"kind": kind, "address": address, "placement": placement, **device}],
+        "mqtt": {"url": broker.url},
+        "storage": {"path": str(tmp / "pacer.sqlite3")},
+        "walks": {"per_day": 0, "times": []},
+        **({"day": dict(day)} if day else {}),
+    })
 
 
 def connected(daemon: Daemon) -> bool:

@@ -9,41 +9,21 @@ import asyncio
 import io
 import json
 import re
-from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
-from helpers.daemon import run_daemon, stored_steps, until
+from helpers.daemon import SPEED, START, run_daemon, stored_steps, until, wearable_config
 
 pytest.importorskip("bumble", reason="the virtual wearables need the 'virtual' extra")
 
 from helpers.mqtt import Collector
 
-from devices.virtual import VirtualWatch, virtual_world
-from pacer.config import Config, parse_config
+from devices.virtual import virtual_world
 from pacer.daemon.app import Daemon
 from pacer.daemon.clock import Clock
 from pacer.demo import _demo
 from pacer.mqtt.broker import PrivateBroker
-
-TZ = ZoneInfo("Europe/London")
-START = datetime(2026, 6, 10, 8, 55, tzinfo=TZ)  # a Wednesday
-SPEED = 240.0  # a clock minute every 0.25 s
-
-
-def config_for(tmp: Path, broker: PrivateBroker, watch: VirtualWatch) -> Config:
-    return parse_config({
-        "user": {"id": "alice", "timezone": "Europe/London"},
-        "devices": [{"kind": "infinitime", "address": watch.address, "placement": "wrist"}],
-        "mqtt": {"url": broker.url},
-        "storage": {"path": str(tmp / "pacer.sqlite3")},
-        "walks": {"per_day": 0, "times": []},
-    })
-
-
-
 
 
 def test_steps_stored_exactly_across_drops_and_a_restart_and_prompts_buzz_the_watch(
@@ -61,7 +41,7 @@ def test_steps_stored_exactly_across_drops_and_a_restart_and_prompts_buzz_the_wa
             try:
                 async with virtual_world(watches=1) as world:
                     watch = world.watches[0]
-                    config = config_for(tmp_path, broker, watch)
+                    config = wearable_config(tmp_path, broker, "infinitime", watch.address)
                     clock = Clock(speed=SPEED, origin=START.timestamp())
 
                     async def first(daemon: Daemon) -> None:
@@ -117,7 +97,7 @@ def test_no_wearable_in_reach_gives_unknown_minutes_and_no_crash(tmp_path: Path)
             async with virtual_world(watches=1) as world:
                 watch = world.watches[0]
                 await watch.go_away()
-                config = config_for(tmp_path, broker, watch)
+                config = wearable_config(tmp_path, broker, "infinitime", watch.address)
                 clock = Clock(speed=SPEED, origin=START.timestamp())
 
                 async def body(daemon: Daemon) -> None:
