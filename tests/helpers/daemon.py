@@ -8,6 +8,7 @@ Every wait here is bounded and waits for a condition.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import resource
@@ -16,13 +17,12 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from devices.virtual import VirtualWorld
 from pacer.config import Config, parse_config
 from pacer.daemon.app import Daemon
 from pacer.daemon.clock import Clock
@@ -30,6 +30,10 @@ from pacer.engine.model import Epoch, Posture
 from pacer.mqtt.broker import PrivateBroker
 from pacer.store import Store
 from pacer.timebase import iso
+
+if TYPE_CHECKING:  # bumble (the 'virtual' extra): only for tests that skip without it
+    from devices.virtual import VirtualWorld
+    from devices.virtual.imu import VirtualWitMotion
 
 WAIT_S = 20.0  # the default bound of a single wait
 
@@ -90,18 +94,41 @@ def connected(daemon: Daemon) -> bool:
     return bool(daemon.ble and daemon.ble.devices()[0]["connected"])
 
 
-async def run_daemon(config: Config, world: VirtualWorld, clock: Clock,
-                     body: Callable[[Daemon], Awaitable[None]]) -> None:
-    """Run the daemon on ``world``'s wearables while ``body`` runs, then stop it."""
+@contextlib.asynccontextmanager
+async def daemon_running(config: Config, world: VirtualWorld, clock: Clock
+                         ) -> AsyncIterator[Daemon]:
+    """The daemon running on ``world``'s wearables (its store open) until the
+    block ends, then stopped."""
     with Store.open(config.storage.path) as store:
         daemon = Daemon(config, store=store, clock=clock, ble_backend=world.backend,
                         ble_scanner_backend=world.scanner_backend)
         task = asyncio.create_task(daemon.run())
         try:
-            await body(daemon)
+            yield daemon
         finally:
             daemon.stop()
             await asyncio.wait_for(task, 20)
+
+
+async def run_daemon(config: Config, world: VirtualWorld, clock: Clock,
+                     body: Callable[[Daemon], Awaitable[None]]) -> None:
+    """Run the daemon on ``world``'s wearables while ``body`` runs, then stop it."""
+    async with daemon_running(config, world, clock) as daemon:
+        await body(daemon)
+
+
+@contextlib.asynccontextmanager
+async def thigh_daemon(tmp: Path, broker: PrivateBroker, world: VirtualWorld, clock: Clock,
+                       day: Mapping[str, Any] | None = None
+                       ) -> AsyncIterator[tuple[VirtualWitMotion, Daemon]]:
+    """A virtual thigh sensor (WitMotion-like) on ``clock``, and the daemon
+    (``wearable_config``) running on it, connected, until the block ends."""
+    thigh = await world.add_witmotion(clock=clock.now)
+    config = wearable_config(tmp, broker, "witmotion", thigh.address, placement="thigh",
+                             day=day)
+    async with daemon_running(config, world, clock) as daemon:
+        await until(lambda: connected(daemon), 15, "the thigh sensor to connect")
+        yield thigh, daemon
 
 
 # --- minutes files -------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from helpers.daemon import until
+from helpers.daemon import START, thigh_daemon, until
 
 pytest.importorskip("bumble", reason="the virtual wearables need the 'virtual' extra")
 
@@ -32,32 +32,17 @@ from devices.imu.synth import Segment, synthesise
 from devices.samples import Link, Motion
 from devices.virtual import virtual_world
 from devices.virtual.imu import TURNED
-from pacer.config import Config, parse_config
+from pacer.config import parse_config
 from pacer.contract import payloads
-from pacer.daemon.app import Daemon
 from pacer.daemon.ble import BleSource, MinuteBook
 from pacer.daemon.clock import Clock
 from pacer.daemon.imu_track import ImuTrack
 from pacer.demo import _demo
 from pacer.engine.model import Epoch, Posture
 from pacer.mqtt.broker import PrivateBroker
-from pacer.store import Store
 
 TZ = ZoneInfo("Europe/London")
-START = datetime(2026, 6, 10, 8, 55, tzinfo=TZ)  # a Wednesday
 SPEED = 120.0  # a clock minute every 0.5 s; the IMU sends 10 x 120 samples a real second
-
-
-def config_for(tmp: Path, broker: PrivateBroker, address: str,
-               day: dict[str, Any] | None = None) -> Config:
-    return parse_config({
-        "user": {"id": "alice", "timezone": "Europe/London"},
-        "devices": [{"kind": "witmotion", "address": address, "placement": "thigh"}],
-        "mqtt": {"url": broker.url},
-        "storage": {"path": str(tmp / "pacer.sqlite3")},
-        "walks": {"per_day": 0, "times": []},
-        **({"day": day} if day else {}),
-    })
 
 
 def stored(db: Path) -> list[tuple[int, int, str, int]]:
@@ -78,47 +63,35 @@ def test_thigh_imu_sits_50_minutes_gets_a_break_prompt_at_40_and_walking_ends_th
             try:
                 async with virtual_world() as world:
                     clock = Clock(speed=SPEED, origin=START.timestamp())
-                    thigh = await world.add_witmotion(clock=clock.now)
-                    config = config_for(tmp_path, broker, thigh.address)
-                    with Store.open(config.storage.path) as store:
-                        daemon = Daemon(config, store=store, clock=clock,
-                                        ble_backend=world.backend,
-                                        ble_scanner_backend=world.scanner_backend)
-                        task = asyncio.create_task(daemon.run())
-                        try:
-                            await until(lambda: bool(daemon.ble and daemon.ble.devices()[0][
-                                "connected"]), 15, "the thigh sensor to connect")
-                            # Every activity changes 45 s into a clock minute, whenever
-                            # the sensor happened to connect: the minute the walk ends in
-                            # is then mostly walking, and the state read at the first
-                            # whole minute after the walk shows one minute of sitting.
-                            # (Left to the connection's timing, the change came 7-10 s
-                            # into a minute on this machine, that minute was mostly
-                            # sitting, and the last state showed two.)
-                            starts = (math.floor(clock.now() / 60) + 1) * 60.0 + 45
-                            sat_at = starts + 180
-                            thigh.play([
-                                Segment("walking", 180, 105),  # the mount is learnt here
-                                Segment("sitting", 50 * 60),
-                                Segment("standing", 60),
-                                Segment("walking", 8 * 60, 110),
-                                Segment("sitting", 3600),
-                            ], at=starts)
-                            walk_ends = sat_at + 50 * 60 + 60 + 8 * 60
+                    async with thigh_daemon(tmp_path, broker, world, clock) as (thigh, daemon):
+                        # Every activity changes 45 s into a clock minute, whenever
+                        # the sensor happened to connect: the minute the walk ends in
+                        # is then mostly walking, and the state read at the first
+                        # whole minute after the walk shows one minute of sitting.
+                        # (Left to the connection's timing, the change came 7-10 s
+                        # into a minute on this machine, that minute was mostly
+                        # sitting, and the last state showed two.)
+                        starts = (math.floor(clock.now() / 60) + 1) * 60.0 + 45
+                        sat_at = starts + 180
+                        thigh.play([
+                            Segment("walking", 180, 105),  # the mount is learnt here
+                            Segment("sitting", 50 * 60),
+                            Segment("standing", 60),
+                            Segment("walking", 8 * 60, 110),
+                            Segment("sitting", 3600),
+                        ], at=starts)
+                        walk_ends = sat_at + 50 * 60 + 60 + 8 * 60
 
-                            def watch_state() -> bool:
-                                status = payloads.state(daemon.engine.status(), user=daemon.user,
-                                                        tz=daemon.engine.tz)
-                                if status["time"] and (not state or state[-1]["time"]
-                                                       != status["time"]):
-                                    state.append(status)
-                                return (daemon.engine.next_minute or 0) * 60 >= walk_ends + 60
+                        def watch_state() -> bool:
+                            status = payloads.state(daemon.engine.status(), user=daemon.user,
+                                                    tz=daemon.engine.tz)
+                            if status["time"] and (not state or state[-1]["time"]
+                                                   != status["time"]):
+                                state.append(status)
+                            return (daemon.engine.next_minute or 0) * 60 >= walk_ends + 60
 
-                            await until(watch_state, 120, "the walk to be over")
-                            bout = daemon.engine.state.bout
-                        finally:
-                            daemon.stop()
-                            await asyncio.wait_for(task, 20)
+                        await until(watch_state, 120, "the walk to be over")
+                        bout = daemon.engine.state.bout
                 prompts = [json.loads(m.payload) for m in phone.messages]
             finally:
                 phone.close()

@@ -17,24 +17,21 @@ import sqlite3
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
-from helpers.daemon import until
+from helpers.daemon import START, thigh_daemon, until
 from helpers.engine import LONDON, Day, Driver, sitting_rules
 
 pytest.importorskip("bumble", reason="the virtual wearables need the 'virtual' extra")
 
 from helpers.minutes import RATE, T0, live, offline
 from helpers.mqtt import Collector
-from test_daemon_imu import config_for
 from test_not_worn import M0, book_with, stream
 
 from devices.imu.synth import Segment, synthesise
 from devices.virtual import virtual_world
 from devices.virtual.imu import TURNED
 from pacer.config import DayRules
-from pacer.daemon.app import Daemon
 from pacer.daemon.ble import MinuteBook
 from pacer.daemon.clock import Clock
 from pacer.engine.model import DaySummary, Epoch, Posture, Prompt, Summary
@@ -190,8 +187,6 @@ def test_minutes_a_still_run_took_back_are_not_relabelled() -> None:
 # --- end to end: the daemon with a virtual thigh sensor ------------------------------------
 
 
-TZ = ZoneInfo("Europe/London")
-START = datetime(2026, 6, 10, 8, 55, tzinfo=TZ)
 SPEED = 120.0  # a clock minute every 0.5 s
 
 
@@ -208,32 +203,21 @@ def desk_then_walk(tmp_path: Path, day: dict[str, Any], sit_min: int) -> dict[st
             try:
                 async with virtual_world() as world:
                     clock = Clock(speed=SPEED, origin=START.timestamp())
-                    thigh = await world.add_witmotion(clock=clock.now)
-                    config = config_for(tmp_path, broker, thigh.address, day)
-                    with Store.open(config.storage.path) as store:
-                        daemon = Daemon(config, store=store, clock=clock,
-                                        ble_backend=world.backend,
-                                        ble_scanner_backend=world.scanner_backend)
-                        task = asyncio.create_task(daemon.run())
-                        try:
-                            await until(lambda: bool(daemon.ble and daemon.ble.devices()[0][
-                                "connected"]), 15, "the thigh sensor to connect")
-                            starts = (math.floor(clock.now() / 60) + 1) * 60.0 + 45
-                            walks = starts + sit_min * 60
-                            thigh.play([Segment("sitting", sit_min * 60),
-                                        Segment("walking", 180, 105),
-                                        Segment("sitting", 600)], at=starts)
-                            await until(lambda: (daemon.engine.next_minute or 0) * 60
-                                        >= walks + 300, 120, "the walk to be over")
-                            tally = daemon.engine.state.tally
-                            assert tally is not None
-                            figures = (tally.opened, tally.sedentary_min,
-                                       tally.sedentary_inferred_min, daemon.engine.next_minute)
-                            await until(lambda: store.outbox_pending() == [], 10,
-                                        "the outbox to be sent")
-                        finally:
-                            daemon.stop()
-                            await asyncio.wait_for(task, 20)
+                    async with thigh_daemon(tmp_path, broker, world, clock,
+                                            day) as (thigh, daemon):
+                        starts = (math.floor(clock.now() / 60) + 1) * 60.0 + 45
+                        walks = starts + sit_min * 60
+                        thigh.play([Segment("sitting", sit_min * 60),
+                                    Segment("walking", 180, 105),
+                                    Segment("sitting", 600)], at=starts)
+                        await until(lambda: (daemon.engine.next_minute or 0) * 60
+                                    >= walks + 300, 120, "the walk to be over")
+                        tally = daemon.engine.state.tally
+                        assert tally is not None
+                        figures = (tally.opened, tally.sedentary_min,
+                                   tally.sedentary_inferred_min, daemon.engine.next_minute)
+                        await until(lambda: daemon.store.outbox_pending() == [], 10,
+                                    "the outbox to be sent")
                 prompts = [json.loads(m.payload) for m in phone.messages]
                 summaries = [json.loads(m.payload) for m in clinic.messages]
             finally:
