@@ -5,13 +5,14 @@ gives that it is not worn, from its bytes to the daemon's minutes
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 import sqlite3
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,9 +20,14 @@ import pytest
 from devices.drivers import heart_rate
 from devices.profiles import Translator
 from devices.samples import Battery, HeartRate, Link, StepDelta
+from pacer.config import Config
 from pacer.daemon.ble import MinuteBook
 from pacer.daemon.wear import Stillness
 from pacer.engine.model import Epoch, Posture
+from pacer.mqtt.broker import PrivateBroker
+
+if TYPE_CHECKING:  # bumble (the 'virtual' extra)
+    from devices.virtual import VirtualWorld
 
 T0 = 1_800_000_000.0  # on a whole minute
 M0 = int(T0 // 60)
@@ -151,6 +157,34 @@ def test_stillness_rule_counts_two_axes_of_three_and_a_moved_minute_ends_the_run
     assert still.close(10) == (False, None)
 
 
+# --- end to end: the daemon on a virtual wearable ------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def virtual_rig(prompts: list[dict[str, Any]], watches: int = 0
+                      ) -> AsyncIterator[tuple[PrivateBroker, VirtualWorld]]:
+    """A private broker and a virtual world (``watches`` InfiniTime watches) for
+    the daemon; the prompts it publishes are added to ``prompts`` at the end."""
+    from helpers.mqtt import Collector  # noqa: PLC0415
+
+    from devices.virtual import virtual_world  # noqa: PLC0415
+
+    with PrivateBroker() as broker:
+        phone = Collector(broker.host, broker.port, "pacer/alice/prompt")
+        try:
+            async with virtual_world(watches=watches) as world:
+                yield broker, world
+            prompts += [json.loads(m.payload) for m in phone.messages]
+        finally:
+            phone.close()
+
+
+def stored_postures(tmp_path: Path) -> dict[int, str]:
+    """The posture of each minute in the daemon's store in ``tmp_path``."""
+    with sqlite3.connect(tmp_path / "pacer.sqlite3") as conn:
+        return dict(conn.execute("SELECT minute, posture FROM epochs").fetchall())
+
+
 def test_a_virtual_thigh_sensor_laid_on_a_table_is_not_worn_and_gets_no_sitting_prompt(
     tmp_path: Path,
 ) -> None:
@@ -158,62 +192,36 @@ def test_a_virtual_thigh_sensor_laid_on_a_table_is_not_worn_and_gets_no_sitting_
     minutes sitting, then the sensor lies on a table for 40 (a bout of 50 without
     not-worn detection, a sitting prompt at 40), then it is worn for a walk."""
     pytest.importorskip("bumble", reason="the virtual wearables need the 'virtual' extra")
-    from helpers.daemon import connected, run_daemon, until  # noqa: PLC0415
-    from helpers.mqtt import Collector  # noqa: PLC0415
+    from helpers.daemon import START, thigh_daemon, until  # noqa: PLC0415
 
     from devices.imu.synth import Segment  # noqa: PLC0415
-    from devices.virtual import virtual_world  # noqa: PLC0415
-    from pacer.config import parse_config  # noqa: PLC0415
-    from pacer.daemon.app import Daemon  # noqa: PLC0415
     from pacer.daemon.clock import Clock  # noqa: PLC0415
-    from pacer.mqtt.broker import PrivateBroker  # noqa: PLC0415
-
-    start = datetime(2026, 6, 10, 8, 55, tzinfo=ZoneInfo("Europe/London")).timestamp()
 
     async def scenario() -> dict[str, Any]:
-        with PrivateBroker() as broker:
-            phone = Collector(broker.host, broker.port, "pacer/alice/prompt")
-            try:
-                async with virtual_world() as world:
-                    # 60x: 600 readings a real second through bumble and bleak, which a
-                    # busy machine keeps up with (a minute needs 300 for a verdict).
-                    clock = Clock(speed=60.0, origin=start)
-                    thigh = await world.add_witmotion(clock=clock.now)
-                    config = parse_config({
-                        "user": {"id": "alice", "timezone": "Europe/London"},
-                        "devices": [{"kind": "witmotion", "address": thigh.address,
-                                     "placement": "thigh"}],
-                        "mqtt": {"url": broker.url},
-                        "storage": {"path": str(tmp_path / "pacer.sqlite3")},
-                        "walks": {"per_day": 0, "times": []},
-                    })
-                    seen: dict[str, Any] = {}
-
-                    async def body(daemon: Daemon) -> None:
-                        await until(lambda: connected(daemon), 15, "the thigh sensor to connect")
-                        begin = (math.floor(clock.now() / 60) + 1) * 60.0 + 45
-                        thigh.play([Segment("walking", 180, 105),
-                                    Segment("sitting", 50 * 60),
-                                    Segment("walking", 180, 105)], at=begin)
-                        off = seen["off"] = begin + 180 + 600
-                        # On its side, as a sitting thigh holds it (TURNED):
-                        # without not-worn detection the pipeline reads sitting.
-                        thigh.take_off(40 * 60, at=off, up=(0.0, -1.0, 0.0))
-                        done = off + 40 * 60 + 180
-                        await until(lambda: (daemon.engine.next_minute or 0) * 60 >= done,
-                                    300, "the walk after the table")
-                        tally = daemon.engine.state.tally
-                        seen["not_worn"] = tally.not_worn_min if tally is not None else -1
-
-                    await run_daemon(config, world, clock, body)
-                prompts = [json.loads(m.payload) for m in phone.messages]
-            finally:
-                phone.close()
+        seen: dict[str, Any] = {}
+        prompts: list[dict[str, Any]] = []
+        async with virtual_rig(prompts) as (broker, world):
+            # 60x: 600 readings a real second through bumble and bleak, which a
+            # busy machine keeps up with (a minute needs 300 for a verdict).
+            clock = Clock(speed=60.0, origin=START.timestamp())
+            async with thigh_daemon(tmp_path, broker, world, clock) as (thigh, daemon):
+                begin = (math.floor(clock.now() / 60) + 1) * 60.0 + 45
+                thigh.play([Segment("walking", 180, 105),
+                            Segment("sitting", 50 * 60),
+                            Segment("walking", 180, 105)], at=begin)
+                off = seen["off"] = begin + 180 + 600
+                # On its side, as a sitting thigh holds it (TURNED):
+                # without not-worn detection the pipeline reads sitting.
+                thigh.take_off(40 * 60, at=off, up=(0.0, -1.0, 0.0))
+                done = off + 40 * 60 + 180
+                await until(lambda: (daemon.engine.next_minute or 0) * 60 >= done,
+                            300, "the walk after the table")
+                tally = daemon.engine.state.tally
+                seen["not_worn"] = tally.not_worn_min if tally is not None else -1
         return {**seen, "prompts": prompts}
 
     result = asyncio.run(asyncio.wait_for(scenario(), 420))
-    with sqlite3.connect(tmp_path / "pacer.sqlite3") as conn:
-        rows = dict(conn.execute("SELECT minute, posture FROM epochs").fetchall())
+    rows = stored_postures(tmp_path)
     first = int(result["off"] // 60) + 1  # the first whole minute on the table
     # The run is found at its 15th minute; those before were stored as taken,
     # the engine was told (Engine.not_worn); the later ones are stored not worn.
@@ -230,56 +238,49 @@ def test_a_virtual_watch_on_its_charger_is_not_worn_until_its_next_steps(
     battery rises (the charger), and the minutes until it counts steps again
     are stored not worn."""
     pytest.importorskip("bumble", reason="the virtual wearables need the 'virtual' extra")
-    from helpers.daemon import connected, run_daemon, until  # noqa: PLC0415
+    from helpers.daemon import (  # noqa: PLC0415
+        START,
+        connected,
+        run_daemon,
+        until,
+        wearable_config,
+    )
 
-    from devices.virtual import virtual_world  # noqa: PLC0415
-    from pacer.config import parse_config  # noqa: PLC0415
     from pacer.daemon.app import Daemon  # noqa: PLC0415
     from pacer.daemon.clock import Clock  # noqa: PLC0415
-    from pacer.mqtt.broker import PrivateBroker  # noqa: PLC0415
 
-    start = datetime(2026, 6, 10, 8, 55, tzinfo=ZoneInfo("Europe/London")).timestamp()
     marks: dict[str, float] = {}
 
     async def scenario() -> None:
-        with PrivateBroker() as broker:
-            async with virtual_world(watches=1) as world:
-                watch = world.watches[0]
-                config = parse_config({
-                    "user": {"id": "alice", "timezone": "Europe/London"},
-                    "devices": [{"kind": "infinitime", "address": watch.address,
-                                 "placement": "wrist"}],
-                    "mqtt": {"url": broker.url},
-                    "storage": {"path": str(tmp_path / "pacer.sqlite3")},
-                    "walks": {"per_day": 0, "times": []},
-                })
-                clock = Clock(speed=240.0, origin=start)
+        async with virtual_rig([], watches=1) as (broker, world):
+            watch = world.watches[0]
+            config = wearable_config(tmp_path, broker, "infinitime", watch.address)
+            clock = Clock(speed=240.0, origin=START.timestamp())
 
-                async def clock_minutes(n: float) -> None:
-                    """Until ``n`` minutes of the daemon's clock have passed."""
-                    until_at = clock.now() + n * 60
-                    await until(lambda: clock.now() >= until_at, 10, f"{n:g} clock minutes")
+            async def clock_minutes(n: float) -> None:
+                """Until ``n`` minutes of the daemon's clock have passed."""
+                until_at = clock.now() + n * 60
+                await until(lambda: clock.now() >= until_at, 10, f"{n:g} clock minutes")
 
-                async def day(daemon: Daemon) -> None:
-                    await until(lambda: connected(daemon), 10, "the watch to connect")
-                    await watch.walk(30)
-                    await clock_minutes(4)
-                    await watch.set_battery(60)
-                    await clock_minutes(2)
-                    await watch.set_battery(63)  # on the charger
-                    marks["rise"] = clock.now()
-                    await clock_minutes(12)
-                    await watch.set_battery(100)
-                    await clock_minutes(4)
-                    marks["walk"] = clock.now()
-                    await watch.walk(40)  # worn again
-                    await clock_minutes(6)
+            async def day(daemon: Daemon) -> None:
+                await until(lambda: connected(daemon), 10, "the watch to connect")
+                await watch.walk(30)
+                await clock_minutes(4)
+                await watch.set_battery(60)
+                await clock_minutes(2)
+                await watch.set_battery(63)  # on the charger
+                marks["rise"] = clock.now()
+                await clock_minutes(12)
+                await watch.set_battery(100)
+                await clock_minutes(4)
+                marks["walk"] = clock.now()
+                await watch.walk(40)  # worn again
+                await clock_minutes(6)
 
-                await run_daemon(config, world, clock, day)
+            await run_daemon(config, world, clock, day)
 
     asyncio.run(asyncio.wait_for(scenario(), 120))
-    with sqlite3.connect(tmp_path / "pacer.sqlite3") as conn:
-        rows = dict(conn.execute("SELECT minute, posture FROM epochs").fetchall())
+    rows = stored_postures(tmp_path)
     rise, walk = int(marks["rise"] // 60), int(marks["walk"] // 60)
     assert walk - rise >= 12
     assert {rows[m] for m in range(rise + 1, walk - 1)} == {"not_worn"}
@@ -487,17 +488,12 @@ def test_the_store_rewrites_minutes_found_not_worn_with_the_minute_that_found_th
 # --- end to end: the virtual watch laid on a table ---------------------------------------
 
 
-def watch_config(tmp_path: Path, address: str, broker_url: str) -> Any:
-    from pacer.config import parse_config  # noqa: PLC0415
+def watch_config(tmp_path: Path, address: str, broker: PrivateBroker) -> Config:
+    """The daemon on the InfiniTime watch at ``address``; the window closes at 11:45."""
+    from helpers.daemon import wearable_config  # noqa: PLC0415
 
-    return parse_config({
-        "user": {"id": "alice", "timezone": "Europe/London"},
-        "devices": [{"kind": "infinitime", "address": address, "placement": "wrist"}],
-        "mqtt": {"url": broker_url},
-        "storage": {"path": str(tmp_path / "pacer.sqlite3")},
-        "walks": {"per_day": 0, "times": []},
-        "day": {"sleep": "11:45", "min_known_hours": 3},
-    })
+    return wearable_config(tmp_path, broker, "infinitime", address,
+                           day={"sleep": "11:45", "min_known_hours": 3})
 
 
 def test_a_virtual_watch_on_a_table_for_two_hours_of_a_desk_day(tmp_path: Path) -> None:
@@ -509,50 +505,40 @@ def test_a_virtual_watch_on_a_table_for_two_hours_of_a_desk_day(tmp_path: Path) 
     minutes are stored not worn (those before the run was found rewritten),
     the day summary counts them, and one wearable_silent says it went quiet."""
     pytest.importorskip("bumble", reason="the virtual wearables need the 'virtual' extra")
-    from helpers.daemon import connected, run_daemon, until  # noqa: PLC0415
-    from helpers.mqtt import Collector  # noqa: PLC0415
+    from helpers.daemon import START, connected, run_daemon, until  # noqa: PLC0415
 
-    from devices.virtual import virtual_world  # noqa: PLC0415
     from pacer.daemon.app import Daemon  # noqa: PLC0415
     from pacer.daemon.clock import Clock  # noqa: PLC0415
-    from pacer.mqtt.broker import PrivateBroker  # noqa: PLC0415
     from pacer.store import Store  # noqa: PLC0415
 
-    start = datetime(2026, 6, 10, 8, 55, tzinfo=ZoneInfo("Europe/London")).timestamp()
     marks: dict[str, float] = {}
 
     async def scenario() -> list[dict[str, Any]]:
-        with PrivateBroker() as broker:
-            phone = Collector(broker.host, broker.port, "pacer/alice/prompt")
-            try:
-                async with virtual_world(watches=1) as world:
-                    watch = world.watches[0]
-                    clock = Clock(speed=240.0, origin=start)
-                    config = watch_config(tmp_path, watch.address, broker.url)
+        prompts: list[dict[str, Any]] = []
+        async with virtual_rig(prompts, watches=1) as (broker, world):
+            watch = world.watches[0]
+            clock = Clock(speed=240.0, origin=START.timestamp())
+            config = watch_config(tmp_path, watch.address, broker)
 
-                    async def day(daemon: Daemon) -> None:
-                        await until(lambda: connected(daemon), 10, "the watch to connect")
-                        await watch.walk(30)
-                        sat = (math.floor(clock.now() / 60) + 1) * 60.0
-                        off = marks["off"] = sat + 30 * 60 + 5
-                        watch.take_off(2 * 3600, clock=clock.now, at=off)
-                        back = off + 2 * 3600
-                        await until(lambda: clock.now() >= back and not watch.on_table, 60,
-                                    "the two hours on the table")
-                        await watch.walk(40)
-                        await until(lambda: daemon.engine.state.tally is not None
-                                    and daemon.engine.state.tally.closed is not None,
-                                    30, "the window to close")
+            async def day(daemon: Daemon) -> None:
+                await until(lambda: connected(daemon), 10, "the watch to connect")
+                await watch.walk(30)
+                sat = (math.floor(clock.now() / 60) + 1) * 60.0
+                off = marks["off"] = sat + 30 * 60 + 5
+                watch.take_off(2 * 3600, clock=clock.now, at=off)
+                back = off + 2 * 3600
+                await until(lambda: clock.now() >= back and not watch.on_table, 60,
+                            "the two hours on the table")
+                await watch.walk(40)
+                await until(lambda: daemon.engine.state.tally is not None
+                            and daemon.engine.state.tally.closed is not None,
+                            30, "the window to close")
 
-                    await run_daemon(config, world, clock, day)
-                prompts = [json.loads(m.payload) for m in phone.messages]
-            finally:
-                phone.close()
+            await run_daemon(config, world, clock, day)
         return prompts
 
     prompts = asyncio.run(asyncio.wait_for(scenario(), 150))
-    with sqlite3.connect(tmp_path / "pacer.sqlite3") as conn:
-        rows = dict(conn.execute("SELECT minute, posture FROM epochs").fetchall())
+    rows = stored_postures(tmp_path)
     with Store.open(tmp_path / "pacer.sqlite3") as store:
         [summary] = store.summaries("alice", "day")
     first = int(marks["off"] // 60) + 1  # the first whole minute on the table
@@ -573,55 +559,50 @@ def test_a_still_run_goes_on_across_a_daemon_restart(tmp_path: Path) -> None:
     minutes the minutes stored before the restart are rewritten not worn (a
     daemon that forgot the run would start a new one after the restart)."""
     pytest.importorskip("bumble", reason="the virtual wearables need the 'virtual' extra")
-    from helpers.daemon import connected, run_daemon, until  # noqa: PLC0415
+    from helpers.daemon import START, connected, run_daemon, until  # noqa: PLC0415
 
-    from devices.virtual import virtual_world  # noqa: PLC0415
     from pacer.daemon.app import Daemon  # noqa: PLC0415
     from pacer.daemon.clock import Clock  # noqa: PLC0415
-    from pacer.mqtt.broker import PrivateBroker  # noqa: PLC0415
 
-    start = datetime(2026, 6, 10, 8, 55, tzinfo=ZoneInfo("Europe/London")).timestamp()
     marks: dict[str, int] = {}
 
     async def scenario() -> None:
-        with PrivateBroker() as broker:
-            async with virtual_world(watches=1) as world:
-                watch = world.watches[0]
-                clock = Clock(speed=240.0, origin=start)
-                config = watch_config(tmp_path, watch.address, broker.url)
+        async with virtual_rig([], watches=1) as (broker, world):
+            watch = world.watches[0]
+            clock = Clock(speed=240.0, origin=START.timestamp())
+            config = watch_config(tmp_path, watch.address, broker)
 
-                def taken(daemon: Daemon, minute: int) -> bool:
-                    return (daemon.engine.next_minute or 0) > minute
+            def taken(daemon: Daemon, minute: int) -> bool:
+                return (daemon.engine.next_minute or 0) > minute
 
-                async def before(daemon: Daemon) -> None:
-                    await until(lambda: connected(daemon), 10, "the watch to connect")
-                    await watch.walk(30)
-                    off = (math.floor(clock.now() / 60) + 2) * 60.0
-                    marks["first"] = int(off // 60)
-                    watch.take_off(None, clock=clock.now, at=off)
-                    marks["stop"] = marks["first"] + 7
-                    await until(lambda: taken(daemon, marks["stop"] - 1), 30,
-                                "7 minutes on the table")
-                    assert daemon.ble is not None
-                    [stillness] = daemon.ble.book.stills.values()
-                    run = stillness.state()
-                    assert run is not None
-                    assert run[0] == marks["first"], run
+            async def before(daemon: Daemon) -> None:
+                await until(lambda: connected(daemon), 10, "the watch to connect")
+                await watch.walk(30)
+                off = (math.floor(clock.now() / 60) + 2) * 60.0
+                marks["first"] = int(off // 60)
+                watch.take_off(None, clock=clock.now, at=off)
+                marks["stop"] = marks["first"] + 7
+                await until(lambda: taken(daemon, marks["stop"] - 1), 30,
+                            "7 minutes on the table")
+                assert daemon.ble is not None
+                [stillness] = daemon.ble.book.stills.values()
+                run = stillness.state()
+                assert run is not None
+                assert run[0] == marks["first"], run
 
-                async def after(daemon: Daemon) -> None:
-                    await until(lambda: connected(daemon), 10, "the watch to reconnect")
-                    end = int(clock.now() // 60) + 12
-                    await until(lambda: taken(daemon, end), 30, "the run to be found")
+            async def after(daemon: Daemon) -> None:
+                await until(lambda: connected(daemon), 10, "the watch to reconnect")
+                end = int(clock.now() // 60) + 12
+                await until(lambda: taken(daemon, end), 30, "the run to be found")
 
-                await run_daemon(config, world, clock, before)
-                down = clock.now() + 120
-                await until(lambda: clock.now() >= down, 5, "2 clock minutes down")
-                await run_daemon(config, world, clock, after)
-                await watch.put_on()
+            await run_daemon(config, world, clock, before)
+            down = clock.now() + 120
+            await until(lambda: clock.now() >= down, 5, "2 clock minutes down")
+            await run_daemon(config, world, clock, after)
+            await watch.put_on()
 
     asyncio.run(asyncio.wait_for(scenario(), 90))
-    with sqlite3.connect(tmp_path / "pacer.sqlite3") as conn:
-        rows = dict(conn.execute("SELECT minute, posture FROM epochs").fetchall())
+    rows = stored_postures(tmp_path)
     first, stop = marks["first"], marks["stop"]
     assert [rows[m] for m in range(first, stop)] == ["not_worn"] * (stop - first)
     assert rows[first - 2] != "not_worn"
@@ -648,10 +629,8 @@ def test_the_virtual_watch_on_a_table_in_lock_step(tmp_path: Path) -> None:
     pytest.importorskip("bumble", reason="the virtual wearables need the 'virtual' extra")
     from helpers.daemon import connected, run_daemon, until  # noqa: PLC0415
 
-    from devices.virtual import virtual_world  # noqa: PLC0415
     from pacer.daemon.app import Daemon  # noqa: PLC0415
     from pacer.daemon.clock import Clock  # noqa: PLC0415
-    from pacer.mqtt.broker import PrivateBroker  # noqa: PLC0415
 
     class HandClock(Clock):
         """The daemon's clock where the test puts it."""
@@ -668,43 +647,41 @@ def test_the_virtual_watch_on_a_table_in_lock_step(tmp_path: Path) -> None:
     marks: dict[str, int] = {}
 
     async def scenario() -> None:
-        with PrivateBroker() as broker:
-            async with virtual_world(watches=1) as world:
-                watch = world.watches[0]
-                config = watch_config(tmp_path, watch.address, broker.url)
+        async with virtual_rig([], watches=1) as (broker, world):
+            watch = world.watches[0]
+            config = watch_config(tmp_path, watch.address, broker)
 
-                async def body(daemon: Daemon) -> None:
-                    assert daemon.ble is not None
-                    book = daemon.ble.book
-                    await until(lambda: connected(daemon), 10, "the watch to connect")
-                    first = marks["first"] = int(clock.at // 60) + 2
-                    clock.at = first * 60.0
-                    watch.lay_down()
-                    await watch.walk(50)
-                    assert watch.steps == 0
-                    sent = book.readings
+            async def body(daemon: Daemon) -> None:
+                assert daemon.ble is not None
+                book = daemon.ble.book
+                await until(lambda: connected(daemon), 10, "the watch to connect")
+                first = marks["first"] = int(clock.at // 60) + 2
+                clock.at = first * 60.0
+                watch.lay_down()
+                await watch.walk(50)
+                assert watch.steps == 0
+                sent = book.readings
 
-                    def has(n: int) -> Callable[[], bool]:
-                        return lambda: book.readings >= n
+                def has(n: int) -> Callable[[], bool]:
+                    return lambda: book.readings >= n
 
-                    def taken(m: int) -> Callable[[], bool]:
-                        return lambda: (daemon.engine.next_minute or 0) > m
+                def taken(m: int) -> Callable[[], bool]:
+                    return lambda: (daemon.engine.next_minute or 0) > m
 
-                    for minute in range(first, first + 20):
-                        clock.at = minute * 60 + 30.0
-                        await watch.table_noise(60)
-                        sent += 60
-                        await until(has(sent), 10, "the readings")
-                        clock.at = (minute + 1) * 60.0
-                        await until(taken(minute), 10, "the minute to be taken")
-                    await watch.put_on()
-                    assert not watch.on_table
+                for minute in range(first, first + 20):
+                    clock.at = minute * 60 + 30.0
+                    await watch.table_noise(60)
+                    sent += 60
+                    await until(has(sent), 10, "the readings")
+                    clock.at = (minute + 1) * 60.0
+                    await until(taken(minute), 10, "the minute to be taken")
+                await watch.put_on()
+                assert not watch.on_table
 
-                await run_daemon(config, world, clock, body)
+            await run_daemon(config, world, clock, body)
 
     asyncio.run(asyncio.wait_for(scenario(), 90))
-    with sqlite3.connect(tmp_path / "pacer.sqlite3") as conn:
-        rows = dict(conn.execute("SELECT minute, posture FROM epochs").fetchall())
+    rows = stored_postures(tmp_path)
     first = marks["first"]
     assert [rows[m] for m in range(first, first + 20)] == ["not_worn"] * 20
     assert rows[first - 1] != "not_worn"
