@@ -223,14 +223,19 @@ def test_prompt_appears_and_snooze_holds_the_next_one(
     assert not [x for x in b.do("logs") if x.startswith("pageerror")]
 
 
-def test_red_check_in_shows_urgent_advice_and_reaches_the_daemon(
-    setup: Setup, browser: Browser, watcher: Watcher, daemon: subprocess.Popen[bytes]
-) -> None:
-    b = browser
+def _today(b: Browser, setup: Setup, watcher: Watcher) -> None:
+    """Signed in, on the Today tab once the daemon's retained state is out."""
     _sign_in(b, setup)
     watcher.wait_for(lambda m: m.topic == "pacer/alice/state" and _body(m).get("time"),
                      timeout=30, what="the retained state")
     b.do("click", selector="nav [data-tab=today]")
+
+
+def test_red_check_in_shows_urgent_advice_and_reaches_the_daemon(
+    setup: Setup, browser: Browser, watcher: Watcher, daemon: subprocess.Popen[bytes]
+) -> None:
+    b = browser
+    _today(b, setup, watcher)
     b.do("wait", selector="#sitting .big", timeout=15000)
 
     b.do("click", selector="nav [data-tab=checkin]")
@@ -584,10 +589,7 @@ def test_im_up_reaches_the_daemon(
 ) -> None:
     """Through the real daemon; what the engine does with it is its own tests'."""
     b = browser
-    _sign_in(b, setup)
-    watcher.wait_for(lambda m: m.topic == "pacer/alice/state" and _body(m).get("time"),
-                     timeout=30, what="the retained state")
-    b.do("click", selector="nav [data-tab=today]")
+    _today(b, setup, watcher)
     b.do("click", selector="#day [data-day=up]")
     reply = watcher.wait_for(_is_reply, what="the daemon's reply to the app")
     if "could not process" in str(_body(reply).get("error")):
