@@ -10,6 +10,7 @@ through ``records.parse`` into ``Database.store``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shutil
@@ -45,7 +46,7 @@ from paho.mqtt.properties import Properties
 from starlette.testclient import TestClient
 
 from pacer.clinic import auth
-from pacer.clinic.config import load_clinic_config
+from pacer.clinic.config import ClinicConfig, load_clinic_config
 from pacer.clinic.db import Database
 from pacer.clinic.records import parse
 from pacer.clinic.views import ATTENTION, alert_history, open_alert
@@ -523,35 +524,48 @@ class Responder:
         self._client.loop_stop()
 
 
-def test_plan_change_is_published_as_the_physio_and_the_reply_shown(tmp_path: Path) -> None:
-    users = {"physio": PHYSIO_PW, "dev-r": "dev-pw-1234"}
-    with PrivateBroker(backend="mosquitto", users=users,
+PATIENT_PW = {"anna-k": "anna-pw-1234", "dev-r": "dev-pw-1234"}
+
+
+@contextlib.contextmanager
+def _live_site(tmp_path: Path, patient: str, reply_timeout_s: float = 10
+               ) -> Iterator[tuple[ClinicConfig, Database, Responder]]:
+    """The web app's config on a mosquitto with the shipped ACL (the physio's
+    and the patients' accounts), its database filled, and ``patient``'s
+    daemon answering plan changes (``{"ok": true}`` unless told otherwise)."""
+    with PrivateBroker(backend="mosquitto", users={"physio": PHYSIO_PW, **PATIENT_PW},
                        extra_config=[f"acl_file {ACL}"]) as broker:
-        config = load_clinic_config(_config(tmp_path, broker.url))
+        config = load_clinic_config(_config(tmp_path, broker.url,
+                                            reply_timeout_s=reply_timeout_s))
         auth.set_password(config.web.users_file, NAME, PASSWORD)
         db = Database(config.database)
         _fill(db)
-        responder = Responder(broker, "dev-r", users["dev-r"], {"ok": True})
+        responder = Responder(broker, patient, PATIENT_PW[patient], {"ok": True})
         try:
-            with TestClient(create_app(config, db=db)) as c:
-                _sign_in(c)
-                for _ in range(100):
-                    if "Not connected" not in c.get("/patients/dev-r").text:
-                        break
-                    threading.Event().wait(0.1)
-                r = _plan(c, "dev-r", why="breaks are hard at work",
-                          **{"sitting.limit_min": "40", "plan.quota": "3500"})
-                location = r.headers["location"]
-                assert location.startswith("/patients/dev-r?request=clinic-")
-                page = c.get(location).text
-                assert "dev-r's pacer accepted the change." in page
-                assert "plan.quota = 3500, sitting.limit_min = 40" in page
-                responder.reply = {"ok": False, "error": "by: 'jo.physio' is not a plan editor"}
-                r = _plan(c, "dev-r", why="try again", **{"plan.quota": "3600"})
-                page = c.get(r.headers["location"]).text
-                assert "refused the change: by: &#39;jo.physio&#39; is not a plan editor" in page
+            yield config, db, responder
         finally:
             responder.close()
+
+
+def test_plan_change_is_published_as_the_physio_and_the_reply_shown(tmp_path: Path) -> None:
+    with (_live_site(tmp_path, "dev-r") as (config, db, responder),
+          TestClient(create_app(config, db=db)) as c):
+        _sign_in(c)
+        for _ in range(100):
+            if "Not connected" not in c.get("/patients/dev-r").text:
+                break
+            threading.Event().wait(0.1)
+        r = _plan(c, "dev-r", why="breaks are hard at work",
+                  **{"sitting.limit_min": "40", "plan.quota": "3500"})
+        location = r.headers["location"]
+        assert location.startswith("/patients/dev-r?request=clinic-")
+        page = c.get(location).text
+        assert "dev-r's pacer accepted the change." in page
+        assert "plan.quota = 3500, sitting.limit_min = 40" in page
+        responder.reply = {"ok": False, "error": "by: 'jo.physio' is not a plan editor"}
+        r = _plan(c, "dev-r", why="try again", **{"plan.quota": "3600"})
+        page = c.get(r.headers["location"]).text
+        assert "refused the change: by: &#39;jo.physio&#39; is not a plan editor" in page
     cmd = responder.commands[0]
     assert cmd["by"] == NAME
     assert cmd["why"] == "breaks are hard at work"
@@ -683,59 +697,39 @@ def test_tls_through_the_shipped_nginx_site(tmp_path: Path) -> None:
 def test_a_reply_after_the_page_stopped_waiting_is_stored_and_shown(tmp_path: Path) -> None:
     """The daemon answers late (offline for a while): the page says so, and the
     reply shows once it has come, through the web app's own subscription."""
-    users = {"physio": PHYSIO_PW, "dev-r": "dev-pw-1234"}
-    with PrivateBroker(backend="mosquitto", users=users,
-                       extra_config=[f"acl_file {ACL}"]) as broker:
-        config = load_clinic_config(_config(tmp_path, broker.url, reply_timeout_s=0.5))
-        auth.set_password(config.web.users_file, NAME, PASSWORD)
-        db = Database(config.database)
-        _fill(db)
-        responder = Responder(broker, "dev-r", users["dev-r"], {"ok": True})
+    with _live_site(tmp_path, "dev-r", reply_timeout_s=0.5) as (config, db, responder):
         responder.delay_s = 2.0
-        try:
-            with TestClient(create_app(config, db=db)) as c:
-                _sign_in(c)
-                wait_until(lambda: "Not connected" not in c.get("/patients/dev-r").text, 10,
-                           "the web app connected to the broker")
-                r = _plan(c, "dev-r", why="later is fine", **{"plan.quota": "3300"})
-                location = r.headers["location"]
-                page = c.get(location).text
-                assert "no reply from dev-r's pacer yet" in page
-                wait_until(lambda: db.query("SELECT reply FROM plan_requests")[0][0] is not None,
-                           15, "the late reply stored")
-                assert "dev-r's pacer accepted the change." in c.get(location).text
-        finally:
-            responder.close()
+        with TestClient(create_app(config, db=db)) as c:
+            _sign_in(c)
+            wait_until(lambda: "Not connected" not in c.get("/patients/dev-r").text, 10,
+                       "the web app connected to the broker")
+            r = _plan(c, "dev-r", why="later is fine", **{"plan.quota": "3300"})
+            location = r.headers["location"]
+            page = c.get(location).text
+            assert "no reply from dev-r's pacer yet" in page
+            wait_until(lambda: db.query("SELECT reply FROM plan_requests")[0][0] is not None,
+                       15, "the late reply stored")
+            assert "dev-r's pacer accepted the change." in c.get(location).text
 
 
 def test_clearing_an_alert_and_a_broker_refusal(tmp_path: Path) -> None:
     """The clear-alert box sends ``clear_alert`` alone; a web app signed in to
     the broker as an account the ACL does not let publish plans is refused,
     says so, and keeps no request waiting."""
-    users = {"physio": PHYSIO_PW, "anna-k": "anna-pw-1234", "dev-r": "dev-pw-1234"}
-    with PrivateBroker(backend="mosquitto", users=users,
-                       extra_config=[f"acl_file {ACL}"]) as broker:
-        config = load_clinic_config(_config(tmp_path, broker.url))
-        auth.set_password(config.web.users_file, NAME, PASSWORD)
-        db = Database(config.database)
-        _fill(db)
-        responder = Responder(broker, "anna-k", users["anna-k"], {"ok": True})
-        try:
-            with TestClient(create_app(config, db=db)) as c:
-                _sign_in(c)
-                wait_until(lambda: "Not connected" not in c.get("/patients/anna-k").text, 10,
-                           "the web app connected to the broker")
-                assert 'name="clear_alert"' in c.get("/patients/anna-k").text
-                assert 'name="clear_alert"' not in c.get("/patients/dev-r").text  # no alert
-                r = _plan(c, "anna-k", why="seen in clinic today", clear_alert="yes")
-                assert "accepted the change" in c.get(r.headers["location"]).text
-        finally:
-            responder.close()
+    with _live_site(tmp_path, "anna-k") as (config, db, responder):
+        with TestClient(create_app(config, db=db)) as c:
+            _sign_in(c)
+            wait_until(lambda: "Not connected" not in c.get("/patients/anna-k").text, 10,
+                       "the web app connected to the broker")
+            assert 'name="clear_alert"' in c.get("/patients/anna-k").text
+            assert 'name="clear_alert"' not in c.get("/patients/dev-r").text  # no alert
+            r = _plan(c, "anna-k", why="seen in clinic today", clear_alert="yes")
+            assert "accepted the change" in c.get(r.headers["location"]).text
         assert responder.commands[0]["clear_alert"] is True
         assert "set" not in responder.commands[0]
 
         # The same web app signed in to the broker as a patient's account.
-        (tmp_path / "physio.password").write_text(users["dev-r"] + "\n", encoding="utf-8")
+        (tmp_path / "physio.password").write_text(PATIENT_PW["dev-r"] + "\n", encoding="utf-8")
         cfg = tmp_path / "clinic.toml"
         cfg.write_text(cfg.read_text().replace('username = "physio"', 'username = "dev-r"'),
                        encoding="utf-8")
