@@ -31,6 +31,12 @@ START = 1_795_000_000.0
 SPEED = 30.0  # 30 clock seconds per real second
 
 
+def manager_for(world: VirtualWorld, clock: Clock, spec: DeviceSpec) -> DeviceManager:
+    """The connection manager on ``world``, fast, for the one IMU of ``spec``."""
+    return DeviceManager([spec], clock=clock.now, zone=ZONE, backend=world.backend,
+                         scanner_backend=world.scanner_backend, timing=FAST)
+
+
 def labels_of(samples: list[Motion], rate: float, placement: str) -> list[str]:
     xyz = np.array([(s.x, s.y, s.z) for s in samples])
     return [LABELS[c] for c in process(xyz, rate, placement).labels]  # type: ignore[arg-type]
@@ -50,9 +56,7 @@ def test_witmotion_is_set_to_10_hz_and_streams_split_packets_that_the_pipeline_r
         # 50-byte notifications: most packets are cut across two of them.
         imu = await world.add_witmotion(clock=clock.now, notify_bytes=50)
         imu.play([Segment("walking", 60, 110), Segment("sitting", 120)])
-        config = DeviceSpec(kind="witmotion", address=imu.address)
-        m = DeviceManager([config], clock=clock.now, zone=ZONE, backend=world.backend,
-                          scanner_backend=world.scanner_backend, timing=FAST)
+        m = manager_for(world, clock, DeviceSpec(kind="witmotion", address=imu.address))
         got = Collector()
         async with got.draining(m.queue), m:
             await until(lambda: len(got.of(Motion)) >= 10 * 170, "170 s of samples", 30)
@@ -82,9 +86,7 @@ def test_polar_asks_its_settings_starts_at_25_hz_streams_frames_and_is_stopped()
     async def scenario(world: VirtualWorld) -> tuple[list[Motion], list[bytes], bool]:
         imu = await world.add_polar(clock=clock.now, placement="waist")
         imu.play([Segment("walking", 60, 100), Segment("sitting", 60), Segment("lying", 60)])
-        config = DeviceSpec(kind="polar", name=imu.name)
-        m = DeviceManager([config], clock=clock.now, zone=ZONE, backend=world.backend,
-                          scanner_backend=world.scanner_backend, timing=FAST)
+        m = manager_for(world, clock, DeviceSpec(kind="polar", name=imu.name))
         got = Collector()
         async with got.draining(m.queue), m:
             await until(lambda: len(got.of(Motion)) >= 25 * 175, "175 s of samples", 30)
@@ -121,9 +123,7 @@ def test_a_polar_that_refuses_to_start_is_retried_not_fatal(
 
     async def scenario(world: VirtualWorld) -> tuple[int, int]:
         imu = await world.add_polar(clock=clock.now, settings=odd)
-        config = DeviceSpec(kind="polar", address=imu.address)
-        m = DeviceManager([config], clock=clock.now, zone=ZONE, backend=world.backend,
-                          scanner_backend=world.scanner_backend, timing=FAST)
+        m = manager_for(world, clock, DeviceSpec(kind="polar", address=imu.address))
         async with m:
             await until(lambda: m.status()[imu.address].failures >= 2, "two failed starts", 20)
             connects = m.status()[imu.address].connects
@@ -185,9 +185,7 @@ def test_polar_compressed_frames_are_scaled_by_the_factor_of_its_start_response(
         imu = await world.add_polar(clock=clock.now, placement="thigh", settings=verity,
                                     factor=0.5)
         imu.play([Segment("walking", 40, 100), Segment("sitting", 60)])
-        config = DeviceSpec(kind="polar", address=imu.address)
-        m = DeviceManager([config], clock=clock.now, zone=ZONE, backend=world.backend,
-                          scanner_backend=world.scanner_backend, timing=FAST)
+        m = manager_for(world, clock, DeviceSpec(kind="polar", address=imu.address))
         got = Collector()
         async with got.draining(m.queue), m:
             await until(lambda: len(got.of(Motion)) >= 52 * 95, "95 s of samples", 30)
