@@ -13,7 +13,8 @@ import tomllib
 from zoneinfo import ZoneInfo
 
 import pytest
-from helpers.devices import Collector, ManualClock, until
+from helpers.daemon import until
+from helpers.devices import Collector, ManualClock
 
 from devices import blocks, uuids
 from devices.connection import Timing
@@ -245,11 +246,11 @@ def test_thousand_steps_across_drops_a_reboot_and_midnight(
         async with Collector().draining(m.queue) as got, m:
 
             async def counted(n: int, what: str) -> None:
-                await until(lambda: got.steps() == n, f"{n} steps counted ({what})")
+                await until(lambda: got.steps() == n, what=f"{n} steps counted ({what})")
 
             async def connected(n: int) -> None:
-                await until(lambda: m.status()[watch.address].connects == n, f"connection {n}")
-                await until(lambda: watch.realtime_s == 30, "the realtime request")
+                await until(lambda: m.status()[watch.address].connects == n, what=f"connection {n}")
+                await until(lambda: watch.realtime_s == 30, what="the realtime request")
 
             async def at(local: str) -> None:
                 clock.set_local(local, ZONE)
@@ -257,7 +258,7 @@ def test_thousand_steps_across_drops_a_reboot_and_midnight(
             async def away(*, reboot: bool = False) -> None:
                 lost = len(got.links())
                 await (watch.reboot(back=False) if reboot else watch.go_away())
-                await until(lambda: len(got.links()) == lost + 1, "the link-lost sample")
+                await until(lambda: len(got.links()) == lost + 1, what="the link-lost sample")
 
             await connected(1)
             assert watch.fetches == []  # the first connect fetches no history
@@ -355,14 +356,14 @@ def test_a_prompt_buzzes_the_watch_and_charging_and_battery_arrive() -> None:
         watch = await world.add_bangle(clock=clock)
         m = manager_for(world, watch, clock)
         async with Collector().draining(m.queue) as got, m:
-            await until(lambda: m.status()[watch.address].connected, "the connect")
-            await until(lambda: bool(got.of(Battery)), "the status line at connect")
+            await until(lambda: m.status()[watch.address].connected, what="the connect")
+            await until(lambda: bool(got.of(Battery)), what="the status line at connect")
             shown = [await m.notify_watch(title, body)]
-            await until(lambda: watch.buzzes == 1, "the buzz")
+            await until(lambda: watch.buzzes == 1, what="the buzz")
             await watch.charge(True)
-            await until(lambda: len(got.of(Charging)) == 2, "the charging status")
+            await until(lambda: len(got.of(Charging)) == 2, what="the charging status")
             await watch.go_away()
-            await until(lambda: not m.status()[watch.address].connected, "the drop")
+            await until(lambda: not m.status()[watch.address].connected, what="the drop")
             shown.append(await m.notify_watch(title, body))  # nobody to show it to
         return watch, got, shown
 
@@ -383,10 +384,10 @@ def test_garbage_from_the_watch_is_counted_and_the_link_carries_on() -> None:
         watch = await world.add_bangle(clock=clock)
         m = manager_for(world, watch, clock)
         async with Collector().draining(m.queue) as got, m:
-            await until(lambda: watch.realtime_s == 30, "the realtime request")
+            await until(lambda: watch.realtime_s == 30, what="the realtime request")
             await watch.send_raw(b'\r\n{"t":"act","stp":"lots"}\r\n' + b"\xfe" * 5000 + b"\n")
             await watch.walk(7)
-            await until(lambda: got.steps() == 7, "the next report")
+            await until(lambda: got.steps() == 7, what="the next report")
             return m.status()[watch.address].decode_errors, got.steps()
 
     assert run_in_world(scenario) == (2, 7)  # one bad line, one line too long
@@ -412,7 +413,7 @@ def test_links_reported() -> None:
         watch = await world.add_bangle(clock=clock)
         m = manager_for(world, watch, clock)
         async with Collector().draining(m.queue) as got, m:
-            await until(lambda: m.status()[watch.address].connected, "the connect")
+            await until(lambda: m.status()[watch.address].connected, what="the connect")
         return got.links()
 
     assert [(x.connected, x.reason) for x in run_in_world(scenario)] == [

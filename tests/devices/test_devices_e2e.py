@@ -20,7 +20,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from helpers.devices import Collector, ManualClock, until
+from helpers.daemon import until
+from helpers.devices import Collector, ManualClock
 
 from devices.connection import Timing
 from devices.manager import DeviceManager
@@ -55,10 +56,11 @@ def test_thousand_steps_across_drops_a_reboot_and_midnight(
         async with Collector().draining(m.queue) as got, m:
 
             def counted(n: int, what: str) -> Coroutine[Any, Any, None]:
-                return until(lambda: got.steps() == n, f"{n} steps counted ({what})")
+                return until(lambda: got.steps() == n, what=f"{n} steps counted ({what})")
 
             def connects(n: int) -> Coroutine[Any, Any, None]:
-                return until(lambda: m.status()[watch.address].connects == n, f"connection {n}")
+                return until(lambda: m.status()[watch.address].connects == n,
+                             what=f"connection {n}")
 
             async def away_walking(steps: int, *, reboot: bool = False) -> None:
                 lost = len(got.links())
@@ -66,7 +68,7 @@ def test_thousand_steps_across_drops_a_reboot_and_midnight(
                     await watch.reboot(back=False)
                 else:
                     await watch.go_away()
-                await until(lambda: len(got.links()) == lost + 1, "the link-lost sample")
+                await until(lambda: len(got.links()) == lost + 1, what="the link-lost sample")
                 clock.now += 300
                 await watch.walk(steps)  # nobody subscribed: counted on the watch only
                 await watch.come_back()
@@ -99,7 +101,7 @@ def test_thousand_steps_across_drops_a_reboot_and_midnight(
 
             clock.set_local("2026-11-24 00:00:02", ZONE)
             await watch.midnight()  # notifies 0
-            await until(lambda: counter_total(m, watch.address) == 0, "the reset")
+            await until(lambda: counter_total(m, watch.address) == 0, what="the reset")
             await watch.walk(100)
             await counted(750, "the new day")
 

@@ -16,7 +16,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from helpers.devices import Collector, ManualClock, until
+from helpers.daemon import until
+from helpers.devices import Collector, ManualClock
 
 from devices import huami_kinds, minute_log, uuids
 from devices.connection import Timing
@@ -340,15 +341,15 @@ def test_the_right_key_authenticates_steps_battery_and_a_prompt_buzz(
         band = await world.add_miband(KEY, clock=clock)
         m = manager_for(world, band, clock)
         async with Collector().draining(m.queue) as got, m:
-            await until(lambda: m.status()[band.address].connected, "the connect")
+            await until(lambda: m.status()[band.address].connected, what="the connect")
             assert band.auths == 1
             await band.walk(25)
-            await until(lambda: got.steps() == 25, "the realtime steps")
+            await until(lambda: got.steps() == 25, what="the realtime steps")
             await band.set_battery(40, charging=True)
-            await until(lambda: len(got.of(Battery)) == 2, "the battery notification")
+            await until(lambda: len(got.of(Battery)) == 2, what="the battery notification")
             shown = [await m.notify_watch(title, text)]
             await band.go_away()
-            await until(lambda: not m.status()[band.address].connected, "the drop")
+            await until(lambda: not m.status()[band.address].connected, what="the drop")
             shown.append(await m.notify_watch(title, text))
         return band, got, shown
 
@@ -369,7 +370,7 @@ def test_a_band_without_the_chunked_characteristic_gets_a_buzz_and_a_new_alert()
         band = await world.add_miband(KEY, clock=clock, chunked=False)
         m = manager_for(world, band, clock)
         async with m:
-            await until(lambda: m.status()[band.address].connected, "the connect")
+            await until(lambda: m.status()[band.address].connected, what="the connect")
             return band, await m.notify_watch("Move", "Sat 40 min")
 
     band, shown = run_in_world(scenario)
@@ -386,7 +387,7 @@ def test_a_wrong_key_is_refused_and_says_what_to_do(caplog: pytest.LogCaptureFix
         band = await world.add_miband(KEY, clock=clock)
         m = manager_for(world, band, clock, key=WRONG)
         async with Collector().draining(m.queue) as got, m:
-            await until(lambda: band.refusals >= 2, "two refusals (it keeps retrying)")
+            await until(lambda: band.refusals >= 2, what="two refusals (it keeps retrying)")
             await band.walk(40)
             status = m.status()[band.address]
             assert status.connects == 0
@@ -423,10 +424,10 @@ def test_thousand_steps_across_drops_a_reboot_and_midnight() -> None:
         async with Collector().draining(m.queue) as got, m:
 
             async def counted(n: int, what: str) -> None:
-                await until(lambda: got.steps() == n, f"{n} steps counted ({what})")
+                await until(lambda: got.steps() == n, what=f"{n} steps counted ({what})")
 
             async def connected(n: int) -> None:
-                await until(lambda: m.status()[band.address].connects == n, f"connection {n}")
+                await until(lambda: m.status()[band.address].connects == n, what=f"connection {n}")
 
             async def at(local: str) -> None:
                 clock.set_local(local, ZONE)
@@ -434,7 +435,7 @@ def test_thousand_steps_across_drops_a_reboot_and_midnight() -> None:
             async def away(*, reboot: bool = False) -> None:
                 lost = len(got.links())
                 await (band.reboot(back=False) if reboot else band.go_away())
-                await until(lambda: len(got.links()) == lost + 1, "the link-lost sample")
+                await until(lambda: len(got.links()) == lost + 1, what="the link-lost sample")
 
             await connected(1)
             await at("2026-11-23 21:01:00")
@@ -494,9 +495,10 @@ def test_thousand_steps_across_drops_a_reboot_and_midnight() -> None:
         await at("2026-11-24 08:00:00")
         m2 = manager_for(world, band, clock, state=saved[0])  # the daemon restarted
         async with Collector().draining(m2.queue) as again, m2:
-            await until(lambda: m2.status()[band.address].connects == 1, "the restart's connect")
+            await until(lambda: m2.status()[band.address].connects == 1,
+                        what="the restart's connect")
             await band.walk(5)
-            await until(lambda: again.steps() == 5, "live after the restart")
+            await until(lambda: again.steps() == 5, what="live after the restart")
         assert again.steps() == 5  # the log since the last fetch holds nothing new
         return band, got
 
@@ -523,11 +525,11 @@ def test_garbage_from_the_band_is_counted_and_the_link_carries_on() -> None:
         band = await world.add_miband(KEY, clock=clock)
         m = manager_for(world, band, clock)
         async with Collector().draining(m.queue) as got, m:
-            await until(lambda: m.status()[band.address].connected, "the connect")
+            await until(lambda: m.status()[band.address].connected, what="the connect")
             await band.send_garbage(huami.REALTIME_STEPS, b"\x0c\x01")
             await band.send_garbage(huami.BATTERY_INFO, struct.pack("<BBB", 15, 250, 0))
             await band.walk(7)
-            await until(lambda: got.steps() == 7, "the next steps")
+            await until(lambda: got.steps() == 7, what="the next steps")
             return m.status()[band.address].decode_errors, got.steps()
 
     assert run_in_world(scenario) == (2, 7)
@@ -553,7 +555,7 @@ def test_a_band_without_a_key_is_not_asked_and_says_what_to_do() -> None:
         band = await world.add_miband(KEY, clock=clock)
         m = manager_for(world, band, clock, key=None)
         async with m:
-            await until(lambda: m.status()[band.address].failures >= 2, "two attempts")
+            await until(lambda: m.status()[band.address].failures >= 2, what="two attempts")
             return band, m.status()[band.address].last_error
 
     band, error = run_in_world(scenario)
@@ -572,20 +574,20 @@ def test_a_band_refusing_its_log_keeps_the_link_and_the_next_fetch_has_the_steps
         band = await world.add_miband(KEY, clock=clock)
         m = manager_for(world, band, clock)
         async with Collector().draining(m.queue) as got, m:
-            await until(lambda: m.status()[band.address].connects == 1, "the connect")
+            await until(lambda: m.status()[band.address].connects == 1, what="the connect")
             await band.go_away()
             clock.now += 60
             await band.walk(30)  # out of reach
             clock.now += 60
             band.refuse_fetch = True
             await band.come_back()
-            await until(lambda: m.status()[band.address].connects == 2, "the reconnect")
+            await until(lambda: m.status()[band.address].connects == 2, what="the reconnect")
             await band.walk(5)
-            await until(lambda: got.steps() == 5, "live steps on the same link")
+            await until(lambda: got.steps() == 5, what="live steps on the same link")
             connects = m.status()[band.address].connects
             band.refuse_fetch = False
             await band.drop_link()
-            await until(lambda: got.steps() == 35, "the 30 from the next fetch")
+            await until(lambda: got.steps() == 35, what="the 30 from the next fetch")
         return connects
 
     connects = run_in_world(scenario)
@@ -602,15 +604,15 @@ def test_a_connected_band_is_asked_for_its_log_again_and_its_not_worn_marks_come
         band = await world.add_miband(KEY, clock=clock)
         m = manager_for(world, band, clock, refresh_poll_s=0.01)
         async with Collector().draining(m.queue) as got, m:
-            await until(lambda: m.status()[band.address].connects == 1, "the connect")
+            await until(lambda: m.status()[band.address].connects == 1, what="the connect")
             clock.now = T0 + 60
             await band.walk(30)
-            await until(lambda: got.steps() == 30, "live steps")
+            await until(lambda: got.steps() == 30, what="live steps")
             clock.now = T0 + 120
             band.wear(NOT_WORN)  # put down on the table, still in reach
             clock.now = T0 + 60 + HUAMI_REFRESH_S
-            await until(lambda: len(band.fetches) == 2, "the log fetched again")
-            await until(lambda: bool(got.of(NotWornRun)), "the band's not-worn minutes")
+            await until(lambda: len(band.fetches) == 2, what="the log fetched again")
+            await until(lambda: bool(got.of(NotWornRun)), what="the band's not-worn minutes")
             assert m.status()[band.address].connects == 1  # on the same link
         return got
 

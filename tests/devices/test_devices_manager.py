@@ -10,7 +10,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from helpers.devices import Collector, ManualClock, until
+from helpers.daemon import until
+from helpers.devices import Collector, ManualClock
 
 from devices import uuids
 from devices.connection import Timing
@@ -69,15 +70,15 @@ def test_watch_samples_from_reads_and_notifications() -> None:
         m = manager_for(world, [watch_config(watch.address)], clock)
         label = watch.address
         async with Collector().draining(m.queue) as got, m:
-            await until(lambda: connected(m), "connected, subscribed and read")
-            await until(lambda: got.steps() == 120, "the step count read after connecting")
+            await until(lambda: connected(m), what="connected, subscribed and read")
+            await until(lambda: got.steps() == 120, what="the step count read after connecting")
             clock.now += 60
             await watch.walk(30)
             await watch.set_heart_rate(0)  # not measuring: no sample
             await watch.set_heart_rate(72)
             await watch.move(0.0, 0.5, -1.0)
             await watch.set_battery(55)
-            await until(lambda: bool(got.of(Battery)[1:]), "the battery notification")
+            await until(lambda: bool(got.of(Battery)[1:]), what="the battery notification")
         assert got.links() == [
             Link(START, label, True, "connected"),
             Link(START + 60, label, False, "stopped"),
@@ -107,11 +108,11 @@ def test_foot_pod_steps_from_cadence_with_calibration() -> None:
         config = DeviceSpec(kind="rsc", name="FootPod")
         m = manager_for(world, [config], clock, calibration={"FootPod": 2.0})
         async with Collector().draining(m.queue) as got, m:
-            await until(lambda: connected(m), "the pod to connect")
+            await until(lambda: connected(m), what="the pod to connect")
             for second in range(31):  # 55 strides a minute = 110 steps a minute
                 clock.now = START + second
                 await pod.measure(55)
-                await until(partial(cadences_are, got, second + 1), "the measurement")
+                await until(partial(cadences_are, got, second + 1), what="the measurement")
         assert got.steps("FootPod") == 55
         cadences = got.of(Cadence)
         assert cadences[0] == Cadence(START, "FootPod", 110.0)
@@ -128,7 +129,7 @@ def test_new_alert_reaches_the_watch_with_its_title() -> None:
         m = manager_for(world, [watch_config(watch.address)], ManualClock(START))
         assert await m.notify_watch("Nobody", "is connected") is False
         async with m:
-            await until(lambda: connected(m), "the watch to connect")
+            await until(lambda: connected(m), what="the watch to connect")
             assert await m.notify_watch("Time to move", "You have sat for 40 min") is True
         assert watch.shown_alerts == [Alert(0, "Time to move", "You have sat for 40 min")]
         assert await m.notify_watch("After", "stop") is False
@@ -145,13 +146,13 @@ def test_garbage_is_counted_and_logged_and_the_link_stays_up(
         watch = world.watches[0]
         m = manager_for(world, [watch_config(watch.address)], ManualClock(START))
         async with Collector().draining(m.queue) as got, m:
-            await until(lambda: connected(m), "the watch to connect")
+            await until(lambda: connected(m), what="the watch to connect")
             await watch.send_garbage(uuids.STEP_COUNT, b"\x01\x02")
             await watch.send_garbage(uuids.RAW_MOTION, b"")
             await watch.send_garbage(uuids.HEART_RATE_MEASUREMENT, b"\x10\x48\x01")
             await watch.send_garbage(uuids.BATTERY_LEVEL, b"\xff")
             await watch.walk(10)
-            await until(lambda: got.steps() == 10, "steps after the garbage")
+            await until(lambda: got.steps() == 10, what="steps after the garbage")
             status = m.status()[watch.address]
             assert status.decode_errors == 4
             assert status.connected
@@ -176,13 +177,13 @@ def test_link_loss_reconnects_and_steps_while_away_come_as_one_delta(
         clock = ManualClock(START)
         m = manager_for(world, [watch_config(watch.address)], clock)
         async with Collector().draining(m.queue) as got, m:
-            await until(lambda: connected(m), "the first connection")
+            await until(lambda: connected(m), what="the first connection")
             await watch.go_away()
-            await until(lambda: len(got.links()) == 2, "the link-lost sample")
+            await until(lambda: len(got.links()) == 2, what="the link-lost sample")
             clock.now += 600
             await watch.walk(70)  # counted by the watch while nobody listens
             await watch.come_back()
-            await until(lambda: got.steps() == 70, "the read after reconnecting")
+            await until(lambda: got.steps() == 70, what="the read after reconnecting")
         deltas = got.of(StepDelta)
         assert deltas == [StepDelta(START + 600, watch.address, 70, since=START)]
         assert [(x.connected, x.reason) for x in got.links()] == [
@@ -216,15 +217,15 @@ def test_a_device_absent_for_hours_is_retried_with_clear_lines(
             timing=timing,
         )
         async with m:
-            await until(lambda: m.status()[watch.address].failures >= 9, "nine failed scans")
+            await until(lambda: m.status()[watch.address].failures >= 9, what="nine failed scans")
             clock.now += 3 * 3600
-            await until(lambda: m.status()[watch.address].failures >= 10, "the tenth")
+            await until(lambda: m.status()[watch.address].failures >= 10, what="the tenth")
             status = m.status()[watch.address]
             assert not status.connected
             assert status.last_error is not None
             assert "not found" in status.last_error
             await watch.come_back()
-            await until(lambda: connected(m), "the watch to come back")
+            await until(lambda: connected(m), what="the watch to come back")
             assert m.status()[watch.address].failures == 0
 
     run_in_world(scenario, watches=1)
@@ -260,7 +261,8 @@ def test_no_bluetooth_at_all_is_logged_and_retried_never_fatal(
             timing=Timing(scan_s=0.05, connect_s=0.2, backoff_base_s=0.001, backoff_cap_s=0.01),
         )
         async with m:
-            await until(lambda: m.status()["AA:BB:CC:DD:EE:FF"].failures >= 3, "three failures")
+            await until(lambda: m.status()["AA:BB:CC:DD:EE:FF"].failures >= 3,
+                        what="three failures")
         return m
 
     m = asyncio.run(main())
@@ -286,10 +288,10 @@ def test_several_devices_at_once_each_with_its_own_label() -> None:
         ]
         m = manager_for(world, devices, clock)
         async with Collector().draining(m.queue) as got, m:
-            await until(lambda: connected(m), "all three devices")
-            await until(lambda: got.steps() == 33, "both watches' counts")
+            await until(lambda: connected(m), what="all three devices")
+            await until(lambda: got.steps() == 33, what="both watches' counts")
             await w2.drop_link()
-            await until(lambda: m.status()[w2.address].connects == 2, "w2 to reconnect")
+            await until(lambda: m.status()[w2.address].connects == 2, what="w2 to reconnect")
             assert m.status()[w1.address].connects == 1
             assert m.status()[pod.address].connects == 1
         assert got.steps(w1.address) == 11
@@ -306,7 +308,7 @@ def test_wrong_kind_is_reported_and_retried(caplog: pytest.LogCaptureFixture) ->
         pod = world.foot_pods[0]
         m = manager_for(world, [watch_config(pod.address)], ManualClock(START))
         async with m:
-            await until(lambda: m.status()[pod.address].failures >= 2, "two tries")
+            await until(lambda: m.status()[pod.address].failures >= 2, what="two tries")
             assert not m.status()[pod.address].connected
 
     run_in_world(scenario, foot_pods=1)
@@ -339,7 +341,7 @@ def test_name_lookup_unsupported_kinds_and_duplicate_labels(
         config = DeviceSpec(kind="infinitime", name="InfiniTime")
         m = manager_for(world, [config], ManualClock(START))
         async with m:
-            await until(lambda: connected(m), "the watch found by its name")
+            await until(lambda: connected(m), what="the watch found by its name")
         assert list(m.status()) == ["InfiniTime"]
         assert watch.connected is False
 
@@ -365,7 +367,7 @@ def test_supervisor_restarts_a_task_that_died_of_a_bug(caplog: pytest.LogCapture
 
         link.run = buggy_once  # type: ignore[method-assign]
         async with m:
-            await until(lambda: connected(m), "the restarted task to connect")
+            await until(lambda: connected(m), what="the restarted task to connect")
 
     run_in_world(scenario, watches=1)
     assert "infinitime F0:00:00:00:00:01: connection task failed; restarting it" in caplog.text
@@ -376,10 +378,10 @@ def test_motion_can_be_left_off() -> None:
         watch = world.watches[0]
         m = manager_for(world, [watch_config(watch.address)], ManualClock(START), motion=False)
         async with Collector().draining(m.queue) as got, m:
-            await until(lambda: connected(m), "the watch")
+            await until(lambda: connected(m), what="the watch")
             await watch.move(1.0, 0.0, 0.0)
             await watch.walk(1, per_notification=1)
-            await until(lambda: got.steps() == 1, "the step after the motion")
+            await until(lambda: got.steps() == 1, what="the step after the motion")
         assert got.of(Motion) == []
 
     run_in_world(scenario, watches=1)
@@ -390,13 +392,13 @@ def test_a_full_queue_drops_motion_first_and_counts() -> None:
         watch = world.watches[0]
         m = manager_for(world, [watch_config(watch.address)], ManualClock(START), queue_size=5)
         async with m:
-            await until(lambda: connected(m), "the watch")  # Link + Battery queued
+            await until(lambda: connected(m), what="the watch")  # Link + Battery queued
             for i in range(20):
                 await watch.move(0.0, 0.0, i / 16)
             await watch.walk(2, per_notification=1)
             # 5 places: Link, Battery, then motion; each later sample pushes out
             # the oldest motion sample, the steps too.
-            await until(lambda: m.queue.dropped["Motion"] == 19, "19 motion samples dropped")
+            await until(lambda: m.queue.dropped["Motion"] == 19, what="19 motion samples dropped")
         kept = [m.queue.get_nowait() for _ in range(m.queue.qsize())]
         names = [type(s).__name__ for s in kept]
         assert names == ["Link", "Battery", "StepDelta", "StepDelta", "Link"]
@@ -464,9 +466,9 @@ def test_heart_rate_strap_kind() -> None:
         config = DeviceSpec(kind="heart_rate", address=watch.address)
         m = manager_for(world, [config], ManualClock(START))
         async with Collector().draining(m.queue) as got, m:
-            await until(lambda: connected(m), "the strap")
+            await until(lambda: connected(m), what="the strap")
             await watch.notify(uuids.HEART_RATE_MEASUREMENT, struct.pack("<BH", 0x01, 300))
-            await until(lambda: bool(got.of(HeartRate)), "the heart rate")
+            await until(lambda: bool(got.of(HeartRate)), what="the heart rate")
             await watch.walk(5)  # not subscribed for this kind
         assert got.of(HeartRate) == [HeartRate(START, watch.address, 300)]
         assert got.steps() == 0
@@ -487,7 +489,7 @@ def test_stop_does_not_wait_for_a_long_scan() -> None:
             timing=timing,
         )
         await m.start()
-        await until(lambda: world.central.device.is_scanning, "the 30 s scan to start")
+        await until(lambda: world.central.device.is_scanning, what="the 30 s scan to start")
         loop = asyncio.get_running_loop()
         started = loop.time()
         await m.stop()

@@ -11,7 +11,8 @@ import pytest
 
 pytest.importorskip("bumble", reason="the virtual wearables need the 'virtual' extra")
 
-from helpers.devices import Collector, until
+from helpers.daemon import until
+from helpers.devices import Collector
 
 from devices.connection import Timing
 from devices.drivers import polar, witmotion
@@ -59,7 +60,7 @@ def test_witmotion_is_set_to_10_hz_and_streams_split_packets_that_the_pipeline_r
         m = manager_for(world, clock, DeviceSpec(kind="witmotion", address=imu.address))
         got = Collector()
         async with got.draining(m.queue), m:
-            await until(lambda: len(got.of(Motion)) >= 10 * 170, "170 s of samples", 30)
+            await until(lambda: len(got.of(Motion)) >= 10 * 170, 30, "170 s of samples")
             assert imu.commands[:2] == [witmotion.UNLOCK, bytes.fromhex("ff aa 03 06 00")]
             assert imu.rate == 10
             assert m.links[imu.address].rate_hz == 10
@@ -89,7 +90,7 @@ def test_polar_asks_its_settings_starts_at_25_hz_streams_frames_and_is_stopped()
         m = manager_for(world, clock, DeviceSpec(kind="polar", name=imu.name))
         got = Collector()
         async with got.draining(m.queue), m:
-            await until(lambda: len(got.of(Motion)) >= 25 * 175, "175 s of samples", 30)
+            await until(lambda: len(got.of(Motion)) >= 25 * 175, 30, "175 s of samples")
             assert m.links[imu.name].rate_hz == 25
             assert imu.started is not None
         motion = [s for s in got.of(Motion) if isinstance(s, Motion)]
@@ -125,7 +126,7 @@ def test_a_polar_that_refuses_to_start_is_retried_not_fatal(
         imu = await world.add_polar(clock=clock.now, settings=odd)
         m = manager_for(world, clock, DeviceSpec(kind="polar", address=imu.address))
         async with m:
-            await until(lambda: m.status()[imu.address].failures >= 2, "two failed starts", 20)
+            await until(lambda: m.status()[imu.address].failures >= 2, 20, "two failed starts")
             connects = m.status()[imu.address].connects
         return connects, sum(c[0] == polar.START for c in imu.commands)
 
@@ -188,7 +189,7 @@ def test_polar_compressed_frames_are_scaled_by_the_factor_of_its_start_response(
         m = manager_for(world, clock, DeviceSpec(kind="polar", address=imu.address))
         got = Collector()
         async with got.draining(m.queue), m:
-            await until(lambda: len(got.of(Motion)) >= 52 * 95, "95 s of samples", 30)
+            await until(lambda: len(got.of(Motion)) >= 52 * 95, 30, "95 s of samples")
             assert m.links[imu.address].rate_hz == 52
             errors = m.status()[imu.address].decode_errors
         return [s for s in got.of(Motion) if isinstance(s, Motion)], errors

@@ -15,7 +15,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from helpers.devices import Collector, ManualClock, until
+from helpers.daemon import until
+from helpers.devices import Collector, ManualClock
 
 from devices import uuids
 from devices.counter import CounterEvent, CounterState, StepCounter, count
@@ -139,17 +140,17 @@ def test_impossible_readings_are_counted_as_bad_values(caplog: pytest.LogCapture
                           clock=clock, zone=ZONE, backend=world.backend,
                           scanner_backend=world.scanner_backend)
         async with Collector().draining(m.queue) as got, m:
-            await until(lambda: got.steps() == 100, "the first reading")
+            await until(lambda: got.steps() == 100, what="the first reading")
             await watch.send_garbage(uuids.STEP_COUNT, struct.pack("<I", 2**32 - 1))
             clock.now += 60
             await watch.send_garbage(uuids.STEP_COUNT, struct.pack("<I", 100_100))
-            await until(lambda: m.status()[watch.address].decode_errors == 2, "two bad values")
+            await until(lambda: m.status()[watch.address].decode_errors == 2, what="two bad values")
             # The watch's own count goes on from 100: below the implausible
             # baseline, so a restart's count from zero (110): a one-off glitch
             # costs at most what the watch counted today, in one capped minute,
             # where refusing every later reading would lose the rest of the day.
             await watch.walk(10)
-            await until(lambda: got.steps() == 100 + 110, "the steps after the bad values")
+            await until(lambda: got.steps() == 100 + 110, what="the steps after the bad values")
             assert m.status()[watch.address].decode_errors == 2
             assert m.status()[watch.address].connected
 

@@ -58,13 +58,19 @@ def wait_until(check: Callable[[], Any], timeout: float = WAIT_S,
 
 
 async def until(check: Callable[[], Any], timeout: float = 10.0,
-                what: str = "a condition") -> None:
+                what: Callable[[], str] | str = "a condition", interval: float = 0.01,
+                diagnose: Callable[[], str] | None = None) -> Any:
     """``wait_until`` on the event loop: poll ``check`` without blocking it."""
     deadline = asyncio.get_running_loop().time() + timeout
-    while not check():
+    while True:
+        value = check()
+        if value:
+            return value
         if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        await asyncio.sleep(0.01)
+            text = what() if callable(what) else what
+            extra = f"\n{diagnose()}" if diagnose is not None else ""
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {text}{extra}")
+        await asyncio.sleep(interval)
 
 
 # --- the daemon on virtual wearables -----------------------------------------------------

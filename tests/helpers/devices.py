@@ -9,6 +9,7 @@ from datetime import datetime, tzinfo
 
 from devices.sample_queue import SampleQueue
 from devices.samples import Link, Sample, StepDelta
+from helpers.daemon import until as daemon_until
 
 
 class ManualClock:
@@ -26,12 +27,10 @@ class ManualClock:
 
 
 async def until(predicate: Callable[[], bool], what: str, timeout_s: float = 5.0) -> None:
-    """Wait (polling the loop every few ms) until ``predicate()`` holds; fail naming ``what``."""
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        await asyncio.sleep(0.002)
+    """The old argument order of ``helpers.daemon.until``, the one wait; kept
+    only until tests/devices/test_band_sleep.py, written meanwhile against it,
+    calls that (then remove this)."""
+    await daemon_until(predicate, timeout_s, what)
 
 
 class Collector:
