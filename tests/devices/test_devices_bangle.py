@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from helpers.daemon import until
-from helpers.devices import Collector, ManualClock
+from helpers.devices import Collector, ManualClock, Watched
 
 from devices import blocks, uuids
 from devices.connection import Timing
@@ -244,21 +244,28 @@ def test_thousand_steps_across_drops_a_reboot_and_midnight(
         await watch.walk(150)  # in this block, before pacer connects
         m = manager_for(world, watch, clock)
         async with Collector().draining(m.queue) as got, m:
-
-            async def counted(n: int, what: str) -> None:
-                await until(lambda: got.steps() == n, what=f"{n} steps counted ({what})")
+            seen = Watched(m, got, watch.address)
+            counted = seen.counted
 
             async def connected(n: int) -> None:
-                await until(lambda: m.status()[watch.address].connects == n, what=f"connection {n}")
+                await seen.connects(n)
                 await until(lambda: watch.realtime_s == 30, what="the realtime request")
 
             async def at(local: str) -> None:
                 clock.set_local(local, ZONE)
 
-            async def away(*, reboot: bool = False) -> None:
-                lost = len(got.links())
-                await (watch.reboot(back=False) if reboot else watch.go_away())
-                await until(lambda: len(got.links()) == lost + 1, what="the link-lost sample")
+            async def away() -> None:
+                await seen.dropped(watch.go_away())
+
+            async def away_walking(steps: int, back_at: str | None = None, *,
+                                   reboot: bool = False) -> None:
+                """Out of reach (or rebooting) while ``steps`` are walked, then
+                back (at ``back_at``)."""
+                await seen.dropped(watch.reboot(back=False) if reboot else watch.go_away())
+                await watch.walk(steps)
+                if back_at is not None:
+                    await at(back_at)
+                await watch.come_back()
 
             await connected(1)
             assert watch.fetches == []  # the first connect fetches no history
@@ -268,10 +275,7 @@ def test_thousand_steps_across_drops_a_reboot_and_midnight(
             await watch.end_block()
             await counted(350, "the block's total: the 150 before pacer")
 
-            await away()  # drop 1, within a block
-            await watch.walk(50)
-            await at("2026-11-23 21:15:00")
-            await watch.come_back()
+            await away_walking(50, "2026-11-23 21:15:00")  # drop 1, within a block
             await connected(2)
             await watch.walk(100)
             await counted(450, "realtime after drop 1")
@@ -281,9 +285,8 @@ def test_thousand_steps_across_drops_a_reboot_and_midnight(
 
             await at("2026-11-23 22:30:00")
             await watch.end_block()  # a block with no steps
-            await away(reboot=True)  # the counter restarts, realtime ends
-            await watch.walk(40)  # while it boots: in the new block only
-            await watch.come_back()
+            # The counter restarts, realtime ends; walked while it boots: in the new block only.
+            await away_walking(40, reboot=True)
             await connected(3)
             await watch.walk(60)
             await counted(560, "realtime after the reboot")

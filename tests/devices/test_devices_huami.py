@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from helpers.daemon import until
-from helpers.devices import Collector, ManualClock
+from helpers.devices import Collector, ManualClock, Watched
 
 from devices import huami_kinds, minute_log, uuids
 from devices.connection import Timing
@@ -422,47 +422,43 @@ def test_thousand_steps_across_drops_a_reboot_and_midnight() -> None:
         await band.walk(150)  # this minute, before pacer connects
         m = manager_for(world, band, clock)
         async with Collector().draining(m.queue) as got, m:
-
-            async def counted(n: int, what: str) -> None:
-                await until(lambda: got.steps() == n, what=f"{n} steps counted ({what})")
-
-            async def connected(n: int) -> None:
-                await until(lambda: m.status()[band.address].connects == n, what=f"connection {n}")
+            seen = Watched(m, got, band.address)
+            counted, connected = seen.counted, seen.connects
 
             async def at(local: str) -> None:
                 clock.set_local(local, ZONE)
 
-            async def away(*, reboot: bool = False) -> None:
-                lost = len(got.links())
-                await (band.reboot(back=False) if reboot else band.go_away())
-                await until(lambda: len(got.links()) == lost + 1, what="the link-lost sample")
+            async def away() -> None:
+                await seen.dropped(band.go_away())
+
+            async def away_walking(steps: int, back_at: str | None = None, *,
+                                   reboot: bool = False) -> None:
+                """Out of reach (or rebooting) while ``steps`` are walked, then
+                back (at ``back_at``)."""
+                await seen.dropped(band.reboot(back=False) if reboot else band.go_away())
+                await band.walk(steps)
+                if back_at is not None:
+                    await at(back_at)
+                await band.come_back()
 
             await connected(1)
             await at("2026-11-23 21:01:00")
             await band.walk(200)
             await counted(200, "live")
             await at("2026-11-23 21:05:00")
-            await away()  # drop 1
-            await band.walk(50)
-            await at("2026-11-23 21:10:00")
-            await band.come_back()
+            await away_walking(50, "2026-11-23 21:10:00")  # drop 1
             await connected(2)
             await counted(400, "the log: the 150 before pacer and the 50 walked away")
             await band.walk(100)
             await counted(500, "live after drop 1")
 
             await at("2026-11-23 22:30:00")
-            await away(reboot=True)  # the counter restarts
-            await band.walk(40)  # while it boots
-            await band.come_back()
+            await away_walking(40, reboot=True)  # the counter restarts; walked while it boots
             await connected(3)
             await band.walk(60)
             await counted(560, "live after the reboot")
             await at("2026-11-23 22:35:00")
-            await away()  # drop 2
-            await band.walk(30)
-            await at("2026-11-23 22:55:00")
-            await band.come_back()
+            await away_walking(30, "2026-11-23 22:55:00")  # drop 2
             await connected(4)
             await counted(630, "the log: the 40 while booting, the 30 walked away")
 

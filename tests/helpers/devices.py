@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, tzinfo
 
+from devices.manager import DeviceManager
 from devices.sample_queue import SampleQueue
 from devices.samples import Link, Sample, StepDelta
 from helpers.daemon import until as daemon_until
@@ -71,3 +72,28 @@ class Collector:
                 await task
             while not queue.empty():
                 self.samples.append(queue.get_nowait())
+
+
+class Watched:
+    """One wearable as its connection manager reports it, for scenarios that
+    walk it across drops: waits for its steps, its connections and its drops."""
+
+    def __init__(self, manager: DeviceManager, got: Collector, address: str) -> None:
+        self.manager = manager
+        self.got = got
+        self.address = address
+
+    async def counted(self, n: int, what: str) -> None:
+        await daemon_until(lambda: self.got.steps() == n, what=f"{n} steps counted ({what})")
+
+    async def connects(self, n: int) -> None:
+        await daemon_until(lambda: self.manager.status()[self.address].connects == n,
+                           what=f"connection {n}")
+
+    async def dropped(self, leaving: Awaitable[None]) -> None:
+        """Await ``leaving`` (the wearable going out of reach, or rebooting),
+        then the link-lost sample it causes."""
+        lost = len(self.got.links())
+        await leaving
+        await daemon_until(lambda: len(self.got.links()) == lost + 1,
+                           what="the link-lost sample")
