@@ -10,8 +10,10 @@ import random
 import struct
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+from test_devices_fuzz import BATCH, FUZZ, check_error, foreign
+from test_devices_fuzz import payload as anything
 
 from devices import uuids
 from devices.drivers import pams, polar, witmotion
@@ -297,16 +299,6 @@ def test_pams_bad_values(uuid: str, payload: str, problem: str) -> None:
 
 # --- 10,000 random payloads per decoder -------------------------------------------------------
 
-BATCHES = 100
-BATCH = 100
-FUZZ = settings(
-    max_examples=BATCHES,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-
-
 def _with_head(head: bytes, size: int) -> st.SearchStrategy[bytes]:
     """Payloads that pass the first checks (a header), so the deeper paths are reached."""
     return st.binary(max_size=size).map(lambda tail: head + tail)
@@ -333,10 +325,6 @@ def _pams_value(flag_size: int) -> st.SearchStrategy[bytes]:
         lambda v: v[0] + v[1].to_bytes(flag_size, "little") + v[2] + v[3])
 
 
-anything = st.one_of(st.binary(max_size=12), st.binary(max_size=64))
-foreign = st.sampled_from([uuids.RSC_FEATURE, uuids.NEW_ALERT, "2a00", "", "zz-not-a-uuid"])
-
-
 def batch(known: list[str], payload: st.SearchStrategy[bytes]
           ) -> st.SearchStrategy[list[tuple[str, bytes]]]:
     uuid = st.one_of(st.sampled_from(known), st.sampled_from(known), foreign)
@@ -356,12 +344,6 @@ def check_reading(r: Reading) -> None:
             assert 0 <= bpm < 2**16
         case _:
             raise AssertionError(f"unexpected reading {r!r}")
-
-
-def check_error(error: DecodeError, data: bytes) -> None:
-    shown = error.characteristic or "(no UUID)"
-    assert str(error).startswith(f"characteristic {shown}: {error.problem}")
-    assert error.payload == data
 
 
 def run(decode: object, pairs: list[tuple[str, bytes]]) -> int:
