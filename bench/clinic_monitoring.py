@@ -15,13 +15,14 @@ one patient's record (``reviews.record``) and its CSV exports.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+
+from _timing import interleaved, median_s
 
 from pacer.clinic import reviews, views
 from pacer.clinic.config import ClinicTable
@@ -35,15 +36,6 @@ from pacer.contract.topics import Topics
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 from helpers.clinic import day_summary, encode  # noqa: E402
-
-
-def median_s(fn: Callable[[], object], runs: int) -> float:
-    took = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        took.append(time.perf_counter() - t0)
-    return statistics.median(took)
 
 
 def fill(db: Database, patients: int, days: int, entries: int) -> str:
@@ -86,12 +78,9 @@ def main() -> None:
                         for p in views.patient_ids(db, rules)]
             return run
 
-        took: dict[int, list[float]] = {14: [], 30: []}
-        for _ in range(args.runs):  # interleaved: the machine's load moves
-            for limit, out in took.items():
-                out.append(median_s(listed(limit), 1))
-        for limit, out in took.items():
-            ms = statistics.median(out) * 1000
+        medians = interleaved(listed(14), listed(30), args.runs)  # the machine's load moves
+        for limit, median in zip((14, 30), medians, strict=True):
+            ms = median * 1000
             print(f"patient list reading {limit} days a patient: {ms:.0f} ms "
                   f"({ms / args.patients * 1000:.0f} us a patient)")
         one = median_s(lambda: reviews.record(db, first), args.runs)

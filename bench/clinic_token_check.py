@@ -13,14 +13,13 @@ session (Starlette's test client: no network).
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
+from _timing import interleaved, median_s
 from starlette.testclient import TestClient
 
 from pacer.clinic import auth, tokens
@@ -37,26 +36,6 @@ sys.path[:0] = [str(REPO), str(REPO / "tests")]
 from helpers.clinic import clinic_messages  # noqa: E402
 
 NAME, PASSWORD = "bench.physio", "a bench password"
-
-
-def median_s(fn: Callable[[], object], runs: int) -> float:
-    took = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        took.append(time.perf_counter() - t0)
-    return statistics.median(took)
-
-
-def interleaved(first: Callable[[], object], second: Callable[[], object],
-                runs: int) -> tuple[float, float]:
-    took: tuple[list[float], list[float]] = ([], [])
-    for _ in range(runs):
-        for fn, out in ((first, took[0]), (second, took[1])):
-            t0 = time.perf_counter()
-            fn()
-            out.append(time.perf_counter() - t0)
-    return statistics.median(took[0]), statistics.median(took[1])
 
 
 def main() -> None:
