@@ -1,8 +1,6 @@
 """Helpers for the phone app's browser tests: a remote control for headless
-Chromium (``web/test/driver.mjs``, Playwright from npm) and a subscriber that
-signs in to the broker as a user.
-
-Used by the phone app's browser tests; like ``helpers.mqtt`` they check the
+Chromium (``web/test/driver.mjs``, Playwright from npm). They watch the broker
+through ``helpers.mqtt.Collector`` signed in as the user, and like it check the
 app and the daemon from the outside.
 """
 
@@ -13,17 +11,10 @@ import queue
 import shutil
 import subprocess
 import threading
-import uuid
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from paho.mqtt import client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
-
-from helpers.mqtt import Received
 from pacer.app.bundle import WEB_DIR
 
 DRIVER = WEB_DIR / "test" / "driver.mjs"
@@ -98,74 +89,3 @@ class Browser:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.close()
-
-
-class Watcher:
-    """A paho MQTT 5 subscriber signed in as ``user`` that records what arrives."""
-
-    def __init__(self, host: str, port: int, user: str, password: str, topic: str) -> None:
-        self.messages: list[Received] = []
-        self._cond = threading.Condition()
-        self._ready = threading.Event()
-        self._client = mqtt.Client(CallbackAPIVersion.VERSION2,
-                                   client_id=f"test-watch-{uuid.uuid4().hex[:10]}",
-                                   protocol=MQTTProtocolVersion.MQTTv5)
-        self._client.username_pw_set(user, password)
-        self._client.on_connect = lambda c, *_a: c.subscribe(topic, qos=1)
-        self._client.on_subscribe = lambda *_a: self._ready.set()
-        self._client.on_message = self._on_message
-        self._client.connect(host, port, keepalive=10)
-        self._client.loop_start()
-        if not self._ready.wait(10):
-            self.close()
-            raise AssertionError(f"test watcher as {user} not subscribed to {topic}")
-
-    def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
-        props = getattr(msg, "properties", None)
-        with self._cond:
-            self.messages.append(Received(
-                topic=msg.topic, payload=bytes(msg.payload), qos=msg.qos,
-                retain=bool(msg.retain),
-                expiry=getattr(props, "MessageExpiryInterval", None),
-                user_properties=tuple(getattr(props, "UserProperty", ())),
-                response_topic=getattr(props, "ResponseTopic", None),
-                correlation_data=getattr(props, "CorrelationData", None),
-            ))
-            self._cond.notify_all()
-
-    def wait_for(self, match: Any, timeout: float = 20.0, what: str = "a message"
-                 ) -> Received:
-        """The first message that ``match`` accepts, waiting up to ``timeout``."""
-        def found() -> Received | None:
-            return next((m for m in self.messages if match(m)), None)
-
-        with self._cond:
-            if not self._cond.wait_for(lambda: found() is not None, timeout):
-                raise AssertionError(f"no {what} within {timeout:g} s; got "
-                                     f"{[(m.topic, m.payload[:80]) for m in self.messages]}")
-            hit = found()
-            assert hit is not None
-            return hit
-
-    def publish(self, topic: str, body: dict[str, Any], *, retain: bool = False) -> None:
-        """Publish ``body`` as JSON (QoS 1) and wait for the broker to take it."""
-        info = self._client.publish(topic, json.dumps(body), qos=1, retain=retain)
-        info.wait_for_publish(10)
-        assert info.is_published(), f"test watcher could not publish on {topic}"
-
-    def answer(self, command: Received, body: dict[str, Any]) -> None:
-        """Reply to ``command`` as the daemon would (interfaces.md section 7.2): on
-        its response topic, with its correlation data; for tests of the app's
-        side without a daemon."""
-        assert command.response_topic, f"no response topic on {command.topic}"
-        props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
-        if command.correlation_data is not None:
-            props.CorrelationData = command.correlation_data
-        info = self._client.publish(command.response_topic, json.dumps(body), qos=1,
-                                    properties=props)
-        info.wait_for_publish(10)
-        assert info.is_published(), f"test watcher could not answer on {command.response_topic}"
-
-    def close(self) -> None:
-        self._client.disconnect()
-        self._client.loop_stop()

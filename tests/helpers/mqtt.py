@@ -1,5 +1,6 @@
-"""Test helpers for MQTT: a plain-paho subscriber that records what arrives,
-and a one-shot publisher (a stand-in for a phone or a physiotherapist's tool).
+"""Test helpers for MQTT: a plain-paho client that records what arrives (and
+publishes and answers commands, as a phone or the daemon would), and a one-shot
+publisher (a stand-in for a phone or a physiotherapist's tool).
 
 Used by pacer's tests and bench scripts; they use paho directly, not
 ``MqttLink``, so they check the link from the outside.
@@ -8,6 +9,7 @@ Used by pacer's tests and bench scripts; they use paho directly, not
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import uuid
 from collections.abc import Callable
@@ -52,7 +54,8 @@ def _received(msg: mqtt.MQTTMessage) -> Received:
 
 
 class Collector:
-    """A plain paho subscriber on its own thread that records what arrives.
+    """A plain paho subscriber on its own thread that records what arrives,
+    signed in as ``username`` when given.
 
     It keeps a persistent session (clean_start False, session expiry), so after
     a broker restart it gets what was published meanwhile without subscribing
@@ -60,7 +63,8 @@ class Collector:
     the session (killed before saving it), it subscribes again; ``wait_ready``
     tells when it is listening again."""
 
-    def __init__(self, host: str, port: int, topic: str, protocol: str = "5") -> None:
+    def __init__(self, host: str, port: int, topic: str, protocol: str = "5", *,
+                 username: str | None = None, password: str | None = None) -> None:
         self.topic = topic
         self.messages: list[Received] = []
         self._cond = threading.Condition()
@@ -72,6 +76,8 @@ class Collector:
             protocol=MQTTProtocolVersion.MQTTv5 if self._v5 else MQTTProtocolVersion.MQTTv311,
             clean_session=None if self._v5 else False,
         )
+        if username is not None:
+            self._client.username_pw_set(username, password)
         self._client.on_connect = self._on_connect
         self._client.on_subscribe = self._on_subscribe
         self._client.on_message = self._on_message
@@ -129,23 +135,49 @@ class Collector:
 
     def wait_for(self, n: int, timeout: float = 10.0,
                  match: Callable[[Received], bool] = lambda _m: True,
-                 since: int = 0) -> list[Received]:
+                 since: int = 0, what: str | None = None) -> list[Received]:
         """Block until at least ``n`` messages (after index ``since``) satisfy
-        ``match``; return them, or fail the test after ``timeout`` seconds."""
+        ``match``; return them, or fail the test after ``timeout`` seconds
+        saying ``what`` was awaited."""
         def found() -> list[Received]:
             return [m for m in self.messages[since:] if match(m)]
 
         with self._cond:
             if not self._cond.wait_for(lambda: len(found()) >= n, timeout):
-                raise AssertionError(f"expected {n} matching message(s) on {self.topic} within "
+                label = what or f"{n} matching message(s)"
+                raise AssertionError(f"expected {label} on {self.topic} within "
                                      f"{timeout:g} s; got {self.messages[since:]}")
             return found()
+
+    def first(self, match: Callable[[Received], object], timeout: float = 20.0,
+              what: str = "a message") -> Received:
+        """The first message that ``match`` accepts, waiting up to ``timeout``."""
+        return self.wait_for(1, timeout, lambda m: bool(match(m)), what=what)[0]
 
     async def wait_for_async(self, n: int, timeout: float = 10.0,
                              match: Callable[[Received], bool] = lambda _m: True,
                              since: int = 0) -> list[Received]:
         """``wait_for`` without blocking the caller's event loop."""
         return await asyncio.to_thread(self.wait_for, n, timeout, match, since)
+
+    def publish(self, topic: str, body: dict[str, Any], *, retain: bool = False) -> None:
+        """Publish ``body`` as JSON (QoS 1) and wait for the broker to take it."""
+        info = self._client.publish(topic, json.dumps(body), qos=1, retain=retain)
+        info.wait_for_publish(10)
+        assert info.is_published(), f"test client could not publish on {topic}"
+
+    def answer(self, command: Received, body: dict[str, Any]) -> None:
+        """Reply to ``command`` as the daemon would (interfaces.md section 7.2): on
+        its response topic, with its correlation data; for tests of the other
+        side without a daemon."""
+        assert command.response_topic, f"no response topic on {command.topic}"
+        props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+        if command.correlation_data is not None:
+            props.CorrelationData = command.correlation_data
+        info = self._client.publish(command.response_topic, json.dumps(body), qos=1,
+                                    properties=props)
+        info.wait_for_publish(10)
+        assert info.is_published(), f"test client could not answer on {command.response_topic}"
 
     def close(self) -> None:
         self._client.disconnect()

@@ -21,9 +21,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from helpers import REPO
-from helpers.app import Browser, Watcher, browser_missing
+from helpers.app import Browser, browser_missing
 from helpers.browser import screenshot_dir
-from helpers.mqtt import Received
+from helpers.mqtt import Collector, Received
 
 from pacer.app.bundle import DIST_DIR
 from pacer.engine.safety import FLAGS, first_line, said
@@ -125,8 +125,9 @@ def browser(setup: Setup) -> Iterator[Browser]:
 
 
 @pytest.fixture
-def watcher(setup: Setup) -> Iterator[Watcher]:
-    w = Watcher(setup.broker.host, setup.broker.port, "alice", PASSWORD, "pacer/alice/#")
+def watcher(setup: Setup) -> Iterator[Collector]:
+    w = Collector(setup.broker.host, setup.broker.port, "pacer/alice/#", username="alice",
+                  password=PASSWORD)
     yield w
     w.close()
 
@@ -183,13 +184,13 @@ def _is_reply(m: Received) -> bool:
 
 
 def test_prompt_appears_and_snooze_holds_the_next_one(
-    setup: Setup, browser: Browser, watcher: Watcher, daemon: subprocess.Popen[bytes]
+    setup: Setup, browser: Browser, watcher: Collector, daemon: subprocess.Popen[bytes]
 ) -> None:
     b = browser
     _sign_in(b, setup)
-    first = watcher.wait_for(lambda m: m.topic == "pacer/alice/prompt"
-                             and _body(m)["kind"] == "sitting_break", timeout=60,
-                             what="the first sitting prompt")
+    first = watcher.first(lambda m: m.topic == "pacer/alice/prompt"
+                          and _body(m)["kind"] == "sitting_break", timeout=60,
+                          what="the first sitting prompt")
     prompt = _body(first)
     reason = prompt["reason"]
     assert isinstance(reason, dict)
@@ -202,11 +203,11 @@ def test_prompt_appears_and_snooze_holds_the_next_one(
     b.do("wait", selector=f"{card} .reply.ok", timeout=15000)
     assert "pacer confirmed" in b.do("text", selector=f"{card} .reply")
 
-    reply = watcher.wait_for(_is_reply, what="the daemon's reply to the app")
+    reply = watcher.first(_is_reply, what="the daemon's reply to the app")
     assert _body(reply) == {"ok": True}
     assert reply.correlation_data  # the app matched it by its correlation data
-    ack = watcher.wait_for(lambda m: m.topic == "pacer/alice/event"
-                           and _body(m).get("type") == "ack", what="the ack event")
+    ack = watcher.first(lambda m: m.topic == "pacer/alice/event"
+                        and _body(m).get("type") == "ack", what="the ack event")
     assert _body(ack)["action"] == "snooze"
     assert _body(ack)["prompt"] == prompt["id"]
     assert _body(ack)["minutes"] == 15
@@ -214,25 +215,25 @@ def test_prompt_appears_and_snooze_holds_the_next_one(
 
     # Without the snooze a repeat would come every 5 minutes; with it the next
     # sitting prompt waits until the 15 minutes are over.
-    nxt = watcher.wait_for(lambda m: m.topic == "pacer/alice/prompt"
-                           and _body(m)["kind"] == "sitting_break"
-                           and _body(m)["id"] != prompt["id"], timeout=40,
-                           what="the sitting prompt after the snooze")
+    nxt = watcher.first(lambda m: m.topic == "pacer/alice/prompt"
+                        and _body(m)["kind"] == "sitting_break"
+                        and _body(m)["id"] != prompt["id"], timeout=40,
+                        what="the sitting prompt after the snooze")
     assert datetime.fromisoformat(str(_body(nxt)["time"])) >= acked_at + timedelta(minutes=15)
     b.do("wait", selector=f'[data-prompt="{_body(nxt)["id"]}"]', timeout=10000)
     assert not [x for x in b.do("logs") if x.startswith("pageerror")]
 
 
-def _today(b: Browser, setup: Setup, watcher: Watcher) -> None:
+def _today(b: Browser, setup: Setup, watcher: Collector) -> None:
     """Signed in, on the Today tab once the daemon's retained state is out."""
     _sign_in(b, setup)
-    watcher.wait_for(lambda m: m.topic == "pacer/alice/state" and _body(m).get("time"),
-                     timeout=30, what="the retained state")
+    watcher.first(lambda m: m.topic == "pacer/alice/state" and _body(m).get("time"),
+                  timeout=30, what="the retained state")
     b.do("click", selector="nav [data-tab=today]")
 
 
 def test_red_check_in_shows_urgent_advice_and_reaches_the_daemon(
-    setup: Setup, browser: Browser, watcher: Watcher, daemon: subprocess.Popen[bytes]
+    setup: Setup, browser: Browser, watcher: Collector, daemon: subprocess.Popen[bytes]
 ) -> None:
     b = browser
     _today(b, setup, watcher)
@@ -249,14 +250,14 @@ def test_red_check_in_shows_urgent_advice_and_reaches_the_daemon(
     b.do("wait", selector=".reply.ok", timeout=15000)
     assert b.do("count", selector='#advice a[href="tel:999"]') == 1
 
-    reply = watcher.wait_for(_is_reply, what="the daemon's reply to the app")
+    reply = watcher.first(_is_reply, what="the daemon's reply to the app")
     assert _body(reply) == {"ok": True}
-    event = watcher.wait_for(lambda m: m.topic == "pacer/alice/event"
-                             and _body(m).get("type") == "symptom", what="the symptom event")
+    event = watcher.first(lambda m: m.topic == "pacer/alice/event"
+                          and _body(m).get("type") == "symptom", what="the symptom event")
     assert _body(event)["level"] == "red"
     assert _body(event)["red_flags"] == ["both_legs"]
-    flag = watcher.wait_for(lambda m: m.topic == "pacer/alice/prompt"
-                            and _body(m)["kind"] == "red_flag", what="the red_flag prompt")
+    flag = watcher.first(lambda m: m.topic == "pacer/alice/prompt"
+                         and _body(m)["kind"] == "red_flag", what="the red_flag prompt")
     assert _body(flag)["level"] == "urgent"
     b.do("click", selector="nav [data-tab=prompts]")
     b.do("wait", selector=f'[data-prompt="{_body(flag)["id"]}"]', timeout=10000)
@@ -281,7 +282,7 @@ def _checkin(b: Browser) -> None:
 
 
 def test_the_check_in_asks_the_fourteen_questions_emergency_first_with_send_in_reach(
-    setup: Setup, browser: Browser, watcher: Watcher
+    setup: Setup, browser: Browser, watcher: Collector
 ) -> None:
     """No daemon runs: the advice cannot be waiting on its reply."""
     b = browser
@@ -328,8 +329,8 @@ def test_the_check_in_asks_the_fourteen_questions_emergency_first_with_send_in_r
     # In view at the top of the screen, and shown before any reply.
     assert b.do("eval", expr="document.getElementById('advice').getBoundingClientRect().top"
                 ) < 150
-    sent = watcher.wait_for(lambda m: m.topic == "pacer/alice/cmd/symptom",
-                            what="the check-in on the broker")
+    sent = watcher.first(lambda m: m.topic == "pacer/alice/cmd/symptom",
+                         what="the check-in on the broker")
     assert _body(sent)["red_flags"] == ["both_legs", "fever_or_unwell"]
     assert _body(sent)["level"] == "amber"
     assert not [m for m in watcher.messages if _is_reply(m)]
@@ -368,9 +369,9 @@ def _red_flag_prompt(pid: str, tier: str, flags: list[str]) -> dict[str, Any]:
             "actions": ["seen"], "reason": {"flags": flags, "tier": tier}}
 
 
-def _ack(watcher: Watcher, pid: str) -> dict[str, object]:
-    m = watcher.wait_for(lambda m: m.topic == "pacer/alice/cmd/ack"
-                         and _body(m).get("prompt") == pid, what=f"the app's ack of {pid}")
+def _ack(watcher: Collector, pid: str) -> dict[str, object]:
+    m = watcher.first(lambda m: m.topic == "pacer/alice/cmd/ack"
+                      and _body(m).get("prompt") == pid, what=f"the app's ack of {pid}")
     assert m.response_topic is not None
     assert m.response_topic.startswith("pacer/alice/reply/app-")
     body = _body(m)
@@ -379,7 +380,7 @@ def _ack(watcher: Watcher, pid: str) -> dict[str, object]:
 
 
 def test_red_flag_prompt_says_call_and_sends_seen(
-    setup: Setup, browser: Browser, watcher: Watcher
+    setup: Setup, browser: Browser, watcher: Collector
 ) -> None:
     """What the app publishes for "I've been seen", with or without carrying on
     (the daemon's side is its own tests')."""
@@ -452,7 +453,7 @@ DAY: dict[str, Any] = {
 
 
 def test_today_shows_the_bout_the_band_the_walks_and_why_the_plan_changed(
-    setup: Setup, browser: Browser, watcher: Watcher
+    setup: Setup, browser: Browser, watcher: Collector
 ) -> None:
     """The retained state and weekly summary as the daemon publishes them
     (interfaces.md sections 5 and 6), mid-afternoon of a progressing week."""
@@ -513,7 +514,7 @@ def test_today_shows_the_bout_the_band_the_walks_and_why_the_plan_changed(
 # --- v2: "I'm up", "Going to bed", "Done my exercises" (interfaces.md section 8.2) -------
 
 
-def _command(watcher: Watcher, kind: str, n: int) -> tuple[Received, dict[str, object]]:
+def _command(watcher: Collector, kind: str, n: int) -> tuple[Received, dict[str, object]]:
     """The ``n``-th (from 1) command the app published on cmd/<kind>, and its
     body without its id."""
     topic = f"pacer/alice/cmd/{kind}"
@@ -521,7 +522,7 @@ def _command(watcher: Watcher, kind: str, n: int) -> tuple[Received, dict[str, o
     def sent() -> list[Received]:
         return [m for m in watcher.messages if m.topic == topic]
 
-    watcher.wait_for(lambda _m: len(sent()) >= n, what=f"the app's cmd/{kind} number {n}")
+    watcher.first(lambda _m: len(sent()) >= n, what=f"the app's cmd/{kind} number {n}")
     m = sent()[n - 1]
     assert m.response_topic is not None
     assert m.response_topic.startswith("pacer/alice/reply/app-")
@@ -532,7 +533,7 @@ def _command(watcher: Watcher, kind: str, n: int) -> tuple[Received, dict[str, o
 
 
 def test_today_taps_send_day_and_exercise_and_show_the_reply(
-    setup: Setup, browser: Browser, watcher: Watcher
+    setup: Setup, browser: Browser, watcher: Collector
 ) -> None:
     """No daemon: the test answers as the daemon would, so every reply the app
     can get is shown (ok, refused, and the ids differ tap to tap)."""
@@ -585,13 +586,13 @@ def test_today_taps_send_day_and_exercise_and_show_the_reply(
 
 
 def test_im_up_reaches_the_daemon(
-    setup: Setup, browser: Browser, watcher: Watcher, daemon: subprocess.Popen[bytes]
+    setup: Setup, browser: Browser, watcher: Collector, daemon: subprocess.Popen[bytes]
 ) -> None:
     """Through the real daemon; what the engine does with it is its own tests'."""
     b = browser
     _today(b, setup, watcher)
     b.do("click", selector="#day [data-day=up]")
-    reply = watcher.wait_for(_is_reply, what="the daemon's reply to the app")
+    reply = watcher.first(_is_reply, what="the daemon's reply to the app")
     if "could not process" in str(_body(reply).get("error")):
         pytest.skip("the engine does not take day events yet")
     assert _body(reply) == {"ok": True}
