@@ -81,7 +81,9 @@ class Binner:
         Returns
         -------
         means : ndarray, shape (s, bins, 3)
-            Mean acceleration (g) per bin of each of the ``s`` seconds completed.
+            Mean acceleration (g) per bin of each of the ``s`` seconds completed (any
+            strides: at a whole number of samples per bin, a view of the bins laid out
+            axis by axis, so ``means.transpose(2, 0, 1)`` is contiguous).
         enmo : ndarray, shape (s, bins) or None
             Mean ENMO (g) per bin; only for ``wrist``.
         """
@@ -112,13 +114,16 @@ class Binner:
         end = self._first_sample(done) - self._consumed
         take = buf[:end]
         if self._q == 1 and self._p % b == 0 and not self.wrist:
-            # A whole number of samples per bin (50 Hz: 5): the bins are a reshape.
+            # A whole number of samples per bin (50 Hz: 5): the bins are a reshape. They
+            # are stored axis by axis (what the features read), given as a view.
             k = self._p // b
-            means = np.einsum("nki->ni", take.reshape(n_sec * b, k, 3)) / k
+            axes = np.empty((3, n_sec * b))  # C order (einsum's own output need not be)
+            np.einsum("nki->in", take.reshape(n_sec * b, k, 3), out=axes)
+            axes /= k
             self._left = buf[end:].copy()
             self._consumed += end
             self._seconds = done
-            return means.reshape(n_sec, b, 3), None
+            return axes.reshape(3, n_sec, b).transpose(1, 2, 0), None
         edges = np.arange(self._seconds * b, done * b, dtype=np.int64)
         starts = -(-edges * self._p // (self._q * b)) - self._consumed
         counts = np.diff(np.append(starts, end)).astype(np.float64)

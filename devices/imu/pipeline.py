@@ -134,7 +134,7 @@ class Pipeline:
     placement: Placement
     reference: InitVar[Any] = None
     _binner: Binner = field(init=False)
-    _hist: Float | None = None  # (HISTORY, bins, 3) bins of the seconds before
+    _hist: Float | None = None  # (3, HISTORY, bins) bins of the seconds before
     _hist_enmo: Float | None = None  # (HISTORY, bins)
     _reference: Reference = field(default_factory=Reference)
     _smoother: smooth.Smoother = field(default_factory=smooth.Smoother)
@@ -205,17 +205,18 @@ class Pipeline:
         s, b = means.shape[0], self._binner.bins
         if s == 0:
             return np.zeros(0, np.int8), np.zeros(0, np.int64)
+        # Each axis's bins in time order, (3, HISTORY + s, b): contiguous rows to sum
+        # (the binner's bins are a view of that layout, so this is the one copy).
+        new = means.transpose(2, 0, 1)
         if self._hist is None:
-            self._hist = np.repeat(means[:1], HISTORY, axis=0)
+            self._hist = np.repeat(new[:, :1], HISTORY, axis=1)
             if enmo is not None:
                 self._hist_enmo = np.repeat(enmo[:1], HISTORY, axis=0)
-        arr = np.concatenate([self._hist, means])
-        self._hist = arr[-HISTORY:]
-        # 2-s windows from per-second sums (the same numbers in any chunking), from
-        # each axis's bins in time order (3, HISTORY + s, b): contiguous rows to sum.
-        axes = np.ascontiguousarray(arr.transpose(2, 0, 1))
+        axes = np.concatenate([self._hist, new], axis=1)
+        self._hist = axes[:, -HISTORY:].copy()  # not a view: it would keep the chunk alive
+        # 2-s windows from per-second sums (the same numbers in any chunking).
         s1 = np.einsum("isb->si", axes)  # (HISTORY + s, 3)
-        s2 = np.empty((len(arr), 3, 3))  # one per second; its six distinct products
+        s2 = np.empty((axes.shape[1], 3, 3))  # one per second; its six distinct products
         for i, j in _PAIRS:
             s2[:, i, j] = np.einsum("sb,sb->s", axes[i], axes[j])
             s2[:, j, i] = s2[:, i, j]
@@ -239,7 +240,7 @@ class Pipeline:
                 views = sliding_window_view(axes.reshape(3, -1), WINDOW_S * b,
                                             axis=1)[:, ::b].transpose(1, 0, 2)
             else:
-                mag = np.sqrt(np.einsum("sbi,sbi->sb", arr, arr)).reshape(-1)
+                mag = np.sqrt(np.einsum("isb,isb->sb", axes, axes)).reshape(-1)
                 views = sliding_window_view(mag, WINDOW_S * b)[::b]
             steps_per_s[idx], periodic[idx] = cadence(views, b, stride=stride, rows=idx)
         win_enmo = None

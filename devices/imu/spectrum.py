@@ -24,12 +24,16 @@ from numpy.typing import NDArray
 Float = NDArray[np.float64]
 
 WINDOW_S = 4
-PAD_S = 12.8
-"""Zero padding to at least this (then a power of two; 10 Hz: 128 bins, 0.078 Hz apart).
-The 4-s Hann window's main lobe is 1 Hz wide, 13 such bins, and the peak is refined
-by parabolic interpolation. Padded to 25 s (256 bins) the spectra took a third more
-time for a day's steps within 0.2 % of these (the synthetic day: 14,995 against 14,971
-of 15,005)."""
+PAD_S = 6.4
+"""Zero padding to at least this (then a power of two; 10 Hz: 64 bins, 0.156 Hz apart).
+The 4-s Hann window's main lobe is 1 Hz wide, 6.4 such bins, and the peak is refined by
+a parabola through the log power of the peak bin and its neighbours (Gaussian
+interpolation: the log of a Hann lobe is nearly a parabola; one through the plain power
+read a 110-spm minute as 111 at this spacing). At 12.8 s (128 bins) the walking-heavy
+day of bench/imu_pipeline.py took a fifth longer, for steps within 0.1 % of these (the
+synthetic day: 14,971 against 14,969 of 15,005); the coarser grid loses more of an
+off-bin peak's power (Hann scalloping), so a little less motion is periodic: figures
+in bench/README.md."""
 PERIODIC_SHARE = 0.3
 STRIDE_BAND_HZ = (0.4, 1.8)
 STEP_BAND_HZ = (0.8, 3.2)
@@ -64,21 +68,8 @@ def cadence(windows: Float, bins: int, *, stride: bool, rows: NDArray[np.intp] |
     m = len(rows)
     if m == 0:
         return np.zeros(0), np.zeros(0, dtype=bool)
-    nfft = 1 << int(np.ceil(np.log2(PAD_S * bins)))  # a power of two: fast FFTs
-    # The zero-padded signals, filled a block at a time (rfft pads a short input itself
-    # far more slowly): a block's spectra stay in cache (a day's would be hundreds of MB).
-    # Each window's numbers do not depend on the others, so the cut changes nothing.
-    padded = np.zeros((min(m, BLOCK), *windows.shape[1:-1], nfft))
-    parts = [_cadence(windows, rows[lo: lo + BLOCK], padded, bins, stride=stride)
-             for lo in range(0, m, BLOCK)]
-    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
-
-
-def _cadence(windows: Float, rows: NDArray[np.intp], padded: Float, bins: int, *,
-             stride: bool) -> tuple[Float, NDArray[np.bool_]]:
-    m = len(rows)
     n = windows.shape[-1]
-    nfft = padded.shape[-1]
+    nfft = 1 << int(np.ceil(np.log2(PAD_S * bins)))  # a power of two: fast FFTs
     half = nfft // 2 + 1
     freqs = np.arange(half) * bins / nfft
     low, high = STRIDE_BAND_HZ if stride else STEP_BAND_HZ
@@ -86,18 +77,7 @@ def _cadence(windows: Float, rows: NDArray[np.intp], padded: Float, bins: int, *
     first_total = int(np.searchsorted(freqs, TOTAL_BAND_LOW_HZ))
     # Only the bins from here up are looked at (the band, its neighbours, the total).
     lo = max(0, min(first_total, int(band[0]) - 1))
-    picked = windows[rows]  # a contiguous copy of these windows, time last
-    body = padded[:m, ..., :n]  # the rest stays zero
-    np.subtract(picked, picked.mean(axis=-1, keepdims=True), out=body)
-    body *= np.hanning(n)
-    spec = np.fft.rfft(padded[:m], axis=-1)
-    # |X|^2 from the interleaved real and imaginary parts (axes summed first: thigh).
-    flat = spec.view(np.float64)
-    np.multiply(flat, flat, out=flat)
-    sq = flat[..., 2 * lo:]
-    if sq.ndim == 3:
-        sq = sq.sum(axis=1)
-    full: Float = sq[:, 0::2] + sq[:, 1::2]  # power of bins lo .. nfft / 2
+    full = _power(windows, rows, nfft, lo)  # (m, bins lo .. nfft / 2)
     b0, b1 = int(band[0]) - lo, int(band[-1]) + 1 - lo
     score = full[:, b0:b1]
     if stride:  # the thigh's step bounce sits at 2 f: count it for the stride
@@ -114,15 +94,14 @@ def _cadence(windows: Float, rows: NDArray[np.intp], padded: Float, bins: int, *
         score = np.where(peak_here | ~in_lobe, score + extra, 0.0)
     best = np.argmax(score, axis=1)
     peak = band[best]
-    rows = np.arange(m)
+    each = np.arange(m)
     total = full[:, first_total - lo:].sum(axis=1)
     # Zero padding spreads each line over nfft / n bins: scale back (Parseval).
-    share = score[rows, best] * (nfft / n) / np.maximum(total, 1e-12)
-    # Parabolic interpolation around the peak bin for a finer frequency.
+    share = score[each, best] * (nfft / n) / np.maximum(total, 1e-12)
+    # A parabola through the log power around the peak bin for a finer frequency.
     at = peak - lo
-    below = full[rows, np.maximum(at - 1, 0)]
-    mid = full[rows, at]
-    above = full[rows, np.minimum(at + 1, half - 1 - lo)]
+    below, mid, above = (np.log(np.maximum(full[each, k], 1e-300)) for k in (
+        np.maximum(at - 1, 0), at, np.minimum(at + 1, half - 1 - lo)))
     denom = below - 2 * mid + above
     shift = np.where(np.abs(denom) > 1e-12,
                      0.5 * (below - above) / np.where(denom == 0, 1, denom), 0)
@@ -130,3 +109,40 @@ def _cadence(windows: Float, rows: NDArray[np.intp], padded: Float, bins: int, *
     periodic = (share >= PERIODIC_SHARE) & (total > 1e-9)
     steps = np.where(periodic, freq * (2.0 if stride else 1.0), 0.0)
     return steps, periodic
+
+
+def _power(windows: Float, rows: NDArray[np.intp], nfft: int, lo: int) -> Float:
+    """Power of bins ``lo .. nfft / 2`` of each chosen window (summed over the axes).
+
+    Each window is detrended, Hann-tapered and zero-padded to ``nfft``, a block of
+    ``BLOCK`` windows at a time into one reused buffer (rfft padding a short input
+    itself is far slower), so a block's spectra stay in cache; each window's numbers
+    do not depend on the others, so the cut changes nothing. Three axes are laid out
+    axis by axis, so the sum over them adds contiguous rows.
+    """
+    m, n = len(rows), windows.shape[-1]
+    axes = windows.ndim == 3
+    out = np.empty((m, nfft // 2 + 1 - lo))
+    size = min(m, BLOCK)
+    padded = np.zeros((3, size, nfft) if axes else (size, nfft))
+    taper = np.hanning(n)
+    for a in range(0, m, BLOCK):
+        k = min(BLOCK, m - a)
+        picked = windows[rows[a: a + k]]  # a contiguous copy of these windows
+        mean = picked.mean(axis=-1, keepdims=True)
+        if axes:  # (3, k, n): time last, axis first
+            picked, mean, signal = picked.transpose(1, 0, 2), mean.transpose(1, 0, 2), \
+                padded[:, :k]
+        else:
+            signal = padded[:k]
+        body = signal[..., :n]  # the rest stays zero
+        np.subtract(picked, mean, out=body)
+        body *= taper
+        flat = np.fft.rfft(signal, axis=-1).view(np.float64)  # re, im interleaved
+        np.multiply(flat, flat, out=flat)
+        sq = flat[..., 2 * lo:]
+        if axes:
+            both = sq[0] + sq[1]
+            sq = np.add(both, sq[2], out=both)
+        np.add(sq[:, 0::2], sq[:, 1::2], out=out[a: a + k])
+    return out
