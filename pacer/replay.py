@@ -30,6 +30,10 @@ from pacer.timebase import Minute, fixed_zone_name, to_datetime
 log = logging.getLogger(__name__)
 
 REPLAY_SOURCE = "replay"
+STORE_BATCH_MIN = 24 * 60
+"""Minutes a replay into a store writes in one transaction, with the engine
+state after the last of them: a snapshot of a lived-in engine costs more than
+the minute it follows, and an offline replay has nothing to resume mid-day."""
 
 
 @dataclass(slots=True)
@@ -102,21 +106,31 @@ def run(
                     outbox=(),
                 )
 
+    batch: list[tuple[Epoch, Sequence[Output]]] = []
+
+    def flush() -> None:
+        # The minutes so far, all or nothing, before anything stored after them.
+        if store is not None and batch:
+            store.commit_minutes(engine.user, batch, REPLAY_SOURCE, engine.snapshot())
+            batch.clear()
+
     count = len(pending)
     for epoch in epochs:
         if nxt < count and pending[nxt].at <= (epoch.start + 1) * 60:
+            flush()
             apply_until((epoch.start + 1) * 60)
         outputs = engine.advance(epoch)
         stats.minutes += 1
         if store is not None:
-            store.commit_minute(
-                engine.user, epoch, REPLAY_SOURCE, outputs, engine.snapshot(), outbox=()
-            )
+            batch.append((epoch, outputs))
+            if len(batch) >= STORE_BATCH_MIN:
+                flush()
         if not outputs:
             continue
         for out in published(outputs):
             count_out(out)
             emit(out)
+    flush()
     apply_until(float("inf"))
     closing = engine.close_day()
     if store is not None and closing:
