@@ -15,23 +15,16 @@ import contextlib
 import os
 import shutil
 import signal
-import ssl
 import subprocess
 import threading
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from paho.mqtt import client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from helpers.daemon import wait_until
-from helpers.mqtt_tls import Pki, make_pki
+from helpers.mqtt_tls import Endpoint, Got, Peer, Pki, make_pki
 from pacer.clinic.collector import Collector
 from pacer.clinic.config import ClinicConfig, load_clinic_config
 from pacer.clinic.db import Database
@@ -144,107 +137,45 @@ def shipped_broker(work: Path) -> Iterator[ShippedBroker]:
         broker.stop()
 
 
-@dataclass(frozen=True)
-class Got:
-    topic: str
-    payload: bytes
-    retain: bool
-
-
 class Client:
-    """A plain paho MQTT 5 client: the daemon's account on the loopback
-    listener, or (``phone``) the phone's account over TLS websockets."""
+    """A plain paho MQTT 5 client (a ``helpers.mqtt_tls.Peer``): the daemon's
+    account on the loopback listener, or (``phone``) the phone's account over
+    TLS websockets. ``check``: that the broker accepted it and it subscribed
+    (else only that the broker answered; see ``refusal``)."""
 
     def __init__(self, broker: ShippedBroker, user: str, password: str | None = None, *,
                  phone: bool = False, topics: Sequence[str] = (), check: bool = True) -> None:
         self.user = user
-        self.messages: list[Got] = []
-        self.connack: ReasonCode | None = None
-        self.granted: list[ReasonCode] = []
-        self._acks: dict[int, ReasonCode] = {}
-        self._cond = threading.Condition()
-        self._client = mqtt.Client(CallbackAPIVersion.VERSION2,
-                                   client_id=f"test-{user}-{uuid.uuid4().hex[:8]}",
-                                   protocol=MQTTProtocolVersion.MQTTv5,
-                                   transport="websockets" if phone else "tcp")
         pw = password if password is not None else (PHONES if phone else DAEMONS)[user]
-        self._client.username_pw_set(user, pw)
-        if phone:
-            self._client.tls_set_context(ssl.create_default_context(cafile=str(broker.pki.ca)))
-        self._client.on_connect = self._on_connect
-        self._client.on_subscribe = self._on_subscribe
-        self._client.on_message = self._on_message
-        self._client.on_publish = self._on_publish
-        self._topics = list(topics)
-        self._subscribed = not self._topics
-        self._client.connect("127.0.0.1", broker.ws if phone else broker.plain, keepalive=15)
-        self._client.loop_start()
-        with self._cond:
-            self._cond.wait_for(lambda: self.connack is not None, WAIT_S)
+        self.peer = Peer(Endpoint("127.0.0.1", broker.ws if phone else broker.plain),
+                         broker.pki, user, topics=topics, password=pw, wait=False, tls=phone,
+                         transport="websockets" if phone else "tcp")
+        self.peer.wait_connack(WAIT_S)
         if check:
             rc = self.refusal()
             assert rc is None, f"{user} refused: {rc}"
-            with self._cond:
-                assert self._cond.wait_for(lambda: self._subscribed, WAIT_S), "no SUBACK"
+            self.peer.wait_ready(1, WAIT_S)
 
     def refusal(self) -> ReasonCode | str | None:
         """Why the broker refused the connection (or that it did not answer), or None."""
-        with self._cond:
-            rc = self.connack
+        rc = self.peer.wait_connack(0)
         if rc is None:
             return "no CONNACK"
         return rc if rc.is_failure else None
 
-    def _on_connect(self, client: mqtt.Client, _u: Any, _f: Any, rc: ReasonCode,
-                    _p: Any) -> None:
-        with self._cond:
-            self.connack = rc
-            self._cond.notify_all()
-        if not rc.is_failure and self._topics:
-            client.subscribe([(t, 1) for t in self._topics])
-
-    def _on_subscribe(self, _c: Any, _u: Any, _m: int, rcs: list[ReasonCode], _p: Any) -> None:
-        with self._cond:
-            self.granted += rcs
-            self._subscribed = True
-            self._cond.notify_all()
-
-    def _on_message(self, _c: Any, _u: Any, msg: mqtt.MQTTMessage) -> None:
-        with self._cond:
-            self.messages.append(Got(msg.topic, bytes(msg.payload), bool(msg.retain)))
-            self._cond.notify_all()
-
-    def _on_publish(self, _c: Any, _u: Any, mid: int, rc: ReasonCode, _p: Any) -> None:
-        with self._cond:
-            self._acks[mid] = rc
-            self._cond.notify_all()
-
     def publish(self, topic: str, payload: bytes | str, *, retain: bool = False,
                 correlation: bytes | None = None) -> ReasonCode:
         """Publish at QoS 1 and return the broker's PUBACK reason code."""
-        props = None
-        if correlation is not None:
-            props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
-            props.CorrelationData = correlation
-        data = payload.encode() if isinstance(payload, str) else payload
-        info = self._client.publish(topic, data, qos=1, retain=retain, properties=props)
-        assert info.rc == mqtt.MQTT_ERR_SUCCESS, mqtt.error_string(info.rc)
-        with self._cond:
-            assert self._cond.wait_for(lambda: info.mid in self._acks, WAIT_S), "no PUBACK"
-            return self._acks.pop(info.mid)
+        return self.peer.publish(topic, payload, retain=retain, correlation=correlation)
 
     def received(self, match: Callable[[Got], bool] = lambda _m: True) -> list[Got]:
-        with self._cond:
-            return [m for m in self.messages if match(m)]
+        return self.peer.snapshot(match)
 
     def wait_for(self, match: Callable[[Got], bool], what: str) -> None:
-        with self._cond:
-            ok = self._cond.wait_for(lambda: any(match(m) for m in self.messages), WAIT_S)
-        assert ok, f"{self.user}: no {what}"
+        self.peer.wait_for(1, match, WAIT_S, what)
 
     def close(self) -> None:
-        self._client.disconnect()
-        self._client.loop_stop()
+        self.peer.close()
 
 
 def clinic_config(work: Path, broker: ShippedBroker, client_id: str = "col-1", *,

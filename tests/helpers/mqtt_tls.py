@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from cryptography import x509
@@ -198,19 +198,38 @@ def _got(msg: mqtt.MQTTMessage) -> Got:
                bytes(corr) if corr is not None else None, time.time())
 
 
+class Listener(Protocol):
+    """Where a peer connects: a ``PrivateBroker``, or one listener of another."""
+
+    @property
+    def host(self) -> str: ...
+
+    @property
+    def port(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    host: str
+    port: int
+
+
 class Peer:
-    """A plain paho client with TLS and a password, on its own network thread.
+    """A plain paho client with a password, on its own network thread; over
+    TLS (``pki``'s CA) unless ``tls`` is False, on TCP or websockets.
 
     It subscribes to ``topics`` (after every connection without a session),
     records what arrives, and publishes with PUBACK tracking. ``persistent``
     keeps a broker session (clean_start False, session expiry), so it gets
     what was queued for it while it or the broker was away. It reconnects
-    quickly (0.25 s), faster than the daemon's back-off."""
+    quickly (0.25 s), faster than the daemon's back-off. ``wait``: until it
+    is connected and subscribed (else see ``wait_connack``, ``wait_ready``)."""
 
-    def __init__(self, broker: PrivateBroker, pki: Pki, user: str, *,
+    def __init__(self, broker: Listener, pki: Pki, user: str, *,
                  topics: Sequence[str] = (), password: str | None = None,
                  protocol: str = "5", persistent: bool = False,
-                 client_id: str | None = None, wait: bool = True) -> None:
+                 client_id: str | None = None, wait: bool = True, tls: bool = True,
+                 transport: Literal["tcp", "websockets"] = "tcp") -> None:
         self.user = user
         self.topics = list(topics)
         self.messages: list[Got] = []
@@ -225,8 +244,10 @@ class Peer:
             client_id=client_id or f"test-{user}-{uuid.uuid4().hex[:10]}",
             protocol=MQTTProtocolVersion.MQTTv5 if self._v5 else MQTTProtocolVersion.MQTTv311,
             clean_session=None if self._v5 else not persistent,
+            transport=transport,
         )
-        self._client.tls_set_context(ssl.create_default_context(cafile=str(pki.ca)))
+        if tls:
+            self._client.tls_set_context(ssl.create_default_context(cafile=str(pki.ca)))
         self._client.username_pw_set(user, PASSWORDS.get(user) if password is None
                                      else password)
         self._client.on_connect = self._on_connect
@@ -286,6 +307,13 @@ class Peer:
                 raise AssertionError(f"{self.user}'s test client not connected and "
                                      f"subscribed (connection {count}) within {timeout:g} s; "
                                      f"CONNACKs {self.connacks}")
+
+    def wait_connack(self, timeout: float = WAIT_S) -> ReasonCode | None:
+        """The broker's first answer to the connection, accepting or refusing
+        it (None when none came within ``timeout``)."""
+        with self._cond:
+            self._cond.wait_for(lambda: bool(self.connacks), timeout)
+            return self.connacks[0] if self.connacks else None
 
     def close(self) -> None:
         self._client.disconnect()
