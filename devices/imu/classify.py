@@ -29,6 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from devices.imu.labels import Label
+from devices.imu.reference import cross_rows
 
 Float = NDArray[np.float64]
 Bools = NDArray[np.bool_]
@@ -69,11 +70,7 @@ def _angle(a: Float, b: Float) -> Float:
     return np.asarray(np.degrees(np.arccos(cos)), dtype=np.float64)
 
 
-def _cross(a: Float, b: Float) -> Float:
-    """Row-wise cross products: ``np.cross`` to the bit, without its copies (5x faster)."""
-    ax, ay, az = a[:, 0], a[:, 1], a[:, 2]
-    bx, by, bz = b[:, 0], b[:, 1], b[:, 2]
-    return np.stack([ay * bz - az * by, az * bx - ax * bz, ax * by - ay * bx], axis=1)
+_cross = cross_rows  # the mount's own (np.cross to the bit, 5x faster)
 
 
 def _sd_along(cov: Float, axis: Float) -> Float:

@@ -81,17 +81,21 @@ def cadence(windows: Float, bins: int, *, stride: bool, rows: NDArray[np.intp] |
     b0, b1 = int(band[0]) - lo, int(band[-1]) + 1 - lo
     score = full[:, b0:b1]
     if stride:  # the thigh's step bounce sits at 2 f: count it for the stride
-        harmonic = 2 * band
-        inside = harmonic < half
-        extra = np.zeros_like(score)
-        extra[:, inside] = full[:, harmonic[inside] - lo]
-        # Below 2 / WINDOW_S Hz a candidate lies within its own harmonic's main lobe:
-        # there it must be a peak of its own, or a bin on the slope below a plain swing
-        # (half its frequency) would take that swing's power as its step bounce.
-        here = full[:, b0:b1]
-        peak_here = (here >= full[:, b0 - 1:b1 - 1]) & (here >= full[:, b0 + 1:b1 + 1])
-        in_lobe = freqs[band] < 2.0 / WINDOW_S
-        score = np.where(peak_here | ~in_lobe, score + extra, 0.0)
+        # The band is a run of bins, so their harmonics are every other bin from 2 f0;
+        # those of its first `inner` bins are below Nyquist.
+        inner = int(np.count_nonzero(2 * band < half))
+        h0 = 2 * int(band[0]) - lo
+        score = score.copy()
+        score[:, :inner] += full[:, h0: h0 + 2 * inner: 2]
+        # Below 2 / WINDOW_S Hz (the band's first `lobe` bins) a candidate lies within
+        # its own harmonic's main lobe: there it must be a peak of its own, or a bin on
+        # the slope below a plain swing (half its frequency) would take that swing's
+        # power as its step bounce.
+        lobe = int(np.count_nonzero(freqs[band] < 2.0 / WINDOW_S))
+        here = full[:, b0: b0 + lobe]
+        peak_here = (here >= full[:, b0 - 1: b0 - 1 + lobe]) \
+            & (here >= full[:, b0 + 1: b0 + 1 + lobe])
+        score[:, :lobe][~peak_here] = 0.0
     best = np.argmax(score, axis=1)
     peak = band[best]
     each = np.arange(m)
