@@ -1,6 +1,6 @@
 """WitMotion, Polar PMD and PAMS decoders: the vectors of ble-protocols.md §§2, 4, 5.1,
 their error messages, and 10,000 random payloads per decoder (a value or a
-``DecodeError``, nothing else), as tests/test_devices_fuzz.py does for part 1.
+``DecodeError``, nothing else), as tests/devices/test_devices_fuzz.py does for part 1.
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from test_devices_fuzz import BATCH, FUZZ, check_error, foreign
 from test_devices_fuzz import payload as anything
+from test_devices_fuzz import run as fuzz_run
 
 from devices import uuids
-from devices.drivers import pams, polar, witmotion
+from devices.drivers import Decoder, pams, polar, witmotion
 from devices.drivers.pams import ActivityNow, StepSummary
 from devices.drivers.polar import AccFrame, ControlResponse
 from devices.drivers.witmotion import Reassembler, RegisterReply, WitPacket
@@ -346,21 +347,14 @@ def check_reading(r: Reading) -> None:
             raise AssertionError(f"unexpected reading {r!r}")
 
 
-def run(decode: object, pairs: list[tuple[str, bytes]]) -> int:
+def check_readings(readings: list[Reading]) -> None:
+    for r in readings:
+        check_reading(r)
+
+
+def run(decode: Decoder, pairs: list[tuple[str, bytes]]) -> int:
     """Decode every pair; the number that decoded (the rest raised DecodeError)."""
-    assert callable(decode)
-    good = 0
-    for uuid, data in pairs:
-        try:
-            readings = decode(uuid, data)
-        except DecodeError as error:
-            check_error(error, data)
-        else:
-            good += 1
-            assert isinstance(readings, list)
-            for r in readings:
-                check_reading(r)
-    return good
+    return fuzz_run(decode, pairs, check_readings)
 
 
 wit_payload = st.one_of(
