@@ -37,6 +37,17 @@ exactly at midnight counts, in the first minute of the new day.
 Not recovered: the steps of the block in progress when the watch reboots (the
 firmware keeps the running block in RAM) that no realtime report carried.
 ``MAX_PENDING`` bounds the provisional counts kept (two days of blocks).
+
+Asleep: a block's ``act`` is the health record's activity kind (BangleApps'
+``health`` library: ``UNKNOWN``, ``NOT_WORN``, ``WALKING``, ``EXERCISE``,
+``LIGHT_SLEEP``, ``DEEP_SLEEP``). The firmware (2v26 on) sets only the first
+four; the two sleep kinds are written by the Sleep Log app (``sleeplog``),
+which sets them on the ``health`` event from the block's movement (and heart
+rate, if asked), so the blocks the Health app stores carry them. A block
+marked asleep, without steps, is a ``SleepRun`` of its ten minutes
+(``sleep_run``). ``NOT_WORN`` is not used: the firmware guesses it from a
+10-minute average of movement and the watch's temperature, with no threshold
+pacer can check.
 """
 
 from __future__ import annotations
@@ -45,7 +56,7 @@ import math
 from dataclasses import dataclass, replace
 
 from devices import provisional as unsettled
-from devices.samples import StepDelta
+from devices.samples import SleepRun, StepDelta
 
 BLOCK_S = 600
 MAX_PENDING = 288
@@ -76,6 +87,19 @@ class BlockUpdate:
 
     state: BlockState
     steps: int
+
+
+SLEEP_KINDS = frozenset(("LIGHT_SLEEP", "DEEP_SLEEP"))
+"""The health record's activity kinds that say the wearer slept."""
+
+
+def sleep_run(device: str, activity: str | None, steps: int, end: float, at: float
+              ) -> SleepRun | None:
+    """The block ending at ``end``, told at ``at``, as a ``SleepRun`` if the
+    watch marked it asleep and it has no steps (a step is someone awake)."""
+    if activity not in SLEEP_KINDS or steps:
+        return None
+    return SleepRun(at=at, device=device, start=end - BLOCK_S, end=end)
 
 
 def block_ending_near(t: float) -> float:

@@ -29,8 +29,11 @@ band's history before pacer is ``pacer import gadgetbridge``'s).
 
 The log's minutes also carry the band's raw kind (``devices.huami_kinds``):
 runs of new minutes it marked not worn (or charging), without steps, are told
-as ``NotWornRun``. "As before" follows the minute before in the same fetch
-(unknown at a fetch's first minute: taken as worn).
+as ``NotWornRun``, and runs it marked asleep (light or deep), without steps,
+as ``SleepRun``. "As before" follows the minute before in the same fetch
+(unknown at a fetch's first minute: taken as worn and awake). The log is
+history: a run ends at the last minute fetched, never in the minute in
+progress.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ from devices import provisional as unsettled
 from devices.errors import ImplausibleReading
 from devices.huami_kinds import raw_kind
 from devices.plausible import most_steps
-from devices.samples import NotWornRun, StepDelta
+from devices.samples import NotWornRun, SleepRun, StepDelta
 
 MINUTE_S = 60
 MAX_PENDING = 2880
@@ -114,6 +117,7 @@ class MinuteLog:
         self._new = 0  # steps the log gave in this fetch
         self._next: float | None = None  # the minute of the next record, during a fetch
         self._off: float | None = None  # where a run of not-worn minutes began, in a fetch
+        self._asleep: float | None = None  # where a run of sleep minutes began, in a fetch
         self._kind = "activity"  # the kind of the fetch's minute before
         self.late = 0
         """Steps of an earlier day's minutes, fetched after its end: not counted."""
@@ -155,20 +159,20 @@ class MinuteLog:
         """A fetch whose first record is the minute starting at ``first``."""
         self._next = minute_of(first)
         self._new = 0
-        self._off = None
+        self._off = self._asleep = None
         self._kind = "activity"
 
     def records(self, records: list[tuple[int, int]], at: float, day_start: float | None = None
-                ) -> list[StepDelta | NotWornRun]:
+                ) -> list[StepDelta | NotWornRun | SleepRun]:
         """Records (raw kind, steps) in order, from the fetch's next minute on:
-        the steps no live reading counted, and the not-worn runs that ended.
+        the steps no live reading counted, and the not-worn and sleep runs that ended.
         Steps of minutes before ``day_start`` (an earlier day: counted now they
         would swell today's figures) are settled but not counted (``late``)."""
         if self._next is None:
             return []  # not asked for: no minute to put them in
         new = 0
         first = self._next
-        runs: list[StepDelta | NotWornRun] = []
+        runs: list[StepDelta | NotWornRun | SleepRun] = []
         for kind, n in records:
             fresh = self.state.fetched is None or self._next >= self.state.fetched
             self.state, more = record(self.state, self._next, n)
@@ -178,11 +182,16 @@ class MinuteLog:
             new += more
             said = raw_kind(kind)
             self._kind = self._kind if said == "same" else said
-            if fresh and self._kind == "not_worn" and n == 0:
-                if self._off is None:
-                    self._off = self._next
-            else:
+            # A minute with steps is worn and awake, whatever its kind says.
+            marked = self._kind if fresh and n == 0 else "activity"
+            if marked != "not_worn":
                 runs += self._run_ends(at)
+            if marked != "sleep":
+                runs += self._sleep_ends(at)
+            if marked == "not_worn" and self._off is None:
+                self._off = self._next
+            elif marked == "sleep" and self._asleep is None:
+                self._asleep = self._next
             self._next += MINUTE_S
         self._new += new
         if new > 0:
@@ -190,23 +199,29 @@ class MinuteLog:
                                      since=min(first, at)))
         return runs
 
-    def _run_ends(self, at: float) -> list[StepDelta | NotWornRun]:
+    def _run_ends(self, at: float) -> list[StepDelta | NotWornRun | SleepRun]:
         start, self._off = self._off, None
         if start is None or self._next is None:
             return []
         return [NotWornRun(at=at, device=self.device, start=start, end=self._next)]
 
+    def _sleep_ends(self, at: float) -> list[StepDelta | NotWornRun | SleepRun]:
+        start, self._asleep = self._asleep, None
+        if start is None or self._next is None:
+            return []
+        return [SleepRun(at=at, device=self.device, start=start, end=self._next)]
+
     def abandon(self) -> None:
         """The band would not send its log: what it holds stays for the next fetch."""
         self._next = None
         self._gap = None
-        self._off = None
+        self._off = self._asleep = None
 
-    def finish(self, at: float) -> list[StepDelta | NotWornRun]:
-        """The fetch ended (or had nothing): a not-worn run up to its last
-        minute, and the counter's rise across the gap that the log did not hold
-        yet, counted now against this minute."""
-        out = self._run_ends(at)
+    def finish(self, at: float) -> list[StepDelta | NotWornRun | SleepRun]:
+        """The fetch ended (or had nothing): a not-worn or sleep run up to its
+        last minute, and the counter's rise across the gap that the log did not
+        hold yet, counted now against this minute."""
+        out = self._run_ends(at) + self._sleep_ends(at)
         self._next = None
         gap, self._gap = self._gap, None
         new, self._new = self._new, 0

@@ -525,18 +525,20 @@ class Translator:
 
     def _activity(self, report: ActivityReport, at: float) -> list[Sample]:
         assert self.blocks is not None
+        asleep = None
         if report.realtime:
             delta = self.blocks.live(report.steps, at)
         else:
             end = blocks.block_ending_near(report.end_ms / 1000 if report.end_ms is not None
                                            else at)
+            asleep = blocks.sleep_run(self.label, report.activity, report.steps, end, at)
             delta = self.blocks.total(report.steps, end, at)
             if delta is not None and end < _day_start(at, self.zone):
                 # Counted now, yesterday's steps would swell today's figures.
                 logger.info("%s: %d steps of a block of an earlier day (fetched late) "
                             "not counted", self.label, delta.steps)
-                return []
-        return [] if delta is None else [delta]
+                delta = None
+        return [s for s in (delta, asleep) if s is not None]
 
     def link_lost(self) -> None:
         """The link dropped: cadence must not be integrated across the gap."""

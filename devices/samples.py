@@ -108,5 +108,18 @@ class NotWornRun:
     end: float
 
 
-Sample = StepDelta | Cadence | HeartRate | Battery | Motion | Link | Charging | NotWornRun
+@dataclass(frozen=True, slots=True)
+class SleepRun:
+    """The wearable's own record says its wearer slept from ``start`` to ``end``
+    (unix s, whole minutes), with no steps; told at ``at``, after the fact (a
+    Huami band's activity log, a Bangle.js block its Sleep Log app marked)."""
+
+    at: float
+    device: str
+    start: float
+    end: float
+
+
+Sample = (StepDelta | Cadence | HeartRate | Battery | Motion | Link | Charging | NotWornRun
+          | SleepRun)
 """Any sample the connection manager puts on its queue."""

@@ -27,6 +27,9 @@ counter (the firmware's daily reset) but not the blocks; ``reboot()`` drops the
 link, restarts the counter and ends the realtime reports, and loses the block in
 progress (RAM); stored blocks survive (flash). ``charge(on)`` and
 ``set_battery`` send a ``status`` line, as the app does on every change.
+``activity`` is the mark the blocks ended from now on carry in ``act`` (as
+the Sleep Log app sets ``LIGHT_SLEEP`` or ``DEEP_SLEEP`` on the ``health``
+event; None: no ``act``, as without it), live and in the history.
 ``keep_time()`` runs ``end_block`` at every block end of a running clock (a
 daemon's accelerated one), as the firmware does, until cancelled.
 ``steps_per_day`` is the truth the tests compare against.
@@ -71,6 +74,10 @@ class VirtualBangle(VirtualPeripheral):
         self.block_steps = 0
         self.blocks: dict[int, int] = {}
         """Stored blocks: end (unix s) -> steps."""
+        self.activity: str | None = None
+        """The ``act`` of blocks ended from now on (the Sleep Log app's mark)."""
+        self.marks: dict[int, str] = {}
+        """Stored blocks' ``act``: end (unix s) -> activity kind."""
         self.days: list[int] = []
         self.walked_today = 0
         self.battery = 70
@@ -182,7 +189,7 @@ class VirtualBangle(VirtualPeripheral):
         await self.send({"t": "actfetch", "state": "start"})
         for end, steps in records:
             await self.send({"t": "act", "ts": end * 1000, "stp": steps, "hrm": 0,
-                             "mov": 40 if steps else 0})
+                             "mov": 40 if steps else 0, **self._mark(end)})
         await self.send({"t": "actfetch", "state": "end", "count": len(records)})
 
     # --- the script ---------------------------------------------------------------------
@@ -205,8 +212,14 @@ class VirtualBangle(VirtualPeripheral):
         end = round((self.clock() if end is None else end) / BLOCK_S) * BLOCK_S
         steps, self.block_steps = self.block_steps, 0
         self.blocks[end] = steps
-        await self.send({"t": "act", "stp": steps, "hrm": 0})
+        if self.activity is not None:
+            self.marks[end] = self.activity
+        await self.send({"t": "act", "stp": steps, "hrm": 0, **self._mark(end)})
         return end
+
+    def _mark(self, end: int) -> dict[str, str]:
+        activity = self.marks.get(end)
+        return {} if activity is None else {"act": activity}
 
     async def keep_time(self, tick_s: float = 0.01) -> None:
         """``end_block`` whenever ``clock`` passes a block end (``tick_s``: real

@@ -21,8 +21,8 @@ minute, and notifies the new count if someone authenticated is connected;
 ``midnight()`` restarts the counter (not the log); ``reboot()`` drops the
 link and restarts the counter (the log is in flash and survives);
 ``wear(kind)`` sets the raw kind this minute and the coming ones are logged
-with (1 worn and active, 3 not worn, 6 charging, 9 light sleep; a minute with
-steps is logged active); ``set_battery``.
+with (1 worn and active, 3 not worn, 6 charging, 9 light and 11 deep sleep;
+a minute with steps is logged active); ``set_battery``.
 
 The log: every minute from ``born`` (the clock when the band was made, to the
 minute) to the minute before the clock's, the steps walked in it and its kind.
@@ -65,6 +65,7 @@ ACTIVE = 1
 NOT_WORN = 3
 CHARGING = 6
 LIGHT_SLEEP = 9
+DEEP_SLEEP = 11
 MAX_RECORD_STEPS = 255
 """A record's steps are one byte."""
 RECORDS_PER_PACKET = 4

@@ -60,6 +60,20 @@ that needs the run's minutes (``Engine.still``). The still runs and the
 charging state are stored with each minute (``state``), so a restart keeps
 them. A wearable that gives none of these signals is trusted as worn.
 
+Asleep (docs/pacing-rules.md section 1): a band's own log marks minutes its
+wearer slept (``SleepRun``: a Huami band's light and deep sleep kinds, a
+Bangle.js block its Sleep Log app marked), told after the fact. Those already
+taken as a step-only wearable's guess, sitting inferred from no steps, are
+revised to lying (measured, by the band), the way an IMU's revision is
+(``SleepMarked``, taken with ``take_relabelled``: ``Engine.revise`` corrects
+today's figures and decides nothing about the past, the store rewrites the
+minutes with the next one, one INFO line says what changed). A minute with
+steps, a posture an IMU measured, one not worn or unknown stays as it was
+(``sleep_changes``); minutes not taken yet are taken as lying on the same
+terms. The log is history: a mark on the minute in progress or a later one
+is dropped. Which minutes were inferred sitting is kept for
+``SLEEP_KEEP_MIN`` minutes, across a restart too (``wear_state``).
+
 The watch's raw motion costs its battery: InfiniTime notifies it whenever a
 value changes, up to 10 times a second, so the daemon subscribes to it only for
 an ``infinitime`` device with ``placement = "wrist"`` (the subscription also
@@ -72,7 +86,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
@@ -85,12 +99,13 @@ from devices.samples import (
     Motion,
     NotWornRun,
     Sample,
+    SleepRun,
     StepDelta,
 )
 from devices.spec import DeviceSpec
 from pacer.config import BleDevice
 from pacer.daemon.wear import Stillness, min_samples
-from pacer.engine.model import UNKNOWN_POSTURES, Epoch
+from pacer.engine.model import UNKNOWN_POSTURES, Epoch, Posture
 from pacer.minutes import minute_epoch, minute_posture
 from pacer.timebase import Minute
 
@@ -109,6 +124,10 @@ PUSH_AFTER = 600
 """Samples buffered at most before they go through the pipeline (else once a minute)."""
 CHARGE_RISE = 2
 """Battery points above the lowest level since that mean the wearable is charging."""
+SLEEP_KEEP_MIN = 720
+"""Minutes back a band's sleep mark may revise (a night: a band out of reach
+overnight hands its log over at the morning's reconnect, while another
+wearable gave those minutes)."""
 
 
 @dataclass(slots=True)
@@ -138,11 +157,49 @@ class Relabelled:
     changes: tuple[tuple[Epoch, Epoch], ...]
 
 
+@dataclass(frozen=True, slots=True)
+class SleepMarked:
+    """A band's own log marked minutes ``[first, end)`` asleep, after the fact:
+    ``changes`` are the minutes already taken it revised, ``(as given, lying)``;
+    ``kept`` those taken that stayed (not sitting inferred from no steps: with
+    steps, a measured posture, lying already, not worn or unknown), ``ahead``
+    those not taken yet, to be taken as lying."""
+
+    device: str
+    at: float
+    first: Minute
+    end: Minute
+    changes: tuple[tuple[Epoch, Epoch], ...]
+    kept: int = 0
+    ahead: int = 0
+
+
+def sleep_changes(first: Minute, end: Minute, given: Mapping[Minute, Epoch]
+                  ) -> list[tuple[Epoch, Epoch]]:
+    """What a band's sleep mark on minutes ``[first, end)`` revises among the
+    minutes ``given``: each one a step-only wearable gave as sitting inferred
+    from no steps becomes lying, measured (the band knows its wearer slept).
+    A minute with steps, a posture an IMU measured (sitting, standing, walking,
+    lying), unknown or not worn is another wearable's word, or no word: it stays."""
+    out = []
+    for minute in range(first, end):
+        was = given.get(minute)
+        if was is not None and asleep_may_relabel(was):
+            out.append((was, Epoch(minute, 0, Posture.LYING)))
+    return out
+
+
+def asleep_may_relabel(epoch: Epoch) -> bool:
+    """Whether a band's sleep mark may make ``epoch`` lying: sitting inferred
+    from no steps, and nothing more."""
+    return epoch == Epoch.from_steps(epoch.start, 0)
+
+
 POSTURE_WORDS = {"sedentary": "sitting", "upright": "standing", "stepping": "walking",
                  "lying": "lying"}
 
 
-def relabel_line(rel: Relabelled, zone: tzinfo) -> str:
+def relabel_line(rel: Relabelled | SleepMarked, zone: tzinfo) -> str:
     """The log line of a revision: the sensor, when, and what the stored minutes became."""
 
     def hhmm(at: float) -> str:
@@ -152,6 +209,22 @@ def relabel_line(rel: Relabelled, zone: tzinfo) -> str:
         names = [POSTURE_WORDS.get(e.posture.value, e.posture.value)
                  + (" (inferred)" if e.inferred else "") for e in epochs]
         return ", ".join(f"{n} {name}" for name, n in Counter(names).most_common())
+
+    if isinstance(rel, SleepMarked):
+        head = (f"band {rel.device}: its log marks {hhmm(rel.first * 60)}-"
+                f"{hhmm(rel.end * 60)} asleep; ")
+        if rel.changes:
+            head += (f"{len(rel.changes)} stored minutes are lying now, from the band's "
+                     f"sleep mark (were {tally([old for old, _ in rel.changes])})")
+        else:
+            head += "no stored minute changed"
+        if rel.kept:
+            head += (f"; {rel.kept} left as they were (not sitting inferred from no "
+                     "steps: steps, a posture another wearable measured, lying, not "
+                     "worn or unknown)")
+        if rel.ahead:
+            head += f"; {rel.ahead} still to be stored are taken as lying"
+        return head
 
     head = (f"{rel.placement} sensor {rel.device}: mount learnt by {hhmm(rel.at)}; "
             f"{rel.seconds} earlier seconds labelled anew with it")
@@ -190,8 +263,13 @@ class MinuteBook:
     watch on the table, a foot pod counting steps) does not take them back."""
     given: dict[Minute, tuple[Epoch, dict[int, int]]] = field(default_factory=dict)
     """Minutes taken that an IMU may still relabel: the epoch given and its seconds."""
-    relabelled: list[Relabelled] = field(default_factory=list)
+    relabelled: list[Relabelled | SleepMarked] = field(default_factory=list)
     """Revisions since ``BleSource.take_relabelled``."""
+    quiet: set[Minute] = field(default_factory=set)
+    """Minutes taken as sitting inferred from no steps (``SLEEP_KEEP_MIN`` back):
+    what a band's sleep mark may revise."""
+    asleep: set[Minute] = field(default_factory=set)
+    """Minutes not taken yet that a band marked asleep."""
 
     def track(self, device: str, placement: Placement, rate: float) -> ImuTrack:
         """The device's pipeline at ``rate`` (a new one, same mount, if the rate changed)."""
@@ -281,6 +359,8 @@ class MinuteBook:
             if now != was:
                 self.given[minute] = (now, counts)
                 revised.append((was, now))
+                if not asleep_may_relabel(now):
+                    self.quiet.discard(minute)
         self.relabelled.append(Relabelled(device, track.placement, at, len(changes),
                                           tuple(revised)))
 
@@ -340,6 +420,8 @@ class MinuteBook:
                 seen.battery_low = None  # the level rises no more: start afresh
             case NotWornRun():
                 self._not_worn_run(int(sample.start // 60), int(sample.end // 60))
+            case SleepRun():
+                self._sleep_run(sample)
             case HeartRate():
                 if sample.bpm:
                     seen.heart_rate = sample.bpm
@@ -353,9 +435,41 @@ class MinuteBook:
         worn unless shown."""
         taken = first if self.open_minute is None else min(end, self.open_minute)
         if first < taken:
-            self.runs.extend(_without((first, taken), self.shown))
+            self._take_back(_without((first, taken), self.shown))
         for minute in range(max(first, taken), end):
             self.worn[minute] = self.worn.get(minute, False)
+
+    def _take_back(self, runs: list[tuple[Minute, Minute]]) -> None:
+        """Minutes taken that are found not worn: no sleep mark revises them now."""
+        self.runs.extend(runs)
+        for first, end in runs:
+            self.quiet.difference_update(range(first, end))
+
+    def _sleep_run(self, run: SleepRun) -> None:
+        """A band's own log marked minutes asleep: those taken as sitting
+        inferred from no steps are revised to lying (``SleepMarked``), those not
+        taken yet are taken as lying on the same terms. Only history: the
+        minute in progress at ``run.at`` and later ones are not marked."""
+        first = int(run.start // 60)
+        end = min(int(run.end // 60), int(run.at // 60))
+        if end <= first:
+            return
+        taken = end if self.open_minute is None else min(end, self.open_minute)
+        given = {m: Epoch.from_steps(m, 0) for m in range(first, taken) if m in self.quiet}
+        changes = sleep_changes(first, taken, given)
+        for _, new in changes:
+            self.quiet.discard(new.start)
+            if new.start in self.given:  # an IMU's revision must start from lying now
+                self.given[new.start] = (new, self.given[new.start][1])
+        ahead = range(max(first, taken), end)
+        self.asleep.update(ahead)
+        kept = max(taken - first, 0) - len(changes)
+        if changes:
+            self.relabelled.append(SleepMarked(run.device, run.at, first, end,
+                                               tuple(changes), kept, len(ahead)))
+        else:
+            log.debug("%s: asleep %d-%d by its own mark, no minute given to revise",
+                      run.device, first, end)
 
     def _wear(self, seen: DeviceSeen, minute: Minute, *, worn: bool) -> None:
         """A sign that a wearable is worn in ``minute`` (or, ``worn=False``, is not)."""
@@ -410,7 +524,7 @@ class MinuteBook:
             # an IMU in a still run: its posture is no sign of wear yet
             quiet = quiet or (device in self.tracks and stillness.first is not None)
             if run is not None:
-                self.runs.extend(_without(run, self.shown))
+                self._take_back(_without(run, self.shown))
         if still:
             self.worn[minute] = self.worn.get(minute, False)  # not worn, unless shown
         elif posture is not None and not quiet:
@@ -422,7 +536,23 @@ class MinuteBook:
             epoch = Epoch.not_worn(minute)
         else:
             epoch = minute_epoch(minute, steps, posture, known=self.known(minute))
+        epoch = self._asleep(epoch)
         self._keep_given(minute, epoch, counts)
+        return epoch
+
+    def _asleep(self, epoch: Epoch) -> Epoch:
+        """A minute taken: lying if a band marked it asleep (and it would be
+        sitting inferred from no steps), else remembered if a later mark may
+        revise it."""
+        minute = epoch.start
+        marked = minute in self.asleep
+        self.asleep.difference_update([m for m in self.asleep if m <= minute])
+        self.quiet.difference_update([m for m in self.quiet if m < minute - SLEEP_KEEP_MIN])
+        if not asleep_may_relabel(epoch):
+            return epoch
+        if marked:
+            return Epoch(minute, 0, Posture.LYING)
+        self.quiet.add(minute)
         return epoch
 
     def still_since(self) -> Minute | None:
@@ -431,13 +561,14 @@ class MinuteBook:
         firsts = [f for s in self.stills.values() if (f := s.candidate) is not None]
         return min(firsts, default=None)
 
-    def wear_state(self) -> dict[str, dict[str, Any]]:
+    def wear_state(self) -> dict[str, Any]:
         """What tells worn from not worn across a restart: each sensor's still
-        run, and each wearable's lowest battery level and charging minute."""
+        run, each wearable's lowest battery level and charging minute, and the
+        minutes a band's sleep mark may still revise (``quiet``, as ranges)."""
         runs = {d: r for d, s in self.stills.items() if (r := s.state()) is not None}
         charge = {d: [s.battery_low, s.charging_since] for d, s in self.seen.items()
                   if s.battery_low is not None or s.charging_since is not None}
-        return {"still": runs, "charge": charge}
+        return {"still": runs, "charge": charge, "quiet": _ranges(self.quiet)}
 
     def restore_wear(self, saved: dict[str, Any], kinds: dict[str, str]) -> None:
         """``wear_state`` as stored (``kinds``: each configured device's kind;
@@ -452,6 +583,11 @@ class MinuteBook:
                 low, since = charge
                 seen.battery_low = low if isinstance(low, int) else None
                 seen.charging_since = since if isinstance(since, int) else None
+        for pair in saved.get("quiet", []):
+            if (isinstance(pair, list) and len(pair) == 2
+                    and all(isinstance(v, int) for v in pair) and 0 <= pair[1] - pair[0]
+                    <= SLEEP_KEEP_MIN):
+                self.quiet.update(range(pair[0], pair[1]))
 
     def pending(self) -> dict[str, dict[str, int]]:
         return {d: {str(m): s for m, s in per.items() if s} for d, per in self.steps.items()}
@@ -468,6 +604,17 @@ def _posture(counts: dict[int, int]) -> str | None:
     from devices.imu import LABELS  # noqa: PLC0415 - loaded with the IMU's track
 
     return minute_posture(counts, LABELS)
+
+
+def _ranges(minutes: set[Minute]) -> list[list[int]]:
+    """``minutes`` as ``[first, end)`` ranges, in order (compact to store)."""
+    out: list[list[int]] = []
+    for minute in sorted(minutes):
+        if out and out[-1][1] == minute:
+            out[-1][1] = minute + 1
+        else:
+            out.append([minute, minute + 1])
+    return out
 
 
 def _without(run: tuple[Minute, Minute], shown: set[Minute]) -> list[tuple[Minute, Minute]]:
@@ -659,9 +806,10 @@ class BleSource:
                 "pending": self.book.pending(),
                 "mounts": self.book.mounts(), "wear": self.book.wear_state()}
 
-    def take_relabelled(self) -> list[Relabelled]:
+    def take_relabelled(self) -> list[Relabelled | SleepMarked]:
         """Revisions of minutes already given since the last call (after
-        ``epoch``): for ``Engine.revise`` and the store."""
+        ``epoch``), an IMU's or a band's sleep marks: for ``Engine.revise`` and
+        the store."""
         out, self.book.relabelled = self.book.relabelled, []
         return out
 

@@ -729,9 +729,12 @@ class Engine:
         about the past: no prompt, and the sitting bouts stay as they were
         followed live (the longest bout and the bouts of 30 and 60 minutes are
         those prompts were about; a morning of sitting first inferred from no
-        steps was a bout live already). The window stays where it opened and
-        closed; a day already closed keeps its final summary. With the window
-        closed for the day, the corrected provisional summary is given again."""
+        steps was a bout live already), but for the bout still running: its
+        minutes revised from sitting to lying leave it (``_lying_in_bout``: a
+        band's sleep mark arrives while its wearer sleeps on). The window stays
+        where it opened and closed; a day already closed keeps its final
+        summary. With the window closed for the day, the corrected provisional
+        summary is given again."""
         st = self.state
         tally = st.tally
         if tally is None or st.next_minute is None:
@@ -763,9 +766,66 @@ class Engine:
             _recount(tally, old, -1)
             _recount(tally, new, 1)
             counted = counted or old != new
+        if st.bout is not None:
+            self._lying_in_bout([old.start for old, new in changes
+                                 if old.posture is SEDENTARY and new.posture is LYING])
         if not counted or tally.open or tally.closed is None:
             return []
         return [Summary("day", tally.day, False, now, self._day_summary(final=False, now=now))]
+
+    def _lying_in_bout(self, minutes: list[Minute]) -> None:
+        """Minutes the running bout counted as sitting, revised to lying (the
+        trail has them as ``L`` now): lying is no sitting, so they leave the
+        bout's length; and ``sitting.break_min`` of them in a row are a break
+        the live stream could not see. The bout then ends where the latest such
+        run began, counted as far as it was sitting, with no outcome decided
+        (nothing about the past), and the sitting after the run, if any, is a
+        bout of its own from its first minute. So a band's sleep marks, each
+        fetched a few minutes late, never let a bout grow through a nap or a
+        night in an open window."""
+        st = self.state
+        bout = st.bout
+        now = st.next_minute
+        if bout is None or now is None:
+            return
+        trail = st.trail
+        base = now - len(trail)
+        lying = sorted({m for m in minutes
+                        if bout.start <= m < now and m >= base and trail[m - base] == "L"})
+        if not lying:
+            return
+        # The latest run of lying in the bout, with a minute just revised in it,
+        # long enough for a break (lying given live or revised before counts too).
+        need = self._sitting_rules().break_min
+        run: tuple[Minute, Minute] | None = None
+        oldest = max(bout.start, base)
+        minute = now - 1
+        while minute >= oldest and run is None:
+            if trail[minute - base] == "L":
+                end = minute + 1
+                while minute > oldest and trail[minute - 1 - base] == "L":
+                    minute -= 1
+                if end - minute >= need and any(minute <= m < end for m in lying):
+                    run = (minute, end)
+            minute -= 1
+        if run is None:
+            bout.sedentary_min -= len(lying)
+            bout.window_min -= len(lying)
+            if bout.sedentary_min <= 0:
+                st.bout = None
+            return
+        after = [m for m in range(run[1], now) if trail[m - base] in "SI"]
+        later = len([m for m in lying if m >= run[0]]) + len(after)
+        earlier = len([m for m in lying if m < run[0]])
+        bout.sedentary_min -= later + earlier
+        bout.window_min -= later + earlier
+        if bout.sedentary_min > 0:
+            self._bout_cut(bout)
+        st.bout = None
+        st.sit_catchup = None
+        if after:
+            st.bout = Bout(start=after[0], sedentary_min=len(after), window_min=len(after),
+                           inferred=any(trail[m - base] == "I" for m in after))
 
     def _bout_cut(self, bout: Bout) -> None:
         """A bout the window's close ends: counted, with no break and no outcome."""
