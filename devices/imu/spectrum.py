@@ -66,14 +66,14 @@ def cadence(windows: Float, bins: int, *, stride: bool, rows: NDArray[np.intp] |
     if rows is None:
         rows = np.arange(windows.shape[0])
     m = len(rows)
-    if m == 0:
-        return np.zeros(0), np.zeros(0, dtype=bool)
     n = windows.shape[-1]
     nfft = 1 << int(np.ceil(np.log2(PAD_S * bins)))  # a power of two: fast FFTs
     half = nfft // 2 + 1
     freqs = np.arange(half) * bins / nfft
     low, high = STRIDE_BAND_HZ if stride else STEP_BAND_HZ
     band = np.flatnonzero((freqs >= low) & (freqs <= high))
+    if m == 0 or len(band) == 0:  # none asked, or a band above Nyquist (a step at 1 Hz)
+        return np.zeros(m), np.zeros(m, dtype=bool)
     first_total = int(np.searchsorted(freqs, TOTAL_BAND_LOW_HZ))
     # Only the bins from here up are looked at (the band, its neighbours, the total).
     lo = max(0, min(first_total, int(band[0]) - 1))
@@ -102,16 +102,18 @@ def cadence(windows: Float, bins: int, *, stride: bool, rows: NDArray[np.intp] |
     total = full[:, first_total - lo:].sum(axis=1)
     # Zero padding spreads each line over nfft / n bins: scale back (Parseval).
     share = score[each, best] * (nfft / n) / np.maximum(total, 1e-12)
-    # A parabola through the log power around the peak bin for a finer frequency.
-    at = peak - lo
-    below, mid, above = (np.log(np.maximum(full[each, k], 1e-300)) for k in (
+    periodic = (share >= PERIODIC_SHARE) & (total > 1e-9)
+    # A parabola through the log power around the peak bin for a finer frequency (of
+    # the periodic windows: the others have no cadence).
+    on = np.flatnonzero(periodic)
+    at = peak[on] - lo
+    below, mid, above = (np.log(np.maximum(full[on, k], 1e-300)) for k in (
         np.maximum(at - 1, 0), at, np.minimum(at + 1, half - 1 - lo)))
     denom = below - 2 * mid + above
     shift = np.where(np.abs(denom) > 1e-12,
                      0.5 * (below - above) / np.where(denom == 0, 1, denom), 0)
-    freq = (peak + np.clip(shift, -0.5, 0.5)) * bins / nfft
-    periodic = (share >= PERIODIC_SHARE) & (total > 1e-9)
-    steps = np.where(periodic, freq * (2.0 if stride else 1.0), 0.0)
+    steps = np.zeros(m)
+    steps[on] = (peak[on] + np.clip(shift, -0.5, 0.5)) * bins / nfft * (2.0 if stride else 1.0)
     return steps, periodic
 
 

@@ -194,6 +194,17 @@ def test_other_rates_classify(rate: float) -> None:
     assert agreement(out, truth) > 0.9
 
 
+@pytest.mark.parametrize("placement", ["thigh", "waist", "wrist"])
+@pytest.mark.parametrize("rate", [1, 2, 3])
+def test_the_lowest_rates_label_every_second(placement: str, rate: int) -> None:
+    # At 2-3 Hz the thigh's stride band reaches Nyquist; at 1 Hz the step band lies
+    # above it (no cadence to find, so no stride: a walk there is moving and upright).
+    segments = [Segment("walking", 60, 100), Segment("sitting", 60)]
+    xyz, truth = synthesise(segments, rate, placement, seed=1)
+    out = process(xyz, rate, placement)  # type: ignore[arg-type]
+    assert len(out) == len(truth)
+
+
 def test_binner_seconds_cover_every_sample_once() -> None:
     b = Binner(12.5)
     means, _ = b.push(np.ones((25, 3)))
