@@ -343,8 +343,10 @@ def test_a_bands_sleep_is_stored_lying_and_leaves_the_days_sitting(
                     await until(lambda: clock.now() >= START.timestamp() + 20 * 60, 15,
                                 "twenty clock minutes in bed")
                     band.wear(DEEP)
-                    await until(lambda: clock.now() >= START.timestamp() + 30 * 60, 15,
-                                "ten more, in deep sleep")
+                    # Past the sitting limit (40): a bout grown through the sleep
+                    # would buzz the band.
+                    await until(lambda: clock.now() >= START.timestamp() + 50 * 60, 25,
+                                "thirty more, in deep sleep")
                     band.wear(ACTIVE)  # up, and sitting still: no steps
                     woke["minute"] = wake = int(minute_of(clock.now()) // 60)
                     assert daemon.ble is not None
@@ -361,13 +363,14 @@ def test_a_bands_sleep_is_stored_lying_and_leaves_the_days_sitting(
                                 "the revision stored with a minute")
 
                 await run_daemon(config, world, clock, body)
+                woke["buzzes"] = band.vibrations
         return woke
 
-    woke = asyncio.run(asyncio.wait_for(scenario(), 90))
+    woke = asyncio.run(asyncio.wait_for(scenario(), 120))
     wake = woke["minute"]
     stored = rows()
     asleep = [(m, p, i) for m, _, p, i in stored if m < wake and p != "unknown"]
-    assert len(asleep) >= 25
+    assert len(asleep) >= 45
     assert {(p, i) for _, p, i in asleep} == {("lying", 0)}
     awake = [(p, i) for m, _, p, i in stored if wake < m <= wake + 2]
     assert awake == [("sedentary", 1)] * 2
@@ -376,10 +379,13 @@ def test_a_bands_sleep_is_stored_lying_and_leaves_the_days_sitting(
         # Where the lying came from stays on record: the band's own marks, raw.
         (marks,) = conn.execute("SELECT count(*) FROM samples WHERE kind = 'SleepRun'"
                                 ).fetchone()
-    assert marks >= 2
+        prompts = conn.execute("SELECT kind FROM prompts").fetchall()
+    assert marks >= 4
+    assert prompts == []  # nothing about the sleep, nor during it
+    assert woke["buzzes"] == 0
     tally = json.loads(state)["tally"]
     in_window = [p for m, _, p, _ in stored if m >= tally["opened"]]
-    assert tally["lying_min"] == in_window.count("lying") >= 25
+    assert tally["lying_min"] == in_window.count("lying") >= 45
     assert tally["sedentary_min"] == in_window.count("sedentary")
     lines = [r.getMessage() for r in caplog.records if "asleep" in r.getMessage()]
     assert lines
