@@ -172,6 +172,8 @@ class SleepMarked:
     changes: tuple[tuple[Epoch, Epoch], ...]
     kept: int = 0
     ahead: int = 0
+    what: str = "band"
+    """What the wearable is called in the log (a Bangle.js is a watch)."""
 
 
 def sleep_changes(first: Minute, end: Minute, given: Mapping[Minute, Epoch]
@@ -211,11 +213,12 @@ def relabel_line(rel: Relabelled | SleepMarked, zone: tzinfo) -> str:
         return ", ".join(f"{n} {name}" for name, n in Counter(names).most_common())
 
     if isinstance(rel, SleepMarked):
-        head = (f"band {rel.device}: its log marks {hhmm(rel.first * 60)}-"
+        head = (f"{rel.what} {rel.device}: its log marks {hhmm(rel.first * 60)}-"
                 f"{hhmm(rel.end * 60)} asleep; ")
         if rel.changes:
-            head += (f"{len(rel.changes)} stored minutes are lying now, from the band's "
-                     f"sleep mark (were {tally([old for old, _ in rel.changes])})")
+            head += (f"{len(rel.changes)} stored minutes are lying now, from the "
+                     f"{rel.what}'s sleep mark (were "
+                     f"{tally([old for old, _ in rel.changes])})")
         else:
             head += "no stored minute changed"
         if rel.kept:
@@ -465,8 +468,10 @@ class MinuteBook:
         self.asleep.update(ahead)
         kept = max(taken - first, 0) - len(changes)
         if changes:
+            seen = self.seen.get(run.device)
+            what = "watch" if seen is not None and seen.kind == "bangle" else "band"
             self.relabelled.append(SleepMarked(run.device, run.at, first, end,
-                                               tuple(changes), kept, len(ahead)))
+                                               tuple(changes), kept, len(ahead), what))
         else:
             log.debug("%s: asleep %d-%d by its own mark, no minute given to revise",
                       run.device, first, end)

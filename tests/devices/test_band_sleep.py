@@ -124,6 +124,7 @@ def test_the_book_revises_minutes_given_and_takes_later_ones_as_lying() -> None:
     book.note("huami", SleepRun(T0 + 570, "band", start=T0 + 60, end=T0 + 720))
     (marked,) = book.relabelled
     assert isinstance(marked, SleepMarked)
+    assert marked.what == "band"
     assert [(old.start, new) for old, new in marked.changes] == [
         (M0 + m, Epoch(M0 + m, 0, LIE)) for m in (1, 3, 4, 5, 6, 7)]
     assert (marked.first, marked.end, marked.kept, marked.ahead) == (M0 + 1, M0 + 9, 1, 1)
@@ -148,6 +149,17 @@ def test_a_mark_after_a_restart_revises_the_minutes_stored_before_it() -> None:
     assert [old.start for old, _ in again.relabelled[0].changes] == [M0 + 2, M0 + 3, M0 + 4]
 
 
+def test_a_watchs_mark_is_logged_as_the_watchs() -> None:
+    book = MinuteBook()
+    book.note("bangle", Link(T0, "w", connected=True, reason="connected"))
+    for i in range(12):
+        book.take(M0 + i)
+    book.note("bangle", SleepRun(T0 + 721, "w", start=T0 + 60, end=T0 + 660))
+    (marked,) = book.relabelled
+    assert isinstance(marked, SleepMarked)
+    assert (marked.what, len(marked.changes)) == ("watch", 10)
+
+
 def test_minutes_taken_back_as_not_worn_are_not_revised() -> None:
     book = band_book()
     for i in range(6):
@@ -168,6 +180,10 @@ def test_the_log_line_says_what_the_stored_minutes_became() -> None:
                     "lying now, from the band's sleep mark (were 3 sitting (inferred)); "
                     "1 left as they were (not sitting inferred from no steps: steps, a "
                     "posture another wearable measured, lying, not worn or unknown)")
+    watch = SleepMarked("F0:01", 0.0, start, start + 1, changes[:1], what="watch")
+    assert relabel_line(watch, zone).startswith(
+        "watch F0:01: its log marks 08:55-08:56 asleep; 1 stored minutes are lying now, "
+        "from the watch's sleep mark")
 
 
 # --- the engine: today's figures --------------------------------------------------------------
