@@ -14,11 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers.daemon import SPEED, START, connected, run_daemon, until, wearable_config
+from helpers.daemon import SPEED, START, connected, run_daemon, until, virtual_rig, wearable_config
 
 pytest.importorskip("bumble", reason="the virtual wearables need the 'virtual' extra")
 
-from helpers.mqtt import Collector
 
 from devices.virtual import virtual_world
 from pacer.daemon.app import Daemon
@@ -57,53 +56,48 @@ def test_steps_stored_exactly_across_a_drop_and_a_restart_and_a_prompt_buzzes(
 
     async def scenario() -> dict[str, Any]:
         nonlocal walked
-        with PrivateBroker() as broker:
-            phone = Collector(broker.host, broker.port, "pacer/alice/prompt")
-            try:
-                async with virtual_world() as world:
-                    clocks = Clocks(Clock(speed=SPEED, origin=START.timestamp()))
-                    watch = await world.add_bangle(clock=clocks)
-                    firmware = asyncio.create_task(watch.keep_time())
-                    config = wearable_config(tmp_path, broker, "bangle", watch.address)
+        async with virtual_rig() as (broker, phone, world):
+            clocks = Clocks(Clock(speed=SPEED, origin=START.timestamp()))
+            watch = await world.add_bangle(clock=clocks)
+            firmware = asyncio.create_task(watch.keep_time())
+            config = wearable_config(tmp_path, broker, "bangle", watch.address)
 
-                    async def first(daemon: Daemon) -> None:
-                        nonlocal walked
-                        await until(lambda: connected(daemon) and watch.realtime_s == 30, 10,
-                                    "the watch to connect")
-                        for _ in range(4):
-                            await watch.walk(30)
-                        walked += 120
-                        await watch.drop_link()
-                        await watch.walk(45)  # out of reach: in the block only
-                        walked += 45
-                        await until(lambda: len(watch.clock_set) == 2, 15,
-                                    "the watch to reconnect")
-                        await until(lambda: stored_steps(db) == walked, 20,
-                                    "the steps walked away stored at the block's end")
-                        # Sitting from here on: a prompt after 40 clock minutes (10 s).
-                        await phone.wait_for_async(1, timeout=30)
-                        await until(lambda: watch.buzzes >= 1, 10, "the watch to buzz")
+            async def first(daemon: Daemon) -> None:
+                nonlocal walked
+                await until(lambda: connected(daemon) and watch.realtime_s == 30, 10,
+                            "the watch to connect")
+                for _ in range(4):
+                    await watch.walk(30)
+                walked += 120
+                await watch.drop_link()
+                await watch.walk(45)  # out of reach: in the block only
+                walked += 45
+                await until(lambda: len(watch.clock_set) == 2, 15,
+                            "the watch to reconnect")
+                await until(lambda: stored_steps(db) == walked, 20,
+                            "the steps walked away stored at the block's end")
+                # Sitting from here on: a prompt after 40 clock minutes (10 s).
+                await phone.wait_for_async(1, timeout=30)
+                await until(lambda: watch.buzzes >= 1, 10, "the watch to buzz")
 
-                    await run_daemon(config, world, clocks.clock, first)
-                    await watch.walk(70)  # the daemon is down: the watch keeps counting
-                    walked += 70
-                    clocks.clock = Clock(speed=SPEED, origin=clocks.clock.now())
+            await run_daemon(config, world, clocks.clock, first)
+            await watch.walk(70)  # the daemon is down: the watch keeps counting
+            walked += 70
+            clocks.clock = Clock(speed=SPEED, origin=clocks.clock.now())
 
-                    async def second(daemon: Daemon) -> None:
-                        await until(lambda: connected(daemon), 10, "the watch to connect again")
-                        await until(lambda: stored_steps(db) == walked, 20,
-                                    "the steps walked while pacer was down")
+            async def second(daemon: Daemon) -> None:
+                await until(lambda: connected(daemon), 10, "the watch to connect again")
+                await until(lambda: stored_steps(db) == walked, 20,
+                            "the steps walked while pacer was down")
 
-                    await run_daemon(config, world, clocks.clock, second)
-                    firmware.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await firmware
-                    shown = watch.shown
-                    counted = watch.steps_per_day
-                    buzzes = watch.buzzes
-                prompts = [json.loads(m.payload) for m in phone.messages]
-            finally:
-                phone.close()
+            await run_daemon(config, world, clocks.clock, second)
+            firmware.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await firmware
+            shown = watch.shown
+            counted = watch.steps_per_day
+            buzzes = watch.buzzes
+        prompts = [json.loads(m.payload) for m in phone.messages]
         return {"shown": shown, "counted": counted, "prompts": prompts, "buzzes": buzzes}
 
     result = asyncio.run(asyncio.wait_for(scenario(), 150))

@@ -11,12 +11,19 @@ import json
 from pathlib import Path
 from typing import Any
 
-from helpers.daemon import SPEED, START, connected, run_daemon, stored_steps, until, wearable_config
-from helpers.mqtt import Collector
+from helpers.daemon import (
+    SPEED,
+    START,
+    connected,
+    run_daemon,
+    stored_steps,
+    until,
+    virtual_rig,
+    wearable_config,
+)
 
 from devices.minute_log import MINUTE_S, minute_of
 from devices.samples import Link, NotWornRun, StepDelta
-from devices.virtual import virtual_world
 from devices.virtual.miband import VirtualMiBand
 from pacer.config import Config
 from pacer.daemon.app import Daemon
@@ -44,45 +51,40 @@ def test_band_steps_stored_exactly_across_a_drop_and_a_restart_and_prompts_buzz_
         return stored_steps(db)[0] if db.exists() else 0
 
     async def scenario() -> dict[str, Any]:
-        with PrivateBroker() as broker:
-            phone = Collector(broker.host, broker.port, "pacer/alice/prompt")
-            try:
-                async with virtual_world() as world:
-                    clock = Clock(speed=SPEED, origin=START.timestamp())
-                    band = await world.add_miband(bytes.fromhex(KEY_HEX), clock=clock.now,
-                                                  offset_s=3600)
-                    config = config_for(tmp_path, broker, band)
+        async with virtual_rig() as (broker, phone, world):
+            clock = Clock(speed=SPEED, origin=START.timestamp())
+            band = await world.add_miband(bytes.fromhex(KEY_HEX), clock=clock.now,
+                                          offset_s=3600)
+            config = config_for(tmp_path, broker, band)
 
-                    async def first(daemon: Daemon) -> None:
-                        await until(lambda: connected(daemon), 10, "the band to connect")
-                        await band.walk(120)
-                        await until(lambda: stored() == 120, 15, "the live steps stored")
-                        await band.go_away()
-                        await band.walk(45)  # out of reach: in the band's log only
-                        await band.come_back()
-                        await until(lambda: stored() == 165, 15, "the log's steps stored")
-                        # Sitting from here on: a prompt after 40 clock minutes (10 s).
-                        await phone.wait_for_async(1, timeout=30)
-                        await until(lambda: bool(band.shown), 10, "the band to show it")
+            async def first(daemon: Daemon) -> None:
+                await until(lambda: connected(daemon), 10, "the band to connect")
+                await band.walk(120)
+                await until(lambda: stored() == 120, 15, "the live steps stored")
+                await band.go_away()
+                await band.walk(45)  # out of reach: in the band's log only
+                await band.come_back()
+                await until(lambda: stored() == 165, 15, "the log's steps stored")
+                # Sitting from here on: a prompt after 40 clock minutes (10 s).
+                await phone.wait_for_async(1, timeout=30)
+                await until(lambda: bool(band.shown), 10, "the band to show it")
 
-                    await run_daemon(config, world, clock, first)
-                    await band.walk(70)  # the daemon is down: the band keeps counting
-                    walked_at = clock.now()
-                    await until(lambda: clock.now() >= minute_of(walked_at) + MINUTE_S, 5,
-                                "that minute to end (the log has whole minutes)")
-                    clock2 = Clock(speed=SPEED, origin=clock.now())
-                    band.clock = clock2.now
+            await run_daemon(config, world, clock, first)
+            await band.walk(70)  # the daemon is down: the band keeps counting
+            walked_at = clock.now()
+            await until(lambda: clock.now() >= minute_of(walked_at) + MINUTE_S, 5,
+                        "that minute to end (the log has whole minutes)")
+            clock2 = Clock(speed=SPEED, origin=clock.now())
+            band.clock = clock2.now
 
-                    async def second(daemon: Daemon) -> None:
-                        await until(lambda: connected(daemon), 10, "the band to connect again")
-                        await until(lambda: stored() == 235, 15, "the restart's fetch stored")
+            async def second(daemon: Daemon) -> None:
+                await until(lambda: connected(daemon), 10, "the band to connect again")
+                await until(lambda: stored() == 235, 15, "the restart's fetch stored")
 
-                    await run_daemon(config, world, clock2, second)
-                    result = {"shown": band.shown, "vibrations": band.vibrations,
-                              "fetches": len(band.fetches), "days": band.steps_per_day}
-                result["prompts"] = [json.loads(m.payload) for m in phone.messages]
-            finally:
-                phone.close()
+            await run_daemon(config, world, clock2, second)
+            result = {"shown": band.shown, "vibrations": band.vibrations,
+                      "fetches": len(band.fetches), "days": band.steps_per_day}
+        result["prompts"] = [json.loads(m.payload) for m in phone.messages]
         return result
 
     result = asyncio.run(asyncio.wait_for(scenario(), 120))

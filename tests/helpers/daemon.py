@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from helpers.mqtt import Collector
 from pacer.config import Config, parse_config
 from pacer.daemon.app import Daemon
 from pacer.daemon.clock import Clock
@@ -98,6 +99,23 @@ def wearable_config(tmp: Path, broker: PrivateBroker, kind: str, address: str, *
 def connected(daemon: Daemon) -> bool:
     """The first configured wearable is connected."""
     return bool(daemon.ble and daemon.ble.devices()[0]["connected"])
+
+
+@contextlib.asynccontextmanager
+async def virtual_rig(**world: Any) -> AsyncIterator[tuple[PrivateBroker, Collector,
+                                                            VirtualWorld]]:
+    """A private broker, a phone (``helpers.mqtt.Collector``) that hears alice's
+    prompts on it, and a virtual world (``world``: ``virtual_world``'s options)
+    for the daemon; the phone keeps what it heard after the block."""
+    from devices.virtual import virtual_world  # noqa: PLC0415 - bumble, the 'virtual' extra
+
+    with PrivateBroker() as broker:
+        phone = Collector(broker.host, broker.port, "pacer/alice/prompt")
+        try:
+            async with virtual_world(**world) as made:
+                yield broker, phone, made
+        finally:
+            phone.close()
 
 
 @contextlib.asynccontextmanager

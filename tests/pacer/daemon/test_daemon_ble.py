@@ -13,11 +13,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers.daemon import SPEED, START, run_daemon, stored_steps, until, wearable_config
+from helpers.daemon import (
+    SPEED,
+    START,
+    run_daemon,
+    stored_steps,
+    until,
+    virtual_rig,
+    wearable_config,
+)
 
 pytest.importorskip("bumble", reason="the virtual wearables need the 'virtual' extra")
 
-from helpers.mqtt import Collector
 
 from devices.virtual import virtual_world
 from pacer.daemon.app import Daemon
@@ -36,48 +43,43 @@ def test_steps_stored_exactly_across_drops_and_a_restart_and_prompts_buzz_the_wa
 
     async def scenario() -> dict[str, Any]:
         nonlocal walked
-        with PrivateBroker() as broker:
-            phone = Collector(broker.host, broker.port, "pacer/alice/prompt")
-            try:
-                async with virtual_world(watches=1) as world:
-                    watch = world.watches[0]
-                    config = wearable_config(tmp_path, broker, "infinitime", watch.address)
-                    clock = Clock(speed=SPEED, origin=START.timestamp())
+        async with virtual_rig(watches=1) as (broker, phone, world):
+            watch = world.watches[0]
+            config = wearable_config(tmp_path, broker, "infinitime", watch.address)
+            clock = Clock(speed=SPEED, origin=START.timestamp())
 
-                    async def first(daemon: Daemon) -> None:
-                        nonlocal walked
-                        await until(lambda: bool(daemon.ble and daemon.ble.devices()[0][
-                            "connected"]), 10, "the watch to connect")
-                        await watch.walk(120, per_notification=30)
-                        walked += 120
-                        await asyncio.sleep(1.0)
-                        await watch.drop_link()
-                        await watch.walk(45)  # out of reach: counted by the watch
-                        walked += 45
-                        await until(lambda: bool(daemon.ble and daemon.ble.devices()[0][
-                            "connected"]), 15, "the watch to reconnect")
-                        await asyncio.sleep(1.0)
-                        # Sitting from here on: a prompt after 40 clock minutes (10 s).
-                        await phone.wait_for_async(1, timeout=30)
-                        await until(lambda: bool(watch.shown_alerts), 10, "the watch to buzz")
+            async def first(daemon: Daemon) -> None:
+                nonlocal walked
+                await until(lambda: bool(daemon.ble and daemon.ble.devices()[0][
+                    "connected"]), 10, "the watch to connect")
+                await watch.walk(120, per_notification=30)
+                walked += 120
+                await asyncio.sleep(1.0)
+                await watch.drop_link()
+                await watch.walk(45)  # out of reach: counted by the watch
+                walked += 45
+                await until(lambda: bool(daemon.ble and daemon.ble.devices()[0][
+                    "connected"]), 15, "the watch to reconnect")
+                await asyncio.sleep(1.0)
+                # Sitting from here on: a prompt after 40 clock minutes (10 s).
+                await phone.wait_for_async(1, timeout=30)
+                await until(lambda: bool(watch.shown_alerts), 10, "the watch to buzz")
 
-                    await run_daemon(config, world, clock, first)
-                    # The daemon is down: the watch keeps counting.
-                    await watch.walk(70)
-                    walked += 70
-                    clock2 = Clock(speed=SPEED, origin=clock.now())
+            await run_daemon(config, world, clock, first)
+            # The daemon is down: the watch keeps counting.
+            await watch.walk(70)
+            walked += 70
+            clock2 = Clock(speed=SPEED, origin=clock.now())
 
-                    async def second(daemon: Daemon) -> None:
-                        await until(lambda: bool(daemon.ble and daemon.ble.devices()[0][
-                            "connected"]), 10, "the watch to connect again")
-                        await asyncio.sleep(1.5)
+            async def second(daemon: Daemon) -> None:
+                await until(lambda: bool(daemon.ble and daemon.ble.devices()[0][
+                    "connected"]), 10, "the watch to connect again")
+                await asyncio.sleep(1.5)
 
-                    await run_daemon(config, world, clock2, second)
-                    alerts = [a.title for a in watch.shown_alerts]
-                    counted = watch.steps_per_day
-                prompts = [json.loads(m.payload) for m in phone.messages]
-            finally:
-                phone.close()
+            await run_daemon(config, world, clock2, second)
+            alerts = [a.title for a in watch.shown_alerts]
+            counted = watch.steps_per_day
+        prompts = [json.loads(m.payload) for m in phone.messages]
         return {"alerts": alerts, "counted": counted, "prompts": prompts}
 
     result = asyncio.run(asyncio.wait_for(scenario(), 120))

@@ -22,15 +22,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from helpers.daemon import START, thigh_daemon, until
+from helpers.daemon import START, thigh_daemon, until, virtual_rig
 
 pytest.importorskip("bumble", reason="the virtual wearables need the 'virtual' extra")
 
-from helpers.mqtt import Collector
-
 from devices.imu.synth import Segment, synthesise
 from devices.samples import Link, Motion
-from devices.virtual import virtual_world
 from devices.virtual.imu import TURNED
 from pacer.config import parse_config
 from pacer.contract import payloads
@@ -39,7 +36,6 @@ from pacer.daemon.clock import Clock
 from pacer.daemon.imu_track import ImuTrack
 from pacer.demo import _demo
 from pacer.engine.model import Epoch, Posture
-from pacer.mqtt.broker import PrivateBroker
 
 TZ = ZoneInfo("Europe/London")
 SPEED = 120.0  # a clock minute every 0.5 s; the IMU sends 10 x 120 samples a real second
@@ -58,43 +54,38 @@ def test_thigh_imu_sits_50_minutes_gets_a_break_prompt_at_40_and_walking_ends_th
     state: list[dict[str, Any]] = []  # the engine's status (the state topic's body) by minute
 
     async def scenario() -> dict[str, Any]:
-        with PrivateBroker() as broker:
-            phone = Collector(broker.host, broker.port, "pacer/alice/prompt")
-            try:
-                async with virtual_world() as world:
-                    clock = Clock(speed=SPEED, origin=START.timestamp())
-                    async with thigh_daemon(tmp_path, broker, world, clock) as (thigh, daemon):
-                        # Every activity changes 45 s into a clock minute, whenever
-                        # the sensor happened to connect: the minute the walk ends in
-                        # is then mostly walking, and the state read at the first
-                        # whole minute after the walk shows one minute of sitting.
-                        # (Left to the connection's timing, the change came 7-10 s
-                        # into a minute on this machine, that minute was mostly
-                        # sitting, and the last state showed two.)
-                        starts = (math.floor(clock.now() / 60) + 1) * 60.0 + 45
-                        sat_at = starts + 180
-                        thigh.play([
-                            Segment("walking", 180, 105),  # the mount is learnt here
-                            Segment("sitting", 50 * 60),
-                            Segment("standing", 60),
-                            Segment("walking", 8 * 60, 110),
-                            Segment("sitting", 3600),
-                        ], at=starts)
-                        walk_ends = sat_at + 50 * 60 + 60 + 8 * 60
+        async with virtual_rig() as (broker, phone, world):
+            clock = Clock(speed=SPEED, origin=START.timestamp())
+            async with thigh_daemon(tmp_path, broker, world, clock) as (thigh, daemon):
+                # Every activity changes 45 s into a clock minute, whenever
+                # the sensor happened to connect: the minute the walk ends in
+                # is then mostly walking, and the state read at the first
+                # whole minute after the walk shows one minute of sitting.
+                # (Left to the connection's timing, the change came 7-10 s
+                # into a minute on this machine, that minute was mostly
+                # sitting, and the last state showed two.)
+                starts = (math.floor(clock.now() / 60) + 1) * 60.0 + 45
+                sat_at = starts + 180
+                thigh.play([
+                    Segment("walking", 180, 105),  # the mount is learnt here
+                    Segment("sitting", 50 * 60),
+                    Segment("standing", 60),
+                    Segment("walking", 8 * 60, 110),
+                    Segment("sitting", 3600),
+                ], at=starts)
+                walk_ends = sat_at + 50 * 60 + 60 + 8 * 60
 
-                        def watch_state() -> bool:
-                            status = payloads.state(daemon.engine.status(), user=daemon.user,
-                                                    tz=daemon.engine.tz)
-                            if status["time"] and (not state or state[-1]["time"]
-                                                   != status["time"]):
-                                state.append(status)
-                            return (daemon.engine.next_minute or 0) * 60 >= walk_ends + 60
+                def watch_state() -> bool:
+                    status = payloads.state(daemon.engine.status(), user=daemon.user,
+                                            tz=daemon.engine.tz)
+                    if status["time"] and (not state or state[-1]["time"]
+                                           != status["time"]):
+                        state.append(status)
+                    return (daemon.engine.next_minute or 0) * 60 >= walk_ends + 60
 
-                        await until(watch_state, 120, "the walk to be over")
-                        bout = daemon.engine.state.bout
-                prompts = [json.loads(m.payload) for m in phone.messages]
-            finally:
-                phone.close()
+                await until(watch_state, 120, "the walk to be over")
+                bout = daemon.engine.state.bout
+        prompts = [json.loads(m.payload) for m in phone.messages]
         return {"sat_at": sat_at, "prompts": prompts, "states": state, "bout": bout}
 
     result = asyncio.run(asyncio.wait_for(scenario(), 180))

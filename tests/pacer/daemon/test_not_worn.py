@@ -5,17 +5,25 @@ gives that it is not worn, from its bytes to the daemon's minutes
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import math
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from helpers.daemon import (
+    START,
+    connected,
+    run_daemon,
+    thigh_daemon,
+    until,
+    virtual_rig,
+    wearable_config,
+)
 
 from devices.drivers import heart_rate
 from devices.profiles import Translator
@@ -25,9 +33,6 @@ from pacer.daemon.ble import MinuteBook
 from pacer.daemon.wear import Stillness
 from pacer.engine.model import Epoch, Posture
 from pacer.mqtt.broker import PrivateBroker
-
-if TYPE_CHECKING:  # bumble (the 'virtual' extra)
-    from devices.virtual import VirtualWorld
 
 T0 = 1_800_000_000.0  # on a whole minute
 M0 = int(T0 // 60)
@@ -160,25 +165,6 @@ def test_stillness_rule_counts_two_axes_of_three_and_a_moved_minute_ends_the_run
 # --- end to end: the daemon on a virtual wearable ------------------------------------------
 
 
-@contextlib.asynccontextmanager
-async def virtual_rig(prompts: list[dict[str, Any]], watches: int = 0
-                      ) -> AsyncIterator[tuple[PrivateBroker, VirtualWorld]]:
-    """A private broker and a virtual world (``watches`` InfiniTime watches) for
-    the daemon; the prompts it publishes are added to ``prompts`` at the end."""
-    from helpers.mqtt import Collector  # noqa: PLC0415
-
-    from devices.virtual import virtual_world  # noqa: PLC0415
-
-    with PrivateBroker() as broker:
-        phone = Collector(broker.host, broker.port, "pacer/alice/prompt")
-        try:
-            async with virtual_world(watches=watches) as world:
-                yield broker, world
-            prompts += [json.loads(m.payload) for m in phone.messages]
-        finally:
-            phone.close()
-
-
 def stored_postures(tmp_path: Path) -> dict[int, str]:
     """The posture of each minute in the daemon's store in ``tmp_path``."""
     with sqlite3.connect(tmp_path / "pacer.sqlite3") as conn:
@@ -192,15 +178,13 @@ def test_a_virtual_thigh_sensor_laid_on_a_table_is_not_worn_and_gets_no_sitting_
     minutes sitting, then the sensor lies on a table for 40 (a bout of 50 without
     not-worn detection, a sitting prompt at 40), then it is worn for a walk."""
     pytest.importorskip("bumble", reason="the virtual wearables need the 'virtual' extra")
-    from helpers.daemon import START, thigh_daemon, until  # noqa: PLC0415
 
     from devices.imu.synth import Segment  # noqa: PLC0415
     from pacer.daemon.clock import Clock  # noqa: PLC0415
 
     async def scenario() -> dict[str, Any]:
         seen: dict[str, Any] = {}
-        prompts: list[dict[str, Any]] = []
-        async with virtual_rig(prompts) as (broker, world):
+        async with virtual_rig() as (broker, phone, world):
             # 60x: 600 readings a real second through bumble and bleak, which a
             # busy machine keeps up with (a minute needs 300 for a verdict).
             clock = Clock(speed=60.0, origin=START.timestamp())
@@ -218,7 +202,7 @@ def test_a_virtual_thigh_sensor_laid_on_a_table_is_not_worn_and_gets_no_sitting_
                             300, "the walk after the table")
                 tally = daemon.engine.state.tally
                 seen["not_worn"] = tally.not_worn_min if tally is not None else -1
-        return {**seen, "prompts": prompts}
+        return {**seen, "prompts": [json.loads(m.payload) for m in phone.messages]}
 
     result = asyncio.run(asyncio.wait_for(scenario(), 420))
     rows = stored_postures(tmp_path)
@@ -238,13 +222,6 @@ def test_a_virtual_watch_on_its_charger_is_not_worn_until_its_next_steps(
     battery rises (the charger), and the minutes until it counts steps again
     are stored not worn."""
     pytest.importorskip("bumble", reason="the virtual wearables need the 'virtual' extra")
-    from helpers.daemon import (  # noqa: PLC0415
-        START,
-        connected,
-        run_daemon,
-        until,
-        wearable_config,
-    )
 
     from pacer.daemon.app import Daemon  # noqa: PLC0415
     from pacer.daemon.clock import Clock  # noqa: PLC0415
@@ -252,7 +229,7 @@ def test_a_virtual_watch_on_its_charger_is_not_worn_until_its_next_steps(
     marks: dict[str, float] = {}
 
     async def scenario() -> None:
-        async with virtual_rig([], watches=1) as (broker, world):
+        async with virtual_rig(watches=1) as (broker, _phone, world):
             watch = world.watches[0]
             config = wearable_config(tmp_path, broker, "infinitime", watch.address)
             clock = Clock(speed=240.0, origin=START.timestamp())
@@ -490,8 +467,6 @@ def test_the_store_rewrites_minutes_found_not_worn_with_the_minute_that_found_th
 
 def watch_config(tmp_path: Path, address: str, broker: PrivateBroker) -> Config:
     """The daemon on the InfiniTime watch at ``address``; the window closes at 11:45."""
-    from helpers.daemon import wearable_config  # noqa: PLC0415
-
     return wearable_config(tmp_path, broker, "infinitime", address,
                            day={"sleep": "11:45", "min_known_hours": 3})
 
@@ -505,7 +480,6 @@ def test_a_virtual_watch_on_a_table_for_two_hours_of_a_desk_day(tmp_path: Path) 
     minutes are stored not worn (those before the run was found rewritten),
     the day summary counts them, and one wearable_silent says it went quiet."""
     pytest.importorskip("bumble", reason="the virtual wearables need the 'virtual' extra")
-    from helpers.daemon import START, connected, run_daemon, until  # noqa: PLC0415
 
     from pacer.daemon.app import Daemon  # noqa: PLC0415
     from pacer.daemon.clock import Clock  # noqa: PLC0415
@@ -514,8 +488,7 @@ def test_a_virtual_watch_on_a_table_for_two_hours_of_a_desk_day(tmp_path: Path) 
     marks: dict[str, float] = {}
 
     async def scenario() -> list[dict[str, Any]]:
-        prompts: list[dict[str, Any]] = []
-        async with virtual_rig(prompts, watches=1) as (broker, world):
+        async with virtual_rig(watches=1) as (broker, phone, world):
             watch = world.watches[0]
             clock = Clock(speed=240.0, origin=START.timestamp())
             config = watch_config(tmp_path, watch.address, broker)
@@ -535,7 +508,7 @@ def test_a_virtual_watch_on_a_table_for_two_hours_of_a_desk_day(tmp_path: Path) 
                             30, "the window to close")
 
             await run_daemon(config, world, clock, day)
-        return prompts
+        return [json.loads(m.payload) for m in phone.messages]
 
     prompts = asyncio.run(asyncio.wait_for(scenario(), 150))
     rows = stored_postures(tmp_path)
@@ -559,7 +532,6 @@ def test_a_still_run_goes_on_across_a_daemon_restart(tmp_path: Path) -> None:
     minutes the minutes stored before the restart are rewritten not worn (a
     daemon that forgot the run would start a new one after the restart)."""
     pytest.importorskip("bumble", reason="the virtual wearables need the 'virtual' extra")
-    from helpers.daemon import START, connected, run_daemon, until  # noqa: PLC0415
 
     from pacer.daemon.app import Daemon  # noqa: PLC0415
     from pacer.daemon.clock import Clock  # noqa: PLC0415
@@ -567,7 +539,7 @@ def test_a_still_run_goes_on_across_a_daemon_restart(tmp_path: Path) -> None:
     marks: dict[str, int] = {}
 
     async def scenario() -> None:
-        async with virtual_rig([], watches=1) as (broker, world):
+        async with virtual_rig(watches=1) as (broker, _phone, world):
             watch = world.watches[0]
             clock = Clock(speed=240.0, origin=START.timestamp())
             config = watch_config(tmp_path, watch.address, broker)
@@ -627,7 +599,6 @@ def test_the_virtual_watch_on_a_table_in_lock_step(tmp_path: Path) -> None:
     minutes are all stored not worn, the first 14 rewritten when the run
     reached 15; steps walked meanwhile are not counted by the watch."""
     pytest.importorskip("bumble", reason="the virtual wearables need the 'virtual' extra")
-    from helpers.daemon import connected, run_daemon, until  # noqa: PLC0415
 
     from pacer.daemon.app import Daemon  # noqa: PLC0415
     from pacer.daemon.clock import Clock  # noqa: PLC0415
@@ -647,7 +618,7 @@ def test_the_virtual_watch_on_a_table_in_lock_step(tmp_path: Path) -> None:
     marks: dict[str, int] = {}
 
     async def scenario() -> None:
-        async with virtual_rig([], watches=1) as (broker, world):
+        async with virtual_rig(watches=1) as (broker, _phone, world):
             watch = world.watches[0]
             config = watch_config(tmp_path, watch.address, broker)
 
