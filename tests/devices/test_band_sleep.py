@@ -20,7 +20,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from helpers.daemon import SPEED, START, connected, run_daemon, until, wearable_config
 from helpers.devices import Collector, ManualClock
-from helpers.devices import until as soon
 from helpers.engine import LONDON, Day, Driver, sitting_rules
 
 from devices import blocks
@@ -294,13 +293,13 @@ def test_the_watchs_sleep_marks_arrive_live_and_from_its_history_through_bleak()
                                 clock=clock, zone=zone, backend=world.backend,
                                 scanner_backend=world.scanner_backend, timing=FAST)
         async with Collector().draining(manager.queue) as got, manager:
-            await soon(lambda: watch.realtime_s is not None, "the first connect")
+            await until(lambda: watch.realtime_s is not None, what="the first connect")
             watch.activity = "LIGHT_SLEEP"  # the Sleep Log app's verdict from here on
             clock.set_local("2026-06-09 23:00:00", zone)
             await watch.end_block()  # live
-            await soon(lambda: bool(got.of(SleepRun)), "the live block's mark")
+            await until(lambda: bool(got.of(SleepRun)), what="the live block's mark")
             await watch.go_away()
-            await soon(lambda: len(got.links()) == 2, "the drop")
+            await until(lambda: len(got.links()) == 2, what="the drop")
             for at in ("23:10", "23:20", "23:30"):
                 clock.set_local(f"2026-06-09 {at}:00", zone)
                 if at == "23:20":
@@ -310,7 +309,7 @@ def test_the_watchs_sleep_marks_arrive_live_and_from_its_history_through_bleak()
             clock.set_local("2026-06-09 23:40:00", zone)
             await watch.end_block()
             await watch.come_back()
-            await soon(lambda: len(got.of(SleepRun)) == 3, "the history's marks")
+            await until(lambda: len(got.of(SleepRun)) == 3, what="the history's marks")
         return got
 
     got = run_in_world(scenario)

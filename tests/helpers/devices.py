@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable
 from datetime import datetime, tzinfo
 
 from devices.manager import DeviceManager
 from devices.sample_queue import SampleQueue
 from devices.samples import Link, Sample, StepDelta
-from helpers.daemon import until as daemon_until
+from helpers.daemon import until
 
 
 class ManualClock:
@@ -25,13 +25,6 @@ class ManualClock:
     def set_local(self, text: str, zone: tzinfo) -> None:
         """Set the time from a local ISO time such as ``"2026-11-23 23:59:50"``."""
         self.now = datetime.fromisoformat(text).replace(tzinfo=zone).timestamp()
-
-
-async def until(predicate: Callable[[], bool], what: str, timeout_s: float = 5.0) -> None:
-    """The old argument order of ``helpers.daemon.until``, the one wait; kept
-    only until tests/devices/test_band_sleep.py, written meanwhile against it,
-    calls that (then remove this)."""
-    await daemon_until(predicate, timeout_s, what)
 
 
 class Collector:
@@ -84,16 +77,16 @@ class Watched:
         self.address = address
 
     async def counted(self, n: int, what: str) -> None:
-        await daemon_until(lambda: self.got.steps() == n, what=f"{n} steps counted ({what})")
+        await until(lambda: self.got.steps() == n, what=f"{n} steps counted ({what})")
 
     async def connects(self, n: int) -> None:
-        await daemon_until(lambda: self.manager.status()[self.address].connects == n,
-                           what=f"connection {n}")
+        await until(lambda: self.manager.status()[self.address].connects == n,
+                    what=f"connection {n}")
 
     async def dropped(self, leaving: Awaitable[None]) -> None:
         """Await ``leaving`` (the wearable going out of reach, or rebooting),
         then the link-lost sample it causes."""
         lost = len(self.got.links())
         await leaving
-        await daemon_until(lambda: len(self.got.links()) == lost + 1,
-                           what="the link-lost sample")
+        await until(lambda: len(self.got.links()) == lost + 1,
+                    what="the link-lost sample")
