@@ -244,28 +244,13 @@ def test_thousand_steps_across_drops_a_reboot_and_midnight(
         await watch.walk(150)  # in this block, before pacer connects
         m = manager_for(world, watch, clock)
         async with Collector().draining(m.queue) as got, m:
-            seen = Watched(m, got, watch.address)
+            seen = Watched(m, got, watch, clock, ZONE)
             counted = seen.counted
+            at, away, away_walking = seen.at, seen.away, seen.away_walking
 
             async def connected(n: int) -> None:
                 await seen.connects(n)
                 await until(lambda: watch.realtime_s == 30, what="the realtime request")
-
-            async def at(local: str) -> None:
-                clock.set_local(local, ZONE)
-
-            async def away() -> None:
-                await seen.dropped(watch.go_away())
-
-            async def away_walking(steps: int, back_at: str | None = None, *,
-                                   reboot: bool = False) -> None:
-                """Out of reach (or rebooting) while ``steps`` are walked, then
-                back (at ``back_at``)."""
-                await seen.dropped(watch.reboot(back=False) if reboot else watch.go_away())
-                await watch.walk(steps)
-                if back_at is not None:
-                    await at(back_at)
-                await watch.come_back()
 
             await connected(1)
             assert watch.fetches == []  # the first connect fetches no history

@@ -422,24 +422,9 @@ def test_thousand_steps_across_drops_a_reboot_and_midnight() -> None:
         await band.walk(150)  # this minute, before pacer connects
         m = manager_for(world, band, clock)
         async with Collector().draining(m.queue) as got, m:
-            seen = Watched(m, got, band.address)
+            seen = Watched(m, got, band, clock, ZONE)
             counted, connected = seen.counted, seen.connects
-
-            async def at(local: str) -> None:
-                clock.set_local(local, ZONE)
-
-            async def away() -> None:
-                await seen.dropped(band.go_away())
-
-            async def away_walking(steps: int, back_at: str | None = None, *,
-                                   reboot: bool = False) -> None:
-                """Out of reach (or rebooting) while ``steps`` are walked, then
-                back (at ``back_at``)."""
-                await seen.dropped(band.reboot(back=False) if reboot else band.go_away())
-                await band.walk(steps)
-                if back_at is not None:
-                    await at(back_at)
-                await band.come_back()
+            at, away, away_walking = seen.at, seen.away, seen.away_walking
 
             await connected(1)
             await at("2026-11-23 21:01:00")

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable
 from datetime import datetime, tzinfo
+from typing import Protocol
 
 from devices.manager import DeviceManager
 from devices.sample_queue import SampleQueue
@@ -67,14 +68,38 @@ class Collector:
                 self.samples.append(queue.get_nowait())
 
 
+class Roaming(Protocol):
+    """A virtual wearable that walks, goes out of reach and comes back, and reboots."""
+
+    @property
+    def address(self) -> str: ...
+
+    async def walk(self, steps: int) -> None: ...
+
+    async def go_away(self) -> None: ...
+
+    async def come_back(self) -> None: ...
+
+    async def reboot(self, *, back: bool = True) -> None: ...
+
+
 class Watched:
     """One wearable as its connection manager reports it, for scenarios that
-    walk it across drops: waits for its steps, its connections and its drops."""
+    walk it across drops on a clock the scenario sets: waits for its steps, its
+    connections and its drops."""
 
-    def __init__(self, manager: DeviceManager, got: Collector, address: str) -> None:
+    def __init__(self, manager: DeviceManager, got: Collector, wearable: Roaming,
+                 clock: ManualClock, zone: tzinfo) -> None:
         self.manager = manager
         self.got = got
-        self.address = address
+        self.wearable = wearable
+        self.address = wearable.address
+        self.clock = clock
+        self.zone = zone
+
+    async def at(self, local: str) -> None:
+        """The clock at a local time such as ``"2026-11-23 21:10:00"``."""
+        self.clock.set_local(local, self.zone)
 
     async def counted(self, n: int, what: str) -> None:
         await until(lambda: self.got.steps() == n, what=f"{n} steps counted ({what})")
@@ -90,3 +115,18 @@ class Watched:
         await leaving
         await until(lambda: len(self.got.links()) == lost + 1,
                     what="the link-lost sample")
+
+    async def away(self) -> None:
+        """Out of reach, and the link-lost sample it causes."""
+        await self.dropped(self.wearable.go_away())
+
+    async def away_walking(self, steps: int, back_at: str | None = None, *,
+                           reboot: bool = False) -> None:
+        """Out of reach (or rebooting) while ``steps`` are walked, then back
+        (at the local time ``back_at``)."""
+        wearable = self.wearable
+        await self.dropped(wearable.reboot(back=False) if reboot else wearable.go_away())
+        await wearable.walk(steps)
+        if back_at is not None:
+            await self.at(back_at)
+        await wearable.come_back()
