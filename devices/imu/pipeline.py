@@ -39,6 +39,7 @@ first second (offline only: a live stream cannot know its later walks).
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterable
 from dataclasses import InitVar, dataclass, field
 from typing import Any, Literal, get_args
@@ -73,6 +74,7 @@ Placement = Literal["thigh", "waist", "wrist"]
 PLACEMENTS: tuple[Placement, ...] = get_args(Placement)
 Float = NDArray[np.float64]
 HISTORY = WINDOW_S - 1  # earlier seconds a second's windows need
+_SIT_COS = math.cos(math.radians(classify.SIT_DEG)) + 1e-9
 _PAIRS = ((0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2))
 
 
@@ -216,15 +218,16 @@ class Pipeline:
         self._hist = axes[:, -HISTORY:].copy()  # not a view: it would keep the chunk alive
         # 2-s windows from per-second sums (the same numbers in any chunking).
         s1 = np.einsum("isb->si", axes)  # (HISTORY + s, 3)
-        s2 = np.empty((axes.shape[1], 3, 3))  # one per second; its six distinct products
-        for i, j in _PAIRS:
-            s2[:, i, j] = np.einsum("sb,sb->s", axes[i], axes[j])
-            s2[:, j, i] = s2[:, i, j]
+        s2 = np.empty((len(_PAIRS), axes.shape[1]))  # each second's six distinct products
+        for k, (i, j) in enumerate(_PAIRS):
+            np.einsum("sb,sb->s", axes[i], axes[j], out=s2[k])
         n2 = 2.0 * b
         g = (s1[HISTORY - 1: -1] + s1[HISTORY:]) / n2
-        second = (s2[HISTORY - 1: -1] + s2[HISTORY:]) / n2
+        second = (s2[:, HISTORY - 1: -1] + s2[:, HISTORY:]) / n2
         cov = np.einsum("si,sj->sij", g, g)  # the outer products, then second - them
-        np.subtract(second, cov, out=cov)
+        for k, (i, j) in enumerate(_PAIRS):
+            np.subtract(second[k], cov[:, i, j], out=cov[:, i, j])
+            cov[:, j, i] = cov[:, i, j]
         direction = g / np.maximum(np.linalg.norm(g, axis=1, keepdims=True), 1e-12)
         moving = np.sqrt(np.trace(cov, axis1=1, axis2=2)) > classify.MOVE_G
         steps_per_s = np.zeros(s)
@@ -255,9 +258,12 @@ class Pipeline:
         if self.placement == "wrist":
             labels = labels_for_steps = classify.wrist(f)
         else:
-            up, forward, ready = self._reference.update(
-                direction, cov, moving & periodic, with_forward=self.placement == "thigh")
-            if self.placement == "thigh":
+            thigh = self.placement == "thigh"
+            up, ready = self._reference.update_up(direction, cov, moving & periodic,
+                                                  with_forward=thigh)
+            forward = np.zeros_like(up)
+            if thigh:
+                forward = self._reference.forward(self._reads_forward(direction, up, ready))
                 labels = classify.thigh(f, up, forward, ready)
             else:
                 labels = classify.waist(f, up, ready)
@@ -283,6 +289,18 @@ class Pipeline:
         steps = (whole[1:] - whole[:-1]).astype(np.int64)
         self._step_carry = float(cum[-1])
         return labels, steps
+
+    def _reads_forward(self, direction: Float, up: Float, ready: NDArray[np.bool_]
+                       ) -> NDArray[np.bool_]:
+        """The seconds whose forward axis is read: those the thigh's rules may call
+        sitting (its roll tells lying; a margin over the cut's cosine, so none is
+        missed) and the one whose mount labels the seconds before it (``_learn``)."""
+        at: NDArray[np.bool_] = ready & (np.einsum("ij,ij->i", direction, up) < _SIT_COS)
+        if self._unlabelled is not None:
+            learnt = ready & (self._reference.walked >= REVISE_WALK_S)
+            if learnt.any():
+                at[int(np.argmax(learnt))] = True
+        return at
 
     def _fallback(self, start: int, f: classify.Features, labels: NDArray[np.int8],
                   ready: NDArray[np.bool_]) -> NDArray[np.int8]:

@@ -77,6 +77,10 @@ class Reference:
     relearnt: list[int] = field(default_factory=list)
     walked: Float = field(default_factory=lambda: np.zeros(0))
     """Walking seconds in the reference at each second of the last ``update``."""
+    # The last update's mounts, for ``forward``: each second's index into the distinct
+    # (up, scatter) sums it saw (-1: not ready), and those sums, a list per look.
+    _state_of: NDArray[np.intp] = field(default_factory=lambda: np.zeros(0, np.intp))
+    _states: list[tuple[Float, Float]] = field(default_factory=list)
 
     @property
     def ready(self) -> bool:
@@ -127,7 +131,21 @@ class Reference:
 
     def update(self, direction: Float, cov: Float, walking: NDArray[np.bool_], *,
                with_forward: bool = True) -> tuple[Float, Float, NDArray[np.bool_]]:
-        """References for a run of seconds.
+        """References for a run of seconds: ``update_up``, then ``forward`` at them all.
+
+        Returns
+        -------
+        up, forward : ndarray, shape (s, 3)
+            Unit upright and forward-backward directions (see ``update_up``, ``forward``;
+            zeros for ``forward`` without ``with_forward``).
+        ready : ndarray of bool, shape (s,)
+        """
+        up, ready = self.update_up(direction, cov, walking, with_forward=with_forward)
+        return up, self.forward(np.ones(len(up), dtype=bool)), ready
+
+    def update_up(self, direction: Float, cov: Float, walking: NDArray[np.bool_], *,
+                  with_forward: bool = True) -> tuple[Float, NDArray[np.bool_]]:
+        """Upright references for a run of seconds (their forward axes from ``forward``).
 
         Parameters
         ----------
@@ -138,22 +156,22 @@ class Reference:
         walking : ndarray of bool, shape (s,)
             Seconds that count as walking for the reference.
         with_forward : bool
-            Also find the forward axis (the thigh needs it; zeros otherwise).
+            Keep what ``forward`` needs (the thigh reads it; else ``forward`` gives zeros).
 
         Returns
         -------
         up : ndarray, shape (s, 3)
             Unit upright direction.
-        forward : ndarray, shape (s, 3)
-            Unit forward-backward direction (perpendicular to ``up``; sign arbitrary).
         ready : ndarray of bool, shape (s,)
             At least ``MIN_WALK_S`` walking seconds so far.
         """
         n = len(walking)
-        up, forward = np.zeros((n, 3)), np.zeros((n, 3))
+        up = np.zeros((n, 3))
         ready = np.zeros(n, dtype=bool)
         walked = np.zeros(n)
         self.relearnt = []
+        self._state_of, self._states = np.full(n, -1, np.intp), []
+        states = 0
         cos_far = math.cos(math.radians(RELEARN_DEG))
         i, span = 0, FAR_LOOK_S
         while i < n:
@@ -182,9 +200,11 @@ class Reference:
             hit = np.flatnonzero(far_w & (run >= RELEARN_S))
             stop = int(steps[hit[0]]) + 1 if len(hit) else end - i
             # The same sums again up to the stop, with the scatter and forward axis.
-            up[i: i + stop], forward[i: i + stop], ready[i: i + stop] = self._plain(
+            up[i: i + stop], ready[i: i + stop], state = self._plain(
                 direction[i: i + stop], cov[i: i + stop], walking[i: i + stop],
                 with_forward=with_forward, looked=(up_sum[:stop], count[:stop]))
+            self._state_of[i: i + stop] = np.where(state >= 0, state + states, -1)
+            states = sum(len(u) for u, _ in self._states)
             walked[i: i + stop] = self.walked
             # The far run as of the stop (its seconds are in the sums above too).
             last = int(hit[0]) if len(hit) else len(steps) - 1
@@ -207,16 +227,41 @@ class Reference:
             self.relearnt.append(i + stop - 1)
             i, span = i + stop, FAR_LOOK_S
         self.walked = walked
-        return up, forward, ready
+        return up, ready
+
+    def forward(self, at: NDArray[np.bool_]) -> Float:
+        """The forward axis at the seconds ``at`` of the last ``update`` (zeros elsewhere).
+
+        The unit forward-backward direction (perpendicular to ``up``; sign arbitrary) of
+        the mount each second saw, zeros where it was not ready: the main axis across up
+        of the walking scatter, solved once per distinct mount those seconds saw (a sitting
+        bout's seconds see one), not at every walking second.
+        """
+        out = np.zeros((len(self._state_of), 3))
+        ids = self._state_of[at]
+        ids = ids[ids >= 0]
+        if not len(ids):
+            return out
+        ups = np.concatenate([u for u, _ in self._states])
+        scatters = np.concatenate([c for _, c in self._states])
+        solve = np.zeros(len(ups), dtype=bool)
+        solve[ids] = True
+        todo = np.flatnonzero(solve)
+        axes = np.zeros((len(ups), 3))
+        axes[todo] = principal_across(ups[todo], scatters[todo])
+        sel = at & (self._state_of >= 0)
+        out[sel] = axes[self._state_of[sel]]
+        return out
 
     def _far_reset(self) -> None:
         self._far_up, self._far_scatter, self._far_count = np.zeros(3), np.zeros((3, 3)), 0
 
     def _plain(self, direction: Float, cov: Float, walking: NDArray[np.bool_], *,
                with_forward: bool = True, looked: tuple[Float, Float] | None = None
-               ) -> tuple[Float, Float, NDArray[np.bool_]]:
+               ) -> tuple[Float, NDArray[np.bool_], NDArray[np.intp]]:
         """``update`` with every walking second counted (no far test); ``looked``: the
-        running up sums and counts of these seconds, when already summed."""
+        running up sums and counts of these seconds, when already summed. Also each
+        second's index into the mounts appended to ``_states`` (-1: not ready)."""
         w = walking.astype(np.float64)
         up_sum, count = looked if looked is not None else (
             _running(self._up, direction * w[:, None]), _running(np.array(self._count), w))
@@ -233,10 +278,11 @@ class Reference:
         norm = np.linalg.norm(up_sum, axis=1, keepdims=True)
         up = up_sum / np.maximum(norm, 1e-12)
         ready = (count >= MIN_WALK_S) & (norm[:, 0] > 1e-9)
-        forward = np.zeros_like(up)
+        state = np.full(len(w), -1, np.intp)
         if with_forward and ready.any():
-            # The sums only change on walking seconds: solve once per distinct state
-            # (the first second of the run and each walking second), then spread.
+            # The sums only change on walking seconds: each second's mount is that of
+            # the first second of the run or of its last walking second (kept for
+            # `forward`, which solves only those its seconds ask for).
             n = len(w)
             key = np.maximum.accumulate(np.where(walking, np.arange(n), 0))
             todo = np.flatnonzero(ready & (walking | (np.arange(n) == 0)))
@@ -244,9 +290,11 @@ class Reference:
             at = np.where(walking[todo], rank[todo], -1)
             sums = np.where((at >= 0)[:, None, None], scat[np.maximum(at, 0)], carry) \
                 if len(steps) else np.broadcast_to(carry, (len(todo), 3, 3))
-            forward[todo] = principal_across(up[todo], sums)
-            forward = np.where(ready[:, None], forward[key], 0.0)
-        return up, forward, ready
+            local = np.full(n, -1, np.intp)
+            local[todo] = np.arange(len(todo))
+            state = np.where(ready, local[key], -1)
+            self._states.append((up[todo], np.asarray(sums, dtype=np.float64)))
+        return up, ready, state
 
 
 def _number(value: object, name: str) -> float:

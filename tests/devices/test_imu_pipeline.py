@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from devices.imu import BadReference, Label, Pipeline, Seconds, learn_reference, process
 from devices.imu.bins import Binner, bins_per_second
-from devices.imu.reference import principal_across
+from devices.imu.reference import Reference, principal_across
 from devices.imu.smooth import smooth_block
 from devices.imu.spectrum import WINDOW_S, cadence
 from devices.imu.synth import Segment, random_rotation, synthesise
@@ -271,6 +271,34 @@ def test_forward_axis_is_the_main_axis_across_up() -> None:
     want = vecs[:, :, -1]
     np.testing.assert_allclose(np.abs(np.einsum("ij,ij->i", got, want)), 1.0, atol=1e-9)
     np.testing.assert_allclose(np.einsum("ij,ij->i", got, up), 0.0, atol=1e-12)
+
+
+def test_forward_axes_solved_where_asked_are_those_of_every_second() -> None:
+    # The pipeline asks for the thigh's forward axis only where its rules read it; the
+    # mounts a run of seconds saw are kept and solved on demand, to the bit.
+    rng = np.random.default_rng(12)
+    n = 3000
+    direction = np.tile([1.0, 0.0, 0.0], (n, 1)) + rng.normal(0, 0.1, (n, 3))
+    direction[1800:] = direction[1800:] @ np.array([[0, 1, 0], [-1, 0, 0], [0, 0, 1]])
+    direction /= np.linalg.norm(direction, axis=1, keepdims=True)  # turned 90: relearnt
+    m = rng.normal(0, 0.1, (n, 3, 3))
+    cov = m @ m.transpose(0, 2, 1)
+    walking = rng.random(n) < 0.3
+    every, asked = Reference(), Reference()
+    at = rng.random(n) < 0.1
+    relearnt = []
+    for lo, hi in ((0, 5), (5, 1900), (1900, n)):  # chunks: at the start, across a relearn
+        want_up, want, ready = every.update(direction[lo:hi], cov[lo:hi], walking[lo:hi])
+        up, ready_too = asked.update_up(direction[lo:hi], cov[lo:hi], walking[lo:hi])
+        got = asked.forward(at[lo:hi])
+        np.testing.assert_array_equal(up, want_up)
+        np.testing.assert_array_equal(ready_too, ready)
+        np.testing.assert_array_equal(got[at[lo:hi]], want[at[lo:hi]])
+        assert not got[~at[lo:hi]].any()
+        np.testing.assert_allclose(np.linalg.norm(got[at[lo:hi] & ready], axis=1), 1.0)
+        assert asked.relearnt == every.relearnt
+        relearnt += asked.relearnt
+    assert relearnt  # the turned mount was learnt again within the second chunk
 
 
 def test_fortran_ordered_and_sliced_input_bin_alike() -> None:
