@@ -115,7 +115,15 @@ def run(
             batch.clear()
 
     count = len(pending)
-    for epoch in epochs:
+    rows = iter(epochs)
+    while True:
+        try:
+            epoch = next(rows)
+        except StopIteration:
+            break
+        except Exception:
+            flush()  # a bad row further on: the minutes before it are kept
+            raise
         if nxt < count and pending[nxt].at <= (epoch.start + 1) * 60:
             flush()
             apply_until((epoch.start + 1) * 60)
