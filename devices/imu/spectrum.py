@@ -135,7 +135,8 @@ def _power(windows: Float, rows: NDArray[np.intp], nfft: int, lo: int) -> Float:
     for a in range(0, m, BLOCK):
         k = min(BLOCK, m - a)
         picked = windows[rows[a: a + k]]  # a contiguous copy of these windows
-        mean = picked.mean(axis=-1, keepdims=True)
+        mean = np.add.reduce(picked, axis=-1, keepdims=True)  # then / n: the mean's own
+        mean /= n
         if axes:  # (3, k, n): time last, axis first
             picked, mean, signal = picked.transpose(1, 0, 2), mean.transpose(1, 0, 2), \
                 padded[:, :k]
