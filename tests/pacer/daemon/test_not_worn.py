@@ -8,7 +8,7 @@ import asyncio
 import json
 import math
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -472,40 +472,83 @@ def watch_config(tmp_path: Path, address: str, broker: PrivateBroker) -> Config:
 
 
 def test_a_virtual_watch_on_a_table_for_two_hours_of_a_desk_day(tmp_path: Path) -> None:
-    """Real bleak on the virtual InfiniTime watch (its raw motion), the daemon at
-    240x, mosquitto and SQLite: sitting at a desk from 08:56, the watch laid on
-    a table 30 minutes into the bout for two hours, then worn again until the
-    window closes at 11:45. Without wrist stillness the bout reaches its 40
-    minutes on the table and gets a sitting prompt; here none, the table's
-    minutes are stored not worn (those before the run was found rewritten),
-    the day summary counts them, and one wearable_silent says it went quiet."""
+    """Real bleak on the virtual InfiniTime watch (its raw motion), the daemon,
+    mosquitto and SQLite, in lock-step (``pacer.lockstep``: the clock moves a
+    minute once the daemon has that minute's readings and has taken the one
+    before, so a busy machine only slows the day down): sitting at a desk from
+    08:56, the watch laid on a table 30 minutes into the bout for two hours,
+    then worn again until the window closes at 11:45. Without wrist stillness
+    the bout reaches its 40 minutes on the table and gets a sitting prompt;
+    here none, the table's minutes are stored not worn (those before the run
+    was found rewritten), the day summary counts them, and one
+    wearable_silent says it went quiet."""
     pytest.importorskip("bumble", reason="the virtual wearables need the 'virtual' extra")
 
+    from devices.virtual.watch import MOTION_HZ  # noqa: PLC0415
     from pacer.daemon.app import Daemon  # noqa: PLC0415
-    from pacer.daemon.clock import Clock  # noqa: PLC0415
+    from pacer.lockstep import StepClock  # noqa: PLC0415
     from pacer.store import Store  # noqa: PLC0415
 
     marks: dict[str, float] = {}
+    table_readings = round(60 * MOTION_HZ)  # a clock minute's raw motion on the table
 
     async def scenario() -> list[dict[str, Any]]:
         async with virtual_rig(watches=1) as (broker, phone, world):
             watch = world.watches[0]
-            clock = Clock(speed=240.0, origin=START.timestamp())
+            # The minute job looks every 20 ms; the script sets the pace.
+            clock = StepClock(speed=3000.0, origin=START.timestamp())
             config = watch_config(tmp_path, watch.address, broker)
 
             async def day(daemon: Daemon) -> None:
                 await until(lambda: connected(daemon), 10, "the watch to connect")
-                await watch.walk(30)
-                sat = (math.floor(clock.now() / 60) + 1) * 60.0
-                off = marks["off"] = sat + 30 * 60 + 5
-                watch.take_off(2 * 3600, clock=clock.now, at=off)
-                back = off + 2 * 3600
-                await until(lambda: clock.now() >= back and not watch.on_table, 60,
-                            "the two hours on the table")
-                await watch.walk(40)
-                await until(lambda: daemon.engine.state.tally is not None
-                            and daemon.engine.state.tally.closed is not None,
-                            30, "the window to close")
+                ble = daemon.ble
+                assert ble is not None
+                label = next(iter(ble.labels))
+
+                def counted() -> int | None:
+                    state = ble.manager.counter_state(label)
+                    return None if state is None else state.total
+
+                await until(lambda: counted() is not None, 10, "the watch's first count")
+
+                async def minute_of(minute: int, feed: Callable[[], Awaitable[None]]
+                                    ) -> None:
+                    """``feed`` in the middle of ``minute``, then the minute taken."""
+                    clock.move_to(minute * 60 + 30)
+                    await feed()
+                    clock.move_to((minute + 1) * 60)
+                    await until(lambda: (daemon.engine.next_minute or 0) > minute, 20,
+                                f"the daemon to take minute {minute}")
+
+                async def walk(steps: int) -> None:
+                    await watch.walk(steps)
+                    await until(lambda: counted() == watch.steps, 10, "the steps counted")
+
+                async def sit() -> None:
+                    pass
+
+                async def on_table() -> None:
+                    if not watch.on_table:
+                        watch.lay_down()
+                    want = ble.book.readings + table_readings
+                    await watch.table_noise(table_readings)
+                    await until(lambda: ble.book.readings >= want, 10,
+                                "the daemon to read the watch lying still")
+
+                m = int(clock.now() // 60)  # 08:55: a few steps, then the desk
+                await minute_of(m, lambda: walk(30))
+                for i in range(1, 31):
+                    await minute_of(m + i, sit)
+                marks["off"] = (m + 31) * 60 + 5  # as taken off 5 s into the minute
+                for i in range(31, 151):
+                    await minute_of(m + i, on_table)
+                await watch.put_on()
+                await minute_of(m + 151, lambda: walk(40))
+                i = 152
+                while daemon.engine.state.tally is None or daemon.engine.state.tally.closed is None:
+                    assert i < 240, "the window did not close"
+                    await minute_of(m + i, sit)
+                    i += 1
 
             await run_daemon(config, world, clock, day)
         return [json.loads(m.payload) for m in phone.messages]
