@@ -30,7 +30,7 @@ The 4-s Hann window's main lobe is 1 Hz wide, 6.4 such bins, and the peak is ref
 a parabola through the log power of the peak bin and its neighbours (Gaussian
 interpolation: the log of a Hann lobe is nearly a parabola; one through the plain power
 read a 110-spm minute as 111 at this spacing). At 12.8 s (128 bins) the walking-heavy
-day of bench/imu_pipeline.py took a fifth longer, for steps within 0.1 % of these (the
+day of bench/imu_pipeline.py took a third longer, for steps within 0.1 % of these (the
 synthetic day: 14,971 against 14,969 of 15,005); the coarser grid loses more of an
 off-bin peak's power (Hann scalloping), so a little less motion is periodic: figures
 in bench/README.md."""
