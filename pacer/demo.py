@@ -56,7 +56,15 @@ from pacer.demo_words import buzz_line, prompt_lines, summary_rows
 from pacer.engine.core import Engine
 from pacer.engine.model import DaySummary, Epoch, Output, Summary
 from pacer.extras import install_hint
-from pacer.lockstep import MINUTE_STALL_S, DemoStalled, StepClock, until
+from pacer.lockstep import (
+    MINUTE_STALL_S,
+    DemoStalled,
+    StepClock,
+    imu_samples,
+    step_count,
+    taken,
+    until,
+)
 from pacer.mqtt.broker import PrivateBroker
 from pacer.mqtt.client import Incoming, MqttLink
 from pacer.personas import PERSONAS
@@ -333,7 +341,7 @@ async def _demo_watch(speed: float, out: Any, *, workdir: Path, broker: PrivateB
                 if steps:
                     clock.move_to(minute * 60 + 30)
                     await watch.walk(steps, per_notification=steps)
-                    await until(lambda: _count(daemon) == watch.steps,
+                    await until(lambda: step_count(daemon) == watch.steps,
                                 f"the daemon to count the steps of {_hhmm(minute)}",
                                 alive=alive)
 
@@ -352,7 +360,7 @@ async def _demo_watch(speed: float, out: Any, *, workdir: Path, broker: PrivateB
                             alive=alive)
 
             await _lockstep(phone, daemon, runner, clock=clock, pace=pace, shown=shown,
-                            ready=lambda: _count(daemon) is not None, feed=feed,
+                            ready=lambda: step_count(daemon) is not None, feed=feed,
                             buzzes=lambda: len(watch.alerts))
 
         daemon = await _run(config, out, history=history, clock=clock, world=world, body=body)
@@ -400,29 +408,6 @@ def _alive(runner: asyncio.Task[None]) -> Callable[[], None]:
     return check
 
 
-def _count(daemon: Daemon) -> int | None:
-    """The watch's step count as the daemon last read it (None: not connected yet)."""
-    ble = daemon.ble
-    if ble is None or not ble.devices()[0]["connected"]:
-        return None
-    state = ble.manager.counter_state(next(iter(ble.labels)))
-    return None if state is None else state.total
-
-
-def _imu_samples(daemon: Daemon) -> int | None:
-    """Samples of the IMU the daemon has (None: not connected yet)."""
-    ble = daemon.ble
-    if ble is None or not ble.devices()[0]["connected"]:
-        return None
-    track = ble.book.tracks.get(next(iter(ble.labels)))
-    return 0 if track is None else track.first + len(track.offsets)
-
-
-def _taken(daemon: Daemon, minute: int) -> Callable[[], bool]:
-    """Whether the daemon has taken ``minute``."""
-    return lambda: (daemon.engine.next_minute or 0) > minute
-
-
 async def _lockstep(phone: MqttLink, daemon: Daemon, runner: asyncio.Task[None], *,
                     clock: StepClock, pace: float, shown: _Phone, ready: Callable[[], bool],
                     feed: Callable[[int], Awaitable[None]],
@@ -445,7 +430,7 @@ async def _lockstep(phone: MqttLink, daemon: Daemon, runner: asyncio.Task[None],
         at = _hhmm(minute)
         await feed(minute)
         clock.move_to((minute + 1) * 60 + settle)
-        await until(_taken(daemon, minute), f"the daemon to take the minute {at}", alive=alive)
+        await until(taken(daemon, minute), f"the daemon to take the minute {at}", alive=alive)
         await until(lambda: not daemon.store.outbox_pending(limit=1),
                     f"the messages of {at} to reach the broker", alive=alive)
         received = await _sync(phone, minute)
@@ -498,12 +483,12 @@ async def _demo_thigh(speed: float, out: Any, *, workdir: Path, broker: PrivateB
                 all in the daemon, the clock a second short of taking the minute."""
                 clock.move_to((minute + 1) * 60 + settle - 1)
                 await until(lambda: thigh.streamer.caught_up()
-                            and _imu_samples(daemon) == thigh.notified,
+                            and imu_samples(daemon) == thigh.notified,
                             f"the daemon to have the thigh's samples of {_hhmm(minute)}",
                             alive=alive)
 
             await _lockstep(phone, daemon, runner, clock=clock, pace=pace, shown=shown,
-                            ready=lambda: _imu_samples(daemon) is not None, feed=feed)
+                            ready=lambda: imu_samples(daemon) is not None, feed=feed)
 
         return await _run(config, out, history=history, clock=clock, world=world, body=body)
 

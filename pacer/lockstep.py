@@ -15,10 +15,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pacer.daemon.clock import Clock
 from pacer.errors import PacerError
+
+if TYPE_CHECKING:
+    from pacer.daemon.app import Daemon
 
 POLL_S = 0.002
 """How often a wait in lock-step looks again (real seconds)."""
@@ -73,3 +76,30 @@ async def until(check: Callable[[], Any], what: str, *,
                 f"the demo waited {timeout:g} s for {what}; the machine may be too busy: "
                 "run it again, at a lower --speed")
         await asyncio.sleep(POLL_S)
+
+
+# --- what a lock-stepped script waits on, read from the daemon --------------------------------
+
+
+def step_count(daemon: Daemon) -> int | None:
+    """The first wearable's step count as the daemon last read it (None: not
+    connected yet)."""
+    ble = daemon.ble
+    if ble is None or not ble.devices()[0]["connected"]:
+        return None
+    state = ble.manager.counter_state(next(iter(ble.labels)))
+    return None if state is None else state.total
+
+
+def imu_samples(daemon: Daemon) -> int | None:
+    """Samples of the first wearable's IMU the daemon has (None: not connected yet)."""
+    ble = daemon.ble
+    if ble is None or not ble.devices()[0]["connected"]:
+        return None
+    track = ble.book.tracks.get(next(iter(ble.labels)))
+    return 0 if track is None else track.first + len(track.offsets)
+
+
+def taken(daemon: Daemon, minute: int) -> Callable[[], bool]:
+    """Whether the daemon has taken ``minute``."""
+    return lambda: (daemon.engine.next_minute or 0) > minute

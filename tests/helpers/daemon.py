@@ -28,6 +28,7 @@ from pacer.config import Config, parse_config
 from pacer.daemon.app import Daemon
 from pacer.daemon.clock import Clock
 from pacer.engine.model import Epoch, Posture
+from pacer.lockstep import StepClock, imu_samples, taken
 from pacer.mqtt.broker import PrivateBroker
 from pacer.store import Store
 from pacer.timebase import iso
@@ -153,6 +154,21 @@ async def thigh_daemon(tmp: Path, broker: PrivateBroker, world: VirtualWorld, cl
     async with daemon_running(config, world, clock) as daemon:
         await until(lambda: connected(daemon), 15, "the thigh sensor to connect")
         yield thigh, daemon
+
+
+async def thigh_minute(daemon: Daemon, thigh: VirtualWitMotion, clock: StepClock,
+                       minute: int) -> None:
+    """``minute`` in lock-step (``pacer.lockstep``, as the thigh demo runs): the
+    thigh's samples of it and the pipeline's look-ahead past its end in the
+    daemon, then the minute taken. A loaded machine only slows it down: no
+    sample lands in another minute than it would on an idle one."""
+    assert daemon.ble is not None
+    settle = daemon.ble.settle_s
+    clock.move_to((minute + 1) * 60 + settle - 1)
+    await until(lambda: thigh.streamer.caught_up() and imu_samples(daemon) == thigh.notified,
+                20, f"the daemon to have the thigh's samples of minute {minute}")
+    clock.move_to((minute + 1) * 60 + settle)
+    await until(taken(daemon, minute), 20, f"the daemon to take minute {minute}")
 
 
 # --- minutes files -------------------------------------------------------------------------

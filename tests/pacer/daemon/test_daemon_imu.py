@@ -1,5 +1,5 @@
 """Sitting measured from raw motion: a virtual thigh IMU (WitMotion-like) on a virtual
-link, real bleak code, the real daemon at an accelerated clock, the streaming IMU
+link, real bleak code, the real daemon in lock-step with the sensor, the streaming IMU
 pipeline, a private mosquitto and a real SQLite file.
 
 The person walks, sits for 50 minutes (a ``sitting_break`` at 40 of them), then
@@ -22,7 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from helpers.daemon import START, thigh_daemon, until, virtual_rig
+from helpers.daemon import START, thigh_daemon, thigh_minute, virtual_rig
 
 pytest.importorskip("bumble", reason="the virtual wearables need the 'virtual' extra")
 
@@ -32,13 +32,13 @@ from devices.virtual.imu import TURNED
 from pacer.config import parse_config
 from pacer.contract import payloads
 from pacer.daemon.ble import BleSource, MinuteBook
-from pacer.daemon.clock import Clock
 from pacer.daemon.imu_track import ImuTrack
 from pacer.demo import _demo
 from pacer.engine.model import Epoch, Posture
+from pacer.lockstep import StepClock
 
 TZ = ZoneInfo("Europe/London")
-SPEED = 120.0  # a clock minute every 0.5 s; the IMU sends 10 x 120 samples a real second
+LOCKSTEP_SPEED = 3000.0  # in lock-step the minute job looks every 20 ms; the stream sets the pace
 
 
 def stored(db: Path) -> list[tuple[int, int, str, int]]:
@@ -55,16 +55,14 @@ def test_thigh_imu_sits_50_minutes_gets_a_break_prompt_at_40_and_walking_ends_th
 
     async def scenario() -> dict[str, Any]:
         async with virtual_rig() as (broker, phone, world):
-            clock = Clock(speed=SPEED, origin=START.timestamp())
+            # In lock-step: the clock moves a minute once the daemon has its samples.
+            clock = StepClock(speed=LOCKSTEP_SPEED, origin=START.timestamp())
             async with thigh_daemon(tmp_path, broker, world, clock) as (thigh, daemon):
-                # Every activity changes 45 s into a clock minute, whenever
-                # the sensor happened to connect: the minute the walk ends in
-                # is then mostly walking, and the state read at the first
-                # whole minute after the walk shows one minute of sitting.
-                # (Left to the connection's timing, the change came 7-10 s
-                # into a minute on this machine, that minute was mostly
-                # sitting, and the last state showed two.)
-                starts = (math.floor(clock.now() / 60) + 1) * 60.0 + 45
+                # Every activity changes 45 s into a clock minute: the minute the
+                # walk ends in is then mostly walking, and the state read at the
+                # first whole minute after the walk shows one minute of sitting.
+                first = math.floor(clock.now() / 60) + 1
+                starts = first * 60.0 + 45
                 sat_at = starts + 180
                 thigh.play([
                     Segment("walking", 180, 105),  # the mount is learnt here
@@ -75,15 +73,14 @@ def test_thigh_imu_sits_50_minutes_gets_a_break_prompt_at_40_and_walking_ends_th
                 ], at=starts)
                 walk_ends = sat_at + 50 * 60 + 60 + 8 * 60
 
-                def watch_state() -> bool:
+                minute = first - 1
+                while (daemon.engine.next_minute or 0) * 60 < walk_ends + 60:
+                    await thigh_minute(daemon, thigh, clock, minute)
+                    minute += 1
                     status = payloads.state(daemon.engine.status(), user=daemon.user,
                                             tz=daemon.engine.tz)
-                    if status["time"] and (not state or state[-1]["time"]
-                                           != status["time"]):
+                    if status["time"] and (not state or state[-1]["time"] != status["time"]):
                         state.append(status)
-                    return (daemon.engine.next_minute or 0) * 60 >= walk_ends + 60
-
-                await until(watch_state, 120, "the walk to be over")
                 bout = daemon.engine.state.bout
         prompts = [json.loads(m.payload) for m in phone.messages]
         return {"sat_at": sat_at, "prompts": prompts, "states": state, "bout": bout}

@@ -20,6 +20,7 @@ from helpers.daemon import (
     connected,
     run_daemon,
     thigh_daemon,
+    thigh_minute,
     until,
     virtual_rig,
     wearable_config,
@@ -32,6 +33,7 @@ from pacer.config import Config
 from pacer.daemon.ble import MinuteBook
 from pacer.daemon.wear import Stillness
 from pacer.engine.model import Epoch, Posture
+from pacer.lockstep import StepClock, step_count, taken
 from pacer.mqtt.broker import PrivateBroker
 
 T0 = 1_800_000_000.0  # on a whole minute
@@ -174,22 +176,24 @@ def stored_postures(tmp_path: Path) -> dict[int, str]:
 def test_a_virtual_thigh_sensor_laid_on_a_table_is_not_worn_and_gets_no_sitting_prompt(
     tmp_path: Path,
 ) -> None:
-    """Real bleak, the daemon at 60x, the IMU pipeline, mosquitto and SQLite: 10
-    minutes sitting, then the sensor lies on a table for 40 (a bout of 50 without
-    not-worn detection, a sitting prompt at 40), then it is worn for a walk."""
+    """Real bleak, the daemon in lock-step with the sensor, the IMU pipeline,
+    mosquitto and SQLite: 10 minutes sitting, then the sensor lies on a table
+    for 40 (a bout of 50 without not-worn detection, a sitting prompt at 40),
+    then it is worn for a walk."""
     pytest.importorskip("bumble", reason="the virtual wearables need the 'virtual' extra")
 
     from devices.imu.synth import Segment  # noqa: PLC0415
-    from pacer.daemon.clock import Clock  # noqa: PLC0415
 
     async def scenario() -> dict[str, Any]:
         seen: dict[str, Any] = {}
         async with virtual_rig() as (broker, phone, world):
-            # 60x: 600 readings a real second through bumble and bleak, which a
-            # busy machine keeps up with (a minute needs 300 for a verdict).
-            clock = Clock(speed=60.0, origin=START.timestamp())
+            # In lock-step: the clock moves a minute once the daemon has its
+            # samples, so a loaded machine leaves no minute short of the 300
+            # readings a stillness verdict needs.
+            clock = StepClock(speed=3000.0, origin=START.timestamp())
             async with thigh_daemon(tmp_path, broker, world, clock) as (thigh, daemon):
-                begin = (math.floor(clock.now() / 60) + 1) * 60.0 + 45
+                first = math.floor(clock.now() / 60) + 1
+                begin = first * 60.0 + 45
                 thigh.play([Segment("walking", 180, 105),
                             Segment("sitting", 50 * 60),
                             Segment("walking", 180, 105)], at=begin)
@@ -198,8 +202,10 @@ def test_a_virtual_thigh_sensor_laid_on_a_table_is_not_worn_and_gets_no_sitting_
                 # without not-worn detection the pipeline reads sitting.
                 thigh.take_off(40 * 60, at=off, up=(0.0, -1.0, 0.0))
                 done = off + 40 * 60 + 180
-                await until(lambda: (daemon.engine.next_minute or 0) * 60 >= done,
-                            300, "the walk after the table")
+                minute = first - 1
+                while (daemon.engine.next_minute or 0) * 60 < done:
+                    await thigh_minute(daemon, thigh, clock, minute)
+                    minute += 1
                 tally = daemon.engine.state.tally
                 seen["not_worn"] = tally.not_worn_min if tally is not None else -1
         return {**seen, "prompts": [json.loads(m.payload) for m in phone.messages]}
@@ -486,7 +492,6 @@ def test_a_virtual_watch_on_a_table_for_two_hours_of_a_desk_day(tmp_path: Path) 
 
     from devices.virtual.watch import MOTION_HZ  # noqa: PLC0415
     from pacer.daemon.app import Daemon  # noqa: PLC0415
-    from pacer.lockstep import StepClock  # noqa: PLC0415
     from pacer.store import Store  # noqa: PLC0415
 
     marks: dict[str, float] = {}
@@ -503,13 +508,8 @@ def test_a_virtual_watch_on_a_table_for_two_hours_of_a_desk_day(tmp_path: Path) 
                 await until(lambda: connected(daemon), 10, "the watch to connect")
                 ble = daemon.ble
                 assert ble is not None
-                label = next(iter(ble.labels))
-
-                def counted() -> int | None:
-                    state = ble.manager.counter_state(label)
-                    return None if state is None else state.total
-
-                await until(lambda: counted() is not None, 10, "the watch's first count")
+                await until(lambda: step_count(daemon) is not None, 10,
+                            "the watch's first count")
 
                 async def minute_of(minute: int, feed: Callable[[], Awaitable[None]]
                                     ) -> None:
@@ -517,12 +517,12 @@ def test_a_virtual_watch_on_a_table_for_two_hours_of_a_desk_day(tmp_path: Path) 
                     clock.move_to(minute * 60 + 30)
                     await feed()
                     clock.move_to((minute + 1) * 60)
-                    await until(lambda: (daemon.engine.next_minute or 0) > minute, 20,
-                                f"the daemon to take minute {minute}")
+                    await until(taken(daemon, minute), 20, f"the daemon to take minute {minute}")
 
                 async def walk(steps: int) -> None:
                     await watch.walk(steps)
-                    await until(lambda: counted() == watch.steps, 10, "the steps counted")
+                    await until(lambda: step_count(daemon) == watch.steps, 10,
+                                "the steps counted")
 
                 async def sit() -> None:
                     pass
