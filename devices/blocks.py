@@ -43,7 +43,9 @@ Asleep: a block's ``act`` is the health record's activity kind (BangleApps'
 ``LIGHT_SLEEP``, ``DEEP_SLEEP``). The firmware (2v26 on) sets only the first
 four; the two sleep kinds are written by the Sleep Log app (``sleeplog``),
 which sets them on the ``health`` event from the block's movement (and heart
-rate, if asked), so the blocks the Health app stores carry them. A block
+rate, if asked). Its listener goes first (``prependListener``), so both the
+live block the Android Integration app sends and the block the Health app
+stores (the history) carry them. A block
 marked asleep, without steps, is a ``SleepRun`` of its ten minutes
 (``sleep_run``). ``NOT_WORN`` is not used: the firmware guesses it from a
 10-minute average of movement and the watch's temperature, with no threshold
