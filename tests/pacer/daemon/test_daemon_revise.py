@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers.daemon import START, thigh_daemon, until
+from helpers.daemon import START, thigh_daemon, thigh_minute, until
 from helpers.engine import LONDON, Day, Driver, sitting_rules
 
 pytest.importorskip("bumble", reason="the virtual wearables need the 'virtual' extra")
@@ -33,8 +33,8 @@ from devices.virtual import virtual_world
 from devices.virtual.imu import TURNED
 from pacer.config import DayRules
 from pacer.daemon.ble import MinuteBook
-from pacer.daemon.clock import Clock
 from pacer.engine.model import DaySummary, Epoch, Posture, Prompt, Summary
+from pacer.lockstep import StepClock
 from pacer.mqtt.broker import PrivateBroker
 from pacer.store import Store
 
@@ -187,13 +187,15 @@ def test_minutes_a_still_run_took_back_are_not_relabelled() -> None:
 # --- end to end: the daemon with a virtual thigh sensor ------------------------------------
 
 
-SPEED = 120.0  # a clock minute every 0.5 s
+# In lock-step (helpers.daemon.thigh_minute): the clock moves a minute once the
+# daemon has its samples; the minute job looks every 20 ms.
+LOCKSTEP_SPEED = 3000.0
 
 
 def desk_then_walk(tmp_path: Path, day: dict[str, Any], sit_min: int) -> dict[str, Any]:
-    """The daemon with a virtual thigh sensor just put on: ``sit_min`` minutes
-    at the desk from 45 s into a clock minute, then a 3-minute walk, then
-    sitting; run until 5 minutes after the walk began. The prompts and day
+    """The daemon in lock-step with a virtual thigh sensor just put on:
+    ``sit_min`` minutes at the desk from 45 s into a clock minute, then a
+    3-minute walk, then sitting; run until 5 minutes after the walk began. The prompts and day
     summaries published, and the engine's figures at the end."""
 
     async def scenario() -> dict[str, Any]:
@@ -202,16 +204,19 @@ def desk_then_walk(tmp_path: Path, day: dict[str, Any], sit_min: int) -> dict[st
             clinic = Collector(broker.host, broker.port, "pacer/alice/summary/day")
             try:
                 async with virtual_world() as world:
-                    clock = Clock(speed=SPEED, origin=START.timestamp())
+                    clock = StepClock(speed=LOCKSTEP_SPEED, origin=START.timestamp())
                     async with thigh_daemon(tmp_path, broker, world, clock,
                                             day) as (thigh, daemon):
-                        starts = (math.floor(clock.now() / 60) + 1) * 60.0 + 45
+                        first = math.floor(clock.now() / 60) + 1
+                        starts = first * 60.0 + 45
                         walks = starts + sit_min * 60
                         thigh.play([Segment("sitting", sit_min * 60),
                                     Segment("walking", 180, 105),
                                     Segment("sitting", 600)], at=starts)
-                        await until(lambda: (daemon.engine.next_minute or 0) * 60
-                                    >= walks + 300, 120, "the walk to be over")
+                        minute = first - 1
+                        while (daemon.engine.next_minute or 0) * 60 < walks + 300:
+                            await thigh_minute(daemon, thigh, clock, minute)
+                            minute += 1
                         tally = daemon.engine.state.tally
                         assert tally is not None
                         figures = (tally.opened, tally.sedentary_min,
