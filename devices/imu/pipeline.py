@@ -111,10 +111,13 @@ class Seconds:
 
 @dataclass(frozen=True, slots=True)
 class Revision:
-    """New labels for seconds given out before: ``labels[i]`` is second ``start + i``'s."""
+    """New labels for seconds given out before: ``labels[i]`` is second ``start + i``'s.
+    ``provisional``: labelled with a waist's provisional upright (no walk yet),
+    not with a learnt mount."""
 
     start: int
     labels: NDArray[np.int8]
+    provisional: bool = False
 
 
 @dataclass(slots=True)
@@ -341,7 +344,7 @@ class Pipeline:
             given = self._emitted - before.start
             if given > 0:
                 new = revise(np.concatenate([raw, labels[k + 1:]]), given)
-                self._revisions.append(Revision(before.start, new))
+                self._revisions.append(Revision(before.start, new, provisional=True))
                 self._smoother.carry = int(new[-1])
             self._smoother.replace(raw[: len(raw) - k - 1])
             log.info("waist sensor: provisional upright from %d moving seconds at second %d; "

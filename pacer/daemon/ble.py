@@ -155,6 +155,9 @@ class Relabelled:
     """When the revision came (unix seconds of the last second placed with it)."""
     seconds: int
     changes: tuple[tuple[Epoch, Epoch], ...]
+    provisional: bool = False
+    """Labelled with a waist's provisional upright (it moved, no walk yet), not
+    with a learnt mount."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,7 +232,9 @@ def relabel_line(rel: Relabelled | SleepMarked, zone: tzinfo) -> str:
             head += f"; {rel.ahead} still to be stored are taken as lying"
         return head
 
-    head = (f"{rel.placement} sensor {rel.device}: mount learnt by {hhmm(rel.at)}; "
+    learnt = ("upright taken for now from its moving seconds, no walk yet, by"
+              if rel.provisional else "mount learnt by")
+    head = (f"{rel.placement} sensor {rel.device}: {learnt} {hhmm(rel.at)}; "
             f"{rel.seconds} earlier seconds labelled anew with it")
     if not rel.changes:
         return head + ", no stored minute changed"
@@ -365,7 +370,7 @@ class MinuteBook:
                 if not asleep_may_relabel(now):
                     self.quiet.discard(minute)
         self.relabelled.append(Relabelled(device, track.placement, at, len(changes),
-                                          tuple(revised)))
+                                          tuple(revised), track.provisional))
 
     def _counts(self, minute: Minute) -> dict[int, int] | None:
         """The minute's seconds by label, taken out of the book."""

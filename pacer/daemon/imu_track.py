@@ -52,6 +52,8 @@ class ImuTrack:
     """The minute each second from ``kept_from`` on was counted in, and its label,
     while the pipeline may still relabel it (``keep``): 5 bytes a second, at most
     the pipeline's 25 h (about 450 kB) before the first walk."""
+    provisional: bool = False
+    """The last ``relabelled`` came from a waist's provisional upright only."""
 
     def __post_init__(self) -> None:
         try:
@@ -99,7 +101,10 @@ class ImuTrack:
         second whose label changed as (minute it was counted in, old, new label)."""
         changes = []
         kept = self.kept_labels
-        for revision in self.pipeline.revisions():
+        revisions = self.pipeline.revisions()
+        # Only a waist's provisional upright (no walk yet) among them: said so.
+        self.provisional = bool(revisions) and all(r.provisional for r in revisions)
+        for revision in revisions:
             for i, new in enumerate(revision.labels.tolist()):
                 k = revision.start + i - self.kept_from
                 if 0 <= k < len(kept) and kept[k] != new:

@@ -231,3 +231,20 @@ def test_a_walk_replaces_the_upright_taken_from_moving() -> None:
     np.testing.assert_array_equal(_revised(chunked, cuts), labels)
     np.testing.assert_array_equal(process(both, RATE, "waist").labels, labels)
     np.testing.assert_array_equal(chunked.steps, after.steps)
+
+
+def test_revisions_say_whether_a_provisional_upright_or_a_walk_gave_them() -> None:
+    """The daemon's log tells an upright taken for now from a mount learnt
+    (pacer.daemon.ble.relabel_line), from this flag."""
+    xyz, _ = _postures_and_shuffling(lean_deg=25.0)
+    walk, _ = synthesise([Segment("walking", 90, 110), Segment("standing", 30)],
+                         RATE, "waist", seed=6)
+    pipe = Pipeline(RATE, "waist")
+    _stream(pipe, xyz)
+    before = pipe.revisions()
+    assert before
+    assert all(r.provisional for r in before)
+    _stream(pipe, walk)
+    after = pipe.revisions()
+    assert after
+    assert not any(r.provisional for r in after)

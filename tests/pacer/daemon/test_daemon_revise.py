@@ -32,7 +32,7 @@ from devices.imu.synth import Segment, synthesise
 from devices.virtual import virtual_world
 from devices.virtual.imu import TURNED
 from pacer.config import DayRules
-from pacer.daemon.ble import MinuteBook
+from pacer.daemon.ble import MinuteBook, Relabelled, relabel_line
 from pacer.engine.model import DaySummary, Epoch, Posture, Prompt, Summary
 from pacer.lockstep import StepClock
 from pacer.mqtt.broker import PrivateBroker
@@ -182,6 +182,22 @@ def test_minutes_a_still_run_took_back_are_not_relabelled() -> None:
     assert all(new.posture is SIT and not new.inferred
                for rel in book.relabelled for old, new in rel.changes
                if old.start < M0 + 30)
+
+
+def test_the_log_tells_an_upright_taken_for_now_from_a_mount_learnt() -> None:
+    """A waist that moved without a stride relabels with a provisional upright,
+    which is no learnt mount (devices.imu.pipeline's Revision.provisional)."""
+    at = START.replace(hour=9, minute=42, second=30).timestamp()
+    zone = START.tzinfo
+    assert zone is not None
+    changed = ((Epoch.from_steps(M0, 0), Epoch(M0, 0, SIT)),)
+    learnt = relabel_line(Relabelled("F0:01", "waist", at, 300, changed), zone)
+    assert learnt.startswith("waist sensor F0:01: mount learnt by 09:42; 300 earlier seconds")
+    for_now = relabel_line(Relabelled("F0:01", "waist", at, 300, changed, provisional=True),
+                           zone)
+    assert for_now.startswith("waist sensor F0:01: upright taken for now from its moving "
+                              "seconds, no walk yet, by 09:42; 300 earlier seconds"), for_now
+    assert "mount learnt" not in for_now
 
 
 # --- end to end: the daemon with a virtual thigh sensor ------------------------------------
