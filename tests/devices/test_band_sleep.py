@@ -188,10 +188,23 @@ def test_the_log_line_says_what_the_stored_minutes_became() -> None:
 # --- the engine: today's figures --------------------------------------------------------------
 
 
-def test_the_days_sitting_no_longer_counts_the_sleep_and_nothing_is_prompted() -> None:
+def _morning() -> tuple[Day, Driver]:
+    """The engine on a day whose window opens at 07:00 sharp."""
     day = Day(date(2026, 6, 10), LONDON)
     rules = sitting_rules(day=DayRules(wake_early_min=0, wake_late_min=0, wake=time(7, 0)))
-    driver = Driver(rules=rules, zone=LONDON)
+    return day, Driver(rules=rules, zone=LONDON)
+
+
+def _sat(day: Day, driver: Driver, until: str) -> dict[int, Epoch]:
+    """Sitting inferred from no steps from 07:00 to ``until``, fed live; the
+    minutes as given, for ``sleep_changes``."""
+    given = {m: Epoch.from_steps(m, 0) for m in range(day.at("07:00"), day.at(until))}
+    driver.feed(list(given.values()))
+    return given
+
+
+def test_the_days_sitting_no_longer_counts_the_sleep_and_nothing_is_prompted() -> None:
+    day, driver = _morning()
     driver.feed([Epoch.from_steps(m, 0) for m in range(day.at("07:00"), day.at("07:30"))])
     driver.feed([Epoch.from_steps(m, 80) for m in range(day.at("07:30"), day.at("07:33"))])
     tally = driver.engine.state.tally
@@ -229,14 +242,11 @@ def test_a_night_of_sleep_marks_never_lets_a_bout_grow_and_waking_starts_afresh(
 
 
 def test_sitting_after_the_marked_sleep_is_a_bout_of_its_own() -> None:
-    day = Day(date(2026, 6, 10), LONDON)
-    rules = sitting_rules(day=DayRules(wake_early_min=0, wake_late_min=0, wake=time(7, 0)))
-    driver = Driver(rules=rules, zone=LONDON)
     # 07:00-07:35 inferred sitting live; the band's marks (fetched at 07:35)
     # say 07:10-07:30 was sleep: the bout is 07:30-07:35 now, and its prompt
     # comes 40 minutes after 07:30, not at 07:40.
-    driver.feed([Epoch.from_steps(m, 0) for m in range(day.at("07:00"), day.at("07:35"))])
-    given = {m: Epoch.from_steps(m, 0) for m in range(day.at("07:00"), day.at("07:35"))}
+    day, driver = _morning()
+    given = _sat(day, driver, "07:35")
     driver.engine.revise(sleep_changes(day.at("07:10"), day.at("07:30"), given))
     bout = driver.engine.state.bout
     assert bout is not None
@@ -250,11 +260,8 @@ def test_sitting_after_the_marked_sleep_is_a_bout_of_its_own() -> None:
 
 
 def test_a_lying_minute_or_two_leaves_the_bout_without_breaking_it() -> None:
-    day = Day(date(2026, 6, 10), LONDON)
-    rules = sitting_rules(day=DayRules(wake_early_min=0, wake_late_min=0, wake=time(7, 0)))
-    driver = Driver(rules=rules, zone=LONDON)
-    driver.feed([Epoch.from_steps(m, 0) for m in range(day.at("07:00"), day.at("07:30"))])
-    given = {m: Epoch.from_steps(m, 0) for m in range(day.at("07:00"), day.at("07:30"))}
+    day, driver = _morning()
+    given = _sat(day, driver, "07:30")
     driver.engine.revise(sleep_changes(day.at("07:10"), day.at("07:11"), given))
     bout = driver.engine.state.bout
     assert bout is not None
