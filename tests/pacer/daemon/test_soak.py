@@ -67,11 +67,11 @@ SOAK_DAYS = 14
 SOAK_START = date(2026, 3, 2)  # a Monday; the DST change (29 March) is outside
 # 20,000x: a clock minute every 3 ms, the fortnight in about 70 s of real time
 # (PACER_SOAK_SPEED=n tries another). The daemon, the broker and this test
-# together used 2.6 ms of CPU a simulated minute (53 s for the fortnight). A daemon slower than its clock
-# still stores every minute in order: its minute job takes what is over when it
-# begins, in slices with the loop free between them (pacer/daemon/app.py), so
-# under load the run only takes longer; the reference gets each report at the
-# clock time the daemon applied it.
+# together used 2.6 ms of CPU a simulated minute (53 s for the fortnight). A
+# daemon slower than its clock still stores every minute in order: its minute
+# job takes what is over when it begins, in slices with the loop free between
+# them (pacer/daemon/app.py), so under load the run only takes longer; the
+# reference gets each report at the clock time the daemon applied it.
 SOAK_SPEED = float(os.environ.get("PACER_SOAK_SPEED", "20000"))
 SOAK_KILLS = 6
 SOAK_BROKER_RESTARTS = 3
