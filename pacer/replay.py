@@ -21,6 +21,7 @@ from pacer.config import Config, load_config
 from pacer.contract import payloads
 from pacer.engine.core import Engine
 from pacer.engine.model import Epoch, Output, Prompt, Summary
+from pacer.engine.numbers import counted, grouped
 from pacer.errors import BadInput, InputFileError
 from pacer.io.events import TimedCommand, read_events
 from pacer.io.minutes import first_row_offset, read_minutes
@@ -269,7 +270,9 @@ def replay_command(args: argparse.Namespace) -> int:
             store.close()
         sys.stdout.flush()
     log.info(
-        "replayed %d minutes and %d events (%d rejected): %d prompts, %d summaries",
-        stats.minutes, stats.events, stats.rejected, stats.prompts, stats.summaries,
+        "replayed %s and %s (%s rejected): %s, %s",
+        counted(stats.minutes, "minute"), counted(stats.events, "event"),
+        grouped(stats.rejected), counted(stats.prompts, "prompt"),
+        counted(stats.summaries, "summary", "summaries"),
     )
     return 0

@@ -2010,7 +2010,7 @@ class Engine:
         self._queue("settle_plan", now)
         settle_quota = pl.quota_in_force(plan, self.rules, self._day_key(), now)
         self._record_change(now, "pacer", "a red symptom report: settle plan until "
-                            f"{self._settle_end()}",
+                            f"{when_written(self._settle_end())}",
                             {"quota": settle_quota,
                              "sitting.limit_min": min(self.rules.sitting.limit_min,
                                                       self.rules.settle.sitting_limit_min)})

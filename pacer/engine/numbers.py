@@ -14,3 +14,8 @@ def grouped(value: float, digits: int = 0) -> str:
 def percent(share: float) -> str:
     """0.714 -> '71%'."""
     return f"{share:.0%}"
+
+
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """1, 'prompt' -> '1 prompt'; 2, 'summary', 'summaries' -> '2 summaries'."""
+    return f"{grouped(n)} {noun if n == 1 else plural or noun + 's'}"

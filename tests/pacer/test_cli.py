@@ -250,7 +250,7 @@ def _night_report(tmp_path: Path, *extra: str,
     flags = [x for x in json_lines(proc.stdout)
              if x["type"] == "prompt" and x["kind"] == "red_flag"]
     # The closing log line counts the prompts a command's reply carried too.
-    assert f"{len(flags)} prompts" in proc.stderr
+    assert f"{len(flags)} prompt{'' if len(flags) == 1 else 's'}," in proc.stderr
     return flags
 
 

@@ -9,7 +9,7 @@ import pytest
 from helpers import REPO
 
 from pacer.clinic.web import _environment
-from pacer.engine.numbers import grouped, percent
+from pacer.engine.numbers import counted, grouped, percent
 from pacer.engine.rules import SafetyRules
 from pacer.engine.texts import wording
 from pacer.report.html import num, pct
@@ -24,6 +24,13 @@ ROOT = REPO
 ])
 def test_grouped_puts_a_comma_between_thousands(value: float, digits: int, shown: str) -> None:
     assert grouped(value, digits) == shown
+
+
+def test_counted_says_one_thing_and_many_things() -> None:
+    assert counted(1, "prompt") == "1 prompt"
+    assert counted(0, "prompt") == "0 prompts"
+    assert counted(2, "summary", "summaries") == "2 summaries"
+    assert counted(1440, "minute") == "1,440 minutes"
 
 
 def test_percent_is_a_whole_number_and_the_sign() -> None:
