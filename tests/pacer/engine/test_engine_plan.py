@@ -572,6 +572,15 @@ def test_settle_plan_numbers_and_the_resume_at_ninety_percent() -> None:
                                             "level": "red"}]
 
 
+def test_the_plan_change_a_red_report_makes_says_its_end_as_a_person_writes_it() -> None:
+    r = run_days([*BASELINE, *[STEADY] * 6], commands=[at(8, "10:30", Symptom("red"))])
+    changes = [c for w in r.weeks for c in payloads.summary(w)["plan_changes"]]
+    why = [c["why"] for c in changes if c["why"].startswith("a red symptom report")]
+    # Shown in the app's "why it changed", the report and the clinic: as the
+    # settle prompt says it, no timestamp.
+    assert set(why) == {"a red symptom report: settle plan until Friday at 10:30"}, changes
+
+
 def test_settle_plan_has_three_walk_reminders_a_day() -> None:
     # Walk reminders are off in the person's plan; the settle plan has three.
     r = run_days([*BASELINE, *[STEADY] * 5], commands=[at(8, "10:30", Symptom("red"))])
