@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import os
 import shutil
-import signal
 import subprocess
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -23,7 +22,7 @@ from pathlib import Path
 
 from paho.mqtt.reasoncodes import ReasonCode
 
-from helpers.daemon import wait_until
+from helpers.daemon import stop_process, wait_until
 from helpers.mqtt_tls import Endpoint, Got, Peer, Pki, make_pki
 from pacer.clinic.collector import Collector
 from pacer.clinic.config import ClinicConfig, load_clinic_config
@@ -118,13 +117,8 @@ class ShippedBroker:
 
     def stop(self) -> None:
         proc, self.proc = self.proc, None
-        if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
+        if proc is not None:
+            stop_process(proc)
 
 
 @contextlib.contextmanager

@@ -259,6 +259,17 @@ def query(db: Path, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         conn.close()
 
 
+def stop_process(proc: subprocess.Popen[Any], timeout: float = 10.0) -> None:
+    """SIGTERM ``proc`` if it still runs; killed if it has not ended in ``timeout``."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+
+
 class DaemonProcess:
     """``pacer run --config`` as a subprocess in the config's folder, its
     output in ``daemon.log`` there (a ``--- start N`` line before each start);

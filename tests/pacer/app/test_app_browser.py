@@ -23,6 +23,7 @@ import pytest
 from helpers import REPO
 from helpers.app import Browser, browser_missing
 from helpers.browser import screenshot_dir
+from helpers.daemon import stop_process
 from helpers.mqtt import Collector, Received
 
 from pacer.app.bundle import DIST_DIR
@@ -86,16 +87,6 @@ path = "pacer.sqlite3"
     return cfg
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
-
-
 @pytest.fixture
 def setup(tmp_path: Path) -> Iterator[Setup]:
     ws_port = free_port()
@@ -115,7 +106,7 @@ def setup(tmp_path: Path) -> Iterator[Setup]:
             assert "serving the phone app at http://127.0.0.1:" in line, line
             yield Setup(broker, ws_url, f"http://127.0.0.1:{port}/", cfg, tmp_path)
         finally:
-            _stop(app)
+            stop_process(app)
 
 
 @pytest.fixture
@@ -140,7 +131,7 @@ def daemon(setup: Setup) -> Iterator[subprocess.Popen[bytes]]:
         stdout=log, stderr=log, env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     yield proc
-    _stop(proc)
+    stop_process(proc)
 
 
 def _sign_in(b: Browser, s: Setup) -> None:

@@ -29,7 +29,7 @@ from helpers import REPO
 from helpers.app import Browser, browser_missing
 from helpers.browser import screenshot_dir
 from helpers.clinic import CLINIC_PATIENTS, TZ, clinic_messages, publish_all
-from helpers.daemon import wait_until
+from helpers.daemon import stop_process, wait_until
 from paho.mqtt import client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
@@ -67,13 +67,7 @@ class Proc:
                    lambda: f"{needle!r} in {self.log.name}:\n{self.text()[-3000:]}")
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        stop_process(self.proc, 15)
 
 
 def _clinic_config(tmp: Path, broker: PrivateBroker, port: int) -> Path:
