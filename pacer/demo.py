@@ -54,7 +54,7 @@ from pacer.daemon.app import Daemon
 from pacer.daemon.clock import Clock
 from pacer.demo_words import buzz_line, prompt_lines, summary_rows
 from pacer.engine.core import Engine
-from pacer.engine.model import DaySummary, Epoch, Output, Summary
+from pacer.engine.model import DaySummary, Epoch, Summary
 from pacer.extras import install_hint
 from pacer.lockstep import (
     MINUTE_STALL_S,
@@ -69,6 +69,7 @@ from pacer.mqtt.broker import PrivateBroker
 from pacer.mqtt.client import Incoming, MqttLink
 from pacer.personas import PERSONAS
 from pacer.store import Store
+from pacer.store.batch import MinuteBatch
 from pacer.timebase import iso
 
 log = logging.getLogger(__name__)
@@ -147,7 +148,6 @@ THIGH_NIGHT_WALK_S = 6 * 60
 THIGH_PRE_ROLL_S = 68 * 60
 HISTORY_DAYS = 7  # plan.baseline_days: the baseline completes the night before the demo
 HISTORY_PERSONA = "desk_worker"
-MINUTES_A_DAY = 24 * 60
 
 
 def posture_script() -> tuple[tuple[int, str, int], ...]:
@@ -213,9 +213,9 @@ def seed_history(workdir: Path, today: date, until: int) -> list[int]:
 
     Done before the daemon's clock starts, and the night too: a daemon catching
     up on it as it starts (a durable commit a minute) would take clock minutes
-    from finding the watch. Stored a day at a time, as an import stores a batch
-    (the engine state after each): a state a minute, as ``pacer replay --store``
-    keeps it, took most of the demo's start-up."""
+    from finding the watch. Stored a day at a time (``pacer.store.batch``, as an
+    import and ``pacer replay --store`` store theirs): a state a minute took
+    most of the demo's start-up."""
     config = parse_config(_settings(workdir), source="demo")  # the daemon's rules
     persona = dataclasses.replace(PERSONAS[HISTORY_PERSONA],
                                   start=today - timedelta(days=HISTORY_DAYS))
@@ -226,18 +226,15 @@ def seed_history(workdir: Path, today: date, until: int) -> list[int]:
     with Store.open(config.storage.path, durable=False) as store:
         night = (Epoch.unknown(m) for m in range(recording.end_minute, until))
         for epochs, source in ((recording.epochs, replay.REPLAY_SOURCE), (night, "none")):
-            batch: list[tuple[Epoch, list[Output]]] = []
+            batch = MinuteBatch(store, config.user.id, source, engine.snapshot)
             for epoch in epochs:
                 outputs = engine.advance(epoch)
-                batch.append((epoch, outputs))
+                batch.add(epoch, outputs)
                 # The prompts of last week are not news; its days' steps are.
                 days.extend(out.body.steps for out in outputs
                             if isinstance(out, Summary) and out.final
                             and isinstance(out.body, DaySummary))
-                if len(batch) == MINUTES_A_DAY:
-                    store.commit_minutes(config.user.id, batch, source, engine.snapshot())
-                    batch = []
-            store.commit_minutes(config.user.id, batch, source, engine.snapshot())
+            batch.flush()
     return days
 
 

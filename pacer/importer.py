@@ -23,7 +23,7 @@ from __future__ import annotations
 import argparse
 import logging
 import time as clock
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import date, datetime, time, tzinfo
@@ -33,14 +33,12 @@ from pacer.engine.core import Engine
 from pacer.engine.model import Epoch, Output, Summary
 from pacer.io.gadgetbridge import Tally, open_export, pick, samples, to_minutes
 from pacer.store import Store
+from pacer.store.batch import MinuteBatch
 from pacer.timebase import Minute, to_datetime, zone
 
 log = logging.getLogger(__name__)
 
 SOURCE = "gadgetbridge"
-# Minutes stored per transaction, with the engine state after the last: the
-# state is the costly part, and an import stopped half-way keeps whole batches.
-BATCH_MIN = 24 * 60
 
 
 @dataclass(slots=True)
@@ -68,7 +66,9 @@ def import_minutes(store: Store, config: Config, minutes: Iterable[Epoch], now: 
     if own is None:
         engine = _engine(store, config)
         engine.history = True
-    batch: list[tuple[Epoch, Sequence[Output]]] = []
+    # A day of minutes a transaction, with the engine state after the last
+    # (pacer.store.batch): an import stopped half-way keeps whole days.
+    batch = MinuteBatch(store, user, SOURCE, engine.snapshot) if engine is not None else None
     for epoch in minutes:
         if epoch.start >= end:
             out.future += 1
@@ -91,13 +91,11 @@ def import_minutes(store: Store, config: Config, minutes: Iterable[Epoch], now: 
             if isinstance(s, Summary) and s.period == "day" and s.final:
                 out.days += 1
                 out.last_day = s.key
-        batch.append((epoch, kept))
-        if len(batch) >= BATCH_MIN:
-            store.commit_minutes(user, batch, SOURCE, engine.snapshot())
-            batch.clear()
+        assert batch is not None  # made with the engine
+        batch.add(epoch, kept)
         _stored(out, epoch)
-    if engine is not None:
-        store.commit_minutes(user, batch, SOURCE, engine.snapshot())
+    if batch is not None:
+        batch.flush()
     out.learnt = engine is not None and out.stored > 0
     return out, engine
 

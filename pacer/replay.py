@@ -26,15 +26,12 @@ from pacer.errors import BadInput, InputFileError
 from pacer.io.events import TimedCommand, read_events
 from pacer.io.minutes import first_row_offset, read_minutes
 from pacer.store import Store
+from pacer.store.batch import MinuteBatch
 from pacer.timebase import Minute, fixed_zone_name, to_datetime
 
 log = logging.getLogger(__name__)
 
 REPLAY_SOURCE = "replay"
-STORE_BATCH_MIN = 24 * 60
-"""Minutes a replay into a store writes in one transaction, with the engine
-state after the last of them: a snapshot of a lived-in engine costs more than
-the minute it follows, and an offline replay has nothing to resume mid-day."""
 
 
 @dataclass(slots=True)
@@ -107,13 +104,13 @@ def run(
                     outbox=(),
                 )
 
-    batch: list[tuple[Epoch, Sequence[Output]]] = []
+    # A day of minutes a transaction (pacer.store.batch).
+    batch = (MinuteBatch(store, engine.user, REPLAY_SOURCE, engine.snapshot)
+             if store is not None else None)
 
     def flush() -> None:
-        # The minutes so far, all or nothing, before anything stored after them.
-        if store is not None and batch:
-            store.commit_minutes(engine.user, batch, REPLAY_SOURCE, engine.snapshot())
-            batch.clear()
+        if batch is not None:
+            batch.flush()
 
     count = len(pending)
     rows = iter(epochs)
@@ -130,10 +127,8 @@ def run(
             apply_until((epoch.start + 1) * 60)
         outputs = engine.advance(epoch)
         stats.minutes += 1
-        if store is not None:
-            batch.append((epoch, outputs))
-            if len(batch) >= STORE_BATCH_MIN:
-                flush()
+        if batch is not None:
+            batch.add(epoch, outputs)
         if not outputs:
             continue
         for out in published(outputs):
